@@ -1,0 +1,49 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+# Build output lives outside the clone so that every clone (and CI) reuses it.
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/strongroom/target
+export STRONGROOM_TOOLS ?= $(HOME)/.cache/strongroom/tools
+WASM := --target wasm32-unknown-unknown --no-default-features --features hydrate
+
+.PHONY: run dev test setup build-release build-debug lint unit e2e bench clean
+
+## make run: set up, build (release), serve on 127.0.0.1:3000 with data in ./data
+run: setup build-release
+	$(CARGO_TARGET_DIR)/release/strongroom serve
+
+## make dev: debug build, served like `make run`
+dev: setup build-debug
+	$(CARGO_TARGET_DIR)/debug/strongroom serve
+
+## make test: set up, then format, lints (both builds), unit + HTTP tests, browser tests
+test: setup lint unit e2e
+
+setup:
+	scripts/setup.sh
+
+build-release:
+	scripts/build.sh release
+
+build-debug:
+	scripts/build.sh debug
+
+lint:
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -- -D warnings
+	cargo clippy -p app --lib $(WASM) -- -D warnings
+
+unit:
+	cargo test --workspace
+
+# Browser tests run against the release build: it is what `make run` serves,
+# and it catches a broken wasm optimizer.
+e2e: build-release
+	scripts/e2e.sh $(CARGO_TARGET_DIR)/release/strongroom
+
+## make bench: figures (sizes, memory), printed
+bench: setup build-release
+	scripts/bench.sh $(CARGO_TARGET_DIR)/release/strongroom
+
+clean:
+	rm -rf target/site

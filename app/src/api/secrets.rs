@@ -1,0 +1,91 @@
+//! Server functions for secrets. Values only ever travel inward (as
+//! `ValueInput`); every response is metadata.
+
+use super::ValueInput;
+use crate::{
+    domain::view::{SecretDetail, SecretMeta},
+    error::AppError,
+};
+use leptos::prelude::*;
+
+#[cfg(feature = "ssr")]
+use crate::{
+    domain::{Description, NamespacePath, SecretKey},
+    ssr::{handler::*, store},
+};
+
+/// Parses the `(namespace, key)` pair every secret call names.
+#[cfg(feature = "ssr")]
+fn place(namespace: &str, key: &str) -> Result<(NamespacePath, SecretKey), AppError> {
+    Ok((field("namespace", NamespacePath::parse(namespace))?, field("key", SecretKey::parse(key))?))
+}
+
+/// Adds a new secret (version 1) to a namespace.
+#[server(prefix = "/api", endpoint = "secrets/add")]
+pub async fn add_secret(
+    namespace: String,
+    key: String,
+    value: ValueInput,
+    description: String,
+) -> Result<SecretMeta, AppError> {
+    let who = caller()?;
+    let (ns, key) = place(&namespace, &key)?;
+    let value = value_field("value", value)?;
+    let description = field("description", Description::parse(&description))?;
+    let state = state()?;
+    let keyring = state.keyring.clone();
+    state
+        .db
+        .call(move |c| store::add_secret(c, &keyring, &ns, &key, &value, &description, who.stamp()))
+        .await
+        .map_err(store_error)
+}
+
+/// Stores a new value as the next version.
+#[server(prefix = "/api", endpoint = "secrets/rotate")]
+pub async fn rotate_secret(namespace: String, key: String, value: ValueInput) -> Result<SecretMeta, AppError> {
+    let who = caller()?;
+    let (ns, key) = place(&namespace, &key)?;
+    let value = value_field("value", value)?;
+    let state = state()?;
+    let keyring = state.keyring.clone();
+    state.db.call(move |c| store::rotate_secret(c, &keyring, &ns, &key, &value, who.stamp())).await.map_err(store_error)
+}
+
+/// Soft-deletes a secret (restorable).
+#[server(prefix = "/api", endpoint = "secrets/delete")]
+pub async fn delete_secret(namespace: String, key: String) -> Result<SecretMeta, AppError> {
+    let who = caller()?;
+    let (ns, key) = place(&namespace, &key)?;
+    state()?.db.call(move |c| store::delete_secret(c, &ns, &key, who.stamp())).await.map_err(store_error)
+}
+
+/// Undoes a soft delete.
+#[server(prefix = "/api", endpoint = "secrets/restore")]
+pub async fn restore_secret(namespace: String, key: String) -> Result<SecretMeta, AppError> {
+    let who = caller()?;
+    let (ns, key) = place(&namespace, &key)?;
+    state()?.db.call(move |c| store::restore_secret(c, &ns, &key, who.stamp())).await.map_err(store_error)
+}
+
+/// Makes an older version the newest, without the value leaving the server.
+#[server(prefix = "/api", endpoint = "secrets/restore_version")]
+pub async fn restore_version(namespace: String, key: String, version: u32) -> Result<SecretMeta, AppError> {
+    let who = caller()?;
+    let (ns, key) = place(&namespace, &key)?;
+    let state = state()?;
+    let keyring = state.keyring.clone();
+    state
+        .db
+        .call(move |c| store::restore_version(c, &keyring, &ns, &key, version, who.stamp()))
+        .await
+        .map_err(store_error)
+}
+
+/// Metadata and version history of a secret defined in `namespace`.
+#[server(prefix = "/api", endpoint = "secrets/get")]
+pub async fn get_secret(namespace: String, key: String) -> Result<SecretDetail, AppError> {
+    let _who = caller()?;
+    let (ns, key) = place(&namespace, &key)?;
+    state()?.db.call(move |c| store::secret_detail(c, &ns, &key)).await.map_err(store_error)
+}

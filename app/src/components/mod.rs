@@ -1,0 +1,86 @@
+//! Widgets shared by the pages: form errors and submit buttons.
+
+use crate::error::AppError;
+use leptos::{html, prelude::*, server_fn::ServerFn};
+use leptos_router::hooks::use_location;
+
+/// The error of an action's last call, if it failed.
+pub fn error_of<S>(action: ServerAction<S>) -> Signal<Option<AppError>>
+where
+    S: ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
+    S::Output: Send + Sync + 'static,
+{
+    Signal::derive(move || action.value().with(|v| v.as_ref().and_then(|r| r.as_ref().err().cloned())))
+}
+
+/// Clears a form after its action succeeds, so a write-only value field never
+/// keeps what was typed. (Runs in the browser; without JavaScript the page reloads.)
+pub fn reset_on_success<S>(action: ServerAction<S>, form: NodeRef<html::Form>)
+where
+    S: ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
+    S::Output: Send + Sync + 'static,
+{
+    Effect::new(move |_| {
+        if action.value().with(|v| matches!(v, Some(Ok(_)))) {
+            if let Some(form) = form.get() {
+                form.reset();
+            }
+        }
+    });
+}
+
+/// The message for `field`, shown right after that field.
+#[component]
+pub fn FieldError(error: Signal<Option<AppError>>, field: &'static str, id: String) -> impl IntoView {
+    move || {
+        error.get().filter(|e| e.field() == Some(field)).map(|e| {
+            view! { <p class="field-error" role="alert" id=id.clone()>{e.to_string()}</p> }
+        })
+    }
+}
+
+/// Errors that belong to no single field of the form (for example, a missing
+/// namespace, or a field the form does not show).
+#[component]
+pub fn FormError(error: Signal<Option<AppError>>, #[prop(optional)] fields: &'static [&'static str]) -> impl IntoView {
+    move || {
+        error.get().filter(|e| e.field().is_none_or(|f| !fields.contains(&f))).map(|e| {
+            view! { <p class="form-error" role="alert">{e.to_string()}</p> }
+        })
+    }
+}
+
+/// Percent-encodes everything but unreserved characters and `/`.
+fn encode_query_value(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// A submit button for an `ActionForm`. Without JavaScript the form posts to
+/// `url?back=<this page>`, so the server knows where to return (and where to show
+/// errors) without relying on the Referer header.
+#[component]
+pub fn SubmitButton(url: &'static str, children: Children, #[prop(optional, into)] class: String) -> impl IntoView {
+    let here = use_location().pathname.get_untracked();
+    let formaction = format!("{url}?back={}", encode_query_value(&here));
+    view! {
+        <button type="submit" formaction=formaction class=class>
+            {children()}
+        </button>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::encode_query_value;
+
+    #[test]
+    fn paths_pass_through_and_everything_else_is_escaped() {
+        assert_eq!(encode_query_value("/ns/company.team/DB_URL"), "/ns/company.team/DB_URL");
+        assert_eq!(encode_query_value("/a b?c&d"), "/a%20b%3Fc%26d");
+    }
+}

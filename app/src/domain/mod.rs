@@ -1,0 +1,15 @@
+//! Pure domain types shared by server and browser: parsing rules and the
+//! metadata views the UI shows. Nothing here does I/O.
+
+pub mod description;
+pub mod namespace;
+pub mod secret_key;
+pub mod secret_value;
+pub mod time;
+pub mod view;
+
+pub use description::{Description, DescriptionError};
+pub use namespace::{NamespacePath, NamespacePathError};
+pub use secret_key::{SecretKey, SecretKeyError};
+pub use secret_value::{SecretValue, SecretValueError};
+pub use time::Timestamp;

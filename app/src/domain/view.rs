@@ -1,0 +1,69 @@
+//! What the UI is shown about namespaces and secrets: metadata only.
+//! None of these types has a value field, so no page or server-function
+//! response can carry a stored value.
+
+use super::{NamespacePath, SecretKey, Timestamp};
+use serde::{Deserialize, Serialize};
+
+/// A namespace in the tree, with how many live secrets it defines itself.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NamespaceSummary {
+    pub path: NamespacePath,
+    pub description: String,
+    pub secret_count: u32,
+}
+
+/// Who wrote what, when.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SecretMeta {
+    pub namespace: NamespacePath,
+    pub key: SecretKey,
+    pub description: String,
+    pub version: u32,
+    pub created_at: Timestamp,
+    pub created_by: String,
+    pub updated_at: Timestamp,
+    pub updated_by: String,
+    pub deleted_at: Option<Timestamp>,
+    pub deleted_by: Option<String>,
+}
+
+/// One key as a namespace sees it after inheritance.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EffectiveSecret {
+    pub meta: SecretMeta,
+    /// True when defined in the namespace being viewed (not inherited).
+    pub own: bool,
+    /// The ancestor whose definition of the same key this one hides.
+    pub shadows: Option<NamespacePath>,
+}
+
+/// Everything `/ns/{namespace}` shows.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NamespaceView {
+    pub namespace: NamespaceSummary,
+    pub effective: Vec<EffectiveSecret>,
+    /// Own secrets that are soft-deleted (restorable from their page).
+    pub deleted: Vec<SecretMeta>,
+    pub children: Vec<NamespaceSummary>,
+}
+
+/// One version of a secret, without its value.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VersionMeta {
+    pub version: u32,
+    pub created_at: Timestamp,
+    pub created_by: String,
+    /// The ciphertext was destroyed by the retention limit: it cannot be restored.
+    pub destroyed: bool,
+    /// Set when this version was made by restoring an older one.
+    pub restored_from: Option<u32>,
+}
+
+/// Everything `/ns/{namespace}/{KEY}` shows.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SecretDetail {
+    pub meta: SecretMeta,
+    pub versions: Vec<VersionMeta>,
+    pub shadows: Option<NamespacePath>,
+}

@@ -1,0 +1,76 @@
+//! `/`: the namespace tree and the create-namespace form.
+
+use super::{count_label, LoadError, Loading};
+use crate::{
+    api::namespaces::{list_namespaces, CreateNamespace},
+    components::{error_of, reset_on_success, FieldError, FormError, SubmitButton},
+    domain::view::NamespaceSummary,
+};
+use leptos::server_fn::ServerFn;
+use leptos::{html, prelude::*};
+use leptos_meta::Title;
+
+#[component]
+pub fn HomePage() -> impl IntoView {
+    let create = ServerAction::<CreateNamespace>::new();
+    let namespaces = Resource::new(move || create.version().get(), |_| list_namespaces());
+    let error = error_of(create);
+    let form = NodeRef::<html::Form>::new();
+    reset_on_success(create, form);
+
+    view! {
+        <Title text="Namespaces · Strongroom"/>
+        <h1>"Namespaces"</h1>
+        <Suspense fallback=Loading>
+            {move || Suspend::new(async move {
+                match namespaces.await {
+                    Ok(list) if list.is_empty() => {
+                        view! { <p class="muted">"No namespaces yet. Create the first one below."</p> }.into_any()
+                    }
+                    Ok(list) => view! { <NamespaceTree list/> }.into_any(),
+                    Err(error) => view! { <LoadError error/> }.into_any(),
+                }
+            })}
+        </Suspense>
+        <section class="panel">
+            <h2>"Create a namespace"</h2>
+            <ActionForm action=create node_ref=form>
+                <label for="create-namespace">"Namespace"</label>
+                <input id="create-namespace" name="namespace" placeholder="company.team" autocomplete="off"
+                    spellcheck="false" aria-describedby="create-namespace-error"/>
+                <FieldError error field="namespace" id="create-namespace-error".into()/>
+                <p class="hint">"Dotted path, e.g. " <code>"company.team.etl"</code>
+                    ". Missing parent namespaces are created too."</p>
+                <label for="create-description">"Description"</label>
+                <input id="create-description" name="description" autocomplete="off"/>
+                <FieldError error field="description" id="create-description-error".into()/>
+                <FormError error fields=&["namespace", "description"]/>
+                <SubmitButton url=CreateNamespace::url()>"Create namespace"</SubmitButton>
+            </ActionForm>
+        </section>
+    }
+}
+
+#[component]
+fn NamespaceTree(list: Vec<NamespaceSummary>) -> impl IntoView {
+    view! {
+        <ul class="tree" aria-label="Namespace tree">
+            {list
+                .into_iter()
+                .map(|ns| {
+                    let indent = format!("--depth: {}", ns.path.depth() - 1);
+                    let href = format!("/ns/{}", ns.path);
+                    view! {
+                        <li style=indent>
+                            <a href=href>{ns.path.to_string()}</a>
+                            " "
+                            <span class="count">{count_label(ns.secret_count)}</span>
+                            " "
+                            <span class="muted">{ns.description}</span>
+                        </li>
+                    }
+                })
+                .collect_view()}
+        </ul>
+    }
+}

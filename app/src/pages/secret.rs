@@ -1,0 +1,181 @@
+//! `/ns/{namespace}/{KEY}`: metadata, version history, rotate, delete, restore.
+
+use super::{LoadError, Loading};
+use crate::{
+    api::secrets::{get_secret, DeleteSecret, RestoreSecret, RestoreVersion, RotateSecret},
+    components::{error_of, reset_on_success, FieldError, FormError, SubmitButton},
+    domain::view::{SecretDetail, VersionMeta},
+};
+use leptos::{html, prelude::*, server_fn::ServerFn};
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+
+#[derive(Clone, Copy)]
+struct Actions {
+    rotate: ServerAction<RotateSecret>,
+    delete: ServerAction<DeleteSecret>,
+    restore: ServerAction<RestoreSecret>,
+    restore_version: ServerAction<RestoreVersion>,
+}
+
+#[component]
+pub fn SecretPage() -> impl IntoView {
+    let params = use_params_map();
+    let ns = move || params.read().get("namespace").unwrap_or_default();
+    let key = move || params.read().get("key").unwrap_or_default();
+    let actions = Actions {
+        rotate: ServerAction::new(),
+        delete: ServerAction::new(),
+        restore: ServerAction::new(),
+        restore_version: ServerAction::new(),
+    };
+    let changes = move || {
+        actions.rotate.version().get()
+            + actions.delete.version().get()
+            + actions.restore.version().get()
+            + actions.restore_version.version().get()
+    };
+    let detail = Resource::new(move || (ns(), key(), changes()), |(ns, key, _)| get_secret(ns, key));
+
+    view! {
+        <Title text=move || format!("{} · {} · Strongroom", key(), ns())/>
+        <nav class="crumbs"><a href="/">"Namespaces"</a>" / "<a href=move || format!("/ns/{}", ns())>{ns}</a></nav>
+        <h1>{key}</h1>
+        <Suspense fallback=Loading>
+            {move || Suspend::new(async move {
+                match detail.await {
+                    Ok(d) => view! { <SecretBody d actions/> }.into_any(),
+                    Err(error) => view! { <LoadError error/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn SecretBody(d: SecretDetail, actions: Actions) -> impl IntoView {
+    let SecretDetail { meta, versions, shadows } = d;
+    let (ns, key) = (meta.namespace.to_string(), meta.key.to_string());
+    let deleted = meta.deleted_at.is_some();
+    let current = meta.version;
+    view! {
+        {deleted.then(|| view! {
+            <p class="banner" role="status">"Deleted " {meta.deleted_at.map(|t| t.to_string())} " by "
+                {meta.deleted_by.clone()} ". Workloads no longer see it; restore it to bring it back."</p>
+        })}
+        <dl class="meta">
+            <dt>"Namespace"</dt><dd>{ns.clone()}</dd>
+            <dt>"Description"</dt><dd>{meta.description.clone()}</dd>
+            <dt>"Current version"</dt><dd data-testid="current-version">{current}</dd>
+            <dt>"Created"</dt><dd>{meta.created_at.to_string()}" by "{meta.created_by.clone()}</dd>
+            <dt>"Updated"</dt><dd>{meta.updated_at.to_string()}" by "{meta.updated_by.clone()}</dd>
+            {shadows.map(|p| view! { <dt>"Shadows"</dt><dd>"the definition in "{p.to_string()}</dd> })}
+        </dl>
+        {if deleted {
+            view! { <RestoreForm ns=ns.clone() key=key.clone() action=actions.restore/> }.into_any()
+        } else {
+            view! {
+                <RotateForm ns=ns.clone() key=key.clone() action=actions.rotate/>
+                <DeleteForm ns=ns.clone() key=key.clone() action=actions.delete/>
+            }.into_any()
+        }}
+        <VersionTable versions ns key current deleted action=actions.restore_version/>
+    }
+}
+
+#[component]
+fn RotateForm(ns: String, key: String, action: ServerAction<RotateSecret>) -> impl IntoView {
+    let error = error_of(action);
+    let form = NodeRef::<html::Form>::new();
+    reset_on_success(action, form);
+    view! {
+        <section class="panel">
+            <h2>"Rotate"</h2>
+            <ActionForm action node_ref=form>
+                <input type="hidden" name="namespace" value=ns/>
+                <input type="hidden" name="key" value=key/>
+                <label for="rotate-value">"New value"</label>
+                <textarea id="rotate-value" name="value" class="secret-input" rows="3" autocomplete="new-password"
+                    spellcheck="false" autocapitalize="off" aria-describedby="rotate-value-error"></textarea>
+                <FieldError error field="value" id="rotate-value-error".into()/>
+                <FormError error fields=&["value"]/>
+                <SubmitButton url=RotateSecret::url()>"Rotate"</SubmitButton>
+            </ActionForm>
+        </section>
+    }
+}
+
+#[component]
+fn DeleteForm(ns: String, key: String, action: ServerAction<DeleteSecret>) -> impl IntoView {
+    let error = error_of(action);
+    view! {
+        <ActionForm action>
+            <input type="hidden" name="namespace" value=ns/>
+            <input type="hidden" name="key" value=key/>
+            <FormError error/>
+            <SubmitButton url=DeleteSecret::url() class="danger">"Delete"</SubmitButton>
+        </ActionForm>
+    }
+}
+
+#[component]
+fn RestoreForm(ns: String, key: String, action: ServerAction<RestoreSecret>) -> impl IntoView {
+    let error = error_of(action);
+    view! {
+        <ActionForm action>
+            <input type="hidden" name="namespace" value=ns/>
+            <input type="hidden" name="key" value=key/>
+            <FormError error/>
+            <SubmitButton url=RestoreSecret::url()>"Restore"</SubmitButton>
+        </ActionForm>
+    }
+}
+
+#[component]
+fn VersionTable(
+    versions: Vec<VersionMeta>,
+    ns: String,
+    key: String,
+    current: u32,
+    deleted: bool,
+    action: ServerAction<RestoreVersion>,
+) -> impl IntoView {
+    let error = error_of(action);
+    view! {
+        <section>
+            <h2>"Versions"</h2>
+            <FormError error/>
+            <table class="versions" aria-label="Versions">
+                <thead><tr><th scope="col">"Version"</th><th scope="col">"Created"</th><th scope="col">"Note"</th>
+                    <th scope="col"><span class="visually-hidden">"Actions"</span></th></tr></thead>
+                <tbody>
+                    {versions.into_iter().map(|v| {
+                        let note = match (v.destroyed, v.restored_from) {
+                            (true, _) => "value destroyed (past retention)".to_owned(),
+                            (false, Some(from)) => format!("restored from version {from}"),
+                            (false, None) if v.version == current => "current".to_owned(),
+                            (false, None) => String::new(),
+                        };
+                        let restorable = !deleted && !v.destroyed && v.version != current;
+                        let (ns, key) = (ns.clone(), key.clone());
+                        view! {
+                            <tr>
+                                <td>{v.version}</td>
+                                <td>{v.created_at.to_string()}" by "{v.created_by}</td>
+                                <td>{note}</td>
+                                <td>{restorable.then(|| view! {
+                                    <ActionForm action>
+                                        <input type="hidden" name="namespace" value=ns/>
+                                        <input type="hidden" name="key" value=key/>
+                                        <input type="hidden" name="version" value=v.version/>
+                                        <SubmitButton url=RestoreVersion::url()>"Restore version "{v.version}</SubmitButton>
+                                    </ActionForm>
+                                })}</td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </section>
+    }
+}

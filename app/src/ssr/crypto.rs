@@ -1,0 +1,326 @@
+//! Encryption at rest.
+//!
+//! Format (version 1):
+//! - **Root key**: 32 random bytes supplied at start (file or env, base64). Never stored
+//!   in the database.
+//! - **Key check** (`meta.key_check`): `nonce(24) || XChaCha20-Poly1305(root, nonce,
+//!   KEY_CHECK_PLAINTEXT, aad = "strongroom/key-check/v1")`. Opening it proves the
+//!   supplied root key is the one the database was made with.
+//! - **Data keys** (`data_keys` rows): 32 random bytes each, stored as `nonce(24)` and
+//!   `wrapped = XChaCha20-Poly1305(root, nonce, key, aad = "strongroom/data-key/v1" ||
+//!   id as u64 BE)`. New writes use the newest; older ones still decrypt.
+//! - **Values** (`secret_versions` rows): `key_id`, `nonce(24)` and `ciphertext || tag`
+//!   under that data key, with the associated data built by [`value_aad`], which binds
+//!   the format version, namespace, key, version number and data-key id: a ciphertext
+//!   copied to another row does not decrypt.
+
+use crate::domain::{NamespacePath, SecretKey, SecretValue};
+use base64::{engine::general_purpose::STANDARD, Engine as _};
+use chacha20poly1305::{
+    aead::{Aead, KeyInit, Payload},
+    XChaCha20Poly1305, XNonce,
+};
+use std::fmt;
+use zeroize::Zeroizing;
+
+pub const KEY_LEN: usize = 32;
+pub const NONCE_LEN: usize = 24;
+const FORMAT_VERSION: u8 = 1;
+const KEY_CHECK_AAD: &[u8] = b"strongroom/key-check/v1";
+const KEY_CHECK_PLAINTEXT: &[u8] = b"strongroom root key check";
+const DATA_KEY_AAD: &[u8] = b"strongroom/data-key/v1";
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CryptoError {
+    #[error("the root key must be {KEY_LEN} bytes encoded as base64 (make one with `strongroom keygen`)")]
+    BadRootKey,
+    #[error("the root key does not match this database (key check failed)")]
+    WrongRootKey,
+    #[error("decryption failed: the ciphertext or its place was altered")]
+    Tampered,
+    #[error("no data key with the id the ciphertext names")]
+    UnknownDataKey,
+    #[error("the system random number generator failed")]
+    Random,
+}
+
+fn random<const N: usize>() -> Result<Zeroizing<[u8; N]>, CryptoError> {
+    let mut out = Zeroizing::new([0u8; N]);
+    getrandom::fill(out.as_mut()).map_err(|_| CryptoError::Random)?;
+    Ok(out)
+}
+
+fn cipher(key: &[u8; KEY_LEN]) -> XChaCha20Poly1305 {
+    XChaCha20Poly1305::new(key.into())
+}
+
+/// Seals `plaintext` under `key` with a fresh random nonce.
+fn seal(key: &[u8; KEY_LEN], aad: &[u8], plaintext: &[u8]) -> Result<([u8; NONCE_LEN], Vec<u8>), CryptoError> {
+    let nonce = *random::<NONCE_LEN>()?;
+    let ciphertext = cipher(key)
+        .encrypt(&XNonce::from(nonce), Payload { msg: plaintext, aad })
+        .map_err(|_| CryptoError::Tampered)?;
+    Ok((nonce, ciphertext))
+}
+
+fn open(key: &[u8; KEY_LEN], aad: &[u8], nonce: &[u8], ciphertext: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+    let nonce = <&XNonce>::try_from(nonce).map_err(|_| CryptoError::Tampered)?;
+    cipher(key).decrypt(nonce, Payload { msg: ciphertext, aad }).map(Zeroizing::new).map_err(|_| CryptoError::Tampered)
+}
+
+/// The 256-bit root key. No `Serialize`; `Debug` is redacted; zeroized on drop.
+pub struct RootKey(Zeroizing<[u8; KEY_LEN]>);
+
+impl RootKey {
+    pub fn generate() -> Result<Self, CryptoError> {
+        random().map(Self)
+    }
+
+    /// Parses base64 (surrounding white space ignored, as in a key file).
+    pub fn from_base64(text: &str) -> Result<Self, CryptoError> {
+        let bytes = Zeroizing::new(STANDARD.decode(text.trim()).map_err(|_| CryptoError::BadRootKey)?);
+        let mut key = Zeroizing::new([0u8; KEY_LEN]);
+        if bytes.len() != KEY_LEN {
+            return Err(CryptoError::BadRootKey);
+        }
+        key.copy_from_slice(&bytes);
+        Ok(Self(key))
+    }
+
+    pub fn to_base64(&self) -> Zeroizing<String> {
+        Zeroizing::new(STANDARD.encode(self.0.as_ref()))
+    }
+
+    /// A new key-check blob for a new database.
+    pub fn key_check(&self) -> Result<Vec<u8>, CryptoError> {
+        let (nonce, ct) = seal(&self.0, KEY_CHECK_AAD, KEY_CHECK_PLAINTEXT)?;
+        Ok([nonce.as_slice(), &ct].concat())
+    }
+
+    /// Succeeds only if `blob` was made by [`RootKey::key_check`] with this key.
+    pub fn verify_key_check(&self, blob: &[u8]) -> Result<(), CryptoError> {
+        if blob.len() < NONCE_LEN {
+            return Err(CryptoError::WrongRootKey);
+        }
+        let (nonce, ct) = blob.split_at(NONCE_LEN);
+        match open(&self.0, KEY_CHECK_AAD, nonce, ct) {
+            Ok(pt) if pt.as_slice() == KEY_CHECK_PLAINTEXT => Ok(()),
+            _ => Err(CryptoError::WrongRootKey),
+        }
+    }
+
+    /// Wraps a data key for storage in row `id`.
+    pub fn wrap(&self, key: &DataKey) -> Result<WrappedKey, CryptoError> {
+        let (nonce, wrapped) = seal(&self.0, &data_key_aad(key.id), key.key.as_ref())?;
+        Ok(WrappedKey { id: key.id, nonce: nonce.to_vec(), wrapped })
+    }
+
+    pub fn unwrap(&self, stored: &WrappedKey) -> Result<DataKey, CryptoError> {
+        let plain = open(&self.0, &data_key_aad(stored.id), &stored.nonce, &stored.wrapped)?;
+        let mut key = Zeroizing::new([0u8; KEY_LEN]);
+        if plain.len() != KEY_LEN {
+            return Err(CryptoError::Tampered);
+        }
+        key.copy_from_slice(&plain);
+        Ok(DataKey { id: stored.id, key })
+    }
+}
+
+impl fmt::Debug for RootKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("RootKey(<redacted>)")
+    }
+}
+
+fn data_key_aad(id: i64) -> Vec<u8> {
+    [DATA_KEY_AAD, &id.to_be_bytes()].concat()
+}
+
+/// A data key as stored: wrapped by the root key.
+#[derive(Clone, Debug)]
+pub struct WrappedKey {
+    pub id: i64,
+    pub nonce: Vec<u8>,
+    pub wrapped: Vec<u8>,
+}
+
+/// An unwrapped data key. No `Serialize`; `Debug` shows only its id.
+pub struct DataKey {
+    id: i64,
+    key: Zeroizing<[u8; KEY_LEN]>,
+}
+
+impl DataKey {
+    pub fn generate(id: i64) -> Result<Self, CryptoError> {
+        Ok(Self { id, key: random()? })
+    }
+
+    pub fn id(&self) -> i64 {
+        self.id
+    }
+}
+
+impl fmt::Debug for DataKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DataKey {{ id: {}, key: <redacted> }}", self.id)
+    }
+}
+
+/// All data keys, unwrapped, for the life of the process.
+#[derive(Debug, Default)]
+pub struct Keyring {
+    keys: Vec<DataKey>,
+}
+
+impl Keyring {
+    pub fn new(mut keys: Vec<DataKey>) -> Self {
+        keys.sort_by_key(|k| k.id);
+        Self { keys }
+    }
+
+    /// The key new writes use. `None` only for an empty keyring.
+    pub fn newest(&self) -> Option<&DataKey> {
+        self.keys.last()
+    }
+
+    pub fn get(&self, id: i64) -> Option<&DataKey> {
+        self.keys.iter().find(|k| k.id == id)
+    }
+
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+}
+
+/// Where a value version lives; all of it is bound into the ciphertext.
+#[derive(Clone, Copy, Debug)]
+pub struct Place<'a> {
+    pub namespace: &'a NamespacePath,
+    pub key: &'a SecretKey,
+    pub version: u32,
+}
+
+/// `FORMAT_VERSION || len(ns) u16 BE || ns || len(key) u16 BE || key || version u32 BE
+/// || key_id i64 BE`. Lengths make the encoding unambiguous.
+pub fn value_aad(place: Place<'_>, key_id: i64) -> Vec<u8> {
+    let ns = place.namespace.as_str().as_bytes();
+    let key = place.key.as_str().as_bytes();
+    let mut aad = Vec::with_capacity(1 + 2 + ns.len() + 2 + key.len() + 4 + 8);
+    aad.push(FORMAT_VERSION);
+    aad.extend_from_slice(&(ns.len() as u16).to_be_bytes());
+    aad.extend_from_slice(ns);
+    aad.extend_from_slice(&(key.len() as u16).to_be_bytes());
+    aad.extend_from_slice(key);
+    aad.extend_from_slice(&place.version.to_be_bytes());
+    aad.extend_from_slice(&key_id.to_be_bytes());
+    aad
+}
+
+/// A sealed value version as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sealed {
+    pub key_id: i64,
+    pub nonce: Vec<u8>,
+    pub ciphertext: Vec<u8>,
+}
+
+impl Keyring {
+    /// Seals `value` for `place` under the newest data key.
+    pub fn seal_value(&self, place: Place<'_>, value: &SecretValue) -> Result<Sealed, CryptoError> {
+        let dk = self.newest().ok_or(CryptoError::UnknownDataKey)?;
+        let (nonce, ciphertext) = seal(&dk.key, &value_aad(place, dk.id), value.expose().as_bytes())?;
+        Ok(Sealed { key_id: dk.id, nonce: nonce.to_vec(), ciphertext })
+    }
+
+    /// Opens a value sealed for exactly this `place`.
+    pub fn open_value(&self, place: Place<'_>, sealed: &Sealed) -> Result<SecretValue, CryptoError> {
+        let dk = self.get(sealed.key_id).ok_or(CryptoError::UnknownDataKey)?;
+        let plain = open(&dk.key, &value_aad(place, dk.id), &sealed.nonce, &sealed.ciphertext)?;
+        SecretValue::from_bytes(plain).map_err(|_| CryptoError::Tampered)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ns(s: &str) -> NamespacePath {
+        NamespacePath::parse(s).unwrap()
+    }
+    fn key(s: &str) -> SecretKey {
+        SecretKey::parse(s).unwrap()
+    }
+    fn value(s: &str) -> SecretValue {
+        SecretValue::parse(s.into()).unwrap()
+    }
+    fn keyring() -> Keyring {
+        Keyring::new(vec![DataKey::generate(1).unwrap()])
+    }
+
+    #[test]
+    fn a_value_round_trips() {
+        let (kr, n, k) = (keyring(), ns("company"), key("DB"));
+        let place = Place { namespace: &n, key: &k, version: 1 };
+        let sealed = kr.seal_value(place, &value("s3cret\nline2")).unwrap();
+        assert_eq!(kr.open_value(place, &sealed).unwrap().expose(), "s3cret\nline2");
+    }
+
+    #[test]
+    fn each_place_field_is_bound() {
+        let (kr, n, k) = (keyring(), ns("company"), key("DB"));
+        let place = Place { namespace: &n, key: &k, version: 1 };
+        let sealed = kr.seal_value(place, &value("v")).unwrap();
+        let (n2, k2) = (ns("company.team"), key("DB2"));
+        for other in [Place { namespace: &n2, ..place }, Place { key: &k2, ..place }, Place { version: 2, ..place }] {
+            assert_eq!(kr.open_value(other, &sealed).unwrap_err(), CryptoError::Tampered);
+        }
+    }
+
+    #[test]
+    fn the_key_check_detects_a_wrong_root_key() {
+        let (a, b) = (RootKey::generate().unwrap(), RootKey::generate().unwrap());
+        let check = a.key_check().unwrap();
+        assert!(a.verify_key_check(&check).is_ok());
+        assert_eq!(b.verify_key_check(&check).unwrap_err(), CryptoError::WrongRootKey);
+        assert_eq!(a.verify_key_check(&check[..10]).unwrap_err(), CryptoError::WrongRootKey);
+    }
+
+    #[test]
+    fn a_wrapped_data_key_only_unwraps_with_its_root_key_and_id() {
+        let (root, other) = (RootKey::generate().unwrap(), RootKey::generate().unwrap());
+        let dk = DataKey::generate(7).unwrap();
+        let wrapped = root.wrap(&dk).unwrap();
+        assert_eq!(root.unwrap(&wrapped).unwrap().key.as_ref(), dk.key.as_ref());
+        assert_eq!(other.unwrap(&wrapped).unwrap_err(), CryptoError::Tampered);
+        let moved = WrappedKey { id: 8, ..wrapped };
+        assert_eq!(root.unwrap(&moved).unwrap_err(), CryptoError::Tampered);
+    }
+
+    #[test]
+    fn root_keys_parse_only_from_32_bytes_of_base64() {
+        let k = RootKey::generate().unwrap();
+        let text = k.to_base64();
+        assert!(RootKey::from_base64(&format!("  {}\n", text.as_str())).is_ok());
+        assert_eq!(RootKey::from_base64("not base64!").unwrap_err(), CryptoError::BadRootKey);
+        assert_eq!(RootKey::from_base64(&STANDARD.encode([0u8; 31])).unwrap_err(), CryptoError::BadRootKey);
+        assert!(!format!("{k:?}").contains(text.as_str()));
+    }
+
+    #[test]
+    fn older_data_keys_still_open_what_they_sealed() {
+        let first = Keyring::new(vec![DataKey::generate(1).unwrap()]);
+        let (n, k) = (ns("a"), key("K"));
+        let place = Place { namespace: &n, key: &k, version: 1 };
+        let sealed = first.seal_value(place, &value("old")).unwrap();
+        let root = RootKey::generate().unwrap();
+        let reloaded = root.unwrap(&root.wrap(first.get(1).unwrap()).unwrap()).unwrap();
+        let rotated = Keyring::new(vec![DataKey::generate(2).unwrap(), reloaded]);
+        assert_eq!(rotated.newest().unwrap().id(), 2);
+        assert_eq!(rotated.open_value(place, &sealed).unwrap().expose(), "old");
+        assert_eq!(rotated.seal_value(place, &value("new")).unwrap().key_id, 2);
+    }
+}

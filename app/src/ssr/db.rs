@@ -1,0 +1,163 @@
+//! The SQLite file: connection settings, embedded migrations, and the one way
+//! async code reaches it (`Db::call`, off the async runtime).
+//!
+//! Schema (version tracked in `PRAGMA user_version`):
+//! - `meta(name, value)`: `key_check` (see `crypto`).
+//! - `data_keys(id, nonce, wrapped, created_at)`: the keyring, wrapped by the root key.
+//! - `namespaces(id, path, parent_id, description, created_at, created_by)`.
+//! - `secrets(id, namespace_id, key, description, version, created_*, updated_*,
+//!   deleted_*)`: one row per `(namespace, key)`; `version` is the current one.
+//! - `secret_versions(secret_id, version, key_id, nonce, ciphertext, created_*,
+//!   restored_from)`: `key_id`, `nonce` and `ciphertext` are NULL once destroyed by
+//!   the retention limit. Values are never stored in clear.
+
+use rusqlite::Connection;
+use std::{
+    path::Path,
+    sync::{Arc, Mutex},
+};
+
+/// Each entry moves the schema from version `index` to `index + 1`.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE meta (
+    name  TEXT PRIMARY KEY,
+    value BLOB NOT NULL
+) STRICT;
+CREATE TABLE data_keys (
+    id         INTEGER PRIMARY KEY,
+    nonce      BLOB NOT NULL,
+    wrapped    BLOB NOT NULL,
+    created_at INTEGER NOT NULL
+) STRICT;
+CREATE TABLE namespaces (
+    id          INTEGER PRIMARY KEY,
+    path        TEXT NOT NULL UNIQUE,
+    parent_id   INTEGER REFERENCES namespaces(id),
+    description TEXT NOT NULL DEFAULT '',
+    created_at  INTEGER NOT NULL,
+    created_by  TEXT NOT NULL
+) STRICT;
+CREATE TABLE secrets (
+    id           INTEGER PRIMARY KEY,
+    namespace_id INTEGER NOT NULL REFERENCES namespaces(id),
+    key          TEXT NOT NULL,
+    description  TEXT NOT NULL DEFAULT '',
+    version      INTEGER NOT NULL,
+    created_at   INTEGER NOT NULL,
+    created_by   TEXT NOT NULL,
+    updated_at   INTEGER NOT NULL,
+    updated_by   TEXT NOT NULL,
+    deleted_at   INTEGER,
+    deleted_by   TEXT,
+    UNIQUE (namespace_id, key)
+) STRICT;
+CREATE TABLE secret_versions (
+    secret_id     INTEGER NOT NULL REFERENCES secrets(id),
+    version       INTEGER NOT NULL,
+    key_id        INTEGER REFERENCES data_keys(id),
+    nonce         BLOB,
+    ciphertext    BLOB,
+    created_at    INTEGER NOT NULL,
+    created_by    TEXT NOT NULL,
+    restored_from INTEGER,
+    PRIMARY KEY (secret_id, version)
+) STRICT;
+"#];
+
+/// Opens (creating if needed) the database at `path` and brings its schema up to date.
+pub fn open(path: &Path) -> rusqlite::Result<Connection> {
+    let mut conn = Connection::open(path)?;
+    configure(&conn)?;
+    migrate(&mut conn)?;
+    Ok(conn)
+}
+
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    // WAL for concurrent readers; FULL so a committed write survives power loss;
+    // secure_delete so destroyed ciphertexts are overwritten, not just unlinked.
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", true)?;
+    conn.pragma_update(None, "secure_delete", true)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    Ok(())
+}
+
+fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    let current: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", index as u32 + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+/// The shared connection. rusqlite connections are not `Sync`, so one mutex
+/// serializes access; all work runs on the blocking pool via [`run_blocking`].
+#[derive(Clone)]
+pub struct Db {
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl Db {
+    pub fn new(conn: Connection) -> Self {
+        Self { conn: Arc::new(Mutex::new(conn)) }
+    }
+
+    /// Runs `f` with the connection on the blocking pool.
+    pub async fn call<T, F>(&self, f: F) -> T
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> T + Send + 'static,
+    {
+        let conn = self.conn.clone();
+        run_blocking(move || {
+            // A panic while holding the lock leaves no half-written state behind
+            // (transactions roll back on drop), so a poisoned lock is still usable.
+            let mut guard = conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            f(&mut guard)
+        })
+        .await
+    }
+}
+
+/// Runs blocking work (SQLite, hashing) off the async runtime, inside the
+/// caller's tracing span, re-raising any panic in the caller.
+pub async fn run_blocking<T, F>(f: F) -> T
+where
+    T: Send + 'static,
+    F: FnOnce() -> T + Send + 'static,
+{
+    let span = tracing::Span::current();
+    match tokio::task::spawn_blocking(move || span.in_scope(f)).await {
+        Ok(value) => value,
+        Err(err) if err.is_panic() => std::panic::resume_unwind(err.into_panic()),
+        Err(err) => panic!("blocking task was cancelled: {err}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_file_gets_wal_foreign_keys_and_the_latest_schema() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = open(&dir.path().join("t.db")).unwrap();
+        let mode: String = conn.pragma_query_value(None, "journal_mode", |r| r.get(0)).unwrap();
+        let fk: i64 = conn.pragma_query_value(None, "foreign_keys", |r| r.get(0)).unwrap();
+        let sync: i64 = conn.pragma_query_value(None, "synchronous", |r| r.get(0)).unwrap();
+        let version: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+        assert_eq!((mode.as_str(), fk, sync, version), ("wal", 1, 2, MIGRATIONS.len() as u32));
+    }
+
+    #[test]
+    fn opening_twice_does_not_rerun_migrations() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        drop(open(&path).unwrap());
+        assert!(open(&path).is_ok());
+    }
+}

@@ -1,0 +1,464 @@
+//! Namespaces and secrets in SQLite. Free of Leptos: each function takes a
+//! connection and domain types and returns `Result<_, StoreError>`, so it is
+//! tested directly on a real file. Every write runs in one transaction.
+//!
+//! Values enter as [`SecretValue`] and are sealed (see `crypto`) before they touch
+//! a statement; reads for the UI return metadata types with no value field.
+
+use super::crypto::{CryptoError, Keyring, Place, RootKey, Sealed, WrappedKey};
+use crate::domain::{
+    view::{EffectiveSecret, NamespaceSummary, NamespaceView, SecretDetail, SecretMeta, VersionMeta},
+    Description, NamespacePath, SecretKey, SecretValue, Timestamp,
+};
+use rusqlite::{named_params, params, params_from_iter, Connection, OptionalExtension, Row, Transaction};
+use std::collections::BTreeMap;
+
+/// Versions whose ciphertext is kept; older ones keep only their metadata.
+pub const RETAINED_VERSIONS: u32 = 10;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("namespace not found")]
+    NamespaceNotFound,
+    #[error("namespace already exists")]
+    NamespaceExists,
+    #[error("secret not found")]
+    SecretNotFound,
+    #[error("secret already exists")]
+    SecretExists,
+    #[error("secret is deleted")]
+    SecretDeleted,
+    #[error("secret is not deleted")]
+    SecretNotDeleted,
+    #[error("version not found")]
+    VersionNotFound,
+    #[error("version {0} was destroyed by the retention limit")]
+    VersionDestroyed(u32),
+    #[error("the database has data keys but no key check; refusing to guess")]
+    MissingKeyCheck,
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+}
+
+type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Who performs a write and when; recorded in the metadata.
+#[derive(Clone, Copy, Debug)]
+pub struct Stamp<'a> {
+    pub actor: &'a str,
+    pub at: Timestamp,
+}
+
+// ---------------------------------------------------------------- keyring
+
+/// Verifies `root` against the database's key check and unwraps the keyring.
+/// On a new database, writes the key check and the first data key.
+pub fn load_keyring(conn: &mut Connection, root: &RootKey, now: Timestamp) -> Result<Keyring> {
+    let tx = conn.transaction()?;
+    let check: Option<Vec<u8>> =
+        tx.query_row("SELECT value FROM meta WHERE name = 'key_check'", [], |r| r.get(0)).optional()?;
+    let stored = wrapped_keys(&tx)?;
+    match check {
+        Some(check) => root.verify_key_check(&check)?,
+        None if stored.is_empty() => {
+            tx.execute("INSERT INTO meta (name, value) VALUES ('key_check', ?1)", [root.key_check()?])?;
+            add_data_key(&tx, root, now)?;
+        }
+        None => return Err(StoreError::MissingKeyCheck),
+    }
+    let keys = wrapped_keys(&tx)?.iter().map(|w| root.unwrap(w)).collect::<Result<Vec<_>, _>>()?;
+    tx.commit()?;
+    Ok(Keyring::new(keys))
+}
+
+fn wrapped_keys(conn: &Connection) -> Result<Vec<WrappedKey>> {
+    let mut stmt = conn.prepare("SELECT id, nonce, wrapped FROM data_keys ORDER BY id")?;
+    let rows = stmt.query_map([], |r| Ok(WrappedKey { id: r.get(0)?, nonce: r.get(1)?, wrapped: r.get(2)? }))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+fn add_data_key(tx: &Transaction<'_>, root: &RootKey, now: Timestamp) -> Result<i64> {
+    let id: i64 = tx.query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM data_keys", [], |r| r.get(0))?;
+    let wrapped = root.wrap(&super::crypto::DataKey::generate(id)?)?;
+    tx.execute(
+        "INSERT INTO data_keys (id, nonce, wrapped, created_at) VALUES (?1, ?2, ?3, ?4)",
+        params![id, wrapped.nonce, wrapped.wrapped, now.0],
+    )?;
+    Ok(id)
+}
+
+// ---------------------------------------------------------------- namespaces
+
+fn namespace_id(conn: &Connection, ns: &NamespacePath) -> Result<i64> {
+    conn.query_row("SELECT id FROM namespaces WHERE path = ?1", [ns.as_str()], |r| r.get(0))
+        .optional()?
+        .ok_or(StoreError::NamespaceNotFound)
+}
+
+/// Creates `ns` and any missing ancestors (with empty descriptions).
+pub fn create_namespace(
+    conn: &mut Connection,
+    ns: &NamespacePath,
+    description: &Description,
+    stamp: Stamp<'_>,
+) -> Result<NamespaceSummary> {
+    let tx = conn.transaction()?;
+    if namespace_id(&tx, ns).is_ok() {
+        return Err(StoreError::NamespaceExists);
+    }
+    let mut parent_id: Option<i64> = None;
+    for path in ns.self_and_ancestors().iter().rev() {
+        let existing = namespace_id(&tx, path).ok();
+        parent_id = Some(match existing {
+            Some(id) => id,
+            None => {
+                let text = if path == ns { description.as_str() } else { "" };
+                tx.execute(
+                    "INSERT INTO namespaces (path, parent_id, description, created_at, created_by)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![path.as_str(), parent_id, text, stamp.at.0, stamp.actor],
+                )?;
+                tx.last_insert_rowid()
+            }
+        });
+    }
+    tx.commit()?;
+    Ok(NamespaceSummary { path: ns.clone(), description: description.to_string(), secret_count: 0 })
+}
+
+const SUMMARY_SQL: &str = "SELECT n.path, n.description,
+    (SELECT count(*) FROM secrets s WHERE s.namespace_id = n.id AND s.deleted_at IS NULL)
+    FROM namespaces n";
+
+fn summary_from_row(row: &Row<'_>) -> rusqlite::Result<NamespaceSummary> {
+    Ok(NamespaceSummary { path: parsed(row, 0)?, description: row.get(1)?, secret_count: row.get(2)? })
+}
+
+/// Orders a flat list as a tree: each namespace right after its parent.
+fn tree_order(list: &mut [NamespaceSummary]) {
+    list.sort_by(|a, b| a.path.as_str().split('.').cmp(b.path.as_str().split('.')));
+}
+
+/// Every namespace in tree order, with its own live secret count.
+pub fn list_namespaces(conn: &Connection) -> Result<Vec<NamespaceSummary>> {
+    let mut stmt = conn.prepare(SUMMARY_SQL)?;
+    let mut list = stmt.query_map([], summary_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+    tree_order(&mut list);
+    Ok(list)
+}
+
+/// The effective secrets of `ns` (own and inherited), its deleted ones and children.
+pub fn namespace_view(conn: &Connection, ns: &NamespacePath) -> Result<NamespaceView> {
+    let id = namespace_id(conn, ns)?;
+    let namespace = conn.query_row(&format!("{SUMMARY_SQL} WHERE n.id = ?1"), [id], summary_from_row)?;
+    let mut stmt = conn.prepare(&format!("{SUMMARY_SQL} WHERE n.parent_id = ?1"))?;
+    let mut children = stmt.query_map([id], summary_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+    tree_order(&mut children);
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {META_COLUMNS} FROM secrets s JOIN namespaces n ON n.id = s.namespace_id
+         WHERE s.namespace_id = ?1 AND s.deleted_at IS NOT NULL ORDER BY s.key"
+    ))?;
+    let deleted = stmt.query_map([id], meta_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(NamespaceView { namespace, effective: effective_secrets(conn, ns)?, deleted, children })
+}
+
+/// Live definitions visible from `ns`, nearest first per key.
+fn visible_definitions(conn: &Connection, ns: &NamespacePath) -> Result<BTreeMap<SecretKey, Vec<SecretMeta>>> {
+    let paths: Vec<String> = ns.self_and_ancestors().into_iter().map(String::from).collect();
+    let marks = vec!["?"; paths.len()].join(",");
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {META_COLUMNS} FROM secrets s JOIN namespaces n ON n.id = s.namespace_id
+         WHERE s.deleted_at IS NULL AND n.path IN ({marks})"
+    ))?;
+    let mut by_key: BTreeMap<SecretKey, Vec<SecretMeta>> = BTreeMap::new();
+    for meta in stmt.query_map(params_from_iter(paths.iter()), meta_from_row)? {
+        let meta = meta?;
+        by_key.entry(meta.key.clone()).or_default().push(meta);
+    }
+    for defs in by_key.values_mut() {
+        defs.sort_by_key(|m| std::cmp::Reverse(m.namespace.depth()));
+    }
+    Ok(by_key)
+}
+
+fn effective_secrets(conn: &Connection, ns: &NamespacePath) -> Result<Vec<EffectiveSecret>> {
+    Ok(visible_definitions(conn, ns)?
+        .into_values()
+        .map(|mut defs| {
+            let shadows = defs.get(1).map(|m| m.namespace.clone());
+            let meta = defs.swap_remove(0);
+            EffectiveSecret { own: &meta.namespace == ns, meta, shadows }
+        })
+        .collect())
+}
+
+// ---------------------------------------------------------------- secrets
+
+const META_COLUMNS: &str = "n.path, s.key, s.description, s.version, s.created_at, s.created_by,
+    s.updated_at, s.updated_by, s.deleted_at, s.deleted_by";
+
+/// Reads a column that holds a domain type; a stored value that no longer
+/// parses is reported as a conversion failure, not trusted.
+fn parsed<T>(row: &Row<'_>, idx: usize) -> rusqlite::Result<T>
+where
+    T: std::str::FromStr,
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    let text: String = row.get(idx)?;
+    text.parse().map_err(|e| rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, Box::new(e)))
+}
+
+fn meta_from_row(row: &Row<'_>) -> rusqlite::Result<SecretMeta> {
+    meta_from_row_at(row, 0)
+}
+
+/// The row id and metadata of `(ns, key)`, deleted or not.
+fn find_secret(conn: &Connection, ns: &NamespacePath, key: &SecretKey) -> Result<(i64, SecretMeta)> {
+    let ns_id = namespace_id(conn, ns)?;
+    conn.query_row(
+        &format!(
+            "SELECT s.id, {META_COLUMNS} FROM secrets s JOIN namespaces n ON n.id = s.namespace_id
+             WHERE s.namespace_id = ?1 AND s.key = ?2"
+        ),
+        params![ns_id, key.as_str()],
+        |r| Ok((r.get(0)?, meta_from_row_at(r, 1)?)),
+    )
+    .optional()?
+    .ok_or(StoreError::SecretNotFound)
+}
+
+/// Reads [`META_COLUMNS`] starting at column `offset`.
+fn meta_from_row_at(row: &Row<'_>, offset: usize) -> rusqlite::Result<SecretMeta> {
+    Ok(SecretMeta {
+        namespace: parsed(row, offset)?,
+        key: parsed(row, offset + 1)?,
+        description: row.get(offset + 2)?,
+        version: row.get(offset + 3)?,
+        created_at: Timestamp(row.get(offset + 4)?),
+        created_by: row.get(offset + 5)?,
+        updated_at: Timestamp(row.get(offset + 6)?),
+        updated_by: row.get(offset + 7)?,
+        deleted_at: row.get::<_, Option<i64>>(offset + 8)?.map(Timestamp),
+        deleted_by: row.get(offset + 9)?,
+    })
+}
+
+/// Like [`find_secret`], but a deleted secret counts as absent for writes.
+fn find_live_secret(conn: &Connection, ns: &NamespacePath, key: &SecretKey) -> Result<(i64, SecretMeta)> {
+    let (id, meta) = find_secret(conn, ns, key)?;
+    if meta.deleted_at.is_some() {
+        return Err(StoreError::SecretDeleted);
+    }
+    Ok((id, meta))
+}
+
+/// Seals `value` as version `place.version` of `secret_id`, then destroys the
+/// ciphertexts that fall out of the retention window.
+fn insert_version(
+    tx: &Transaction<'_>,
+    keyring: &Keyring,
+    secret_id: i64,
+    place: Place<'_>,
+    value: &SecretValue,
+    stamp: Stamp<'_>,
+    restored_from: Option<u32>,
+) -> Result<()> {
+    let sealed = keyring.seal_value(place, value)?;
+    tx.execute(
+        "INSERT INTO secret_versions (secret_id, version, key_id, nonce, ciphertext, created_at, created_by, restored_from)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![secret_id, place.version, sealed.key_id, sealed.nonce, sealed.ciphertext, stamp.at.0, stamp.actor, restored_from],
+    )?;
+    tx.execute(
+        "UPDATE secrets SET version = ?2, updated_at = ?3, updated_by = ?4 WHERE id = ?1",
+        params![secret_id, place.version, stamp.at.0, stamp.actor],
+    )?;
+    if let Some(oldest_kept) = place.version.checked_sub(RETAINED_VERSIONS) {
+        tx.execute(
+            "UPDATE secret_versions SET key_id = NULL, nonce = NULL, ciphertext = NULL
+             WHERE secret_id = ?1 AND version <= ?2 AND ciphertext IS NOT NULL",
+            params![secret_id, oldest_kept],
+        )?;
+    }
+    Ok(())
+}
+
+fn meta_by_id(conn: &Connection, secret_id: i64) -> Result<SecretMeta> {
+    Ok(conn.query_row(
+        &format!("SELECT {META_COLUMNS} FROM secrets s JOIN namespaces n ON n.id = s.namespace_id WHERE s.id = ?1"),
+        [secret_id],
+        meta_from_row,
+    )?)
+}
+
+/// Adds a new secret as version 1. Refuses a key that already exists here
+/// (live or deleted): the caller should rotate or restore instead.
+pub fn add_secret(
+    conn: &mut Connection,
+    keyring: &Keyring,
+    ns: &NamespacePath,
+    key: &SecretKey,
+    value: &SecretValue,
+    description: &Description,
+    stamp: Stamp<'_>,
+) -> Result<SecretMeta> {
+    let tx = conn.transaction()?;
+    let ns_id = namespace_id(&tx, ns)?;
+    match find_secret(&tx, ns, key) {
+        Ok((_, meta)) if meta.deleted_at.is_some() => return Err(StoreError::SecretDeleted),
+        Ok(_) => return Err(StoreError::SecretExists),
+        Err(StoreError::SecretNotFound) => {}
+        Err(e) => return Err(e),
+    }
+    tx.execute(
+        "INSERT INTO secrets (namespace_id, key, description, version, created_at, created_by, updated_at, updated_by)
+         VALUES (:ns, :key, :description, 1, :at, :actor, :at, :actor)",
+        named_params! {":ns": ns_id, ":key": key.as_str(), ":description": description.as_str(), ":at": stamp.at.0, ":actor": stamp.actor},
+    )?;
+    let id = tx.last_insert_rowid();
+    insert_version(&tx, keyring, id, Place { namespace: ns, key, version: 1 }, value, stamp, None)?;
+    let meta = meta_by_id(&tx, id)?;
+    tx.commit()?;
+    Ok(meta)
+}
+
+/// Stores `value` as the next version of a live secret.
+pub fn rotate_secret(
+    conn: &mut Connection,
+    keyring: &Keyring,
+    ns: &NamespacePath,
+    key: &SecretKey,
+    value: &SecretValue,
+    stamp: Stamp<'_>,
+) -> Result<SecretMeta> {
+    let tx = conn.transaction()?;
+    let (id, meta) = find_live_secret(&tx, ns, key)?;
+    insert_version(&tx, keyring, id, Place { namespace: ns, key, version: meta.version + 1 }, value, stamp, None)?;
+    let meta = meta_by_id(&tx, id)?;
+    tx.commit()?;
+    Ok(meta)
+}
+
+/// Makes an older version the newest, by re-sealing its value for the new
+/// version number. The value never leaves this function.
+pub fn restore_version(
+    conn: &mut Connection,
+    keyring: &Keyring,
+    ns: &NamespacePath,
+    key: &SecretKey,
+    version: u32,
+    stamp: Stamp<'_>,
+) -> Result<SecretMeta> {
+    let tx = conn.transaction()?;
+    let (id, meta) = find_live_secret(&tx, ns, key)?;
+    let sealed = sealed_version(&tx, id, version)?;
+    let value = keyring.open_value(Place { namespace: ns, key, version }, &sealed)?;
+    let place = Place { namespace: ns, key, version: meta.version + 1 };
+    insert_version(&tx, keyring, id, place, &value, stamp, Some(version))?;
+    let meta = meta_by_id(&tx, id)?;
+    tx.commit()?;
+    Ok(meta)
+}
+
+fn sealed_version(conn: &Connection, secret_id: i64, version: u32) -> Result<Sealed> {
+    // All three are NULL once the retention limit destroyed the version.
+    type SealedColumns = (Option<i64>, Option<Vec<u8>>, Option<Vec<u8>>);
+    let row: Option<SealedColumns> = conn
+        .query_row(
+            "SELECT key_id, nonce, ciphertext FROM secret_versions WHERE secret_id = ?1 AND version = ?2",
+            params![secret_id, version],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    match row {
+        None => Err(StoreError::VersionNotFound),
+        Some((Some(key_id), Some(nonce), Some(ciphertext))) => Ok(Sealed { key_id, nonce, ciphertext }),
+        Some(_) => Err(StoreError::VersionDestroyed(version)),
+    }
+}
+
+/// Soft-deletes a live secret: it stops being visible (and stops shadowing)
+/// but keeps every version until restored or purged.
+pub fn delete_secret(
+    conn: &mut Connection,
+    ns: &NamespacePath,
+    key: &SecretKey,
+    stamp: Stamp<'_>,
+) -> Result<SecretMeta> {
+    let tx = conn.transaction()?;
+    let (id, _) = find_live_secret(&tx, ns, key)?;
+    tx.execute(
+        "UPDATE secrets SET deleted_at = ?2, deleted_by = ?3 WHERE id = ?1",
+        params![id, stamp.at.0, stamp.actor],
+    )?;
+    let meta = meta_by_id(&tx, id)?;
+    tx.commit()?;
+    Ok(meta)
+}
+
+/// Undoes a soft delete.
+pub fn restore_secret(
+    conn: &mut Connection,
+    ns: &NamespacePath,
+    key: &SecretKey,
+    stamp: Stamp<'_>,
+) -> Result<SecretMeta> {
+    let tx = conn.transaction()?;
+    let (id, meta) = find_secret(&tx, ns, key)?;
+    if meta.deleted_at.is_none() {
+        return Err(StoreError::SecretNotDeleted);
+    }
+    tx.execute(
+        "UPDATE secrets SET deleted_at = NULL, deleted_by = NULL, updated_at = ?2, updated_by = ?3 WHERE id = ?1",
+        params![id, stamp.at.0, stamp.actor],
+    )?;
+    let meta = meta_by_id(&tx, id)?;
+    tx.commit()?;
+    Ok(meta)
+}
+
+/// Metadata and version history of a secret defined in `ns` (deleted or not).
+pub fn secret_detail(conn: &Connection, ns: &NamespacePath, key: &SecretKey) -> Result<SecretDetail> {
+    let (id, meta) = find_secret(conn, ns, key)?;
+    let mut stmt = conn.prepare(
+        "SELECT version, created_at, created_by, ciphertext IS NULL, restored_from
+         FROM secret_versions WHERE secret_id = ?1 ORDER BY version DESC",
+    )?;
+    let versions = stmt
+        .query_map([id], |r| {
+            Ok(VersionMeta {
+                version: r.get(0)?,
+                created_at: Timestamp(r.get(1)?),
+                created_by: r.get(2)?,
+                destroyed: r.get(3)?,
+                restored_from: r.get(4)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let shadows = match ns.parent() {
+        Some(parent) => visible_definitions(conn, &parent)?.remove(key).map(|mut d| d.swap_remove(0).namespace),
+        None => None,
+    };
+    Ok(SecretDetail { meta, versions, shadows })
+}
+
+/// The value `ns` sees for `key` after inheritance, with where it is defined.
+/// For workloads only: never for a page or a server function.
+pub fn resolve_value(
+    conn: &Connection,
+    keyring: &Keyring,
+    ns: &NamespacePath,
+    key: &SecretKey,
+) -> Result<(SecretMeta, SecretValue)> {
+    namespace_id(conn, ns)?;
+    let meta = visible_definitions(conn, ns)?
+        .remove(key)
+        .map(|mut defs| defs.swap_remove(0))
+        .ok_or(StoreError::SecretNotFound)?;
+    let (id, _) = find_secret(conn, &meta.namespace, key)?;
+    let sealed = sealed_version(conn, id, meta.version)?;
+    let value = keyring.open_value(Place { namespace: &meta.namespace, key, version: meta.version }, &sealed)?;
+    Ok((meta, value))
+}

@@ -1,0 +1,55 @@
+import { test as base, expect, type Page } from '@playwright/test';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+
+/** Directory shared with scripts/e2e.sh: data dir, server log, canaries, responses. */
+export const STATE = process.env.E2E_STATE ?? '';
+export const CANARIES = path.join(STATE, 'canaries.txt');
+export const RESPONSES = path.join(STATE, 'responses.bin');
+
+/** A random value to store through the UI; recorded so the scan can look for it. */
+export function canary(): string {
+  const value = `canary-${crypto.randomBytes(12).toString('hex')}`;
+  fs.appendFileSync(CANARIES, value + '\n');
+  return value;
+}
+
+/** Saves every response body and header set `page` receives, for the canary scan. */
+export function record(page: Page): () => Promise<void> {
+  const pending: Promise<void>[] = [];
+  page.on('response', (res) => {
+    pending.push(
+      (async () => {
+        const headers = JSON.stringify(await res.allHeaders());
+        const body = await res.body().catch(() => Buffer.alloc(0));
+        fs.appendFileSync(RESPONSES, Buffer.concat([Buffer.from(headers + '\n'), body, Buffer.from('\n')]));
+      })(),
+    );
+  });
+  return async () => {
+    await Promise.allSettled(pending);
+  };
+}
+
+/** `test` whose default page records its responses. */
+export const test = base.extend({
+  page: async ({ page }, use) => {
+    const flush = record(page);
+    await use(page);
+    await flush();
+  },
+});
+export { expect };
+
+/** Opens `url` and waits until the WebAssembly app has hydrated the page. */
+export async function gotoHydrated(page: Page, url: string) {
+  await page.goto(url);
+  await expect(page.locator('body[data-hydrated="true"]')).toHaveCount(1);
+}
+
+export function secretRow(page: Page, key: string) {
+  return page.getByRole('table', { name: 'Effective secrets' }).getByRole('row').filter({
+    has: page.getByRole('link', { name: key, exact: true }),
+  });
+}

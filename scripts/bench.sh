@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Prints size and memory figures of the release build.
+#   scripts/bench.sh path/to/strongroom
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin="$(realpath "$1")"
+wasm=target/site/pkg/strongroom_bg.wasm
+kib() { echo "$(( ($1 + 1023) / 1024 )) KiB"; }
+
+echo "== release sizes"
+echo "wasm raw:    $(kib "$(stat -c %s "$wasm")")"
+echo "wasm gzip:   $(kib "$(gzip -9c "$wasm" | wc -c)")"
+if ! command -v brotli >/dev/null; then
+  sudo_cmd=""; [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq brotli >/dev/null
+fi
+echo "wasm brotli: $(kib "$(brotli -c -q 11 "$wasm" | wc -c)")"
+echo "js glue:     $(kib "$(stat -c %s target/site/pkg/strongroom.js)")"
+echo "server:      $(kib "$(stat -c %s "$bin")")"
+
+echo "== idle memory of the release server"
+state="$(mktemp -d)"
+port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+STRONGROOM_MASTER_KEY="$("$bin" keygen)" STRONGROOM_ADDR="127.0.0.1:$port" STRONGROOM_DATA_DIR="$state" \
+  RUST_LOG=warn "$bin" serve &
+pid=$!
+trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$state"' EXIT
+for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+rss() { awk '/VmRSS/ {print $2 " KiB"}' "/proc/$pid/status"; }
+echo "idle RSS after start:         $(rss)"
+for _ in $(seq 1 200); do curl -sf -o /dev/null "http://127.0.0.1:$port/"; done
+echo "RSS after 200 page renders:   $(rss)"

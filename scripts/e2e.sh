@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Runs the browser tests against a real server: the given binary, on a free
+# loopback port, with a fresh data dir, debug logging captured for the canary scan.
+#   scripts/e2e.sh path/to/strongroom
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin="$(realpath "$1")"
+state="$(mktemp -d -t strongroom-e2e.XXXXXX)"
+port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+
+STRONGROOM_MASTER_KEY="$("$bin" keygen)" STRONGROOM_ADDR="127.0.0.1:$port" \
+  STRONGROOM_DATA_DIR="$state/data" RUST_LOG=debug "$bin" serve >"$state/server.log" 2>&1 &
+pid=$!
+stop() { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; }
+trap stop EXIT
+
+for _ in $(seq 1 100); do
+  curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break
+  kill -0 "$pid" 2>/dev/null || { echo "server exited:"; cat "$state/server.log"; exit 1; }
+  sleep 0.1
+done
+
+status=0
+(cd end2end && BASE_URL="http://127.0.0.1:$port" E2E_STATE="$state" npx playwright test) || status=$?
+if [ "$status" != 0 ]; then
+  echo "--- last server log lines ($state/server.log)"; tail -n 40 "$state/server.log"
+else
+  rm -rf "$state"
+fi
+exit "$status"

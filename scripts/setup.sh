@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Installs what building and testing need, skipping whatever is already there at
+# the right version. Safe to run again and again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+say() { printf 'setup: %s\n' "$*"; }
+
+TOOLS="${STRONGROOM_TOOLS:-$HOME/.cache/strongroom/tools}"
+BINARYEN_VERSION=132.0.0
+
+# Rust components and the wasm target.
+for c in rustfmt clippy; do
+  rustup component list --installed | grep -q "^$c" || { say "adding $c"; rustup component add "$c"; }
+done
+rustup target list --installed | grep -qx wasm32-unknown-unknown \
+  || { say "adding wasm32-unknown-unknown"; rustup target add wasm32-unknown-unknown; }
+
+# wasm-bindgen-cli: exactly the wasm-bindgen version in Cargo.lock.
+want=$(awk '/^name = "wasm-bindgen"$/ {getline; gsub(/version = |"/, ""); print}' Cargo.lock)
+have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
+if [ "$have" != "$want" ]; then
+  say "installing wasm-bindgen-cli $want (have: ${have:-none})"
+  # Not --locked: its lock file wants a webpki-roots the registry here lacks.
+  cargo install wasm-bindgen-cli --version "$want" --force
+fi
+
+# wasm-opt from npm's binaryen (Debian's is too old and breaks the wasm).
+if [ "$("$TOOLS/node_modules/.bin/wasm-opt" --version 2>/dev/null | awk '{print $3}')" != "${BINARYEN_VERSION%%.*}" ]; then
+  say "installing binaryen $BINARYEN_VERSION (wasm-opt) into $TOOLS"
+  mkdir -p "$TOOLS"
+  npm install --silent --no-audit --no-fund --prefix "$TOOLS" "binaryen@$BINARYEN_VERSION"
+fi
+
+# Chromium from Debian for the browser tests (Playwright must not download one).
+if ! command -v chromium >/dev/null; then
+  say "installing Debian's chromium"
+  sudo_cmd=""; [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq chromium >/dev/null
+fi
+
+# The browser-test packages, exactly as locked, with no browser download.
+lock=end2end/package-lock.json
+stamp=end2end/node_modules/.strongroom-lock
+if ! cmp -s "$lock" "$stamp" 2>/dev/null; then
+  say "installing end2end npm packages"
+  (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --silent --no-audit --no-fund)
+  cp "$lock" "$stamp"
+fi

@@ -1,0 +1,178 @@
+//! Configuration: flags over environment variables (see `.env.example`),
+//! validated before anything starts, with messages that say what to fix.
+
+use app::ssr::crypto::RootKey;
+use clap::Args;
+use std::{
+    fs,
+    io::Write,
+    net::SocketAddr,
+    path::{Path, PathBuf},
+};
+
+/// Options of `strongroom serve`.
+#[derive(Args, Debug, Clone)]
+pub struct ServeArgs {
+    /// Address to listen on (loopback only until accounts exist).
+    #[arg(long, env = "STRONGROOM_ADDR", default_value = "127.0.0.1:3000")]
+    pub addr: String,
+    /// Directory for the database (and the trial root key when none is configured).
+    #[arg(long, env = "STRONGROOM_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+    /// Directory of the built browser assets (`pkg/`, favicon).
+    #[arg(long, env = "STRONGROOM_SITE_ROOT", default_value = "target/site")]
+    pub site_root: PathBuf,
+    /// File holding the base64 root key. `STRONGROOM_MASTER_KEY` may hold the key itself.
+    #[arg(long, env = "STRONGROOM_MASTER_KEY_FILE")]
+    pub master_key_file: Option<PathBuf>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("STRONGROOM_ADDR / --addr {0:?} is not an address: use IP:PORT, e.g. 127.0.0.1:3000")]
+    BadAddr(String),
+    #[error(
+        "refusing to listen on {0}: Strongroom has no sign-in yet, so it serves only the local \
+         machine. Use a loopback address such as 127.0.0.1:3000 or [::1]:3000."
+    )]
+    NotLoopback(SocketAddr),
+    #[error("set only one of STRONGROOM_MASTER_KEY and STRONGROOM_MASTER_KEY_FILE")]
+    TwoKeys,
+    #[error("STRONGROOM_MASTER_KEY is not a root key: {0}")]
+    BadKeyEnv(app::ssr::crypto::CryptoError),
+    #[error("the root key file {0} is not a root key: {1}")]
+    BadKeyFile(PathBuf, app::ssr::crypto::CryptoError),
+    #[error("cannot read the root key file {0}: {1}")]
+    ReadKeyFile(PathBuf, std::io::Error),
+    #[error("cannot create the data directory {0}: {1}")]
+    DataDir(PathBuf, std::io::Error),
+    #[error("cannot write the trial root key {0}: {1}")]
+    WriteKeyFile(PathBuf, std::io::Error),
+}
+
+/// Where the root key came from.
+#[derive(Debug, PartialEq, Eq)]
+pub enum KeyOrigin {
+    Env,
+    File,
+    /// Generated into the data directory: for trying Strongroom out only.
+    Trial {
+        created: bool,
+    },
+}
+
+impl ServeArgs {
+    pub fn socket_addr(&self) -> Result<SocketAddr, ConfigError> {
+        let addr: SocketAddr = self.addr.parse().map_err(|_| ConfigError::BadAddr(self.addr.clone()))?;
+        if !addr.ip().is_loopback() {
+            return Err(ConfigError::NotLoopback(addr));
+        }
+        Ok(addr)
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.data_dir.join("strongroom.db")
+    }
+
+    /// Creates the data directory (owner-only) if missing.
+    pub fn ensure_data_dir(&self) -> Result<(), ConfigError> {
+        let err = |e| ConfigError::DataDir(self.data_dir.clone(), e);
+        fs::DirBuilder::new().recursive(true).mode(0o700).create(&self.data_dir).map_err(err)
+    }
+
+    /// The root key from `STRONGROOM_MASTER_KEY`, the key file, or the trial key
+    /// file in the data directory (created on first use, mode 0600).
+    pub fn root_key(&self, env_key: Option<String>) -> Result<(RootKey, KeyOrigin), ConfigError> {
+        match (env_key, &self.master_key_file) {
+            (Some(_), Some(_)) => Err(ConfigError::TwoKeys),
+            (Some(text), None) => Ok((RootKey::from_base64(&text).map_err(ConfigError::BadKeyEnv)?, KeyOrigin::Env)),
+            (None, Some(path)) => Ok((read_key_file(path)?, KeyOrigin::File)),
+            (None, None) => {
+                let path = self.data_dir.join("master.key");
+                if path.exists() {
+                    return Ok((read_key_file(&path)?, KeyOrigin::Trial { created: false }));
+                }
+                let key = RootKey::generate().map_err(|e| ConfigError::BadKeyFile(path.clone(), e))?;
+                write_new_key_file(&path, &key).map_err(|e| ConfigError::WriteKeyFile(path.clone(), e))?;
+                Ok((key, KeyOrigin::Trial { created: true }))
+            }
+        }
+    }
+}
+
+fn read_key_file(path: &Path) -> Result<RootKey, ConfigError> {
+    let text = zeroize::Zeroizing::new(fs::read_to_string(path).map_err(|e| ConfigError::ReadKeyFile(path.into(), e))?);
+    RootKey::from_base64(&text).map_err(|e| ConfigError::BadKeyFile(path.into(), e))
+}
+
+fn write_new_key_file(path: &Path, key: &RootKey) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    file.write_all(key.to_base64().as_bytes())?;
+    file.write_all(b"\n")?;
+    file.sync_all()
+}
+
+use std::os::unix::fs::DirBuilderExt;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(dir: &Path) -> ServeArgs {
+        ServeArgs {
+            addr: "127.0.0.1:0".into(),
+            data_dir: dir.to_owned(),
+            site_root: "target/site".into(),
+            master_key_file: None,
+        }
+    }
+
+    #[test]
+    fn only_loopback_addresses_are_accepted() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut a = args(dir.path());
+        for ok in ["127.0.0.1:3000", "[::1]:3000", "127.0.0.2:1"] {
+            a.addr = ok.into();
+            assert!(a.socket_addr().is_ok(), "{ok}");
+        }
+        for bad in ["0.0.0.0:3000", "[::]:3000", "192.168.1.2:80"] {
+            a.addr = bad.into();
+            assert!(matches!(a.socket_addr(), Err(ConfigError::NotLoopback(_))), "{bad}");
+        }
+        a.addr = "localhost".into();
+        assert!(matches!(a.socket_addr(), Err(ConfigError::BadAddr(_))));
+    }
+
+    #[test]
+    fn the_trial_key_is_created_once_with_mode_0600_and_reused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let a = args(dir.path());
+        let (first, origin) = a.root_key(None).unwrap();
+        assert_eq!(origin, KeyOrigin::Trial { created: true });
+        let mode = fs::metadata(dir.path().join("master.key")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let (again, origin) = a.root_key(None).unwrap();
+        assert_eq!(origin, KeyOrigin::Trial { created: false });
+        assert_eq!(first.to_base64(), again.to_base64());
+    }
+
+    #[test]
+    fn a_key_in_the_environment_wins_and_a_bad_one_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = args(dir.path());
+        let key = RootKey::generate().unwrap().to_base64().to_string();
+        assert_eq!(a.root_key(Some(key)).unwrap().1, KeyOrigin::Env);
+        assert!(matches!(a.root_key(Some("short".into())), Err(ConfigError::BadKeyEnv(_))));
+        assert!(!dir.path().join("master.key").exists());
+    }
+
+    #[test]
+    fn two_key_sources_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut a = args(dir.path());
+        a.master_key_file = Some(dir.path().join("k"));
+        assert!(matches!(a.root_key(Some("x".into())), Err(ConfigError::TwoKeys)));
+    }
+}

@@ -1,0 +1,125 @@
+//! Form posts made without JavaScript.
+//!
+//! A hydrated `ActionForm` calls its server function with `fetch` and shows the
+//! result in place. Without JavaScript the browser posts the form itself
+//! (`Accept: text/html`), and Leptos answers with a redirect to the Referer, any
+//! error encoded in its query (`__path`, `__err`). This layer makes that path
+//! behave like a classic web form:
+//! - the return address is the form's `back` query parameter (set by
+//!   `SubmitButton`), a same-site path, not the Referer;
+//! - on success the answer is `303 See Other` to that page;
+//! - on failure the answer is that page re-rendered with the error next to its
+//!   field, with the error's own status (422, 409, 404 …), not a redirect.
+
+use app::error::AppError;
+use axum::{
+    body::Body,
+    extract::{Query, Request, State},
+    http::{header, HeaderValue, Method, StatusCode, Uri},
+    middleware::Next,
+    response::Response,
+    Router,
+};
+use base64::{engine::general_purpose::URL_SAFE, Engine as _};
+use std::collections::HashMap;
+use tower::ServiceExt;
+
+/// Placeholder origin: Leptos needs an absolute Referer to build its redirect;
+/// it is stripped again so that every Location we send is a relative path.
+const ORIGIN: &str = "http://strongroom.invalid";
+
+fn is_plain_form_post(req: &Request) -> bool {
+    req.method() == Method::POST
+        && req.uri().path().starts_with("/api/")
+        && req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html"))
+}
+
+/// The `back` parameter if it is a same-site absolute path.
+fn back_param(uri: &Uri) -> Option<String> {
+    let Query(params) = Query::<HashMap<String, String>>::try_from_uri(uri).ok()?;
+    let back = params.get("back")?;
+    let safe = back.starts_with('/')
+        && !back.starts_with("//")
+        && !back.contains('\\')
+        && !back.chars().any(char::is_control)
+        && !back.starts_with("/api/");
+    safe.then(|| back.clone())
+}
+
+/// The status of the error Leptos encoded in a redirect, if there is one.
+fn encoded_error_status(location: &str) -> Option<StatusCode> {
+    let uri: Uri = location.parse().ok()?;
+    let Query(params) = Query::<HashMap<String, String>>::try_from_uri(&uri).ok()?;
+    let encoded = params.get("__err")?;
+    let status = URL_SAFE
+        .decode(encoded)
+        .ok()
+        .and_then(|json| serde_json::from_slice::<AppError>(&json).ok())
+        .map_or(400, |e| e.status());
+    Some(StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST))
+}
+
+pub async fn plain_form_posts(State(pages): State<Router>, mut req: Request, next: Next) -> Response {
+    if !is_plain_form_post(&req) {
+        return next.run(req).await;
+    }
+    let back = back_param(req.uri()).unwrap_or_else(|| "/".to_owned());
+    let referer = HeaderValue::from_str(&format!("{ORIGIN}{back}")).unwrap_or(HeaderValue::from_static(ORIGIN));
+    req.headers_mut().insert(header::REFERER, referer);
+    let cookies = req.headers().get(header::COOKIE).cloned();
+
+    let mut res = next.run(req).await;
+    let Some(location) = res.headers().get(header::LOCATION).and_then(|v| v.to_str().ok()) else {
+        return res;
+    };
+    // Leptos leaves a bare `?` behind when it strips an old error from the URL.
+    let location = location.strip_prefix(ORIGIN).unwrap_or(location).trim_end_matches('?').to_owned();
+    match encoded_error_status(&location) {
+        None => {
+            *res.status_mut() = StatusCode::SEE_OTHER;
+            if let Ok(value) = HeaderValue::from_str(&location) {
+                res.headers_mut().insert(header::LOCATION, value);
+            }
+            res
+        }
+        Some(status) => {
+            let mut page = Request::builder().method(Method::GET).uri(&location).header(header::ACCEPT, "text/html");
+            if let Some(cookies) = cookies {
+                page = page.header(header::COOKIE, cookies);
+            }
+            let Ok(page) = page.body(Body::empty()) else {
+                return res;
+            };
+            let mut rendered = match pages.oneshot(page).await {
+                Ok(rendered) => rendered,
+                Err(never) => match never {},
+            };
+            *rendered.status_mut() = status;
+            rendered
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn back_must_be_a_same_site_page_path() {
+        let get = |q: &str| back_param(&format!("/api/x?{q}").parse().unwrap());
+        assert_eq!(get("back=/ns/company").as_deref(), Some("/ns/company"));
+        for bad in ["back=//evil.example", "back=https://evil.example", "back=/%5Cevil", "back=/api/secrets/add", "x=1"]
+        {
+            assert_eq!(get(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_status_comes_from_the_encoded_error() {
+        let err = URL_SAFE.encode(serde_json::to_vec(&AppError::validation("key", "bad")).unwrap());
+        let loc = format!("/ns/a?__path=%2Fapi%2Fsecrets%2Fadd&__err={}", err.replace('=', "%3D"));
+        assert_eq!(encoded_error_status(&loc), Some(StatusCode::UNPROCESSABLE_ENTITY));
+        assert_eq!(encoded_error_status("/ns/a"), None);
+        assert_eq!(encoded_error_status("/ns/a?__err=garbage"), Some(StatusCode::BAD_REQUEST));
+    }
+}

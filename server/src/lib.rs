@@ -1,0 +1,54 @@
+//! The `strongroom` server: HTTP routing, configuration and the command line.
+//! The pages, server functions and store live in the `app` crate.
+
+pub mod api_errors;
+pub mod cli;
+pub mod config;
+pub mod forms;
+pub mod headers;
+pub mod telemetry;
+
+use app::{ssr::state::AppState, App};
+use axum::{
+    extract::State,
+    http::StatusCode,
+    middleware::{from_fn, from_fn_with_state},
+    routing::get,
+    Router,
+};
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+
+/// Every route: pages, server functions under `/api`, static files, `/healthz`.
+pub fn router(state: AppState, options: LeptosOptions) -> Router {
+    let routes = generate_route_list(App);
+    let context = {
+        let state = state.clone();
+        move || provide_context(state.clone())
+    };
+    let pages = Router::new()
+        .leptos_routes_with_context(&options, routes, context.clone(), {
+            let options = options.clone();
+            move || app::shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context(context, app::shell))
+        .with_state(options);
+    Router::new()
+        .route("/healthz", get(healthz).with_state(state))
+        .merge(pages.clone())
+        .layer(from_fn(api_errors::error_status))
+        .layer(from_fn_with_state(pages, forms::plain_form_posts))
+        .layer(from_fn(headers::security_headers))
+        .layer(from_fn(telemetry::log_requests))
+}
+
+/// Liveness and database reachability.
+async fn healthz(State(state): State<AppState>) -> (StatusCode, &'static str) {
+    match state.db.call(|c| c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))).await {
+        Ok(_) => (StatusCode::OK, "ok\n"),
+        Err(err) => {
+            tracing::error!(error = %err, "health check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n")
+        }
+    }
+}
