@@ -1,15 +1,37 @@
 //! The shell, the router and the route table.
 
-use crate::pages::{home::HomePage, namespace::NamespacePage, not_found::NotFound, secret::SecretPage};
-use leptos::prelude::*;
+use crate::{
+    api::session::{current_user, Logout},
+    components::{MeResource, SubmitButton},
+    pages::{
+        account::AccountPage, home::HomePage, login::LoginPage, namespace::NamespacePage, not_found::NotFound,
+        secret::SecretPage, users::UsersPage,
+    },
+};
+use leptos::{prelude::*, server_fn::ServerFn};
 use leptos_meta::{provide_meta_context, Link, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
     path, SsrMode,
 };
 
+/// The Content-Security-Policy of a page: only scripts carrying this
+/// response's nonce run (and what they load), plus the WebAssembly they compile.
+pub fn content_security_policy(nonce: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'nonce-{nonce}' 'strict-dynamic' 'wasm-unsafe-eval'; \
+         object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+    )
+}
+
 /// The HTML document around the app (server side only).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let (Some(nonce), Some(response)) = (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>()) {
+        if let Ok(value) = content_security_policy(&nonce.to_string()).parse() {
+            response.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, value);
+        }
+    }
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -29,6 +51,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    let me: MeResource = Resource::new(|| (), |_| current_user());
+    provide_context(me);
     // Effects run only in the browser: this marks the page as hydrated, which
     // the browser tests wait for before clicking.
     Effect::new(|_| {
@@ -44,16 +68,48 @@ pub fn App() -> impl IntoView {
         <Link rel="icon" href="/favicon.svg" type_="image/svg+xml"/>
         <Title text="Strongroom"/>
         <Router>
-            <header class="top">
-                <a class="brand" href="/">"Strongroom"</a>
-            </header>
+            <TopBar/>
             <main>
                 <Routes fallback=NotFound>
+                    <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
                     <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
+                    <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/users") view=UsersPage ssr=SsrMode::Async/>
                     <Route path=path!("/ns/:namespace") view=NamespacePage ssr=SsrMode::Async/>
                     <Route path=path!("/ns/:namespace/:key") view=SecretPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>
+    }
+}
+
+/// The brand, and for a signed-in user: who, their links, and Sign out.
+#[component]
+fn TopBar() -> impl IntoView {
+    let me = expect_context::<MeResource>();
+    let logout = ServerAction::<Logout>::new();
+    Effect::new(move |_| {
+        if logout.value().with(|v| matches!(v, Some(Ok(())))) {
+            let _ = window().location().set_href("/login");
+        }
+    });
+    view! {
+        <header class="top">
+            <a class="brand" href="/">"Strongroom"</a>
+            <Suspense>
+                {move || Suspend::new(async move {
+                    me.await.ok().map(|me| view! {
+                        <nav class="user" aria-label="Account">
+                            <span>"Signed in as " <strong>{me.username.to_string()}</strong></span>
+                            <a href="/account">"Account"</a>
+                            {me.is_admin().then(|| view! { <a href="/admin/users">"Users"</a> })}
+                            <ActionForm action=logout>
+                                <SubmitButton url=Logout::url() class="link">"Sign out"</SubmitButton>
+                            </ActionForm>
+                        </nav>
+                    })
+                })}
+            </Suspense>
+        </header>
     }
 }

@@ -14,6 +14,9 @@ use serde::{Deserialize, Serialize};
 pub enum AppError {
     #[error("Please sign in.")]
     Unauthorized,
+    /// Unknown user, wrong password, disabled or locked account: one answer for all.
+    #[error("Invalid username or password.")]
+    SignInFailed,
     #[error("You do not have access to this.")]
     Forbidden,
     #[error("{0}")]
@@ -57,7 +60,7 @@ impl AppError {
     /// The HTTP status for this error, for API clients and no-JS form posts.
     pub fn status(&self) -> u16 {
         match self {
-            Self::Unauthorized => 401,
+            Self::Unauthorized | Self::SignInFailed => 401,
             Self::Forbidden => 403,
             Self::NotFound(_) => 404,
             Self::Conflict { .. } => 409,

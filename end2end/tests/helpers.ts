@@ -53,3 +53,14 @@ export function secretRow(page: Page, key: string) {
     has: page.getByRole('link', { name: key, exact: true }),
   });
 }
+
+export const PASSWORD = process.env.E2E_PASSWORD ?? '';
+
+/** Signs in through the login form; `open` decides hydrated or not. */
+export async function signIn(page: Page, username: string, open: (url: string) => Promise<void>) {
+  await open('/login');
+  await page.getByLabel('Username', { exact: true }).fill(username);
+  await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.getByRole('navigation', { name: 'Account' })).toContainText(`Signed in as ${username}`);
+}

@@ -1,5 +1,5 @@
 import { type Page } from '@playwright/test';
-import { canary, expect, gotoHydrated, record, secretRow, test } from './helpers';
+import { canary, expect, gotoHydrated, record, secretRow, signIn, test } from './helpers';
 
 /**
  * The foundation flow: namespaces, inheritance, shadowing, rotation, delete and
@@ -7,6 +7,7 @@ import { canary, expect, gotoHydrated, record, secretRow, test } from './helpers
  */
 async function flow(page: Page, open: (url: string) => Promise<void>, top: string) {
   const team = `${top}.team`;
+  await signIn(page, 'admin', open);
 
   // Create the parent and the child namespace.
   await open('/');
@@ -94,6 +95,7 @@ test('without JavaScript: a rejected post answers with a 4xx status and the form
   const context = await browser.newContext({ javaScriptEnabled: false });
   const page = await context.newPage();
   const flush = record(page);
+  await signIn(page, 'admin', async (url) => { await page.goto(url); });
   await page.goto('/');
   await page.getByLabel('Namespace', { exact: true }).fill('Not Valid');
   const posted = page.waitForResponse((r) => r.request().method() === 'POST');

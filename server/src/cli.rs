@@ -4,7 +4,11 @@ use crate::{
     config::{ConfigError, KeyOrigin, ServeArgs},
     router,
 };
-use app::ssr::{crypto::RootKey, state::AppState, store::StoreError};
+use app::ssr::{
+    crypto::RootKey,
+    state::{AppState, OpenError},
+    store::StoreError,
+};
 use clap::{Parser, Subcommand};
 use leptos::prelude::LeptosOptions;
 
@@ -24,6 +28,27 @@ pub enum Command {
     Serve(ServeArgs),
     /// Print a new random 256-bit root key, base64-encoded.
     Keygen,
+    /// Manage users (the first admin is made here).
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCommand {
+    /// Add a user; the password is read from standard input (asked twice on a terminal).
+    Add {
+        /// The username (2 to 64 of a-z 0-9 . _ @ -).
+        name: String,
+        /// admin, editor or auditor.
+        #[arg(long)]
+        role: String,
+        /// The namespace subtree the role covers; omitted: every namespace.
+        #[arg(long)]
+        namespace: Option<String>,
+        /// Directory holding strongroom.db.
+        #[arg(long, env = "STRONGROOM_DATA_DIR", default_value = "data")]
+        data_dir: std::path::PathBuf,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -36,13 +61,15 @@ pub enum RunError {
     )]
     WrongRootKey(String),
     #[error("cannot open the database {0}: {1}")]
-    Database(String, StoreError),
+    Database(String, OpenError),
     #[error("cannot listen on {0}: {1}")]
     Listen(String, std::io::Error),
     #[error("server error: {0}")]
     Serve(std::io::Error),
     #[error("cannot generate a key: {0}")]
     Keygen(app::ssr::crypto::CryptoError),
+    #[error("{0}")]
+    User(String),
 }
 
 pub async fn run(cli: Cli) -> Result<(), RunError> {
@@ -53,6 +80,9 @@ pub async fn run(cli: Cli) -> Result<(), RunError> {
             Ok(())
         }
         Some(Command::Serve(args)) => serve(args).await,
+        Some(Command::User(UserCommand::Add { name, role, namespace, data_dir })) => {
+            crate::users::add(&name, &role, namespace.as_deref(), &data_dir).await.map_err(RunError::User)
+        }
         None => serve(cli.serve).await,
     }
 }
@@ -74,10 +104,15 @@ async fn serve(args: ServeArgs) -> Result<(), RunError> {
     }
     let db_path = args.db_path();
     let shown = db_path.display().to_string();
-    let state = app::ssr::db::run_blocking(move || AppState::open(&db_path, &root)).await.map_err(|e| match e {
-        StoreError::Crypto(app::ssr::crypto::CryptoError::WrongRootKey) => RunError::WrongRootKey(shown),
-        other => RunError::Database(shown, other),
-    })?;
+    let settings = args.auth_settings()?;
+    let own_origin = crate::origin::OwnOrigin(args.public_origin()?);
+    let state =
+        app::ssr::db::run_blocking(move || AppState::open(&db_path, &root, &settings)).await.map_err(|e| match e {
+            OpenError::Store(StoreError::Crypto(app::ssr::crypto::CryptoError::WrongRootKey)) => {
+                RunError::WrongRootKey(shown)
+            }
+            other => RunError::Database(shown, other),
+        })?;
 
     let options = LeptosOptions::builder()
         .output_name("strongroom")
@@ -87,10 +122,13 @@ async fn serve(args: ServeArgs) -> Result<(), RunError> {
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| RunError::Listen(addr.to_string(), e))?;
     let bound = listener.local_addr().map_err(RunError::Serve)?;
     tracing::info!(address = %bound, data_dir = %args.data_dir.display(), "listening on http://{bound}");
-    axum::serve(listener, router(state, options).into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(RunError::Serve)
+    axum::serve(
+        listener,
+        router(state, options, own_origin).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .map_err(RunError::Serve)
 }
 
 async fn shutdown_signal() {

@@ -13,7 +13,7 @@ use std::{
 /// Options of `strongroom serve`.
 #[derive(Args, Debug, Clone)]
 pub struct ServeArgs {
-    /// Address to listen on (loopback only until accounts exist).
+    /// Address to listen on.
     #[arg(long, env = "STRONGROOM_ADDR", default_value = "127.0.0.1:3000")]
     pub addr: String,
     /// Directory for the database (and the trial root key when none is configured).
@@ -25,17 +25,32 @@ pub struct ServeArgs {
     /// File holding the base64 root key. `STRONGROOM_MASTER_KEY` may hold the key itself.
     #[arg(long, env = "STRONGROOM_MASTER_KEY_FILE")]
     pub master_key_file: Option<PathBuf>,
+    /// The URL people use, e.g. https://secrets.example.com (behind a TLS proxy):
+    /// https makes the session cookie `Secure`; mutating requests must come from it.
+    #[arg(long, env = "STRONGROOM_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Minutes without a request before a session ends.
+    #[arg(long, env = "STRONGROOM_SESSION_IDLE_MINUTES", default_value_t = 30)]
+    pub session_idle_minutes: u64,
+    /// Hours after sign-in when a session ends however active.
+    #[arg(long, env = "STRONGROOM_SESSION_MAX_HOURS", default_value_t = 12)]
+    pub session_max_hours: u64,
+    /// argon2id memory cost in KiB (at least 19456); raising it rehashes at next sign-in.
+    #[arg(long, env = "STRONGROOM_ARGON2_M_KIB", default_value_t = 19456)]
+    pub argon2_m_kib: u32,
+    /// argon2id passes (at least 2).
+    #[arg(long, env = "STRONGROOM_ARGON2_T", default_value_t = 2)]
+    pub argon2_t: u32,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("STRONGROOM_ADDR / --addr {0:?} is not an address: use IP:PORT, e.g. 127.0.0.1:3000")]
     BadAddr(String),
-    #[error(
-        "refusing to listen on {0}: Strongroom has no sign-in yet, so it serves only the local \
-         machine. Use a loopback address such as 127.0.0.1:3000 or [::1]:3000."
-    )]
-    NotLoopback(SocketAddr),
+    #[error("STRONGROOM_PUBLIC_URL / --public-url {0:?} must look like https://host[:port] (no path)")]
+    BadPublicUrl(String),
+    #[error("STRONGROOM_SESSION_IDLE_MINUTES and STRONGROOM_SESSION_MAX_HOURS must be at least 1")]
+    BadSessionLimits,
     #[error("set only one of STRONGROOM_MASTER_KEY and STRONGROOM_MASTER_KEY_FILE")]
     TwoKeys,
     #[error("STRONGROOM_MASTER_KEY is not a root key: {0}")]
@@ -63,11 +78,35 @@ pub enum KeyOrigin {
 
 impl ServeArgs {
     pub fn socket_addr(&self) -> Result<SocketAddr, ConfigError> {
-        let addr: SocketAddr = self.addr.parse().map_err(|_| ConfigError::BadAddr(self.addr.clone()))?;
-        if !addr.ip().is_loopback() {
-            return Err(ConfigError::NotLoopback(addr));
+        self.addr.parse().map_err(|_| ConfigError::BadAddr(self.addr.clone()))
+    }
+
+    /// The public origin (`scheme://host[:port]`), if configured.
+    pub fn public_origin(&self) -> Result<Option<String>, ConfigError> {
+        let Some(url) = &self.public_url else { return Ok(None) };
+        let bad = || ConfigError::BadPublicUrl(url.clone());
+        let trimmed = url.trim_end_matches('/');
+        let rest = trimmed.strip_prefix("https://").or_else(|| trimmed.strip_prefix("http://")).ok_or_else(bad)?;
+        if rest.is_empty() || rest.contains(['/', '?', '#', ' ']) {
+            return Err(bad());
         }
-        Ok(addr)
+        Ok(Some(trimmed.to_ascii_lowercase()))
+    }
+
+    /// Sign-in and session settings for `AppState`.
+    pub fn auth_settings(&self) -> Result<app::ssr::state::AuthSettings, ConfigError> {
+        if self.session_idle_minutes == 0 || self.session_max_hours == 0 {
+            return Err(ConfigError::BadSessionLimits);
+        }
+        let secure = self.public_origin()?.is_some_and(|o| o.starts_with("https://"));
+        Ok(app::ssr::state::AuthSettings {
+            argon2_m_kib: self.argon2_m_kib,
+            argon2_t: self.argon2_t,
+            session_idle: std::time::Duration::from_secs(self.session_idle_minutes * 60),
+            session_absolute: std::time::Duration::from_secs(self.session_max_hours * 3600),
+            secure_cookies: secure,
+            ..Default::default()
+        })
     }
 
     pub fn db_path(&self) -> PathBuf {
@@ -125,23 +164,38 @@ mod tests {
             data_dir: dir.to_owned(),
             site_root: "target/site".into(),
             master_key_file: None,
+            public_url: None,
+            session_idle_minutes: 30,
+            session_max_hours: 12,
+            argon2_m_kib: 19456,
+            argon2_t: 2,
         }
     }
 
     #[test]
-    fn only_loopback_addresses_are_accepted() {
+    fn any_ip_and_port_is_accepted_and_a_host_name_is_not() {
         let dir = tempfile::tempdir().unwrap();
         let mut a = args(dir.path());
-        for ok in ["127.0.0.1:3000", "[::1]:3000", "127.0.0.2:1"] {
+        for ok in ["127.0.0.1:3000", "[::1]:3000", "0.0.0.0:3000", "[::]:80"] {
             a.addr = ok.into();
             assert!(a.socket_addr().is_ok(), "{ok}");
         }
-        for bad in ["0.0.0.0:3000", "[::]:3000", "192.168.1.2:80"] {
-            a.addr = bad.into();
-            assert!(matches!(a.socket_addr(), Err(ConfigError::NotLoopback(_))), "{bad}");
-        }
         a.addr = "localhost".into();
         assert!(matches!(a.socket_addr(), Err(ConfigError::BadAddr(_))));
+    }
+
+    #[test]
+    fn an_https_public_url_makes_cookies_secure() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut a = args(dir.path());
+        assert!(!a.auth_settings().unwrap().secure_cookies);
+        a.public_url = Some("https://Secrets.example.com/".into());
+        assert_eq!(a.public_origin().unwrap().as_deref(), Some("https://secrets.example.com"));
+        assert!(a.auth_settings().unwrap().secure_cookies);
+        for bad in ["secrets.example.com", "https://x/path", "ftp://x"] {
+            a.public_url = Some(bad.into());
+            assert!(matches!(a.public_origin(), Err(ConfigError::BadPublicUrl(_))), "{bad}");
+        }
     }
 
     #[test]

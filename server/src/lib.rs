@@ -5,8 +5,11 @@ pub mod api_errors;
 pub mod cli;
 pub mod config;
 pub mod forms;
+pub mod gate;
 pub mod headers;
+pub mod origin;
 pub mod telemetry;
+pub mod users;
 
 use app::{ssr::state::AppState, App};
 use axum::{
@@ -20,7 +23,7 @@ use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 
 /// Every route: pages, server functions under `/api`, static files, `/healthz`.
-pub fn router(state: AppState, options: LeptosOptions) -> Router {
+pub fn router(state: AppState, options: LeptosOptions, own_origin: origin::OwnOrigin) -> Router {
     let routes = generate_route_list(App);
     let context = {
         let state = state.clone();
@@ -33,11 +36,14 @@ pub fn router(state: AppState, options: LeptosOptions) -> Router {
         })
         .fallback(leptos_axum::file_and_error_handler_with_context(context, app::shell))
         .with_state(options);
+    // Layers run bottom-up: the log sees everything, cross-origin posts stop first.
     Router::new()
-        .route("/healthz", get(healthz).with_state(state))
+        .route("/healthz", get(healthz).with_state(state.clone()))
         .merge(pages.clone())
         .layer(from_fn(api_errors::error_status))
         .layer(from_fn_with_state(pages, forms::plain_form_posts))
+        .layer(from_fn_with_state(state, gate::require_session))
+        .layer(from_fn_with_state(own_origin, origin::same_origin_only))
         .layer(from_fn(headers::security_headers))
         .layer(from_fn(telemetry::log_requests))
 }

@@ -9,16 +9,17 @@ const CANARY: &str = "canary-http-4b1d9e77c2a0";
 #[tokio::test]
 async fn namespaces_create_list_get() {
     let s = start().await;
-    let (status, body) = s.call("namespaces/create", &[("namespace", "company.team"), ("description", "Team")]).await;
+    let mut a = s.login("admin").await;
+    let (status, body) = a.call("namespaces/create", &[("namespace", "company.team"), ("description", "Team")]).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["path"], "company.team");
 
-    let (status, body) = s.call("namespaces/list", &[]).await;
+    let (status, body) = a.call("namespaces/list", &[]).await;
     assert_eq!(status, 200);
     let paths: Vec<&str> = body.as_array().unwrap().iter().map(|n| n["path"].as_str().unwrap()).collect();
     assert_eq!(paths, ["company", "company.team"]);
 
-    let (status, body) = s.call("namespaces/get", &[("namespace", "company")]).await;
+    let (status, body) = a.call("namespaces/get", &[("namespace", "company")]).await;
     assert_eq!((status, body["children"][0]["path"].as_str()), (200, Some("company.team")));
 
     for (form, want, field) in [
@@ -28,30 +29,28 @@ async fn namespaces_create_list_get() {
         (vec![("namespace", "x"), ("description", "\u{1b}[2J")], 422, Some("description")),
         (vec![("description", "no namespace")], 400, None),
     ] {
-        let (status, body) = s.call("namespaces/create", &form).await;
+        let (status, body) = a.call("namespaces/create", &form).await;
         assert_eq!((status, error_field(&body).1.as_deref()), (want, field), "{form:?} -> {body}");
     }
-    assert_eq!(s.call("namespaces/get", &[("namespace", "nope")]).await.0, 404);
-    assert_eq!(s.call("namespaces/get", &[("namespace", "NOPE")]).await.0, 422);
+    assert_eq!(a.call("namespaces/get", &[("namespace", "nope")]).await.0, 404);
+    assert_eq!(a.call("namespaces/get", &[("namespace", "NOPE")]).await.0, 422);
     // Nothing above created anything.
-    assert_eq!(s.call("namespaces/list", &[]).await.1.as_array().unwrap().len(), 2);
+    assert_eq!(a.call("namespaces/list", &[]).await.1.as_array().unwrap().len(), 2);
 }
 
 #[tokio::test]
 async fn secrets_add_rotate_delete_restore_and_their_refusals() {
     let s = start().await;
-    s.call("namespaces/create", &[("namespace", "co"), ("description", "")]).await;
-    let add = |key: &'static str, value: String| {
-        let s = &s;
-        async move {
-            s.call("secrets/add", &[("namespace", "co"), ("key", key), ("value", &value), ("description", "")]).await
-        }
+    let mut a = s.login("admin").await;
+    a.call("namespaces/create", &[("namespace", "co"), ("description", "")]).await;
+    let add = async |a: &mut common::Client<'_>, key: &'static str, value: String| {
+        a.call("secrets/add", &[("namespace", "co"), ("key", key), ("value", &value), ("description", "")]).await
     };
-    let (status, body) = add("DB", CANARY.into()).await;
+    let (status, body) = add(&mut a, "DB", CANARY.into()).await;
     assert_eq!((status, body["version"].as_u64()), (200, Some(1)), "{body}");
 
     let max = "x".repeat(64 * 1024);
-    assert_eq!(add("BIG", max.clone()).await.0, 200);
+    assert_eq!(add(&mut a, "BIG", max.clone()).await.0, 200);
     for (key, value, want, field) in [
         ("1DB", "v".to_owned(), 422, Some("key")),
         ("DB-2", "v".to_owned(), 422, Some("key")),
@@ -59,41 +58,40 @@ async fn secrets_add_rotate_delete_restore_and_their_refusals() {
         ("HUGE", format!("{max}x"), 422, Some("value")),
         ("DB", "again".to_owned(), 409, Some("key")),
     ] {
-        let (status, body) = add(key, value).await;
+        let (status, body) = add(&mut a, key, value).await;
         assert_eq!((status, error_field(&body).1.as_deref()), (want, field), "{key} -> {body}");
     }
     let (status, _) =
-        s.call("secrets/add", &[("namespace", "missing"), ("key", "K"), ("value", "v"), ("description", "")]).await;
+        a.call("secrets/add", &[("namespace", "missing"), ("key", "K"), ("value", "v"), ("description", "")]).await;
     assert_eq!(status, 404);
 
-    let rotate = |key: &'static str, value: &'static str| {
-        let s = &s;
-        async move { s.call("secrets/rotate", &[("namespace", "co"), ("key", key), ("value", value)]).await }
+    let rotate = async |a: &mut common::Client<'_>, key: &'static str, value: &'static str| {
+        a.call("secrets/rotate", &[("namespace", "co"), ("key", key), ("value", value)]).await
     };
-    let (status, body) = rotate("DB", "canary-http-rotated").await;
+    let (status, body) = rotate(&mut a, "DB", "canary-http-rotated").await;
     assert_eq!((status, body["version"].as_u64()), (200, Some(2)));
-    assert_eq!(rotate("NOPE", "v").await.0, 404);
-    assert_eq!(rotate("DB", "").await.0, 422);
+    assert_eq!(rotate(&mut a, "NOPE", "v").await.0, 404);
+    assert_eq!(rotate(&mut a, "DB", "").await.0, 422);
 
-    let named = |k: &'static str| vec![("namespace", "co"), ("key", k)];
-    assert_eq!(s.call("secrets/delete", &named("NOPE")).await.0, 404);
-    assert_eq!(s.call("secrets/restore", &named("DB")).await.0, 409); // not deleted
-    assert_eq!(s.call("secrets/delete", &named("DB")).await.0, 200);
-    assert_eq!(s.call("secrets/delete", &named("DB")).await.0, 409); // already deleted
-    assert_eq!(rotate("DB", "v").await.0, 409);
-    assert_eq!(add("DB", "v".into()).await.0, 409);
-    assert_eq!(s.call("secrets/restore", &named("DB")).await.0, 200);
+    let named = |k: &'static str| [("namespace", "co"), ("key", k)];
+    assert_eq!(a.call("secrets/delete", &named("NOPE")).await.0, 404);
+    assert_eq!(a.call("secrets/restore", &named("DB")).await.0, 409); // not deleted
+    assert_eq!(a.call("secrets/delete", &named("DB")).await.0, 200);
+    assert_eq!(a.call("secrets/delete", &named("DB")).await.0, 409); // already deleted
+    assert_eq!(rotate(&mut a, "DB", "v").await.0, 409);
+    assert_eq!(add(&mut a, "DB", "v".into()).await.0, 409);
+    assert_eq!(a.call("secrets/restore", &named("DB")).await.0, 200);
 
     let version = |v: &'static str| vec![("namespace", "co"), ("key", "DB"), ("version", v)];
-    let (status, body) = s.call("secrets/restore_version", &version("1")).await;
+    let (status, body) = a.call("secrets/restore_version", &version("1")).await;
     assert_eq!((status, body["version"].as_u64()), (200, Some(3)));
-    assert_eq!(s.call("secrets/restore_version", &version("99")).await.0, 404);
-    assert_eq!(s.call("secrets/restore_version", &version("one")).await.0, 400);
+    assert_eq!(a.call("secrets/restore_version", &version("99")).await.0, 404);
+    assert_eq!(a.call("secrets/restore_version", &version("one")).await.0, 400);
 
-    let (status, body) = s.call("secrets/get", &named("DB")).await;
+    let (status, body) = a.call("secrets/get", &named("DB")).await;
     assert_eq!((status, body["versions"].as_array().map(Vec::len)), (200, Some(3)));
-    assert_eq!(s.call("secrets/get", &named("NOPE")).await.0, 404);
-    assert_eq!(s.call("secrets/get", &[("namespace", "co"), ("key", "bad key")]).await.0, 422);
+    assert_eq!(a.call("secrets/get", &named("NOPE")).await.0, 404);
+    assert_eq!(a.call("secrets/get", &[("namespace", "co"), ("key", "bad key")]).await.0, 422);
 
     // No response carried a value; the database files hold none in clear.
     let seen = s.seen.lock().unwrap().clone();
@@ -109,9 +107,10 @@ async fn secrets_add_rotate_delete_restore_and_their_refusals() {
 #[tokio::test]
 async fn a_plain_form_post_that_fails_gets_the_page_back_with_the_error_and_a_4xx() {
     let s = start().await;
-    s.call("namespaces/create", &[("namespace", "co"), ("description", "")]).await;
+    let mut a = s.login("admin").await;
+    a.call("namespaces/create", &[("namespace", "co"), ("description", "")]).await;
     let form = [("namespace", "co"), ("key", "9lives"), ("value", CANARY), ("description", "")];
-    let res = s.post_page("secrets/add", "/ns/co", &form).await;
+    let res = a.post_page("secrets/add", "/ns/co", &form).await;
     assert_eq!(res.status().as_u16(), 422);
     assert!(res.headers().get("location").is_none());
     let html = res.text().await.unwrap();
@@ -120,7 +119,7 @@ async fn a_plain_form_post_that_fails_gets_the_page_back_with_the_error_and_a_4x
     assert!(html.contains("<h1>co</h1>"), "not the namespace page");
     assert!(!html.contains(CANARY), "the re-rendered page echoes the value");
 
-    let res = s
+    let res = a
         .post_page("secrets/add", "/ns/co", &[("namespace", "zz"), ("key", "K"), ("value", "v"), ("description", "")])
         .await;
     assert_eq!(res.status().as_u16(), 404);
@@ -129,19 +128,21 @@ async fn a_plain_form_post_that_fails_gets_the_page_back_with_the_error_and_a_4x
 #[tokio::test]
 async fn a_plain_form_post_that_succeeds_is_sent_back_with_303() {
     let s = start().await;
-    let res = s.post_page("namespaces/create", "/", &[("namespace", "co"), ("description", "")]).await;
+    let a = s.login("admin").await;
+    let res = a.post_page("namespaces/create", "/", &[("namespace", "co"), ("description", "")]).await;
     assert_eq!(res.status().as_u16(), 303);
     assert_eq!(res.headers()["location"], "/");
     // `back` must be a same-site page: anything else returns home.
-    let res = s.post_page("namespaces/create", "//evil.example/x", &[("namespace", "co2"), ("description", "")]).await;
+    let res = a.post_page("namespaces/create", "//evil.example/x", &[("namespace", "co2"), ("description", "")]).await;
     assert_eq!((res.status().as_u16(), res.headers()["location"].to_str().unwrap()), (303, "/"));
 }
 
 #[tokio::test]
 async fn pages_answer_with_real_statuses_and_security_headers() {
     let s = start().await;
-    s.call("namespaces/create", &[("namespace", "co"), ("description", "")]).await;
-    s.call("secrets/add", &[("namespace", "co"), ("key", "K"), ("value", CANARY), ("description", "d")]).await;
+    let mut a = s.login("admin").await;
+    a.call("namespaces/create", &[("namespace", "co"), ("description", "")]).await;
+    a.call("secrets/add", &[("namespace", "co"), ("key", "K"), ("value", CANARY), ("description", "d")]).await;
     for (path, want) in [
         ("/", 200),
         ("/ns/co", 200),
@@ -150,15 +151,15 @@ async fn pages_answer_with_real_statuses_and_security_headers() {
         ("/ns/co/NOPE", 404),
         ("/no/such/page", 404),
     ] {
-        let (status, headers, body) = s.get(path).await;
+        let (status, headers, body) = a.get(path).await;
         assert_eq!(status, want, "{path}");
         assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
         assert_eq!(headers["cache-control"], "no-store", "{path}");
         assert!(headers["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"));
         assert!(!body.contains(CANARY), "{path} shows a value");
     }
-    let (_, _, html) = s.get("/ns/co").await;
+    let (_, _, html) = a.get("/ns/co").await;
     assert!(html.contains(r#"autocomplete="new-password""#));
     assert!(html.contains("</textarea>") && !html.contains(&format!(">{CANARY}<")));
-    assert_eq!(s.get("/healthz").await.0, 200);
+    assert_eq!(a.get("/healthz").await.0, 200);
 }

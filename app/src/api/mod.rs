@@ -4,19 +4,22 @@
 
 pub mod namespaces;
 pub mod secrets;
+pub mod session;
+pub mod users;
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use zeroize::Zeroize;
 
-/// A value typed into a write-only field, on its way to the server. It can be
-/// deserialized (it arrives in a form post) but its `Debug` is redacted and it
-/// is zeroized on drop; the server turns it into a `SecretValue` at once.
+/// What was typed into a write-only field (a secret value or a password), on
+/// its way to the server. It can be deserialized (it arrives in a form post) but
+/// its `Debug` is redacted and it is zeroized on drop; the server parses it into
+/// a `SecretValue` or `Password` at once.
 #[derive(Clone, Default, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct ValueInput(String);
+pub struct WriteOnly(String);
 
-impl ValueInput {
+impl WriteOnly {
     pub fn new(text: String) -> Self {
         Self(text)
     }
@@ -27,14 +30,14 @@ impl ValueInput {
     }
 }
 
-impl Drop for ValueInput {
+impl Drop for WriteOnly {
     fn drop(&mut self) {
         self.0.zeroize();
     }
 }
 
-impl fmt::Debug for ValueInput {
+impl fmt::Debug for WriteOnly {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("ValueInput(<redacted>)")
+        f.write_str("WriteOnly(<redacted>)")
     }
 }

@@ -1,7 +1,7 @@
 //! Server functions for secrets. Values only ever travel inward (as
-//! `ValueInput`); every response is metadata.
+//! `WriteOnly`); every response is metadata.
 
-use super::ValueInput;
+use super::WriteOnly;
 use crate::{
     domain::view::{SecretDetail, SecretMeta},
     error::AppError,
@@ -10,26 +10,20 @@ use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
 use crate::{
-    domain::{Description, NamespacePath, SecretKey},
+    domain::{Description, Role, SecretKey},
     ssr::{handler::*, store},
 };
-
-/// Parses the `(namespace, key)` pair every secret call names.
-#[cfg(feature = "ssr")]
-fn place(namespace: &str, key: &str) -> Result<(NamespacePath, SecretKey), AppError> {
-    Ok((field("namespace", NamespacePath::parse(namespace))?, field("key", SecretKey::parse(key))?))
-}
 
 /// Adds a new secret (version 1) to a namespace.
 #[server(prefix = "/api", endpoint = "secrets/add")]
 pub async fn add_secret(
     namespace: String,
     key: String,
-    value: ValueInput,
+    value: WriteOnly,
     description: String,
 ) -> Result<SecretMeta, AppError> {
-    let who = caller()?;
-    let (ns, key) = place(&namespace, &key)?;
+    let (who, ns) = require(Role::Editor, &namespace).await?;
+    let key = field("key", SecretKey::parse(&key))?;
     let value = value_field("value", value)?;
     let description = field("description", Description::parse(&description))?;
     let state = state()?;
@@ -43,9 +37,9 @@ pub async fn add_secret(
 
 /// Stores a new value as the next version.
 #[server(prefix = "/api", endpoint = "secrets/rotate")]
-pub async fn rotate_secret(namespace: String, key: String, value: ValueInput) -> Result<SecretMeta, AppError> {
-    let who = caller()?;
-    let (ns, key) = place(&namespace, &key)?;
+pub async fn rotate_secret(namespace: String, key: String, value: WriteOnly) -> Result<SecretMeta, AppError> {
+    let (who, ns) = require(Role::Editor, &namespace).await?;
+    let key = field("key", SecretKey::parse(&key))?;
     let value = value_field("value", value)?;
     let state = state()?;
     let keyring = state.keyring.clone();
@@ -55,24 +49,24 @@ pub async fn rotate_secret(namespace: String, key: String, value: ValueInput) ->
 /// Soft-deletes a secret (restorable).
 #[server(prefix = "/api", endpoint = "secrets/delete")]
 pub async fn delete_secret(namespace: String, key: String) -> Result<SecretMeta, AppError> {
-    let who = caller()?;
-    let (ns, key) = place(&namespace, &key)?;
+    let (who, ns) = require(Role::Editor, &namespace).await?;
+    let key = field("key", SecretKey::parse(&key))?;
     state()?.db.call(move |c| store::delete_secret(c, &ns, &key, who.stamp())).await.map_err(store_error)
 }
 
 /// Undoes a soft delete.
 #[server(prefix = "/api", endpoint = "secrets/restore")]
 pub async fn restore_secret(namespace: String, key: String) -> Result<SecretMeta, AppError> {
-    let who = caller()?;
-    let (ns, key) = place(&namespace, &key)?;
+    let (who, ns) = require(Role::Editor, &namespace).await?;
+    let key = field("key", SecretKey::parse(&key))?;
     state()?.db.call(move |c| store::restore_secret(c, &ns, &key, who.stamp())).await.map_err(store_error)
 }
 
 /// Makes an older version the newest, without the value leaving the server.
 #[server(prefix = "/api", endpoint = "secrets/restore_version")]
 pub async fn restore_version(namespace: String, key: String, version: u32) -> Result<SecretMeta, AppError> {
-    let who = caller()?;
-    let (ns, key) = place(&namespace, &key)?;
+    let (who, ns) = require(Role::Editor, &namespace).await?;
+    let key = field("key", SecretKey::parse(&key))?;
     let state = state()?;
     let keyring = state.keyring.clone();
     state
@@ -85,7 +79,7 @@ pub async fn restore_version(namespace: String, key: String, version: u32) -> Re
 /// Metadata and version history of a secret defined in `namespace`.
 #[server(prefix = "/api", endpoint = "secrets/get")]
 pub async fn get_secret(namespace: String, key: String) -> Result<SecretDetail, AppError> {
-    let _who = caller()?;
-    let (ns, key) = place(&namespace, &key)?;
+    let (_who, ns) = require(Role::Auditor, &namespace).await?;
+    let key = field("key", SecretKey::parse(&key))?;
     state()?.db.call(move |c| store::secret_detail(c, &ns, &key)).await.map_err(store_error)
 }

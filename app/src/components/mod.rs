@@ -1,8 +1,36 @@
 //! Widgets shared by the pages: form errors and submit buttons.
 
-use crate::error::AppError;
+use crate::{
+    domain::{Me, NamespacePath, Role},
+    error::AppError,
+};
 use leptos::{html, prelude::*, server_fn::ServerFn};
 use leptos_router::hooks::use_location;
+
+/// The signed-in user, loaded once per page by `App`.
+pub type MeResource = Resource<Result<Me, AppError>>;
+
+/// Renders `children` only when the signed-in user holds `role` on `ns` (or,
+/// without `ns`, on any namespace). Hiding is for the eye: the server refuses
+/// what the role may not do whether or not a form is shown.
+#[component]
+pub fn IfCan(role: Role, #[prop(optional, into)] ns: Option<Signal<String>>, children: ChildrenFn) -> impl IntoView {
+    let me = expect_context::<MeResource>();
+    let children = StoredValue::new(children);
+    view! {
+        <Suspense>
+            {move || Suspend::new(async move {
+                let ns = ns.map(|ns| ns.get_untracked());
+                let allowed = me.await.ok().is_some_and(|me| match ns.as_deref().map(NamespacePath::parse) {
+                    Some(Ok(ns)) => me.can(role, &ns),
+                    Some(Err(_)) => false,
+                    None => me.grants.iter().any(|g| g.role >= role),
+                });
+                allowed.then(|| children.read_value()())
+            })}
+        </Suspense>
+    }
+}
 
 /// The error of an action's last call, if it failed.
 pub fn error_of<S>(action: ServerAction<S>) -> Signal<Option<AppError>>
@@ -60,12 +88,31 @@ fn encode_query_value(text: &str) -> String {
         .collect()
 }
 
+/// This page's path and query, without the error a failed no-JS post left in it.
+fn current_page() -> String {
+    let location = use_location();
+    let query: Vec<String> = location
+        .search
+        .get_untracked()
+        .trim_start_matches('?')
+        .split('&')
+        .filter(|pair| !pair.is_empty() && !pair.starts_with("__path=") && !pair.starts_with("__err="))
+        .map(str::to_owned)
+        .collect();
+    let path = location.pathname.get_untracked();
+    if query.is_empty() {
+        path
+    } else {
+        format!("{path}?{}", query.join("&"))
+    }
+}
+
 /// A submit button for an `ActionForm`. Without JavaScript the form posts to
 /// `url?back=<this page>`, so the server knows where to return (and where to show
 /// errors) without relying on the Referer header.
 #[component]
 pub fn SubmitButton(url: &'static str, children: Children, #[prop(optional, into)] class: String) -> impl IntoView {
-    let here = use_location().pathname.get_untracked();
+    let here = current_page();
     let formaction = format!("{url}?back={}", encode_query_value(&here));
     view! {
         <button type="submit" formaction=formaction class=class>

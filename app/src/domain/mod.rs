@@ -1,6 +1,7 @@
 //! Pure domain types shared by server and browser: parsing rules and the
 //! metadata views the UI shows. Nothing here does I/O.
 
+pub mod account;
 pub mod description;
 pub mod namespace;
 pub mod secret_key;
@@ -8,6 +9,7 @@ pub mod secret_value;
 pub mod time;
 pub mod view;
 
+pub use account::{Grant, Me, Password, PasswordError, Role, Scope, Username, UsernameError};
 pub use description::{Description, DescriptionError};
 pub use namespace::{NamespacePath, NamespacePathError};
 pub use secret_key::{SecretKey, SecretKeyError};

@@ -36,6 +36,9 @@ pub struct EffectiveSecret {
     pub own: bool,
     /// The ancestor whose definition of the same key this one hides.
     pub shadows: Option<NamespacePath>,
+    /// The caller may open the namespace it is defined in (false for a key
+    /// inherited from outside the caller's grants: its name shows, no link).
+    pub can_open: bool,
 }
 
 /// Everything `/ns/{namespace}` shows.
@@ -66,4 +69,15 @@ pub struct SecretDetail {
     pub meta: SecretMeta,
     pub versions: Vec<VersionMeta>,
     pub shadows: Option<NamespacePath>,
+}
+
+/// A user as the admin page shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UserView {
+    pub username: super::Username,
+    pub disabled: bool,
+    pub created_at: Timestamp,
+    /// Live sessions.
+    pub sessions: u32,
+    pub grants: Vec<super::Grant>,
 }

@@ -3,8 +3,8 @@
 use super::{count_label, LoadError, Loading};
 use crate::{
     api::namespaces::{list_namespaces, CreateNamespace},
-    components::{error_of, reset_on_success, FieldError, FormError, SubmitButton},
-    domain::view::NamespaceSummary,
+    components::{error_of, reset_on_success, FieldError, FormError, IfCan, SubmitButton},
+    domain::{view::NamespaceSummary, Role},
 };
 use leptos::server_fn::ServerFn;
 use leptos::{html, prelude::*};
@@ -32,6 +32,7 @@ pub fn HomePage() -> impl IntoView {
                 }
             })}
         </Suspense>
+        <IfCan role=Role::Editor>
         <section class="panel">
             <h2>"Create a namespace"</h2>
             <ActionForm action=create node_ref=form>
@@ -48,6 +49,7 @@ pub fn HomePage() -> impl IntoView {
                 <SubmitButton url=CreateNamespace::url()>"Create namespace"</SubmitButton>
             </ActionForm>
         </section>
+        </IfCan>
     }
 }
 
@@ -58,10 +60,11 @@ fn NamespaceTree(list: Vec<NamespaceSummary>) -> impl IntoView {
             {list
                 .into_iter()
                 .map(|ns| {
-                    let indent = format!("--depth: {}", ns.path.depth() - 1);
+                    // A class, not an inline style: the CSP allows no inline styles.
+                    let indent = format!("depth-{}", ns.path.depth() - 1);
                     let href = format!("/ns/{}", ns.path);
                     view! {
-                        <li style=indent>
+                        <li class=indent>
                             <a href=href>{ns.path.to_string()}</a>
                             " "
                             <span class="count">{count_label(ns.secret_count)}</span>

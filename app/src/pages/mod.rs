@@ -1,9 +1,12 @@
 //! One module per page.
 
+pub mod account;
 pub mod home;
+pub mod login;
 pub mod namespace;
 pub mod not_found;
 pub mod secret;
+pub mod users;
 
 use crate::error::AppError;
 use leptos::prelude::*;

@@ -4,8 +4,11 @@
 use super::{count_label, LoadError, Loading};
 use crate::{
     api::{namespaces::get_namespace, secrets::AddSecret},
-    components::{error_of, reset_on_success, FieldError, FormError, SubmitButton},
-    domain::view::{EffectiveSecret, NamespaceView},
+    components::{error_of, reset_on_success, FieldError, FormError, IfCan, SubmitButton},
+    domain::{
+        view::{EffectiveSecret, NamespaceView},
+        Role,
+    },
 };
 use leptos::{html, prelude::*, server_fn::ServerFn};
 use leptos_meta::Title;
@@ -33,6 +36,7 @@ pub fn NamespacePage() -> impl IntoView {
                 }
             })}
         </Suspense>
+        <IfCan role=Role::Editor ns=Signal::derive(ns)>
         <section class="panel">
             <h2>"Add a secret"</h2>
             <ActionForm action=add node_ref=form>
@@ -53,6 +57,7 @@ pub fn NamespacePage() -> impl IntoView {
                 <SubmitButton url=AddSecret::url()>"Add secret"</SubmitButton>
             </ActionForm>
         </section>
+        </IfCan>
     }
 }
 
@@ -110,8 +115,14 @@ fn NamespaceBody(v: NamespaceView) -> impl IntoView {
 
 #[component]
 fn SecretRow(s: EffectiveSecret) -> impl IntoView {
-    let EffectiveSecret { meta, own, shadows } = s;
+    let EffectiveSecret { meta, own, shadows, can_open } = s;
     let href = format!("/ns/{}/{}", meta.namespace, meta.key);
+    let key = meta.key.to_string();
+    let key_cell = if can_open {
+        view! { <a href=href>{key}</a> }.into_any()
+    } else {
+        view! { <span title="Defined outside your grants">{key}</span> }.into_any()
+    };
     let status = match (own, shadows) {
         (true, Some(parent)) => format!("own, shadows {parent}"),
         (true, None) => "own".to_owned(),
@@ -119,7 +130,7 @@ fn SecretRow(s: EffectiveSecret) -> impl IntoView {
     };
     view! {
         <tr class:inherited=!own>
-            <td><a href=href>{meta.key.to_string()}</a></td>
+            <td>{key_cell}</td>
             <td>{meta.namespace.to_string()}</td>
             <td>{meta.version}</td>
             <td>{meta.updated_at.to_string()}" by "{meta.updated_by}</td>

@@ -3,8 +3,11 @@
 use super::{LoadError, Loading};
 use crate::{
     api::secrets::{get_secret, DeleteSecret, RestoreSecret, RestoreVersion, RotateSecret},
-    components::{error_of, reset_on_success, FieldError, FormError, SubmitButton},
-    domain::view::{SecretDetail, VersionMeta},
+    components::{error_of, reset_on_success, FieldError, FormError, MeResource, SubmitButton},
+    domain::{
+        view::{SecretDetail, VersionMeta},
+        Role,
+    },
 };
 use leptos::{html, prelude::*, server_fn::ServerFn};
 use leptos_meta::Title;
@@ -36,6 +39,7 @@ pub fn SecretPage() -> impl IntoView {
             + actions.restore_version.version().get()
     };
     let detail = Resource::new(move || (ns(), key(), changes()), |(ns, key, _)| get_secret(ns, key));
+    let me = expect_context::<MeResource>();
 
     view! {
         <Title text=move || format!("{} · {} · Strongroom", key(), ns())/>
@@ -43,8 +47,12 @@ pub fn SecretPage() -> impl IntoView {
         <h1>{key}</h1>
         <Suspense fallback=Loading>
             {move || Suspend::new(async move {
-                match detail.await {
-                    Ok(d) => view! { <SecretBody d actions/> }.into_any(),
+                let (detail, me) = (detail.await, me.await);
+                match detail {
+                    Ok(d) => {
+                        let can_edit = me.is_ok_and(|me| me.can(Role::Editor, &d.meta.namespace));
+                        view! { <SecretBody d actions can_edit/> }.into_any()
+                    }
                     Err(error) => view! { <LoadError error/> }.into_any(),
                 }
             })}
@@ -53,7 +61,7 @@ pub fn SecretPage() -> impl IntoView {
 }
 
 #[component]
-fn SecretBody(d: SecretDetail, actions: Actions) -> impl IntoView {
+fn SecretBody(d: SecretDetail, actions: Actions, can_edit: bool) -> impl IntoView {
     let SecretDetail { meta, versions, shadows } = d;
     let (ns, key) = (meta.namespace.to_string(), meta.key.to_string());
     let deleted = meta.deleted_at.is_some();
@@ -71,7 +79,9 @@ fn SecretBody(d: SecretDetail, actions: Actions) -> impl IntoView {
             <dt>"Updated"</dt><dd>{meta.updated_at.to_string()}" by "{meta.updated_by.clone()}</dd>
             {shadows.map(|p| view! { <dt>"Shadows"</dt><dd>"the definition in "{p.to_string()}</dd> })}
         </dl>
-        {if deleted {
+        {if !can_edit {
+            ().into_any()
+        } else if deleted {
             view! { <RestoreForm ns=ns.clone() key=key.clone() action=actions.restore/> }.into_any()
         } else {
             view! {
@@ -79,7 +89,7 @@ fn SecretBody(d: SecretDetail, actions: Actions) -> impl IntoView {
                 <DeleteForm ns=ns.clone() key=key.clone() action=actions.delete/>
             }.into_any()
         }}
-        <VersionTable versions ns key current deleted action=actions.restore_version/>
+        <VersionTable versions ns key current can_restore=can_edit && !deleted action=actions.restore_version/>
     }
 }
 
@@ -137,7 +147,7 @@ fn VersionTable(
     ns: String,
     key: String,
     current: u32,
-    deleted: bool,
+    can_restore: bool,
     action: ServerAction<RestoreVersion>,
 ) -> impl IntoView {
     let error = error_of(action);
@@ -156,7 +166,7 @@ fn VersionTable(
                             (false, None) if v.version == current => "current".to_owned(),
                             (false, None) => String::new(),
                         };
-                        let restorable = !deleted && !v.destroyed && v.version != current;
+                        let restorable = can_restore && !v.destroyed && v.version != current;
                         let (ns, key) = (ns.clone(), key.clone());
                         view! {
                             <tr>

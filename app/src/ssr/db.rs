@@ -10,6 +10,10 @@
 //! - `secret_versions(secret_id, version, key_id, nonce, ciphertext, created_*,
 //!   restored_from)`: `key_id`, `nonce` and `ciphertext` are NULL once destroyed by
 //!   the retention limit. Values are never stored in clear.
+//! - `users(id, username, password_hash, disabled, …)`: argon2id PHC strings.
+//! - `grants(user_id, role, namespace)`: `namespace` is `''` for every namespace.
+//! - `sessions(token_hash, user_id, created_at, last_seen_at)`: SHA-256 of the
+//!   cookie's token; the token itself is never stored.
 
 use rusqlite::Connection;
 use std::{
@@ -18,7 +22,8 @@ use std::{
 };
 
 /// Each entry moves the schema from version `index` to `index + 1`.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE meta (
     name  TEXT PRIMARY KEY,
     value BLOB NOT NULL
@@ -62,7 +67,34 @@ CREATE TABLE secret_versions (
     restored_from INTEGER,
     PRIMARY KEY (secret_id, version)
 ) STRICT;
-"#];
+"#,
+    r#"
+CREATE TABLE users (
+    id                  INTEGER PRIMARY KEY,
+    username            TEXT NOT NULL UNIQUE,
+    password_hash       TEXT NOT NULL,
+    disabled            INTEGER NOT NULL DEFAULT 0,
+    created_at          INTEGER NOT NULL,
+    created_by          TEXT NOT NULL,
+    password_changed_at INTEGER NOT NULL
+) STRICT;
+CREATE TABLE grants (
+    user_id    INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    role       TEXT NOT NULL CHECK (role IN ('admin', 'editor', 'auditor')),
+    namespace  TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    created_by TEXT NOT NULL,
+    PRIMARY KEY (user_id, role, namespace)
+) STRICT;
+CREATE TABLE sessions (
+    token_hash   BLOB PRIMARY KEY,
+    user_id      INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    created_at   INTEGER NOT NULL,
+    last_seen_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX sessions_by_user ON sessions(user_id);
+"#,
+];
 
 /// Opens (creating if needed) the database at `path` and brings its schema up to date.
 pub fn open(path: &Path) -> rusqlite::Result<Connection> {

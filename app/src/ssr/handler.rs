@@ -1,31 +1,50 @@
-//! What every server function does the same way: find the caller, parse
-//! arguments into domain types, run store work off the runtime, and turn
-//! failures into an `AppError`, logged once here. (The server gives each error
-//! response the status of its `AppError`.)
+//! What every server function does the same way: find the caller and check
+//! their role first, parse arguments into domain types, run store work off the
+//! runtime, and turn failures into an `AppError`, logged once here. (The
+//! server gives each error response the status of its `AppError`.)
 
-use super::{state::AppState, store::StoreError};
+use super::{accounts::AccountError, state::AppState, store::StoreError};
 use crate::{
-    domain::{SecretValue, Timestamp},
+    domain::{Grant, NamespacePath, Role, Scope, SecretValue, Timestamp, Username},
     error::AppError,
 };
+use axum::http::{header, request::Parts};
 use leptos::prelude::*;
 
-/// The person a request acts for.
-///
-/// Until accounts exist, the server listens on loopback only (the server refuses
-/// any other address) and every caller is the machine's local operator.
+/// The signed-in user a request acts for.
 pub struct Caller {
-    pub name: String,
-}
-
-/// Identifies the caller. Every server function calls this first.
-pub fn caller() -> Result<Caller, AppError> {
-    Ok(Caller { name: "local".to_owned() })
+    pub id: i64,
+    pub username: Username,
+    pub grants: Vec<Grant>,
+    /// Hash of this request's session token.
+    pub session: Vec<u8>,
 }
 
 impl Caller {
     pub fn stamp(&self) -> super::store::Stamp<'_> {
-        super::store::Stamp { actor: &self.name, at: Timestamp::now() }
+        super::store::Stamp { actor: self.username.as_str(), at: Timestamp::now() }
+    }
+
+    /// Any grant covers `ns`: it may be listed and opened.
+    pub fn can_see(&self, ns: &NamespacePath) -> bool {
+        self.grants.iter().any(|g| g.scope.covers(ns))
+    }
+
+    /// `role` on `ns`: a namespace outside every grant is "not found" (its
+    /// existence is not revealed); one seen with too weak a role is forbidden.
+    pub fn check(&self, role: Role, ns: &NamespacePath) -> Result<(), AppError> {
+        if self.grants.iter().any(|g| g.allows(role, ns)) {
+            Ok(())
+        } else if self.can_see(ns) {
+            Err(AppError::Forbidden)
+        } else {
+            Err(AppError::NotFound("Namespace not found.".into()))
+        }
+    }
+
+    /// Admin of every namespace: manages users and grants.
+    pub fn is_admin(&self) -> bool {
+        self.grants.iter().any(|g| g.role == Role::Admin && g.scope == Scope::All)
     }
 }
 
@@ -36,14 +55,61 @@ pub fn state() -> Result<AppState, AppError> {
     })
 }
 
+fn request_parts() -> Option<Parts> {
+    use_context::<Parts>()
+}
+
+/// The client's address (for throttling), or `unknown`.
+pub fn client_addr() -> String {
+    request_parts()
+        .and_then(|p| p.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip()))
+        .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string())
+}
+
+/// The caller, from the session cookie. Anonymous: `Unauthorized`.
+pub async fn signed_in() -> Result<Caller, AppError> {
+    let state = state()?;
+    let cookies =
+        request_parts().and_then(|p| p.headers.get(header::COOKIE).and_then(|v| v.to_str().ok()).map(String::from));
+    match state.session(cookies.as_deref()).await.map_err(account_error)? {
+        Some((user, session)) => Ok(Caller { id: user.id, username: user.username, grants: user.grants, session }),
+        None => Err(AppError::Unauthorized),
+    }
+}
+
+/// Signs the caller in check, then parses `namespace` and checks `role` on it.
+/// The first line of every server function that touches a namespace.
+pub async fn require(role: Role, namespace: &str) -> Result<(Caller, NamespacePath), AppError> {
+    let who = signed_in().await?;
+    let ns = field("namespace", NamespacePath::parse(namespace))?;
+    who.check(role, &ns)?;
+    Ok((who, ns))
+}
+
+/// The first line of every server function that manages users.
+pub async fn require_admin() -> Result<Caller, AppError> {
+    let who = signed_in().await?;
+    if !who.is_admin() {
+        return Err(AppError::Forbidden);
+    }
+    Ok(who)
+}
+
 /// Parses one form field, naming the field in the error.
 pub fn field<T, E: std::fmt::Display>(name: &str, parsed: Result<T, E>) -> Result<T, AppError> {
     parsed.map_err(|e| AppError::validation(name, e))
 }
 
 /// Parses a submitted value. The input is zeroized whether or not it parses.
-pub fn value_field(name: &str, input: crate::api::ValueInput) -> Result<SecretValue, AppError> {
+pub fn value_field(name: &str, input: crate::api::WriteOnly) -> Result<SecretValue, AppError> {
     field(name, SecretValue::parse(input.into_inner()))
+}
+
+/// Adds a header to the response of the current request.
+pub fn set_header(name: header::HeaderName, value: &str) {
+    if let (Some(options), Ok(value)) = (use_context::<leptos_axum::ResponseOptions>(), value.parse()) {
+        options.append_header(name, value);
+    }
 }
 
 /// Maps a store failure to what the user is told. Internal failures are logged
@@ -67,9 +133,26 @@ pub fn store_error(err: StoreError) -> AppError {
             Some("version"),
             format!("Version {v} is past the retention limit; its value was destroyed and cannot be restored."),
         ),
-        other => {
-            tracing::error!(error = %other, "store failure");
-            AppError::Internal
-        }
+        other => internal("store", &other),
     }
+}
+
+/// Maps an account failure to what the admin is told.
+pub fn account_error(err: AccountError) -> AppError {
+    match err {
+        AccountError::UserExists => AppError::conflict(Some("username"), "That username is taken."),
+        AccountError::UserNotFound => AppError::NotFound("User not found.".into()),
+        AccountError::GrantExists => AppError::conflict(Some("role"), "The user already has that grant."),
+        AccountError::GrantNotFound => AppError::NotFound("Grant not found.".into()),
+        AccountError::LastAdmin => {
+            AppError::conflict(None, "That would leave no enabled admin of every namespace. Add another admin first.")
+        }
+        other => internal("accounts", &other),
+    }
+}
+
+/// Logs an unexpected failure and hides it from the client.
+pub fn internal(what: &str, err: &dyn std::fmt::Display) -> AppError {
+    tracing::error!(error = %err, "{what} failure");
+    AppError::Internal
 }

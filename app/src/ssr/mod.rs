@@ -1,6 +1,8 @@
 //! Server-only code: the SQLite store, encryption, and the glue that server
 //! functions use. Compiled only with the `ssr` feature.
 
+pub mod accounts;
+pub mod auth;
 pub mod crypto;
 pub mod db;
 pub mod handler;

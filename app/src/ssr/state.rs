@@ -1,26 +1,105 @@
 //! `AppState`: what every request handler and server function shares.
 
 use super::{
+    accounts::{self, AccountError, SessionLimits, SessionUser},
+    auth::{token_hash, AuthError, CookiePolicy, Hasher, Throttle},
     crypto::{Keyring, RootKey},
     db::{self, Db},
     store::{self, StoreError},
 };
 use crate::domain::Timestamp;
-use std::{path::Path, sync::Arc};
+use std::{path::Path, sync::Arc, time::Duration};
+
+/// Sign-in and session settings (see `.env.example`).
+#[derive(Clone, Debug)]
+pub struct AuthSettings {
+    pub argon2_m_kib: u32,
+    pub argon2_t: u32,
+    pub argon2_p: u32,
+    /// Hashes running at once; more wait in a queue of `hash_queue`.
+    pub hash_concurrency: usize,
+    pub hash_queue: usize,
+    pub session_idle: Duration,
+    pub session_absolute: Duration,
+    pub secure_cookies: bool,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            argon2_m_kib: super::auth::MIN_M_KIB,
+            argon2_t: super::auth::MIN_T,
+            argon2_p: super::auth::MIN_P,
+            hash_concurrency: 1,
+            hash_queue: 64,
+            session_idle: Duration::from_secs(30 * 60),
+            session_absolute: Duration::from_secs(12 * 3600),
+            secure_cookies: false,
+        }
+    }
+}
+
+/// Sign-in machinery, built once at start.
+pub struct Auth {
+    pub hasher: Hasher,
+    /// Failed sign-ins per account name: 5 free, then 30 s doubling to 1 h.
+    pub accounts: Throttle,
+    /// Failed sign-ins per client address: 20 free, then 30 s doubling to 1 h.
+    pub addresses: Throttle,
+    pub cookies: CookiePolicy,
+    pub limits: SessionLimits,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+}
 
 #[derive(Clone)]
 pub struct AppState {
     pub db: Db,
     pub keyring: Arc<Keyring>,
+    pub auth: Arc<Auth>,
 }
 
 impl AppState {
     /// Opens the database at `path`, migrates it, verifies `root` against its key
     /// check (a wrong key fails with `StoreError::Crypto(WrongRootKey)`) and
     /// unwraps the keyring. Blocking: call before the runtime serves requests.
-    pub fn open(path: &Path, root: &RootKey) -> Result<Self, StoreError> {
-        let mut conn = db::open(path)?;
+    pub fn open(path: &Path, root: &RootKey, settings: &AuthSettings) -> Result<Self, OpenError> {
+        let mut conn = db::open(path).map_err(StoreError::from)?;
         let keyring = store::load_keyring(&mut conn, root, Timestamp::now())?;
-        Ok(Self { db: Db::new(conn), keyring: Arc::new(keyring) })
+        let hasher = Hasher::new(
+            settings.argon2_m_kib,
+            settings.argon2_t,
+            settings.argon2_p,
+            settings.hash_concurrency,
+            settings.hash_queue,
+        )?;
+        let (base, max) = (Duration::from_secs(30), Duration::from_secs(3600));
+        let auth = Auth {
+            hasher,
+            accounts: Throttle::new(5, base, max),
+            addresses: Throttle::new(20, base, max),
+            cookies: CookiePolicy { secure: settings.secure_cookies },
+            limits: SessionLimits { idle: settings.session_idle, absolute: settings.session_absolute },
+        };
+        Ok(Self { db: Db::new(conn), keyring: Arc::new(keyring), auth: Arc::new(auth) })
+    }
+
+    /// The user whose live session the `Cookie` header names, with that
+    /// session's token hash.
+    pub async fn session(&self, cookie_header: Option<&str>) -> Result<Option<(SessionUser, Vec<u8>)>, AccountError> {
+        let Some(token) = cookie_header.and_then(|h| self.auth.cookies.read(h)) else { return Ok(None) };
+        let hash = token_hash(token);
+        let limits = self.auth.limits;
+        self.db
+            .call(move |c| {
+                accounts::session_user(c, &hash, Timestamp::now(), limits).map(|user| user.map(|u| (u, hash)))
+            })
+            .await
     }
 }

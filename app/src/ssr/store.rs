@@ -189,7 +189,7 @@ fn effective_secrets(conn: &Connection, ns: &NamespacePath) -> Result<Vec<Effect
         .map(|mut defs| {
             let shadows = defs.get(1).map(|m| m.namespace.clone());
             let meta = defs.swap_remove(0);
-            EffectiveSecret { own: &meta.namespace == ns, meta, shadows }
+            EffectiveSecret { own: &meta.namespace == ns, meta, shadows, can_open: true }
         })
         .collect())
 }

@@ -1,64 +1,82 @@
-//! A real Strongroom server on a loopback port with a fresh data dir.
+//! A real Strongroom server on a loopback port with a fresh data dir, and
+//! signed-in clients for it.
+#![allow(dead_code)] // each test file uses part of this
 
-use app::ssr::{crypto::RootKey, state::AppState};
+use app::{
+    domain::{Grant, Password, Role, Scope, Timestamp, Username},
+    ssr::{accounts, crypto::RootKey, state::AppState, store::Stamp},
+};
 use leptos::prelude::LeptosOptions;
 use serde_json::Value;
-use std::path::PathBuf;
+use std::{net::IpAddr, path::PathBuf, sync::Mutex};
+
+pub const PASSWORD: &str = "correct horse battery staple";
 
 pub struct Server {
     pub base: String,
+    pub host: String,
     pub dir: tempfile::TempDir,
-    pub client: reqwest::Client,
+    pub state: AppState,
     /// Every response body seen, for canary scans.
-    pub seen: std::sync::Mutex<Vec<u8>>,
+    pub seen: Mutex<Vec<u8>>,
+}
+
+/// An HTTP client, signed in or not.
+pub struct Client<'a> {
+    pub server: &'a Server,
+    pub http: reqwest::Client,
+    pub cookie: Option<String>,
 }
 
 pub async fn start() -> Server {
     let dir = tempfile::tempdir().unwrap();
     let root = RootKey::generate().unwrap();
-    let state = AppState::open(&dir.path().join("strongroom.db"), &root).unwrap();
+    let state = AppState::open(&dir.path().join("strongroom.db"), &root, &Default::default()).unwrap();
     let options = LeptosOptions::builder().output_name("strongroom").site_root("target/site").build();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, strongroom::router(state, options)).await.unwrap() });
-    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    Server { base: format!("http://{addr}"), dir, client, seen: Default::default() }
+    let app = strongroom::router(state.clone(), options, Default::default());
+    tokio::spawn(async move {
+        axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await.unwrap()
+    });
+    let server =
+        Server { base: format!("http://{addr}"), host: addr.to_string(), dir, state, seen: Default::default() };
+    server.add_user("admin", Role::Admin, "").await;
+    server
 }
 
 impl Server {
-    fn keep(&self, headers: &reqwest::header::HeaderMap, body: &[u8]) {
-        let mut seen = self.seen.lock().unwrap();
-        seen.extend_from_slice(format!("{headers:?}").as_bytes());
-        seen.extend_from_slice(body);
-    }
-
-    /// Calls a server function as an API client would (form-encoded, JSON back).
-    pub async fn call(&self, endpoint: &str, form: &[(&str, &str)]) -> (u16, Value) {
-        let res = self.client.post(format!("{}/api/{endpoint}", self.base)).form(form).send().await.unwrap();
-        let status = res.status().as_u16();
-        let headers = res.headers().clone();
-        let body = res.bytes().await.unwrap();
-        self.keep(&headers, &body);
-        (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
-    }
-
-    /// Posts a form as a browser without JavaScript does.
-    pub async fn post_page(&self, endpoint: &str, back: &str, form: &[(&str, &str)]) -> reqwest::Response {
-        self.client
-            .post(format!("{}/api/{endpoint}?back={back}", self.base))
-            .header("accept", "text/html,application/xhtml+xml")
-            .form(form)
-            .send()
+    /// Adds a user with password `PASSWORD` and one grant, straight in the store.
+    pub async fn add_user(&self, name: &str, role: Role, scope: &str) {
+        let hash = self.state.auth.hasher.hash(Password::parse_new(PASSWORD.into()).unwrap()).await.unwrap();
+        let (name, grant) = (Username::parse(name).unwrap(), Grant { role, scope: Scope::parse(scope).unwrap() });
+        self.state
+            .db
+            .call(move |c| {
+                accounts::create_user(c, &name, &hash, &[grant], Stamp { actor: "test", at: Timestamp::now() })
+            })
             .await
-            .unwrap()
+            .unwrap();
     }
 
-    pub async fn get(&self, path: &str) -> (u16, reqwest::header::HeaderMap, String) {
-        let res = self.client.get(format!("{}{path}", self.base)).send().await.unwrap();
-        let (status, headers) = (res.status().as_u16(), res.headers().clone());
-        let body = res.text().await.unwrap();
-        self.keep(&headers, body.as_bytes());
-        (status, headers, body)
+    pub fn anon(&self) -> Client<'_> {
+        self.client_from(None)
+    }
+
+    /// A client whose connections come from `ip` (any 127.0.0.0/8 address).
+    pub fn client_from(&self, ip: Option<IpAddr>) -> Client<'_> {
+        let http =
+            reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).local_address(ip).build().unwrap();
+        Client { server: self, http, cookie: None }
+    }
+
+    /// Signs `name` in with `PASSWORD`.
+    pub async fn login(&self, name: &str) -> Client<'_> {
+        let mut client = self.anon();
+        let (status, body) = client.call("session/login", &[("username", name), ("password", PASSWORD)]).await;
+        assert_eq!(status, 200, "sign-in of {name}: {body}");
+        assert!(client.cookie.is_some());
+        client
     }
 
     pub fn db_files(&self) -> Vec<PathBuf> {
@@ -67,6 +85,63 @@ impl Server {
             .map(|f| self.dir.path().join(f))
             .filter(|p| p.exists())
             .collect()
+    }
+
+    /// Runs SQL on the database file directly, as someone with the file could.
+    pub fn sql(&self, statement: &str) {
+        let conn = rusqlite::Connection::open(self.dir.path().join("strongroom.db")).unwrap();
+        conn.execute_batch(statement).unwrap();
+    }
+
+    fn keep(&self, headers: &reqwest::header::HeaderMap, body: &[u8]) {
+        let mut seen = self.seen.lock().unwrap();
+        seen.extend_from_slice(format!("{headers:?}").as_bytes());
+        seen.extend_from_slice(body);
+    }
+}
+
+impl Client<'_> {
+    fn with_cookie(&self, req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.cookie {
+            Some(c) => req.header("cookie", c),
+            None => req,
+        }
+    }
+
+    /// Calls a server function as an API client would (form-encoded, JSON back),
+    /// keeping any session cookie it sets.
+    pub async fn call(&mut self, endpoint: &str, form: &[(&str, &str)]) -> (u16, Value) {
+        let req = self.http.post(format!("{}/api/{endpoint}", self.server.base)).form(form);
+        let res = self.with_cookie(req).send().await.unwrap();
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        if let Some(set) = headers.get("set-cookie").and_then(|v| v.to_str().ok()) {
+            let pair = set.split(';').next().unwrap_or_default().to_owned();
+            self.cookie = (!pair.ends_with('=')).then_some(pair);
+        }
+        let body = res.bytes().await.unwrap();
+        self.server.keep(&headers, &body);
+        (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+    }
+
+    /// Posts a form as a browser without JavaScript does, from the server's own page.
+    pub async fn post_page(&self, endpoint: &str, back: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        let req = self
+            .http
+            .post(format!("{}/api/{endpoint}?back={back}", self.server.base))
+            .header("accept", "text/html,application/xhtml+xml")
+            .header("origin", &self.server.base)
+            .header("sec-fetch-site", "same-origin")
+            .form(form);
+        self.with_cookie(req).send().await.unwrap()
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, reqwest::header::HeaderMap, String) {
+        let res = self.with_cookie(self.http.get(format!("{}{path}", self.server.base))).send().await.unwrap();
+        let (status, headers) = (res.status().as_u16(), res.headers().clone());
+        let body = res.text().await.unwrap();
+        self.server.keep(&headers, body.as_bytes());
+        (status, headers, body)
     }
 }
 

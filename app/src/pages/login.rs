@@ -1,0 +1,45 @@
+//! `/login`: Username, Password, "Sign in".
+
+use crate::{
+    api::session::Login,
+    components::{error_of, FieldError, FormError, SubmitButton},
+};
+use leptos::{prelude::*, server_fn::ServerFn};
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+/// Where to go after signing in: a same-site page path, else home.
+pub fn safe_next(next: Option<String>) -> String {
+    next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') && !n.starts_with("/api/"))
+        .unwrap_or_else(|| "/".to_owned())
+}
+
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    let query = use_query_map();
+    let next = safe_next(query.read_untracked().get("next"));
+    let login = ServerAction::<Login>::new();
+    let error = error_of(login);
+    // With JavaScript: a full page load, so every part of the app sees the session.
+    Effect::new(move |_| {
+        if login.value().with(|v| matches!(v, Some(Ok(())))) {
+            let _ = window().location().set_href(&next);
+        }
+    });
+    view! {
+        <Title text="Sign in · Strongroom"/>
+        <section class="panel narrow">
+            <h1>"Sign in"</h1>
+            <ActionForm action=login>
+                <label for="login-username">"Username"</label>
+                <input id="login-username" name="username" autocomplete="username" autocapitalize="off" spellcheck="false"/>
+                <label for="login-password">"Password"</label>
+                <input id="login-password" name="password" type="password" autocomplete="current-password"
+                    aria-describedby="login-password-error"/>
+                <FieldError error field="password" id="login-password-error".into()/>
+                <FormError error fields=&["password"]/>
+                <SubmitButton url=Login::url()>"Sign in"</SubmitButton>
+            </ActionForm>
+        </section>
+    }
+}

@@ -1,0 +1,264 @@
+//! Users, grants and sessions in SQLite. Free of Leptos, like `store`.
+//! Passwords arrive already hashed; session tokens arrive already hashed.
+
+use super::store::Stamp;
+use crate::domain::{view::UserView, Grant, Role, Scope, Timestamp, Username};
+use rusqlite::{params, Connection, OptionalExtension};
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error("user already exists")]
+    UserExists,
+    #[error("user not found")]
+    UserNotFound,
+    #[error("grant already exists")]
+    GrantExists,
+    #[error("grant not found")]
+    GrantNotFound,
+    #[error("that would leave no enabled admin of every namespace")]
+    LastAdmin,
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+}
+
+type Result<T, E = AccountError> = std::result::Result<T, E>;
+
+/// What sign-in needs to know about a user.
+#[derive(Debug)]
+pub struct Credentials {
+    pub id: i64,
+    pub username: Username,
+    pub password_hash: String,
+    pub disabled: bool,
+}
+
+/// The user behind a live session.
+#[derive(Debug, Clone)]
+pub struct SessionUser {
+    pub id: i64,
+    pub username: Username,
+    pub grants: Vec<Grant>,
+}
+
+fn user_id(conn: &Connection, username: &Username) -> Result<i64> {
+    conn.query_row("SELECT id FROM users WHERE username = ?1", [username.as_str()], |r| r.get(0))
+        .optional()?
+        .ok_or(AccountError::UserNotFound)
+}
+
+/// Creates a user with an already-hashed password and its first grants.
+pub fn create_user(
+    conn: &mut Connection,
+    username: &Username,
+    password_hash: &str,
+    grants: &[Grant],
+    stamp: Stamp<'_>,
+) -> Result<()> {
+    let tx = conn.transaction()?;
+    if user_id(&tx, username).is_ok() {
+        return Err(AccountError::UserExists);
+    }
+    tx.execute(
+        "INSERT INTO users (username, password_hash, created_at, created_by, password_changed_at)
+         VALUES (?1, ?2, ?3, ?4, ?3)",
+        params![username.as_str(), password_hash, stamp.at.0, stamp.actor],
+    )?;
+    let id = tx.last_insert_rowid();
+    for grant in grants {
+        insert_grant(&tx, id, grant, stamp)?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+pub fn credentials(conn: &Connection, username: &Username) -> Result<Option<Credentials>> {
+    Ok(conn
+        .query_row("SELECT id, password_hash, disabled FROM users WHERE username = ?1", [username.as_str()], |r| {
+            Ok(Credentials { id: r.get(0)?, username: username.clone(), password_hash: r.get(1)?, disabled: r.get(2)? })
+        })
+        .optional()?)
+}
+
+/// Replaces a password hash. `ends_sessions` ends the user's sessions except
+/// the one whose hash is given (the caller's own, when changing one's own password).
+pub fn set_password_hash(
+    conn: &mut Connection,
+    user: i64,
+    hash: &str,
+    now: Timestamp,
+    keep_session: Option<&[u8]>,
+    ends_sessions: bool,
+) -> Result<()> {
+    let tx = conn.transaction()?;
+    tx.execute(
+        "UPDATE users SET password_hash = ?2, password_changed_at = ?3 WHERE id = ?1",
+        params![user, hash, now.0],
+    )?;
+    if ends_sessions {
+        tx.execute("DELETE FROM sessions WHERE user_id = ?1 AND token_hash IS NOT ?2", params![user, keep_session])?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+pub fn user_id_of(conn: &Connection, username: &Username) -> Result<i64> {
+    user_id(conn, username)
+}
+
+fn parse_grant(role: String, namespace: String) -> rusqlite::Result<Grant> {
+    let conv = |e: Box<dyn std::error::Error + Send + Sync>| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, e)
+    };
+    Ok(Grant {
+        role: role.parse::<Role>().map_err(|e| conv(Box::new(e)))?,
+        scope: Scope::parse(&namespace).map_err(|e| conv(Box::new(e)))?,
+    })
+}
+
+pub fn grants_of(conn: &Connection, user: i64) -> Result<Vec<Grant>> {
+    let mut stmt = conn.prepare("SELECT role, namespace FROM grants WHERE user_id = ?1")?;
+    let mut grants =
+        stmt.query_map([user], |r| parse_grant(r.get(0)?, r.get(1)?))?.collect::<rusqlite::Result<Vec<_>>>()?;
+    grants.sort();
+    Ok(grants)
+}
+
+fn insert_grant(conn: &Connection, user: i64, grant: &Grant, stamp: Stamp<'_>) -> Result<()> {
+    let inserted = conn.execute(
+        "INSERT OR IGNORE INTO grants (user_id, role, namespace, created_at, created_by) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![user, grant.role.as_str(), grant.scope.as_str(), stamp.at.0, stamp.actor],
+    )?;
+    if inserted == 0 {
+        return Err(AccountError::GrantExists);
+    }
+    Ok(())
+}
+
+pub fn add_grant(conn: &mut Connection, username: &Username, grant: &Grant, stamp: Stamp<'_>) -> Result<()> {
+    let tx = conn.transaction()?;
+    let id = user_id(&tx, username)?;
+    insert_grant(&tx, id, grant, stamp)?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// Enabled users holding admin on every namespace.
+fn full_admins(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row(
+        "SELECT count(*) FROM users u JOIN grants g ON g.user_id = u.id
+         WHERE u.disabled = 0 AND g.role = 'admin' AND g.namespace = ''",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
+pub fn revoke_grant(conn: &mut Connection, username: &Username, grant: &Grant) -> Result<()> {
+    let tx = conn.transaction()?;
+    let id = user_id(&tx, username)?;
+    let removed = tx.execute(
+        "DELETE FROM grants WHERE user_id = ?1 AND role = ?2 AND namespace = ?3",
+        params![id, grant.role.as_str(), grant.scope.as_str()],
+    )?;
+    if removed == 0 {
+        return Err(AccountError::GrantNotFound);
+    }
+    if full_admins(&tx)? == 0 {
+        return Err(AccountError::LastAdmin);
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// Disables (ending every session) or re-enables a user.
+pub fn set_disabled(conn: &mut Connection, username: &Username, disabled: bool) -> Result<()> {
+    let tx = conn.transaction()?;
+    let id = user_id(&tx, username)?;
+    tx.execute("UPDATE users SET disabled = ?2 WHERE id = ?1", params![id, disabled])?;
+    if disabled {
+        tx.execute("DELETE FROM sessions WHERE user_id = ?1", [id])?;
+        if full_admins(&tx)? == 0 {
+            return Err(AccountError::LastAdmin);
+        }
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// Every user with grants and live session count, by username.
+pub fn list_users(conn: &Connection) -> Result<Vec<UserView>> {
+    let mut stmt = conn.prepare(
+        "SELECT id, username, disabled, created_at, (SELECT count(*) FROM sessions s WHERE s.user_id = u.id)
+         FROM users u ORDER BY username",
+    )?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get(2)?, Timestamp(r.get(3)?), r.get(4)?))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    rows.into_iter()
+        .map(|(id, name, disabled, created_at, sessions)| {
+            let username = Username::parse(&name)
+                .map_err(|e| rusqlite::Error::FromSqlConversionFailure(1, rusqlite::types::Type::Text, Box::new(e)))?;
+            Ok(UserView { username, disabled, created_at, sessions, grants: grants_of(conn, id)? })
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------- sessions
+
+pub fn create_session(conn: &Connection, token_hash: &[u8], user: i64, now: Timestamp) -> Result<()> {
+    conn.execute(
+        "INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at) VALUES (?1, ?2, ?3, ?3)",
+        params![token_hash, user, now.0],
+    )?;
+    Ok(())
+}
+
+/// Session lifetimes.
+#[derive(Clone, Copy, Debug)]
+pub struct SessionLimits {
+    pub idle: Duration,
+    pub absolute: Duration,
+}
+
+/// The user of a live session. An expired session (idle or absolute), or one
+/// whose user is disabled, is deleted and counts as none. `last_seen_at` is
+/// refreshed at most once a minute, so page loads rarely write.
+pub fn session_user(
+    conn: &Connection,
+    token_hash: &[u8],
+    now: Timestamp,
+    limits: SessionLimits,
+) -> Result<Option<SessionUser>> {
+    let row: Option<(i64, String, bool, i64, i64)> = conn
+        .query_row(
+            "SELECT u.id, u.username, u.disabled, s.created_at, s.last_seen_at
+             FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?1",
+            [token_hash],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+        )
+        .optional()?;
+    let Some((id, name, disabled, created, seen)) = row else { return Ok(None) };
+    let expired = now.0 - seen > limits.idle.as_secs() as i64 || now.0 - created > limits.absolute.as_secs() as i64;
+    let Ok(username) = Username::parse(&name) else { return Ok(None) };
+    if expired || disabled {
+        end_session(conn, token_hash)?;
+        return Ok(None);
+    }
+    if now.0 - seen >= 60 {
+        conn.execute("UPDATE sessions SET last_seen_at = ?2 WHERE token_hash = ?1", params![token_hash, now.0])?;
+    }
+    Ok(Some(SessionUser { id, username, grants: grants_of(conn, id)? }))
+}
+
+pub fn end_session(conn: &Connection, token_hash: &[u8]) -> Result<()> {
+    conn.execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash])?;
+    Ok(())
+}
+
+/// Ends every session of `username`; returns how many ended.
+pub fn end_sessions(conn: &Connection, username: &Username) -> Result<usize> {
+    let id = user_id(conn, username)?;
+    Ok(conn.execute("DELETE FROM sessions WHERE user_id = ?1", [id])?)
+}
