@@ -147,6 +147,9 @@ impl Client<'_> {
 
 /// The error variant and field of a server-function error body.
 pub fn error_field(body: &Value) -> (String, Option<String>) {
+    if let Some(unit) = body.as_str() {
+        return (unit.to_owned(), None); // a variant without fields
+    }
     let (variant, inner) =
         body.as_object().and_then(|o| o.iter().next()).map(|(k, v)| (k.clone(), v.clone())).unwrap_or_default();
     (variant, inner.get("field").and_then(Value::as_str).map(str::to_owned))
