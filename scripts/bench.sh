@@ -30,3 +30,6 @@ rss() { awk '/VmRSS/ {print $2 " KiB"}' "/proc/$pid/status"; }
 echo "idle RSS after start:         $(rss)"
 for _ in $(seq 1 200); do curl -sf -o /dev/null "http://127.0.0.1:$port/"; done
 echo "RSS after 200 page renders:   $(rss)"
+
+echo "== sign-in burst (server/examples/signin_bench.rs)"
+cargo run -q --release -p strongroom --example signin_bench -- "$bin"

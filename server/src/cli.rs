@@ -114,6 +114,14 @@ async fn serve(args: ServeArgs) -> Result<(), RunError> {
             other => RunError::Database(shown, other),
         })?;
 
+    if state.db.read(app::ssr::accounts::user_count).await.unwrap_or(1) == 0 {
+        tracing::warn!(
+            "No accounts yet, so nobody can sign in. Create the first admin with \
+             `strongroom user add NAME --role admin --data-dir {}` (it asks for a password).",
+            args.data_dir.display()
+        );
+    }
+
     let options = LeptosOptions::builder()
         .output_name("strongroom")
         .site_root(args.site_root.display().to_string())

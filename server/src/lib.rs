@@ -50,7 +50,7 @@ pub fn router(state: AppState, options: LeptosOptions, own_origin: origin::OwnOr
 
 /// Liveness and database reachability.
 async fn healthz(State(state): State<AppState>) -> (StatusCode, &'static str) {
-    match state.db.call(|c| c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))).await {
+    match state.db.read(|c| c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))).await {
         Ok(_) => (StatusCode::OK, "ok\n"),
         Err(err) => {
             tracing::error!(error = %err, "health check failed");

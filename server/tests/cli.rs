@@ -97,3 +97,33 @@ fn a_malformed_root_key_is_refused_without_echoing_it() {
     assert!(stderr(&out).contains("STRONGROOM_MASTER_KEY is not a root key"), "{}", stderr(&out));
     assert!(!stderr(&out).contains("c2hvcnQ="));
 }
+
+#[test]
+fn a_fresh_start_makes_a_trial_key_and_says_how_to_make_the_first_admin() {
+    use std::io::{BufRead, BufReader};
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_strongroom"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--data-dir", data])
+        .env_remove("STRONGROOM_MASTER_KEY")
+        .env_remove("STRONGROOM_MASTER_KEY_FILE")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut log = String::new();
+    for line in BufReader::new(server.stderr.take().unwrap()).lines() {
+        let line = line.unwrap();
+        log.push_str(&line);
+        log.push('\n');
+        if line.contains("listening on") {
+            break;
+        }
+    }
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(log.contains("CREATED TRIAL ROOT KEY"), "{log}");
+    assert!(log.contains("strongroom user add NAME --role admin"), "{log}");
+    let mode = std::fs::metadata(dir.path().join("master.key")).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+}

@@ -159,7 +159,35 @@ async fn pages_answer_with_real_statuses_and_security_headers() {
         assert!(!body.contains(CANARY), "{path} shows a value");
     }
     let (_, _, html) = a.get("/ns/co").await;
+    assert!(html.contains("<title>co · Strongroom</title>"), "{html}");
+    assert!(a.get("/ns/co/K").await.2.contains("<title>K · co · Strongroom</title>"));
     assert!(html.contains(r#"autocomplete="new-password""#));
     assert!(html.contains("</textarea>") && !html.contains(&format!(">{CANARY}<")));
     assert_eq!(a.get("/healthz").await.0, 200);
+}
+
+/// Many pages at once on a multi-threaded runtime, as in production: parts of
+/// a page render on different threads, which once panicked in a route memo and
+/// left the request hanging.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn pages_render_while_many_are_requested_at_once() {
+    let s = start().await;
+    let mut a = s.login("admin").await;
+    a.call("namespaces/create", &[("namespace", "company.team"), ("description", "")]).await;
+    a.call("secrets/add", &[("namespace", "company"), ("key", "K"), ("value", "v"), ("description", "")]).await;
+    let cookie = a.cookie.clone().unwrap();
+    let mut tasks = tokio::task::JoinSet::new();
+    for n in 0..200 {
+        let path = ["/", "/ns/company", "/ns/company.team", "/ns/company/K", "/account"][n % 5];
+        let (http, url, cookie) = (a.http.clone(), format!("{}{path}", s.base), cookie.clone());
+        tasks.spawn(async move {
+            let res = http.get(&url).header("cookie", cookie).send();
+            let res = tokio::time::timeout(std::time::Duration::from_secs(20), res).await;
+            (url, res.map(|r| r.map(|r| r.status().as_u16())))
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        let (url, status) = done.unwrap();
+        assert!(matches!(status, Ok(Ok(200))), "{url}: {status:?}");
+    }
 }

@@ -24,7 +24,7 @@ pub async fn create_namespace(namespace: String, description: String) -> Result<
 #[server(prefix = "/api", endpoint = "namespaces/list")]
 pub async fn list_namespaces() -> Result<Vec<NamespaceSummary>, AppError> {
     let who = signed_in().await?;
-    let mut list = state()?.db.call(|c| store::list_namespaces(c)).await.map_err(store_error)?;
+    let mut list = state()?.db.read(store::list_namespaces).await.map_err(store_error)?;
     list.retain(|n| who.can_see(&n.path));
     Ok(list)
 }
@@ -33,7 +33,7 @@ pub async fn list_namespaces() -> Result<Vec<NamespaceSummary>, AppError> {
 #[server(prefix = "/api", endpoint = "namespaces/get")]
 pub async fn get_namespace(namespace: String) -> Result<NamespaceView, AppError> {
     let (who, ns) = require(Role::Auditor, &namespace).await?;
-    let mut view = state()?.db.call(move |c| store::namespace_view(c, &ns)).await.map_err(store_error)?;
+    let mut view = state()?.db.read(move |c| store::namespace_view(c, &ns)).await.map_err(store_error)?;
     for secret in &mut view.effective {
         secret.can_open = who.can_see(&secret.meta.namespace);
     }

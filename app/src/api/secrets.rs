@@ -81,5 +81,5 @@ pub async fn restore_version(namespace: String, key: String, version: u32) -> Re
 pub async fn get_secret(namespace: String, key: String) -> Result<SecretDetail, AppError> {
     let (_who, ns) = require(Role::Auditor, &namespace).await?;
     let key = field("key", SecretKey::parse(&key))?;
-    state()?.db.call(move |c| store::secret_detail(c, &ns, &key)).await.map_err(store_error)
+    state()?.db.read(move |c| store::secret_detail(c, &ns, &key)).await.map_err(store_error)
 }

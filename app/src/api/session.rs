@@ -24,7 +24,7 @@ pub async fn login(username: String, password: WriteOnly) -> Result<(), AppError
     let locked = auth.accounts.is_locked(&account_key, now) || auth.addresses.is_locked(&addr, now);
 
     let user = match Username::parse(&username) {
-        Ok(name) => state.db.call(move |c| accounts::credentials(c, &name)).await.map_err(account_error)?,
+        Ok(name) => state.db.read(move |c| accounts::credentials(c, &name)).await.map_err(account_error)?,
         Err(_) => None,
     };
     let stored = user.as_ref().filter(|u| !u.disabled && !locked).map(|u| u.password_hash.clone());
@@ -84,7 +84,7 @@ pub async fn change_password(current: WriteOnly, new_password: WriteOnly) -> Res
     let state = state()?;
     let name = who.username.clone();
     let stored =
-        state.db.call(move |c| accounts::credentials(c, &name)).await.map_err(account_error)?.map(|u| u.password_hash);
+        state.db.read(move |c| accounts::credentials(c, &name)).await.map_err(account_error)?.map(|u| u.password_hash);
     let hasher = &state.auth.hasher;
     if hasher.verify(current, stored).await.map_err(|e| internal("password check", &e))? == Verified::No {
         return Err(AppError::validation("current", "The current password is not correct."));

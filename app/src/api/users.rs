@@ -19,7 +19,7 @@ fn parse_grant(role: &str, namespace: &str) -> Result<Grant, AppError> {
 #[server(prefix = "/api", endpoint = "users/list")]
 pub async fn list_users() -> Result<Vec<UserView>, AppError> {
     let _admin = require_admin().await?;
-    state()?.db.call(|c| accounts::list_users(c)).await.map_err(account_error)
+    state()?.db.read(accounts::list_users).await.map_err(account_error)
 }
 
 /// Adds a user with a first grant (`scope` empty: every namespace).

@@ -5,7 +5,7 @@ use crate::{
     error::AppError,
 };
 use leptos::{html, prelude::*, server_fn::ServerFn};
-use leptos_router::hooks::use_location;
+use leptos_router::hooks::use_url;
 
 /// The signed-in user, loaded once per page by `App`.
 pub type MeResource = Resource<Result<Me, AppError>>;
@@ -88,23 +88,31 @@ fn encode_query_value(text: &str) -> String {
         .collect()
 }
 
+/// Computes `memo` now, on this thread, and returns it. During SSR a page's
+/// parts render on several threads, and reactive_graph 0.2.16 can panic (an
+/// unwrap in `ArcMemo::try_read_untracked`) when two threads compute a memo for
+/// the first time at once. Route memos never change on the server afterwards.
+pub fn settled<T: Send + Sync + 'static>(memo: Memo<T>) -> Memo<T> {
+    memo.with_untracked(|_| ());
+    memo
+}
+
 /// This page's path and query, without the error a failed no-JS post left in it.
+/// Read from the URL signal, which has no such race (see [`settled`]).
 fn current_page() -> String {
-    let location = use_location();
-    let query: Vec<String> = location
-        .search
-        .get_untracked()
-        .trim_start_matches('?')
-        .split('&')
-        .filter(|pair| !pair.is_empty() && !pair.starts_with("__path=") && !pair.starts_with("__err="))
-        .map(str::to_owned)
-        .collect();
-    let path = location.pathname.get_untracked();
-    if query.is_empty() {
-        path
-    } else {
-        format!("{path}?{}", query.join("&"))
-    }
+    use_url().with_untracked(|url| {
+        let query: Vec<&str> = url
+            .search()
+            .trim_start_matches('?')
+            .split('&')
+            .filter(|pair| !pair.is_empty() && !pair.starts_with("__path=") && !pair.starts_with("__err="))
+            .collect();
+        if query.is_empty() {
+            url.path().to_owned()
+        } else {
+            format!("{}?{}", url.path(), query.join("&"))
+        }
+    })
 }
 
 /// A submit button for an `ActionForm`. Without JavaScript the form posts to

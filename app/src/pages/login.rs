@@ -2,7 +2,7 @@
 
 use crate::{
     api::session::Login,
-    components::{error_of, FieldError, FormError, SubmitButton},
+    components::{error_of, settled, FieldError, FormError, SubmitButton},
 };
 use leptos::{prelude::*, server_fn::ServerFn};
 use leptos_meta::Title;
@@ -16,7 +16,7 @@ pub fn safe_next(next: Option<String>) -> String {
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
-    let query = use_query_map();
+    let query = settled(use_query_map());
     let next = safe_next(query.read_untracked().get("next"));
     let login = ServerAction::<Login>::new();
     let error = error_of(login);

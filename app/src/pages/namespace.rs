@@ -4,7 +4,7 @@
 use super::{count_label, LoadError, Loading};
 use crate::{
     api::{namespaces::get_namespace, secrets::AddSecret},
-    components::{error_of, reset_on_success, FieldError, FormError, IfCan, SubmitButton},
+    components::{error_of, reset_on_success, settled, FieldError, FormError, IfCan, SubmitButton},
     domain::{
         view::{EffectiveSecret, NamespaceView},
         Role,
@@ -16,7 +16,7 @@ use leptos_router::hooks::use_params_map;
 
 #[component]
 pub fn NamespacePage() -> impl IntoView {
-    let params = use_params_map();
+    let params = settled(use_params_map());
     let ns = move || params.read().get("namespace").unwrap_or_default();
     let add = ServerAction::<AddSecret>::new();
     let view = Resource::new(move || (ns(), add.version().get()), |(ns, _)| get_namespace(ns));
@@ -25,7 +25,6 @@ pub fn NamespacePage() -> impl IntoView {
     reset_on_success(add, form);
 
     view! {
-        <Title text=move || format!("{} · Strongroom", ns())/>
         <nav class="crumbs"><a href="/">"Namespaces"</a></nav>
         <h1>{ns}</h1>
         <Suspense fallback=Loading>
@@ -65,6 +64,9 @@ pub fn NamespacePage() -> impl IntoView {
 fn NamespaceBody(v: NamespaceView) -> impl IntoView {
     let NamespaceView { namespace, effective, deleted, children } = v;
     view! {
+        // Titled from the loaded data: a closure over the route params would run
+        // after the route's reactive scope is gone, when SSR writes the <head>.
+        <Title text=format!("{} · Strongroom", namespace.path)/>
         {(!namespace.description.is_empty()).then(|| view! { <p class="description">{namespace.description.clone()}</p> })}
         <section>
             <h2>"Secrets"</h2>

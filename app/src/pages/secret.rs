@@ -3,7 +3,7 @@
 use super::{LoadError, Loading};
 use crate::{
     api::secrets::{get_secret, DeleteSecret, RestoreSecret, RestoreVersion, RotateSecret},
-    components::{error_of, reset_on_success, FieldError, FormError, MeResource, SubmitButton},
+    components::{error_of, reset_on_success, settled, FieldError, FormError, MeResource, SubmitButton},
     domain::{
         view::{SecretDetail, VersionMeta},
         Role,
@@ -23,7 +23,7 @@ struct Actions {
 
 #[component]
 pub fn SecretPage() -> impl IntoView {
-    let params = use_params_map();
+    let params = settled(use_params_map());
     let ns = move || params.read().get("namespace").unwrap_or_default();
     let key = move || params.read().get("key").unwrap_or_default();
     let actions = Actions {
@@ -42,7 +42,6 @@ pub fn SecretPage() -> impl IntoView {
     let me = expect_context::<MeResource>();
 
     view! {
-        <Title text=move || format!("{} · {} · Strongroom", key(), ns())/>
         <nav class="crumbs"><a href="/">"Namespaces"</a>" / "<a href=move || format!("/ns/{}", ns())>{ns}</a></nav>
         <h1>{key}</h1>
         <Suspense fallback=Loading>
@@ -67,6 +66,9 @@ fn SecretBody(d: SecretDetail, actions: Actions, can_edit: bool) -> impl IntoVie
     let deleted = meta.deleted_at.is_some();
     let current = meta.version;
     view! {
+        // Titled from the loaded data: a closure over the route params would run
+        // after the route's reactive scope is gone, when SSR writes the <head>.
+        <Title text=format!("{key} · {ns} · Strongroom")/>
         {deleted.then(|| view! {
             <p class="banner" role="status">"Deleted " {meta.deleted_at.map(|t| t.to_string())} " by "
                 {meta.deleted_by.clone()} ". Workloads no longer see it; restore it to bring it back."</p>

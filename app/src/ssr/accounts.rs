@@ -55,7 +55,7 @@ pub fn create_user(
     grants: &[Grant],
     stamp: Stamp<'_>,
 ) -> Result<()> {
-    let tx = conn.transaction()?;
+    let tx = conn.savepoint()?;
     if user_id(&tx, username).is_ok() {
         return Err(AccountError::UserExists);
     }
@@ -90,7 +90,7 @@ pub fn set_password_hash(
     keep_session: Option<&[u8]>,
     ends_sessions: bool,
 ) -> Result<()> {
-    let tx = conn.transaction()?;
+    let tx = conn.savepoint()?;
     tx.execute(
         "UPDATE users SET password_hash = ?2, password_changed_at = ?3 WHERE id = ?1",
         params![user, hash, now.0],
@@ -136,7 +136,7 @@ fn insert_grant(conn: &Connection, user: i64, grant: &Grant, stamp: Stamp<'_>) -
 }
 
 pub fn add_grant(conn: &mut Connection, username: &Username, grant: &Grant, stamp: Stamp<'_>) -> Result<()> {
-    let tx = conn.transaction()?;
+    let tx = conn.savepoint()?;
     let id = user_id(&tx, username)?;
     insert_grant(&tx, id, grant, stamp)?;
     tx.commit()?;
@@ -154,7 +154,7 @@ fn full_admins(conn: &Connection) -> Result<i64> {
 }
 
 pub fn revoke_grant(conn: &mut Connection, username: &Username, grant: &Grant) -> Result<()> {
-    let tx = conn.transaction()?;
+    let tx = conn.savepoint()?;
     let id = user_id(&tx, username)?;
     let removed = tx.execute(
         "DELETE FROM grants WHERE user_id = ?1 AND role = ?2 AND namespace = ?3",
@@ -172,7 +172,7 @@ pub fn revoke_grant(conn: &mut Connection, username: &Username, grant: &Grant) -
 
 /// Disables (ending every session) or re-enables a user.
 pub fn set_disabled(conn: &mut Connection, username: &Username, disabled: bool) -> Result<()> {
-    let tx = conn.transaction()?;
+    let tx = conn.savepoint()?;
     let id = user_id(&tx, username)?;
     tx.execute("UPDATE users SET disabled = ?2 WHERE id = ?1", params![id, disabled])?;
     if disabled {
@@ -186,6 +186,11 @@ pub fn set_disabled(conn: &mut Connection, username: &Username, disabled: bool) 
 }
 
 /// Every user with grants and live session count, by username.
+/// How many accounts exist (none on a fresh install).
+pub fn user_count(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row("SELECT count(*) FROM users", [], |r| r.get(0))?)
+}
+
 pub fn list_users(conn: &Connection) -> Result<Vec<UserView>> {
     let mut stmt = conn.prepare(
         "SELECT id, username, disabled, created_at, (SELECT count(*) FROM sessions s WHERE s.user_id = u.id)
@@ -225,12 +230,26 @@ pub struct SessionLimits {
 /// The user of a live session. An expired session (idle or absolute), or one
 /// whose user is disabled, is deleted and counts as none. `last_seen_at` is
 /// refreshed at most once a minute, so page loads rarely write.
-pub fn session_user(
+/// What a session lookup found. Lookups run on a read-only connection; the
+/// follow-ups (`Ended` → delete, `touch` → bump `last_seen_at`) go to the writer.
+#[derive(Debug)]
+pub enum SessionLookup {
+    Missing,
+    /// Expired, or its user is disabled: delete it.
+    Ended,
+    /// Live; `touch` when `last_seen_at` is a minute old or more.
+    Live {
+        user: SessionUser,
+        touch: bool,
+    },
+}
+
+pub fn lookup_session(
     conn: &Connection,
     token_hash: &[u8],
     now: Timestamp,
     limits: SessionLimits,
-) -> Result<Option<SessionUser>> {
+) -> Result<SessionLookup> {
     let row: Option<(i64, String, bool, i64, i64)> = conn
         .query_row(
             "SELECT u.id, u.username, u.disabled, s.created_at, s.last_seen_at
@@ -239,17 +258,19 @@ pub fn session_user(
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
         )
         .optional()?;
-    let Some((id, name, disabled, created, seen)) = row else { return Ok(None) };
+    let Some((id, name, disabled, created, seen)) = row else { return Ok(SessionLookup::Missing) };
     let expired = now.0 - seen > limits.idle.as_secs() as i64 || now.0 - created > limits.absolute.as_secs() as i64;
-    let Ok(username) = Username::parse(&name) else { return Ok(None) };
+    let Ok(username) = Username::parse(&name) else { return Ok(SessionLookup::Ended) };
     if expired || disabled {
-        end_session(conn, token_hash)?;
-        return Ok(None);
+        return Ok(SessionLookup::Ended);
     }
-    if now.0 - seen >= 60 {
-        conn.execute("UPDATE sessions SET last_seen_at = ?2 WHERE token_hash = ?1", params![token_hash, now.0])?;
-    }
-    Ok(Some(SessionUser { id, username, grants: grants_of(conn, id)? }))
+    let user = SessionUser { id, username, grants: grants_of(conn, id)? };
+    Ok(SessionLookup::Live { user, touch: now.0 - seen >= 60 })
+}
+
+pub fn touch_session(conn: &Connection, token_hash: &[u8], now: Timestamp) -> Result<()> {
+    conn.execute("UPDATE sessions SET last_seen_at = ?2 WHERE token_hash = ?1", params![token_hash, now.0])?;
+    Ok(())
 }
 
 pub fn end_session(conn: &Connection, token_hash: &[u8]) -> Result<()> {

@@ -1,7 +1,6 @@
 //! Sign-in machinery: password hashing, session tokens and cookies, and the
 //! throttle on failed sign-ins. Free of Leptos.
 
-use super::db::run_blocking;
 use crate::domain::Password;
 use argon2::{
     password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
@@ -11,10 +10,9 @@ use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use sha2::{Digest, Sha256};
 use std::{
     collections::HashMap,
-    sync::Mutex,
+    sync::{mpsc, Arc, Mutex},
     time::{Duration, Instant},
 };
-use tokio::sync::Semaphore;
 
 /// The floor SPEC §5 sets: m = 19456 KiB, t = 2, p = 1.
 pub const MIN_M_KIB: u32 = 19_456;
@@ -43,17 +41,19 @@ pub enum Verified {
     No,
 }
 
-/// Hashes and verifies passwords with argon2id, on the blocking pool, at most
-/// `concurrency` at a time (each takes `m` KiB of memory and a core), with at
-/// most `queue` more waiting; beyond that sign-ins are refused as busy.
+/// Hashes and verifies passwords with argon2id on `concurrency` dedicated
+/// threads (each hash takes `m` KiB and a core), with at most `queue` more
+/// waiting; beyond that sign-ins are refused as busy. Dedicated threads, not the
+/// blocking pool: each keeps reusing its own allocator arena, so memory stays at
+/// about `concurrency × m` however many sign-ins arrive at once.
 pub struct Hasher {
     params: Params,
-    permits: Semaphore,
-    waiting: std::sync::atomic::AtomicUsize,
-    queue: usize,
+    jobs: mpsc::SyncSender<Job>,
     /// Verified against when the user does not exist, so that costs the same.
     dummy: String,
 }
+
+type Job = Box<dyn FnOnce() + Send>;
 
 impl Hasher {
     pub fn new(m_kib: u32, t: u32, p: u32, concurrency: usize, queue: usize) -> Result<Self, AuthError> {
@@ -62,19 +62,37 @@ impl Hasher {
         }
         let params = Params::new(m_kib, t, p, None).map_err(|e| AuthError::Argon2(e.to_string()))?;
         let dummy = hash_with(&params, "strongroom timing equalizer")?;
-        Ok(Self { params, permits: Semaphore::new(concurrency.max(1)), waiting: 0.into(), queue, dummy })
+        let (jobs, inbox) = mpsc::sync_channel::<Job>(queue);
+        let inbox = Arc::new(Mutex::new(inbox));
+        for n in 0..concurrency.max(1) {
+            let inbox = inbox.clone();
+            std::thread::Builder::new()
+                .name(format!("argon2-{n}"))
+                .spawn(move || loop {
+                    // The lock is held only while waiting for the next job.
+                    let job = inbox.lock().unwrap_or_else(|p| p.into_inner()).recv();
+                    match job {
+                        Ok(job) => job(),
+                        Err(_) => return, // the Hasher was dropped
+                    }
+                })
+                .map_err(|e| AuthError::Argon2(e.to_string()))?;
+        }
+        Ok(Self { params, jobs, dummy })
     }
 
     async fn limited<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, AuthError> {
-        use std::sync::atomic::Ordering::SeqCst;
-        if self.waiting.fetch_add(1, SeqCst) >= self.queue + self.permits.available_permits().max(1) {
-            self.waiting.fetch_sub(1, SeqCst);
-            return Err(AuthError::Busy);
+        let (done, result) = tokio::sync::oneshot::channel();
+        let span = tracing::Span::current();
+        let job: Job = Box::new(move || {
+            let _ = done.send(std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| span.in_scope(work))));
+        });
+        self.jobs.try_send(job).map_err(|_| AuthError::Busy)?;
+        match result.await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(panic)) => std::panic::resume_unwind(panic),
+            Err(_) => Err(AuthError::Busy),
         }
-        let permit = self.permits.acquire().await;
-        self.waiting.fetch_sub(1, SeqCst);
-        let _permit = permit.map_err(|_| AuthError::Busy)?;
-        Ok(run_blocking(work).await)
     }
 
     /// A PHC string for `password` with the configured parameters.
@@ -296,6 +314,18 @@ mod tests {
         assert_eq!(h.verify(pw(), None).await.unwrap(), Verified::No);
         let costlier = Hasher::new(MIN_M_KIB, MIN_T + 1, MIN_P, 1, 4).unwrap();
         assert_eq!(costlier.verify(pw(), Some(stored)).await.unwrap(), Verified::Yes { rehash: true });
+    }
+
+    #[tokio::test]
+    async fn sign_ins_beyond_the_queue_are_refused_as_busy() {
+        let h = Hasher::new(MIN_M_KIB, MIN_T, MIN_P, 1, 1).unwrap();
+        let pw = || Password::parse_new("correct horse battery staple".into()).unwrap();
+        // All three are offered before the first hash (tens of ms) can finish.
+        let (a, b, c) = tokio::join!(h.hash(pw()), h.hash(pw()), h.hash(pw()));
+        let busy = [&a, &b, &c].iter().filter(|r| matches!(r, Err(AuthError::Busy))).count();
+        assert!(a.is_ok(), "the first one runs");
+        assert!(busy >= 1, "one waiting place for two more");
+        assert!(h.hash(pw()).await.is_ok(), "free again afterwards");
     }
 
     #[test]

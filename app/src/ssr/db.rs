@@ -1,5 +1,6 @@
 //! The SQLite file: connection settings, embedded migrations, and the one way
-//! async code reaches it (`Db::call`, off the async runtime).
+//! async code reaches it (`Db`: writes via `call`, reads via `read`, both off
+//! the async runtime).
 //!
 //! Schema (version tracked in `PRAGMA user_version`):
 //! - `meta(name, value)`: `key_check` (see `crypto`).
@@ -18,7 +19,10 @@
 use rusqlite::Connection;
 use std::{
     path::Path,
-    sync::{Arc, Mutex},
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc, Mutex,
+    },
 };
 
 /// Each entry moves the schema from version `index` to `index + 1`.
@@ -126,33 +130,75 @@ fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// The shared connection. rusqlite connections are not `Sync`, so one mutex
-/// serializes access; all work runs on the blocking pool via [`run_blocking`].
+/// The database as async code sees it: one writer connection and a few
+/// read-only ones. WAL lets readers run while the writer waits on `fsync`, so
+/// pages and session checks do not queue behind sign-ins and edits. rusqlite
+/// connections are not `Sync`, so each sits behind its own mutex; all work runs
+/// on the blocking pool via [`run_blocking`].
 #[derive(Clone)]
 pub struct Db {
-    conn: Arc<Mutex<Connection>>,
+    writer: Arc<Mutex<Connection>>,
+    readers: Arc<[Mutex<Connection>]>,
+    next: Arc<AtomicUsize>,
 }
 
 impl Db {
-    pub fn new(conn: Connection) -> Self {
-        Self { conn: Arc::new(Mutex::new(conn)) }
+    /// Opens and migrates the file at `path` (see [`open`]), plus `readers`
+    /// connections that SQLite itself keeps from writing (`query_only`).
+    pub fn open(path: &Path, readers: usize) -> rusqlite::Result<Self> {
+        let writer = open(path)?;
+        let readers = (0..readers.max(1))
+            .map(|_| {
+                let conn = Connection::open(path)?;
+                configure(&conn)?;
+                conn.pragma_update(None, "query_only", true)?;
+                Ok(Mutex::new(conn))
+            })
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(Self { writer: Arc::new(Mutex::new(writer)), readers: readers.into(), next: Arc::default() })
     }
 
-    /// Runs `f` with the connection on the blocking pool.
+    /// Runs `f` with the writer connection, blocking the calling thread: for
+    /// start-up, before the runtime serves requests.
+    pub fn write_now<T>(&self, f: impl FnOnce(&mut Connection) -> T) -> T {
+        f(&mut lock(&self.writer))
+    }
+
+    /// Runs `f` with the writer connection on the blocking pool.
     pub async fn call<T, F>(&self, f: F) -> T
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> T + Send + 'static,
     {
-        let conn = self.conn.clone();
+        let writer = self.writer.clone();
+        run_blocking(move || f(&mut lock(&writer))).await
+    }
+
+    /// Runs `f` with a read-only connection (a free one if any) on the blocking
+    /// pool, inside one transaction so that all its queries see one snapshot.
+    pub async fn read<T, F>(&self, f: F) -> T
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> T + Send + 'static,
+    {
+        let (readers, next) = (self.readers.clone(), self.next.clone());
         run_blocking(move || {
-            // A panic while holding the lock leaves no half-written state behind
-            // (transactions roll back on drop), so a poisoned lock is still usable.
-            let mut guard = conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            f(&mut guard)
+            let free = readers.iter().find_map(|r| r.try_lock().ok());
+            let conn = free.unwrap_or_else(|| lock(&readers[next.fetch_add(1, Ordering::Relaxed) % readers.len()]));
+            let result = match conn.unchecked_transaction() {
+                Ok(snapshot) => f(&snapshot),
+                Err(_) => f(&conn), // f's own queries will report what is wrong
+            };
+            result
         })
         .await
     }
+}
+
+/// A panic while holding the lock leaves no half-written state behind
+/// (transactions roll back on drop), so a poisoned lock is still usable.
+fn lock(conn: &Mutex<Connection>) -> std::sync::MutexGuard<'_, Connection> {
+    conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Runs blocking work (SQLite, hashing) off the async runtime, inside the
@@ -183,6 +229,21 @@ mod tests {
         let sync: i64 = conn.pragma_query_value(None, "synchronous", |r| r.get(0)).unwrap();
         let version: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
         assert_eq!((mode.as_str(), fk, sync, version), ("wal", 1, 2, MIGRATIONS.len() as u32));
+    }
+
+    #[test]
+    fn readers_see_committed_writes_and_cannot_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("t.db"), 2).unwrap();
+        db.write_now(|c| c.execute("INSERT INTO meta (name, value) VALUES ('x', X'01')", [])).unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let (seen, write) = rt.block_on(async {
+            let seen = db.read(|c| c.query_row("SELECT count(*) FROM meta WHERE name = 'x'", [], |r| r.get(0))).await;
+            let write = db.read(|c| c.execute("DELETE FROM meta", [])).await;
+            (seen, write)
+        });
+        assert_eq!(seen, Ok(1i64));
+        assert!(write.is_err(), "a reader wrote");
     }
 
     #[test]

@@ -1,10 +1,10 @@
 //! `AppState`: what every request handler and server function shares.
 
 use super::{
-    accounts::{self, AccountError, SessionLimits, SessionUser},
+    accounts::{self, AccountError, SessionLimits, SessionLookup, SessionUser},
     auth::{token_hash, AuthError, CookiePolicy, Hasher, Throttle},
     crypto::{Keyring, RootKey},
-    db::{self, Db},
+    db::Db,
     store::{self, StoreError},
 };
 use crate::domain::Timestamp;
@@ -30,7 +30,8 @@ impl Default for AuthSettings {
             argon2_m_kib: super::auth::MIN_M_KIB,
             argon2_t: super::auth::MIN_T,
             argon2_p: super::auth::MIN_P,
-            hash_concurrency: 1,
+            // Half the cores: pages keep the other half during a burst of sign-ins.
+            hash_concurrency: std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1)),
             hash_queue: 64,
             session_idle: Duration::from_secs(30 * 60),
             session_absolute: Duration::from_secs(12 * 3600),
@@ -38,6 +39,10 @@ impl Default for AuthSettings {
         }
     }
 }
+
+/// Read-only connections beside the writer: pages and session checks read
+/// while sign-ins and edits wait on `fsync`.
+const READERS: usize = 4;
 
 /// Sign-in machinery, built once at start.
 pub struct Auth {
@@ -70,8 +75,8 @@ impl AppState {
     /// check (a wrong key fails with `StoreError::Crypto(WrongRootKey)`) and
     /// unwraps the keyring. Blocking: call before the runtime serves requests.
     pub fn open(path: &Path, root: &RootKey, settings: &AuthSettings) -> Result<Self, OpenError> {
-        let mut conn = db::open(path).map_err(StoreError::from)?;
-        let keyring = store::load_keyring(&mut conn, root, Timestamp::now())?;
+        let db = Db::open(path, READERS).map_err(StoreError::from)?;
+        let keyring = db.write_now(|c| store::load_keyring(c, root, Timestamp::now()))?;
         let hasher = Hasher::new(
             settings.argon2_m_kib,
             settings.argon2_t,
@@ -87,7 +92,7 @@ impl AppState {
             cookies: CookiePolicy { secure: settings.secure_cookies },
             limits: SessionLimits { idle: settings.session_idle, absolute: settings.session_absolute },
         };
-        Ok(Self { db: Db::new(conn), keyring: Arc::new(keyring), auth: Arc::new(auth) })
+        Ok(Self { db, keyring: Arc::new(keyring), auth: Arc::new(auth) })
     }
 
     /// The user whose live session the `Cookie` header names, with that
@@ -96,10 +101,22 @@ impl AppState {
         let Some(token) = cookie_header.and_then(|h| self.auth.cookies.read(h)) else { return Ok(None) };
         let hash = token_hash(token);
         let limits = self.auth.limits;
-        self.db
-            .call(move |c| {
-                accounts::session_user(c, &hash, Timestamp::now(), limits).map(|user| user.map(|u| (u, hash)))
-            })
-            .await
+        let now = Timestamp::now();
+        let key = hash.clone();
+        match self.db.read(move |c| accounts::lookup_session(c, &key, now, limits)).await? {
+            SessionLookup::Missing => Ok(None),
+            SessionLookup::Ended => {
+                let key = hash.clone();
+                self.db.call(move |c| accounts::end_session(c, &key)).await?;
+                Ok(None)
+            }
+            SessionLookup::Live { user, touch } => {
+                if touch {
+                    let key = hash.clone();
+                    self.db.call(move |c| accounts::touch_session(c, &key, now)).await?;
+                }
+                Ok(Some((user, hash)))
+            }
+        }
     }
 }

@@ -10,7 +10,7 @@ use crate::domain::{
     view::{EffectiveSecret, NamespaceSummary, NamespaceView, SecretDetail, SecretMeta, VersionMeta},
     Description, NamespacePath, SecretKey, SecretValue, Timestamp,
 };
-use rusqlite::{named_params, params, params_from_iter, Connection, OptionalExtension, Row, Transaction};
+use rusqlite::{named_params, params, params_from_iter, Connection, OptionalExtension, Row};
 use std::collections::BTreeMap;
 
 /// Versions whose ciphertext is kept; older ones keep only their metadata.
@@ -56,7 +56,7 @@ pub struct Stamp<'a> {
 /// Verifies `root` against the database's key check and unwraps the keyring.
 /// On a new database, writes the key check and the first data key.
 pub fn load_keyring(conn: &mut Connection, root: &RootKey, now: Timestamp) -> Result<Keyring> {
-    let tx = conn.transaction()?;
+    let tx = conn.savepoint()?;
     let check: Option<Vec<u8>> =
         tx.query_row("SELECT value FROM meta WHERE name = 'key_check'", [], |r| r.get(0)).optional()?;
     let stored = wrapped_keys(&tx)?;
@@ -79,7 +79,7 @@ fn wrapped_keys(conn: &Connection) -> Result<Vec<WrappedKey>> {
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-fn add_data_key(tx: &Transaction<'_>, root: &RootKey, now: Timestamp) -> Result<i64> {
+fn add_data_key(tx: &Connection, root: &RootKey, now: Timestamp) -> Result<i64> {
     let id: i64 = tx.query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM data_keys", [], |r| r.get(0))?;
     let wrapped = root.wrap(&super::crypto::DataKey::generate(id)?)?;
     tx.execute(
@@ -104,7 +104,7 @@ pub fn create_namespace(
     description: &Description,
     stamp: Stamp<'_>,
 ) -> Result<NamespaceSummary> {
-    let tx = conn.transaction()?;
+    let tx = conn.savepoint()?;
     if namespace_id(&tx, ns).is_ok() {
         return Err(StoreError::NamespaceExists);
     }
@@ -257,7 +257,7 @@ fn find_live_secret(conn: &Connection, ns: &NamespacePath, key: &SecretKey) -> R
 /// Seals `value` as version `place.version` of `secret_id`, then destroys the
 /// ciphertexts that fall out of the retention window.
 fn insert_version(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     keyring: &Keyring,
     secret_id: i64,
     place: Place<'_>,
@@ -304,7 +304,7 @@ pub fn add_secret(
     description: &Description,
     stamp: Stamp<'_>,
 ) -> Result<SecretMeta> {
-    let tx = conn.transaction()?;
+    let tx = conn.savepoint()?;
     let ns_id = namespace_id(&tx, ns)?;
     match find_secret(&tx, ns, key) {
         Ok((_, meta)) if meta.deleted_at.is_some() => return Err(StoreError::SecretDeleted),
@@ -333,7 +333,7 @@ pub fn rotate_secret(
     value: &SecretValue,
     stamp: Stamp<'_>,
 ) -> Result<SecretMeta> {
-    let tx = conn.transaction()?;
+    let tx = conn.savepoint()?;
     let (id, meta) = find_live_secret(&tx, ns, key)?;
     insert_version(&tx, keyring, id, Place { namespace: ns, key, version: meta.version + 1 }, value, stamp, None)?;
     let meta = meta_by_id(&tx, id)?;
@@ -351,7 +351,7 @@ pub fn restore_version(
     version: u32,
     stamp: Stamp<'_>,
 ) -> Result<SecretMeta> {
-    let tx = conn.transaction()?;
+    let tx = conn.savepoint()?;
     let (id, meta) = find_live_secret(&tx, ns, key)?;
     let sealed = sealed_version(&tx, id, version)?;
     let value = keyring.open_value(Place { namespace: ns, key, version }, &sealed)?;
@@ -387,7 +387,7 @@ pub fn delete_secret(
     key: &SecretKey,
     stamp: Stamp<'_>,
 ) -> Result<SecretMeta> {
-    let tx = conn.transaction()?;
+    let tx = conn.savepoint()?;
     let (id, _) = find_live_secret(&tx, ns, key)?;
     tx.execute(
         "UPDATE secrets SET deleted_at = ?2, deleted_by = ?3 WHERE id = ?1",
@@ -405,7 +405,7 @@ pub fn restore_secret(
     key: &SecretKey,
     stamp: Stamp<'_>,
 ) -> Result<SecretMeta> {
-    let tx = conn.transaction()?;
+    let tx = conn.savepoint()?;
     let (id, meta) = find_secret(&tx, ns, key)?;
     if meta.deleted_at.is_none() {
         return Err(StoreError::SecretNotDeleted);

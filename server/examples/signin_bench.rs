@@ -1,0 +1,180 @@
+//! Sign-in cost and its effect on everyone else, against the real release binary.
+//!   cargo run --release -p strongroom --example signin_bench -- path/to/strongroom
+//! Prints: bare argon2id hash p50, sign-in p50, page p99 idle and during a burst
+//! of 50 concurrent sign-ins, and the server's peak RSS.
+
+use app::{domain::Password, ssr::auth::Hasher};
+use std::{
+    process::{Command, Stdio},
+    time::{Duration, Instant},
+};
+
+const PASSWORD: &str = "bench correct horse battery staple";
+
+fn pct(mut v: Vec<Duration>, p: f64) -> Duration {
+    v.sort();
+    v[((v.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn rss_kib(pid: u32, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        .unwrap_or(0)
+}
+
+async fn login(http: &reqwest::Client, base: &str) -> (Duration, String) {
+    let started = Instant::now();
+    let res = http
+        .post(format!("{base}/api/session/login"))
+        .form(&[("username", "bench"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "sign-in failed");
+    let cookie = res.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    (started.elapsed(), cookie)
+}
+
+async fn page_latencies(http: &reqwest::Client, base: &str, cookie: &str, n: usize) -> Vec<Duration> {
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        let started = Instant::now();
+        let res = http.get(format!("{base}/")).header("cookie", cookie).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        res.bytes().await.unwrap();
+        out.push(started.elapsed());
+    }
+    out
+}
+
+#[tokio::main]
+async fn main() {
+    let bin = std::env::args().nth(1).expect("usage: signin_bench path/to/strongroom");
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+
+    // Bare argon2id at the same parameters, for comparison.
+    let hasher = Hasher::new(19_456, 2, 1, 1, 1).unwrap();
+    let mut bare = Vec::new();
+    for _ in 0..15 {
+        let started = Instant::now();
+        hasher.hash(Password::parse_new(PASSWORD.into()).unwrap()).await.unwrap();
+        bare.push(started.elapsed());
+    }
+
+    let mut add = Command::new(&bin)
+        .args(["user", "add", "bench", "--role", "admin", "--data-dir", data])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    add.stdin.take().unwrap().write_all(format!("{PASSWORD}\n").as_bytes()).unwrap();
+    assert!(add.wait().unwrap().success());
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let key = String::from_utf8(Command::new(&bin).arg("keygen").output().unwrap().stdout).unwrap();
+    let mut server = Command::new(&bin)
+        .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--data-dir", data])
+        .env("STRONGROOM_MASTER_KEY", key.trim())
+        .env("RUST_LOG", "warn")
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    for _ in 0..100 {
+        if http.get(format!("{base}/healthz")).send().await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    eprintln!("signin_bench: server up; signing in one at a time");
+    let mut signins = Vec::new();
+    let mut cookie = String::new();
+    for _ in 0..15 {
+        let (took, c) = login(&http, &base).await;
+        signins.push(took);
+        cookie = c;
+    }
+    let idle = page_latencies(&http, &base, &cookie, 1000).await;
+    let rss_before = rss_kib(server.id(), "VmRSS:");
+
+    // 50 sign-ins at once, repeated while the pages are measured.
+    eprintln!("signin_bench: 50 sign-ins at once");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let burst: Vec<_> = (0..50)
+        .map(|_| {
+            let (http, base, stop) = (http.clone(), base.clone(), stop.clone());
+            tokio::spawn(async move {
+                let mut n = 0u32;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    login(&http, &base).await;
+                    n += 1;
+                }
+                n
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let busy = page_latencies(&http, &base, &cookie, 1000).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut done = 0;
+    for task in burst {
+        done += task.await.unwrap();
+    }
+    let peak = rss_kib(server.id(), "VmHWM:");
+
+    // Enumeration: the three refusals should cost the same. Run last, since
+    // they lock the account; each kind from its own address, under its limit.
+    let refused = |from: [u8; 4], user: &'static str, n: usize| {
+        let http = reqwest::Client::builder().local_address(std::net::IpAddr::from(from)).build().unwrap();
+        let url = format!("{base}/api/session/login");
+        async move {
+            let mut out = Vec::new();
+            for i in 0..n {
+                let name = if user.is_empty() { format!("nobody{i}") } else { user.to_owned() };
+                let started = Instant::now();
+                let res =
+                    http.post(&url).form(&[("username", name.as_str()), ("password", "wrong password, long enough")]);
+                let res = res.send().await.unwrap();
+                out.push((started.elapsed(), res.status().as_u16(), res.text().await.unwrap()));
+            }
+            out
+        }
+    };
+    eprintln!("signin_bench: refused sign-ins");
+    let unknown = refused([127, 0, 0, 2], "", 15).await;
+    let mut wrong = refused([127, 0, 0, 3], "bench", 15).await;
+    let locked = wrong.split_off(5);
+    let same = unknown.iter().chain(&wrong).chain(&locked).all(|r| (r.1, &r.2) == (unknown[0].1, &unknown[0].2));
+    let p50 = |v: &[(Duration, u16, String)]| ms(pct(v.iter().map(|r| r.0).collect(), 0.5));
+    let _ = server.kill();
+    let _ = server.wait();
+
+    let (idle99, busy99) = (pct(idle.clone(), 0.99), pct(busy.clone(), 0.99));
+    println!("== sign-in (argon2id m=19456 KiB, t=2, p=1; 1 hash at a time)");
+    println!("bare argon2id hash p50:        {}", ms(pct(bare, 0.5)));
+    println!("sign-in p50 (HTTP, idle):      {}", ms(pct(signins, 0.5)));
+    println!("page p50 / p99 idle:           {} / {}", ms(pct(idle, 0.5)), ms(idle99));
+    println!("page p50 / p99, 50 sign-ins:   {} / {}", ms(pct(busy, 0.5)), ms(busy99));
+    println!(
+        "page p99 ratio busy / idle:    {:.2}x (target <= 2x; {done} sign-ins completed during the burst)",
+        busy99.as_secs_f64() / idle99.as_secs_f64()
+    );
+    println!("server RSS before burst:       {rss_before} KiB");
+    println!(
+        "refused sign-in p50: unknown user {} / wrong password {} / locked {}",
+        p50(&unknown),
+        p50(&wrong),
+        p50(&locked)
+    );
+    println!("  same status and body for all three: {same}");
+    println!("server peak RSS (VmHWM):       {peak} KiB");
+}
