@@ -8,14 +8,17 @@ bin="$(realpath "$1")"
 state="$(mktemp -d -t strongroom-e2e.XXXXXX)"
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 
-# The accounts the tests sign in with, made the way an operator makes them.
+# The accounts the tests sign in with, made the way an operator makes them
+# (with the server's root key: adding a user writes to the audit trail).
+STRONGROOM_MASTER_KEY="$("$bin" keygen)"
+export STRONGROOM_MASTER_KEY
 export E2E_PASSWORD="e2e correct horse battery staple"
 add_user() { printf '%s\n' "$E2E_PASSWORD" | "$bin" user add "$@" --data-dir "$state/data" >/dev/null; }
 add_user admin --role admin
 add_user editor --role editor --namespace finance
 add_user auditor --role auditor --namespace finance
 
-STRONGROOM_MASTER_KEY="$("$bin" keygen)" STRONGROOM_ADDR="127.0.0.1:$port" \
+STRONGROOM_ADDR="127.0.0.1:$port" \
   STRONGROOM_DATA_DIR="$state/data" RUST_LOG=debug "$bin" serve >"$state/server.log" 2>&1 &
 pid=$!
 stop() { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; }

@@ -4,8 +4,8 @@ use crate::{
     api::session::{current_user, Logout},
     components::{MeResource, SubmitButton},
     pages::{
-        account::AccountPage, home::HomePage, login::LoginPage, namespace::NamespacePage, not_found::NotFound,
-        secret::SecretPage, users::UsersPage,
+        account::AccountPage, audit::AuditPage, home::HomePage, login::LoginPage, namespace::NamespacePage,
+        not_found::NotFound, secret::SecretPage, users::UsersPage,
     },
 };
 use leptos::{prelude::*, server_fn::ServerFn};
@@ -51,7 +51,18 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    let me: MeResource = Resource::new(|| (), |_| current_user());
+    // Nobody is signed in on the sign-in page: asking would only add a refused
+    // request to the audit trail at every visit.
+    let on_login = first_path() == "/login";
+    let me: MeResource = Resource::new(
+        || (),
+        move |_| async move {
+            match on_login {
+                true => Err(crate::error::AppError::Unauthorized),
+                false => current_user().await,
+            }
+        },
+    );
     provide_context(me);
     // Effects run only in the browser: this marks the page as hydrated, which
     // the browser tests wait for before clicking.
@@ -75,12 +86,22 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
                     <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/users") view=UsersPage ssr=SsrMode::Async/>
+                    <Route path=path!("/audit") view=AuditPage ssr=SsrMode::Async/>
                     <Route path=path!("/ns/:namespace") view=NamespacePage ssr=SsrMode::Async/>
                     <Route path=path!("/ns/:namespace/:key") view=SecretPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>
     }
+}
+
+/// The path the app was loaded at (the server's request, or the browser's
+/// location when hydrating: the same path, so both render alike).
+fn first_path() -> String {
+    #[cfg(feature = "ssr")]
+    return use_context::<axum::http::request::Parts>().map(|p| p.uri.path().to_owned()).unwrap_or_default();
+    #[cfg(not(feature = "ssr"))]
+    return window().location().pathname().unwrap_or_default();
 }
 
 /// The brand, and for a signed-in user: who, their links, and Sign out.
@@ -102,6 +123,7 @@ fn TopBar() -> impl IntoView {
                         <nav class="user" aria-label="Account">
                             <span>"Signed in as " <strong>{me.username.to_string()}</strong></span>
                             <a href="/account">"Account"</a>
+                            {me.can_read_trail().then(|| view! { <a href="/audit">"Audit"</a> })}
                             {me.is_admin().then(|| view! { <a href="/admin/users">"Users"</a> })}
                             <ActionForm action=logout>
                                 <SubmitButton url=Logout::url() class="link">"Sign out"</SubmitButton>

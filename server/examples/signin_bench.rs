@@ -69,8 +69,10 @@ async fn main() {
         bare.push(started.elapsed());
     }
 
+    let key = String::from_utf8(Command::new(&bin).arg("keygen").output().unwrap().stdout).unwrap();
     let mut add = Command::new(&bin)
         .args(["user", "add", "bench", "--role", "admin", "--data-dir", data])
+        .env("STRONGROOM_MASTER_KEY", key.trim())
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()
@@ -79,7 +81,6 @@ async fn main() {
     add.stdin.take().unwrap().write_all(format!("{PASSWORD}\n").as_bytes()).unwrap();
     assert!(add.wait().unwrap().success());
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let key = String::from_utf8(Command::new(&bin).arg("keygen").output().unwrap().stdout).unwrap();
     let mut server = Command::new(&bin)
         .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--data-dir", data])
         .env("STRONGROOM_MASTER_KEY", key.trim())

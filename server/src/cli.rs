@@ -1,7 +1,7 @@
-//! The command line: `serve` (the default) and `keygen`.
+//! The command line: `serve` (the default), `keygen`, `user add`, `audit verify|seed`.
 
 use crate::{
-    config::{ConfigError, KeyOrigin, ServeArgs},
+    config::{ConfigError, KeyArgs, KeyOrigin, ServeArgs},
     router,
 };
 use app::ssr::{
@@ -31,6 +31,25 @@ pub enum Command {
     /// Manage users (the first admin is made here).
     #[command(subcommand)]
     User(UserCommand),
+    /// Check or seed the audit trail.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuditCommand {
+    /// Check the whole HMAC chain; names the first entry edited, removed,
+    /// reordered or inserted, and exits non-zero then.
+    Verify {
+        #[command(flatten)]
+        key: KeyArgs,
+    },
+    /// Append COUNT synthetic entries (for benchmarks; never on real data).
+    Seed {
+        count: u64,
+        #[command(flatten)]
+        key: KeyArgs,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -45,9 +64,8 @@ pub enum UserCommand {
         /// The namespace subtree the role covers; omitted: every namespace.
         #[arg(long)]
         namespace: Option<String>,
-        /// Directory holding strongroom.db.
-        #[arg(long, env = "STRONGROOM_DATA_DIR", default_value = "data")]
-        data_dir: std::path::PathBuf,
+        #[command(flatten)]
+        key: KeyArgs,
     },
 }
 
@@ -70,6 +88,8 @@ pub enum RunError {
     Keygen(app::ssr::crypto::CryptoError),
     #[error("{0}")]
     User(String),
+    #[error("the audit trail is broken at entry {id}: {problem}")]
+    AuditBroken { id: i64, problem: String },
 }
 
 pub async fn run(cli: Cli) -> Result<(), RunError> {
@@ -80,9 +100,11 @@ pub async fn run(cli: Cli) -> Result<(), RunError> {
             Ok(())
         }
         Some(Command::Serve(args)) => serve(args).await,
-        Some(Command::User(UserCommand::Add { name, role, namespace, data_dir })) => {
-            crate::users::add(&name, &role, namespace.as_deref(), &data_dir).await.map_err(RunError::User)
+        Some(Command::User(UserCommand::Add { name, role, namespace, key })) => {
+            crate::users::add(&name, &role, namespace.as_deref(), &key).await.map_err(RunError::User)
         }
+        Some(Command::Audit(AuditCommand::Verify { key })) => crate::audit_cli::verify(&key).await,
+        Some(Command::Audit(AuditCommand::Seed { count, key })) => crate::audit_cli::seed(count, &key).await,
         None => serve(cli.serve).await,
     }
 }
@@ -102,17 +124,9 @@ async fn serve(args: ServeArgs) -> Result<(), RunError> {
             path.display()
         );
     }
-    let db_path = args.db_path();
-    let shown = db_path.display().to_string();
     let settings = args.auth_settings()?;
     let own_origin = crate::origin::OwnOrigin(args.public_origin()?);
-    let state =
-        app::ssr::db::run_blocking(move || AppState::open(&db_path, &root, &settings)).await.map_err(|e| match e {
-            OpenError::Store(StoreError::Crypto(app::ssr::crypto::CryptoError::WrongRootKey)) => {
-                RunError::WrongRootKey(shown)
-            }
-            other => RunError::Database(shown, other),
-        })?;
+    let state = open_state(args.db_path(), root, settings).await?;
 
     if state.db.read(app::ssr::accounts::user_count).await.unwrap_or(1) == 0 {
         tracing::warn!(
@@ -137,6 +151,21 @@ async fn serve(args: ServeArgs) -> Result<(), RunError> {
     .with_graceful_shutdown(shutdown_signal())
     .await
     .map_err(RunError::Serve)
+}
+
+/// Opens (creating and migrating if needed) the database, checking the root key.
+pub(crate) async fn open_state(
+    db_path: std::path::PathBuf,
+    root: RootKey,
+    settings: app::ssr::state::AuthSettings,
+) -> Result<AppState, RunError> {
+    let shown = db_path.display().to_string();
+    app::ssr::db::run_blocking(move || AppState::open(&db_path, &root, &settings)).await.map_err(|e| match e {
+        OpenError::Store(StoreError::Crypto(app::ssr::crypto::CryptoError::WrongRootKey)) => {
+            RunError::WrongRootKey(shown)
+        }
+        other => RunError::Database(shown, other),
+    })
 }
 
 async fn shutdown_signal() {

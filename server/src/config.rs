@@ -122,20 +122,7 @@ impl ServeArgs {
     /// The root key from `STRONGROOM_MASTER_KEY`, the key file, or the trial key
     /// file in the data directory (created on first use, mode 0600).
     pub fn root_key(&self, env_key: Option<String>) -> Result<(RootKey, KeyOrigin), ConfigError> {
-        match (env_key, &self.master_key_file) {
-            (Some(_), Some(_)) => Err(ConfigError::TwoKeys),
-            (Some(text), None) => Ok((RootKey::from_base64(&text).map_err(ConfigError::BadKeyEnv)?, KeyOrigin::Env)),
-            (None, Some(path)) => Ok((read_key_file(path)?, KeyOrigin::File)),
-            (None, None) => {
-                let path = self.data_dir.join("master.key");
-                if path.exists() {
-                    return Ok((read_key_file(&path)?, KeyOrigin::Trial { created: false }));
-                }
-                let key = RootKey::generate().map_err(|e| ConfigError::BadKeyFile(path.clone(), e))?;
-                write_new_key_file(&path, &key).map_err(|e| ConfigError::WriteKeyFile(path.clone(), e))?;
-                Ok((key, KeyOrigin::Trial { created: true }))
-            }
-        }
+        root_key(&self.data_dir, self.master_key_file.as_deref(), env_key)
     }
 }
 
@@ -228,5 +215,49 @@ mod tests {
         let mut a = args(dir.path());
         a.master_key_file = Some(dir.path().join("k"));
         assert!(matches!(a.root_key(Some("x".into())), Err(ConfigError::TwoKeys)));
+    }
+}
+
+/// Where the root key comes from, for commands other than `serve`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct KeyArgs {
+    /// Directory holding strongroom.db.
+    #[arg(long, env = "STRONGROOM_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+    /// File holding the base64 root key. `STRONGROOM_MASTER_KEY` may hold the key itself.
+    #[arg(long, env = "STRONGROOM_MASTER_KEY_FILE")]
+    pub master_key_file: Option<PathBuf>,
+}
+
+impl KeyArgs {
+    pub fn root_key(&self) -> Result<(RootKey, KeyOrigin), ConfigError> {
+        root_key(&self.data_dir, self.master_key_file.as_deref(), std::env::var("STRONGROOM_MASTER_KEY").ok())
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.data_dir.join("strongroom.db")
+    }
+}
+
+/// The root key from `env_key`, the key file, or the trial key file in
+/// `data_dir` (created on first use, mode 0600).
+pub fn root_key(
+    data_dir: &Path,
+    key_file: Option<&Path>,
+    env_key: Option<String>,
+) -> Result<(RootKey, KeyOrigin), ConfigError> {
+    match (env_key, key_file) {
+        (Some(_), Some(_)) => Err(ConfigError::TwoKeys),
+        (Some(text), None) => Ok((RootKey::from_base64(&text).map_err(ConfigError::BadKeyEnv)?, KeyOrigin::Env)),
+        (None, Some(path)) => Ok((read_key_file(path)?, KeyOrigin::File)),
+        (None, None) => {
+            let path = data_dir.join("master.key");
+            if path.exists() {
+                return Ok((read_key_file(&path)?, KeyOrigin::Trial { created: false }));
+            }
+            let key = RootKey::generate().map_err(|e| ConfigError::BadKeyFile(path.clone(), e))?;
+            write_new_key_file(&path, &key).map_err(|e| ConfigError::WriteKeyFile(path.clone(), e))?;
+            Ok((key, KeyOrigin::Trial { created: true }))
+        }
     }
 }

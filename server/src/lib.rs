@@ -2,8 +2,10 @@
 //! The pages, server functions and store live in the `app` crate.
 
 pub mod api_errors;
+pub mod audit_cli;
 pub mod cli;
 pub mod config;
+pub mod export;
 pub mod forms;
 pub mod gate;
 pub mod headers;
@@ -39,6 +41,7 @@ pub fn router(state: AppState, options: LeptosOptions, own_origin: origin::OwnOr
     // Layers run bottom-up: the log sees everything, cross-origin posts stop first.
     Router::new()
         .route("/healthz", get(healthz).with_state(state.clone()))
+        .route("/audit/{file}", get(export::export).with_state(state.clone()))
         .merge(pages.clone())
         .layer(from_fn(api_errors::error_status))
         .layer(from_fn_with_state(pages, forms::plain_form_posts))

@@ -1,18 +1,19 @@
 //! `strongroom user add`: how the first admin is made.
 
+use crate::config::KeyArgs;
 use app::{
-    domain::{Grant, Password, Role, Scope, Timestamp, Username},
+    domain::{
+        audit::{Action, OK},
+        Grant, Password, Role, Scope, Timestamp, Username,
+    },
     ssr::{
         accounts::{self, AccountError},
-        auth::Hasher,
-        db,
-        state::AuthSettings,
+        audit::{self, NewEntry},
         store::Stamp,
     },
 };
 use std::{
     io::{BufRead, IsTerminal, Write},
-    path::Path,
     process::Command,
 };
 
@@ -34,7 +35,7 @@ fn read_secret_line(prompt: &str) -> Result<String, String> {
     Ok(line.trim_end_matches(['\n', '\r']).to_owned())
 }
 
-pub async fn add(name: &str, role: &str, namespace: Option<&str>, data_dir: &Path) -> Result<(), String> {
+pub async fn add(name: &str, role: &str, namespace: Option<&str>, key: &KeyArgs) -> Result<(), String> {
     let username = Username::parse(name).map_err(|e| e.to_string())?;
     let role: Role = role.parse().map_err(|e: app::domain::account::RoleError| e.to_string())?;
     let scope = Scope::parse(namespace.unwrap_or("")).map_err(|e| format!("--namespace: {e}"))?;
@@ -43,23 +44,39 @@ pub async fn add(name: &str, role: &str, namespace: Option<&str>, data_dir: &Pat
         return Err("the passwords differ".into());
     }
     let password = Password::parse_new(first).map_err(|e| e.to_string())?;
-    let settings = AuthSettings::default();
-    let hasher =
-        Hasher::new(settings.argon2_m_kib, settings.argon2_t, settings.argon2_p, 1, 1).map_err(|e| e.to_string())?;
-    let hash = hasher.hash(password).await.map_err(|e| e.to_string())?;
-    std::fs::create_dir_all(data_dir).map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
-    let path = data_dir.join("strongroom.db");
+    std::fs::create_dir_all(&key.data_dir).map_err(|e| format!("cannot create {}: {e}", key.data_dir.display()))?;
+    let (root, _) = key.root_key().map_err(|e| e.to_string())?;
+    let state = crate::cli::open_state(key.db_path(), root, Default::default()).await.map_err(|e| e.to_string())?;
+    let hash = state.auth.hasher.hash(password).await.map_err(|e| e.to_string())?;
     let grant = Grant { role, scope };
+    let entry = NewEntry {
+        at: Timestamp::now(),
+        actor: "(command line)".into(),
+        action: Action::UserAdd.as_str(),
+        namespace: grant.scope.as_str().to_owned(),
+        key: format!("{username} as {role}"),
+        version: None,
+        client: "local".into(),
+        outcome: OK.into(),
+    };
     let shown = grant.clone();
-    app::ssr::db::run_blocking(move || {
-        let mut conn = db::open(&path).map_err(AccountError::from)?;
-        accounts::create_user(&mut conn, &username, &hash, &[grant], Stamp { actor: "cli", at: Timestamp::now() })
-    })
-    .await
-    .map_err(|e| match e {
-        AccountError::UserExists => format!("user {name} already exists"),
-        other => other.to_string(),
-    })?;
+    let chain_key = state.audit.clone();
+    state
+        .db
+        .call(move |c| {
+            audit::with_entry(
+                c,
+                &chain_key,
+                entry,
+                |_| None,
+                |c| accounts::create_user(c, &username, &hash, &[grant], Stamp { actor: "cli", at: Timestamp::now() }),
+            )
+        })
+        .await
+        .map_err(|e| match e {
+            AccountError::UserExists => format!("user {name} already exists"),
+            other => other.to_string(),
+        })?;
     println!("added {} as {} on {}", name.to_ascii_lowercase(), shown.role, shown.scope);
     Ok(())
 }

@@ -18,6 +18,8 @@ enum Needs {
     Role(Role),
     /// Admin of every namespace.
     FullAdmin,
+    /// An auditor or admin grant anywhere (the audit trail, limited to it).
+    TrailReader,
 }
 
 /// Every server function and what it needs. A function missing here fails the
@@ -45,6 +47,7 @@ fn expectations() -> BTreeMap<&'static str, Needs> {
         ("/api/users/disable", FullAdmin),
         ("/api/users/reset_password", FullAdmin),
         ("/api/users/end_sessions", FullAdmin),
+        ("/api/audit/list", TrailReader),
     ])
 }
 
@@ -64,6 +67,10 @@ fn args(ns: &str) -> Vec<(&'static str, String)> {
         ("disabled", "false"),
         ("current", "not the current password"),
         ("new_password", "another perfectly long password"),
+        ("actor", ""),
+        ("action", ""),
+        ("from", ""),
+        ("to", ""),
     ]
     .into_iter()
     .map(|(k, v)| (k, v.to_owned()))
@@ -115,8 +122,17 @@ async fn every_server_function_checks_its_caller() {
             for ns in ["inside", "outside"] {
                 // Fresh sessions: logout and password changes must not leak into other cells.
                 let mut client = if who == "anonymous" { s.anon() } else { s.login(who).await };
+                let entries = s.audit_count().await;
                 let (status, body) = call(&mut client, path, ns).await;
                 let got = refusal(status, &body);
+                // Every refusal is in the audit trail, once.
+                if got.is_some() {
+                    let (new, outcome) = (s.audit_count().await - entries, s.last_outcome().await);
+                    if new != 1 || !outcome.starts_with("refused") {
+                        failures
+                            .push(format!("{path} as {who} on {ns}: refused, but audited {new} time(s): {outcome}"));
+                    }
+                }
                 let role = match who {
                     "admin" => Some(Role::Admin),
                     "editor" => Some(Role::Editor),
@@ -129,6 +145,8 @@ async fn every_server_function_checks_its_caller() {
                     (Needs::Session, Some(_)) => None,
                     (Needs::FullAdmin, Some(Role::Admin)) => None,
                     (Needs::FullAdmin, Some(_)) => Some("forbidden"),
+                    (Needs::TrailReader, Some(Role::Editor)) => Some("forbidden"),
+                    (Needs::TrailReader, Some(_)) => None,
                     (Needs::Role(_), Some(Role::Admin)) => None,
                     (Needs::Role(_), Some(_)) if ns == "outside" => Some("hidden"),
                     (Needs::Role(need), Some(have)) if have >= need => None,

@@ -72,6 +72,10 @@ fn user_add_reads_the_password_from_stdin_and_checks_it() {
     let hash: String =
         conn.query_row("SELECT password_hash FROM users WHERE username = 'root'", [], |r| r.get(0)).unwrap();
     assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
+    // Each user added is in the audit trail; the refused ones are not.
+    let out = strongroom(&["audit", "verify", "--data-dir", data], &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "audit trail intact: 2 entries");
 }
 
 #[test]

@@ -2,6 +2,7 @@
 //! endpoint with a stable URL under `/api`, and each follows one shape:
 //! identify the caller → parse arguments → store work → map the error.
 
+pub mod audit;
 pub mod namespaces;
 pub mod secrets;
 pub mod session;

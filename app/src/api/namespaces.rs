@@ -8,34 +8,46 @@ use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
 use crate::{
-    domain::{Description, Role},
+    domain::{audit::Action, Description, Role},
     ssr::{handler::*, store},
 };
 
 /// Creates a namespace (and any missing ancestors).
 #[server(prefix = "/api", endpoint = "namespaces/create")]
 pub async fn create_namespace(namespace: String, description: String) -> Result<NamespaceSummary, AppError> {
-    let (who, ns) = require(Role::Editor, &namespace).await?;
-    let description = field("description", Description::parse(&description))?;
-    state()?.db.call(move |c| store::create_namespace(c, &ns, &description, who.stamp())).await.map_err(store_error)
+    let act = Act::new(Action::NamespaceCreate, &namespace, "");
+    act.run(async {
+        let (who, ns) = act.require(Role::Editor, &namespace).await?;
+        let description = field("description", Description::parse(&description))?;
+        act.write(move |c| store::create_namespace(c, &ns, &description, who.stamp())).await.map_err(store_error)
+    })
+    .await
 }
 
 /// The namespaces the caller's grants cover, in tree order, with secret counts.
 #[server(prefix = "/api", endpoint = "namespaces/list")]
 pub async fn list_namespaces() -> Result<Vec<NamespaceSummary>, AppError> {
-    let who = signed_in().await?;
-    let mut list = state()?.db.read(store::list_namespaces).await.map_err(store_error)?;
-    list.retain(|n| who.can_see(&n.path));
-    Ok(list)
+    let act = Act::new(Action::Read, "", "");
+    act.run(async {
+        let who = act.signed_in().await?;
+        let mut list = state()?.db.read(store::list_namespaces).await.map_err(store_error)?;
+        list.retain(|n| who.can_see(&n.path));
+        Ok(list)
+    })
+    .await
 }
 
 /// A namespace's effective secrets (metadata only), deleted secrets and children.
 #[server(prefix = "/api", endpoint = "namespaces/get")]
 pub async fn get_namespace(namespace: String) -> Result<NamespaceView, AppError> {
-    let (who, ns) = require(Role::Auditor, &namespace).await?;
-    let mut view = state()?.db.read(move |c| store::namespace_view(c, &ns)).await.map_err(store_error)?;
-    for secret in &mut view.effective {
-        secret.can_open = who.can_see(&secret.meta.namespace);
-    }
-    Ok(view)
+    let act = Act::new(Action::Read, &namespace, "");
+    act.run(async {
+        let (who, ns) = act.require(Role::Auditor, &namespace).await?;
+        let mut view = state()?.db.read(move |c| store::namespace_view(c, &ns)).await.map_err(store_error)?;
+        for secret in &mut view.effective {
+            secret.can_open = who.can_see(&secret.meta.namespace);
+        }
+        Ok(view)
+    })
+    .await
 }

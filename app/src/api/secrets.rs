@@ -10,7 +10,7 @@ use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
 use crate::{
-    domain::{Description, Role, SecretKey},
+    domain::{audit::Action, Description, Role, SecretKey},
     ssr::{handler::*, store},
 };
 
@@ -22,64 +22,81 @@ pub async fn add_secret(
     value: WriteOnly,
     description: String,
 ) -> Result<SecretMeta, AppError> {
-    let (who, ns) = require(Role::Editor, &namespace).await?;
-    let key = field("key", SecretKey::parse(&key))?;
-    let value = value_field("value", value)?;
-    let description = field("description", Description::parse(&description))?;
-    let state = state()?;
-    let keyring = state.keyring.clone();
-    state
-        .db
-        .call(move |c| store::add_secret(c, &keyring, &ns, &key, &value, &description, who.stamp()))
-        .await
-        .map_err(store_error)
+    let act = Act::new(Action::SecretAdd, &namespace, &key);
+    act.run(async {
+        let (who, ns) = act.require(Role::Editor, &namespace).await?;
+        let key = field("key", SecretKey::parse(&key))?;
+        let value = value_field("value", value)?;
+        let description = field("description", Description::parse(&description))?;
+        let keyring = state()?.keyring.clone();
+        act.write(move |c| store::add_secret(c, &keyring, &ns, &key, &value, &description, who.stamp()))
+            .await
+            .map_err(store_error)
+    })
+    .await
 }
 
 /// Stores a new value as the next version.
 #[server(prefix = "/api", endpoint = "secrets/rotate")]
 pub async fn rotate_secret(namespace: String, key: String, value: WriteOnly) -> Result<SecretMeta, AppError> {
-    let (who, ns) = require(Role::Editor, &namespace).await?;
-    let key = field("key", SecretKey::parse(&key))?;
-    let value = value_field("value", value)?;
-    let state = state()?;
-    let keyring = state.keyring.clone();
-    state.db.call(move |c| store::rotate_secret(c, &keyring, &ns, &key, &value, who.stamp())).await.map_err(store_error)
+    let act = Act::new(Action::SecretRotate, &namespace, &key);
+    act.run(async {
+        let (who, ns) = act.require(Role::Editor, &namespace).await?;
+        let key = field("key", SecretKey::parse(&key))?;
+        let value = value_field("value", value)?;
+        let keyring = state()?.keyring.clone();
+        act.write(move |c| store::rotate_secret(c, &keyring, &ns, &key, &value, who.stamp())).await.map_err(store_error)
+    })
+    .await
 }
 
 /// Soft-deletes a secret (restorable).
 #[server(prefix = "/api", endpoint = "secrets/delete")]
 pub async fn delete_secret(namespace: String, key: String) -> Result<SecretMeta, AppError> {
-    let (who, ns) = require(Role::Editor, &namespace).await?;
-    let key = field("key", SecretKey::parse(&key))?;
-    state()?.db.call(move |c| store::delete_secret(c, &ns, &key, who.stamp())).await.map_err(store_error)
+    let act = Act::new(Action::SecretDelete, &namespace, &key);
+    act.run(async {
+        let (who, ns) = act.require(Role::Editor, &namespace).await?;
+        let key = field("key", SecretKey::parse(&key))?;
+        act.write(move |c| store::delete_secret(c, &ns, &key, who.stamp())).await.map_err(store_error)
+    })
+    .await
 }
 
 /// Undoes a soft delete.
 #[server(prefix = "/api", endpoint = "secrets/restore")]
 pub async fn restore_secret(namespace: String, key: String) -> Result<SecretMeta, AppError> {
-    let (who, ns) = require(Role::Editor, &namespace).await?;
-    let key = field("key", SecretKey::parse(&key))?;
-    state()?.db.call(move |c| store::restore_secret(c, &ns, &key, who.stamp())).await.map_err(store_error)
+    let act = Act::new(Action::SecretRestore, &namespace, &key);
+    act.run(async {
+        let (who, ns) = act.require(Role::Editor, &namespace).await?;
+        let key = field("key", SecretKey::parse(&key))?;
+        act.write(move |c| store::restore_secret(c, &ns, &key, who.stamp())).await.map_err(store_error)
+    })
+    .await
 }
 
 /// Makes an older version the newest, without the value leaving the server.
 #[server(prefix = "/api", endpoint = "secrets/restore_version")]
 pub async fn restore_version(namespace: String, key: String, version: u32) -> Result<SecretMeta, AppError> {
-    let (who, ns) = require(Role::Editor, &namespace).await?;
-    let key = field("key", SecretKey::parse(&key))?;
-    let state = state()?;
-    let keyring = state.keyring.clone();
-    state
-        .db
-        .call(move |c| store::restore_version(c, &keyring, &ns, &key, version, who.stamp()))
-        .await
-        .map_err(store_error)
+    let act = Act::new(Action::SecretRestoreVersion, &namespace, &key);
+    act.run(async {
+        let (who, ns) = act.require(Role::Editor, &namespace).await?;
+        let key = field("key", SecretKey::parse(&key))?;
+        let keyring = state()?.keyring.clone();
+        act.write(move |c| store::restore_version(c, &keyring, &ns, &key, version, who.stamp()))
+            .await
+            .map_err(store_error)
+    })
+    .await
 }
 
 /// Metadata and version history of a secret defined in `namespace`.
 #[server(prefix = "/api", endpoint = "secrets/get")]
 pub async fn get_secret(namespace: String, key: String) -> Result<SecretDetail, AppError> {
-    let (_who, ns) = require(Role::Auditor, &namespace).await?;
-    let key = field("key", SecretKey::parse(&key))?;
-    state()?.db.read(move |c| store::secret_detail(c, &ns, &key)).await.map_err(store_error)
+    let act = Act::new(Action::Read, &namespace, &key);
+    act.run(async {
+        let (_who, ns) = act.require(Role::Auditor, &namespace).await?;
+        let key = field("key", SecretKey::parse(&key))?;
+        state()?.db.read(move |c| store::secret_detail(c, &ns, &key)).await.map_err(store_error)
+    })
+    .await
 }

@@ -6,7 +6,10 @@ use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
 use crate::{
-    domain::{Password, Timestamp, Username},
+    domain::{
+        audit::{Action, UNKNOWN_USER},
+        Password, Timestamp, Username,
+    },
     ssr::{accounts, auth::Verified, handler::*},
 };
 
@@ -16,83 +19,109 @@ use crate::{
 #[server(prefix = "/api", endpoint = "session/login")]
 pub async fn login(username: String, password: WriteOnly) -> Result<(), AppError> {
     // Open to anyone: this is how a session starts. Throttled per account and address.
-    let state = state()?;
-    let auth = state.auth.clone();
-    let password = field("password", Password::parse_attempt(password.into_inner()))?;
-    let (addr, account_key) = (client_addr(), username.trim().to_ascii_lowercase());
-    let now = std::time::Instant::now();
-    let locked = auth.accounts.is_locked(&account_key, now) || auth.addresses.is_locked(&addr, now);
+    let act = Act::new(Action::SignIn, "", "");
+    act.set_actor(UNKNOWN_USER);
+    act.run(async {
+        let state = state()?;
+        let auth = state.auth.clone();
+        let password = field("password", Password::parse_attempt(password.into_inner()))?;
+        let (addr, account_key) = (client_addr(), username.trim().to_ascii_lowercase());
+        let now = std::time::Instant::now();
+        let locked = auth.accounts.is_locked(&account_key, now) || auth.addresses.is_locked(&addr, now);
 
-    let user = match Username::parse(&username) {
-        Ok(name) => state.db.read(move |c| accounts::credentials(c, &name)).await.map_err(account_error)?,
-        Err(_) => None,
-    };
-    let stored = user.as_ref().filter(|u| !u.disabled && !locked).map(|u| u.password_hash.clone());
-    let retry = Password::parse_attempt(password.expose().to_owned()).map_err(|_| AppError::Internal)?;
-    let verdict = auth.hasher.verify(password, stored).await.map_err(|e| match e {
-        crate::ssr::auth::AuthError::Busy => AppError::RateLimited,
-        other => internal("password check", &other),
-    })?;
-    let (Verified::Yes { rehash }, Some(user)) = (verdict, user) else {
-        auth.accounts.fail(&account_key, now);
-        auth.addresses.fail(&addr, now);
-        tracing::info!(username = %account_key, client = %addr, "sign-in refused");
-        return Err(AppError::SignInFailed);
-    };
-    auth.accounts.succeed(&account_key);
-    if rehash {
-        let hash = auth.hasher.hash(retry).await.map_err(|e| internal("rehash", &e))?;
+        let user = match Username::parse(&username) {
+            Ok(name) => state.db.read(move |c| accounts::credentials(c, &name)).await.map_err(account_error)?,
+            Err(_) => None,
+        };
+        if let Some(user) = &user {
+            // Only names of real accounts are recorded (see UNKNOWN_USER).
+            act.set_actor(user.username.as_str());
+            act.set_outcome(match (locked, user.disabled) {
+                (true, _) => "refused: locked after failed sign-ins",
+                (_, true) => "refused: account disabled",
+                _ => "refused: wrong password",
+            });
+        } else if locked {
+            act.set_outcome("refused: locked after failed sign-ins");
+        }
+        let stored = user.as_ref().filter(|u| !u.disabled && !locked).map(|u| u.password_hash.clone());
+        let retry = Password::parse_attempt(password.expose().to_owned()).map_err(|_| AppError::Internal)?;
+        let verdict = auth.hasher.verify(password, stored).await.map_err(|e| match e {
+            crate::ssr::auth::AuthError::Busy => AppError::RateLimited,
+            other => internal("password check", &other),
+        })?;
+        let (Verified::Yes { rehash }, Some(user)) = (verdict, user) else {
+            auth.accounts.fail(&account_key, now);
+            auth.addresses.fail(&addr, now);
+            tracing::info!(client = %addr, "sign-in refused");
+            return Err(AppError::SignInFailed);
+        };
+        auth.accounts.succeed(&account_key);
+        if rehash {
+            let hash = auth.hasher.hash(retry).await.map_err(|e| internal("rehash", &e))?;
+            let id = user.id;
+            state
+                .db
+                .call(move |c| accounts::set_password_hash(c, id, &hash, Timestamp::now(), None, false))
+                .await
+                .map_err(account_error)?;
+        }
+        let (token, hash) = crate::ssr::auth::new_session_token().map_err(|e| internal("session token", &e))?;
         let id = user.id;
-        state
-            .db
-            .call(move |c| accounts::set_password_hash(c, id, &hash, Timestamp::now(), None, false))
-            .await
-            .map_err(account_error)?;
-    }
-    let (token, hash) = crate::ssr::auth::new_session_token().map_err(|e| internal("session token", &e))?;
-    let id = user.id;
-    state.db.call(move |c| accounts::create_session(c, &hash, id, Timestamp::now())).await.map_err(account_error)?;
-    set_header(axum::http::header::SET_COOKIE, &auth.cookies.set(&token, auth.limits.absolute));
-    tracing::info!(username = %user.username, client = %addr, "signed in");
-    Ok(())
+        act.write(move |c| accounts::create_session(c, &hash, id, Timestamp::now())).await.map_err(account_error)?;
+        set_header(axum::http::header::SET_COOKIE, &auth.cookies.set(&token, auth.limits.absolute));
+        tracing::info!(username = %user.username, client = %addr, "signed in");
+        Ok(())
+    })
+    .await
 }
 
 /// Ends the caller's session and clears the cookie.
 #[server(prefix = "/api", endpoint = "session/logout")]
 pub async fn logout() -> Result<(), AppError> {
-    let who = signed_in().await?;
-    let state = state()?;
-    state.db.call(move |c| accounts::end_session(c, &who.session)).await.map_err(account_error)?;
-    set_header(axum::http::header::SET_COOKIE, &state.auth.cookies.clear());
-    Ok(())
+    let act = Act::new(Action::SignOut, "", "");
+    act.run(async {
+        let who = act.signed_in().await?;
+        let state = state()?;
+        act.write(move |c| accounts::end_session(c, &who.session)).await.map_err(account_error)?;
+        set_header(axum::http::header::SET_COOKIE, &state.auth.cookies.clear());
+        Ok(())
+    })
+    .await
 }
 
 /// The signed-in user and their grants.
 #[server(prefix = "/api", endpoint = "session/me")]
 pub async fn current_user() -> Result<Me, AppError> {
-    let who = signed_in().await?;
-    Ok(Me { username: who.username, grants: who.grants })
+    let act = Act::new(Action::Read, "", "");
+    act.run(async {
+        let who = act.signed_in().await?;
+        Ok(Me { username: who.username, grants: who.grants })
+    })
+    .await
 }
 
 /// Changes the caller's own password after checking the current one; ends the
 /// caller's other sessions.
 #[server(prefix = "/api", endpoint = "session/password")]
 pub async fn change_password(current: WriteOnly, new_password: WriteOnly) -> Result<(), AppError> {
-    let who = signed_in().await?;
-    let current = field("current", Password::parse_attempt(current.into_inner()))?;
-    let new_password = field("new_password", Password::parse_new(new_password.into_inner()))?;
-    let state = state()?;
-    let name = who.username.clone();
-    let stored =
-        state.db.read(move |c| accounts::credentials(c, &name)).await.map_err(account_error)?.map(|u| u.password_hash);
-    let hasher = &state.auth.hasher;
-    if hasher.verify(current, stored).await.map_err(|e| internal("password check", &e))? == Verified::No {
-        return Err(AppError::validation("current", "The current password is not correct."));
-    }
-    let hash = hasher.hash(new_password).await.map_err(|e| internal("hash", &e))?;
-    state
-        .db
-        .call(move |c| accounts::set_password_hash(c, who.id, &hash, Timestamp::now(), Some(&who.session), true))
-        .await
-        .map_err(account_error)
+    let act = Act::new(Action::PasswordChange, "", "");
+    act.run(async {
+        let who = act.signed_in().await?;
+        let current = field("current", Password::parse_attempt(current.into_inner()))?;
+        let new_password = field("new_password", Password::parse_new(new_password.into_inner()))?;
+        let state = state()?;
+        let name = who.username.clone();
+        let stored = state.db.read(move |c| accounts::credentials(c, &name)).await.map_err(account_error)?;
+        let hasher = &state.auth.hasher;
+        let stored = stored.map(|u| u.password_hash);
+        if hasher.verify(current, stored).await.map_err(|e| internal("password check", &e))? == Verified::No {
+            return Err(AppError::validation("current", "The current password is not correct."));
+        }
+        let hash = hasher.hash(new_password).await.map_err(|e| internal("hash", &e))?;
+        act.write(move |c| accounts::set_password_hash(c, who.id, &hash, Timestamp::now(), Some(&who.session), true))
+            .await
+            .map_err(account_error)
+    })
+    .await
 }

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
 use crate::{
-    domain::{Grant, Password, Role, Scope, Username},
+    domain::{audit::Action, Grant, Password, Role, Scope, Username},
     ssr::{accounts, handler::*},
 };
 
@@ -18,75 +18,98 @@ fn parse_grant(role: &str, namespace: &str) -> Result<Grant, AppError> {
 /// Every user with their grants and session counts.
 #[server(prefix = "/api", endpoint = "users/list")]
 pub async fn list_users() -> Result<Vec<UserView>, AppError> {
-    let _admin = require_admin().await?;
-    state()?.db.read(accounts::list_users).await.map_err(account_error)
+    let act = Act::new(Action::Read, "", "");
+    act.run(async {
+        act.require_admin().await?;
+        state()?.db.read(accounts::list_users).await.map_err(account_error)
+    })
+    .await
 }
 
 /// Adds a user with a first grant (`scope` empty: every namespace).
 #[server(prefix = "/api", endpoint = "users/add")]
 pub async fn add_user(username: String, password: WriteOnly, role: String, scope: String) -> Result<(), AppError> {
-    let admin = require_admin().await?;
-    let username = field("username", Username::parse(&username))?;
-    let password = field("password", Password::parse_new(password.into_inner()))?;
-    let grant = parse_grant(&role, &scope)?;
-    let state = state()?;
-    let hash = state.auth.hasher.hash(password).await.map_err(|e| internal("hash", &e))?;
-    state
-        .db
-        .call(move |c| accounts::create_user(c, &username, &hash, &[grant], admin.stamp()))
-        .await
-        .map_err(account_error)
+    let act = Act::new(Action::UserAdd, &scope, &format!("{username} as {role}"));
+    act.run(async {
+        let admin = act.require_admin().await?;
+        let username = field("username", Username::parse(&username))?;
+        let password = field("password", Password::parse_new(password.into_inner()))?;
+        let grant = parse_grant(&role, &scope)?;
+        let hash = state()?.auth.hasher.hash(password).await.map_err(|e| internal("hash", &e))?;
+        act.write(move |c| accounts::create_user(c, &username, &hash, &[grant], admin.stamp()))
+            .await
+            .map_err(account_error)
+    })
+    .await
 }
 
 /// Grants a role on a scope.
 #[server(prefix = "/api", endpoint = "users/grant")]
 pub async fn grant_role(username: String, role: String, scope: String) -> Result<(), AppError> {
-    let admin = require_admin().await?;
-    let username = field("username", Username::parse(&username))?;
-    let grant = parse_grant(&role, &scope)?;
-    state()?.db.call(move |c| accounts::add_grant(c, &username, &grant, admin.stamp())).await.map_err(account_error)
+    let act = Act::new(Action::UserGrant, &scope, &format!("{username} as {role}"));
+    act.run(async {
+        let admin = act.require_admin().await?;
+        let username = field("username", Username::parse(&username))?;
+        let grant = parse_grant(&role, &scope)?;
+        act.write(move |c| accounts::add_grant(c, &username, &grant, admin.stamp())).await.map_err(account_error)
+    })
+    .await
 }
 
 /// Revokes a role on a scope.
 #[server(prefix = "/api", endpoint = "users/revoke")]
 pub async fn revoke_role(username: String, role: String, scope: String) -> Result<(), AppError> {
-    let _admin = require_admin().await?;
-    let username = field("username", Username::parse(&username))?;
-    let grant = parse_grant(&role, &scope)?;
-    state()?.db.call(move |c| accounts::revoke_grant(c, &username, &grant)).await.map_err(account_error)
+    let act = Act::new(Action::UserRevoke, &scope, &format!("{username} as {role}"));
+    act.run(async {
+        act.require_admin().await?;
+        let username = field("username", Username::parse(&username))?;
+        let grant = parse_grant(&role, &scope)?;
+        act.write(move |c| accounts::revoke_grant(c, &username, &grant)).await.map_err(account_error)
+    })
+    .await
 }
 
 /// Disables (`disabled = true`, ending the user's sessions) or enables a user.
 #[server(prefix = "/api", endpoint = "users/disable")]
 pub async fn set_user_disabled(username: String, disabled: bool) -> Result<(), AppError> {
-    let _admin = require_admin().await?;
-    let username = field("username", Username::parse(&username))?;
-    state()?.db.call(move |c| accounts::set_disabled(c, &username, disabled)).await.map_err(account_error)
+    let action = if disabled { Action::UserDisable } else { Action::UserEnable };
+    let act = Act::new(action, "", &username);
+    act.run(async {
+        act.require_admin().await?;
+        let username = field("username", Username::parse(&username))?;
+        act.write(move |c| accounts::set_disabled(c, &username, disabled)).await.map_err(account_error)
+    })
+    .await
 }
 
 /// Sets a new password for a user and ends all their sessions.
 #[server(prefix = "/api", endpoint = "users/reset_password")]
 pub async fn reset_password(username: String, password: WriteOnly) -> Result<(), AppError> {
-    let _admin = require_admin().await?;
-    let username = field("username", Username::parse(&username))?;
-    let password = field("password", Password::parse_new(password.into_inner()))?;
-    let state = state()?;
-    let hash = state.auth.hasher.hash(password).await.map_err(|e| internal("hash", &e))?;
-    let now = crate::domain::Timestamp::now();
-    state
-        .db
-        .call(move |c| {
+    let act = Act::new(Action::UserResetPassword, "", &username);
+    act.run(async {
+        act.require_admin().await?;
+        let username = field("username", Username::parse(&username))?;
+        let password = field("password", Password::parse_new(password.into_inner()))?;
+        let hash = state()?.auth.hasher.hash(password).await.map_err(|e| internal("hash", &e))?;
+        let now = crate::domain::Timestamp::now();
+        act.write(move |c| {
             let id = accounts::user_id_of(c, &username)?;
             accounts::set_password_hash(c, id, &hash, now, None, true)
         })
         .await
         .map_err(account_error)
+    })
+    .await
 }
 
 /// Ends every session of a user.
 #[server(prefix = "/api", endpoint = "users/end_sessions")]
 pub async fn end_user_sessions(username: String) -> Result<(), AppError> {
-    let _admin = require_admin().await?;
-    let username = field("username", Username::parse(&username))?;
-    state()?.db.call(move |c| accounts::end_sessions(c, &username).map(|_| ())).await.map_err(account_error)
+    let act = Act::new(Action::UserEndSessions, "", &username);
+    act.run(async {
+        act.require_admin().await?;
+        let username = field("username", Username::parse(&username))?;
+        act.write(move |c| accounts::end_sessions(c, &username).map(|_| ())).await.map_err(account_error)
+    })
+    .await
 }

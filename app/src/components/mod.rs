@@ -79,7 +79,7 @@ pub fn FormError(error: Signal<Option<AppError>>, #[prop(optional)] fields: &'st
 }
 
 /// Percent-encodes everything but unreserved characters and `/`.
-fn encode_query_value(text: &str) -> String {
+pub fn encode_query_value(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => (b as char).to_string(),

@@ -229,6 +229,11 @@ impl Me {
         self.grants.iter().any(|g| g.role == Role::Admin && g.scope == Scope::All)
     }
 
+    /// An auditor or admin grant anywhere: the audit trail opens (for the link).
+    pub fn can_read_trail(&self) -> bool {
+        self.grants.iter().any(|g| matches!(g.role, Role::Auditor | Role::Admin))
+    }
+
     /// Whether any grant allows `role` on `ns` (for hiding forms; the server decides).
     pub fn can(&self, role: Role, ns: &NamespacePath) -> bool {
         self.grants.iter().any(|g| g.allows(role, ns))

@@ -2,6 +2,7 @@
 //! metadata views the UI shows. Nothing here does I/O.
 
 pub mod account;
+pub mod audit;
 pub mod description;
 pub mod namespace;
 pub mod secret_key;

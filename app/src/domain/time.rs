@@ -13,6 +13,56 @@ impl Timestamp {
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
         Self(secs)
     }
+
+    /// Parses a UTC date as typed in a filter: `YYYY-MM-DD`, or with a time,
+    /// `YYYY-MM-DDTHH:MM[:SS]` (what `<input type="datetime-local">` sends).
+    pub fn parse_utc(text: &str) -> Result<Self, TimeError> {
+        let text = text.trim().trim_end_matches('Z');
+        let (date, time) = text.split_once(['T', ' ']).unwrap_or((text, "00:00"));
+        let num = |s: &str, len: usize| {
+            (s.len() == len && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse::<i64>().ok()).flatten()
+        };
+        let d: Vec<&str> = date.split('-').collect();
+        let t: Vec<&str> = time.split(':').collect();
+        let ([y, mo, da], [h, mi, rest @ ..]) = (d.as_slice(), t.as_slice()) else { return Err(TimeError) };
+        let sec = match rest {
+            [] => Some(0),
+            [s] => num(s, 2),
+            _ => None,
+        };
+        let (Some(y), Some(mo), Some(da), Some(h), Some(mi), Some(sec)) =
+            (num(y, 4), num(mo, 2), num(da, 2), num(h, 2), num(mi, 2), sec)
+        else {
+            return Err(TimeError);
+        };
+        let days = days_from_civil(y, mo, da);
+        if h > 23 || mi > 59 || sec > 59 || civil_from_days(days) != (y, mo as u32, da as u32) {
+            return Err(TimeError);
+        }
+        Ok(Self(days * 86_400 + h * 3600 + mi * 60 + sec))
+    }
+
+    /// `2026-11-22T14:05:09Z` (RFC 3339), for exports.
+    pub fn rfc3339(&self) -> String {
+        let (days, secs) = (self.0.div_euclid(86_400), self.0.rem_euclid(86_400));
+        let (y, m, d) = civil_from_days(days);
+        format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", secs / 3600, secs / 60 % 60, secs % 60)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("Use a date like 2026-11-22 or 2026-11-22T14:05 (UTC).")]
+pub struct TimeError;
+
+/// Days since 1970-01-01 from a civil date (inverse of `civil_from_days`).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = if m > 2 { m - 3 } else { m + 9 };
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
 }
 
 /// Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
@@ -51,6 +101,17 @@ mod tests {
     fn a_leap_day_and_a_known_instant_format_correctly() {
         assert_eq!(Timestamp(951_782_400).to_string(), "2000-02-29 00:00:00 UTC");
         assert_eq!(Timestamp(1_795_359_909).to_string(), "2026-11-22 15:05:09 UTC");
+    }
+
+    #[test]
+    fn filter_dates_parse_as_utc_and_nonsense_is_refused() {
+        assert_eq!(Timestamp::parse_utc("2026-11-22T15:05:09"), Ok(Timestamp(1_795_359_909)));
+        assert_eq!(Timestamp::parse_utc("2026-11-22T15:05"), Ok(Timestamp(1_795_359_900)));
+        assert_eq!(Timestamp::parse_utc("2000-02-29"), Ok(Timestamp(951_782_400)));
+        assert_eq!(Timestamp(1_795_359_909).rfc3339(), "2026-11-22T15:05:09Z");
+        for bad in ["", "2026-02-30", "2026-1-2", "2026-11-22T24:00", "yesterday", "2026-11-22T10:00:00:00"] {
+            assert!(Timestamp::parse_utc(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! One module per page.
 
 pub mod account;
+pub mod audit;
 pub mod home;
 pub mod login;
 pub mod namespace;

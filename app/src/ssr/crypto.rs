@@ -91,6 +91,17 @@ impl RootKey {
         Zeroizing::new(STANDARD.encode(self.0.as_ref()))
     }
 
+    /// A 256-bit key for one other purpose, named by `label`: HMAC-SHA256 of the
+    /// label under the root key (HKDF-Expand's first block). Knowing a derived
+    /// key reveals nothing about the root key or about keys for other labels.
+    pub fn derive(&self, label: &str) -> Zeroizing<[u8; KEY_LEN]> {
+        use hmac::{Mac, SimpleHmac};
+        let mut mac = SimpleHmac::<sha2::Sha256>::new_from_slice(self.0.as_ref()).expect("HMAC takes any key length");
+        mac.update(label.as_bytes());
+        mac.update(&[1]);
+        Zeroizing::new(mac.finalize().into_bytes().into())
+    }
+
     /// A new key-check blob for a new database.
     pub fn key_check(&self) -> Result<Vec<u8>, CryptoError> {
         let (nonce, ct) = seal(&self.0, KEY_CHECK_AAD, KEY_CHECK_PLAINTEXT)?;

@@ -15,6 +15,8 @@
 //! - `grants(user_id, role, namespace)`: `namespace` is `''` for every namespace.
 //! - `sessions(token_hash, user_id, created_at, last_seen_at)`: SHA-256 of the
 //!   cookie's token; the token itself is never stored.
+//! - `audit(id, at, actor, action, namespace, key, version, client, outcome, mac)`:
+//!   the HMAC-chained trail (see `audit`); `meta.audit_head` holds the newest link.
 
 use rusqlite::Connection;
 use std::{
@@ -98,6 +100,24 @@ CREATE TABLE sessions (
 ) STRICT;
 CREATE INDEX sessions_by_user ON sessions(user_id);
 "#,
+    r#"
+CREATE TABLE audit (
+    id        INTEGER PRIMARY KEY,
+    at        INTEGER NOT NULL,
+    actor     TEXT NOT NULL,
+    action    TEXT NOT NULL,
+    namespace TEXT NOT NULL,
+    key       TEXT NOT NULL,
+    version   INTEGER,
+    client    TEXT NOT NULL,
+    outcome   TEXT NOT NULL,
+    mac       BLOB NOT NULL
+) STRICT;
+CREATE INDEX audit_by_namespace ON audit(namespace, id);
+CREATE INDEX audit_by_actor ON audit(actor, id);
+CREATE INDEX audit_by_action ON audit(action, id);
+CREATE INDEX audit_by_time ON audit(at, id);
+"#,
 ];
 
 /// Opens (creating if needed) the database at `path` and brings its schema up to date.
@@ -137,6 +157,7 @@ fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
 /// on the blocking pool via [`run_blocking`].
 #[derive(Clone)]
 pub struct Db {
+    path: Arc<std::path::PathBuf>,
     writer: Arc<Mutex<Connection>>,
     readers: Arc<[Mutex<Connection>]>,
     next: Arc<AtomicUsize>,
@@ -147,15 +168,20 @@ impl Db {
     /// connections that SQLite itself keeps from writing (`query_only`).
     pub fn open(path: &Path, readers: usize) -> rusqlite::Result<Self> {
         let writer = open(path)?;
-        let readers = (0..readers.max(1))
-            .map(|_| {
-                let conn = Connection::open(path)?;
-                configure(&conn)?;
-                conn.pragma_update(None, "query_only", true)?;
-                Ok(Mutex::new(conn))
-            })
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        Ok(Self { writer: Arc::new(Mutex::new(writer)), readers: readers.into(), next: Arc::default() })
+        let readers =
+            (0..readers.max(1)).map(|_| reader(path).map(Mutex::new)).collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(Self {
+            path: Arc::new(path.to_owned()),
+            writer: Arc::new(Mutex::new(writer)),
+            readers: readers.into(),
+            next: Arc::default(),
+        })
+    }
+
+    /// A read-only connection of its own, for long reads (exports) that
+    /// should not hold one of the shared readers.
+    pub fn own_reader(&self) -> rusqlite::Result<Connection> {
+        reader(&self.path)
     }
 
     /// Runs `f` with the writer connection, blocking the calling thread: for
@@ -171,7 +197,17 @@ impl Db {
         F: FnOnce(&mut Connection) -> T + Send + 'static,
     {
         let writer = self.writer.clone();
-        run_blocking(move || f(&mut lock(&writer))).await
+        run_blocking(move || {
+            let mut conn = lock(&writer);
+            // Every writer use starts outside a transaction, whatever the last
+            // one did (a panic can leave one open).
+            if !conn.is_autocommit() {
+                tracing::error!("the writer connection was left inside a transaction; rolling it back");
+                let _ = conn.execute_batch("ROLLBACK");
+            }
+            f(&mut conn)
+        })
+        .await
     }
 
     /// Runs `f` with a read-only connection (a free one if any) on the blocking
@@ -193,6 +229,13 @@ impl Db {
         })
         .await
     }
+}
+
+fn reader(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open(path)?;
+    configure(&conn)?;
+    conn.pragma_update(None, "query_only", true)?;
+    Ok(conn)
 }
 
 /// A panic while holding the lock leaves no half-written state behind

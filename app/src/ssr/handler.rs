@@ -3,13 +3,167 @@
 //! runtime, and turn failures into an `AppError`, logged once here. (The
 //! server gives each error response the status of its `AppError`.)
 
-use super::{accounts::AccountError, state::AppState, store::StoreError};
+use super::{
+    accounts::AccountError,
+    audit::{self, NewEntry},
+    state::AppState,
+    store::StoreError,
+};
 use crate::{
-    domain::{Grant, NamespacePath, Role, Scope, SecretValue, Timestamp, Username},
+    domain::{
+        audit::{Action, ANONYMOUS, OK},
+        view::SecretMeta,
+        Grant, NamespacePath, Role, Scope, SecretValue, Timestamp, Username,
+    },
     error::AppError,
 };
 use axum::http::{header, request::Parts};
 use leptos::prelude::*;
+use rusqlite::Connection;
+use std::sync::Mutex;
+
+/// One server-function call as the audit trail records it: exactly one entry,
+/// written with the change itself ([`Act::write`]) or, when the call is
+/// refused or fails, by [`Act::run`] after everything else was rolled back.
+pub struct Act {
+    action: Action,
+    namespace: String,
+    key: String,
+    client: String,
+    /// Who acted, once known; the outcome to record instead of the error's own.
+    actor: Mutex<String>,
+    outcome: Mutex<Option<String>>,
+    recorded: std::sync::atomic::AtomicBool,
+}
+
+/// What a change's result contributes to its entry.
+pub trait Recorded {
+    fn version(&self) -> Option<i64> {
+        None
+    }
+}
+impl Recorded for () {}
+impl Recorded for usize {}
+impl Recorded for crate::domain::view::NamespaceSummary {}
+impl Recorded for SecretMeta {
+    fn version(&self) -> Option<i64> {
+        Some(self.version.into())
+    }
+}
+
+impl Act {
+    /// `namespace` and `key` as submitted (the key is the username for user
+    /// actions): a refused call records what was attempted. Never a value.
+    pub fn new(action: Action, namespace: &str, key: &str) -> Self {
+        let clip = |s: &str| s.chars().take(256).collect::<String>();
+        Self {
+            action,
+            namespace: clip(namespace),
+            key: clip(key),
+            client: client_addr(),
+            actor: Mutex::new(ANONYMOUS.to_owned()),
+            outcome: Mutex::new(None),
+            recorded: false.into(),
+        }
+    }
+
+    pub fn set_actor(&self, actor: &str) {
+        *self.actor.lock().unwrap_or_else(|p| p.into_inner()) = actor.to_owned();
+    }
+
+    /// Records `outcome` instead of the one the error would give.
+    pub fn set_outcome(&self, outcome: impl Into<String>) {
+        *self.outcome.lock().unwrap_or_else(|p| p.into_inner()) = Some(outcome.into());
+    }
+
+    fn entry(&self, outcome: String, version: Option<i64>) -> NewEntry {
+        NewEntry {
+            at: Timestamp::now(),
+            actor: self.actor.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+            action: self.action.as_str(),
+            namespace: self.namespace.clone(),
+            key: self.key.clone(),
+            version,
+            client: self.client.clone(),
+            outcome,
+        }
+    }
+
+    /// Signs the caller in check, parses `namespace` and checks `role` on it:
+    /// the first line of every server function that touches a namespace.
+    pub async fn require(&self, role: Role, namespace: &str) -> Result<(Caller, NamespacePath), AppError> {
+        let who = self.signed_in().await?;
+        let ns = field("namespace", NamespacePath::parse(namespace))?;
+        who.check(role, &ns)?;
+        Ok((who, ns))
+    }
+
+    /// The first line of every server function that manages users.
+    pub async fn require_admin(&self) -> Result<Caller, AppError> {
+        let who = self.signed_in().await?;
+        if !who.is_admin() {
+            return Err(AppError::Forbidden);
+        }
+        Ok(who)
+    }
+
+    /// [`signed_in`], noting the caller as the actor.
+    pub async fn signed_in(&self) -> Result<Caller, AppError> {
+        let who = signed_in().await?;
+        self.set_actor(who.username.as_str());
+        Ok(who)
+    }
+
+    /// Runs `change` on the writer together with this call's entry: both are
+    /// committed or neither (see [`audit::with_entry`]).
+    pub async fn write<T, E, F>(&self, change: F) -> Result<T, E>
+    where
+        T: Recorded + Send + 'static,
+        E: From<rusqlite::Error> + Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, E> + Send + 'static,
+    {
+        let state = state().map_err(|_| E::from(rusqlite::Error::InvalidQuery))?;
+        let (key, entry) = (state.audit.clone(), self.entry(OK.to_owned(), None));
+        let result = state.db.call(move |c| audit::with_entry(c, &key, entry, T::version, change)).await;
+        if result.is_ok() {
+            self.recorded.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+        result
+    }
+
+    /// Runs the body of a server function; when it fails without having
+    /// recorded anything, records the refusal or failure.
+    pub async fn run<T>(&self, body: impl std::future::Future<Output = Result<T, AppError>>) -> Result<T, AppError> {
+        let result = body.await;
+        if let Err(error) = &result {
+            if !self.recorded.load(std::sync::atomic::Ordering::SeqCst) {
+                let outcome = self.outcome.lock().unwrap_or_else(|p| p.into_inner()).take();
+                let entry = self.entry(outcome.unwrap_or_else(|| outcome_of(error)), None);
+                let state = state()?;
+                let key = state.audit.clone();
+                if let Err(e) = state.db.call(move |c| audit::append(c, &key, entry)).await {
+                    tracing::error!(error = %e, "could not record a refused request in the audit trail");
+                }
+            }
+        }
+        result
+    }
+}
+
+/// How a refused or failed call is recorded. Never the submitted input.
+fn outcome_of(error: &AppError) -> String {
+    match error {
+        AppError::Unauthorized => "refused: not signed in".into(),
+        AppError::SignInFailed => "refused: wrong username or password".into(),
+        AppError::Forbidden => "refused: forbidden".into(),
+        AppError::NotFound(what) => format!("refused: {what}"),
+        AppError::Conflict { message, .. } => format!("refused: {message}"),
+        AppError::Validation { field, .. } => format!("refused: invalid {field}"),
+        AppError::RateLimited => "refused: too many attempts".into(),
+        AppError::BadRequest => "refused: malformed request".into(),
+        AppError::Network | AppError::Internal => "failed: internal error".into(),
+    }
+}
 
 /// The signed-in user a request acts for.
 pub struct Caller {
@@ -75,24 +229,6 @@ pub async fn signed_in() -> Result<Caller, AppError> {
         Some((user, session)) => Ok(Caller { id: user.id, username: user.username, grants: user.grants, session }),
         None => Err(AppError::Unauthorized),
     }
-}
-
-/// Signs the caller in check, then parses `namespace` and checks `role` on it.
-/// The first line of every server function that touches a namespace.
-pub async fn require(role: Role, namespace: &str) -> Result<(Caller, NamespacePath), AppError> {
-    let who = signed_in().await?;
-    let ns = field("namespace", NamespacePath::parse(namespace))?;
-    who.check(role, &ns)?;
-    Ok((who, ns))
-}
-
-/// The first line of every server function that manages users.
-pub async fn require_admin() -> Result<Caller, AppError> {
-    let who = signed_in().await?;
-    if !who.is_admin() {
-        return Err(AppError::Forbidden);
-    }
-    Ok(who)
 }
 
 /// Parses one form field, naming the field in the error.

@@ -2,6 +2,7 @@
 //! functions use. Compiled only with the `ssr` feature.
 
 pub mod accounts;
+pub mod audit;
 pub mod auth;
 pub mod crypto;
 pub mod db;

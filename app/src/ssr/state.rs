@@ -2,6 +2,7 @@
 
 use super::{
     accounts::{self, AccountError, SessionLimits, SessionLookup, SessionUser},
+    audit::AuditKey,
     auth::{token_hash, AuthError, CookiePolicy, Hasher, Throttle},
     crypto::{Keyring, RootKey},
     db::Db,
@@ -67,6 +68,8 @@ pub enum OpenError {
 pub struct AppState {
     pub db: Db,
     pub keyring: Arc<Keyring>,
+    /// Keys the audit trail's HMAC chain.
+    pub audit: Arc<AuditKey>,
     pub auth: Arc<Auth>,
 }
 
@@ -92,7 +95,7 @@ impl AppState {
             cookies: CookiePolicy { secure: settings.secure_cookies },
             limits: SessionLimits { idle: settings.session_idle, absolute: settings.session_absolute },
         };
-        Ok(Self { db, keyring: Arc::new(keyring), auth: Arc::new(auth) })
+        Ok(Self { db, keyring: Arc::new(keyring), audit: Arc::new(AuditKey::derive(root)), auth: Arc::new(auth) })
     }
 
     /// The user whose live session the `Cookie` header names, with that

@@ -17,6 +17,8 @@ pub struct Server {
     pub host: String,
     pub dir: tempfile::TempDir,
     pub state: AppState,
+    /// The root key, base64, for running the binary on this data dir.
+    pub root_key: String,
     /// Every response body seen, for canary scans.
     pub seen: Mutex<Vec<u8>>,
 }
@@ -39,8 +41,15 @@ pub async fn start() -> Server {
     tokio::spawn(async move {
         axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await.unwrap()
     });
-    let server =
-        Server { base: format!("http://{addr}"), host: addr.to_string(), dir, state, seen: Default::default() };
+    let root_key = root.to_base64().to_string();
+    let server = Server {
+        base: format!("http://{addr}"),
+        host: addr.to_string(),
+        dir,
+        state,
+        root_key,
+        seen: Default::default(),
+    };
     server.add_user("admin", Role::Admin, "").await;
     server
 }
@@ -57,6 +66,21 @@ impl Server {
             })
             .await
             .unwrap();
+    }
+
+    pub async fn audit_count(&self) -> i64 {
+        self.state.db.read(|c| c.query_row("SELECT count(*) FROM audit", [], |r| r.get(0))).await.unwrap()
+    }
+
+    /// The newest audit entry's outcome.
+    pub async fn last_outcome(&self) -> String {
+        self.last_entry().await.outcome
+    }
+
+    pub async fn last_entry(&self) -> app::domain::audit::AuditEntry {
+        let page =
+            self.state.db.read(|c| app::ssr::audit::page(c, &Default::default(), &[app::domain::Scope::All], None, 1));
+        page.await.unwrap().entries.remove(0)
     }
 
     pub fn anon(&self) -> Client<'_> {

@@ -1,0 +1,59 @@
+//! The audit trail, for auditors and admins, limited to the namespaces their
+//! auditor or admin grants cover. (The CSV and JSON Lines exports are plain
+//! GET routes in `server/src/export.rs`, since a download is a navigation.)
+
+use crate::{domain::audit::AuditPage, error::AppError};
+use leptos::prelude::*;
+
+#[cfg(feature = "ssr")]
+use crate::{
+    domain::{
+        audit::{Action, AuditFilter},
+        Role, Scope,
+    },
+    ssr::{audit, handler::*},
+};
+
+/// Entries shown per page.
+pub const PAGE_SIZE: usize = 50;
+
+/// The scopes in which `grants` may read the trail: auditor and admin grants
+/// (an editor grant alone does not open the trail). Empty: forbidden.
+#[cfg(feature = "ssr")]
+pub fn trail_scopes(grants: &[crate::domain::Grant]) -> Vec<Scope> {
+    grants.iter().filter(|g| matches!(g.role, Role::Auditor | Role::Admin)).map(|g| g.scope.clone()).collect()
+}
+
+/// Parses the filter form, naming the field at fault.
+#[cfg(feature = "ssr")]
+pub fn parse_filter(namespace: &str, actor: &str, action: &str, from: &str, to: &str) -> Result<AuditFilter, AppError> {
+    AuditFilter::parse(namespace, actor, action, from, to)
+        .map_err(|(field, message)| AppError::validation(field, message))
+}
+
+/// One page of the filtered trail, newest first, older than entry `before`.
+#[server(prefix = "/api", endpoint = "audit/list")]
+pub async fn list_audit(
+    namespace: String,
+    actor: String,
+    action: String,
+    from: String,
+    to: String,
+    before: Option<i64>,
+) -> Result<AuditPage, AppError> {
+    let act = Act::new(Action::Read, &namespace, "");
+    act.run(async {
+        let who = act.signed_in().await?;
+        let scopes = trail_scopes(&who.grants);
+        if scopes.is_empty() {
+            return Err(AppError::Forbidden);
+        }
+        let filter = parse_filter(&namespace, &actor, &action, &from, &to)?;
+        state()?
+            .db
+            .read(move |c| audit::page(c, &filter, &scopes, before, PAGE_SIZE))
+            .await
+            .map_err(|e| internal("audit page", &e))
+    })
+    .await
+}

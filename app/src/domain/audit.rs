@@ -1,0 +1,228 @@
+//! The audit trail as the UI and exports see it: actions, entries, filters,
+//! and the escaping that keeps hostile names from forging lines or driving a
+//! terminal.
+
+use super::{NamespacePath, Timestamp};
+use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
+
+macro_rules! actions {
+    ($($(#[$doc:meta])* $variant:ident = $name:literal),* $(,)?) => {
+        /// What an entry records. The name is what is stored and filtered on.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum Action { $($(#[$doc])* $variant),* }
+
+        impl Action {
+            pub const ALL: &'static [Action] = &[$(Action::$variant),*];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $(Action::$variant => $name),* }
+            }
+
+            pub fn parse(name: &str) -> Option<Self> {
+                match name { $($name => Some(Action::$variant),)* _ => None }
+            }
+        }
+    };
+}
+
+actions! {
+    SignIn = "sign-in",
+    SignOut = "sign-out",
+    PasswordChange = "password.change",
+    NamespaceCreate = "namespace.create",
+    SecretAdd = "secret.add",
+    SecretRotate = "secret.rotate",
+    SecretDelete = "secret.delete",
+    SecretRestore = "secret.restore",
+    SecretRestoreVersion = "secret.restore-version",
+    UserAdd = "user.add",
+    UserGrant = "user.grant",
+    UserRevoke = "user.revoke",
+    UserDisable = "user.disable",
+    UserEnable = "user.enable",
+    UserResetPassword = "user.reset-password",
+    UserEndSessions = "user.end-sessions",
+    /// A read (page data, the trail itself); recorded only when refused.
+    Read = "read",
+    /// A request refused before it reached a server function (cross-origin).
+    Request = "request",
+}
+
+/// Who acted, when nobody signed in could be named.
+pub const ANONYMOUS: &str = "(anonymous)";
+/// A sign-in attempt for a name that is no account. The name typed is not
+/// kept: people type passwords into the username field.
+pub const UNKNOWN_USER: &str = "(unknown user)";
+/// The outcome of an action that happened.
+pub const OK: &str = "ok";
+
+/// One entry, as pages and exports show it. Never a value, password or token.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: Timestamp,
+    pub actor: String,
+    pub action: String,
+    /// Empty when the action concerns no namespace (sign-in, users).
+    pub namespace: String,
+    /// The secret key, or the username for user actions; may be empty.
+    pub key: String,
+    pub version: Option<i64>,
+    pub client: String,
+    /// `ok`, or `refused: <reason>` / `failed: <reason>`.
+    pub outcome: String,
+}
+
+/// One page of the trail, newest first; `older` continues after the last entry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditPage {
+    pub entries: Vec<AuditEntry>,
+    pub older: Option<i64>,
+}
+
+/// A parsed filter. Empty fields do not filter.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    /// This namespace and its descendants.
+    pub namespace: Option<NamespacePath>,
+    pub actor: Option<String>,
+    pub action: Option<Action>,
+    /// From this instant, inclusive.
+    pub from: Option<Timestamp>,
+    /// Up to this instant, exclusive.
+    pub to: Option<Timestamp>,
+}
+
+/// A filter field that does not parse: `(field, message)`.
+pub type FilterError = (&'static str, String);
+
+/// `s` trimmed, or `None` when that leaves nothing.
+fn some(s: &str) -> Option<&str> {
+    Some(s.trim()).filter(|s| !s.is_empty())
+}
+
+impl AuditFilter {
+    pub fn parse(namespace: &str, actor: &str, action: &str, from: &str, to: &str) -> Result<Self, FilterError> {
+        let namespace =
+            some(namespace).map(NamespacePath::parse).transpose().map_err(|e| ("namespace", e.to_string()))?;
+        let actor = some(actor).map(str::to_owned);
+        if actor.as_ref().is_some_and(|a| a.chars().count() > 64) {
+            return Err(("actor", "Use at most 64 characters.".into()));
+        }
+        let action = some(action)
+            .map(|a| Action::parse(a).ok_or(("action", "Pick an action from the list.".to_owned())))
+            .transpose()?;
+        let from = some(from).map(Timestamp::parse_utc).transpose().map_err(|e| ("from", e.to_string()))?;
+        let to = some(to).map(Timestamp::parse_utc).transpose().map_err(|e| ("to", e.to_string()))?;
+        if let (Some(f), Some(t)) = (from, to) {
+            if t <= f {
+                return Err(("to", "Must be after From.".into()));
+            }
+        }
+        Ok(Self { namespace, actor, action, from, to })
+    }
+}
+
+/// `text` with every control character (newline, carriage return, tab, escape,
+/// C1 controls…) written as a visible escape such as `\n` or `\x1b`, and `\`
+/// doubled so escapes cannot be forged. What pages and CSV show; [`unescape`]
+/// undoes it.
+pub fn escape_controls(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(|c| c.is_control() || c == '\\') {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Inverse of [`escape_controls`] (for readers of the CSV export).
+pub fn unescape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n') => out.push('\n'),
+            Some('r') => out.push('\r'),
+            Some('t') => out.push('\t'),
+            Some('u') => {
+                let hex: String = chars.by_ref().skip(1).take_while(|&c| c != '}').collect();
+                out.extend(u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32));
+            }
+            Some(other) => out.push(other),
+            None => {}
+        }
+    }
+    out
+}
+
+/// One CSV cell (RFC 4180): controls escaped as above, so a record is always
+/// one line; quoted when it holds a comma or quote, or when it starts like a
+/// spreadsheet formula (`=`, `+`, `-`, `@`), which also gets a leading `'`.
+pub fn csv_cell(text: &str) -> Cow<'_, str> {
+    let text = escape_controls(text);
+    let formula = text.starts_with(['=', '+', '-', '@']);
+    if !formula && !text.contains([',', '"']) {
+        return text;
+    }
+    let quote = if formula { "'" } else { "" };
+    Cow::Owned(format!("\"{quote}{}\"", text.replace('"', "\"\"")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_action_name_parses_back() {
+        for &a in Action::ALL {
+            assert_eq!(Action::parse(a.as_str()), Some(a));
+        }
+        assert_eq!(Action::parse("secret.steal"), None);
+    }
+
+    #[test]
+    fn controls_become_visible_and_come_back() {
+        let hostile = "a\nb\r\t\u{1b}[31mred\\n\u{85}é";
+        let shown = escape_controls(hostile);
+        assert!(!shown.chars().any(char::is_control), "{shown}");
+        assert_eq!(shown, "a\\nb\\r\\t\\u{1b}[31mred\\\\n\\u{85}é");
+        assert_eq!(unescape(&shown), hostile);
+        assert!(matches!(escape_controls("plain"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn csv_cells_quote_commas_quotes_and_formulas() {
+        assert_eq!(csv_cell("plain"), "plain");
+        assert_eq!(csv_cell("a,b"), "\"a,b\"");
+        assert_eq!(csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_cell("=HYPERLINK(1)"), "\"'=HYPERLINK(1)\"");
+        assert_eq!(csv_cell("line\nbreak"), "line\\nbreak");
+    }
+
+    #[test]
+    fn filters_parse_and_bad_fields_are_named() {
+        let f = AuditFilter::parse("company", "alice", "secret.add", "2026-11-01", "2026-11-22T10:00").unwrap();
+        assert_eq!(f.namespace.unwrap().as_str(), "company");
+        assert_eq!(f.action, Some(Action::SecretAdd));
+        assert_eq!(AuditFilter::parse("", "", "", "", ""), Ok(AuditFilter::default()));
+        assert_eq!(AuditFilter::parse("A..B", "", "", "", "").unwrap_err().0, "namespace");
+        assert_eq!(AuditFilter::parse("", "", "nope", "", "").unwrap_err().0, "action");
+        assert_eq!(AuditFilter::parse("", "", "", "soon", "").unwrap_err().0, "from");
+        assert_eq!(AuditFilter::parse("", "", "", "2026-11-22", "2026-11-01").unwrap_err().0, "to");
+    }
+}

@@ -1,0 +1,335 @@
+//! The audit trail in SQLite: appending entries in the caller's transaction,
+//! the HMAC chain that makes edits detectable, and filtered reads.
+//!
+//! Chain: `mac(n) = HMAC-SHA256(k, mac(n-1) ‖ fields(n))`, where `k` is derived
+//! from the root key for this purpose only and `fields` length-prefixes every
+//! column, `id` included. Ids are consecutive, so a removed entry shows as a gap,
+//! and an inserted, edited or reordered one as a wrong MAC. The newest entry's id
+//! and MAC are also kept, under their own MAC, as `meta.audit_head`, so cutting
+//! entries off the end is detected too.
+
+use super::crypto::RootKey;
+use crate::domain::{
+    audit::{AuditEntry, AuditFilter, AuditPage},
+    Scope, Timestamp,
+};
+use hmac::{Mac, SimpleHmac};
+use rusqlite::{params, Connection, OptionalExtension, Row, ToSql};
+use zeroize::Zeroizing;
+
+type Hmac = SimpleHmac<sha2::Sha256>;
+
+/// The chain key. Zeroized on drop; `Debug` is redacted.
+#[derive(Clone)]
+pub struct AuditKey(Zeroizing<[u8; 32]>);
+
+impl std::fmt::Debug for AuditKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AuditKey(..)")
+    }
+}
+
+impl AuditKey {
+    pub fn derive(root: &RootKey) -> Self {
+        Self(root.derive("strongroom audit chain v1"))
+    }
+
+    fn mac(&self) -> Hmac {
+        Hmac::new_from_slice(self.0.as_ref()).expect("HMAC takes any key length")
+    }
+}
+
+/// What an entry says; the store adds `id` and the MAC.
+#[derive(Clone, Debug)]
+pub struct NewEntry {
+    pub at: Timestamp,
+    pub actor: String,
+    pub action: &'static str,
+    pub namespace: String,
+    pub key: String,
+    pub version: Option<i64>,
+    pub client: String,
+    pub outcome: String,
+}
+
+fn chain_mac(key: &AuditKey, prev: &[u8], e: &AuditEntry) -> Vec<u8> {
+    let mut mac = key.mac();
+    mac.update(prev);
+    mac.update(&e.id.to_be_bytes());
+    mac.update(&e.at.0.to_be_bytes());
+    for text in [&e.actor, &e.action, &e.namespace, &e.key, &e.client, &e.outcome] {
+        mac.update(&(text.len() as u64).to_be_bytes());
+        mac.update(text.as_bytes());
+    }
+    match e.version {
+        Some(v) => mac.update(&[&[1u8][..], &v.to_be_bytes()].concat()),
+        None => mac.update(&[0]),
+    }
+    mac.finalize().into_bytes().to_vec()
+}
+
+fn head_value(key: &AuditKey, id: i64, mac: &[u8]) -> Vec<u8> {
+    let mut h = key.mac();
+    h.update(b"head");
+    h.update(&id.to_be_bytes());
+    h.update(mac);
+    [&id.to_be_bytes()[..], &h.finalize().into_bytes()].concat()
+}
+
+/// The end of the chain, for appending: load it, push entries, then `finish`
+/// to record the new head. All inside the caller's transaction.
+pub struct Chain {
+    id: i64,
+    mac: Vec<u8>,
+}
+
+impl Chain {
+    pub fn load(conn: &Connection) -> rusqlite::Result<Self> {
+        let last = conn
+            .query_row("SELECT id, mac FROM audit ORDER BY id DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        let (id, mac) = last.unwrap_or((0, Vec::new()));
+        Ok(Self { id, mac })
+    }
+
+    pub fn push(&mut self, conn: &Connection, key: &AuditKey, entry: NewEntry) -> rusqlite::Result<i64> {
+        let e = AuditEntry {
+            id: self.id + 1,
+            at: entry.at,
+            actor: entry.actor,
+            action: entry.action.to_owned(),
+            namespace: entry.namespace,
+            key: entry.key,
+            version: entry.version,
+            client: entry.client,
+            outcome: entry.outcome,
+        };
+        let mac = chain_mac(key, &self.mac, &e);
+        conn.prepare_cached(
+            "INSERT INTO audit (id, at, actor, action, namespace, key, version, client, outcome, mac)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        )?
+        .execute(params![
+            e.id,
+            e.at.0,
+            e.actor,
+            e.action,
+            e.namespace,
+            e.key,
+            e.version,
+            e.client,
+            e.outcome,
+            mac
+        ])?;
+        (self.id, self.mac) = (e.id, mac);
+        Ok(e.id)
+    }
+
+    pub fn finish(&self, conn: &Connection, key: &AuditKey) -> rusqlite::Result<()> {
+        conn.execute(
+            "INSERT INTO meta (name, value) VALUES ('audit_head', ?1)
+             ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            [head_value(key, self.id, &self.mac)],
+        )?;
+        Ok(())
+    }
+}
+
+/// Appends `entry` on `conn`, inside whatever transaction the caller has open,
+/// so it commits or rolls back with the change it records. Returns its id.
+pub fn append(conn: &Connection, key: &AuditKey, entry: NewEntry) -> rusqlite::Result<i64> {
+    let mut chain = Chain::load(conn)?;
+    let id = chain.push(conn, key, entry)?;
+    chain.finish(conn, key)?;
+    Ok(id)
+}
+
+/// Runs `change` and appends its entry in one savepoint: both are committed or
+/// neither (an entry that cannot be written undoes the change). `version` reads
+/// the entry's version off the result.
+pub fn with_entry<T, E: From<rusqlite::Error>>(
+    conn: &mut Connection,
+    key: &AuditKey,
+    entry: NewEntry,
+    version: impl FnOnce(&T) -> Option<i64>,
+    change: impl FnOnce(&mut Connection) -> Result<T, E>,
+) -> Result<T, E> {
+    conn.execute_batch("SAVEPOINT audited")?;
+    let done = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| change(conn))) {
+        Ok(done) => done,
+        Err(panic) => {
+            let _ = conn.execute_batch("ROLLBACK TO audited; RELEASE audited");
+            std::panic::resume_unwind(panic)
+        }
+    };
+    let done = done.and_then(|value| {
+        append(conn, key, NewEntry { version: version(&value), ..entry })?;
+        conn.execute_batch("RELEASE audited")?;
+        Ok(value)
+    });
+    if done.is_err() {
+        let _ = conn.execute_batch("ROLLBACK TO audited; RELEASE audited");
+    }
+    done
+}
+
+/// What `audit verify` found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Intact {
+        entries: u64,
+    },
+    /// The first entry that does not check out, and how.
+    Broken {
+        id: i64,
+        problem: String,
+    },
+}
+
+/// Checks the whole chain, streaming (constant memory).
+pub fn verify(conn: &Connection, key: &AuditKey) -> rusqlite::Result<Verdict> {
+    let mut stmt = conn.prepare(&format!("SELECT {COLUMNS}, mac FROM audit ORDER BY id"))?;
+    let mut rows = stmt.query([])?;
+    let (mut prev_id, mut prev_mac, mut count) = (0i64, Vec::new(), 0u64);
+    while let Some(row) = rows.next()? {
+        let e = entry_from_row(row)?;
+        let mac: Vec<u8> = row.get(9)?;
+        if e.id != prev_id + 1 {
+            let problem = if e.id <= prev_id {
+                "out of order".to_owned()
+            } else {
+                format!("entries {} to {} before it were removed", prev_id + 1, e.id - 1)
+            };
+            return Ok(Verdict::Broken { id: e.id, problem });
+        }
+        if chain_mac(key, &prev_mac, &e) != mac {
+            let problem = "edited, inserted or moved (its MAC does not match)".to_owned();
+            return Ok(Verdict::Broken { id: e.id, problem });
+        }
+        (prev_id, prev_mac, count) = (e.id, mac, count + 1);
+    }
+    let head: Option<Vec<u8>> =
+        conn.query_row("SELECT value FROM meta WHERE name = 'audit_head'", [], |r| r.get(0)).optional()?;
+    match head {
+        None if count == 0 => Ok(Verdict::Intact { entries: 0 }),
+        Some(h) if h == head_value(key, prev_id, &prev_mac) => Ok(Verdict::Intact { entries: count }),
+        Some(h) if h.len() >= 8 => {
+            let newest = i64::from_be_bytes(h[..8].try_into().expect("8 bytes"));
+            let problem = if newest > prev_id {
+                format!("entries after it, up to {newest}, were removed")
+            } else {
+                "the newest entry does not match the recorded head".to_owned()
+            };
+            Ok(Verdict::Broken { id: prev_id, problem })
+        }
+        _ => Ok(Verdict::Broken { id: prev_id, problem: "the recorded head is missing or damaged".into() }),
+    }
+}
+
+const COLUMNS: &str = "id, at, actor, action, namespace, key, version, client, outcome";
+
+fn entry_from_row(r: &Row<'_>) -> rusqlite::Result<AuditEntry> {
+    Ok(AuditEntry {
+        id: r.get(0)?,
+        at: Timestamp(r.get(1)?),
+        actor: r.get(2)?,
+        action: r.get(3)?,
+        namespace: r.get(4)?,
+        key: r.get(5)?,
+        version: r.get(6)?,
+        client: r.get(7)?,
+        outcome: r.get(8)?,
+    })
+}
+
+/// The WHERE clause and its parameters for `filter`, limited to what `scopes`
+/// may see (entries without a namespace only for scope `All`).
+fn where_clause(filter: &AuditFilter, scopes: &[Scope]) -> (String, Vec<Box<dyn ToSql>>) {
+    let mut clauses: Vec<String> = Vec::new();
+    let mut args: Vec<Box<dyn ToSql>> = Vec::new();
+    // `ns` or below: `ns.` ≤ namespace < `ns/` (`/` follows `.`), an index range.
+    let subtree = |ns: &str, args: &mut Vec<Box<dyn ToSql>>| {
+        args.push(Box::new(ns.to_owned()));
+        args.push(Box::new(format!("{ns}.")));
+        args.push(Box::new(format!("{ns}/")));
+        let n = args.len();
+        format!("(namespace = ?{} OR (namespace >= ?{} AND namespace < ?{}))", n - 2, n - 1, n)
+    };
+    if !scopes.contains(&Scope::All) {
+        let parts: Vec<String> = scopes
+            .iter()
+            .filter_map(|s| match s {
+                Scope::Subtree(ns) => Some(subtree(ns.as_str(), &mut args)),
+                Scope::All => None,
+            })
+            .collect();
+        clauses.push(if parts.is_empty() { "0".into() } else { format!("({})", parts.join(" OR ")) });
+    }
+    if let Some(ns) = &filter.namespace {
+        let clause = subtree(ns.as_str(), &mut args);
+        clauses.push(clause);
+    }
+    let mut push = |sql: &str, arg: Box<dyn ToSql>| {
+        args.push(arg);
+        clauses.push(sql.replace('?', &format!("?{}", args.len())));
+    };
+    if let Some(actor) = &filter.actor {
+        push("actor = ?", Box::new(actor.clone()));
+    }
+    if let Some(action) = filter.action {
+        push("action = ?", Box::new(action.as_str()));
+    }
+    if let Some(from) = filter.from {
+        push("at >= ?", Box::new(from.0));
+    }
+    if let Some(to) = filter.to {
+        push("at < ?", Box::new(to.0));
+    }
+    let sql = if clauses.is_empty() { "1".to_owned() } else { clauses.join(" AND ") };
+    (sql, args)
+}
+
+/// Up to `limit` entries matching `filter`, newest first, older than `before`
+/// (keyset pagination: the cost does not grow with how far one pages back).
+pub fn page(
+    conn: &Connection,
+    filter: &AuditFilter,
+    scopes: &[Scope],
+    before: Option<i64>,
+    limit: usize,
+) -> rusqlite::Result<AuditPage> {
+    let (mut sql, mut args) = where_clause(filter, scopes);
+    if let Some(before) = before {
+        args.push(Box::new(before));
+        sql = format!("{sql} AND id < ?{}", args.len());
+    }
+    let query = format!("SELECT {COLUMNS} FROM audit WHERE {sql} ORDER BY id DESC LIMIT {}", limit + 1);
+    let mut stmt = conn.prepare(&query)?;
+    let mut entries = stmt
+        .query_map(rusqlite::params_from_iter(args.iter().map(|a| a.as_ref())), entry_from_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let older = (entries.len() > limit).then(|| {
+        entries.truncate(limit);
+        entries.last().map(|e| e.id)
+    });
+    Ok(AuditPage { entries, older: older.flatten() })
+}
+
+/// Calls `each` for every entry matching `filter`, oldest first, one row in
+/// memory at a time; stops early when `each` returns false.
+pub fn for_each(
+    conn: &Connection,
+    filter: &AuditFilter,
+    scopes: &[Scope],
+    mut each: impl FnMut(AuditEntry) -> bool,
+) -> rusqlite::Result<()> {
+    let (sql, args) = where_clause(filter, scopes);
+    let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM audit WHERE {sql} ORDER BY id"))?;
+    let mut rows = stmt.query(rusqlite::params_from_iter(args.iter().map(|a| a.as_ref())))?;
+    while let Some(row) = rows.next()? {
+        if !each(entry_from_row(row)?) {
+            break;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,156 @@
+//! `GET /audit/export.csv` and `/audit/export.jsonl`: the filtered trail,
+//! streamed. Rows are read on a blocking thread from a connection of the
+//! export's own and sent on in 64 KiB chunks through a bounded channel, so
+//! memory stays flat however long the trail; a client that goes away stops
+//! the read.
+
+use app::{
+    api::audit::{parse_filter, trail_scopes},
+    domain::audit::{csv_cell, Action, AuditEntry, ANONYMOUS},
+    error::AppError,
+    ssr::{
+        audit::{self, NewEntry},
+        state::AppState,
+    },
+};
+use axum::{
+    body::{Body, Bytes},
+    extract::{ConnectInfo, Path, Query, State},
+    http::{header, HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+};
+use std::{collections::HashMap, convert::Infallible, net::SocketAddr};
+
+const CHUNK: usize = 64 * 1024;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Csv,
+    JsonLines,
+}
+
+impl Format {
+    fn write(self, e: &AuditEntry, out: &mut Vec<u8>) {
+        match self {
+            Format::Csv => {
+                let version = e.version.map(|v| v.to_string()).unwrap_or_default();
+                let cells = [
+                    e.id.to_string(),
+                    e.at.rfc3339(),
+                    csv_cell(&e.actor).into_owned(),
+                    csv_cell(&e.action).into_owned(),
+                    csv_cell(&e.namespace).into_owned(),
+                    csv_cell(&e.key).into_owned(),
+                    version,
+                    csv_cell(&e.client).into_owned(),
+                    csv_cell(&e.outcome).into_owned(),
+                ];
+                out.extend_from_slice(cells.join(",").as_bytes());
+                out.extend_from_slice(b"\r\n");
+            }
+            Format::JsonLines => {
+                // serde_json escapes every control character (\n, \u001b, …).
+                let line = serde_json::json!({
+                    "id": e.id, "time": e.at.rfc3339(), "actor": e.actor, "action": e.action,
+                    "namespace": e.namespace, "key": e.key, "version": e.version,
+                    "client": e.client, "outcome": e.outcome,
+                });
+                serde_json::to_writer(&mut *out, &line).expect("writing to a Vec cannot fail");
+                out.push(b'\n');
+            }
+        }
+    }
+}
+
+pub async fn export(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Response {
+    let format = match file.as_str() {
+        "export.csv" => Format::Csv,
+        "export.jsonl" => Format::JsonLines,
+        _ => return StatusCode::NOT_FOUND.into_response(),
+    };
+    let q = |name: &str| query.get(name).map(String::as_str).unwrap_or_default();
+    let cookies = headers.get(header::COOKIE).and_then(|v| v.to_str().ok());
+    let user = state.session(cookies).await.ok().flatten().map(|(user, _)| user);
+    let refuse = |error: AppError, actor: String| {
+        let entry = NewEntry {
+            at: app::domain::Timestamp::now(),
+            actor,
+            action: Action::Read.as_str(),
+            namespace: q("namespace").chars().take(256).collect(),
+            key: String::new(),
+            version: None,
+            client: client.ip().to_string(),
+            outcome: format!("refused: {error}"),
+        };
+        let (state, key) = (state.clone(), state.audit.clone());
+        async move {
+            if let Err(e) = state.db.call(move |c| audit::append(c, &key, entry)).await {
+                tracing::error!(error = %e, "could not record a refused export in the audit trail");
+            }
+            let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], format!("{error}\n")).into_response()
+        }
+    };
+    let Some(user) = user else { return refuse(AppError::Unauthorized, ANONYMOUS.into()).await };
+    let actor = user.username.as_str().to_owned();
+    let scopes = trail_scopes(&user.grants);
+    if scopes.is_empty() {
+        return refuse(AppError::Forbidden, actor).await;
+    }
+    let filter = match parse_filter(q("namespace"), q("actor"), q("action"), q("from"), q("to")) {
+        Ok(filter) => filter,
+        Err(error) => return refuse(error, actor).await,
+    };
+
+    let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(4);
+    let db = state.db.clone();
+    tokio::task::spawn_blocking(move || {
+        let conn = match db.own_reader() {
+            Ok(conn) => conn,
+            Err(e) => return tracing::error!(error = %e, "export: no database connection"),
+        };
+        let mut buf = Vec::with_capacity(CHUNK + 1024);
+        if format == Format::Csv {
+            buf.extend_from_slice(b"id,time,actor,action,namespace,key,version,client,outcome\r\n");
+        }
+        let mut open = true;
+        // One read transaction: the export is one consistent snapshot.
+        let result = conn.unchecked_transaction().and_then(|snapshot| {
+            audit::for_each(&snapshot, &filter, &scopes, |entry| {
+                format.write(&entry, &mut buf);
+                if buf.len() >= CHUNK {
+                    open = tx.blocking_send(Bytes::from(std::mem::take(&mut buf))).is_ok();
+                }
+                open
+            })
+        });
+        match result {
+            Ok(()) if open && !buf.is_empty() => {
+                let _ = tx.blocking_send(Bytes::from(buf));
+            }
+            Ok(()) => {}
+            // The client sees a cut-off download rather than a wrong one.
+            Err(e) => tracing::error!(error = %e, "export failed part-way"),
+        }
+    });
+    let body =
+        futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|b| (Ok::<_, Infallible>(b), rx)) });
+    let (content_type, name) = match format {
+        Format::Csv => ("text/csv; charset=utf-8", "audit.csv"),
+        Format::JsonLines => ("application/jsonl; charset=utf-8", "audit.jsonl"),
+    };
+    (
+        [
+            (header::CONTENT_TYPE, content_type.to_owned()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
+        ],
+        Body::from_stream(body),
+    )
+        .into_response()
+}
