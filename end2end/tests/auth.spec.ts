@@ -84,7 +84,7 @@ test('no page reports a Content-Security-Policy violation', async ({ page }) => 
   page.on('pageerror', (err) => violations.push(String(err)));
   await gotoHydrated(page, '/login');
   await signIn(page, 'admin', hydrated(page));
-  for (const path of ['/', '/ns/finance', '/ns/finance/API_KEY', '/account', '/admin/users', '/no/such/page']) {
+  for (const path of ['/', '/ns/finance', '/ns/finance/API_KEY', '/account', '/admin/users', '/audit', '/no/such/page']) {
     await gotoHydrated(page, path);
     const csp = (await page.request.get(path)).headers()['content-security-policy'];
     expect(csp, path).toMatch(/script-src 'nonce-[^']+'/);

@@ -1,0 +1,63 @@
+import { type Page } from '@playwright/test';
+import fs from 'node:fs';
+import { canary, expect, gotoHydrated, secretRow, signIn, test } from './helpers';
+
+const hydrated = (page: Page) => (url: string) => gotoHydrated(page, url);
+
+test('an auditor filters the trail by namespace and downloads it as CSV, without values', async ({ browser }) => {
+  // The events: an editor makes a namespace, adds a secret and rotates it.
+  const values = [canary(), canary()];
+  const editorContext = await browser.newContext();
+  const editor = await editorContext.newPage();
+  await signIn(editor, 'editor', hydrated(editor));
+  await gotoHydrated(editor, '/');
+  await editor.getByLabel('Namespace', { exact: true }).fill('finance.ledger');
+  await editor.getByRole('button', { name: 'Create namespace' }).click();
+  await expect(editor.getByRole('link', { name: 'finance.ledger', exact: true })).toBeVisible();
+  await gotoHydrated(editor, '/ns/finance.ledger');
+  await editor.getByLabel('Key', { exact: true }).fill('LEDGER_TOKEN');
+  await editor.getByLabel('Value', { exact: true }).fill(values[0]);
+  await editor.getByRole('button', { name: 'Add secret' }).click();
+  await expect(secretRow(editor, 'LEDGER_TOKEN')).toContainText('own');
+  await gotoHydrated(editor, '/ns/finance.ledger/LEDGER_TOKEN');
+  await editor.getByLabel('New value', { exact: true }).fill(values[1]);
+  await editor.getByRole('button', { name: 'Rotate' }).click();
+  await expect(editor.getByTestId('current-version')).toHaveText('2');
+  // Editors do not read the trail.
+  await expect(editor.getByRole('link', { name: 'Audit' })).toHaveCount(0);
+  await editorContext.close();
+
+  const auditorContext = await browser.newContext();
+  const auditor = await auditorContext.newPage();
+  await signIn(auditor, 'auditor', hydrated(auditor));
+  await auditor.getByRole('link', { name: 'Audit' }).click();
+  await expect(auditor.getByRole('heading', { name: 'Audit trail' })).toBeVisible();
+  await expect(auditor.locator('body[data-hydrated="true"]')).toHaveCount(1);
+  await auditor.getByLabel('Namespace', { exact: true }).fill('finance.ledger');
+  await auditor.getByRole('button', { name: 'Filter' }).click();
+  await expect(auditor).toHaveURL(/namespace=finance.ledger/);
+  const rows = auditor.getByRole('table', { name: 'Audit entries' }).getByRole('row');
+  await expect(rows.filter({ hasText: 'secret.rotate' })).toContainText('LEDGER_TOKEN');
+  await expect(rows.filter({ hasText: 'secret.add' })).toContainText('editor');
+  await expect(rows.filter({ hasText: 'namespace.create' })).toContainText('finance.ledger');
+  // Only that subtree: the auditor's own sign-in (no namespace) is not listed.
+  await expect(rows.filter({ hasText: 'sign-in' })).toHaveCount(0);
+
+  const [download] = await Promise.all([
+    auditor.waitForEvent('download'),
+    auditor.getByRole('link', { name: 'CSV' }).click(),
+  ]);
+  const csv = fs.readFileSync(await download.path(), 'utf8');
+  const lines = csv.trim().split('\r\n');
+  expect(lines[0]).toBe('id,time,actor,action,namespace,key,version,client,outcome');
+  const events = lines.slice(1).map((l) => l.split(',').slice(2, 7).join(','));
+  expect(events).toEqual(
+    expect.arrayContaining([
+      'editor,namespace.create,finance.ledger,,',
+      'editor,secret.add,finance.ledger,LEDGER_TOKEN,1',
+      'editor,secret.rotate,finance.ledger,LEDGER_TOKEN,2',
+    ]),
+  );
+  for (const value of values) expect(csv).not.toContain(value);
+  await auditorContext.close();
+});
