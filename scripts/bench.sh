@@ -33,3 +33,6 @@ echo "RSS after 200 page renders:   $(rss)"
 
 echo "== sign-in burst (server/examples/signin_bench.rs)"
 cargo run -q --release -p strongroom --example signin_bench -- "$bin"
+
+echo "== audit trail at scale (server/examples/audit_bench.rs)"
+cargo run -q --release -p strongroom --example audit_bench -- "$bin" "${AUDIT_ENTRIES:-1000000}"

@@ -1,0 +1,150 @@
+//! The audit trail at scale, against the real release binary:
+//!   cargo run --release -p strongroom --example audit_bench -- path/to/strongroom [entries]
+//! Seeds a trail (default 1,000,000 entries) with `strongroom audit seed`, then
+//! prints filtered /audit page p50/p99, export throughput, and the server's
+//! RSS during the export.
+
+use std::{
+    io::Write,
+    process::{Command, Stdio},
+    time::{Duration, Instant},
+};
+
+const PASSWORD: &str = "bench correct horse battery staple";
+
+fn pct(mut v: Vec<Duration>, p: f64) -> Duration {
+    v.sort();
+    v[((v.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn rss_kib(pid: u32, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::main]
+async fn main() {
+    let mut args = std::env::args().skip(1);
+    let bin = args.next().expect("usage: audit_bench path/to/strongroom [entries]");
+    let entries: u64 = args.next().map_or(1_000_000, |n| n.parse().expect("entries: a number"));
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let key = String::from_utf8(Command::new(&bin).arg("keygen").output().unwrap().stdout).unwrap();
+    let key = key.trim();
+    let strongroom = |args: &[&str]| {
+        let mut cmd = Command::new(&bin);
+        cmd.args(args).args(["--data-dir", data]).env("STRONGROOM_MASTER_KEY", key);
+        cmd
+    };
+
+    let started = Instant::now();
+    assert!(strongroom(&["audit", "seed", &entries.to_string()]).stdout(Stdio::null()).status().unwrap().success());
+    let seeded = started.elapsed();
+    let mut add = strongroom(&["user", "add", "bench", "--role", "admin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    add.stdin.take().unwrap().write_all(format!("{PASSWORD}\n").as_bytes()).unwrap();
+    assert!(add.wait().unwrap().success());
+    let started = Instant::now();
+    let verified = strongroom(&["audit", "verify"]).output().unwrap();
+    let verify_time = started.elapsed();
+    assert!(verified.status.success(), "{}", String::from_utf8_lossy(&verified.stderr));
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut server = strongroom(&["serve", "--addr", &format!("127.0.0.1:{port}")]).env("RUST_LOG", "warn").spawn().unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    for _ in 0..100 {
+        if http.get(format!("{base}/healthz")).send().await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let res = http
+        .post(format!("{base}/api/session/login"))
+        .form(&[("username", "bench"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let cookie = res.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+
+    println!("== audit trail: {entries} entries");
+    println!("seed: {:.1} s; audit verify: {:.2} s", seeded.as_secs_f64(), verify_time.as_secs_f64());
+    println!("filtered /audit page (HTML, 50 entries), 100 requests each:   p50 / p99");
+    let mut worst = Duration::ZERO;
+    for (name, query) in [
+        ("no filter", ""),
+        ("namespace subtree", "namespace=company.team07"),
+        ("actor", "actor=user03"),
+        ("action", "action=secret.delete"),
+        ("one week", "from=2026-06-01&to=2026-06-08"),
+        ("namespace + action", "namespace=company.team07&action=secret.restore"),
+        ("actor + action + month", "actor=user03&action=secret.add&from=2026-03-01&to=2026-04-01"),
+        ("rare: no match", "actor=nobody"),
+        ("deep page", "namespace=company.team07&before=5000"),
+    ] {
+        let mut times = Vec::new();
+        for _ in 0..100 {
+            let started = Instant::now();
+            let res = http.get(format!("{base}/audit?{query}")).header("cookie", &cookie).send().await.unwrap();
+            assert_eq!(res.status(), 200, "{query}");
+            res.bytes().await.unwrap();
+            times.push(started.elapsed());
+        }
+        let p99 = pct(times.clone(), 0.99);
+        worst = worst.max(p99);
+        println!("  {name:<24} {:>9} / {:>9}", ms(pct(times, 0.5)), ms(p99));
+    }
+    println!("worst page p99: {} (target <= 50 ms)", ms(worst));
+
+    // The whole trail as CSV and JSON Lines, sampling the server's RSS meanwhile.
+    let pid = server.id();
+    for file in ["export.csv", "export.jsonl"] {
+        let rss_before = rss_kib(pid, "VmRSS:");
+        let sampling = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let sampler = {
+            let sampling = sampling.clone();
+            std::thread::spawn(move || {
+                let mut peak = 0;
+                while sampling.load(std::sync::atomic::Ordering::Relaxed) {
+                    peak = peak.max(rss_kib(pid, "VmRSS:"));
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                peak
+            })
+        };
+        let started = Instant::now();
+        let mut res = http.get(format!("{base}/audit/{file}")).header("cookie", &cookie).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        let (mut lines, mut bytes) = (0u64, 0u64);
+        while let Some(chunk) = res.chunk().await.unwrap() {
+            lines += chunk.iter().filter(|&&b| b == b'\n').count() as u64;
+            bytes += chunk.len() as u64;
+        }
+        let took = started.elapsed();
+        sampling.store(false, std::sync::atomic::Ordering::Relaxed);
+        let peak = sampler.join().unwrap();
+        let rows = if file.ends_with("csv") { lines - 1 } else { lines };
+        println!(
+            "{file}: {rows} entries, {:.0} MiB in {:.2} s = {:.0} entries/s (target >= 50,000); server RSS {} -> peak {} KiB",
+            bytes as f64 / 1048576.0,
+            took.as_secs_f64(),
+            rows as f64 / took.as_secs_f64(),
+            rss_before,
+            peak
+        );
+    }
+    let _ = server.kill();
+    let _ = server.wait();
+}
