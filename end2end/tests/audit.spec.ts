@@ -23,6 +23,9 @@ test('an auditor filters the trail by namespace and downloads it as CSV, without
   await editor.getByLabel('New value', { exact: true }).fill(values[1]);
   await editor.getByRole('button', { name: 'Rotate' }).click();
   await expect(editor.getByTestId('current-version')).toHaveText('2');
+  await editor.getByLabel('Or every (days)', { exact: true }).fill('30');
+  await editor.getByRole('button', { name: 'Set rotation' }).click();
+  await expect(editor.getByTestId('rotation')).toHaveText('every 30 days');
   // Editors do not read the trail.
   await expect(editor.getByRole('link', { name: 'Audit' })).toHaveCount(0);
   await editorContext.close();
@@ -56,6 +59,7 @@ test('an auditor filters the trail by namespace and downloads it as CSV, without
       'editor,namespace.create,finance.ledger,,',
       'editor,secret.add,finance.ledger,LEDGER_TOKEN,1',
       'editor,secret.rotate,finance.ledger,LEDGER_TOKEN,2',
+      'editor,secret.rotation-policy,finance.ledger,LEDGER_TOKEN,2',
     ]),
   );
   for (const value of values) expect(csv).not.toContain(value);

@@ -191,3 +191,53 @@ async fn pages_render_while_many_are_requested_at_once() {
         assert!(matches!(status, Ok(Ok(200))), "{url}: {status:?}");
     }
 }
+
+#[tokio::test]
+async fn rotation_policies_set_due_dates_and_overdue_secrets_are_listed_for_those_who_may_see_them() {
+    let s = start().await;
+    s.add_user("outsider", app::domain::Role::Auditor, "other").await;
+    let mut a = s.login("admin").await;
+    for ns in ["co", "other"] {
+        a.call("namespaces/create", &[("namespace", ns), ("description", "")]).await;
+    }
+    for key in ["OLD", "FRESH"] {
+        a.call("secrets/add", &[("namespace", "co"), ("key", key), ("value", "v"), ("description", "")]).await;
+    }
+    let set = |key: &'static str, by: &'static str, days: &'static str| {
+        [("namespace", "co"), ("key", key), ("rotate_by", by), ("every_days", days)]
+    };
+    let (status, fresh) = a.call("secrets/rotation", &set("FRESH", "", "30")).await;
+    assert_eq!(status, 200, "{fresh}");
+    assert_eq!(fresh["rotation"]["EveryDays"], 30);
+    let since = fresh["value_since"].as_i64().unwrap();
+    assert_eq!(fresh["due"].as_i64(), Some(since + 30 * 86_400));
+    assert_eq!(fresh["overdue"], false);
+    let (status, old) = a.call("secrets/rotation", &set("OLD", "2020-01-01", "")).await;
+    assert_eq!((status, &old["overdue"]), (200, &serde_json::Value::Bool(true)), "{old}");
+
+    for (form, field) in [
+        (set("OLD", "2020-01-01", "30"), "every_days"),
+        (set("OLD", "", "0"), "every_days"),
+        (set("OLD", "", "many"), "every_days"),
+        (set("OLD", "2020-02-30", ""), "rotate_by"),
+    ] {
+        let (status, body) = a.call("secrets/rotation", &form).await;
+        assert_eq!((status, error_field(&body).1.as_deref()), (422, Some(field)), "{form:?}");
+    }
+    assert_eq!(a.call("secrets/rotation", &set("NOPE", "", "30")).await.0, 404);
+
+    let (_, overdue) = a.call("secrets/overdue", &[]).await;
+    let keys: Vec<&str> = overdue.as_array().unwrap().iter().map(|m| m["key"].as_str().unwrap()).collect();
+    assert_eq!(keys, ["OLD"]);
+    let (_, _, home) = a.get("/").await;
+    assert!(home.contains("Overdue for rotation") && home.contains("due 2020-01-01"), "{home}");
+    let (_, _, page) = a.get("/ns/co").await;
+    assert!(page.contains("overdue since 2020-01-01"));
+    let (status, list) = s.login("outsider").await.call("secrets/overdue", &[]).await;
+    assert_eq!((status, list), (200, serde_json::json!([])), "not in the outsider's grants");
+
+    // Clearing the policy clears the due date.
+    let (_, old) = a.call("secrets/rotation", &set("OLD", "", "")).await;
+    assert_eq!((old["due"].clone(), old["overdue"].clone()), (serde_json::Value::Null, serde_json::Value::Bool(false)));
+    assert_eq!(a.call("secrets/overdue", &[]).await.1, serde_json::json!([]));
+}

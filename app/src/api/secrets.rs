@@ -10,7 +10,7 @@ use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
 use crate::{
-    domain::{audit::Action, Description, Role, SecretKey},
+    domain::{audit::Action, view::Rotation, Description, Role, SecretKey},
     ssr::{handler::*, store},
 };
 
@@ -85,6 +85,39 @@ pub async fn restore_version(namespace: String, key: String, version: u32) -> Re
         act.write(move |c| store::restore_version(c, &keyring, &ns, &key, version, who.stamp()))
             .await
             .map_err(store_error)
+    })
+    .await
+}
+
+/// Sets when a secret should be rotated: by `rotate_by` (a date), or every
+/// `every_days` days after each rotation; both empty clears the policy.
+#[server(prefix = "/api", endpoint = "secrets/rotation")]
+pub async fn set_rotation(
+    namespace: String,
+    key: String,
+    rotate_by: String,
+    every_days: String,
+) -> Result<SecretMeta, AppError> {
+    let act = Act::new(Action::SecretRotationPolicy, &namespace, &key);
+    act.run(async {
+        let (_who, ns) = act.require(Role::Editor, &namespace).await?;
+        let key = field("key", SecretKey::parse(&key))?;
+        let rotation = Rotation::parse(&rotate_by, &every_days).map_err(|(f, m)| AppError::validation(f, m))?;
+        act.set_outcome_on_success(format!("ok: {rotation}"));
+        act.write(move |c| store::set_rotation(c, &ns, &key, rotation)).await.map_err(store_error)
+    })
+    .await
+}
+
+/// Live secrets overdue for rotation in the namespaces the caller may see.
+#[server(prefix = "/api", endpoint = "secrets/overdue")]
+pub async fn overdue_secrets() -> Result<Vec<SecretMeta>, AppError> {
+    let act = Act::new(Action::Read, "", "");
+    act.run(async {
+        let who = act.signed_in().await?;
+        let mut list = state()?.db.read(store::overdue_secrets).await.map_err(store_error)?;
+        list.retain(|m| who.can_see(&m.namespace));
+        Ok(list)
     })
     .await
 }

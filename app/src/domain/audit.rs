@@ -36,6 +36,7 @@ actions! {
     SecretDelete = "secret.delete",
     SecretRestore = "secret.restore",
     SecretRestoreVersion = "secret.restore-version",
+    SecretRotationPolicy = "secret.rotation-policy",
     UserAdd = "user.add",
     UserGrant = "user.grant",
     UserRevoke = "user.revoke",

@@ -42,6 +42,12 @@ impl Timestamp {
         Ok(Self(days * 86_400 + h * 3600 + mi * 60 + sec))
     }
 
+    /// `2026-11-22` (UTC).
+    pub fn date(&self) -> String {
+        let (y, m, d) = civil_from_days(self.0.div_euclid(86_400));
+        format!("{y:04}-{m:02}-{d:02}")
+    }
+
     /// `2026-11-22T14:05:09Z` (RFC 3339), for exports.
     pub fn rfc3339(&self) -> String {
         let (days, secs) = (self.0.div_euclid(86_400), self.0.rem_euclid(86_400));

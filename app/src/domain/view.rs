@@ -26,6 +26,50 @@ pub struct SecretMeta {
     pub updated_by: String,
     pub deleted_at: Option<Timestamp>,
     pub deleted_by: Option<String>,
+    /// When the current value was stored (its last rotation).
+    pub value_since: Timestamp,
+    /// The rotation policy an editor set, if any.
+    pub rotation: Rotation,
+    /// When the value should be rotated next, from the policy.
+    pub due: Option<Timestamp>,
+    /// `due` has passed (decided by the server's clock).
+    pub overdue: bool,
+}
+
+/// When a secret should be rotated: by a date, or a number of days after each
+/// rotation.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Rotation {
+    #[default]
+    None,
+    By(Timestamp),
+    EveryDays(u32),
+}
+
+impl Rotation {
+    /// The rotation form: a date, or an interval in days, or neither (clears it).
+    pub fn parse(rotate_by: &str, every_days: &str) -> Result<Self, (&'static str, String)> {
+        match (rotate_by.trim(), every_days.trim()) {
+            ("", "") => Ok(Rotation::None),
+            (date, "") => Timestamp::parse_utc(date).map(Rotation::By).map_err(|e| ("rotate_by", e.to_string())),
+            ("", days) => match days.parse::<u32>() {
+                Ok(n @ 1..=3650) => Ok(Rotation::EveryDays(n)),
+                _ => Err(("every_days", "Use a whole number of days from 1 to 3650.".into())),
+            },
+            _ => Err(("every_days", "Set a date or an interval, not both.".into())),
+        }
+    }
+}
+
+impl std::fmt::Display for Rotation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Rotation::None => f.write_str("no rotation policy"),
+            Rotation::By(t) => write!(f, "by {}", t.date()),
+            Rotation::EveryDays(1) => f.write_str("every day"),
+            Rotation::EveryDays(n) => write!(f, "every {n} days"),
+        }
+    }
 }
 
 /// One key as a namespace sees it after inheritance.

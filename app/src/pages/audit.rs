@@ -107,7 +107,7 @@ fn Entries(p: AuditPage, filter_query: String) -> impl IntoView {
 #[component]
 fn Row(e: AuditEntry) -> impl IntoView {
     let show = |s: &str| escape_controls(s).into_owned();
-    let refused = e.outcome != crate::domain::audit::OK;
+    let refused = !e.outcome.starts_with(crate::domain::audit::OK);
     view! {
         <tr class:refused=refused>
             <td><time>{e.at.to_string()}</time></td>

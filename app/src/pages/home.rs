@@ -1,10 +1,17 @@
-//! `/`: the namespace tree and the create-namespace form.
+//! `/`: the namespace tree, secrets overdue for rotation, and the
+//! create-namespace form.
 
 use super::{count_label, LoadError, Loading};
 use crate::{
-    api::namespaces::{list_namespaces, CreateNamespace},
+    api::{
+        namespaces::{list_namespaces, CreateNamespace},
+        secrets::overdue_secrets,
+    },
     components::{error_of, reset_on_success, FieldError, FormError, IfCan, SubmitButton},
-    domain::{view::NamespaceSummary, Role},
+    domain::{
+        view::{NamespaceSummary, SecretMeta},
+        Role,
+    },
 };
 use leptos::server_fn::ServerFn;
 use leptos::{html, prelude::*};
@@ -14,6 +21,7 @@ use leptos_meta::Title;
 pub fn HomePage() -> impl IntoView {
     let create = ServerAction::<CreateNamespace>::new();
     let namespaces = Resource::new(move || create.version().get(), |_| list_namespaces());
+    let overdue = Resource::new(|| (), |_| overdue_secrets());
     let error = error_of(create);
     let form = NodeRef::<html::Form>::new();
     reset_on_success(create, form);
@@ -30,6 +38,11 @@ pub fn HomePage() -> impl IntoView {
                     Ok(list) => view! { <NamespaceTree list/> }.into_any(),
                     Err(error) => view! { <LoadError error/> }.into_any(),
                 }
+            })}
+        </Suspense>
+        <Suspense>
+            {move || Suspend::new(async move {
+                overdue.await.ok().filter(|list| !list.is_empty()).map(|list| view! { <Overdue list/> })
             })}
         </Suspense>
         <IfCan role=Role::Editor>
@@ -75,5 +88,25 @@ fn NamespaceTree(list: Vec<NamespaceSummary>) -> impl IntoView {
                 })
                 .collect_view()}
         </ul>
+    }
+}
+
+/// Secrets past their rotate-by date, in the namespaces the user may see.
+#[component]
+fn Overdue(list: Vec<SecretMeta>) -> impl IntoView {
+    view! {
+        <section class="panel overdue">
+            <h2>"Overdue for rotation"</h2>
+            <ul aria-label="Overdue secrets">
+                {list.into_iter().map(|m| {
+                    let href = format!("/ns/{}/{}", m.namespace, m.key);
+                    let due = format!("due {}", m.due.map(|d| d.date()).unwrap_or_default());
+                    let place = format!(" in {} ", m.namespace);
+                    view! {
+                        <li><a href=href>{m.key.to_string()}</a>{place}<span class="badge overdue">{due}</span></li>
+                    }
+                }).collect_view()}
+            </ul>
+        </section>
     }
 }

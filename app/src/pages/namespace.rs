@@ -76,8 +76,8 @@ fn NamespaceBody(v: NamespaceView) -> impl IntoView {
                 view! {
                     <table class="secrets" aria-label="Effective secrets">
                         <thead><tr>
-                            <th scope="col">"Key"</th><th scope="col">"Defined in"</th><th scope="col">"Version"</th>
-                            <th scope="col">"Updated"</th><th scope="col">"Status"</th>
+                            <th scope="col">"Key"</th><th scope="col">"Defined in"</th><th scope="col">"Versions"</th>
+                            <th scope="col">"Last change"</th><th scope="col">"Rotate by"</th><th scope="col">"Status"</th>
                         </tr></thead>
                         <tbody>{effective.into_iter().map(|s| view! { <SecretRow s/> }).collect_view()}</tbody>
                     </table>
@@ -115,6 +115,18 @@ fn NamespaceBody(v: NamespaceView) -> impl IntoView {
     }
 }
 
+/// The due date, marked when it has passed.
+#[component]
+pub fn RotateBy(meta: crate::domain::view::SecretMeta) -> impl IntoView {
+    match (meta.due, meta.overdue) {
+        (None, _) => view! { <span class="muted">"—"</span> }.into_any(),
+        (Some(due), true) => {
+            view! { <span class="badge overdue">{format!("overdue since {}", due.date())}</span> }.into_any()
+        }
+        (Some(due), false) => view! { <span>{due.date()}</span> }.into_any(),
+    }
+}
+
 #[component]
 fn SecretRow(s: EffectiveSecret) -> impl IntoView {
     let EffectiveSecret { meta, own, shadows, can_open } = s;
@@ -130,12 +142,14 @@ fn SecretRow(s: EffectiveSecret) -> impl IntoView {
         (true, None) => "own".to_owned(),
         (false, _) => format!("inherited from {}", meta.namespace),
     };
+    let overdue = meta.overdue;
     view! {
-        <tr class:inherited=!own>
+        <tr class:inherited=!own class:overdue=overdue>
             <td>{key_cell}</td>
             <td>{meta.namespace.to_string()}</td>
             <td>{meta.version}</td>
-            <td>{meta.updated_at.to_string()}" by "{meta.updated_by}</td>
+            <td>{meta.updated_at.to_string()}" by "{meta.updated_by.clone()}</td>
+            <td><RotateBy meta=meta.clone()/></td>
             <td>{status}</td>
         </tr>
     }

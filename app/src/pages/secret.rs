@@ -1,8 +1,8 @@
 //! `/ns/{namespace}/{KEY}`: metadata, version history, rotate, delete, restore.
 
-use super::{LoadError, Loading};
+use super::{namespace::RotateBy, LoadError, Loading};
 use crate::{
-    api::secrets::{get_secret, DeleteSecret, RestoreSecret, RestoreVersion, RotateSecret},
+    api::secrets::{get_secret, DeleteSecret, RestoreSecret, RestoreVersion, RotateSecret, SetRotation},
     components::{error_of, reset_on_success, settled, FieldError, FormError, MeResource, SubmitButton},
     domain::{
         view::{SecretDetail, VersionMeta},
@@ -19,6 +19,7 @@ struct Actions {
     delete: ServerAction<DeleteSecret>,
     restore: ServerAction<RestoreSecret>,
     restore_version: ServerAction<RestoreVersion>,
+    rotation: ServerAction<SetRotation>,
 }
 
 #[component]
@@ -31,12 +32,14 @@ pub fn SecretPage() -> impl IntoView {
         delete: ServerAction::new(),
         restore: ServerAction::new(),
         restore_version: ServerAction::new(),
+        rotation: ServerAction::new(),
     };
     let changes = move || {
         actions.rotate.version().get()
             + actions.delete.version().get()
             + actions.restore.version().get()
             + actions.restore_version.version().get()
+            + actions.rotation.version().get()
     };
     let detail = Resource::new(move || (ns(), key(), changes()), |(ns, key, _)| get_secret(ns, key));
     let me = expect_context::<MeResource>();
@@ -79,6 +82,9 @@ fn SecretBody(d: SecretDetail, actions: Actions, can_edit: bool) -> impl IntoVie
             <dt>"Current version"</dt><dd data-testid="current-version">{current}</dd>
             <dt>"Created"</dt><dd>{meta.created_at.to_string()}" by "{meta.created_by.clone()}</dd>
             <dt>"Updated"</dt><dd>{meta.updated_at.to_string()}" by "{meta.updated_by.clone()}</dd>
+            <dt>"Value since"</dt><dd>{meta.value_since.to_string()}</dd>
+            <dt>"Rotation"</dt><dd data-testid="rotation">{meta.rotation.to_string()}</dd>
+            <dt>"Rotate by"</dt><dd data-testid="rotate-by"><RotateBy meta=meta.clone()/></dd>
             {shadows.map(|p| view! { <dt>"Shadows"</dt><dd>"the definition in "{p.to_string()}</dd> })}
         </dl>
         {if !can_edit {
@@ -88,6 +94,7 @@ fn SecretBody(d: SecretDetail, actions: Actions, can_edit: bool) -> impl IntoVie
         } else {
             view! {
                 <RotateForm ns=ns.clone() key=key.clone() action=actions.rotate/>
+                <RotationForm ns=ns.clone() key=key.clone() action=actions.rotation/>
                 <DeleteForm ns=ns.clone() key=key.clone() action=actions.delete/>
             }.into_any()
         }}
@@ -112,6 +119,30 @@ fn RotateForm(ns: String, key: String, action: ServerAction<RotateSecret>) -> im
                 <FieldError error field="value" id="rotate-value-error".into()/>
                 <FormError error fields=&["value"]/>
                 <SubmitButton url=RotateSecret::url()>"Rotate"</SubmitButton>
+            </ActionForm>
+        </section>
+    }
+}
+
+#[component]
+fn RotationForm(ns: String, key: String, action: ServerAction<SetRotation>) -> impl IntoView {
+    let error = error_of(action);
+    view! {
+        <section class="panel">
+            <h2>"Rotation policy"</h2>
+            <ActionForm action>
+                <input type="hidden" name="namespace" value=ns/>
+                <input type="hidden" name="key" value=key/>
+                <label for="rotation-by">"Rotate by"</label>
+                <input id="rotation-by" name="rotate_by" type="date" aria-describedby="rotation-by-error"/>
+                <FieldError error field="rotate_by" id="rotation-by-error".into()/>
+                <label for="rotation-every">"Or every (days)"</label>
+                <input id="rotation-every" name="every_days" type="number" min="1" max="3650"
+                    aria-describedby="rotation-every-error"/>
+                <FieldError error field="every_days" id="rotation-every-error".into()/>
+                <p class="hint">"Leave both empty to clear the policy. An interval counts from each rotation."</p>
+                <FormError error fields=&["rotate_by", "every_days"]/>
+                <SubmitButton url=SetRotation::url()>"Set rotation"</SubmitButton>
             </ActionForm>
         </section>
     }

@@ -7,7 +7,8 @@
 //! - `data_keys(id, nonce, wrapped, created_at)`: the keyring, wrapped by the root key.
 //! - `namespaces(id, path, parent_id, description, created_at, created_by)`.
 //! - `secrets(id, namespace_id, key, description, version, created_*, updated_*,
-//!   deleted_*)`: one row per `(namespace, key)`; `version` is the current one.
+//!   deleted_*, rotate_by, rotate_every_days)`: one row per `(namespace, key)`;
+//!   `version` is the current one; at most one of the two rotation columns is set.
 //! - `secret_versions(secret_id, version, key_id, nonce, ciphertext, created_*,
 //!   restored_from)`: `key_id`, `nonce` and `ciphertext` are NULL once destroyed by
 //!   the retention limit. Values are never stored in clear.
@@ -117,6 +118,10 @@ CREATE INDEX audit_by_namespace ON audit(namespace, id);
 CREATE INDEX audit_by_actor ON audit(actor, id);
 CREATE INDEX audit_by_action ON audit(action, id);
 CREATE INDEX audit_by_time ON audit(at, id);
+"#,
+    r#"
+ALTER TABLE secrets ADD COLUMN rotate_by INTEGER;
+ALTER TABLE secrets ADD COLUMN rotate_every_days INTEGER;
 "#,
 ];
 

@@ -33,6 +33,7 @@ pub struct Act {
     /// Who acted, once known; the outcome to record instead of the error's own.
     actor: Mutex<String>,
     outcome: Mutex<Option<String>>,
+    success: Mutex<Option<String>>,
     recorded: std::sync::atomic::AtomicBool,
 }
 
@@ -63,6 +64,7 @@ impl Act {
             client: client_addr(),
             actor: Mutex::new(ANONYMOUS.to_owned()),
             outcome: Mutex::new(None),
+            success: Mutex::new(None),
             recorded: false.into(),
         }
     }
@@ -74,6 +76,11 @@ impl Act {
     /// Records `outcome` instead of the one the error would give.
     pub fn set_outcome(&self, outcome: impl Into<String>) {
         *self.outcome.lock().unwrap_or_else(|p| p.into_inner()) = Some(outcome.into());
+    }
+
+    /// Records `outcome` (rather than plain `ok`) when the change is made.
+    pub fn set_outcome_on_success(&self, outcome: impl Into<String>) {
+        *self.success.lock().unwrap_or_else(|p| p.into_inner()) = Some(outcome.into());
     }
 
     fn entry(&self, outcome: String, version: Option<i64>) -> NewEntry {
@@ -123,7 +130,8 @@ impl Act {
         F: FnOnce(&mut Connection) -> Result<T, E> + Send + 'static,
     {
         let state = state().map_err(|_| E::from(rusqlite::Error::InvalidQuery))?;
-        let (key, entry) = (state.audit.clone(), self.entry(OK.to_owned(), None));
+        let outcome = self.success.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let (key, entry) = (state.audit.clone(), self.entry(outcome.unwrap_or_else(|| OK.to_owned()), None));
         let result = state.db.call(move |c| audit::with_entry(c, &key, entry, T::version, change)).await;
         if result.is_ok() {
             self.recorded.store(true, std::sync::atomic::Ordering::SeqCst);

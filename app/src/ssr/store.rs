@@ -7,7 +7,7 @@
 
 use super::crypto::{CryptoError, Keyring, Place, RootKey, Sealed, WrappedKey};
 use crate::domain::{
-    view::{EffectiveSecret, NamespaceSummary, NamespaceView, SecretDetail, SecretMeta, VersionMeta},
+    view::{EffectiveSecret, NamespaceSummary, NamespaceView, Rotation, SecretDetail, SecretMeta, VersionMeta},
     Description, NamespacePath, SecretKey, SecretValue, Timestamp,
 };
 use rusqlite::{named_params, params, params_from_iter, Connection, OptionalExtension, Row};
@@ -196,8 +196,29 @@ fn effective_secrets(conn: &Connection, ns: &NamespacePath) -> Result<Vec<Effect
 
 // ---------------------------------------------------------------- secrets
 
-const META_COLUMNS: &str = "n.path, s.key, s.description, s.version, s.created_at, s.created_by,
-    s.updated_at, s.updated_by, s.deleted_at, s.deleted_by";
+/// The current value's creation time, and when the rotation policy wants the
+/// next one.
+macro_rules! value_since {
+    () => {
+        "(SELECT v.created_at FROM secret_versions v WHERE v.secret_id = s.id AND v.version = s.version)"
+    };
+}
+macro_rules! due {
+    () => {
+        concat!("COALESCE(s.rotate_by, ", value_since!(), " + s.rotate_every_days * 86400)")
+    };
+}
+
+const META_COLUMNS: &str = concat!(
+    "n.path, s.key, s.description, s.version, s.created_at, s.created_by,
+    s.updated_at, s.updated_by, s.deleted_at, s.deleted_by, ",
+    value_since!(),
+    ", s.rotate_by, s.rotate_every_days, ",
+    due!(),
+    ", ",
+    due!(),
+    " <= unixepoch()"
+);
 
 /// Reads a column that holds a domain type; a stored value that no longer
 /// parses is reported as a conversion failure, not trusted.
@@ -242,6 +263,14 @@ fn meta_from_row_at(row: &Row<'_>, offset: usize) -> rusqlite::Result<SecretMeta
         updated_by: row.get(offset + 7)?,
         deleted_at: row.get::<_, Option<i64>>(offset + 8)?.map(Timestamp),
         deleted_by: row.get(offset + 9)?,
+        value_since: Timestamp(row.get(offset + 10)?),
+        rotation: match (row.get::<_, Option<i64>>(offset + 11)?, row.get::<_, Option<u32>>(offset + 12)?) {
+            (Some(by), _) => Rotation::By(Timestamp(by)),
+            (None, Some(days)) => Rotation::EveryDays(days),
+            (None, None) => Rotation::None,
+        },
+        due: row.get::<_, Option<i64>>(offset + 13)?.map(Timestamp),
+        overdue: row.get::<_, Option<bool>>(offset + 14)?.unwrap_or(false),
     })
 }
 
@@ -377,6 +406,34 @@ fn sealed_version(conn: &Connection, secret_id: i64, version: u32) -> Result<Sea
         Some((Some(key_id), Some(nonce), Some(ciphertext))) => Ok(Sealed { key_id, nonce, ciphertext }),
         Some(_) => Err(StoreError::VersionDestroyed(version)),
     }
+}
+
+/// Sets (or with `Rotation::None` clears) when a live secret should be rotated.
+/// Metadata only: the value and its versions are untouched.
+pub fn set_rotation(conn: &Connection, ns: &NamespacePath, key: &SecretKey, rotation: Rotation) -> Result<SecretMeta> {
+    let (id, _) = find_live_secret(conn, ns, key)?;
+    let (by, days) = match rotation {
+        Rotation::None => (None, None),
+        Rotation::By(t) => (Some(t.0), None),
+        Rotation::EveryDays(n) => (None, Some(n)),
+    };
+    conn.execute("UPDATE secrets SET rotate_by = ?2, rotate_every_days = ?3 WHERE id = ?1", params![id, by, days])?;
+    meta_by_id(conn, id)
+}
+
+/// Live secrets whose rotation is due, soonest first, across all namespaces
+/// (callers keep the ones the user may see).
+pub fn overdue_secrets(conn: &Connection) -> Result<Vec<SecretMeta>> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {META_COLUMNS} FROM secrets s JOIN namespaces n ON n.id = s.namespace_id
+         WHERE s.deleted_at IS NULL AND (s.rotate_by IS NOT NULL OR s.rotate_every_days IS NOT NULL)
+           AND {} <= unixepoch()
+         ORDER BY {} , n.path, s.key",
+        due!(),
+        due!()
+    ))?;
+    let list = stmt.query_map([], meta_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(list)
 }
 
 /// Soft-deletes a live secret: it stops being visible (and stops shadowing)
