@@ -26,7 +26,7 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 
 /// Every route: pages, server functions under `/api`, static files, `/healthz`.
 pub fn router(state: AppState, options: LeptosOptions, own_origin: origin::OwnOrigin) -> Router {
-    let routes = generate_route_list(App);
+    let routes = route_list();
     let context = {
         let state = state.clone();
         move || provide_context(state.clone())
@@ -49,6 +49,15 @@ pub fn router(state: AppState, options: LeptosOptions, own_origin: origin::OwnOr
         .layer(from_fn_with_state(own_origin, origin::same_origin_only))
         .layer(from_fn(headers::security_headers))
         .layer(from_fn(telemetry::log_requests))
+}
+
+/// The app's routes, generated once per process. Generating them renders the
+/// app with resource loading suppressed through a process-wide flag (leptos_server
+/// 0.8): a page rendering on another thread at that moment would wait forever
+/// (leptos issue #4773). Once, before any server runs, nothing can overlap it.
+fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> = std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }
 
 /// Liveness and database reachability.
