@@ -1,6 +1,6 @@
 import { type Page } from '@playwright/test';
 import fs from 'node:fs';
-import { canary, expect, gotoHydrated, secretRow, signIn, test } from './helpers';
+import { addSecret, canary, createNamespace, expect, gotoHydrated, signIn, test } from './helpers';
 
 const hydrated = (page: Page) => (url: string) => gotoHydrated(page, url);
 
@@ -10,15 +10,8 @@ test('an auditor filters the trail by namespace and downloads it as CSV, without
   const editorContext = await browser.newContext();
   const editor = await editorContext.newPage();
   await signIn(editor, 'editor', hydrated(editor));
-  await gotoHydrated(editor, '/');
-  await editor.getByLabel('Namespace', { exact: true }).fill('finance.ledger');
-  await editor.getByRole('button', { name: 'Create namespace' }).click();
-  await expect(editor.getByRole('link', { name: 'finance.ledger', exact: true })).toBeVisible();
-  await gotoHydrated(editor, '/ns/finance.ledger');
-  await editor.getByLabel('Key', { exact: true }).fill('LEDGER_TOKEN');
-  await editor.getByLabel('Value', { exact: true }).fill(values[0]);
-  await editor.getByRole('button', { name: 'Add secret' }).click();
-  await expect(secretRow(editor, 'LEDGER_TOKEN')).toContainText('own');
+  await createNamespace(editor, 'finance.ledger');
+  await addSecret(editor, 'finance.ledger', 'LEDGER_TOKEN', values[0]);
   await gotoHydrated(editor, '/ns/finance.ledger/LEDGER_TOKEN');
   await editor.getByLabel('New value', { exact: true }).fill(values[1]);
   await editor.getByRole('button', { name: 'Rotate' }).click();

@@ -1,5 +1,5 @@
 import { type Page } from '@playwright/test';
-import { canary, expect, gotoHydrated, PASSWORD, secretRow, signIn, test } from './helpers';
+import { addSecret, canary, createNamespace, expect, gotoHydrated, PASSWORD, secretRow, signIn, test } from './helpers';
 
 const hydrated = (page: Page) => (url: string) => gotoHydrated(page, url);
 
@@ -25,15 +25,8 @@ test('an editor adds a secret; an auditor sees names and versions but no forms',
   const editorContext = await browser.newContext();
   const editor = await editorContext.newPage();
   await signIn(editor, 'editor', hydrated(editor));
-  await gotoHydrated(editor, '/');
-  await editor.getByLabel('Namespace', { exact: true }).fill('finance');
-  await editor.getByRole('button', { name: 'Create namespace' }).click();
-  await expect(editor.getByRole('link', { name: 'finance', exact: true })).toBeVisible();
-  await gotoHydrated(editor, '/ns/finance');
-  await editor.getByLabel('Key', { exact: true }).fill('API_KEY');
-  await editor.getByLabel('Value', { exact: true }).fill(canary());
-  await editor.getByRole('button', { name: 'Add secret' }).click();
-  await expect(secretRow(editor, 'API_KEY')).toContainText('own');
+  await createNamespace(editor, 'finance');
+  await addSecret(editor, 'finance', 'API_KEY', canary());
   await gotoHydrated(editor, '/ns/finance/API_KEY');
   await editor.getByLabel('New value', { exact: true }).fill(canary());
   await editor.getByRole('button', { name: 'Rotate' }).click();

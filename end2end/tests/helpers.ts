@@ -64,3 +64,20 @@ export async function signIn(page: Page, username: string, open: (url: string) =
   await page.getByRole('button', { name: 'Sign in' }).click();
   await expect(page.getByRole('navigation', { name: 'Account' })).toContainText(`Signed in as ${username}`);
 }
+
+/** Creates `ns` from the home page (hydrated). */
+export async function createNamespace(page: Page, ns: string) {
+  await gotoHydrated(page, '/');
+  await page.getByLabel('Namespace', { exact: true }).fill(ns);
+  await page.getByRole('button', { name: 'Create namespace' }).click();
+  await expect(page.getByRole('link', { name: ns, exact: true })).toBeVisible();
+}
+
+/** Adds `key` = `value` on `/ns/{ns}` (hydrated). */
+export async function addSecret(page: Page, ns: string, key: string, value: string) {
+  await gotoHydrated(page, `/ns/${ns}`);
+  await page.getByLabel('Key', { exact: true }).fill(key);
+  await page.getByLabel('Value', { exact: true }).fill(value);
+  await page.getByRole('button', { name: 'Add secret' }).click();
+  await expect(secretRow(page, key)).toContainText('own');
+}

@@ -4,81 +4,34 @@
 //! prints filtered /audit page p50/p99, export throughput, and the server's
 //! RSS during the export.
 
+mod support;
+
 use std::{
-    io::Write,
-    process::{Command, Stdio},
+    process::Stdio,
     time::{Duration, Instant},
 };
-
-const PASSWORD: &str = "bench correct horse battery staple";
-
-fn pct(mut v: Vec<Duration>, p: f64) -> Duration {
-    v.sort();
-    v[((v.len() as f64 - 1.0) * p).round() as usize]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
-}
-
-fn rss_kib(pid: u32, field: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find(|l| l.starts_with(field))
-        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        .unwrap_or(0)
-}
+use support::{ms, pct, rss_kib, Instance};
 
 #[tokio::main]
 async fn main() {
     let mut args = std::env::args().skip(1);
     let bin = args.next().expect("usage: audit_bench path/to/strongroom [entries]");
     let entries: u64 = args.next().map_or(1_000_000, |n| n.parse().expect("entries: a number"));
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().to_str().unwrap();
-    let key = String::from_utf8(Command::new(&bin).arg("keygen").output().unwrap().stdout).unwrap();
-    let key = key.trim();
-    let strongroom = |args: &[&str]| {
-        let mut cmd = Command::new(&bin);
-        cmd.args(args).args(["--data-dir", data]).env("STRONGROOM_MASTER_KEY", key);
-        cmd
-    };
+    let instance = Instance::new(bin);
 
     let started = Instant::now();
-    assert!(strongroom(&["audit", "seed", &entries.to_string()]).stdout(Stdio::null()).status().unwrap().success());
+    let seed = instance.command(&["audit", "seed", &entries.to_string()]).stdout(Stdio::null()).status();
+    assert!(seed.unwrap().success());
     let seeded = started.elapsed();
-    let mut add = strongroom(&["user", "add", "bench", "--role", "admin"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    add.stdin.take().unwrap().write_all(format!("{PASSWORD}\n").as_bytes()).unwrap();
-    assert!(add.wait().unwrap().success());
+    instance.add_admin();
     let started = Instant::now();
-    let verified = strongroom(&["audit", "verify"]).output().unwrap();
+    let verified = instance.command(&["audit", "verify"]).output().unwrap();
     let verify_time = started.elapsed();
     assert!(verified.status.success(), "{}", String::from_utf8_lossy(&verified.stderr));
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let mut server =
-        strongroom(&["serve", "--addr", &format!("127.0.0.1:{port}")]).env("RUST_LOG", "warn").spawn().unwrap();
-    let base = format!("http://127.0.0.1:{port}");
+    let (mut server, base) = instance.serve().await;
     let http = reqwest::Client::new();
-    for _ in 0..100 {
-        if http.get(format!("{base}/healthz")).send().await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let res = http
-        .post(format!("{base}/api/session/login"))
-        .form(&[("username", "bench"), ("password", PASSWORD)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    let cookie = res.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let cookie = support::sign_in(&http, &base).await;
 
     println!("== audit trail: {entries} entries");
     println!("seed: {:.1} s; audit verify: {:.2} s", seeded.as_secs_f64(), verify_time.as_secs_f64());

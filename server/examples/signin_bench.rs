@@ -3,42 +3,15 @@
 //! Prints: bare argon2id hash p50, sign-in p50, page p99 idle and during a burst
 //! of 50 concurrent sign-ins, and the server's peak RSS.
 
+mod support;
+
 use app::{domain::Password, ssr::auth::Hasher};
-use std::{
-    process::{Command, Stdio},
-    time::{Duration, Instant},
-};
-
-const PASSWORD: &str = "bench correct horse battery staple";
-
-fn pct(mut v: Vec<Duration>, p: f64) -> Duration {
-    v.sort();
-    v[((v.len() as f64 - 1.0) * p).round() as usize]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
-}
-
-fn rss_kib(pid: u32, field: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find(|l| l.starts_with(field))
-        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        .unwrap_or(0)
-}
+use std::time::{Duration, Instant};
+use support::{ms, pct, rss_kib, Instance, PASSWORD};
 
 async fn login(http: &reqwest::Client, base: &str) -> (Duration, String) {
     let started = Instant::now();
-    let res = http
-        .post(format!("{base}/api/session/login"))
-        .form(&[("username", "bench"), ("password", PASSWORD)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200, "sign-in failed");
-    let cookie = res.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let cookie = support::sign_in(http, base).await;
     (started.elapsed(), cookie)
 }
 
@@ -57,8 +30,7 @@ async fn page_latencies(http: &reqwest::Client, base: &str, cookie: &str, n: usi
 #[tokio::main]
 async fn main() {
     let bin = std::env::args().nth(1).expect("usage: signin_bench path/to/strongroom");
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().to_str().unwrap();
+    let instance = Instance::new(bin);
 
     // Bare argon2id at the same parameters, for comparison.
     let hasher = Hasher::new(19_456, 2, 1, 1, 1).unwrap();
@@ -69,32 +41,9 @@ async fn main() {
         bare.push(started.elapsed());
     }
 
-    let key = String::from_utf8(Command::new(&bin).arg("keygen").output().unwrap().stdout).unwrap();
-    let mut add = Command::new(&bin)
-        .args(["user", "add", "bench", "--role", "admin", "--data-dir", data])
-        .env("STRONGROOM_MASTER_KEY", key.trim())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    add.stdin.take().unwrap().write_all(format!("{PASSWORD}\n").as_bytes()).unwrap();
-    assert!(add.wait().unwrap().success());
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let mut server = Command::new(&bin)
-        .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--data-dir", data])
-        .env("STRONGROOM_MASTER_KEY", key.trim())
-        .env("RUST_LOG", "warn")
-        .spawn()
-        .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
+    instance.add_admin();
+    let (mut server, base) = instance.serve().await;
     let http = reqwest::Client::new();
-    for _ in 0..100 {
-        if http.get(format!("{base}/healthz")).send().await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 
     eprintln!("signin_bench: server up; signing in one at a time");
     let mut signins = Vec::new();

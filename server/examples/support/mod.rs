@@ -1,0 +1,91 @@
+//! What the benchmarks share: a real `strongroom` binary on a temporary data
+//! dir with one admin, and the arithmetic of percentiles and RSS.
+#![allow(dead_code)] // each benchmark uses part of this
+
+use std::{
+    io::Write,
+    process::{Child, Command, Stdio},
+    time::Duration,
+};
+
+pub const PASSWORD: &str = "bench correct horse battery staple";
+
+pub fn pct(mut v: Vec<Duration>, p: f64) -> Duration {
+    v.sort();
+    v[((v.len() as f64 - 1.0) * p).round() as usize]
+}
+
+pub fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+/// A `/proc/PID/status` field in KiB (`VmRSS:`, `VmHWM:`).
+pub fn rss_kib(pid: u32, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// A data dir with a root key, and the binary to run on it.
+pub struct Instance {
+    pub bin: String,
+    pub dir: tempfile::TempDir,
+    key: String,
+}
+
+impl Instance {
+    pub fn new(bin: String) -> Self {
+        let key = String::from_utf8(Command::new(&bin).arg("keygen").output().unwrap().stdout).unwrap();
+        Self { bin, dir: tempfile::tempdir().unwrap(), key: key.trim().to_owned() }
+    }
+
+    /// `strongroom ARGS --data-dir DIR` with the root key set.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(&self.bin);
+        cmd.args(args).args(["--data-dir", self.dir.path().to_str().unwrap()]).env("STRONGROOM_MASTER_KEY", &self.key);
+        cmd
+    }
+
+    /// Adds admin `bench` with `PASSWORD`.
+    pub fn add_admin(&self) {
+        let mut add = self
+            .command(&["user", "add", "bench", "--role", "admin"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        add.stdin.take().unwrap().write_all(format!("{PASSWORD}\n").as_bytes()).unwrap();
+        assert!(add.wait().unwrap().success());
+    }
+
+    /// Starts the server on a free loopback port; returns it and its base URL once it answers.
+    pub async fn serve(&self) -> (Child, String) {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let server =
+            self.command(&["serve", "--addr", &format!("127.0.0.1:{port}")]).env("RUST_LOG", "warn").spawn().unwrap();
+        let base = format!("http://127.0.0.1:{port}");
+        let http = reqwest::Client::new();
+        for _ in 0..100 {
+            if http.get(format!("{base}/healthz")).send().await.is_ok() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        (server, base)
+    }
+}
+
+/// Signs `bench` in; returns the session cookie.
+pub async fn sign_in(http: &reqwest::Client, base: &str) -> String {
+    let res = http
+        .post(format!("{base}/api/session/login"))
+        .form(&[("username", "bench"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "sign-in failed");
+    res.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned()
+}
