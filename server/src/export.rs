@@ -88,11 +88,9 @@ pub async fn export(
             client: client.ip().to_string(),
             outcome: format!("refused: {error}"),
         };
-        let (state, key) = (state.clone(), state.audit.clone());
+        let state = state.clone();
         async move {
-            if let Err(e) = state.db.call(move |c| audit::append(c, &key, entry)).await {
-                tracing::error!(error = %e, "could not record a refused export in the audit trail");
-            }
+            state.record(entry).await;
             let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], format!("{error}\n")).into_response()
         }

@@ -45,8 +45,8 @@ pub fn router(state: AppState, options: LeptosOptions, own_origin: origin::OwnOr
         .merge(pages.clone())
         .layer(from_fn(api_errors::error_status))
         .layer(from_fn_with_state(pages, forms::plain_form_posts))
-        .layer(from_fn_with_state(state, gate::require_session))
-        .layer(from_fn_with_state(own_origin, origin::same_origin_only))
+        .layer(from_fn_with_state(state.clone(), gate::require_session))
+        .layer(from_fn_with_state(origin::OriginGuard { own: own_origin, state }, origin::same_origin_only))
         .layer(from_fn(headers::security_headers))
         .layer(from_fn(telemetry::log_requests))
 }

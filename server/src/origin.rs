@@ -3,12 +3,20 @@
 //! (Requests without either header are not from a browser, and carry no
 //! ambient cookie authority worth forging.)
 
+use app::{
+    domain::{
+        audit::{Action, ANONYMOUS},
+        Timestamp,
+    },
+    ssr::{audit::NewEntry, state::AppState},
+};
 use axum::{
-    extract::{Request, State},
+    extract::{ConnectInfo, Request, State},
     http::{header, Method, StatusCode},
     middleware::Next,
     response::{IntoResponse, Response},
 };
+use std::net::SocketAddr;
 
 /// `Some("https://host")` when the public URL is configured; else the request's
 /// own `Host` is the origin to match.
@@ -43,10 +51,35 @@ pub fn cross_origin(req: &Request, own: &OwnOrigin) -> Option<&'static str> {
     (!matches).then_some("Origin is not this server")
 }
 
-pub async fn same_origin_only(State(own): State<OwnOrigin>, req: Request, next: Next) -> Response {
-    if let Some(reason) = cross_origin(&req, &own) {
-        tracing::warn!(path = %req.uri().path(), reason, "cross-origin request refused");
-        return (StatusCode::FORBIDDEN, "Cross-origin requests are refused.\n").into_response();
-    }
-    next.run(req).await
+/// What the cross-origin check needs: the origin to match, and the state to
+/// record refusals in the audit trail.
+#[derive(Clone)]
+pub struct OriginGuard {
+    pub own: OwnOrigin,
+    pub state: AppState,
+}
+
+pub async fn same_origin_only(State(guard): State<OriginGuard>, req: Request, next: Next) -> Response {
+    let Some(reason) = cross_origin(&req, &guard.own) else { return next.run(req).await };
+    tracing::warn!(path = %req.uri().path(), reason, "cross-origin request refused");
+    let cookies = req.headers().get(header::COOKIE).and_then(|v| v.to_str().ok());
+    let actor = match guard.state.session(cookies).await {
+        Ok(Some((user, _))) => user.username.as_str().to_owned(),
+        _ => ANONYMOUS.to_owned(),
+    };
+    let client = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
+    guard
+        .state
+        .record(NewEntry {
+            at: Timestamp::now(),
+            actor,
+            action: Action::Request.as_str(),
+            namespace: String::new(),
+            key: req.uri().path().chars().take(256).collect(),
+            version: None,
+            client: client.unwrap_or_else(|| "unknown".into()),
+            outcome: format!("refused: cross-origin ({reason})"),
+        })
+        .await;
+    (StatusCode::FORBIDDEN, "Cross-origin requests are refused.\n").into_response()
 }

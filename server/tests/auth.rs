@@ -42,6 +42,7 @@ fn expectations() -> BTreeMap<&'static str, Needs> {
         ("/api/secrets/get", Role(app::domain::Role::Auditor)),
         ("/api/secrets/rotation", Role(app::domain::Role::Editor)),
         ("/api/secrets/overdue", Session),
+        ("/api/secrets/purge", Role(app::domain::Role::Admin)),
         ("/api/users/list", FullAdmin),
         ("/api/users/add", FullAdmin),
         ("/api/users/grant", FullAdmin),
@@ -324,6 +325,7 @@ async fn cross_origin_posts_are_refused_in_every_encoding() {
     for (content_type, body) in &encodings {
         for (header, value) in [("origin", "http://evil.example"), ("sec-fetch-site", "cross-site"), ("origin", "null")]
         {
+            let before = s.audit_count().await;
             let res = http
                 .post(&url)
                 .header("cookie", &cookie)
@@ -334,6 +336,12 @@ async fn cross_origin_posts_are_refused_in_every_encoding() {
                 .await
                 .unwrap();
             assert_eq!(res.status().as_u16(), 403, "{content_type} with {header}: {value}");
+            // Recorded once, with who sent it (the cookie was attached) and where to.
+            let entry = s.last_entry().await;
+            assert_eq!(s.audit_count().await, before + 1);
+            let got = (entry.actor.as_str(), entry.action.as_str(), entry.key.as_str());
+            assert_eq!(got, ("admin", "request", "/api/namespaces/create"));
+            assert!(entry.outcome.starts_with("refused: cross-origin"), "{}", entry.outcome);
         }
     }
     let (_, list) = s.login("admin").await.call("namespaces/list", &[]).await;

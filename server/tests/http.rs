@@ -241,3 +241,28 @@ async fn rotation_policies_set_due_dates_and_overdue_secrets_are_listed_for_thos
     assert_eq!((old["due"].clone(), old["overdue"].clone()), (serde_json::Value::Null, serde_json::Value::Bool(false)));
     assert_eq!(a.call("secrets/overdue", &[]).await.1, serde_json::json!([]));
 }
+
+#[tokio::test]
+async fn purge_removes_a_deleted_secret_and_every_ciphertext_for_good() {
+    let s = start().await;
+    let mut a = s.login("admin").await;
+    a.call("namespaces/create", &[("namespace", "co"), ("description", "")]).await;
+    a.call("secrets/add", &[("namespace", "co"), ("key", "K"), ("value", CANARY), ("description", "")]).await;
+    a.call("secrets/rotate", &[("namespace", "co"), ("key", "K"), ("value", "second")]).await;
+    let form = [("namespace", "co"), ("key", "K")];
+    let (status, body) = a.call("secrets/purge", &form).await;
+    assert_eq!((status, error_field(&body).0.as_str()), (409, "Conflict"), "a live secret is deleted first");
+    assert_eq!(a.call("secrets/delete", &form).await.0, 200);
+    let (status, meta) = a.call("secrets/purge", &form).await;
+    assert_eq!((status, meta["version"].as_u64()), (200, Some(2)), "{meta}");
+    assert_eq!(a.call("secrets/get", &form).await.0, 404);
+    assert_eq!(a.call("secrets/purge", &form).await.0, 404);
+    let (_, view) = a.call("namespaces/get", &[("namespace", "co")]).await;
+    assert_eq!(view["deleted"], serde_json::json!([]));
+    let rows: i64 =
+        s.state.db.read(|c| c.query_row("SELECT count(*) FROM secret_versions", [], |r| r.get(0))).await.unwrap();
+    assert_eq!(rows, 0);
+    // The key can be used afresh.
+    let add = [("namespace", "co"), ("key", "K"), ("value", "new"), ("description", "")];
+    assert_eq!(a.call("secrets/add", &add).await.1["version"], 1);
+}

@@ -74,6 +74,19 @@ pub async fn restore_secret(namespace: String, key: String) -> Result<SecretMeta
     .await
 }
 
+/// Removes a deleted secret and all its versions for good. Admins only: it
+/// cannot be undone.
+#[server(prefix = "/api", endpoint = "secrets/purge")]
+pub async fn purge_secret(namespace: String, key: String) -> Result<SecretMeta, AppError> {
+    let act = Act::new(Action::SecretPurge, &namespace, &key);
+    act.run(async {
+        let (_who, ns) = act.require(Role::Admin, &namespace).await?;
+        let key = field("key", SecretKey::parse(&key))?;
+        act.write(move |c| store::purge_secret(c, &ns, &key)).await.map_err(store_error)
+    })
+    .await
+}
+
 /// Makes an older version the newest, without the value leaving the server.
 #[server(prefix = "/api", endpoint = "secrets/restore_version")]
 pub async fn restore_version(namespace: String, key: String, version: u32) -> Result<SecretMeta, AppError> {

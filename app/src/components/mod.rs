@@ -119,8 +119,15 @@ fn current_page() -> String {
 /// `url?back=<this page>`, so the server knows where to return (and where to show
 /// errors) without relying on the Referer header.
 #[component]
-pub fn SubmitButton(url: &'static str, children: Children, #[prop(optional, into)] class: String) -> impl IntoView {
-    let here = current_page();
+pub fn SubmitButton(
+    url: &'static str,
+    children: Children,
+    #[prop(optional, into)] class: String,
+    /// Where to return instead of this page (for a form that removes this page).
+    #[prop(optional, into)]
+    back: Option<String>,
+) -> impl IntoView {
+    let here = back.unwrap_or_else(current_page);
     let formaction = format!("{url}?back={}", encode_query_value(&here));
     view! {
         <button type="submit" formaction=formaction class=class>

@@ -2,7 +2,7 @@
 
 use super::{namespace::RotateBy, LoadError, Loading};
 use crate::{
-    api::secrets::{get_secret, DeleteSecret, RestoreSecret, RestoreVersion, RotateSecret, SetRotation},
+    api::secrets::{get_secret, DeleteSecret, PurgeSecret, RestoreSecret, RestoreVersion, RotateSecret, SetRotation},
     components::{error_of, reset_on_success, settled, FieldError, FormError, MeResource, SubmitButton},
     domain::{
         view::{SecretDetail, VersionMeta},
@@ -20,6 +20,7 @@ struct Actions {
     restore: ServerAction<RestoreSecret>,
     restore_version: ServerAction<RestoreVersion>,
     rotation: ServerAction<SetRotation>,
+    purge: ServerAction<PurgeSecret>,
 }
 
 #[component]
@@ -33,7 +34,14 @@ pub fn SecretPage() -> impl IntoView {
         restore: ServerAction::new(),
         restore_version: ServerAction::new(),
         rotation: ServerAction::new(),
+        purge: ServerAction::new(),
     };
+    // A purged secret has no page any more: go to its namespace.
+    Effect::new(move |_| {
+        if let Some(Ok(meta)) = actions.purge.value().get() {
+            let _ = window().location().set_href(&format!("/ns/{}", meta.namespace));
+        }
+    });
     let changes = move || {
         actions.rotate.version().get()
             + actions.delete.version().get()
@@ -52,8 +60,9 @@ pub fn SecretPage() -> impl IntoView {
                 let (detail, me) = (detail.await, me.await);
                 match detail {
                     Ok(d) => {
-                        let can_edit = me.is_ok_and(|me| me.can(Role::Editor, &d.meta.namespace));
-                        view! { <SecretBody d actions can_edit/> }.into_any()
+                        let can = |role| me.as_ref().is_ok_and(|me| me.can(role, &d.meta.namespace));
+                        let (can_edit, can_purge) = (can(Role::Editor), can(Role::Admin));
+                        view! { <SecretBody d actions can_edit can_purge/> }.into_any()
                     }
                     Err(error) => view! { <LoadError error/> }.into_any(),
                 }
@@ -63,7 +72,7 @@ pub fn SecretPage() -> impl IntoView {
 }
 
 #[component]
-fn SecretBody(d: SecretDetail, actions: Actions, can_edit: bool) -> impl IntoView {
+fn SecretBody(d: SecretDetail, actions: Actions, can_edit: bool, can_purge: bool) -> impl IntoView {
     let SecretDetail { meta, versions, shadows } = d;
     let (ns, key) = (meta.namespace.to_string(), meta.key.to_string());
     let deleted = meta.deleted_at.is_some();
@@ -90,7 +99,10 @@ fn SecretBody(d: SecretDetail, actions: Actions, can_edit: bool) -> impl IntoVie
         {if !can_edit {
             ().into_any()
         } else if deleted {
-            view! { <RestoreForm ns=ns.clone() key=key.clone() action=actions.restore/> }.into_any()
+            view! {
+                <RestoreForm ns=ns.clone() key=key.clone() action=actions.restore/>
+                {can_purge.then(|| view! { <PurgeForm ns=ns.clone() key=key.clone() action=actions.purge/> })}
+            }.into_any()
         } else {
             view! {
                 <RotateForm ns=ns.clone() key=key.clone() action=actions.rotate/>
@@ -171,6 +183,24 @@ fn RestoreForm(ns: String, key: String, action: ServerAction<RestoreSecret>) -> 
             <FormError error/>
             <SubmitButton url=RestoreSecret::url()>"Restore"</SubmitButton>
         </ActionForm>
+    }
+}
+
+#[component]
+fn PurgeForm(ns: String, key: String, action: ServerAction<PurgeSecret>) -> impl IntoView {
+    let error = error_of(action);
+    let back = format!("/ns/{ns}");
+    view! {
+        <section class="panel">
+            <h2>"Purge"</h2>
+            <p class="hint">"Removes this secret and every version of its value for good. This cannot be undone."</p>
+            <ActionForm action>
+                <input type="hidden" name="namespace" value=ns/>
+                <input type="hidden" name="key" value=key/>
+                <FormError error/>
+                <SubmitButton url=PurgeSecret::url() class="danger" back>"Purge"</SubmitButton>
+            </ActionForm>
+        </section>
     }
 }
 

@@ -147,11 +147,7 @@ impl Act {
             if !self.recorded.load(std::sync::atomic::Ordering::SeqCst) {
                 let outcome = self.outcome.lock().unwrap_or_else(|p| p.into_inner()).take();
                 let entry = self.entry(outcome.unwrap_or_else(|| outcome_of(error)), None);
-                let state = state()?;
-                let key = state.audit.clone();
-                if let Err(e) = state.db.call(move |c| audit::append(c, &key, entry)).await {
-                    tracing::error!(error = %e, "could not record a refused request in the audit trail");
-                }
+                state()?.record(entry).await;
             }
         }
         result

@@ -122,4 +122,13 @@ impl AppState {
             }
         }
     }
+
+    /// Appends `entry` to the audit trail on its own (for refusals, where no
+    /// change goes with it). A failure is logged; the refusal stands anyway.
+    pub async fn record(&self, entry: super::audit::NewEntry) {
+        let key = self.audit.clone();
+        if let Err(e) = self.db.call(move |c| super::audit::append(c, &key, entry)).await {
+            tracing::error!(error = %e, "could not record a refused request in the audit trail");
+        }
+    }
 }

@@ -476,6 +476,21 @@ pub fn restore_secret(
     Ok(meta)
 }
 
+/// Removes a soft-deleted secret for good: every version's ciphertext and the
+/// secret itself (`secure_delete` overwrites the freed pages). Returns what it
+/// was, for the audit trail. Live secrets must be deleted first.
+pub fn purge_secret(conn: &mut Connection, ns: &NamespacePath, key: &SecretKey) -> Result<SecretMeta> {
+    let tx = conn.savepoint()?;
+    let (id, meta) = find_secret(&tx, ns, key)?;
+    if meta.deleted_at.is_none() {
+        return Err(StoreError::SecretNotDeleted);
+    }
+    tx.execute("DELETE FROM secret_versions WHERE secret_id = ?1", [id])?;
+    tx.execute("DELETE FROM secrets WHERE id = ?1", [id])?;
+    tx.commit()?;
+    Ok(meta)
+}
+
 /// Metadata and version history of a secret defined in `ns` (deleted or not).
 pub fn secret_detail(conn: &Connection, ns: &NamespacePath, key: &SecretKey) -> Result<SecretDetail> {
     let (id, meta) = find_secret(conn, ns, key)?;

@@ -1,0 +1,60 @@
+import { type Page } from '@playwright/test';
+import { expect, gotoHydrated, PASSWORD, signIn, test } from './helpers';
+
+const hydrated = (page: Page) => (url: string) => gotoHydrated(page, url);
+const NEW_PASSWORD = 'a fresh password for newbie';
+
+async function signInFails(page: Page, username: string, password: string) {
+  await gotoHydrated(page, '/login');
+  await page.getByLabel('Username', { exact: true }).fill(username);
+  await page.getByLabel('Password', { exact: true }).fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.getByRole('alert')).toHaveText('Invalid username or password.');
+}
+
+test('an admin adds a user, grants and revokes a role, disables, enables and resets the password', async ({
+  page,
+  browser,
+}) => {
+  await signIn(page, 'admin', hydrated(page));
+  await page.getByRole('link', { name: 'Users' }).click();
+  await expect(page.getByRole('heading', { name: 'Users', exact: true })).toBeVisible();
+  await expect(page.locator('body[data-hydrated="true"]')).toHaveCount(1);
+
+  const add = page.locator('section', { has: page.getByRole('heading', { name: 'Add a user' }) });
+  await add.getByLabel('Username', { exact: true }).fill('newbie');
+  await add.getByLabel('Password', { exact: true }).fill(PASSWORD);
+  await add.getByLabel('Role', { exact: true }).selectOption('auditor');
+  await add.getByLabel('Namespace', { exact: true }).fill('finance');
+  await add.getByRole('button', { name: 'Add user' }).click();
+  const row = page.getByRole('table', { name: 'Users' }).getByRole('row').filter({ hasText: 'newbie' });
+  await expect(row).toContainText('auditor on finance');
+
+  await row.getByLabel('Role', { exact: true }).selectOption('editor');
+  await row.getByLabel('Namespace', { exact: true }).fill('finance.ledger');
+  await row.getByRole('button', { name: 'Grant to newbie' }).click();
+  await expect(row).toContainText('editor on finance.ledger');
+  await row.getByRole('button', { name: 'Revoke editor on finance.ledger' }).click();
+  await expect(row).not.toContainText('editor on finance.ledger');
+
+  await row.getByRole('button', { name: 'Disable newbie' }).click();
+  await expect(row).toContainText('newbie (disabled)');
+  const other = await (await browser.newContext()).newPage();
+  await signInFails(other, 'newbie', PASSWORD);
+  await row.getByRole('button', { name: 'Enable newbie' }).click();
+  await expect(row).not.toContainText('(disabled)');
+
+  await row.getByLabel('New password', { exact: true }).fill(NEW_PASSWORD);
+  await Promise.all([
+    page.waitForResponse((r) => r.url().includes('/api/users/reset_password') && r.status() === 200),
+    row.getByRole('button', { name: 'Reset password of newbie' }).click(),
+  ]);
+  await signInFails(other, 'newbie', PASSWORD);
+  await other.getByLabel('Username', { exact: true }).fill('newbie');
+  await other.getByLabel('Password', { exact: true }).fill(NEW_PASSWORD);
+  await other.getByRole('button', { name: 'Sign in' }).click();
+  await expect(other.getByRole('navigation', { name: 'Account' })).toContainText('Signed in as newbie');
+  // An auditor is no admin: the users page refuses.
+  await gotoHydrated(other, '/admin/users');
+  await expect(other.getByRole('alert')).toContainText('You do not have access to this.');
+});
