@@ -5,10 +5,11 @@
 //! `AppError`, which knows its status (422, 409, 404 …): this layer applies it,
 //! so API clients see real status codes whatever failed.
 
-use app::error::AppError;
+use crate::refused::Refused;
+use app::{error::AppError, ssr::state::AppState};
 use axum::{
     body::{to_bytes, Body},
-    extract::Request,
+    extract::{Request, State},
     http::{header, StatusCode},
     middleware::Next,
     response::Response,
@@ -18,7 +19,8 @@ use leptos::server_fn::error::SERVER_FN_ERROR_HEADER;
 /// Error bodies are a few hundred bytes; anything larger is not ours.
 const MAX_ERROR_BODY: usize = 64 * 1024;
 
-pub async fn error_status(req: Request, next: Next) -> Response {
+pub async fn error_status(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let refused = Refused::of(&req);
     let res = next.run(req).await;
     // Redirects (plain form posts) are handled by the `forms` layer.
     if !res.headers().contains_key(SERVER_FN_ERROR_HEADER) || res.headers().contains_key(header::LOCATION) {
@@ -29,10 +31,14 @@ pub async fn error_status(req: Request, next: Next) -> Response {
         parts.status = StatusCode::INTERNAL_SERVER_ERROR;
         return Response::from_parts(parts, Body::empty());
     };
-    if let Some(status) =
-        serde_json::from_slice::<AppError>(&bytes).ok().and_then(|e| StatusCode::from_u16(e.status()).ok())
-    {
+    let error = serde_json::from_slice::<AppError>(&bytes).ok();
+    if let Some(status) = error.as_ref().and_then(|e| StatusCode::from_u16(e.status()).ok()) {
         parts.status = status;
+    }
+    // Undecodable arguments are refused before the function (and its audit
+    // entry) runs; every other error was recorded by the function itself.
+    if error == Some(AppError::BadRequest) {
+        refused.record(&state, "refused: malformed request".into()).await;
     }
     Response::from_parts(parts, Body::from(bytes))
 }

@@ -2,7 +2,7 @@
 //! (and `/login` with one is sent on). This is for people; access control
 //! proper is in every server function.
 
-use app::ssr::state::AppState;
+use app::{components::encode_query_value, ssr::state::AppState};
 use axum::{
     extract::{Request, State},
     http::{header, Method, StatusCode},
@@ -21,16 +21,6 @@ fn is_page(req: &Request) -> bool {
 
 fn see_other(location: &str) -> Response {
     (StatusCode::SEE_OTHER, [(header::LOCATION, location.to_owned())]).into_response()
-}
-
-/// Percent-encodes a page path and query for the `next` parameter.
-fn encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 pub async fn require_session(State(state): State<AppState>, req: Request, next: Next) -> Response {
@@ -56,8 +46,9 @@ pub async fn require_session(State(state): State<AppState>, req: Request, next: 
         return next.run(req).await;
     }
     if !signed_in {
-        let here = req.uri().path_and_query().map_or("/", |pq| pq.as_str());
-        return see_other(&format!("/login?next={}", encode(here)));
+        let here = encode_query_value(req.uri().path_and_query().map_or("/", |pq| pq.as_str()));
+        crate::refused::Refused::of(&req).record(&state, "refused: not signed in".into()).await;
+        return see_other(&format!("/login?next={here}"));
     }
     next.run(req).await
 }

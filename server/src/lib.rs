@@ -10,6 +10,7 @@ pub mod forms;
 pub mod gate;
 pub mod headers;
 pub mod origin;
+pub mod refused;
 pub mod telemetry;
 pub mod users;
 
@@ -43,7 +44,7 @@ pub fn router(state: AppState, options: LeptosOptions, own_origin: origin::OwnOr
         .route("/healthz", get(healthz).with_state(state.clone()))
         .route("/audit/{file}", get(export::export).with_state(state.clone()))
         .merge(pages.clone())
-        .layer(from_fn(api_errors::error_status))
+        .layer(from_fn_with_state(state.clone(), api_errors::error_status))
         .layer(from_fn_with_state(pages, forms::plain_form_posts))
         .layer(from_fn_with_state(state.clone(), gate::require_session))
         .layer(from_fn_with_state(origin::OriginGuard { own: own_origin, state }, origin::same_origin_only))

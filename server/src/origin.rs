@@ -3,20 +3,13 @@
 //! (Requests without either header are not from a browser, and carry no
 //! ambient cookie authority worth forging.)
 
-use app::{
-    domain::{
-        audit::{Action, ANONYMOUS},
-        Timestamp,
-    },
-    ssr::{audit::NewEntry, state::AppState},
-};
+use app::ssr::state::AppState;
 use axum::{
-    extract::{ConnectInfo, Request, State},
+    extract::{Request, State},
     http::{header, Method, StatusCode},
     middleware::Next,
     response::{IntoResponse, Response},
 };
-use std::net::SocketAddr;
 
 /// `Some("https://host")` when the public URL is configured; else the request's
 /// own `Host` is the origin to match.
@@ -62,24 +55,6 @@ pub struct OriginGuard {
 pub async fn same_origin_only(State(guard): State<OriginGuard>, req: Request, next: Next) -> Response {
     let Some(reason) = cross_origin(&req, &guard.own) else { return next.run(req).await };
     tracing::warn!(path = %req.uri().path(), reason, "cross-origin request refused");
-    let cookies = req.headers().get(header::COOKIE).and_then(|v| v.to_str().ok());
-    let actor = match guard.state.session(cookies).await {
-        Ok(Some((user, _))) => user.username.as_str().to_owned(),
-        _ => ANONYMOUS.to_owned(),
-    };
-    let client = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
-    guard
-        .state
-        .record(NewEntry {
-            at: Timestamp::now(),
-            actor,
-            action: Action::Request.as_str(),
-            namespace: String::new(),
-            key: req.uri().path().chars().take(256).collect(),
-            version: None,
-            client: client.unwrap_or_else(|| "unknown".into()),
-            outcome: format!("refused: cross-origin ({reason})"),
-        })
-        .await;
+    crate::refused::Refused::of(&req).record(&guard.state, format!("refused: cross-origin ({reason})")).await;
     (StatusCode::FORBIDDEN, "Cross-origin requests are refused.\n").into_response()
 }

@@ -1,0 +1,55 @@
+//! Requests refused before any server function ran (cross-origin posts,
+//! arguments that do not decode, pages asked for without a session) still go
+//! in the audit trail, like those the server functions refuse themselves.
+
+use app::{
+    domain::{
+        audit::{Action, ANONYMOUS},
+        Timestamp,
+    },
+    ssr::{audit::NewEntry, state::AppState},
+};
+use axum::{
+    extract::{ConnectInfo, Request},
+    http::header,
+};
+use std::net::SocketAddr;
+
+/// What the trail needs of a request, taken before the request is passed on.
+pub struct Refused {
+    cookies: Option<String>,
+    path: String,
+    client: String,
+}
+
+impl Refused {
+    pub fn of(req: &Request) -> Self {
+        Self {
+            cookies: req.headers().get(header::COOKIE).and_then(|v| v.to_str().ok()).map(str::to_owned),
+            path: req.uri().path().chars().take(256).collect(),
+            client: req
+                .extensions()
+                .get::<ConnectInfo<SocketAddr>>()
+                .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string()),
+        }
+    }
+
+    /// Records the refusal, naming the signed-in user if the request had a session.
+    pub async fn record(self, state: &AppState, outcome: String) {
+        let actor = match state.session(self.cookies.as_deref()).await {
+            Ok(Some((user, _))) => user.username.as_str().to_owned(),
+            _ => ANONYMOUS.to_owned(),
+        };
+        let entry = NewEntry {
+            at: Timestamp::now(),
+            actor,
+            action: Action::Request.as_str(),
+            namespace: String::new(),
+            key: self.path,
+            version: None,
+            client: self.client,
+            outcome,
+        };
+        state.record(entry).await;
+    }
+}
