@@ -7,6 +7,10 @@ use app::{
 };
 
 pub async fn verify(key: &KeyArgs) -> Result<(), RunError> {
+    // Checking a database that is not there would create an empty one, and call it intact.
+    if !key.db_path().is_file() {
+        return Err(RunError::User(format!("no database at {}", key.db_path().display())));
+    }
     let (root, _) = key.root_key()?;
     let state = crate::cli::open_state(key.db_path(), root, Default::default()).await?;
     let chain_key = state.audit.clone();

@@ -115,8 +115,7 @@ impl ServeArgs {
 
     /// Creates the data directory (owner-only) if missing.
     pub fn ensure_data_dir(&self) -> Result<(), ConfigError> {
-        let err = |e| ConfigError::DataDir(self.data_dir.clone(), e);
-        fs::DirBuilder::new().recursive(true).mode(0o700).create(&self.data_dir).map_err(err)
+        ensure_dir(&self.data_dir)
     }
 
     /// The root key from `STRONGROOM_MASTER_KEY`, the key file, or the trial key
@@ -229,8 +228,16 @@ pub struct KeyArgs {
     pub master_key_file: Option<PathBuf>,
 }
 
+/// Creates a data directory (owner-only) if missing.
+pub fn ensure_dir(dir: &Path) -> Result<(), ConfigError> {
+    let err = |e| ConfigError::DataDir(dir.to_owned(), e);
+    fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(err)
+}
+
 impl KeyArgs {
+    /// The root key (see [`root_key`]), creating the data directory if missing.
     pub fn root_key(&self) -> Result<(RootKey, KeyOrigin), ConfigError> {
+        ensure_dir(&self.data_dir)?;
         root_key(&self.data_dir, self.master_key_file.as_deref(), std::env::var("STRONGROOM_MASTER_KEY").ok())
     }
 

@@ -44,7 +44,6 @@ pub async fn add(name: &str, role: &str, namespace: Option<&str>, key: &KeyArgs)
         return Err("the passwords differ".into());
     }
     let password = Password::parse_new(first).map_err(|e| e.to_string())?;
-    std::fs::create_dir_all(&key.data_dir).map_err(|e| format!("cannot create {}: {e}", key.data_dir.display()))?;
     let (root, _) = key.root_key().map_err(|e| e.to_string())?;
     let state = crate::cli::open_state(key.db_path(), root, Default::default()).await.map_err(|e| e.to_string())?;
     let hash = state.auth.hasher.hash(password).await.map_err(|e| e.to_string())?;

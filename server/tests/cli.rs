@@ -42,8 +42,9 @@ fn a_bad_address_is_refused_with_an_example() {
 #[test]
 fn user_add_reads_the_password_from_stdin_and_checks_it() {
     use std::io::Write;
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().to_str().unwrap();
+    let parent = tempfile::tempdir().unwrap();
+    let dir = parent.path().join("data");
+    let data = dir.to_str().unwrap();
     let add = |args: &[&str], password: &str| {
         let mut child = Command::new(env!("CARGO_BIN_EXE_strongroom"))
             .args(["user", "add"])
@@ -59,6 +60,8 @@ fn user_add_reads_the_password_from_stdin_and_checks_it() {
     };
     let out = add(&["root", "--role", "admin"], "correct horse battery staple");
     assert!(out.status.success(), "{}", stderr(&out));
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777, 0o700, "data dir owner-only");
     assert!(String::from_utf8_lossy(&out.stdout).contains("added root as admin on every namespace"));
     let out = add(&["ed", "--role", "editor", "--namespace", "company.team"], "correct horse battery staple");
     assert!(out.status.success(), "{}", stderr(&out));
@@ -68,7 +71,7 @@ fn user_add_reads_the_password_from_stdin_and_checks_it() {
     assert!(stderr(&out).contains("at least 15"), "{}", stderr(&out));
     let out = add(&["x1", "--role", "owner"], "correct horse battery staple");
     assert!(stderr(&out).contains("admin, editor or auditor"), "{}", stderr(&out));
-    let conn = rusqlite::Connection::open(dir.path().join("strongroom.db")).unwrap();
+    let conn = rusqlite::Connection::open(dir.join("strongroom.db")).unwrap();
     let hash: String =
         conn.query_row("SELECT password_hash FROM users WHERE username = 'root'", [], |r| r.get(0)).unwrap();
     assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
@@ -76,6 +79,10 @@ fn user_add_reads_the_password_from_stdin_and_checks_it() {
     let out = strongroom(&["audit", "verify", "--data-dir", data], &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "audit trail intact: 2 entries");
+    let elsewhere = parent.path().join("typo");
+    let out = strongroom(&["audit", "verify", "--data-dir", elsewhere.to_str().unwrap()], &[]);
+    assert!(!out.status.success() && stderr(&out).contains("no database at"), "{}", stderr(&out));
+    assert!(!elsewhere.exists(), "verify created something");
 }
 
 #[test]
