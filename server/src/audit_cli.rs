@@ -6,6 +6,11 @@ use app::{
     ssr::audit::{self, Chain, NewEntry, Verdict},
 };
 
+/// A failed query on the database `key` names, as the command reports it.
+fn db_error(key: &KeyArgs) -> impl Fn(rusqlite::Error) -> RunError + '_ {
+    |e| RunError::Database(key.db_path().display().to_string(), app::ssr::store::StoreError::from(e).into())
+}
+
 pub async fn verify(key: &KeyArgs) -> Result<(), RunError> {
     // Checking a database that is not there would create an empty one, and call it intact.
     if !key.db_path().is_file() {
@@ -14,9 +19,7 @@ pub async fn verify(key: &KeyArgs) -> Result<(), RunError> {
     let (root, _) = key.root_key()?;
     let state = crate::cli::open_state(key.db_path(), root, Default::default()).await?;
     let chain_key = state.audit.clone();
-    let verdict = state.db.read(move |c| audit::verify(c, &chain_key)).await.map_err(|e| {
-        RunError::Database(key.db_path().display().to_string(), app::ssr::store::StoreError::from(e).into())
-    })?;
+    let verdict = state.db.read(move |c| audit::verify(c, &chain_key)).await.map_err(db_error(key))?;
     match verdict {
         Verdict::Intact { entries } => {
             println!("audit trail intact: {entries} entries");
@@ -32,7 +35,6 @@ pub async fn seed(count: u64, key: &KeyArgs) -> Result<(), RunError> {
     let (root, _) = key.root_key()?;
     let state = crate::cli::open_state(key.db_path(), root, Default::default()).await?;
     let chain_key = state.audit.clone();
-    let shown = key.db_path().display().to_string();
     let actions = [
         Action::SecretAdd,
         Action::SecretRotate,
@@ -81,7 +83,7 @@ pub async fn seed(count: u64, key: &KeyArgs) -> Result<(), RunError> {
                 tx.commit()
             })
             .await
-            .map_err(|e| RunError::Database(shown.clone(), app::ssr::store::StoreError::from(e).into()))?;
+            .map_err(db_error(key))?;
         done += batch;
     }
     println!("appended {count} audit entries");

@@ -10,6 +10,7 @@ use app::{
     error::AppError,
     ssr::{
         audit::{self, NewEntry},
+        handler::outcome_of,
         state::AppState,
     },
 };
@@ -82,11 +83,11 @@ pub async fn export(
             at: app::domain::Timestamp::now(),
             actor,
             action: Action::Read.as_str(),
-            namespace: q("namespace").chars().take(256).collect(),
+            namespace: q("namespace").to_owned(),
             key: String::new(),
             version: None,
             client: client.ip().to_string(),
-            outcome: format!("refused: {error}"),
+            outcome: outcome_of(&error),
         };
         let state = state.clone();
         async move {

@@ -47,7 +47,7 @@ pub async fn require_session(State(state): State<AppState>, req: Request, next: 
     }
     if !signed_in {
         let here = encode_query_value(req.uri().path_and_query().map_or("/", |pq| pq.as_str()));
-        crate::refused::Refused::of(&req).record(&state, "refused: not signed in".into()).await;
+        crate::refused::Refused::of(&req).anonymous().record(&state, "refused: not signed in".into()).await;
         return see_other(&format!("/login?next={here}"));
     }
     next.run(req).await

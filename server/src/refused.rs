@@ -26,12 +26,17 @@ impl Refused {
     pub fn of(req: &Request) -> Self {
         Self {
             cookies: req.headers().get(header::COOKIE).and_then(|v| v.to_str().ok()).map(str::to_owned),
-            path: req.uri().path().chars().take(256).collect(),
+            path: req.uri().path().to_owned(),
             client: req
                 .extensions()
                 .get::<ConnectInfo<SocketAddr>>()
                 .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string()),
         }
+    }
+
+    /// For a request already known to have no session: no second lookup.
+    pub fn anonymous(self) -> Self {
+        Self { cookies: None, ..self }
     }
 
     /// Records the refusal, naming the signed-in user if the request had a session.

@@ -9,7 +9,7 @@ use leptos::prelude::*;
 use crate::{
     domain::{
         audit::{Action, AuditFilter},
-        Role, Scope,
+        Scope,
     },
     ssr::{audit, handler::*},
 };
@@ -17,11 +17,11 @@ use crate::{
 /// Entries shown per page.
 pub const PAGE_SIZE: usize = 50;
 
-/// The scopes in which `grants` may read the trail: auditor and admin grants
-/// (an editor grant alone does not open the trail). Empty: forbidden.
+/// The scopes in which `grants` may read the trail (see `Grant::reads_trail`).
+/// Empty: forbidden.
 #[cfg(feature = "ssr")]
 pub fn trail_scopes(grants: &[crate::domain::Grant]) -> Vec<Scope> {
-    grants.iter().filter(|g| matches!(g.role, Role::Auditor | Role::Admin)).map(|g| g.scope.clone()).collect()
+    grants.iter().filter(|g| g.reads_trail()).map(|g| g.scope.clone()).collect()
 }
 
 /// Parses the filter form, naming the field at fault.

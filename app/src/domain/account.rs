@@ -210,6 +210,12 @@ pub struct Grant {
 }
 
 impl Grant {
+    /// Auditor and admin grants open the audit trail for their scope; an
+    /// editor grant alone does not.
+    pub fn reads_trail(&self) -> bool {
+        matches!(self.role, Role::Auditor | Role::Admin)
+    }
+
     /// Whether this grant allows `role` on `ns`.
     pub fn allows(&self, role: Role, ns: &NamespacePath) -> bool {
         self.role >= role && self.scope.covers(ns)
@@ -231,7 +237,7 @@ impl Me {
 
     /// An auditor or admin grant anywhere: the audit trail opens (for the link).
     pub fn can_read_trail(&self) -> bool {
-        self.grants.iter().any(|g| matches!(g.role, Role::Auditor | Role::Admin))
+        self.grants.iter().any(Grant::reads_trail)
     }
 
     /// Whether any grant allows `role` on `ns` (for hiding forms; the server decides).

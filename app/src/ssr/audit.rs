@@ -76,6 +76,17 @@ fn head_value(key: &AuditKey, id: i64, mac: &[u8]) -> Vec<u8> {
     [&id.to_be_bytes()[..], &h.finalize().into_bytes()].concat()
 }
 
+/// Text longer than this is cut when stored: refused requests carry whatever
+/// was submitted, and an entry should stay one line's worth.
+const MAX_TEXT: usize = 256;
+
+fn clip(text: String) -> String {
+    match text.char_indices().nth(MAX_TEXT) {
+        Some((end, _)) => text[..end].to_owned(),
+        None => text,
+    }
+}
+
 /// The end of the chain, for appending: load it, push entries, then `finish`
 /// to record the new head. All inside the caller's transaction.
 pub struct Chain {
@@ -96,13 +107,13 @@ impl Chain {
         let e = AuditEntry {
             id: self.id + 1,
             at: entry.at,
-            actor: entry.actor,
+            actor: clip(entry.actor),
             action: entry.action.to_owned(),
-            namespace: entry.namespace,
-            key: entry.key,
+            namespace: clip(entry.namespace),
+            key: clip(entry.key),
             version: entry.version,
-            client: entry.client,
-            outcome: entry.outcome,
+            client: clip(entry.client),
+            outcome: clip(entry.outcome),
         };
         let mac = chain_mac(key, &self.mac, &e);
         conn.prepare_cached(
@@ -154,15 +165,10 @@ pub fn with_entry<T, E: From<rusqlite::Error>>(
     version: impl FnOnce(&T) -> Option<i64>,
     change: impl FnOnce(&mut Connection) -> Result<T, E>,
 ) -> Result<T, E> {
+    // A panic in `change` leaves the savepoint open; `Db::call` rolls back any
+    // transaction it finds open before the writer's next use.
     conn.execute_batch("SAVEPOINT audited")?;
-    let done = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| change(conn))) {
-        Ok(done) => done,
-        Err(panic) => {
-            let _ = conn.execute_batch("ROLLBACK TO audited; RELEASE audited");
-            std::panic::resume_unwind(panic)
-        }
-    };
-    let done = done.and_then(|value| {
+    let done = change(conn).and_then(|value| {
         append(conn, key, NewEntry { version: version(&value), ..entry })?;
         conn.execute_batch("RELEASE audited")?;
         Ok(value)
@@ -332,4 +338,30 @@ pub fn for_each(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_text_is_cut_when_stored_and_the_chain_still_verifies() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = super::super::db::open(&dir.path().join("t.db")).unwrap();
+        let key = AuditKey::derive(&RootKey::generate().unwrap());
+        let entry = NewEntry {
+            at: Timestamp(0),
+            actor: "a".into(),
+            action: "read",
+            namespace: "é".repeat(1000),
+            key: "k".into(),
+            version: None,
+            client: "c".into(),
+            outcome: "ok".into(),
+        };
+        append(&conn, &key, entry).unwrap();
+        let stored: String = conn.query_row("SELECT namespace FROM audit", [], |r| r.get(0)).unwrap();
+        assert_eq!(stored, "é".repeat(MAX_TEXT));
+        assert_eq!(verify(&conn, &key).unwrap(), Verdict::Intact { entries: 1 });
+    }
 }

@@ -56,11 +56,10 @@ impl Act {
     /// `namespace` and `key` as submitted (the key is the username for user
     /// actions): a refused call records what was attempted. Never a value.
     pub fn new(action: Action, namespace: &str, key: &str) -> Self {
-        let clip = |s: &str| s.chars().take(256).collect::<String>();
         Self {
             action,
-            namespace: clip(namespace),
-            key: clip(key),
+            namespace: namespace.to_owned(),
+            key: key.to_owned(),
             client: client_addr(),
             actor: Mutex::new(ANONYMOUS.to_owned()),
             outcome: Mutex::new(None),
@@ -155,7 +154,7 @@ impl Act {
 }
 
 /// How a refused or failed call is recorded. Never the submitted input.
-fn outcome_of(error: &AppError) -> String {
+pub fn outcome_of(error: &AppError) -> String {
     match error {
         AppError::Unauthorized => "refused: not signed in".into(),
         AppError::SignInFailed => "refused: wrong username or password".into(),
