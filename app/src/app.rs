@@ -5,7 +5,7 @@ use crate::{
     components::{MeResource, SubmitButton},
     pages::{
         account::AccountPage, audit::AuditPage, home::HomePage, login::LoginPage, namespace::NamespacePage,
-        not_found::NotFound, secret::SecretPage, users::UsersPage,
+        not_found::NotFound, secret::SecretPage, tokens::TokensPage, users::UsersPage,
     },
 };
 use leptos::{prelude::*, server_fn::ServerFn};
@@ -86,6 +86,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
                     <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/users") view=UsersPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/tokens") view=TokensPage ssr=SsrMode::Async/>
                     <Route path=path!("/audit") view=AuditPage ssr=SsrMode::Async/>
                     <Route path=path!("/ns/:namespace") view=NamespacePage ssr=SsrMode::Async/>
                     <Route path=path!("/ns/:namespace/:key") view=SecretPage ssr=SsrMode::Async/>
@@ -124,7 +125,7 @@ fn TopBar() -> impl IntoView {
                             <span>"Signed in as " <strong>{me.username.to_string()}</strong></span>
                             <a href="/account">"Account"</a>
                             {me.can_read_trail().then(|| view! { <a href="/audit">"Audit"</a> })}
-                            {me.is_admin().then(|| view! { <a href="/admin/users">"Users"</a> })}
+                            {me.is_admin().then(|| view! { <a href="/admin/users">"Users"</a><a href="/admin/tokens">"Tokens"</a> })}
                             <ActionForm action=logout>
                                 <SubmitButton url=Logout::url() class="link">"Sign out"</SubmitButton>
                             </ActionForm>

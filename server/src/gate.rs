@@ -14,6 +14,7 @@ fn is_page(req: &Request) -> bool {
     let path = req.uri().path();
     req.method() == Method::GET
         && !path.starts_with("/api/")
+        && !path.starts_with("/v1/")
         && !path.starts_with("/pkg/")
         && path != "/favicon.svg"
         && path != "/healthz"

@@ -2,7 +2,6 @@
 //! The pages, server functions and store live in the `app` crate.
 
 pub mod api_errors;
-pub mod audit_cli;
 pub mod cli;
 pub mod config;
 pub mod export;
@@ -12,7 +11,7 @@ pub mod headers;
 pub mod origin;
 pub mod refused;
 pub mod telemetry;
-pub mod users;
+pub mod v1;
 
 use app::{ssr::state::AppState, App};
 use axum::{
@@ -25,7 +24,8 @@ use axum::{
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 
-/// Every route: pages, server functions under `/api`, static files, `/healthz`.
+/// Every route: pages, server functions under `/api`, the workload API under
+/// `/v1`, static files, `/healthz`.
 pub fn router(state: AppState, options: LeptosOptions, own_origin: origin::OwnOrigin) -> Router {
     let routes = route_list();
     let context = {
@@ -43,6 +43,7 @@ pub fn router(state: AppState, options: LeptosOptions, own_origin: origin::OwnOr
     Router::new()
         .route("/healthz", get(healthz).with_state(state.clone()))
         .route("/audit/{file}", get(export::export).with_state(state.clone()))
+        .merge(v1::routes(state.clone()))
         .merge(pages.clone())
         .layer(from_fn_with_state(state.clone(), api_errors::error_status))
         .layer(from_fn_with_state(pages, forms::plain_form_posts))

@@ -51,6 +51,13 @@ fn expectations() -> BTreeMap<&'static str, Needs> {
         ("/api/users/reset_password", FullAdmin),
         ("/api/users/end_sessions", FullAdmin),
         ("/api/audit/list", TrailReader),
+        ("/api/tokens/list", FullAdmin),
+        ("/api/tokens/create", FullAdmin),
+        ("/api/tokens/reveal", FullAdmin),
+        ("/api/tokens/revoke", FullAdmin),
+        ("/api/import/preview", Role(app::domain::Role::Editor)),
+        ("/api/import/plan", Role(app::domain::Role::Editor)),
+        ("/api/import/apply", Role(app::domain::Role::Editor)),
     ])
 }
 
@@ -76,6 +83,12 @@ fn args(ns: &str) -> Vec<(&'static str, String)> {
         ("action", ""),
         ("from", ""),
         ("to", ""),
+        ("name", "matrix-token"),
+        ("expires", ""),
+        ("content", "MATRIX_KEY=matrix-value"),
+        ("format", ""),
+        ("id", "no-such-import"),
+        ("created", "no-such-token"),
     ]
     .into_iter()
     .map(|(k, v)| (k, v.to_owned()))

@@ -3,9 +3,11 @@
 //! identify the caller → parse arguments → store work → map the error.
 
 pub mod audit;
+pub mod import;
 pub mod namespaces;
 pub mod secrets;
 pub mod session;
+pub mod tokens;
 pub mod users;
 
 use serde::{Deserialize, Serialize};

@@ -45,6 +45,12 @@ actions! {
     UserEnable = "user.enable",
     UserResetPassword = "user.reset-password",
     UserEndSessions = "user.end-sessions",
+    TokenCreate = "token.create",
+    TokenRevoke = "token.revoke",
+    /// A value disclosed to a workload (one entry per key), or a refused workload request.
+    SecretRead = "secret.read",
+    /// A `.env` import applied: one entry for the import, plus one per key it added or rotated.
+    SecretImport = "secret.import",
     /// A read (page data, the trail itself); recorded only when refused.
     Read = "read",
     /// A request refused before it reached a server function (cross-origin).

@@ -8,6 +8,7 @@ pub mod namespace;
 pub mod secret_key;
 pub mod secret_value;
 pub mod time;
+pub mod token;
 pub mod view;
 
 pub use account::{Grant, Me, Password, PasswordError, Role, Scope, Username, UsernameError};
@@ -16,3 +17,4 @@ pub use namespace::{NamespacePath, NamespacePathError};
 pub use secret_key::{SecretKey, SecretKeyError};
 pub use secret_value::{SecretValue, SecretValueError};
 pub use time::Timestamp;
+pub use token::{Expiry, TokenName, TokenView};

@@ -125,3 +125,13 @@ pub struct UserView {
     pub sessions: u32,
     pub grants: Vec<super::Grant>,
 }
+
+/// What an import would do (or did), by key name only: no value travels back.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportPlan {
+    /// The format the file was read as (`dotenv`, `kestra`: base64-decoded, …).
+    pub format: String,
+    pub adds: Vec<SecretKey>,
+    pub rotates: Vec<SecretKey>,
+    pub unchanged: Vec<SecretKey>,
+}

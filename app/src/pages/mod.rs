@@ -7,6 +7,7 @@ pub mod login;
 pub mod namespace;
 pub mod not_found;
 pub mod secret;
+pub mod tokens;
 pub mod users;
 
 use crate::error::AppError;

@@ -3,7 +3,11 @@
 
 use super::{count_label, LoadError, Loading};
 use crate::{
-    api::{namespaces::get_namespace, secrets::AddSecret},
+    api::{
+        import::{pending_import, ApplyImport, PreviewImport},
+        namespaces::get_namespace,
+        secrets::AddSecret,
+    },
     components::{error_of, reset_on_success, settled, FieldError, FormError, IfCan, SubmitButton},
     domain::{
         view::{EffectiveSecret, NamespaceView},
@@ -12,7 +16,7 @@ use crate::{
 };
 use leptos::{html, prelude::*, server_fn::ServerFn};
 use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_params_map, use_query_map};
 
 #[component]
 pub fn NamespacePage() -> impl IntoView {
@@ -20,6 +24,8 @@ pub fn NamespacePage() -> impl IntoView {
     let ns = move || params.read().get("namespace").unwrap_or_default();
     let add = ServerAction::<AddSecret>::new();
     let view = Resource::new(move || (ns(), add.version().get()), |(ns, _)| get_namespace(ns));
+    let query = settled(use_query_map());
+    let import_id = move || query.read().get("import").unwrap_or_default();
     let error = error_of(add);
     let form = NodeRef::<html::Form>::new();
     reset_on_success(add, form);
@@ -56,6 +62,14 @@ pub fn NamespacePage() -> impl IntoView {
                 <SubmitButton url=AddSecret::url()>"Add secret"</SubmitButton>
             </ActionForm>
         </section>
+        {move || {
+            let id = import_id();
+            if id.is_empty() {
+                view! { <ImportForm ns=ns()/> }.into_any()
+            } else {
+                view! { <ImportPreview ns=ns() id/> }.into_any()
+            }
+        }}
         </IfCan>
     }
 }
@@ -152,5 +166,94 @@ fn SecretRow(s: EffectiveSecret) -> impl IntoView {
             <td><RotateBy meta=meta.clone()/></td>
             <td>{status}</td>
         </tr>
+    }
+}
+
+/// Step 1 of an import: paste a file; the server answers with a preview.
+#[component]
+fn ImportForm(ns: String) -> impl IntoView {
+    let preview = ServerAction::<PreviewImport>::new();
+    let error = error_of(preview);
+    view! {
+        <section class="panel">
+            <h2>"Import .env"</h2>
+            <p class="hint">"Paste a .env file, Kestra's SECRET_ file (base64 values are decoded), Prefect's \
+                PREFECT__CONTEXT__SECRETS__ lines or a JSON object. You will see which keys it adds, rotates or \
+                leaves unchanged before anything is stored."</p>
+            <ActionForm action=preview>
+                <input type="hidden" name="namespace" value=ns/>
+                <label for="import-content">".env file"</label>
+                <textarea id="import-content" name="content" class="secret-input" rows="6" autocomplete="off"
+                    spellcheck="false" autocapitalize="off" aria-describedby="import-content-error"></textarea>
+                <FieldError error field="content" id="import-content-error".into()/>
+                <label for="import-format">"Format"</label>
+                <select id="import-format" name="format">
+                    <option value="auto">"detect"</option>
+                    <option value="dotenv">"dotenv"</option>
+                    <option value="kestra">"kestra (SECRET_, base64)"</option>
+                    <option value="prefect">"prefect"</option>
+                    <option value="json">"json"</option>
+                </select>
+                <FieldError error field="format" id="import-format-error".into()/>
+                <FormError error fields=&["content", "format"]/>
+                <SubmitButton url=PreviewImport::url()>"Preview import"</SubmitButton>
+            </ActionForm>
+        </section>
+    }
+}
+
+/// Step 2: what the import would do, by key name only; then apply it.
+#[component]
+fn ImportPreview(ns: String, id: String) -> impl IntoView {
+    let apply = ServerAction::<ApplyImport>::new();
+    let error = error_of(apply);
+    let plan = Resource::new(|| (), {
+        let (ns, id) = (ns.clone(), id.clone());
+        move |_| pending_import(ns.clone(), id.clone())
+    });
+    let back = format!("/ns/{ns}");
+    view! {
+        <section class="panel" aria-label="Import preview">
+            <h2>"Import preview"</h2>
+            <Suspense fallback=Loading>
+                {move || {
+                    let (ns, id, back) = (ns.clone(), id.clone(), back.clone());
+                    Suspend::new(async move {
+                        match plan.await {
+                            Ok(Some(plan)) => {
+                                let back_apply = back.clone();
+                                let decoded = if plan.format == "kestra" { ", values decoded from base64" } else { "" };
+                                let line = |label: &'static str, keys: &[crate::domain::SecretKey]| {
+                                    let names = keys.iter().map(|k| k.to_string()).collect::<Vec<_>>().join(", ");
+                                    view! { <li><strong>{format!("{label} {}", keys.len())}</strong>
+                                        {(!names.is_empty()).then(|| format!(": {names}"))}</li> }
+                                };
+                                view! {
+                                    <p role="status">{format!("Read as {}{decoded}.", plan.format)}</p>
+                                    <ul class="plain import-plan">
+                                        {line("Adds", &plan.adds)}
+                                        {line("Rotates", &plan.rotates)}
+                                        {line("Unchanged", &plan.unchanged)}
+                                    </ul>
+                                    <ActionForm action=apply>
+                                        <input type="hidden" name="namespace" value=ns/>
+                                        <input type="hidden" name="id" value=id/>
+                                        <FormError error/>
+                                        <SubmitButton url=ApplyImport::url() back=back_apply>"Apply import"</SubmitButton>
+                                    </ActionForm>
+                                    <p><a href=back>"Cancel"</a></p>
+                                }.into_any()
+                            }
+                            Ok(None) => view! {
+                                <p class="form-error" role="alert">"This import preview has expired or was already \
+                                    applied. Paste the file again."</p>
+                                <p><a href=back>"Back"</a></p>
+                            }.into_any(),
+                            Err(error) => view! { <LoadError error/> }.into_any(),
+                        }
+                    })
+                }}
+            </Suspense>
+        </section>
     }
 }

@@ -18,6 +18,9 @@
 //!   cookie's token; the token itself is never stored.
 //! - `audit(id, at, actor, action, namespace, key, version, client, outcome, mac)`:
 //!   the HMAC-chained trail (see `audit`); `meta.audit_head` holds the newest link.
+//! - `tokens(id, name, token_hash, namespace, created_*, expires_at, last_used_at,
+//!   revoked_*)`: workload tokens; SHA-256 of the token only; `namespace` is `''`
+//!   for every namespace.
 
 use rusqlite::Connection;
 use std::{
@@ -122,6 +125,21 @@ CREATE INDEX audit_by_time ON audit(at, id);
     r#"
 ALTER TABLE secrets ADD COLUMN rotate_by INTEGER;
 ALTER TABLE secrets ADD COLUMN rotate_every_days INTEGER;
+"#,
+    r#"
+CREATE TABLE tokens (
+    id           INTEGER PRIMARY KEY,
+    name         TEXT NOT NULL UNIQUE,
+    token_hash   BLOB NOT NULL UNIQUE,
+    namespace    TEXT NOT NULL,
+    created_at   INTEGER NOT NULL,
+    created_by   TEXT NOT NULL,
+    expires_at   INTEGER,
+    last_used_at INTEGER,
+    revoked_at   INTEGER,
+    revoked_by   TEXT
+) STRICT;
+CREATE INDEX audit_by_key ON audit(key, id);
 "#,
 ];
 

@@ -46,6 +46,8 @@ pub trait Recorded {
 impl Recorded for () {}
 impl Recorded for usize {}
 impl Recorded for crate::domain::view::NamespaceSummary {}
+impl Recorded for crate::domain::TokenView {}
+impl Recorded for crate::domain::view::ImportPlan {}
 impl Recorded for SecretMeta {
     fn version(&self) -> Option<i64> {
         Some(self.version.into())

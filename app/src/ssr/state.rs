@@ -5,10 +5,13 @@ use super::{
     audit::AuditKey,
     auth::{token_hash, AuthError, CookiePolicy, Hasher, Throttle},
     crypto::{Keyring, RootKey},
+    import::Pending,
     db::Db,
+    stash::Stash,
     store::{self, StoreError},
+    workload::ReadAudit,
 };
-use crate::domain::Timestamp;
+use crate::domain::{token::NewToken, view::ImportPlan, Timestamp};
 use std::{path::Path, sync::Arc, time::Duration};
 
 /// Sign-in and session settings (see `.env.example`).
@@ -62,6 +65,8 @@ pub enum OpenError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Auth(#[from] AuthError),
+    #[error("cannot start the audit writer: {0}")]
+    Thread(#[from] std::io::Error),
 }
 
 #[derive(Clone)]
@@ -71,6 +76,12 @@ pub struct AppState {
     /// Keys the audit trail's HMAC chain.
     pub audit: Arc<AuditKey>,
     pub auth: Arc<Auth>,
+    /// Records workload reads with group commit.
+    pub reads: Arc<ReadAudit>,
+    /// New tokens waiting to be shown once (see `stash`).
+    pub new_tokens: Arc<Stash<NewToken>>,
+    /// Parsed imports waiting to be applied, with their names-only plan.
+    pub imports: Arc<Stash<(Pending, ImportPlan)>>,
 }
 
 impl AppState {
@@ -95,7 +106,11 @@ impl AppState {
             cookies: CookiePolicy { secure: settings.secure_cookies },
             limits: SessionLimits { idle: settings.session_idle, absolute: settings.session_absolute },
         };
-        Ok(Self { db, keyring: Arc::new(keyring), audit: Arc::new(AuditKey::derive(root)), auth: Arc::new(auth) })
+        let audit = Arc::new(AuditKey::derive(root));
+        let reads = Arc::new(ReadAudit::start(db.clone(), audit.clone())?);
+        let new_tokens = Arc::new(Stash::new(Duration::from_secs(300), 256));
+        let imports = Arc::new(Stash::new(Duration::from_secs(900), 64));
+        Ok(Self { db, keyring: Arc::new(keyring), audit, auth: Arc::new(auth), reads, new_tokens, imports })
     }
 
     /// The user whose live session the `Cookie` header names, with that

@@ -529,8 +529,47 @@ pub fn resolve_value(
         .remove(key)
         .map(|mut defs| defs.swap_remove(0))
         .ok_or(StoreError::SecretNotFound)?;
-    let (id, _) = find_secret(conn, &meta.namespace, key)?;
-    let sealed = sealed_version(conn, id, meta.version)?;
-    let value = keyring.open_value(Place { namespace: &meta.namespace, key, version: meta.version }, &sealed)?;
+    let value = open_current(conn, keyring, &meta)?;
     Ok((meta, value))
+}
+
+/// Every value `ns` sees after inheritance (nearest definition per key),
+/// sorted by key. For workloads only, like [`resolve_value`].
+pub fn resolve_all(conn: &Connection, keyring: &Keyring, ns: &NamespacePath) -> Result<Vec<(SecretMeta, SecretValue)>> {
+    effective_meta(conn, ns)?
+        .into_iter()
+        .map(|meta| {
+            let value = open_current(conn, keyring, &meta)?;
+            Ok((meta, value))
+        })
+        .collect()
+}
+
+/// The metadata of every secret `ns` sees after inheritance, sorted by key.
+pub fn effective_meta(conn: &Connection, ns: &NamespacePath) -> Result<Vec<SecretMeta>> {
+    namespace_id(conn, ns)?;
+    Ok(visible_definitions(conn, ns)?.into_values().map(|mut defs| defs.swap_remove(0)).collect())
+}
+
+/// The current value of the secret defined in `ns` itself (not inherited):
+/// `None` when `ns` defines no such key, `SecretDeleted` when it is deleted.
+/// For comparing an import with what is stored; never for a page.
+pub fn own_value(
+    conn: &Connection,
+    keyring: &Keyring,
+    ns: &NamespacePath,
+    key: &SecretKey,
+) -> Result<Option<SecretValue>> {
+    match find_live_secret(conn, ns, key) {
+        Ok((_, meta)) => open_current(conn, keyring, &meta).map(Some),
+        Err(StoreError::SecretNotFound) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Decrypts the current version of the secret `meta` describes.
+fn open_current(conn: &Connection, keyring: &Keyring, meta: &SecretMeta) -> Result<SecretValue> {
+    let (id, _) = find_secret(conn, &meta.namespace, &meta.key)?;
+    let sealed = sealed_version(conn, id, meta.version)?;
+    Ok(keyring.open_value(Place { namespace: &meta.namespace, key: &meta.key, version: meta.version }, &sealed)?)
 }

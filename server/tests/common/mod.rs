@@ -68,6 +68,45 @@ impl Server {
             .unwrap();
     }
 
+    /// Creates a token straight in the store; returns it.
+    pub async fn token(&self, name: &str, scope: &str, expires_at: Option<Timestamp>) -> String {
+        let (token, hash) = app::ssr::tokens::new_token().unwrap();
+        let (name, scope) = (app::domain::TokenName::parse(name).unwrap(), Scope::parse(scope).unwrap());
+        self.state
+            .db
+            .call(move |c| {
+                app::ssr::tokens::create(c, &name, &scope, expires_at, &hash, Stamp { actor: "test", at: Timestamp::now() })
+            })
+            .await
+            .unwrap();
+        token.to_string()
+    }
+
+    /// Creates `ns` (and its parents) and adds each `(key, value)` to it, as the admin.
+    pub async fn secrets(&self, ns: &str, pairs: &[(&str, &str)]) {
+        let mut admin = self.login("admin").await;
+        admin.call("namespaces/create", &[("namespace", ns), ("description", "")]).await;
+        for (key, value) in pairs {
+            let (status, body) =
+                admin.call("secrets/add", &[("namespace", ns), ("key", key), ("value", value), ("description", "")]).await;
+            assert_eq!(status, 200, "adding {key} to {ns}: {body}");
+        }
+    }
+
+    /// GETs `path` with `token` as a Bearer token (any method with `method`).
+    pub async fn api(&self, method: &str, path: &str, token: Option<&str>) -> (u16, reqwest::header::HeaderMap, String) {
+        let http = reqwest::Client::new();
+        let mut req = http.request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), format!("{}{path}", self.base));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        let res = req.send().await.unwrap();
+        let (status, headers) = (res.status().as_u16(), res.headers().clone());
+        let body = res.text().await.unwrap();
+        self.keep(&headers, body.as_bytes());
+        (status, headers, body)
+    }
+
     pub async fn audit_count(&self) -> i64 {
         self.state.db.read(|c| c.query_row("SELECT count(*) FROM audit", [], |r| r.get(0))).await.unwrap()
     }

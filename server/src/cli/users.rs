@@ -44,8 +44,7 @@ pub async fn add(name: &str, role: &str, namespace: Option<&str>, key: &KeyArgs)
         return Err("the passwords differ".into());
     }
     let password = Password::parse_new(first).map_err(|e| e.to_string())?;
-    let (root, _) = key.root_key().map_err(|e| e.to_string())?;
-    let state = crate::cli::open_state(key.db_path(), root, Default::default()).await.map_err(|e| e.to_string())?;
+    let state = super::local::open(key, true).await.map_err(|e| e.to_string())?;
     let hash = state.auth.hasher.hash(password).await.map_err(|e| e.to_string())?;
     let grant = Grant { role, scope };
     let entry = NewEntry {

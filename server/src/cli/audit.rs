@@ -1,6 +1,7 @@
 //! `strongroom audit verify` and `strongroom audit seed COUNT`.
 
-use crate::{cli::RunError, config::KeyArgs};
+use super::RunError;
+use crate::config::KeyArgs;
 use app::{
     domain::{audit::Action, Timestamp},
     ssr::audit::{self, Chain, NewEntry, Verdict},
@@ -13,11 +14,7 @@ fn db_error(key: &KeyArgs) -> impl Fn(rusqlite::Error) -> RunError + '_ {
 
 pub async fn verify(key: &KeyArgs) -> Result<(), RunError> {
     // Checking a database that is not there would create an empty one, and call it intact.
-    if !key.db_path().is_file() {
-        return Err(RunError::User(format!("no database at {}", key.db_path().display())));
-    }
-    let (root, _) = key.root_key()?;
-    let state = crate::cli::open_state(key.db_path(), root, Default::default()).await?;
+    let state = super::local::open(key, false).await?;
     let chain_key = state.audit.clone();
     let verdict = state.db.read(move |c| audit::verify(c, &chain_key)).await.map_err(db_error(key))?;
     match verdict {
@@ -32,8 +29,7 @@ pub async fn verify(key: &KeyArgs) -> Result<(), RunError> {
 /// Synthetic but plausible entries: 50 team namespaces, 20 actors, the
 /// mutating actions, one in twenty refused, spread over the last year.
 pub async fn seed(count: u64, key: &KeyArgs) -> Result<(), RunError> {
-    let (root, _) = key.root_key()?;
-    let state = crate::cli::open_state(key.db_path(), root, Default::default()).await?;
+    let state = super::local::open(key, true).await?;
     let chain_key = state.audit.clone();
     let actions = [
         Action::SecretAdd,

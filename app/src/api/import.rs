@@ -1,0 +1,98 @@
+//! Importing a `.env` file into a namespace from the browser, in two steps
+//! that work alike with JavaScript on and off:
+//! 1. `import/preview` parses the pasted file and holds it on the server (the
+//!    stash, this user only, a few minutes), then redirects to
+//!    `/ns/{ns}?import=ID`, where `import/plan` lists what would change by key
+//!    name only — the comparison with stored values is made on the server;
+//! 2. `import/apply` applies it, all or nothing, one audit entry per key.
+
+use super::WriteOnly;
+use crate::{domain::view::ImportPlan, error::AppError};
+use leptos::prelude::*;
+
+#[cfg(feature = "ssr")]
+use crate::{
+    domain::{audit::Action, Role},
+    ssr::{
+        formats::{self, Format},
+        handler::*,
+        import::{self, ImportError},
+    },
+};
+
+#[cfg(feature = "ssr")]
+fn import_error(e: ImportError) -> AppError {
+    match e {
+        ImportError::Deleted(_) => AppError::validation("content", e),
+        ImportError::Store(e) => store_error(e),
+    }
+}
+
+#[cfg(feature = "ssr")]
+const EXPIRED: &str = "This import preview has expired or was already applied. Paste the file again.";
+
+/// Parses `content` (format `auto`, `dotenv`, `kestra`, `prefect` or `json`)
+/// and redirects to its names-only preview.
+#[server(prefix = "/api", endpoint = "import/preview")]
+pub async fn preview_import(namespace: String, content: WriteOnly, format: String) -> Result<(), AppError> {
+    let act = Act::new(Action::SecretImport, &namespace, "");
+    act.run(async {
+        let (who, ns) = act.require(Role::Editor, &namespace).await?;
+        let format = match format.trim() {
+            "" | "auto" => None,
+            name => Some(field("format", name.parse::<Format>())?),
+        };
+        let text = zeroize::Zeroizing::new(content.into_inner());
+        let parsed = field("content", formats::parse(&text, format))?;
+        let (state, target) = (state()?, ns.clone());
+        let keyring = state.keyring.clone();
+        let (format, entries) = (parsed.format, parsed.entries);
+        let (plan, entries) = state
+            .db
+            .read(move |c| import::plan(c, &keyring, &target, format, &entries).map(|plan| (plan, entries)))
+            .await
+            .map_err(import_error)?;
+        let pending = import::Pending { namespace: ns.clone(), format, entries };
+        let id = state.imports.put(who.id, (pending, plan)).ok_or(AppError::Internal)?;
+        leptos_axum::redirect(&format!("/ns/{ns}?import={id}"));
+        Ok(())
+    })
+    .await
+}
+
+/// The preview of the caller's pending import `id` into `namespace`, if it is still held.
+#[server(prefix = "/api", endpoint = "import/plan")]
+pub async fn pending_import(namespace: String, id: String) -> Result<Option<ImportPlan>, AppError> {
+    let act = Act::new(Action::Read, &namespace, "");
+    act.run(async {
+        let (who, ns) = act.require(Role::Editor, &namespace).await?;
+        Ok(state()?.imports.peek(who.id, &id, |(pending, plan)| (pending.namespace == ns).then(|| plan.clone())).flatten())
+    })
+    .await
+}
+
+/// Applies the caller's pending import `id`: every key added or rotated, or none.
+#[server(prefix = "/api", endpoint = "import/apply")]
+pub async fn apply_import(namespace: String, id: String) -> Result<ImportPlan, AppError> {
+    let act = Act::new(Action::SecretImport, &namespace, "");
+    act.run(async {
+        let (who, ns) = act.require(Role::Editor, &namespace).await?;
+        let state = state()?;
+        let pending = match state.imports.take(who.id, &id) {
+            Some((pending, _)) if pending.namespace == ns => pending,
+            _ => return Err(AppError::conflict(None, EXPIRED)),
+        };
+        let (keyring, chain, client) = (state.keyring.clone(), state.audit.clone(), client_addr());
+        let actor = who.username.to_string();
+        let plan = act
+            .write(move |c| {
+                let stamp = crate::ssr::store::Stamp { actor: &actor, at: crate::domain::Timestamp::now() };
+                import::apply(c, &keyring, &chain, &pending.namespace, pending.format, &pending.entries, stamp, &client)
+            })
+            .await
+            .map_err(import_error)?;
+        leptos_axum::redirect(&format!("/ns/{ns}"));
+        Ok(plan)
+    })
+    .await
+}

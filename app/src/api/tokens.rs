@@ -1,0 +1,89 @@
+//! Workload tokens, for admins of every namespace. A new token is shown once:
+//! creating one answers with a redirect to `/admin/tokens?created=ID`, and the
+//! page takes the token from a one-time, same-user stash (`reveal_token`), so
+//! it works alike with JavaScript on and off and never sits in a URL.
+
+use crate::{
+    domain::{token::NewToken, TokenView},
+    error::AppError,
+};
+use leptos::prelude::*;
+
+#[cfg(feature = "ssr")]
+use crate::{
+    domain::{audit::Action, Expiry, Scope, Timestamp, TokenName},
+    ssr::{
+        handler::*,
+        store::Stamp,
+        tokens::{self, TokenError},
+    },
+};
+
+#[cfg(feature = "ssr")]
+fn token_error(e: TokenError) -> AppError {
+    match e {
+        TokenError::NameTaken => AppError::conflict(Some("name"), "A token with that name exists. Pick another name."),
+        TokenError::NotFound => AppError::NotFound("Token not found.".into()),
+        TokenError::AlreadyRevoked => AppError::conflict(None, "That token is already revoked."),
+        other => internal("tokens", &other),
+    }
+}
+
+/// Every token: name, scope, created, expires, last used, status. Never a token.
+#[server(prefix = "/api", endpoint = "tokens/list")]
+pub async fn list_tokens() -> Result<Vec<TokenView>, AppError> {
+    let act = Act::new(Action::Read, "", "");
+    act.run(async {
+        act.require_admin().await?;
+        state()?.db.read(|c| tokens::list(c, Timestamp::now())).await.map_err(token_error)
+    })
+    .await
+}
+
+/// Creates a read-only token for `namespace` and below (empty: every
+/// namespace), expiring per `expires` (`never`, `30d`, `12h`, a date).
+#[server(prefix = "/api", endpoint = "tokens/create")]
+pub async fn create_token(name: String, namespace: String, expires: String) -> Result<(), AppError> {
+    let act = Act::new(Action::TokenCreate, &namespace, &name);
+    act.run(async {
+        let admin = act.require_admin().await?;
+        let name = field("name", TokenName::parse(&name))?;
+        let scope = field("namespace", Scope::parse(&namespace))?;
+        let now = Timestamp::now();
+        let expires_at = field("expires", Expiry::parse(&expires).and_then(|e| e.at(now)))?;
+        let (token, hash) = tokens::new_token().map_err(token_error)?;
+        let (owner, actor) = (admin.id, admin.username.to_string());
+        let view = act
+            .write(move |c| tokens::create(c, &name, &scope, expires_at, &hash, Stamp { actor: &actor, at: now }))
+            .await
+            .map_err(token_error)?;
+        let shown = NewToken { token: token.to_string(), view };
+        let id = state()?.new_tokens.put(owner, shown).ok_or(AppError::Internal)?;
+        leptos_axum::redirect(&format!("/admin/tokens?created={id}"));
+        Ok(())
+    })
+    .await
+}
+
+/// The token just created by this user, once: a second call finds nothing.
+#[server(prefix = "/api", endpoint = "tokens/reveal")]
+pub async fn reveal_token(created: String) -> Result<Option<NewToken>, AppError> {
+    let act = Act::new(Action::Read, "", "");
+    act.run(async {
+        let admin = act.require_admin().await?;
+        Ok(state()?.new_tokens.take(admin.id, &created))
+    })
+    .await
+}
+
+/// Revokes a token at once.
+#[server(prefix = "/api", endpoint = "tokens/revoke")]
+pub async fn revoke_token(name: String) -> Result<TokenView, AppError> {
+    let act = Act::new(Action::TokenRevoke, "", &name);
+    act.run(async {
+        let admin = act.require_admin().await?;
+        let name = field("name", TokenName::parse(&name))?;
+        act.write(move |c| tokens::revoke(c, &name, admin.stamp())).await.map_err(token_error)
+    })
+    .await
+}

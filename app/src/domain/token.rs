@@ -1,0 +1,214 @@
+//! Workload tokens: their names, expiry, and what the token list shows.
+//! The token itself never appears here: it is shown once at creation
+//! (`NewToken`) and only its hash is stored.
+
+use super::{Scope, Timestamp};
+use serde::{Deserialize, Serialize};
+use std::{fmt, str::FromStr};
+
+/// Every token starts with this, so a leaked one is easy to recognise and scan for.
+pub const TOKEN_PREFIX: &str = "sr_";
+
+/// A token's name: 2 to 64 of `[a-z0-9._-]`, starting with a letter or digit
+/// (lowercased). It names the workload in the audit trail as `token:NAME`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct TokenName(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TokenNameError {
+    #[error("Name must be 2 to 64 characters.")]
+    Length,
+    #[error("Name may contain only letters, digits, '.', '_' and '-', and must start with a letter or digit.")]
+    BadChar,
+}
+
+impl TokenName {
+    pub fn parse(input: &str) -> Result<Self, TokenNameError> {
+        let name = input.trim().to_ascii_lowercase();
+        if !(2..=64).contains(&name.chars().count()) {
+            return Err(TokenNameError::Length);
+        }
+        let mut chars = name.chars();
+        let first_ok = chars.next().is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+        if !first_ok || !chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-".contains(c)) {
+            return Err(TokenNameError::BadChar);
+        }
+        Ok(Self(name))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// How the audit trail names a workload using this token (no username has a `:`).
+    pub fn actor(&self) -> String {
+        format!("token:{}", self.0)
+    }
+}
+
+impl fmt::Display for TokenName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for TokenName {
+    type Err = TokenNameError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
+impl TryFrom<String> for TokenName {
+    type Error = TokenNameError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::parse(&s)
+    }
+}
+
+impl From<TokenName> for String {
+    fn from(n: TokenName) -> Self {
+        n.0
+    }
+}
+
+/// When a new token stops working: never, after some days or hours, or at a
+/// date (UTC). Typed as `never` (or empty), `30d`, `12h`, or `2027-01-31`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Expiry {
+    Never,
+    After(std::time::Duration),
+    At(Timestamp),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("Use never, a number of days or hours (30d, 12h), or a date like 2027-01-31 (UTC).")]
+pub struct ExpiryError;
+
+/// The longest relative expiry accepted: ten years.
+const MAX_DAYS: u64 = 3650;
+
+impl Expiry {
+    pub fn parse(input: &str) -> Result<Self, ExpiryError> {
+        let text = input.trim();
+        if text.is_empty() || text.eq_ignore_ascii_case("never") {
+            return Ok(Expiry::Never);
+        }
+        let relative = |digits: &str, unit: u64| -> Result<Self, ExpiryError> {
+            let n: u64 = digits.parse().map_err(|_| ExpiryError)?;
+            if n == 0 || n * unit > MAX_DAYS * 86_400 {
+                return Err(ExpiryError);
+            }
+            Ok(Expiry::After(std::time::Duration::from_secs(n * unit)))
+        };
+        if let Some(days) = text.strip_suffix('d') {
+            return relative(days, 86_400);
+        }
+        if let Some(hours) = text.strip_suffix('h') {
+            return relative(hours, 3600);
+        }
+        Timestamp::parse_utc(text).map(Expiry::At).map_err(|_| ExpiryError)
+    }
+
+    /// The instant the token expires, counted from `now`; an instant not after
+    /// `now` is refused (a token that is dead on arrival is a mistake).
+    pub fn at(self, now: Timestamp) -> Result<Option<Timestamp>, ExpiryError> {
+        match self {
+            Expiry::Never => Ok(None),
+            Expiry::After(d) => Ok(Some(Timestamp(now.0 + d.as_secs() as i64))),
+            Expiry::At(t) if t > now => Ok(Some(t)),
+            Expiry::At(_) => Err(ExpiryError),
+        }
+    }
+}
+
+/// A token as the list shows it: never the token, never its hash.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenView {
+    pub name: TokenName,
+    pub scope: Scope,
+    pub created_at: Timestamp,
+    pub created_by: String,
+    pub expires_at: Option<Timestamp>,
+    pub last_used_at: Option<Timestamp>,
+    pub revoked_at: Option<Timestamp>,
+    pub revoked_by: Option<String>,
+    /// `expires_at` has passed (decided by the server's clock).
+    pub expired: bool,
+}
+
+impl TokenView {
+    pub fn is_live(&self) -> bool {
+        self.revoked_at.is_none() && !self.expired
+    }
+
+    /// `active`, `expired` or `revoked`.
+    pub fn status(&self) -> &'static str {
+        match (self.revoked_at, self.expired) {
+            (Some(_), _) => "revoked",
+            (None, true) => "expired",
+            (None, false) => "active",
+        }
+    }
+}
+
+/// The answer to creating a token: the only time the token is shown.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct NewToken {
+    pub token: String,
+    pub view: TokenView,
+}
+
+impl Drop for NewToken {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.token);
+    }
+}
+
+impl fmt::Debug for NewToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NewToken").field("token", &"<redacted>").field("view", &self.view).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_lowercased_and_limited_to_a_safe_alphabet() {
+        assert_eq!(TokenName::parse(" CI-Deploy.prod_1 ").unwrap().as_str(), "ci-deploy.prod_1");
+        assert_eq!(TokenName::parse("a"), Err(TokenNameError::Length));
+        assert!(TokenName::parse(&"a".repeat(64)).is_ok());
+        assert_eq!(TokenName::parse(&"a".repeat(65)), Err(TokenNameError::Length));
+        for bad in ["-ci", "ci deploy", "ci:x", "ci/x", "cï"] {
+            assert_eq!(TokenName::parse(bad), Err(TokenNameError::BadChar), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_actor_cannot_be_mistaken_for_a_username() {
+        assert_eq!(TokenName::parse("ci").unwrap().actor(), "token:ci");
+    }
+
+    #[test]
+    fn expiry_accepts_never_days_hours_and_dates() {
+        let now = Timestamp(1_000_000);
+        assert_eq!(Expiry::parse("").unwrap().at(now), Ok(None));
+        assert_eq!(Expiry::parse("Never").unwrap().at(now), Ok(None));
+        assert_eq!(Expiry::parse("30d").unwrap().at(now), Ok(Some(Timestamp(1_000_000 + 30 * 86_400))));
+        assert_eq!(Expiry::parse("12h").unwrap().at(now), Ok(Some(Timestamp(1_000_000 + 12 * 3600))));
+        let date = Expiry::parse("2099-01-31").unwrap();
+        assert_eq!(date.at(now).unwrap().unwrap().date(), "2099-01-31");
+    }
+
+    #[test]
+    fn expiry_refuses_zero_too_far_past_and_gibberish() {
+        for bad in ["0d", "3651d", "-1d", "d", "soon", "30 days", "2026-02-30"] {
+            assert_eq!(Expiry::parse(bad), Err(ExpiryError), "{bad}");
+        }
+        let past = Expiry::parse("2001-01-01").unwrap();
+        assert_eq!(past.at(Timestamp(2_000_000_000)), Err(ExpiryError));
+    }
+}

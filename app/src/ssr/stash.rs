@@ -1,0 +1,95 @@
+//! A short-lived, in-memory hand-over between two requests of one user: a new
+//! token waiting to be shown once, a parsed `.env` import waiting to be
+//! applied. It lets a form post answer with a redirect to a page (which works
+//! the same with JavaScript on and off) without putting anything secret in
+//! the URL: the URL carries only a random id, usable by the same user only,
+//! for a few minutes. Held items are dropped (and so zeroized, where their
+//! types do that) when taken, replaced or expired.
+
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
+use std::{
+    collections::HashMap,
+    sync::Mutex,
+    time::{Duration, Instant},
+};
+
+struct Held<T> {
+    owner: i64,
+    until: Instant,
+    item: T,
+}
+
+pub struct Stash<T> {
+    held: Mutex<HashMap<String, Held<T>>>,
+    ttl: Duration,
+    capacity: usize,
+}
+
+impl<T> Stash<T> {
+    pub fn new(ttl: Duration, capacity: usize) -> Self {
+        Self { held: Mutex::new(HashMap::new()), ttl, capacity: capacity.max(1) }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Held<T>>> {
+        self.held.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Holds `item` for `owner` (a user id); returns its id. When full, the
+    /// item closest to expiring makes room (the stash never refuses and never grows).
+    pub fn put(&self, owner: i64, item: T) -> Option<String> {
+        let mut raw = [0u8; 16];
+        getrandom::fill(&mut raw).ok()?;
+        let id = URL_SAFE_NO_PAD.encode(raw);
+        let now = Instant::now();
+        let mut held = self.lock();
+        held.retain(|_, h| h.until > now);
+        if held.len() >= self.capacity {
+            if let Some(oldest) = held.iter().min_by_key(|(_, h)| h.until).map(|(k, _)| k.clone()) {
+                held.remove(&oldest);
+            }
+        }
+        held.insert(id.clone(), Held { owner, until: now + self.ttl, item });
+        Some(id)
+    }
+
+    /// Removes and returns the item, if `owner` put it there and it has not expired.
+    pub fn take(&self, owner: i64, id: &str) -> Option<T> {
+        let mut held = self.lock();
+        let mine = held.get(id).is_some_and(|h| h.owner == owner);
+        let item = if mine { held.remove(id) } else { None };
+        item.filter(|h| h.until > Instant::now()).map(|h| h.item)
+    }
+
+    /// Looks at the item without taking it.
+    pub fn peek<R>(&self, owner: i64, id: &str, f: impl FnOnce(&T) -> R) -> Option<R> {
+        let held = self.lock();
+        held.get(id).filter(|h| h.owner == owner && h.until > Instant::now()).map(|h| f(&h.item))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_item_is_for_its_owner_and_taken_once() {
+        let stash = Stash::new(Duration::from_secs(60), 4);
+        let id = stash.put(1, "x").unwrap();
+        assert_eq!(stash.take(2, &id), None, "another user");
+        assert_eq!(stash.peek(1, &id, |s| s.len()), Some(1));
+        assert_eq!(stash.take(1, &id), Some("x"));
+        assert_eq!(stash.take(1, &id), None, "a second time");
+    }
+
+    #[test]
+    fn expired_items_are_gone_and_a_full_stash_drops_the_oldest() {
+        let stash = Stash::new(Duration::from_millis(0), 4);
+        let id = stash.put(1, 1).unwrap();
+        assert_eq!(stash.take(1, &id), None);
+        let stash = Stash::new(Duration::from_secs(60), 2);
+        let first = stash.put(1, 1).unwrap();
+        let ids = [stash.put(1, 2).unwrap(), stash.put(1, 3).unwrap()];
+        assert_eq!(stash.take(1, &first), None);
+        assert_eq!(ids.map(|id| stash.take(1, &id)), [Some(2), Some(3)]);
+    }
+}

@@ -1,0 +1,389 @@
+//! The workload door: token checks, scope rules and audited value reads, in
+//! one place for every surface that hands out values (the native `/v1` API,
+//! the Vault KV v2 surface, and through them the CLI).
+//!
+//! Every value disclosed is recorded in the audit trail (one entry per key)
+//! before it leaves: if the entry cannot be written, the read fails. Entries
+//! are written by [`ReadAudit`], which commits concurrent reads together (group
+//! commit): one transaction and one `fsync` per batch. A read waits for the
+//! batch it joined, never for the whole queue.
+
+use super::{
+    audit::{AuditKey, Chain, NewEntry},
+    auth::token_hash,
+    db::Db,
+    state::AppState,
+    store::{self, StoreError},
+    tokens::{self, TokenRecord},
+};
+use crate::domain::{
+    audit::{Action, OK},
+    view::{NamespaceSummary, SecretMeta},
+    NamespacePath, Scope, SecretKey, SecretValue, Timestamp, TokenName,
+};
+use std::sync::{
+    atomic::{AtomicU64, Ordering},
+    mpsc, Arc,
+};
+
+/// Why a workload request is refused or failed. Both API surfaces map this to
+/// their own wire shapes; the text is safe to show (never a value or token).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReadError {
+    #[error("missing token: send Authorization: Bearer TOKEN")]
+    MissingToken,
+    #[error("invalid token")]
+    BadToken,
+    #[error("token expired")]
+    Expired,
+    #[error("token revoked")]
+    Revoked,
+    #[error("outside the token's scope")]
+    OutOfScope,
+    #[error("namespace not found")]
+    NamespaceNotFound,
+    #[error("secret not found")]
+    SecretNotFound,
+    #[error("invalid {field}: {message}")]
+    BadName { field: &'static str, message: String },
+    #[error("internal error")]
+    Internal,
+}
+
+impl ReadError {
+    /// The HTTP status of the native API (the Vault surface has its own rules).
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::MissingToken | Self::BadToken | Self::Expired | Self::Revoked => 401,
+            Self::OutOfScope => 403,
+            Self::NamespaceNotFound | Self::SecretNotFound => 404,
+            Self::BadName { .. } => 400,
+            Self::Internal => 500,
+        }
+    }
+
+    /// A stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::MissingToken => "missing_token",
+            Self::BadToken => "bad_token",
+            Self::Expired => "token_expired",
+            Self::Revoked => "token_revoked",
+            Self::OutOfScope => "out_of_scope",
+            Self::NamespaceNotFound => "namespace_not_found",
+            Self::SecretNotFound => "secret_not_found",
+            Self::BadName { .. } => "bad_name",
+            Self::Internal => "internal",
+        }
+    }
+
+    /// The token itself was refused (not the request made with it).
+    pub fn is_token_refusal(&self) -> bool {
+        matches!(self, Self::MissingToken | Self::BadToken | Self::Expired | Self::Revoked)
+    }
+}
+
+/// A workload whose token checked out.
+#[derive(Clone, Debug)]
+pub struct Workload {
+    pub id: i64,
+    pub name: TokenName,
+    pub scope: Scope,
+    pub expires_at: Option<Timestamp>,
+}
+
+impl Workload {
+    pub fn actor(&self) -> String {
+        self.name.actor()
+    }
+}
+
+/// A value on its way out, with where it is defined.
+pub struct Disclosed {
+    pub meta: SecretMeta,
+    pub value: SecretValue,
+}
+
+/// One request to a workload surface: who asks (client address) and what
+/// they asked for, so that a refusal is recorded once with what was attempted.
+pub struct Request<'a> {
+    pub state: &'a AppState,
+    pub client: String,
+    /// What the entry names if the request is refused: the namespace (and key) asked for.
+    pub namespace: String,
+    pub key: String,
+}
+
+impl Request<'_> {
+    /// Checks the presented token. Refusals are recorded in the audit trail.
+    pub async fn authenticate(&self, presented: Option<&str>) -> Result<Workload, ReadError> {
+        let result = self.check_token(presented).await;
+        if let Err(error) = &result {
+            let actor = match error {
+                ReadError::Expired | ReadError::Revoked => self.token_name(presented).await,
+                _ => None,
+            };
+            self.refuse(actor.unwrap_or_else(|| "(unknown token)".into()), error).await;
+        }
+        result
+    }
+
+    async fn check_token(&self, presented: Option<&str>) -> Result<Workload, ReadError> {
+        let token = presented.map(str::trim).filter(|t| !t.is_empty()).ok_or(ReadError::MissingToken)?;
+        let record = self.lookup(token).await?.ok_or(ReadError::BadToken)?;
+        if record.revoked {
+            return Err(ReadError::Revoked);
+        }
+        if record.expires_at.is_some_and(|at| at <= Timestamp::now()) {
+            return Err(ReadError::Expired);
+        }
+        Ok(Workload { id: record.id, name: record.name, scope: record.scope, expires_at: record.expires_at })
+    }
+
+    async fn lookup(&self, token: &str) -> Result<Option<TokenRecord>, ReadError> {
+        let hash = token_hash(token);
+        self.state.db.read(move |c| tokens::lookup(c, &hash)).await.map_err(|e| internal("token lookup", &e))
+    }
+
+    async fn token_name(&self, presented: Option<&str>) -> Option<String> {
+        self.lookup(presented?).await.ok().flatten().map(|r| r.name.actor())
+    }
+
+    /// Parses `namespace` and checks it is inside the token's scope. Refusals
+    /// are recorded.
+    pub async fn namespace(&self, who: &Workload, namespace: &str) -> Result<NamespacePath, ReadError> {
+        let checked = NamespacePath::parse(namespace)
+            .map_err(|e| ReadError::BadName { field: "namespace", message: e.to_string() })
+            .and_then(|ns| if who.scope.covers(&ns) { Ok(ns) } else { Err(ReadError::OutOfScope) });
+        if let Err(error) = &checked {
+            self.refuse(who.actor(), error).await;
+        }
+        checked
+    }
+
+    /// The value of `key` as `ns` sees it, recorded before it is returned.
+    pub async fn read_one(&self, who: &Workload, ns: NamespacePath, key: &str) -> Result<Disclosed, ReadError> {
+        let key = match SecretKey::parse(key) {
+            Ok(key) => key,
+            Err(e) => return Err(self.failed(who, ReadError::BadName { field: "key", message: e.to_string() }).await),
+        };
+        let keyring = self.state.keyring.clone();
+        let asked = ns.clone();
+        let read = self.state.db.read(move |c| store::resolve_value(c, &keyring, &asked, &key)).await;
+        match read {
+            Ok((meta, value)) => {
+                let disclosed = vec![Disclosed { meta, value }];
+                self.disclose(who, &ns, disclosed).await.map(|mut d| d.remove(0))
+            }
+            Err(e) => Err(self.failed(who, store_error(e)).await),
+        }
+    }
+
+    /// Every value `ns` sees, sorted by key, each recorded before any is returned.
+    pub async fn read_all(&self, who: &Workload, ns: NamespacePath) -> Result<Vec<Disclosed>, ReadError> {
+        let keyring = self.state.keyring.clone();
+        let asked = ns.clone();
+        let read = self.state.db.read(move |c| store::resolve_all(c, &keyring, &asked)).await;
+        match read {
+            Ok(all) => {
+                let disclosed = all.into_iter().map(|(meta, value)| Disclosed { meta, value }).collect();
+                self.disclose(who, &ns, disclosed).await
+            }
+            Err(e) => Err(self.failed(who, store_error(e)).await),
+        }
+    }
+
+    /// The metadata of every secret `ns` sees (no values: not a disclosure).
+    pub async fn metadata(&self, who: &Workload, ns: NamespacePath) -> Result<Vec<SecretMeta>, ReadError> {
+        match self.state.db.read(move |c| store::effective_meta(c, &ns)).await {
+            Ok(list) => {
+                self.used(who).await;
+                Ok(list)
+            }
+            Err(e) => Err(self.failed(who, store_error(e)).await),
+        }
+    }
+
+    /// Every namespace the token may reach (inside its scope, or on the way
+    /// down to it: listed as folders, never read), when `under` (the mount
+    /// root for `None`) is itself reachable; refused otherwise.
+    pub async fn namespaces(
+        &self,
+        who: &Workload,
+        under: Option<&NamespacePath>,
+    ) -> Result<Vec<NamespaceSummary>, ReadError> {
+        let reachable = |ns: &NamespacePath| match &who.scope {
+            Scope::All => true,
+            Scope::Subtree(root) => ns.is_within(root) || root.is_within(ns),
+        };
+        if under.is_some_and(|ns| !reachable(ns)) {
+            return Err(self.failed(who, ReadError::OutOfScope).await);
+        }
+        let all = match self.state.db.read(store::list_namespaces).await {
+            Ok(all) => all,
+            Err(e) => return Err(self.failed(who, store_error(e)).await),
+        };
+        self.used(who).await;
+        Ok(all.into_iter().filter(|n| reachable(&n.path)).collect())
+    }
+
+    /// Records `error` for `who` and hands it back.
+    async fn failed(&self, who: &Workload, error: ReadError) -> ReadError {
+        self.refuse(who.actor(), &error).await;
+        error
+    }
+
+    async fn refuse(&self, actor: String, error: &ReadError) {
+        let verb = if *error == ReadError::Internal { "failed" } else { "refused" };
+        let entry = self.entry(actor, self.namespace.clone(), self.key.clone(), None, format!("{verb}: {error}"));
+        if let Err(e) = self.state.reads.record(vec![entry], None).await {
+            tracing::error!(error = %e, "could not record a refused workload request in the audit trail");
+        }
+    }
+
+    async fn used(&self, who: &Workload) {
+        if let Err(e) = self.state.reads.record(Vec::new(), Some(who.id)).await {
+            tracing::warn!(error = %e, "could not note a token's use");
+        }
+    }
+
+    /// Records one entry per value, then hands the values over; if the
+    /// entries cannot be written, nothing is handed over.
+    async fn disclose(
+        &self,
+        who: &Workload,
+        asked: &NamespacePath,
+        values: Vec<Disclosed>,
+    ) -> Result<Vec<Disclosed>, ReadError> {
+        let entries = values
+            .iter()
+            .map(|d| {
+                let outcome =
+                    if d.meta.namespace == *asked { OK.to_owned() } else { format!("{OK}: read via {asked}") };
+                let (ns, key) = (d.meta.namespace.to_string(), d.meta.key.to_string());
+                self.entry(who.actor(), ns, key, Some(d.meta.version.into()), outcome)
+            })
+            .collect();
+        match self.state.reads.record(entries, Some(who.id)).await {
+            Ok(()) => Ok(values),
+            Err(e) => {
+                tracing::error!(error = %e, "a workload read was refused: its audit entries could not be written");
+                Err(ReadError::Internal)
+            }
+        }
+    }
+
+    fn entry(&self, actor: String, namespace: String, key: String, version: Option<i64>, outcome: String) -> NewEntry {
+        NewEntry {
+            at: Timestamp::now(),
+            actor,
+            action: Action::SecretRead.as_str(),
+            namespace,
+            key,
+            version,
+            client: self.client.clone(),
+            outcome,
+        }
+    }
+}
+
+fn store_error(e: StoreError) -> ReadError {
+    match e {
+        StoreError::NamespaceNotFound => ReadError::NamespaceNotFound,
+        StoreError::SecretNotFound => ReadError::SecretNotFound,
+        other => internal("workload read", &other),
+    }
+}
+
+fn internal(what: &str, e: &dyn std::fmt::Display) -> ReadError {
+    tracing::error!(error = %e, "{what} failed");
+    ReadError::Internal
+}
+
+// ---------------------------------------------------------------- group commit
+
+/// Most entries one batch commits; the rest wait for the next batch.
+const MAX_BATCH: usize = 512;
+
+struct Job {
+    entries: Vec<NewEntry>,
+    token: Option<i64>,
+    done: tokio::sync::oneshot::Sender<Result<(), String>>,
+}
+
+/// Batches and commit counts, for `make bench` ("entries per fsync").
+#[derive(Default, Debug)]
+pub struct BatchStats {
+    pub commits: AtomicU64,
+    pub entries: AtomicU64,
+}
+
+/// Writes workload-read entries with group commit, on a thread of its own
+/// that takes the writer connection once per batch.
+pub struct ReadAudit {
+    jobs: mpsc::Sender<Job>,
+    pub stats: Arc<BatchStats>,
+}
+
+impl ReadAudit {
+    pub fn start(db: Db, key: Arc<AuditKey>) -> std::io::Result<Self> {
+        let (jobs, inbox) = mpsc::channel::<Job>();
+        let stats = Arc::new(BatchStats::default());
+        let counts = stats.clone();
+        std::thread::Builder::new().name("audit-reads".into()).spawn(move || {
+            // Ends when every sender (the AppState) is gone.
+            while let Ok(first) = inbox.recv() {
+                let mut batch = vec![first];
+                let mut size = batch[0].entries.len();
+                while size < MAX_BATCH {
+                    match inbox.try_recv() {
+                        Ok(job) => {
+                            size += job.entries.len();
+                            batch.push(job);
+                        }
+                        Err(_) => break,
+                    }
+                }
+                let result = db.write_now(|c| commit(c, &key, &batch)).map_err(|e| e.to_string());
+                if result.is_ok() {
+                    counts.commits.fetch_add(1, Ordering::Relaxed);
+                    counts.entries.fetch_add(size as u64, Ordering::Relaxed);
+                }
+                for job in batch {
+                    let _ = job.done.send(result.clone());
+                }
+            }
+        })?;
+        Ok(Self { jobs, stats })
+    }
+
+    /// Appends `entries` (and notes the token's use) in the next batch; returns
+    /// once that batch is committed.
+    pub async fn record(&self, entries: Vec<NewEntry>, token: Option<i64>) -> Result<(), String> {
+        let (done, committed) = tokio::sync::oneshot::channel();
+        self.jobs.send(Job { entries, token, done }).map_err(|_| "the audit writer has stopped".to_owned())?;
+        committed.await.map_err(|_| "the audit writer has stopped".to_owned())?
+    }
+}
+
+fn commit(conn: &mut rusqlite::Connection, key: &AuditKey, batch: &[Job]) -> rusqlite::Result<()> {
+    // A panic elsewhere can leave the shared writer inside a transaction.
+    if !conn.is_autocommit() {
+        conn.execute_batch("ROLLBACK")?;
+    }
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let now = Timestamp::now();
+    let mut chain = Chain::load(&tx)?;
+    for job in batch {
+        for entry in &job.entries {
+            chain.push(&tx, key, entry.clone())?;
+        }
+        if let Some(id) = job.token {
+            tokens::touch(&tx, id, now)?;
+        }
+    }
+    if batch.iter().any(|j| !j.entries.is_empty()) {
+        chain.finish(&tx, key)?;
+    }
+    tx.commit()
+}

@@ -1,0 +1,152 @@
+//! The command line. Each family of commands has a file of its own:
+//! `serve` (the default), `keygen`, `user add` (`users`), `token …` (`tokens`),
+//! `import` (`import`), `audit verify|seed` (`audit`) — all local, on the data
+//! directory with the root key — and `get | export | run` (`workload`), which
+//! talk to a running server with a token.
+
+mod audit;
+mod import;
+mod local;
+mod serve;
+mod tokens;
+mod users;
+mod workload;
+
+use crate::config::{ConfigError, KeyArgs, ServeArgs};
+use app::ssr::{crypto::RootKey, state::OpenError};
+use clap::{Parser, Subcommand};
+
+pub use local::open_state;
+pub use workload::Remote;
+
+#[derive(Parser, Debug)]
+#[command(name = "strongroom", version, about = "Self-hosted web admin for per-namespace secrets.")]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Serve the web UI and API (the default command).
+    Serve(ServeArgs),
+    /// Print a new random 256-bit root key, base64-encoded.
+    Keygen,
+    /// Manage users (the first admin is made here).
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage workload tokens (local, like `user add`).
+    #[command(subcommand)]
+    Token(tokens::TokenCommand),
+    /// Print one secret's value, as NAMESPACE sees it (from a running server, with a token).
+    Get {
+        namespace: String,
+        key: String,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Print every secret NAMESPACE sees, in a format Kestra, Prefect or a dotenv parser reads.
+    Export {
+        namespace: String,
+        /// kestra, dotenv, prefect or json.
+        #[arg(long, default_value = "dotenv")]
+        format: String,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Run a command with every secret NAMESPACE sees added to its environment.
+    Run {
+        namespace: String,
+        #[command(flatten)]
+        remote: Remote,
+        /// The command and its arguments, after `--`.
+        #[arg(last = true, required = true)]
+        command: Vec<std::ffi::OsString>,
+    },
+    /// Import a .env file (or Kestra's SECRET_ file, Prefect's, JSON) into NAMESPACE (local).
+    Import(import::ImportArgs),
+    /// Check or seed the audit trail.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuditCommand {
+    /// Check the whole HMAC chain; names the first entry edited, removed,
+    /// reordered or inserted, and exits non-zero then.
+    Verify {
+        #[command(flatten)]
+        key: KeyArgs,
+    },
+    /// Append COUNT synthetic entries (for benchmarks; never on real data).
+    Seed {
+        count: u64,
+        #[command(flatten)]
+        key: KeyArgs,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCommand {
+    /// Add a user; the password is read from standard input (asked twice on a terminal).
+    Add {
+        /// The username (2 to 64 of a-z 0-9 . _ @ -).
+        name: String,
+        /// admin, editor or auditor.
+        #[arg(long)]
+        role: String,
+        /// The namespace subtree the role covers; omitted: every namespace.
+        #[arg(long)]
+        namespace: Option<String>,
+        #[command(flatten)]
+        key: KeyArgs,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("{0}")]
+    Config(#[from] ConfigError),
+    #[error(
+        "the root key does not match the database {0}. Start with the key this database was \
+         created with (STRONGROOM_MASTER_KEY_FILE or STRONGROOM_MASTER_KEY)."
+    )]
+    WrongRootKey(String),
+    #[error("cannot open the database {0}: {1}")]
+    Database(String, OpenError),
+    #[error("cannot listen on {0}: {1}")]
+    Listen(String, std::io::Error),
+    #[error("server error: {0}")]
+    Serve(std::io::Error),
+    #[error("cannot generate a key: {0}")]
+    Keygen(app::ssr::crypto::CryptoError),
+    #[error("{0}")]
+    User(String),
+    #[error("the audit trail is broken at entry {id}: {problem}")]
+    AuditBroken { id: i64, problem: String },
+}
+
+pub async fn run(cli: Cli) -> Result<(), RunError> {
+    match cli.command {
+        Some(Command::Keygen) => {
+            let key = RootKey::generate().map_err(RunError::Keygen)?;
+            println!("{}", key.to_base64().as_str());
+            Ok(())
+        }
+        Some(Command::Serve(args)) => serve::serve(args).await,
+        Some(Command::User(UserCommand::Add { name, role, namespace, key })) => {
+            users::add(&name, &role, namespace.as_deref(), &key).await.map_err(RunError::User)
+        }
+        Some(Command::Token(command)) => tokens::run(command).await,
+        Some(Command::Get { namespace, key, remote }) => workload::get(&remote, &namespace, &key).await,
+        Some(Command::Export { namespace, format, remote }) => workload::export(&remote, &namespace, &format).await,
+        Some(Command::Run { namespace, remote, command }) => workload::run(&remote, &namespace, command).await,
+        Some(Command::Import(args)) => import::run(args).await,
+        Some(Command::Audit(AuditCommand::Verify { key })) => audit::verify(&key).await,
+        Some(Command::Audit(AuditCommand::Seed { count, key })) => audit::seed(count, &key).await,
+        None => serve::serve(cli.serve).await,
+    }
+}

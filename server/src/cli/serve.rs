@@ -1,0 +1,72 @@
+//! `strongroom serve`: the web UI and the workload API.
+
+use super::{local::open_state, RunError};
+use crate::{
+    config::{KeyOrigin, ServeArgs},
+    router,
+};
+use leptos::prelude::LeptosOptions;
+
+pub async fn serve(args: ServeArgs) -> Result<(), RunError> {
+    let addr = args.socket_addr()?;
+    args.ensure_data_dir()?;
+    let (root, origin) = args.root_key(std::env::var("STRONGROOM_MASTER_KEY").ok())?;
+    if let KeyOrigin::Trial { created } = origin {
+        let path = args.data_dir.join("master.key");
+        tracing::warn!(
+            "{} TRIAL ROOT KEY {}: for trying Strongroom out only. Anyone who can read this file \
+             and the database can decrypt every secret. For real use, generate a key with \
+             `strongroom keygen`, keep it outside the data directory and set \
+             STRONGROOM_MASTER_KEY_FILE.",
+            if created { "CREATED" } else { "USING" },
+            path.display()
+        );
+    }
+    let settings = args.auth_settings()?;
+    let own_origin = crate::origin::OwnOrigin(args.public_origin()?);
+    let state = open_state(args.db_path(), root, settings).await?;
+
+    if state.db.read(app::ssr::accounts::user_count).await.unwrap_or(1) == 0 {
+        tracing::warn!(
+            "No accounts yet, so nobody can sign in. Create the first admin with \
+             `strongroom user add NAME --role admin --data-dir {}` (it asks for a password).",
+            args.data_dir.display()
+        );
+    }
+
+    let options = LeptosOptions::builder()
+        .output_name("strongroom")
+        .site_root(args.site_root.display().to_string())
+        .site_addr(addr)
+        .build();
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| RunError::Listen(addr.to_string(), e))?;
+    let bound = listener.local_addr().map_err(RunError::Serve)?;
+    tracing::info!(address = %bound, data_dir = %args.data_dir.display(), "listening on http://{bound}");
+    let stats = state.reads.stats.clone();
+    let served = axum::serve(
+        listener,
+        router(state, options, own_origin).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .map_err(RunError::Serve);
+    let (commits, entries) = (
+        stats.commits.load(std::sync::atomic::Ordering::Relaxed),
+        stats.entries.load(std::sync::atomic::Ordering::Relaxed),
+    );
+    tracing::info!(commits, entries, "workload-read audit batches since start");
+    served
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}

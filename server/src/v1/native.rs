@@ -1,0 +1,97 @@
+//! The native read API:
+//! - `GET /v1/namespaces/{ns}/secrets/{KEY}` → `{"namespace","key","version","value","defined_in"}`
+//! - `GET /v1/namespaces/{ns}/export?format=kestra|dotenv|prefect|json` → every effective secret
+//!
+//! Errors are one shape: `{"error":{"code","message"}}` with 400 / 401 / 403 /
+//! 404 / 500. `Cache-Control: no-store` comes from the security headers layer.
+
+use super::{presented, request};
+use app::ssr::{formats::Format, state::AppState, workload::ReadError};
+use axum::{
+    extract::{ConnectInfo, Path, Query, State},
+    http::{header, HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+};
+use serde::Serialize;
+use std::{collections::HashMap, net::SocketAddr};
+
+fn json(status: StatusCode, body: Vec<u8>) -> Response {
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// The one error shape of the native API.
+pub fn error(e: &ReadError) -> Response {
+    error_body(StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), e.code(), &e.to_string())
+}
+
+fn error_body(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = serde_json::json!({ "error": { "code": code, "message": message } });
+    json(status, body.to_string().into_bytes())
+}
+
+#[derive(Serialize)]
+struct Secret<'a> {
+    namespace: &'a str,
+    key: &'a str,
+    version: u32,
+    value: &'a str,
+    defined_in: &'a str,
+}
+
+pub async fn secret(
+    State(state): State<AppState>,
+    addr: ConnectInfo<SocketAddr>,
+    Path((namespace, key)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let req = request(&state, &addr, &namespace, &key);
+    let read = async {
+        let who = req.authenticate(presented(&headers, false).as_deref()).await?;
+        let ns = req.namespace(&who, &namespace).await?;
+        req.read_one(&who, ns.clone(), &key).await.map(|d| (ns, d))
+    };
+    match read.await {
+        Ok((ns, d)) => {
+            let body = Secret {
+                namespace: ns.as_str(),
+                key: d.meta.key.as_str(),
+                version: d.meta.version,
+                value: d.value.expose(),
+                defined_in: d.meta.namespace.as_str(),
+            };
+            json(StatusCode::OK, serde_json::to_vec(&body).unwrap_or_default())
+        }
+        Err(e) => error(&e),
+    }
+}
+
+pub async fn export(
+    State(state): State<AppState>,
+    addr: ConnectInfo<SocketAddr>,
+    Path(namespace): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let req = request(&state, &addr, &namespace, "");
+    let format = query.get("format").map(String::as_str).unwrap_or_default().parse::<Format>();
+    let read = async {
+        let who = req.authenticate(presented(&headers, false).as_deref()).await?;
+        let ns = req.namespace(&who, &namespace).await?;
+        // The format is checked after the token, so that an unauthenticated
+        // caller learns nothing, and before any value is read.
+        let format = match format {
+            Ok(format) => format,
+            Err(e) => return Ok(Err(e)),
+        };
+        req.read_all(&who, ns).await.map(|all| Ok((format, all)))
+    };
+    match read.await {
+        Ok(Ok((format, all))) => {
+            let pairs: Vec<_> = all.into_iter().map(|d| (d.meta.key, d.value)).collect();
+            let text = app::ssr::formats::export(format, &pairs);
+            (StatusCode::OK, [(header::CONTENT_TYPE, format.content_type())], text.as_bytes().to_vec()).into_response()
+        }
+        Ok(Err(e)) => error_body(StatusCode::BAD_REQUEST, "bad_format", &e.to_string()),
+        Err(e) => error(&e),
+    }
+}
