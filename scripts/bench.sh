@@ -10,8 +10,8 @@ kib() { echo "$(( ($1 + 1023) / 1024 )) KiB"; }
 echo "== release sizes"
 echo "wasm raw:    $(kib "$(stat -c %s "$wasm")")"
 echo "wasm gzip:   $(kib "$(gzip -9c "$wasm" | wc -c)")"
+sudo_cmd=""; [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
 if ! command -v brotli >/dev/null; then
-  sudo_cmd=""; [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq brotli >/dev/null
 fi
 echo "wasm brotli: $(kib "$(brotli -c -q 11 "$wasm" | wc -c)")"
@@ -33,6 +33,10 @@ echo "RSS after 200 page renders:   $(rss)"
 
 echo "== sign-in burst (server/examples/signin_bench.rs)"
 cargo run -q --release -p strongroom --example signin_bench -- "$bin"
+
+echo "== workload reads vs OpenBao (server/examples/read_bench.rs)"
+command -v wrk >/dev/null || DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq wrk >/dev/null
+cargo run -q --release -p strongroom --example read_bench -- "$bin" ../shared/peers/openbao.sh
 
 echo "== audit trail at scale (server/examples/audit_bench.rs)"
 cargo run -q --release -p strongroom --example audit_bench -- "$bin" "${AUDIT_ENTRIES:-1000000}"

@@ -148,7 +148,10 @@ async fn a_token_reads_what_its_namespace_inherits_but_never_above_or_beside_it(
     assert_eq!(s.api("GET", &get("company.team", "MISSING"), Some(&t.team)).await.0, 404);
     assert_eq!(s.api("GET", &get("company.team.nope", "X"), Some(&t.team)).await.0, 404);
     let (status, _, body) = s.api("GET", &get("company.team", "BAD-KEY"), Some(&t.team)).await;
-    assert_eq!((status, serde_json::from_str::<Value>(&body).unwrap()["error"]["code"].clone()), (400, "bad_name".into()));
+    assert_eq!(
+        (status, serde_json::from_str::<Value>(&body).unwrap()["error"]["code"].clone()),
+        (400, "bad_name".into())
+    );
     // The export holds the effective set.
     let (_, _, body) = s.api("GET", "/v1/namespaces/company.team/export?format=json", Some(&t.team)).await;
     assert_eq!(

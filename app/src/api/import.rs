@@ -66,7 +66,10 @@ pub async fn pending_import(namespace: String, id: String) -> Result<Option<Impo
     let act = Act::new(Action::Read, &namespace, "");
     act.run(async {
         let (who, ns) = act.require(Role::Editor, &namespace).await?;
-        Ok(state()?.imports.peek(who.id, &id, |(pending, plan)| (pending.namespace == ns).then(|| plan.clone())).flatten())
+        Ok(state()?
+            .imports
+            .peek(who.id, &id, |(pending, plan)| (pending.namespace == ns).then(|| plan.clone()))
+            .flatten())
     })
     .await
 }

@@ -23,9 +23,10 @@ pub fn NamespacePage() -> impl IntoView {
     let params = settled(use_params_map());
     let ns = move || params.read().get("namespace").unwrap_or_default();
     let add = ServerAction::<AddSecret>::new();
-    let view = Resource::new(move || (ns(), add.version().get()), |(ns, _)| get_namespace(ns));
     let query = settled(use_query_map());
     let import_id = move || query.read().get("import").unwrap_or_default();
+    // Applying an import navigates back here without `?import=`: that reloads the table too.
+    let view = Resource::new(move || (ns(), add.version().get(), import_id()), |(ns, _, _)| get_namespace(ns));
     let error = error_of(add);
     let form = NodeRef::<html::Form>::new();
     reset_on_success(add, form);

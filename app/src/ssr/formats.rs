@@ -7,7 +7,14 @@
 //!   Docker Compose loads from this file with `env_file`.
 //! - **dotenv**: `KEY="…"` per line, read back exactly by python-dotenv's `dotenv_values()`.
 //! - **prefect**: `PREFECT__CONTEXT__SECRETS__<KEY>="…"`, quoted as for dotenv (Prefect 1.x reads
-//!   local secrets from environment variables named like that).
+//!   local secrets from environment variables named like that). Prefect 1.x does more to a value
+//!   than read it (`prefect/configuration.py`): twice over, it expands `$NAME`, `${NAME}` and a
+//!   leading `~`, then turns text that Python's `ast.literal_eval` accepts into that value — so
+//!   `5432` would come back as a number, `true` as a boolean, `'x'` as `x`. The value is therefore
+//!   written as a Python string literal of a Python string literal, with every `$` as `\x24`:
+//!   each of Prefect's two passes removes one layer and finds no `$` to expand, and what is left is
+//!   exactly the value. One thing no file can carry: Prefect replaces `${…}` in any final config
+//!   value with another config key, so a value containing `${` does not reach a flow unchanged.
 //! - **json**: one compact object `{"KEY":"value",…}` in the given order, then `\n`.
 //!
 //! # Quoting rule for dotenv and prefect (checked against python-dotenv 1.2.4)
@@ -150,10 +157,10 @@ pub fn export(format: Format, secrets: &[(SecretKey, SecretValue)]) -> Zeroizing
                 out.push_str(format.key_prefix());
                 out.push_str(key.as_str());
                 out.push_str("=");
-                if format == Format::Kestra {
-                    out.push_base64(value.expose());
-                } else {
-                    out.push_dotenv_quoted(value.expose());
+                match format {
+                    Format::Kestra => out.push_base64(value.expose()),
+                    Format::Prefect => out.push_dotenv_quoted(&python_literal(&python_literal(value.expose()))),
+                    _ => out.push_dotenv_quoted(value.expose()),
                 }
                 out.push_str("\n");
             }
@@ -216,6 +223,63 @@ impl Buf {
         }
         self.push('"');
     }
+}
+
+/// `value` as a single-quoted Python string literal whose only `$` are written `\x24`, so that
+/// `os.path.expandvars` finds nothing to expand in it (see the module docs on Prefect).
+fn python_literal(value: &str) -> Zeroizing<String> {
+    let mut out = Zeroizing::new(String::with_capacity(value.len() + value.len() / 4 + 2));
+    out.push('\'');
+    for c in value.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\'' => out.push_str("\\'"),
+            '$' => out.push_str("\\x24"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_ascii_control() => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('\'');
+    out
+}
+
+/// The text a Python string literal (`'…'` or `"…"`, no prefix) stands for; `None` when `text`
+/// is not exactly one such literal, or uses an escape this reader does not know.
+fn from_python_literal(text: &str) -> Option<Zeroizing<String>> {
+    let quote = text.chars().next().filter(|&q| q == '\'' || q == '"')?;
+    let inner = text.strip_prefix(quote)?.strip_suffix(quote)?;
+    let mut out = Zeroizing::new(String::with_capacity(inner.len()));
+    let mut chars = inner.chars();
+    let hex = |chars: &mut std::str::Chars<'_>, n: usize| -> Option<char> {
+        let digits: String = chars.by_ref().take(n).collect();
+        (digits.len() == n).then(|| u32::from_str_radix(&digits, 16).ok().and_then(char::from_u32)).flatten()
+    };
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next()? {
+                '\n' => {}
+                c @ ('\\' | '\'' | '"') => out.push(c),
+                'n' => out.push('\n'),
+                'r' => out.push('\r'),
+                't' => out.push('\t'),
+                'a' => out.push('\x07'),
+                'b' => out.push('\x08'),
+                'f' => out.push('\x0c'),
+                'v' => out.push('\x0b'),
+                'x' => out.push(hex(&mut chars, 2)?),
+                'u' => out.push(hex(&mut chars, 4)?),
+                'U' => out.push(hex(&mut chars, 8)?),
+                _ => return None,
+            },
+            '\n' | '\r' => return None,
+            c if c == quote => return None,
+            c => out.push(c),
+        }
+    }
+    Some(out)
 }
 
 /// serde_json writes a string as whole UTF-8 pieces: quotes, ASCII escapes, and runs of the input
@@ -321,8 +385,15 @@ pub fn parse(text: &str, format: Option<Format>) -> Result<Parsed, ParseError> {
         if !seen.insert(key.clone()) {
             return Err(error(line, DUPLICATE_KEY));
         }
-        let mut value =
-            if format == Format::Kestra { decode_base64(&value).map_err(|r| error(line, r))? } else { value };
+        let mut value = match format {
+            Format::Kestra => decode_base64(&value).map_err(|r| error(line, r))?,
+            // What Prefect reads from a string literal (of a string literal); other text as it is.
+            Format::Prefect => match from_python_literal(&value) {
+                Some(once) => from_python_literal(&once).unwrap_or(once),
+                None => value,
+            },
+            _ => value,
+        };
         let value = SecretValue::parse(std::mem::take(&mut *value)).map_err(|e| error(line, value_reason(&e)))?;
         entries.push(Entry { line, key, value });
     }
@@ -796,11 +867,27 @@ mod tests {
     }
 
     #[test]
-    fn prefect_export_is_the_dotenv_quoting_behind_the_prefect_prefix() {
-        let secrets = tricky();
-        let dotenv = export(Format::Dotenv, &secrets);
-        let expected: String = dotenv.lines().map(|l| format!("{PREFECT_PREFIX}{l}\n")).collect();
-        assert_eq!(*export(Format::Prefect, &secrets), expected);
+    fn prefect_export_is_a_literal_of_a_literal_without_dollars_behind_the_prefix() {
+        let cases = [
+            ("plain", r#"K="'\\'plain\\''""#),
+            ("5432", r#"K="'\\'5432\\''""#),
+            ("$HOME", r#"K="'\\'\\\\x24HOME\\''""#),
+            ("it's", r#"K="'\\'it\\\\\\'s\\''""#),
+        ];
+        for (value, line) in cases {
+            assert_eq!(*export(Format::Prefect, &one("K", value)), format!("{PREFECT_PREFIX}{line}\n"), "{value:?}");
+        }
+    }
+
+    #[test]
+    fn a_hand_written_prefect_file_reads_as_prefect_would() {
+        let text = "PREFECT__CONTEXT__SECRETS__A=plain\nPREFECT__CONTEXT__SECRETS__B=\"'quoted'\"\n";
+        let parsed = parse(text, None).unwrap();
+        assert_eq!(pairs(&parsed), [("A".to_owned(), "plain".to_owned()), ("B".to_owned(), "quoted".to_owned())]);
+        assert_eq!(from_python_literal(r"'a\x24\n\u00e9\''").unwrap().as_str(), "a$\né'");
+        for not_one in ["'a'b'", "'a", "b'a'", r"'\q'", "'a\nb'"] {
+            assert!(from_python_literal(not_one).is_none(), "{not_one}");
+        }
     }
 
     #[test]

@@ -66,6 +66,22 @@ impl Instance {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let server =
             self.command(&["serve", "--addr", &format!("127.0.0.1:{port}")]).env("RUST_LOG", "warn").spawn().unwrap();
+        Self::wait(server, port).await
+    }
+
+    /// Like [`serve`], logging at `filter` into the file `log`.
+    pub async fn serve_logging(&self, filter: &str, log: &std::path::Path) -> (Child, String) {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let server = self
+            .command(&["serve", "--addr", &format!("127.0.0.1:{port}")])
+            .env("RUST_LOG", filter)
+            .stderr(std::fs::File::create(log).unwrap())
+            .spawn()
+            .unwrap();
+        Self::wait(server, port).await
+    }
+
+    async fn wait(server: Child, port: u16) -> (Child, String) {
         let base = format!("http://127.0.0.1:{port}");
         let http = reqwest::Client::new();
         for _ in 0..100 {

@@ -75,7 +75,14 @@ impl Server {
         self.state
             .db
             .call(move |c| {
-                app::ssr::tokens::create(c, &name, &scope, expires_at, &hash, Stamp { actor: "test", at: Timestamp::now() })
+                app::ssr::tokens::create(
+                    c,
+                    &name,
+                    &scope,
+                    expires_at,
+                    &hash,
+                    Stamp { actor: "test", at: Timestamp::now() },
+                )
             })
             .await
             .unwrap();
@@ -87,16 +94,23 @@ impl Server {
         let mut admin = self.login("admin").await;
         admin.call("namespaces/create", &[("namespace", ns), ("description", "")]).await;
         for (key, value) in pairs {
-            let (status, body) =
-                admin.call("secrets/add", &[("namespace", ns), ("key", key), ("value", value), ("description", "")]).await;
+            let (status, body) = admin
+                .call("secrets/add", &[("namespace", ns), ("key", key), ("value", value), ("description", "")])
+                .await;
             assert_eq!(status, 200, "adding {key} to {ns}: {body}");
         }
     }
 
     /// GETs `path` with `token` as a Bearer token (any method with `method`).
-    pub async fn api(&self, method: &str, path: &str, token: Option<&str>) -> (u16, reqwest::header::HeaderMap, String) {
+    pub async fn api(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+    ) -> (u16, reqwest::header::HeaderMap, String) {
         let http = reqwest::Client::new();
-        let mut req = http.request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), format!("{}{path}", self.base));
+        let mut req =
+            http.request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), format!("{}{path}", self.base));
         if let Some(token) = token {
             req = req.bearer_auth(token);
         }

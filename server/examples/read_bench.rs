@@ -1,0 +1,138 @@
+//! Workload reads side by side with OpenBao KV v2, both durable and auditing
+//! every read, with the same load tool and settings (wrk, 32 connections, 10 s).
+//!   cargo run --release -p strongroom --example read_bench -- path/to/strongroom path/to/openbao.sh
+//! Prints req/s, p50 and p99 for Strongroom's native API and Vault surface and
+//! for OpenBao (its file audit device on), the ratios, Strongroom's peak RSS,
+//! and how many audit entries each fsync carried.
+
+mod support;
+
+use std::{
+    process::{Command, Stdio},
+    time::Duration,
+};
+use support::{rss_kib, Instance};
+
+const SECONDS: &str = "10s";
+const CONNECTIONS: &str = "32";
+const VALUE: &str = "bench-value-0123456789abcdef";
+
+struct Load {
+    rps: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    non_2xx: u64,
+}
+
+/// wrk's latency figure (`1.23ms`, `850.00us`, `1.01s`) in milliseconds.
+fn millis(text: &str) -> f64 {
+    let (num, unit) = text.split_at(text.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(text.len()));
+    let n: f64 = num.parse().unwrap_or(f64::NAN);
+    match unit {
+        "us" => n / 1000.0,
+        "ms" => n,
+        "s" => n * 1000.0,
+        _ => f64::NAN,
+    }
+}
+
+fn wrk(url: &str, header: &str) -> Load {
+    let out = Command::new("wrk")
+        .args(["-t2", "-c", CONNECTIONS, "-d", SECONDS, "--latency", "-H", header, url])
+        .output()
+        .expect("wrk (apt-get install wrk)");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let field = |prefix: &str| {
+        text.lines().find_map(|l| l.trim().strip_prefix(prefix).map(|r| r.trim().to_owned())).unwrap_or_default()
+    };
+    Load {
+        rps: field("Requests/sec:").parse().unwrap_or(0.0),
+        p50_ms: millis(&field("50%")),
+        p99_ms: millis(&field("99%")),
+        non_2xx: field("Non-2xx or 3xx responses:").parse().unwrap_or(0),
+    }
+}
+
+fn row(name: &str, l: &Load) {
+    println!("{name:<44} {:>9.0} {:>9.2} {:>9.2} {:>8}", l.rps, l.p50_ms, l.p99_ms, l.non_2xx);
+}
+
+#[tokio::main]
+async fn main() {
+    let mut args = std::env::args().skip(1);
+    let bin = args.next().expect("usage: read_bench path/to/strongroom path/to/openbao.sh");
+    let peer = args.next().expect("usage: read_bench path/to/strongroom path/to/openbao.sh");
+    let instance = Instance::new(bin);
+    instance.add_admin();
+    let log = instance.dir.path().join("server.log");
+    let (mut server, base) = instance.serve_logging("warn,strongroom::cli::serve=info", &log).await;
+    let http = reqwest::Client::new();
+    let cookie = support::sign_in(&http, &base).await;
+    for (endpoint, form) in [
+        ("namespaces/create", vec![("namespace", "bench.team"), ("description", "")]),
+        ("secrets/add", vec![("namespace", "bench"), ("key", "DB_PASSWORD"), ("value", VALUE), ("description", "")]),
+        ("secrets/add", vec![("namespace", "bench.team"), ("key", "API_KEY"), ("value", VALUE), ("description", "")]),
+    ] {
+        let res = http.post(format!("{base}/api/{endpoint}")).header("cookie", &cookie).form(&form).send().await;
+        assert_eq!(res.unwrap().status(), 200, "{endpoint}");
+    }
+    let created = instance.command(&["token", "create", "bench-reader", "--namespace", "bench"]).output().unwrap();
+    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+    let token = String::from_utf8(created.stdout).unwrap().trim().to_owned();
+
+    eprintln!("read_bench: Strongroom native API");
+    let native =
+        wrk(&format!("{base}/v1/namespaces/bench.team/secrets/DB_PASSWORD"), &format!("Authorization: Bearer {token}"));
+    eprintln!("read_bench: Strongroom Vault surface");
+    let vault = wrk(&format!("{base}/v1/secret/data/bench/team"), &format!("X-Vault-Token: {token}"));
+    let peak = rss_kib(server.id(), "VmHWM:");
+    // A graceful stop logs the batch counts.
+    let _ = Command::new("kill").args(["-TERM", &server.id().to_string()]).status();
+    let _ = server.wait();
+    let logged = std::fs::read_to_string(&log).unwrap_or_default();
+    let count = |name: &str| -> f64 {
+        logged
+            .lines()
+            .filter(|l| l.contains("audit batches"))
+            .find_map(|l| l.split_whitespace().find_map(|w| w.strip_prefix(&format!("{name}="))?.parse().ok()))
+            .unwrap_or(f64::NAN)
+    };
+    let (commits, entries) = (count("commits"), count("entries"));
+
+    eprintln!("read_bench: OpenBao KV v2 with a file audit device");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port().to_string();
+    let started = Command::new("bash").args([&peer, "start", &port, "audit"]).stdout(Stdio::piped()).output().unwrap();
+    let bao_url = String::from_utf8_lossy(&started.stdout).trim().to_owned();
+    let bao_bin = format!("{}/.cache/strongroom-peers/venv/bin/bao", std::env::var("HOME").unwrap());
+    let put = Command::new(&bao_bin)
+        .args([
+            "kv",
+            "put",
+            "-mount=secret",
+            "bench/team",
+            &format!("DB_PASSWORD={VALUE}"),
+            &format!("API_KEY={VALUE}"),
+        ])
+        .env("BAO_ADDR", &bao_url)
+        .env("BAO_TOKEN", "root")
+        .output()
+        .unwrap();
+    assert!(put.status.success(), "bao kv put: {}", String::from_utf8_lossy(&put.stderr));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let bao = wrk(&format!("{bao_url}/v1/secret/data/bench/team"), "X-Vault-Token: root");
+    let _ = Command::new("bash").args([&peer, "stop", &port]).status();
+
+    println!("== workload reads (wrk -t2 -c{CONNECTIONS} -d{SECONDS}; every read durable and audited)");
+    println!("{:<44} {:>9} {:>9} {:>9} {:>8}", "", "req/s", "p50 ms", "p99 ms", "non-2xx");
+    row("Strongroom /v1/namespaces/{ns}/secrets/{KEY}", &native);
+    row("Strongroom /v1/secret/data/{path} (Vault)", &vault);
+    row("OpenBao 2.7.2 /v1/secret/data/{path}", &bao);
+    println!(
+        "req/s ratio native / OpenBao:  {:.2}x   Vault surface / OpenBao: {:.2}x   (target >= 3x)",
+        native.rps / bao.rps,
+        vault.rps / bao.rps
+    );
+    println!("p99: native {:.2} ms, Vault surface {:.2} ms   (target <= 20 ms)", native.p99_ms, vault.p99_ms);
+    println!("Strongroom peak RSS (VmHWM): {:.1} MB   (target <= 64 MB)", peak as f64 / 1024.0);
+    println!("audit: {entries} entries in {commits} commits = {:.1} entries per fsync", entries / commits);
+}

@@ -1,0 +1,275 @@
+//! Strongroom read by other people's software, installed from its registry by
+//! `scripts/setup.sh` into ~/.cache/strongroom/pyenv: the `bao` CLI and hvac
+//! over the Vault KV v2 surface; python-dotenv and Prefect 1.x reading the
+//! exports; and the `strongroom` binary's own `get | export | run | import`.
+
+mod common;
+use common::{start, Server};
+use serde_json::Value;
+use std::{path::PathBuf, process::Output};
+
+/// Values that break naive formats: multi-line PEM, unicode, `=`, quotes,
+/// `$`, `#`, backslashes, surrounding spaces, tabs.
+const TRICKY: &[(&str, &str)] = &[
+    ("PEM_KEY", "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\nBKcwggSjAgEAAoIBAQC7\n-----END PRIVATE KEY-----\n"),
+    ("UNICODE", "pässwörd ✓ 日本語"),
+    ("EQUALS", "a=b=c=="),
+    ("QUOTES", "say \"hi\" and 'bye'"),
+    ("DOLLARS", "$HOME and ${HOME} and $(whoami) and `id`"),
+    ("HASH", "# not a comment # either"),
+    ("BACKSLASH", "back\\slash \\n not a newline \\"),
+    ("SPACES", "  leading and trailing  "),
+    ("TAB", "a\tb"),
+];
+
+fn pyenv() -> PathBuf {
+    let dir = PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/strongroom/pyenv/bin");
+    assert!(
+        dir.join("python").exists() && dir.join("bao").exists(),
+        "no Python clients in {dir:?}: run scripts/setup.sh"
+    );
+    dir
+}
+
+/// Runs a command off the runtime (the server answers on it meanwhile).
+async fn run(mut command: std::process::Command) -> Output {
+    tokio::task::spawn_blocking(move || command.output().unwrap()).await.unwrap()
+}
+
+fn text(out: &Output) -> (String, String) {
+    (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+async fn setup() -> (Server, String) {
+    let s = start().await;
+    s.secrets("company", &[("SHARED", "from the parent")]).await;
+    s.secrets("company.team", TRICKY).await;
+    s.secrets("company.other", &[("OTHER", "not for the team")]).await;
+    let token = s.token("team-reader", "company.team", None).await;
+    (s, token)
+}
+
+fn expected() -> serde_json::Map<String, Value> {
+    let mut all: serde_json::Map<String, Value> =
+        TRICKY.iter().map(|(k, v)| (k.to_string(), Value::String(v.to_string()))).collect();
+    all.insert("SHARED".into(), "from the parent".into());
+    all
+}
+
+fn bao(s: &Server, token: &str, args: &[&str]) -> std::process::Command {
+    let mut c = std::process::Command::new(pyenv().join("bao"));
+    c.args(args).env("BAO_ADDR", &s.base).env("BAO_TOKEN", token).env("HOME", s.dir.path());
+    c
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bao_cli_reads_lists_and_is_refused_like_vault() {
+    let (s, token) = setup().await;
+    let out = run(bao(&s, &token, &["kv", "get", "-format=json", "-mount=secret", "company/team"])).await;
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    let json: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(json["data"]["data"], Value::Object(expected()));
+    for (key, value) in TRICKY {
+        let field = format!("-field={key}");
+        let out = run(bao(&s, &token, &["kv", "get", &field, "-mount=secret", "company/team"])).await;
+        assert_eq!(text(&out).0, *value, "{key}: {}", text(&out).1);
+    }
+    // The path form resolves the mount itself.
+    let out = run(bao(&s, &token, &["kv", "get", "-field=SHARED", "secret/company/team"])).await;
+    assert_eq!(text(&out).0, "from the parent", "{}", text(&out).1);
+    let out = run(bao(&s, &token, &["kv", "list", "-format=json", "-mount=secret", "company"])).await;
+    assert_eq!(serde_json::from_str::<Value>(&text(&out).0).unwrap(), serde_json::json!(["team"]), "{}", text(&out).1);
+    // Outside the scope, and with a bad token: permission denied.
+    for (tok, path) in [(token.as_str(), "company/other"), ("sr_bad", "company/team")] {
+        let out = run(bao(&s, tok, &["kv", "get", "-mount=secret", path])).await;
+        assert!(!out.status.success());
+        assert!(text(&out).1.contains("permission denied"), "{}", text(&out).1);
+    }
+    // Writes are refused.
+    let out = run(bao(&s, &token, &["kv", "put", "-mount=secret", "company/team", "X=1"])).await;
+    assert!(!out.status.success() && text(&out).1.contains("read-only"), "{}", text(&out).1);
+}
+
+const HVAC: &str = r#"
+import hvac, json, os, sys
+url, token = os.environ["URL"], os.environ["TOKEN"]
+c = hvac.Client(url=url, token=token)
+out = {"auth": c.is_authenticated()}
+r = c.secrets.kv.v2.read_secret_version(path="company/team", mount_point="secret", raise_on_deleted_version=True)
+out["data"] = r["data"]["data"]
+out["version"] = r["data"]["metadata"]["version"]
+out["list"] = c.secrets.kv.v2.list_secrets(path="company", mount_point="secret")["data"]["keys"]
+bad = hvac.Client(url=url, token="sr_bad")
+out["bad_auth"] = bad.is_authenticated()
+try:
+    c.secrets.kv.v2.read_secret_version(path="company/other", mount_point="secret", raise_on_deleted_version=True)
+    out["other"] = "read"
+except hvac.exceptions.Forbidden:
+    out["other"] = "forbidden"
+try:
+    c.secrets.kv.v2.read_secret_version(path="company/team/nope", mount_point="secret", raise_on_deleted_version=True)
+    out["missing"] = "read"
+except hvac.exceptions.InvalidPath:
+    out["missing"] = "invalid path"
+print(json.dumps(out))
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hvac_reads_the_kv_v2_surface() {
+    let (s, token) = setup().await;
+    let mut c = std::process::Command::new(pyenv().join("python"));
+    c.args(["-c", HVAC]).env("URL", &s.base).env("TOKEN", &token);
+    let out = run(c).await;
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    let json: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(json["auth"], true);
+    assert_eq!(json["bad_auth"], false);
+    assert_eq!(json["data"], Value::Object(expected()));
+    assert_eq!(json["version"], TRICKY.len() + 1);
+    assert_eq!(json["list"], serde_json::json!(["team"]));
+    assert_eq!(json["other"], "forbidden");
+    assert_eq!(json["missing"], "invalid path");
+}
+
+fn strongroom(s: &Server, token: &str, args: &[&str]) -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_strongroom"));
+    c.args(args).env("STRONGROOM_SERVER", &s.base).env("STRONGROOM_TOKEN", token).env("RUST_LOG", "warn");
+    c.env_remove("STRONGROOM_TOKEN_FILE").env_remove("STRONGROOM_MASTER_KEY_FILE");
+    c
+}
+
+async fn export(s: &Server, token: &str, ns: &str, format: &str) -> String {
+    let out = run(strongroom(s, token, &["export", ns, "--format", format])).await;
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "export {format}: {stderr}");
+    stdout
+}
+
+/// python-dotenv's reading of `file` (its default, interpolation on), as JSON.
+async fn dotenv_values(file: &std::path::Path) -> Value {
+    let mut c = std::process::Command::new(pyenv().join("python"));
+    c.args(["-c", "import json, sys, dotenv; print(json.dumps(dotenv.dotenv_values(sys.argv[1])))"]).arg(file);
+    let out = run(c).await;
+    assert!(out.status.success(), "{}", text(&out).1);
+    serde_json::from_str(&text(&out).0).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exports_read_back_exactly_with_python_dotenv_and_prefect() {
+    let (s, token) = setup().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = |name: &str, body: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, body).unwrap();
+        path
+    };
+    // dotenv: exactly the values.
+    let dotenv = file("dotenv.env", &export(&s, &token, "company.team", "dotenv").await);
+    assert_eq!(dotenv_values(&dotenv).await, Value::Object(expected()));
+    // kestra: one line per key, SECRET_ names, base64 values.
+    let kestra_text = export(&s, &token, "company.team", "kestra").await;
+    assert_eq!(kestra_text.lines().count(), TRICKY.len() + 1, "{kestra_text}");
+    let kestra = dotenv_values(&file("kestra.env", &kestra_text)).await;
+    for (key, value) in expected() {
+        let encoded = kestra[format!("SECRET_{key}")].as_str().unwrap();
+        use base64::Engine as _;
+        let decoded = base64::engine::general_purpose::STANDARD.decode(encoded).unwrap();
+        assert_eq!(String::from_utf8(decoded).unwrap(), value.as_str().unwrap(), "{key}");
+    }
+    // prefect: Prefect 1.x itself reads each secret from the environment the file sets. Its config
+    // loader expands `$NAME` and `~` and evaluates Python literals: the export survives all of it.
+    // (It also replaces `${…}` with its own config keys, which no file can prevent: left out here.)
+    // Then `Secret.get()` returns `json.loads(text)` when the text is JSON, as it does for Prefect
+    // Cloud's secrets: a JSON value comes back decoded, any other text exactly.
+    let prefect_values: Vec<(&str, &str)> = TRICKY
+        .iter()
+        .copied()
+        .filter(|(_, v)| !v.contains("${"))
+        .chain([
+            ("PORT", "5432"),
+            ("FLAG", "true"),
+            ("HOME_DIR", "~/keys"),
+            ("LIST", "[1, 2]"),
+            ("LITERAL", "'x'"),
+            ("DOLLAR", "$HOME/$USER"),
+        ])
+        .collect();
+    s.secrets("prefect.flows", &prefect_values).await;
+    let reader = s.token("prefect-reader", "prefect.flows", None).await;
+    let prefect = file("prefect.env", &export(&s, &reader, "prefect.flows", "prefect").await);
+    let script = r#"
+import json, sys, dotenv
+dotenv.load_dotenv(sys.argv[1])
+from prefect.client import Secret
+print(json.dumps({k: Secret(k).get() for k in sys.argv[2:]}))
+"#;
+    let mut c = std::process::Command::new(pyenv().join("python"));
+    c.args(["-c", script]).arg(&prefect).args(prefect_values.iter().map(|(k, _)| k)).env("HOME", s.dir.path());
+    let out = run(c).await;
+    assert!(out.status.success(), "{}", text(&out).1);
+    let want: serde_json::Map<String, Value> = prefect_values
+        .iter()
+        .map(|(k, v)| (k.to_string(), serde_json::from_str(v).unwrap_or_else(|_| Value::String(v.to_string()))))
+        .collect();
+    assert_eq!(want["PORT"], 5432, "the JSON rule is exercised");
+    assert_eq!(serde_json::from_str::<Value>(&text(&out).0).unwrap(), Value::Object(want));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_import_export_is_byte_equal_in_every_format() {
+    let (s, token) = setup().await;
+    let dir = tempfile::tempdir().unwrap();
+    let every = s.token("everything", "", None).await;
+    for format in ["dotenv", "kestra", "prefect", "json"] {
+        let first = export(&s, &token, "company.team", format).await;
+        let ns = format!("copy.{format}");
+        s.secrets(&ns, &[]).await;
+        let path = dir.path().join(format);
+        std::fs::write(&path, &first).unwrap();
+        let mut c = strongroom(&s, &token, &["import", &ns]);
+        c.arg(&path).arg("--data-dir").arg(s.dir.path()).env("STRONGROOM_MASTER_KEY", &s.root_key);
+        let out = run(c).await;
+        let (stdout, stderr) = text(&out);
+        assert!(out.status.success(), "import {format}: {stderr}");
+        assert!(stdout.contains(&format!("adds {}", TRICKY.len() + 1)), "{stdout}");
+        let again = export(&s, &every, &ns, format).await;
+        assert_eq!(again, first, "{format}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn get_and_run_hand_values_over_exactly_and_nothing_else() {
+    let (s, token) = setup().await;
+    for (key, value) in TRICKY {
+        let out = run(strongroom(&s, &token, &["get", "company.team", key])).await;
+        assert_eq!(text(&out), (value.to_string(), String::new()), "{key}");
+    }
+    // The token from a file; the child sees the values; its exit status comes through.
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, format!("{token}\n")).unwrap();
+    let mut c =
+        strongroom(&s, &token, &["run", "company.team", "--", "sh", "-c", r#"printf %s "$PEM_KEY$SHARED"; exit 7"#]);
+    c.env_remove("STRONGROOM_TOKEN").env("STRONGROOM_TOKEN_FILE", &token_file);
+    let out = run(c).await;
+    assert_eq!(out.status.code(), Some(7));
+    assert_eq!(text(&out), (format!("{}from the parent", TRICKY[0].1), String::new()));
+    // Errors: a message on stderr, exit 1, nothing on stdout.
+    for (args, message) in [
+        (vec!["get", "company.other", "OTHER"], "outside the token's scope"),
+        (vec!["get", "company.team", "MISSING"], "secret not found"),
+        (vec!["get", "company.team", "bad-key"], "key"),
+        (vec!["export", "company.team", "--format", "yaml"], "kestra"),
+    ] {
+        let out = run(strongroom(&s, &token, &args)).await;
+        let (stdout, stderr) = text(&out);
+        assert_eq!((out.status.code(), stdout.as_str()), (Some(1), ""), "{args:?}: {stderr}");
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+    }
+    let mut c = strongroom(&s, &token, &["get", "company.team", "UNICODE"]);
+    c.env_remove("STRONGROOM_TOKEN");
+    let out = run(c).await;
+    assert!(text(&out).1.contains("no token"), "{}", text(&out).1);
+}
