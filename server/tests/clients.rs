@@ -273,3 +273,54 @@ async fn get_and_run_hand_values_over_exactly_and_nothing_else() {
     let out = run(c).await;
     assert!(text(&out).1.contains("no token"), "{}", text(&out).1);
 }
+
+/// A TLS front on a loopback port for `upstream`, with a new self-signed
+/// certificate for `localhost`; returns its port and the certificate (PEM).
+async fn https_front(upstream: String) -> (u16, String) {
+    use tokio_rustls::rustls::{self, pki_types::PrivatePkcs8KeyDer};
+    let rcgen::CertifiedKey { cert, signing_key } =
+        rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![cert.der().clone()], PrivatePkcs8KeyDer::from(signing_key.serialize_der()).into())
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let (acceptor, upstream) = (acceptor.clone(), upstream.clone());
+            tokio::spawn(async move {
+                if let Ok(mut tls) = acceptor.accept(tcp).await {
+                    let mut plain = tokio::net::TcpStream::connect(upstream).await.unwrap();
+                    let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
+                }
+            });
+        }
+    });
+    (port, cert.pem())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_reads_over_https_trusting_a_private_ca_only_when_told() {
+    let (s, token) = setup().await;
+    let (port, pem) = https_front(s.host.clone()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, pem).unwrap();
+    let https = format!("https://localhost:{port}");
+    let mut c = strongroom(&s, &token, &["get", "company.team", "UNICODE"]);
+    c.env("STRONGROOM_SERVER", &https).env("STRONGROOM_CA_FILE", &ca);
+    let out = run(c).await;
+    assert_eq!(text(&out), (TRICKY[1].1.to_owned(), String::new()));
+    // Without the CA the certificate is not trusted, and nothing is read.
+    let mut c = strongroom(&s, &token, &["get", "company.team", "UNICODE"]);
+    c.env("STRONGROOM_SERVER", &https).env_remove("STRONGROOM_CA_FILE");
+    let out = run(c).await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!((out.status.code(), stdout.as_str()), (Some(1), ""));
+    assert!(stderr.to_lowercase().contains("certificate"), "{stderr}");
+}
