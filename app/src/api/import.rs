@@ -42,9 +42,16 @@ pub async fn preview_import(namespace: String, content: WriteOnly, format: Strin
             "" | "auto" => None,
             name => Some(field("format", name.parse::<Format>())?),
         };
+        // A preview tells whether a pasted value equals the stored one: each is
+        // audited and counted, so that it cannot serve to guess values.
+        let state = state()?;
+        let (limit, now) = (who.id.to_string(), std::time::Instant::now());
+        if !state.auth.previews.attempt(&limit, now) {
+            return Err(AppError::RateLimited);
+        }
         let text = zeroize::Zeroizing::new(content.into_inner());
         let parsed = field("content", formats::parse(&text, format))?;
-        let (state, target) = (state()?, ns.clone());
+        let target = ns.clone();
         let keyring = state.keyring.clone();
         let (format, entries) = (parsed.format, parsed.entries);
         let (plan, entries) = state
@@ -52,6 +59,14 @@ pub async fn preview_import(namespace: String, content: WriteOnly, format: Strin
             .read(move |c| import::plan(c, &keyring, &target, format, &entries).map(|plan| (plan, entries)))
             .await
             .map_err(import_error)?;
+        act.set_outcome_on_success(format!(
+            "previewed: adds {}, rotates {}, unchanged {}: {}",
+            plan.adds.len(),
+            plan.rotates.len(),
+            plan.unchanged.len(),
+            import::names(&plan.unchanged)
+        ));
+        act.write(|_| Ok::<_, rusqlite::Error>(())).await.map_err(|e| internal("import preview", &e))?;
         let pending = import::Pending { namespace: ns.clone(), format, entries };
         let id = state.imports.put(who.id, (pending, plan)).ok_or(AppError::Internal)?;
         leptos_axum::redirect(&format!("/ns/{ns}?import={id}"));

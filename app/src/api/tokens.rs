@@ -11,7 +11,7 @@ use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
 use crate::{
-    domain::{audit::Action, Expiry, Scope, Timestamp, TokenName},
+    domain::{audit::Action, Expiry, Timestamp, TokenName},
     ssr::{
         handler::*,
         store::Stamp,
@@ -40,7 +40,7 @@ pub async fn list_tokens() -> Result<Vec<TokenView>, AppError> {
     .await
 }
 
-/// Creates a read-only token for `namespace` and below (empty: every
+/// Creates a read-only token for `namespace` and below (`*`: every
 /// namespace), expiring per `expires` (`never`, `30d`, `12h`, a date).
 #[server(prefix = "/api", endpoint = "tokens/create")]
 pub async fn create_token(name: String, namespace: String, expires: String) -> Result<(), AppError> {
@@ -48,7 +48,7 @@ pub async fn create_token(name: String, namespace: String, expires: String) -> R
     act.run(async {
         let admin = act.require_admin().await?;
         let name = field("name", TokenName::parse(&name))?;
-        let scope = field("namespace", Scope::parse(&namespace))?;
+        let scope = field("namespace", crate::domain::token::token_scope(&namespace))?;
         let now = Timestamp::now();
         let expires_at = field("expires", Expiry::parse(&expires).and_then(|e| e.at(now)))?;
         let (token, hash) = tokens::new_token().map_err(token_error)?;

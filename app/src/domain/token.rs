@@ -73,6 +73,17 @@ impl From<TokenName> for String {
     }
 }
 
+/// What a new token may read: one namespace subtree, or `*` for every
+/// namespace. Unlike a user's grant, it is never implied by an empty field:
+/// the widest scope has to be asked for.
+pub fn token_scope(input: &str) -> Result<Scope, String> {
+    match input.trim() {
+        "" => Err("Name the namespace the token reads (and below), or * for every namespace.".into()),
+        "*" => Ok(Scope::All),
+        path => super::NamespacePath::parse(path).map(Scope::Subtree).map_err(|e| e.to_string()),
+    }
+}
+
 /// When a new token stops working: never, after some days or hours, or at a
 /// date (UTC). Typed as `never` (or empty), `30d`, `12h`, or `2027-01-31`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -97,7 +108,7 @@ impl Expiry {
         }
         let relative = |digits: &str, unit: u64| -> Result<Self, ExpiryError> {
             let n: u64 = digits.parse().map_err(|_| ExpiryError)?;
-            if n == 0 || n * unit > MAX_DAYS * 86_400 {
+            if n == 0 || n.checked_mul(unit).is_none_or(|secs| secs > MAX_DAYS * 86_400) {
                 return Err(ExpiryError);
             }
             Ok(Expiry::After(std::time::Duration::from_secs(n * unit)))
@@ -188,6 +199,15 @@ mod tests {
     }
 
     #[test]
+    fn every_namespace_must_be_asked_for_with_a_star() {
+        assert!(token_scope("").is_err());
+        assert!(token_scope("  ").is_err());
+        assert_eq!(token_scope("*"), Ok(Scope::All));
+        assert_eq!(token_scope(" company.team ").unwrap().as_str(), "company.team");
+        assert!(token_scope("Company").is_err());
+    }
+
+    #[test]
     fn the_actor_cannot_be_mistaken_for_a_username() {
         assert_eq!(TokenName::parse("ci").unwrap().actor(), "token:ci");
     }
@@ -205,7 +225,7 @@ mod tests {
 
     #[test]
     fn expiry_refuses_zero_too_far_past_and_gibberish() {
-        for bad in ["0d", "3651d", "-1d", "d", "soon", "30 days", "2026-02-30"] {
+        for bad in ["0d", "3651d", "-1d", "d", "soon", "30 days", "2026-02-30", "99999999999999999d"] {
             assert_eq!(Expiry::parse(bad), Err(ExpiryError), "{bad}");
         }
         let past = Expiry::parse("2001-01-01").unwrap();

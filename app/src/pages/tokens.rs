@@ -63,7 +63,7 @@ pub fn TokensPage() -> impl IntoView {
                 <input id="token-name" name="name" placeholder="kestra-prod" autocomplete="off" spellcheck="false"/>
                 <FieldError error=create_error field="name" id="token-name-error".into()/>
                 <label for="token-namespace">"Namespace"</label>
-                <input id="token-namespace" name="namespace" placeholder="empty: every namespace" autocomplete="off"/>
+                <input id="token-namespace" name="namespace" placeholder="company.team, or * for every namespace" autocomplete="off"/>
                 <FieldError error=create_error field="namespace" id="token-namespace-error".into()/>
                 <label for="token-expires">"Expires"</label>
                 <input id="token-expires" name="expires" placeholder="never, 30d, 12h or 2027-01-31" autocomplete="off"/>

@@ -146,6 +146,12 @@ impl Chain {
     }
 }
 
+/// Records the head of an empty chain (a new database): from then on a
+/// missing head means the trail was wiped, not that it never began.
+pub fn start_chain(conn: &Connection, key: &AuditKey) -> rusqlite::Result<()> {
+    Chain { id: 0, mac: Vec::new() }.finish(conn, key)
+}
+
 /// Appends `entry` on `conn`, inside whatever transaction the caller has open,
 /// so it commits or rolls back with the change it records. Returns its id.
 pub fn append(conn: &Connection, key: &AuditKey, entry: NewEntry) -> rusqlite::Result<i64> {
@@ -156,20 +162,22 @@ pub fn append(conn: &Connection, key: &AuditKey, entry: NewEntry) -> rusqlite::R
 }
 
 /// Runs `change` and appends its entry in one savepoint: both are committed or
-/// neither (an entry that cannot be written undoes the change). `version` reads
-/// the entry's version off the result.
+/// neither (an entry that cannot be written undoes the change). `describe`
+/// reads the entry's version, and an outcome to record instead of `entry`'s,
+/// off the result.
 pub fn with_entry<T, E: From<rusqlite::Error>>(
     conn: &mut Connection,
     key: &AuditKey,
     entry: NewEntry,
-    version: impl FnOnce(&T) -> Option<i64>,
+    describe: impl FnOnce(&T) -> (Option<i64>, Option<String>),
     change: impl FnOnce(&mut Connection) -> Result<T, E>,
 ) -> Result<T, E> {
     // A panic in `change` leaves the savepoint open; `Db::call` rolls back any
     // transaction it finds open before the writer's next use.
     conn.execute_batch("SAVEPOINT audited")?;
     let done = change(conn).and_then(|value| {
-        append(conn, key, NewEntry { version: version(&value), ..entry })?;
+        let (version, outcome) = describe(&value);
+        append(conn, key, NewEntry { version, outcome: outcome.unwrap_or(entry.outcome), ..entry })?;
         conn.execute_batch("RELEASE audited")?;
         Ok(value)
     });
@@ -217,8 +225,8 @@ pub fn verify(conn: &Connection, key: &AuditKey) -> rusqlite::Result<Verdict> {
     let head: Option<Vec<u8>> =
         conn.query_row("SELECT value FROM meta WHERE name = 'audit_head'", [], |r| r.get(0)).optional()?;
     match head {
-        None if count == 0 => Ok(Verdict::Intact { entries: 0 }),
         Some(h) if h == head_value(key, prev_id, &prev_mac) => Ok(Verdict::Intact { entries: count }),
+        None => Ok(Verdict::Broken { id: prev_id, problem: "the recorded head is missing: the trail was cut".into() }),
         Some(h) if h.len() >= 8 => {
             let newest = i64::from_be_bytes(h[..8].try_into().expect("8 bytes"));
             let problem = if newest > prev_id {

@@ -62,6 +62,10 @@ use std::{collections::HashSet, fmt, io, str::FromStr};
 use zeroize::Zeroizing;
 
 const KESTRA_PREFIX: &str = "SECRET_";
+/// The most a value may hold (as `SecretValue`), checked while expanding `${…}`.
+const MAX_VALUE_BYTES: usize = crate::domain::secret_value::MAX_BYTES;
+/// The largest file an import reads.
+pub const MAX_FILE_BYTES: usize = 1024 * 1024;
 const PREFECT_PREFIX: &str = "PREFECT__CONTEXT__SECRETS__";
 /// python-dotenv turns this back into a single `$` (see the module docs).
 const LITERAL_DOLLAR: &str = "${=:-$}";
@@ -329,6 +333,7 @@ fn error(line: usize, reason: &'static str) -> ParseError {
 }
 
 const NO_SECRETS: &str = "no secrets in the file";
+const FILE_TOO_LARGE: &str = "the file is larger than 1 MiB";
 const NOT_KEY_VALUE: &str = "expected KEY=value";
 const UNTERMINATED_QUOTE: &str = "quoted value is not closed";
 const TEXT_AFTER_QUOTE: &str = "unexpected text after the closing quote";
@@ -358,6 +363,9 @@ struct RawEntry {
 /// Otherwise dotenv lines, read as prefect if every key has the Prefect prefix, as kestra if every
 /// key starts with `SECRET_` and every value is base64 of UTF-8 text, and as plain dotenv if not.
 pub fn parse(text: &str, format: Option<Format>) -> Result<Parsed, ParseError> {
+    if text.len() > MAX_FILE_BYTES {
+        return Err(error(0, FILE_TOO_LARGE));
+    }
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let is_json = match format {
         Some(f) => f == Format::Json,
@@ -542,7 +550,7 @@ fn parse_dotenv(text: &str) -> Result<Vec<RawEntry>, ParseError> {
         let (earlier, rest) = entries.split_at_mut(i);
         let entry = &mut rest[0];
         if entry.value.contains("${") {
-            entry.value = interpolate(&entry.value, earlier).ok_or_else(|| error(entry.line, UNDEFINED_VARIABLE))?;
+            entry.value = interpolate(&entry.value, earlier).map_err(|reason| error(entry.line, reason))?;
         }
     }
     Ok(entries)
@@ -625,27 +633,36 @@ fn unquoted_value(cur: &mut Cursor) -> Zeroizing<String> {
 }
 
 /// python-dotenv's `${NAME}` / `${NAME:-default}` expansion, looking names up only in `earlier`.
-/// `None` if a name is undefined there and has no default.
-fn interpolate(value: &str, earlier: &[RawEntry]) -> Option<Zeroizing<String>> {
-    let mut out = Buf::with_capacity(value.len());
+/// Fails on a name undefined there without a default, and as soon as the value outgrows what a
+/// secret may hold: each line could otherwise multiply the one before it (`B=${A}${A}…`) until
+/// the server runs out of memory.
+fn interpolate(value: &str, earlier: &[RawEntry]) -> Result<Zeroizing<String>, &'static str> {
+    let mut out = Buf::with_capacity(value.len().min(MAX_VALUE_BYTES));
     let mut rest = value;
+    let push = |out: &mut Buf, text: &str| {
+        if out.0.len() + text.len() > MAX_VALUE_BYTES {
+            return Err(VALUE_TOO_LONG);
+        }
+        out.push_str(text);
+        Ok(())
+    };
     while let Some(at) = rest.find("${") {
         let after = rest.get(at + 2..).unwrap_or("");
         match variable_reference(after) {
             Some((name, default, used)) => {
-                out.push_str(rest.get(..at).unwrap_or(""));
+                push(&mut out, rest.get(..at).unwrap_or(""))?;
                 let defined = earlier.iter().rev().find(|e| e.key == name).map(|e| e.value.as_str());
-                out.push_str(defined.or(default)?);
+                push(&mut out, defined.or(default).ok_or(UNDEFINED_VARIABLE)?)?;
                 rest = after.get(used..).unwrap_or("");
             }
             None => {
-                out.push_str(rest.get(..at + 1).unwrap_or(""));
+                push(&mut out, rest.get(..at + 1).unwrap_or(""))?;
                 rest = rest.get(at + 1..).unwrap_or("");
             }
         }
     }
-    out.push_str(rest);
-    Some(out.0)
+    push(&mut out, rest)?;
+    Ok(out.0)
 }
 
 /// Matches python-dotenv's `\$\{(?P<name>[^}:]*)(?::-(?P<default>[^}]*))?\}` on the text after
@@ -877,6 +894,20 @@ mod tests {
         for (value, line) in cases {
             assert_eq!(*export(Format::Prefect, &one("K", value)), format!("{PREFECT_PREFIX}{line}\n"), "{value:?}");
         }
+    }
+
+    #[test]
+    fn a_file_whose_lines_multiply_each_other_stops_at_the_value_limit() {
+        let mut text = format!("A={}\n", "a".repeat(16));
+        for (name, prev) in
+            ["B", "C", "D", "E", "F", "G", "H", "I"].iter().zip(["A", "B", "C", "D", "E", "F", "G", "H"])
+        {
+            text.push_str(&format!("{name}={}\n", format!("${{{prev}}}").repeat(16)));
+        }
+        assert!(text.len() < 1024);
+        let e = parse(&text, None).unwrap_err();
+        assert_eq!((e.line, e.reason), (5, VALUE_TOO_LONG));
+        assert_eq!(parse(&"A=x\n".repeat(300_000), None).unwrap_err().reason, FILE_TOO_LARGE);
     }
 
     #[test]

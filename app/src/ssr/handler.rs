@@ -27,7 +27,8 @@ use std::sync::Mutex;
 /// refused or fails, by [`Act::run`] after everything else was rolled back.
 pub struct Act {
     action: Action,
-    namespace: String,
+    /// As submitted until parsed; then the parsed, normalized name.
+    namespace: Mutex<String>,
     key: String,
     client: String,
     /// Who acted, once known; the outcome to record instead of the error's own.
@@ -42,12 +43,21 @@ pub trait Recorded {
     fn version(&self) -> Option<i64> {
         None
     }
+
+    /// An outcome that says more than `ok`.
+    fn outcome(&self) -> Option<String> {
+        None
+    }
 }
 impl Recorded for () {}
 impl Recorded for usize {}
 impl Recorded for crate::domain::view::NamespaceSummary {}
 impl Recorded for crate::domain::TokenView {}
-impl Recorded for crate::domain::view::ImportPlan {}
+impl Recorded for crate::domain::view::ImportPlan {
+    fn outcome(&self) -> Option<String> {
+        Some(super::import::summary(self))
+    }
+}
 impl Recorded for SecretMeta {
     fn version(&self) -> Option<i64> {
         Some(self.version.into())
@@ -60,7 +70,7 @@ impl Act {
     pub fn new(action: Action, namespace: &str, key: &str) -> Self {
         Self {
             action,
-            namespace: namespace.to_owned(),
+            namespace: Mutex::new(namespace.to_owned()),
             key: key.to_owned(),
             client: client_addr(),
             actor: Mutex::new(ANONYMOUS.to_owned()),
@@ -68,6 +78,11 @@ impl Act {
             success: Mutex::new(None),
             recorded: false.into(),
         }
+    }
+
+    /// Records `namespace` (parsed, normalized) instead of what was submitted.
+    pub fn set_namespace(&self, namespace: &str) {
+        *self.namespace.lock().unwrap_or_else(|p| p.into_inner()) = namespace.to_owned();
     }
 
     pub fn set_actor(&self, actor: &str) {
@@ -89,7 +104,7 @@ impl Act {
             at: Timestamp::now(),
             actor: self.actor.lock().unwrap_or_else(|p| p.into_inner()).clone(),
             action: self.action.as_str(),
-            namespace: self.namespace.clone(),
+            namespace: self.namespace.lock().unwrap_or_else(|p| p.into_inner()).clone(),
             key: self.key.clone(),
             version,
             client: self.client.clone(),
@@ -102,6 +117,7 @@ impl Act {
     pub async fn require(&self, role: Role, namespace: &str) -> Result<(Caller, NamespacePath), AppError> {
         let who = self.signed_in().await?;
         let ns = field("namespace", NamespacePath::parse(namespace))?;
+        self.set_namespace(ns.as_str());
         who.check(role, &ns)?;
         Ok((who, ns))
     }
@@ -133,7 +149,8 @@ impl Act {
         let state = state().map_err(|_| E::from(rusqlite::Error::InvalidQuery))?;
         let outcome = self.success.lock().unwrap_or_else(|p| p.into_inner()).take();
         let (key, entry) = (state.audit.clone(), self.entry(outcome.unwrap_or_else(|| OK.to_owned()), None));
-        let result = state.db.call(move |c| audit::with_entry(c, &key, entry, T::version, change)).await;
+        let result =
+            state.db.call(move |c| audit::with_entry(c, &key, entry, |v: &T| (v.version(), v.outcome()), change)).await;
         if result.is_ok() {
             self.recorded.store(true, std::sync::atomic::Ordering::SeqCst);
         }

@@ -23,11 +23,14 @@ pub struct Stash<T> {
     held: Mutex<HashMap<String, Held<T>>>,
     ttl: Duration,
     capacity: usize,
+    per_owner: usize,
 }
 
 impl<T> Stash<T> {
-    pub fn new(ttl: Duration, capacity: usize) -> Self {
-        Self { held: Mutex::new(HashMap::new()), ttl, capacity: capacity.max(1) }
+    /// Holds at most `capacity` items, at most `per_owner` of them one user's
+    /// (so that one user cannot push everyone else's out).
+    pub fn new(ttl: Duration, capacity: usize, per_owner: usize) -> Self {
+        Self { held: Mutex::new(HashMap::new()), ttl, capacity: capacity.max(1), per_owner: per_owner.max(1) }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Held<T>>> {
@@ -43,10 +46,18 @@ impl<T> Stash<T> {
         let now = Instant::now();
         let mut held = self.lock();
         held.retain(|_, h| h.until > now);
-        if held.len() >= self.capacity {
-            if let Some(oldest) = held.iter().min_by_key(|(_, h)| h.until).map(|(k, _)| k.clone()) {
-                held.remove(&oldest);
-            }
+        let oldest = |held: &HashMap<String, Held<T>>, mine: bool| {
+            held.iter().filter(|(_, h)| !mine || h.owner == owner).min_by_key(|(_, h)| h.until).map(|(k, _)| k.clone())
+        };
+        let make_room = if held.values().filter(|h| h.owner == owner).count() >= self.per_owner {
+            oldest(&held, true)
+        } else if held.len() >= self.capacity {
+            oldest(&held, false)
+        } else {
+            None
+        };
+        if let Some(id) = make_room {
+            held.remove(&id);
         }
         held.insert(id.clone(), Held { owner, until: now + self.ttl, item });
         Some(id)
@@ -73,7 +84,7 @@ mod tests {
 
     #[test]
     fn an_item_is_for_its_owner_and_taken_once() {
-        let stash = Stash::new(Duration::from_secs(60), 4);
+        let stash = Stash::new(Duration::from_secs(60), 4, 4);
         let id = stash.put(1, "x").unwrap();
         assert_eq!(stash.take(2, &id), None, "another user");
         assert_eq!(stash.peek(1, &id, |s| s.len()), Some(1));
@@ -83,13 +94,22 @@ mod tests {
 
     #[test]
     fn expired_items_are_gone_and_a_full_stash_drops_the_oldest() {
-        let stash = Stash::new(Duration::from_millis(0), 4);
+        let stash = Stash::new(Duration::from_millis(0), 4, 4);
         let id = stash.put(1, 1).unwrap();
         assert_eq!(stash.take(1, &id), None);
-        let stash = Stash::new(Duration::from_secs(60), 2);
+        let stash = Stash::new(Duration::from_secs(60), 2, 2);
         let first = stash.put(1, 1).unwrap();
         let ids = [stash.put(1, 2).unwrap(), stash.put(1, 3).unwrap()];
         assert_eq!(stash.take(1, &first), None);
         assert_eq!(ids.map(|id| stash.take(1, &id)), [Some(2), Some(3)]);
+    }
+
+    #[test]
+    fn one_user_cannot_push_out_another_users_items() {
+        let stash = Stash::new(Duration::from_secs(60), 4, 2);
+        let theirs = stash.put(2, 0).unwrap();
+        let mine: Vec<String> = (1..=5).map(|n| stash.put(1, n).unwrap()).collect();
+        assert_eq!(stash.take(2, &theirs), Some(0));
+        assert_eq!(mine.iter().map(|id| stash.take(1, id)).collect::<Vec<_>>(), [None, None, None, Some(4), Some(5)]);
     }
 }

@@ -46,6 +46,8 @@ pub enum ReadError {
     SecretNotFound,
     #[error("invalid {field}: {message}")]
     BadName { field: &'static str, message: String },
+    #[error("too many reads are waiting; try again shortly")]
+    Busy,
     #[error("internal error")]
     Internal,
 }
@@ -58,6 +60,7 @@ impl ReadError {
             Self::OutOfScope => 403,
             Self::NamespaceNotFound | Self::SecretNotFound => 404,
             Self::BadName { .. } => 400,
+            Self::Busy => 503,
             Self::Internal => 500,
         }
     }
@@ -73,6 +76,7 @@ impl ReadError {
             Self::NamespaceNotFound => "namespace_not_found",
             Self::SecretNotFound => "secret_not_found",
             Self::BadName { .. } => "bad_name",
+            Self::Busy => "busy",
             Self::Internal => "internal",
         }
     }
@@ -146,7 +150,7 @@ impl Request<'_> {
     }
 
     async fn token_name(&self, presented: Option<&str>) -> Option<String> {
-        self.lookup(presented?).await.ok().flatten().map(|r| r.name.actor())
+        self.lookup(presented?.trim()).await.ok().flatten().map(|r| r.name.actor())
     }
 
     /// Parses `namespace` and checks it is inside the token's scope. Refusals
@@ -200,6 +204,14 @@ impl Request<'_> {
                 self.used(who).await;
                 Ok(list)
             }
+            Err(e) => Err(self.failed(who, store_error(e)).await),
+        }
+    }
+
+    /// The version of `ns`'s map (see `store::map_version`); not a disclosure.
+    pub async fn map_version(&self, who: &Workload, ns: NamespacePath) -> Result<u64, ReadError> {
+        match self.state.db.read(move |c| store::map_version(c, &ns)).await {
+            Ok(version) => Ok(version),
             Err(e) => Err(self.failed(who, store_error(e)).await),
         }
     }
@@ -266,6 +278,7 @@ impl Request<'_> {
             .collect();
         match self.state.reads.record(entries, Some(who.id)).await {
             Ok(()) => Ok(values),
+            Err(Unrecorded::Busy) => Err(ReadError::Busy),
             Err(e) => {
                 tracing::error!(error = %e, "a workload read was refused: its audit entries could not be written");
                 Err(ReadError::Internal)
@@ -304,11 +317,25 @@ fn internal(what: &str, e: &dyn std::fmt::Display) -> ReadError {
 
 /// Most entries one batch commits; the rest wait for the next batch.
 const MAX_BATCH: usize = 512;
+/// Most requests waiting for a batch; beyond that, reads are refused as busy
+/// (each waiting request holds its decrypted values).
+const MAX_WAITING: usize = 4096;
 
 struct Job {
     entries: Vec<NewEntry>,
     token: Option<i64>,
     done: tokio::sync::oneshot::Sender<Result<(), String>>,
+}
+
+/// Why entries were not recorded.
+#[derive(Debug, thiserror::Error)]
+pub enum Unrecorded {
+    #[error("too many requests are waiting for the audit writer")]
+    Busy,
+    #[error("the audit writer has stopped")]
+    Stopped,
+    #[error("the audit entries could not be written: {0}")]
+    Failed(String),
 }
 
 /// Batches and commit counts, for `make bench` ("entries per fsync").
@@ -321,13 +348,13 @@ pub struct BatchStats {
 /// Writes workload-read entries with group commit, on a thread of its own
 /// that takes the writer connection once per batch.
 pub struct ReadAudit {
-    jobs: mpsc::Sender<Job>,
+    jobs: mpsc::SyncSender<Job>,
     pub stats: Arc<BatchStats>,
 }
 
 impl ReadAudit {
     pub fn start(db: Db, key: Arc<AuditKey>) -> std::io::Result<Self> {
-        let (jobs, inbox) = mpsc::channel::<Job>();
+        let (jobs, inbox) = mpsc::sync_channel::<Job>(MAX_WAITING);
         let stats = Arc::new(BatchStats::default());
         let counts = stats.clone();
         std::thread::Builder::new().name("audit-reads".into()).spawn(move || {
@@ -344,7 +371,11 @@ impl ReadAudit {
                         Err(_) => break,
                     }
                 }
-                let result = db.write_now(|c| commit(c, &key, &batch)).map_err(|e| e.to_string());
+                // A panic must not end the thread: every later read would fail.
+                let committed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    db.write_now(|c| commit(c, &key, &batch)).map_err(|e| e.to_string())
+                }));
+                let result = committed.unwrap_or_else(|_| Err("the audit writer panicked".to_owned()));
                 if result.is_ok() {
                     counts.commits.fetch_add(1, Ordering::Relaxed);
                     counts.entries.fetch_add(size as u64, Ordering::Relaxed);
@@ -359,10 +390,13 @@ impl ReadAudit {
 
     /// Appends `entries` (and notes the token's use) in the next batch; returns
     /// once that batch is committed.
-    pub async fn record(&self, entries: Vec<NewEntry>, token: Option<i64>) -> Result<(), String> {
+    pub async fn record(&self, entries: Vec<NewEntry>, token: Option<i64>) -> Result<(), Unrecorded> {
         let (done, committed) = tokio::sync::oneshot::channel();
-        self.jobs.send(Job { entries, token, done }).map_err(|_| "the audit writer has stopped".to_owned())?;
-        committed.await.map_err(|_| "the audit writer has stopped".to_owned())?
+        self.jobs.try_send(Job { entries, token, done }).map_err(|e| match e {
+            mpsc::TrySendError::Full(_) => Unrecorded::Busy,
+            mpsc::TrySendError::Disconnected(_) => Unrecorded::Stopped,
+        })?;
+        committed.await.map_err(|_| Unrecorded::Stopped)?.map_err(Unrecorded::Failed)
     }
 }
 

@@ -88,7 +88,7 @@ pub async fn run(args: ImportArgs) -> Result<(), RunError> {
                     c,
                     &chain,
                     summary_entry,
-                    |_| None,
+                    |plan| (None, Some(import::summary(plan))),
                     |c| import::apply(c, &keyring, &chain, &target, format, &entries, stamp, "local"),
                 )?;
                 Ok::<_, ImportError>(plan)

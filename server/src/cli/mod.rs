@@ -62,6 +62,10 @@ pub enum Command {
         namespace: String,
         #[command(flatten)]
         remote: Remote,
+        /// Set this secret even though its name (PATH, LD_*, PYTHON*, NODE_OPTIONS, …) can
+        /// make programs run other code; may be repeated.
+        #[arg(long = "allow-env", value_name = "KEY")]
+        allow_env: Vec<String>,
         /// The command and its arguments, after `--`.
         #[arg(last = true, required = true)]
         command: Vec<std::ffi::OsString>,
@@ -143,7 +147,9 @@ pub async fn run(cli: Cli) -> Result<(), RunError> {
         Some(Command::Token(command)) => tokens::run(command).await,
         Some(Command::Get { namespace, key, remote }) => workload::get(&remote, &namespace, &key).await,
         Some(Command::Export { namespace, format, remote }) => workload::export(&remote, &namespace, &format).await,
-        Some(Command::Run { namespace, remote, command }) => workload::run(&remote, &namespace, command).await,
+        Some(Command::Run { namespace, remote, allow_env, command }) => {
+            workload::run(&remote, &namespace, &allow_env, command).await
+        }
         Some(Command::Import(args)) => import::run(args).await,
         Some(Command::Audit(AuditCommand::Verify { key })) => audit::verify(&key).await,
         Some(Command::Audit(AuditCommand::Seed { count, key })) => audit::seed(count, &key).await,

@@ -7,7 +7,8 @@ use crate::config::KeyArgs;
 use app::{
     domain::{
         audit::{Action, OK},
-        Expiry, Scope, Timestamp, TokenName,
+        token::token_scope,
+        Expiry, Timestamp, TokenName,
     },
     ssr::{
         audit::{self, NewEntry},
@@ -23,9 +24,9 @@ pub enum TokenCommand {
     Create {
         /// The token's name (2 to 64 of a-z 0-9 . _ -), shown in the audit trail as token:NAME.
         name: String,
-        /// The namespace subtree it reads; omitted: every namespace.
+        /// The namespace subtree it reads, or '*' for every namespace.
         #[arg(long)]
-        namespace: Option<String>,
+        namespace: String,
         /// never (the default), a number of days or hours (30d, 12h), or a date (2027-01-31, UTC).
         #[arg(long, default_value = "never")]
         expires: String,
@@ -74,8 +75,7 @@ pub async fn run(command: TokenCommand) -> Result<(), RunError> {
     match command {
         TokenCommand::Create { name, namespace, expires, key } => {
             let name = TokenName::parse(&name).map_err(|e| user(&e))?;
-            let scope =
-                Scope::parse(namespace.as_deref().unwrap_or("")).map_err(|e| user(&format!("--namespace: {e}")))?;
+            let scope = token_scope(&namespace).map_err(|e| user(&format!("--namespace: {e}")))?;
             let now = Timestamp::now();
             let expires_at =
                 Expiry::parse(&expires).and_then(|e| e.at(now)).map_err(|e| user(&format!("--expires: {e}")))?;
@@ -89,7 +89,7 @@ pub async fn run(command: TokenCommand) -> Result<(), RunError> {
                         c,
                         &chain,
                         record,
-                        |_| None,
+                        |_| (None, None),
                         |c| tokens::create(c, &name, &scope, expires_at, &hash, Stamp { actor: ACTOR, at: now }),
                     )
                 })
@@ -134,7 +134,7 @@ pub async fn run(command: TokenCommand) -> Result<(), RunError> {
                         c,
                         &chain,
                         record,
-                        |_| None,
+                        |_| (None, None),
                         |c| tokens::revoke(c, &revoked, Stamp { actor: ACTOR, at: Timestamp::now() }),
                     )
                 })

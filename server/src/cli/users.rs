@@ -12,26 +12,16 @@ use app::{
         store::Stamp,
     },
 };
-use std::{
-    io::{BufRead, IsTerminal, Write},
-    process::Command,
-};
+use std::io::{BufRead, IsTerminal};
 
-/// Reads one line from standard input; on a terminal, without echo.
+/// Reads one line from standard input; on a terminal, without echo (no `stty`
+/// child, which would inherit the root key from the environment).
 fn read_secret_line(prompt: &str) -> Result<String, String> {
-    let terminal = std::io::stdin().is_terminal();
-    if terminal {
-        eprint!("{prompt}");
-        let _ = std::io::stderr().flush();
-        let _ = Command::new("stty").arg("-echo").status();
+    if std::io::stdin().is_terminal() {
+        return rpassword::prompt_password(prompt).map_err(|e| format!("cannot read the password: {e}"));
     }
     let mut line = String::new();
-    let read = std::io::stdin().lock().read_line(&mut line);
-    if terminal {
-        let _ = Command::new("stty").arg("echo").status();
-        eprintln!();
-    }
-    read.map_err(|e| format!("cannot read the password: {e}"))?;
+    std::io::stdin().lock().read_line(&mut line).map_err(|e| format!("cannot read the password: {e}"))?;
     Ok(line.trim_end_matches(['\n', '\r']).to_owned())
 }
 
@@ -66,7 +56,7 @@ pub async fn add(name: &str, role: &str, namespace: Option<&str>, key: &KeyArgs)
                 c,
                 &chain_key,
                 entry,
-                |_| None,
+                |_| (None, None),
                 |c| accounts::create_user(c, &username, &hash, &[grant], Stamp { actor: "cli", at: Timestamp::now() }),
             )
         })

@@ -26,6 +26,20 @@ pub struct Remote {
     /// A PEM file of CA certificates to trust besides the system's (a private CA).
     #[arg(long, env = "STRONGROOM_CA_FILE")]
     pub ca_file: Option<PathBuf>,
+    /// Send the token over plain http to a server that is not on this machine.
+    #[arg(long, env = "STRONGROOM_ALLOW_HTTP")]
+    pub allow_http: bool,
+}
+
+/// Whether `base` (`http://host[:port]…`) names this machine.
+fn is_loopback(base: &str) -> bool {
+    let rest = base.trim_start_matches("http://");
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+    };
+    host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 fn fail(message: impl Into<String>) -> RunError {
@@ -66,6 +80,12 @@ impl Remote {
         let base = self.server.trim_end_matches('/');
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(fail(format!("--server {base:?} must start with http:// or https://")));
+        }
+        if base.starts_with("http://") && !is_loopback(base) && !self.allow_http {
+            return Err(fail(format!(
+                "refusing to send the token in clear to {base}: use https://, or --allow-http \
+                 (STRONGROOM_ALLOW_HTTP=true) on a network you trust"
+            )));
         }
         let token = self.token()?;
         let res = self
@@ -127,16 +147,39 @@ fn write_out(bytes: &[u8]) -> Result<(), RunError> {
     out.write_all(bytes).and_then(|()| out.flush()).map_err(|e| fail(format!("writing to standard output: {e}")))
 }
 
+/// Variables that make a program (or its shell or loader) run other code, or
+/// find another program: a secret of that name would let anyone who may edit
+/// a parent namespace run code wherever `run` is used. Refused unless named
+/// with `--allow-env`.
+fn dangerous(name: &str) -> bool {
+    const EXACT: &[&str] =
+        &["PATH", "BASH_ENV", "ENV", "IFS", "PS4", "SHELLOPTS", "NODE_OPTIONS", "PERL5OPT", "RUBYOPT", "GCONV_PATH"];
+    const PREFIXES: &[&str] = &["LD_", "DYLD_", "PYTHON"];
+    EXACT.contains(&name) || PREFIXES.iter().any(|p| name.starts_with(p))
+}
+
 /// Replaces this process with `command`, its environment plus every secret
 /// `ns` sees: signals reach the command directly, and its exit status is ours.
-pub async fn run(remote: &Remote, ns: &str, command: Vec<OsString>) -> Result<(), RunError> {
+/// The command does not inherit this process's token.
+pub async fn run(remote: &Remote, ns: &str, allow: &[String], command: Vec<OsString>) -> Result<(), RunError> {
     use std::os::unix::process::CommandExt;
     let body = remote.fetch(&format!("/v1/namespaces/{}/export?format=json", namespace(ns)?)).await?;
     let secrets: std::collections::BTreeMap<String, Zeroizing<String>> =
         serde_json::from_slice(&body).map_err(|_| fail("the server's answer is not an export"))?;
+    for (key, value) in &secrets {
+        if dangerous(key) && !allow.contains(key) {
+            return Err(fail(format!(
+                "refusing to set {key} for the command: it can make programs run other code; \
+                 pass --allow-env {key} if that is intended"
+            )));
+        }
+        if value.contains('\0') {
+            return Err(fail(format!("{key} holds a NUL byte, which an environment variable cannot carry")));
+        }
+    }
     let (program, args) = command.split_first().ok_or_else(|| fail("no command given after --"))?;
     let mut child = std::process::Command::new(program);
-    child.args(args);
+    child.args(args).env_remove("STRONGROOM_TOKEN").env_remove("STRONGROOM_TOKEN_FILE");
     for (key, value) in &secrets {
         child.env(key, value.as_str());
     }

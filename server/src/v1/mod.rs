@@ -32,15 +32,16 @@ pub fn routes(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// The token a request presents: `Authorization: Bearer T`, or (Vault clients)
-/// `X-Vault-Token: T`.
+/// The token a request presents: `Authorization: Bearer T`, or for Vault
+/// clients `X-Vault-Token: T` first (as Vault does: a proxy in front may set
+/// its own `Authorization`).
 fn presented(headers: &HeaderMap, vault_header: bool) -> Option<String> {
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")));
     let vault = vault_header.then(|| headers.get("x-vault-token").and_then(|v| v.to_str().ok())).flatten();
-    bearer.or(vault).map(str::to_owned)
+    vault.or(bearer).map(str::to_owned)
 }
 
 /// A workload request on behalf of the client at `addr`.

@@ -4,9 +4,9 @@
 //! read Strongroom unchanged. Shapes and gotchas: `shared/VAULT_KV2.md`.
 //!
 //! Namespace `a.b.c` is path `a/b/c`; reading a namespace's path returns its
-//! effective secrets as one map. That map's `version` is the sum of its
-//! secrets' versions: it grows with every rotation or addition, and only the
-//! current map can be read. Writes answer 405.
+//! effective secrets as one map. That map's `version` grows with every change
+//! to a secret in the namespace or an ancestor (`store::map_version`), and
+//! only the current map can be read. Writes answer 405.
 
 use super::{presented, request};
 use app::{
@@ -65,6 +65,7 @@ fn refused(e: &ReadError) -> Response {
             errors(StatusCode::NOT_FOUND, &[])
         }
         ReadError::Internal => errors(StatusCode::INTERNAL_SERVER_ERROR, &["internal error"]),
+        ReadError::Busy => errors(StatusCode::SERVICE_UNAVAILABLE, &["busy: try again shortly"]),
         _ => errors(StatusCode::FORBIDDEN, &["permission denied"]),
     }
 }
@@ -154,16 +155,20 @@ pub async fn data(
         Ok(ns) => ns,
         Err(e) => return refused(&e),
     };
+    // The version is checked before any value is read (and audited).
+    let version = match req.map_version(&who, ns.clone()).await {
+        Ok(version) => version,
+        Err(e) => return refused(&e),
+    };
+    let wanted = query.get("version").map(|v| v.parse::<u64>());
+    if !matches!(wanted, None | Some(Ok(0))) && wanted != Some(Ok(version)) {
+        return errors(StatusCode::NOT_FOUND, &[]);
+    }
     let all = match req.read_all(&who, ns).await {
         Ok(all) if !all.is_empty() => all,
         Ok(_) => return errors(StatusCode::NOT_FOUND, &[]),
         Err(e) => return refused(&e),
     };
-    let version: u64 = all.iter().map(|d| u64::from(d.meta.version)).sum();
-    let wanted = query.get("version").map(|v| v.parse::<u64>());
-    if !matches!(wanted, None | Some(Ok(0))) && wanted != Some(Ok(version)) {
-        return errors(StatusCode::NOT_FOUND, &[]);
-    }
     let updated = all.iter().map(|d| d.meta.value_since).max().unwrap_or(Timestamp(0));
     let map: Map<String, Value> =
         all.iter().map(|d| (d.meta.key.to_string(), Value::String(d.value.expose().to_owned()))).collect();
@@ -212,12 +217,15 @@ pub async fn metadata(
         Ok(ns) => ns,
         Err(e) => return refused(&e),
     };
+    let version = match req.map_version(&who, ns.clone()).await {
+        Ok(version) => version,
+        Err(e) => return refused(&e),
+    };
     let metas = match req.metadata(&who, ns).await {
         Ok(metas) if !metas.is_empty() => metas,
         Ok(_) => return errors(StatusCode::NOT_FOUND, &[]),
         Err(e) => return refused(&e),
     };
-    let version: u64 = metas.iter().map(|m| u64::from(m.version)).sum();
     let created = metas.iter().map(|m| m.created_at).min().unwrap_or(Timestamp(0));
     let updated = metas.iter().map(|m| m.value_since).max().unwrap_or(Timestamp(0));
     let mut versions = Map::new();
