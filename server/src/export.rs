@@ -50,13 +50,15 @@ impl Format {
                 out.extend_from_slice(b"\r\n");
             }
             Format::JsonLines => {
-                // serde_json escapes every control character (\n, \u001b, …).
+                // serde_json escapes every control character (\n, \u001b, …) but not
+                // U+2028 / U+2029, on which some line-splitters break a record.
                 let line = serde_json::json!({
                     "id": e.id, "time": e.at.rfc3339(), "actor": e.actor, "action": e.action,
                     "namespace": e.namespace, "key": e.key, "version": e.version,
                     "client": e.client, "outcome": e.outcome,
                 });
-                serde_json::to_writer(&mut *out, &line).expect("writing to a Vec cannot fail");
+                let text = line.to_string().replace('\u{2028}', "\\u2028").replace('\u{2029}', "\\u2029");
+                out.extend_from_slice(text.as_bytes());
                 out.push(b'\n');
             }
         }
@@ -107,6 +109,19 @@ pub async fn export(
         Err(error) => return refuse(error, actor).await,
     };
 
+    // A download of the trail is itself recorded, with its filter.
+    state
+        .record(NewEntry {
+            at: app::domain::Timestamp::now(),
+            actor: actor.clone(),
+            action: Action::AuditExport.as_str(),
+            namespace: filter.namespace.as_ref().map(|n| n.to_string()).unwrap_or_default(),
+            key: String::new(),
+            version: None,
+            client: client.ip().to_string(),
+            outcome: format!("ok: {}", if format == Format::Csv { "csv" } else { "jsonl" }),
+        })
+        .await;
     let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(4);
     let db = state.db.clone();
     tokio::task::spawn_blocking(move || {

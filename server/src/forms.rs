@@ -17,7 +17,7 @@ use axum::{
     extract::{Query, Request, State},
     http::{header, HeaderValue, Method, StatusCode, Uri},
     middleware::Next,
-    response::Response,
+    response::{IntoResponse, Response},
     Router,
 };
 use base64::{engine::general_purpose::URL_SAFE, Engine as _};
@@ -34,16 +34,10 @@ fn is_plain_form_post(req: &Request) -> bool {
         && req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html"))
 }
 
-/// The `back` parameter if it is a same-site absolute path.
+/// The `back` parameter if it is a page of this server (see `local_path`).
 fn back_param(uri: &Uri) -> Option<String> {
     let Query(params) = Query::<HashMap<String, String>>::try_from_uri(uri).ok()?;
-    let back = params.get("back")?;
-    let safe = back.starts_with('/')
-        && !back.starts_with("//")
-        && !back.contains('\\')
-        && !back.chars().any(char::is_control)
-        && !back.starts_with("/api/");
-    safe.then(|| back.clone())
+    app::domain::local_path::local_path(params.get("back")?).map(str::to_owned)
 }
 
 /// The status of the error Leptos encoded in a redirect, if there is one.
@@ -100,6 +94,54 @@ pub async fn plain_form_posts(State(pages): State<Router>, mut req: Request, nex
     }
 }
 
+/// Form posts whose fields are not UTF-8 are refused with 422: decoding them
+/// would turn the bytes into U+FFFD and store something nobody typed.
+pub async fn utf8_forms(State(state): State<app::ssr::state::AppState>, req: Request, next: Next) -> Response {
+    let is_form = req.method() == Method::POST
+        && req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return next.run(req).await;
+    }
+    let refused = crate::refused::Refused::of(&req);
+    let (parts, body) = req.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, crate::MAX_BODY).await else {
+        return (StatusCode::PAYLOAD_TOO_LARGE, "The form is too large.\n").into_response();
+    };
+    if std::str::from_utf8(&percent_decoded(&bytes)).is_err() {
+        refused.record(&state, "refused: form fields are not UTF-8 text".into()).await;
+        let error = AppError::validation("form", "The form must be sent as UTF-8 text.");
+        let body = serde_json::to_vec(&error).unwrap_or_default();
+        return (StatusCode::UNPROCESSABLE_ENTITY, [(header::CONTENT_TYPE, "application/json")], body).into_response();
+    }
+    next.run(Request::from_parts(parts, Body::from(bytes))).await
+}
+
+/// `application/x-www-form-urlencoded` bytes with `+` and `%XX` decoded.
+fn percent_decoded(bytes: &[u8]) -> Vec<u8> {
+    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => match (bytes.get(i + 1).copied().and_then(hex), bytes.get(i + 2).copied().and_then(hex)) {
+                (Some(hi), Some(lo)) => {
+                    out.push(hi << 4 | lo);
+                    i += 2;
+                }
+                _ => out.push(b'%'),
+            },
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,8 +150,14 @@ mod tests {
     fn back_must_be_a_same_site_page_path() {
         let get = |q: &str| back_param(&format!("/api/x?{q}").parse().unwrap());
         assert_eq!(get("back=/ns/company").as_deref(), Some("/ns/company"));
-        for bad in ["back=//evil.example", "back=https://evil.example", "back=/%5Cevil", "back=/api/secrets/add", "x=1"]
-        {
+        for bad in [
+            "back=//evil.example",
+            "back=https://evil.example",
+            "back=/%5Cevil",
+            "back=/api/secrets/add",
+            "back=/%09/evil.example",
+            "x=1",
+        ] {
             assert_eq!(get(bad), None, "{bad}");
         }
     }

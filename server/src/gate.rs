@@ -1,6 +1,6 @@
-//! Pages need a session: without one, a page request is sent to `/login`
-//! (and `/login` with one is sent on). This is for people; access control
-//! proper is in every server function.
+//! Pages need a session: without one, a page request (GET or HEAD) is sent to
+//! `/login` (and `/login` with one is sent on). This is for people; access
+//! control proper is in every server function.
 
 use app::{components::encode_query_value, ssr::state::AppState};
 use axum::{
@@ -12,7 +12,7 @@ use axum::{
 
 fn is_page(req: &Request) -> bool {
     let path = req.uri().path();
-    req.method() == Method::GET
+    (req.method() == Method::GET || req.method() == Method::HEAD)
         && !path.starts_with("/api/")
         && !path.starts_with("/v1/")
         && !path.starts_with("/pkg/")
@@ -24,9 +24,28 @@ fn see_other(location: &str) -> Response {
     (StatusCode::SEE_OTHER, [(header::LOCATION, location.to_owned())]).into_response()
 }
 
+/// The page's query without Leptos's no-JS error parameters (`__path`,
+/// `__err`), if it had any. This server never sends a browser to a URL with
+/// them (a failed no-JS post is answered by rendering the form page in place,
+/// see `forms`), so a link that carries them was made by someone else, to show
+/// their text as an error of ours.
+fn without_foreign_error(req: &Request) -> Option<String> {
+    let query = req.uri().query()?;
+    let foreign = |pair: &&str| pair.starts_with("__err=") || pair.starts_with("__path=");
+    if !query.split('&').any(|pair| foreign(&pair)) {
+        return None;
+    }
+    let kept: Vec<&str> = query.split('&').filter(|pair| !pair.is_empty() && !foreign(pair)).collect();
+    let path = req.uri().path();
+    Some(if kept.is_empty() { path.to_owned() } else { format!("{path}?{}", kept.join("&")) })
+}
+
 pub async fn require_session(State(state): State<AppState>, req: Request, next: Next) -> Response {
     if !is_page(&req) {
         return next.run(req).await;
+    }
+    if let Some(clean) = without_foreign_error(&req) {
+        return see_other(&clean);
     }
     let cookies = req.headers().get(header::COOKIE).and_then(|v| v.to_str().ok());
     let signed_in = match state.session(cookies).await {
@@ -47,8 +66,9 @@ pub async fn require_session(State(state): State<AppState>, req: Request, next: 
         return next.run(req).await;
     }
     if !signed_in {
+        // Not recorded: anyone can ask for pages, and each entry costs an fsync.
+        // Nothing is shown or done; refused sign-ins and mutations are recorded.
         let here = encode_query_value(req.uri().path_and_query().map_or("/", |pq| pq.as_str()));
-        crate::refused::Refused::of(&req).anonymous().record(&state, "refused: not signed in".into()).await;
         return see_other(&format!("/login?next={here}"));
     }
     next.run(req).await

@@ -13,6 +13,8 @@ use axum::{
 pub async fn security_headers(req: Request, next: Next) -> Response {
     let is_static = req.uri().path().starts_with("/pkg/") || req.uri().path() == "/favicon.svg";
     let mut res = next.run(req).await;
+    // Only the bundle itself may be cached; an error page (a 404 under /pkg/ too) is not.
+    let is_static = is_static && res.status().is_success();
     let h = res.headers_mut();
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));

@@ -46,12 +46,19 @@ pub fn router(state: AppState, options: LeptosOptions, own_origin: origin::OwnOr
         .merge(v1::routes(state.clone()))
         .merge(pages.clone())
         .layer(from_fn_with_state(state.clone(), api_errors::error_status))
+        .layer(from_fn_with_state(state.clone(), forms::utf8_forms))
         .layer(from_fn_with_state(pages, forms::plain_form_posts))
         .layer(from_fn_with_state(state.clone(), gate::require_session))
-        .layer(from_fn_with_state(origin::OriginGuard { own: own_origin, state }, origin::same_origin_only))
+        .layer(from_fn_with_state(origin::OriginGuard { own: own_origin.clone(), state }, origin::same_origin_only))
+        .layer(from_fn_with_state(own_origin, origin::known_host_only))
         .layer(from_fn(headers::security_headers))
+        // Forms and imports are small; nothing may make the server buffer more.
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(MAX_BODY))
         .layer(from_fn(telemetry::log_requests))
 }
+
+/// The largest request body accepted (an import file is at most 1 MiB).
+pub const MAX_BODY: usize = 2 * 1024 * 1024;
 
 /// The app's routes, generated once per process. Generating them renders the
 /// app with resource loading suppressed through a process-wide flag (leptos_server

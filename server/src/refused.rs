@@ -1,6 +1,6 @@
 //! Requests refused before any server function ran (cross-origin posts,
-//! arguments that do not decode, pages asked for without a session) still go
-//! in the audit trail, like those the server functions refuse themselves.
+//! arguments that do not decode, forms that are not UTF-8) still go in the
+//! audit trail, like those the server functions refuse themselves.
 
 use app::{
     domain::{
@@ -32,11 +32,6 @@ impl Refused {
                 .get::<ConnectInfo<SocketAddr>>()
                 .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string()),
         }
-    }
-
-    /// For a request already known to have no session: no second lookup.
-    pub fn anonymous(self) -> Self {
-        Self { cookies: None, ..self }
     }
 
     /// Records the refusal, naming the signed-in user if the request had a session.

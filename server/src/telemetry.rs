@@ -15,10 +15,33 @@ pub fn init() {
         .try_init();
 }
 
+/// Longest path logged: a request may carry a 64 KB path, a log line should not.
+const MAX_LOGGED_PATH: usize = 200;
+
+/// `path` cut to [`MAX_LOGGED_PATH`] characters, marked when cut.
+pub fn clip_path(path: &str) -> String {
+    match path.char_indices().nth(MAX_LOGGED_PATH) {
+        Some((end, _)) => format!("{}…", &path[..end]),
+        None => path.to_owned(),
+    }
+}
+
 pub async fn log_requests(req: Request, next: Next) -> Response {
-    let (method, path) = (req.method().clone(), req.uri().path().to_owned());
+    let (method, path) = (req.method().clone(), clip_path(req.uri().path()));
     let started = std::time::Instant::now();
     let res = next.run(req).await;
     tracing::info!(%method, %path, status = res.status().as_u16(), ms = started.elapsed().as_millis() as u64, "request");
     res
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn long_paths_are_clipped_in_the_log() {
+        assert_eq!(super::clip_path("/ns/a"), "/ns/a");
+        let long = format!("/{}", "a".repeat(65_000));
+        let clipped = super::clip_path(&long);
+        assert_eq!(clipped.chars().count(), 201);
+        assert!(clipped.ends_with('…'));
+    }
 }

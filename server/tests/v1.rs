@@ -232,10 +232,25 @@ async fn the_vault_surface_answers_in_vault_shapes() {
     assert_eq!(json["data"]["data"], serde_json::json!({"API_KEY": TEAM, "DB_PASSWORD": SHARED, "REGION": "us-east"}));
     assert_eq!(json["data"]["metadata"]["deletion_time"], "");
     assert_eq!(json["data"]["metadata"]["destroyed"], false);
-    assert_eq!(json["data"]["metadata"]["version"], 3);
     assert_eq!(json["mount_type"], "kv");
-    assert_eq!(s.api("GET", "/v1/secret/data/company/team?version=3", tok).await.0, 200);
-    assert_eq!(s.api("GET", "/v1/secret/data/company/team?version=2", tok).await.0, 404);
+    // The map's version: the same in data and metadata; only the current one reads; it grows
+    // with any change along the ancestry, deletes included, and never comes back.
+    let version = json["data"]["metadata"]["version"].as_u64().unwrap();
+    let (_, _, meta) = s.api("GET", "/v1/secret/metadata/company/team", tok).await;
+    assert_eq!(serde_json::from_str::<Value>(&meta).unwrap()["data"]["current_version"], version);
+    assert_eq!(s.api("GET", &format!("/v1/secret/data/company/team?version={version}"), tok).await.0, 200);
+    let before = s.audit_count().await;
+    let old = format!("/v1/secret/data/company/team?version={}", version - 1);
+    assert_eq!(s.api("GET", &old, tok).await.0, 404);
+    assert_eq!(s.audit_count().await, before, "a refused version disclosed nothing");
+    let mut admin = s.login("admin").await;
+    admin.call("secrets/rotate", &[("namespace", "company"), ("key", "REGION"), ("value", "x")]).await;
+    let now = |body: String| serde_json::from_str::<Value>(&body).unwrap()["data"]["metadata"]["version"].as_u64();
+    let after_rotate = now(s.api("GET", "/v1/secret/data/company/team", tok).await.2).unwrap();
+    assert!(after_rotate > version, "{after_rotate} > {version}");
+    admin.call("secrets/delete", &[("namespace", "company.team"), ("key", "API_KEY")]).await;
+    let after_delete = now(s.api("GET", "/v1/secret/data/company/team", tok).await.2).unwrap();
+    assert!(after_delete > after_rotate);
     // Slashes doubled or trailing are fine.
     assert_eq!(s.api("GET", "/v1/secret/data/company//team/", tok).await.0, 200);
     // Mount check: version is the string "2".
@@ -260,8 +275,7 @@ async fn the_vault_surface_answers_in_vault_shapes() {
     assert_eq!((status, body.as_str()), (404, r#"{"errors":[]}"#));
     // Metadata: no values.
     let (_, _, body) = s.api("GET", "/v1/secret/metadata/company/team", tok).await;
-    assert!(!body.contains("team-api-key"), "{body}");
-    assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["data"]["current_version"], 3);
+    assert!(!body.contains("team-api-key") && !body.contains("shared-db"), "{body}");
     // lookup-self: a number for ttl, never the token.
     let (_, _, body) = s.api("GET", "/v1/auth/token/lookup-self", every).await;
     let json: Value = serde_json::from_str(&body).unwrap();

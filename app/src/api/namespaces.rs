@@ -8,7 +8,7 @@ use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
 use crate::{
-    domain::{audit::Action, Description, Role},
+    domain::{audit::Action, Description, NamespacePath, Role},
     ssr::{handler::*, store},
 };
 
@@ -19,6 +19,16 @@ pub async fn create_namespace(namespace: String, description: String) -> Result<
     act.run(async {
         let (who, ns) = act.require(Role::Editor, &namespace).await?;
         let description = field("description", Description::parse(&description))?;
+        // Missing parents are created too: the caller's grants must cover them as well.
+        let target = ns.clone();
+        let missing = state()?.db.read(move |c| store::missing_ancestors(c, &target)).await.map_err(store_error)?;
+        for parent in &missing {
+            who.check(Role::Editor, parent).map_err(|_| AppError::Forbidden)?;
+        }
+        if !missing.is_empty() {
+            let names: Vec<&str> = missing.iter().map(NamespacePath::as_str).collect();
+            act.set_outcome_on_success(format!("ok: also created {}", names.join(", ")));
+        }
         act.write(move |c| store::create_namespace(c, &ns, &description, who.stamp())).await.map_err(store_error)
     })
     .await
@@ -44,9 +54,11 @@ pub async fn get_namespace(namespace: String) -> Result<NamespaceView, AppError>
     act.run(async {
         let (who, ns) = act.require(Role::Auditor, &namespace).await?;
         let mut view = state()?.db.read(move |c| store::namespace_view(c, &ns)).await.map_err(store_error)?;
-        for secret in &mut view.effective {
-            secret.can_open = who.can_see(&secret.meta.namespace);
-        }
+        view.effective = view
+            .effective
+            .into_iter()
+            .map(|secret| if who.can_see(&secret.meta.namespace) { secret } else { secret.outside_grants() })
+            .collect();
         Ok(view)
     })
     .await

@@ -82,7 +82,16 @@ pub async fn purge_secret(namespace: String, key: String) -> Result<SecretMeta, 
     act.run(async {
         let (_who, ns) = act.require(Role::Admin, &namespace).await?;
         let key = field("key", SecretKey::parse(&key))?;
-        act.write(move |c| store::purge_secret(c, &ns, &key)).await.map_err(store_error)
+        let purged = act.write(move |c| store::purge_secret(c, &ns, &key)).await.map_err(store_error)?;
+        // `secure_delete` cleared the database's pages; the WAL still holds old images of them.
+        match state()?.db.checkpoint_truncate().await {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::warn!("purge: a reader kept the WAL from being emptied; it empties at the next checkpoint")
+            }
+            Err(e) => tracing::error!(error = %e, "purge: WAL checkpoint failed"),
+        }
+        Ok(purged)
     })
     .await
 }

@@ -25,9 +25,9 @@ pub async fn login(username: String, password: WriteOnly) -> Result<(), AppError
         let state = state()?;
         let auth = state.auth.clone();
         let password = field("password", Password::parse_attempt(password.into_inner()))?;
-        let (addr, account_key) = (client_addr(), username.trim().to_ascii_lowercase());
-        let now = std::time::Instant::now();
-        let locked = auth.accounts.is_locked(&account_key, now) || auth.addresses.is_locked(&addr, now);
+        let addr = client_addr();
+        let address = addr.parse().map_or_else(|_| addr.clone(), crate::ssr::auth::address_key);
+        let (account_key, now) = (username.trim().to_ascii_lowercase(), std::time::Instant::now());
 
         let user = match Username::parse(&username) {
             Ok(name) => state.db.read(move |c| accounts::credentials(c, &name)).await.map_err(account_error)?,
@@ -36,26 +36,37 @@ pub async fn login(username: String, password: WriteOnly) -> Result<(), AppError
         if let Some(user) = &user {
             // Only names of real accounts are recorded (see UNKNOWN_USER).
             act.set_actor(user.username.as_str());
-            act.set_outcome(match (locked, user.disabled) {
-                (true, _) => "refused: locked after failed sign-ins",
-                (_, true) => "refused: account disabled",
-                _ => "refused: wrong password",
-            });
-        } else if locked {
-            act.set_outcome("refused: locked after failed sign-ins");
         }
-        let stored = user.as_ref().filter(|u| !u.disabled && !locked).map(|u| u.password_hash.clone());
+        // Counted before the password is checked, in one step each, so that
+        // attempts sent at once cannot all be checked; forgiven on success.
+        let admitted = auth.addresses.attempt(&address, now) && auth.accounts.attempt(&account_key, now);
+        if !admitted {
+            // Refused without queuing for a hash (which others are waiting for),
+            // after as long as a check takes: it looks like any other refusal.
+            act.set_outcome("refused: locked after failed sign-ins");
+            auth.hasher.pause().await;
+            return Err(AppError::SignInFailed);
+        }
+        if user.as_ref().is_some_and(|u| u.disabled) {
+            act.set_outcome("refused: account disabled");
+        } else if user.is_some() {
+            act.set_outcome("refused: wrong password");
+        }
+        let stored = user.as_ref().filter(|u| !u.disabled).map(|u| u.password_hash.clone());
         let retry = Password::parse_attempt(password.expose().to_owned()).map_err(|_| AppError::Internal)?;
         let verdict = auth.hasher.verify(password, stored).await.map_err(|e| match e {
-            crate::ssr::auth::AuthError::Busy => AppError::RateLimited,
+            crate::ssr::auth::AuthError::Busy => {
+                // Refused before any password check: say so, not "wrong password".
+                act.set_outcome("refused: too many sign-ins waiting");
+                AppError::RateLimited
+            }
             other => internal("password check", &other),
         })?;
         let (Verified::Yes { rehash }, Some(user)) = (verdict, user) else {
-            auth.accounts.fail(&account_key, now);
-            auth.addresses.fail(&addr, now);
             tracing::info!(client = %addr, "sign-in refused");
             return Err(AppError::SignInFailed);
         };
+        auth.addresses.forgive(&address);
         auth.accounts.succeed(&account_key);
         if rehash {
             let hash = auth.hasher.hash(retry).await.map_err(|e| internal("rehash", &e))?;
@@ -111,6 +122,11 @@ pub async fn change_password(current: WriteOnly, new_password: WriteOnly) -> Res
         let current = field("current", Password::parse_attempt(current.into_inner()))?;
         let new_password = field("new_password", Password::parse_new(new_password.into_inner()))?;
         let state = state()?;
+        // The same account throttle as sign-in: this is a password check too.
+        let throttle = &state.auth.accounts;
+        if !throttle.attempt(who.username.as_str(), std::time::Instant::now()) {
+            return Err(AppError::RateLimited);
+        }
         let name = who.username.clone();
         let stored = state.db.read(move |c| accounts::credentials(c, &name)).await.map_err(account_error)?;
         let hasher = &state.auth.hasher;
@@ -118,6 +134,7 @@ pub async fn change_password(current: WriteOnly, new_password: WriteOnly) -> Res
         if hasher.verify(current, stored).await.map_err(|e| internal("password check", &e))? == Verified::No {
             return Err(AppError::validation("current", "The current password is not correct."));
         }
+        throttle.succeed(who.username.as_str());
         let hash = hasher.hash(new_password).await.map_err(|e| internal("hash", &e))?;
         act.write(move |c| accounts::set_password_hash(c, who.id, &hash, Timestamp::now(), Some(&who.session), true))
             .await

@@ -10,9 +10,12 @@ use crate::{
     ssr::{accounts, handler::*},
 };
 
+/// Parses a grant; the entry then names its scope as parsed (` company` is `company`).
 #[cfg(feature = "ssr")]
-fn parse_grant(role: &str, namespace: &str) -> Result<Grant, AppError> {
-    Ok(Grant { role: field("role", role.parse::<Role>())?, scope: field("scope", Scope::parse(namespace))? })
+fn parse_grant(act: &Act, role: &str, namespace: &str) -> Result<Grant, AppError> {
+    let grant = Grant { role: field("role", role.parse::<Role>())?, scope: field("scope", Scope::parse(namespace))? };
+    act.set_namespace(grant.scope.as_str());
+    Ok(grant)
 }
 
 /// Every user with their grants and session counts.
@@ -34,7 +37,7 @@ pub async fn add_user(username: String, password: WriteOnly, role: String, scope
         let admin = act.require_admin().await?;
         let username = field("username", Username::parse(&username))?;
         let password = field("password", Password::parse_new(password.into_inner()))?;
-        let grant = parse_grant(&role, &scope)?;
+        let grant = parse_grant(&act, &role, &scope)?;
         let hash = state()?.auth.hasher.hash(password).await.map_err(|e| internal("hash", &e))?;
         act.write(move |c| accounts::create_user(c, &username, &hash, &[grant], admin.stamp()))
             .await
@@ -50,7 +53,7 @@ pub async fn grant_role(username: String, role: String, scope: String) -> Result
     act.run(async {
         let admin = act.require_admin().await?;
         let username = field("username", Username::parse(&username))?;
-        let grant = parse_grant(&role, &scope)?;
+        let grant = parse_grant(&act, &role, &scope)?;
         act.write(move |c| accounts::add_grant(c, &username, &grant, admin.stamp())).await.map_err(account_error)
     })
     .await
@@ -63,7 +66,7 @@ pub async fn revoke_role(username: String, role: String, scope: String) -> Resul
     act.run(async {
         act.require_admin().await?;
         let username = field("username", Username::parse(&username))?;
-        let grant = parse_grant(&role, &scope)?;
+        let grant = parse_grant(&act, &role, &scope)?;
         act.write(move |c| accounts::revoke_grant(c, &username, &grant)).await.map_err(account_error)
     })
     .await

@@ -53,6 +53,8 @@ actions! {
     SecretImport = "secret.import",
     /// A read (page data, the trail itself); recorded only when refused.
     Read = "read",
+    /// The trail downloaded as CSV or JSON Lines.
+    AuditExport = "audit.export",
     /// A request refused before it reached a server function (cross-origin).
     Request = "request",
 }
@@ -137,7 +139,7 @@ impl AuditFilter {
 /// doubled so escapes cannot be forged. What pages and CSV show; [`unescape`]
 /// undoes it.
 pub fn escape_controls(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(|c| c.is_control() || c == '\\') {
+    if !text.chars().any(|c| needs_escape(c) || c == '\\') {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 8);
@@ -147,11 +149,19 @@ pub fn escape_controls(text: &str) -> Cow<'_, str> {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c if needs_escape(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
             c => out.push(c),
         }
     }
     Cow::Owned(out)
+}
+
+/// Characters shown escaped: control characters, the Unicode line and
+/// paragraph separators (a line-splitter breaks a record on them), and the
+/// bidirectional controls (they reorder what is shown around them).
+pub fn needs_escape(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{2028}' | '\u{2029}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 /// Inverse of [`escape_controls`] (for readers of the CSV export).
@@ -211,6 +221,14 @@ mod tests {
         assert_eq!(shown, "a\\nb\\r\\t\\u{1b}[31mred\\\\n\\u{85}é");
         assert_eq!(unescape(&shown), hostile);
         assert!(matches!(escape_controls("plain"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn line_separators_and_bidi_controls_are_shown_escaped() {
+        let hostile = "a\u{2028}b\u{2029}c\u{202e}d\u{2066}e";
+        let shown = escape_controls(hostile);
+        assert_eq!(shown, "a\\u{2028}b\\u{2029}c\\u{202e}d\\u{2066}e");
+        assert_eq!(unescape(&shown), hostile);
     }
 
     #[test]

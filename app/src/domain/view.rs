@@ -85,6 +85,33 @@ pub struct EffectiveSecret {
     pub can_open: bool,
 }
 
+impl EffectiveSecret {
+    /// What a caller without a grant on the defining namespace may see of an
+    /// inherited secret: its key, where it is defined, and that it is
+    /// inherited. Description, people, dates, versions and rotation go.
+    pub fn outside_grants(self) -> Self {
+        let SecretMeta { namespace, key, .. } = self.meta;
+        let t = Timestamp(0);
+        let meta = SecretMeta {
+            namespace,
+            key,
+            description: String::new(),
+            version: 0,
+            created_at: t,
+            created_by: String::new(),
+            updated_at: t,
+            updated_by: String::new(),
+            deleted_at: None,
+            deleted_by: None,
+            value_since: t,
+            rotation: Rotation::None,
+            due: None,
+            overdue: false,
+        };
+        Self { meta, can_open: false, ..self }
+    }
+}
+
 /// Everything `/ns/{namespace}` shows.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct NamespaceView {

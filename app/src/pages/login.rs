@@ -8,10 +8,9 @@ use leptos::{prelude::*, server_fn::ServerFn};
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-/// Where to go after signing in: a same-site page path, else home.
+/// Where to go after signing in: a page of this server (see `local_path`), else home.
 pub fn safe_next(next: Option<String>) -> String {
-    next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') && !n.starts_with("/api/"))
-        .unwrap_or_else(|| "/".to_owned())
+    next.filter(|n| crate::domain::local_path::local_path(n).is_some()).unwrap_or_else(|| "/".to_owned())
 }
 
 #[component]

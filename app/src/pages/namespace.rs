@@ -158,13 +158,24 @@ fn SecretRow(s: EffectiveSecret) -> impl IntoView {
         (false, _) => format!("inherited from {}", meta.namespace),
     };
     let overdue = meta.overdue;
+    // Outside the caller's grants only the key and where it is defined show.
+    let hidden = || view! { <span class="muted" title="Defined outside your grants">"—"</span> };
+    let (version, change, rotate) = if can_open {
+        (
+            view! { {meta.version} }.into_any(),
+            view! { {meta.updated_at.to_string()}" by "{meta.updated_by.clone()} }.into_any(),
+            view! { <RotateBy meta=meta.clone()/> }.into_any(),
+        )
+    } else {
+        (hidden().into_any(), hidden().into_any(), hidden().into_any())
+    };
     view! {
         <tr class:inherited=!own class:overdue=overdue>
             <td>{key_cell}</td>
             <td>{meta.namespace.to_string()}</td>
-            <td>{meta.version}</td>
-            <td>{meta.updated_at.to_string()}" by "{meta.updated_by.clone()}</td>
-            <td><RotateBy meta=meta.clone()/></td>
+            <td>{version}</td>
+            <td>{change}</td>
+            <td>{rotate}</td>
             <td>{status}</td>
         </tr>
     }
@@ -184,7 +195,7 @@ fn ImportForm(ns: String) -> impl IntoView {
             <ActionForm action=preview>
                 <input type="hidden" name="namespace" value=ns/>
                 <label for="import-content">".env file"</label>
-                <textarea id="import-content" name="content" class="secret-input" rows="6" autocomplete="off"
+                <textarea id="import-content" name="content" class="secret-input" rows="6" autocomplete="new-password"
                     spellcheck="false" autocapitalize="off" aria-describedby="import-content-error"></textarea>
                 <FieldError error field="content" id="import-content-error".into()/>
                 <label for="import-format">"Format"</label>

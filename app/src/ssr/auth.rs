@@ -51,6 +51,11 @@ pub struct Hasher {
     jobs: mpsc::SyncSender<Job>,
     /// Verified against when the user does not exist, so that costs the same.
     dummy: String,
+    /// How long a verification takes lately (µs, moving average): a refusal
+    /// that skips the hash waits as long, so that it looks the same.
+    typical_micros: Arc<std::sync::atomic::AtomicU64>,
+    /// Verifications run so far.
+    verified: Arc<std::sync::atomic::AtomicU64>,
 }
 
 type Job = Box<dyn FnOnce() + Send>;
@@ -61,7 +66,9 @@ impl Hasher {
             return Err(AuthError::WeakParams);
         }
         let params = Params::new(m_kib, t, p, None).map_err(|e| AuthError::Argon2(e.to_string()))?;
+        let started = Instant::now();
         let dummy = hash_with(&params, "strongroom timing equalizer")?;
+        let typical_micros = Arc::new(std::sync::atomic::AtomicU64::new(started.elapsed().as_micros() as u64));
         let (jobs, inbox) = mpsc::sync_channel::<Job>(queue);
         let inbox = Arc::new(Mutex::new(inbox));
         for n in 0..concurrency.max(1) {
@@ -78,7 +85,7 @@ impl Hasher {
                 })
                 .map_err(|e| AuthError::Argon2(e.to_string()))?;
         }
-        Ok(Self { params, jobs, dummy })
+        Ok(Self { params, jobs, dummy, typical_micros, verified: Arc::default() })
     }
 
     async fn limited<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, AuthError> {
@@ -109,7 +116,10 @@ impl Hasher {
             None => (false, self.dummy.clone()),
         };
         let want = self.params.clone();
+        let (typical, verified) = (self.typical_micros.clone(), self.verified.clone());
         self.limited(move || {
+            let started = Instant::now();
+            let _measure = Measure(started, typical, verified);
             let Ok(parsed) = PasswordHash::new(&stored) else { return Verified::No };
             // Verification uses the parameters stored in the hash itself.
             let ok = Argon2::default().verify_password(password.expose().as_bytes(), &parsed).is_ok();
@@ -124,6 +134,33 @@ impl Hasher {
             Verified::Yes { rehash }
         })
         .await
+    }
+}
+
+impl Hasher {
+    /// Waits as long as a verification takes, without one: how a refusal that
+    /// needs no hash (a locked account) answers in the same time.
+    pub async fn pause(&self) {
+        let micros = self.typical_micros.load(std::sync::atomic::Ordering::Relaxed);
+        tokio::time::sleep(Duration::from_micros(micros)).await;
+    }
+
+    /// Verifications run so far (for tests and figures).
+    pub fn verified(&self) -> u64 {
+        self.verified.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// Notes a verification's duration when it ends (whatever its outcome).
+struct Measure(Instant, Arc<std::sync::atomic::AtomicU64>, Arc<std::sync::atomic::AtomicU64>);
+
+impl Drop for Measure {
+    fn drop(&mut self) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let took = self.0.elapsed().as_micros() as u64;
+        let old = self.1.load(Relaxed);
+        self.1.store((old * 7 + took) / 8, Relaxed);
+        self.2.fetch_add(1, Relaxed);
     }
 }
 
@@ -191,6 +228,10 @@ impl CookiePolicy {
 /// Failed sign-ins per key (an account name or a client address). After
 /// `free` failures, each further attempt must wait `base × 2^(n - free)`, at
 /// most `max`; attempts during the wait are refused without being checked.
+///
+/// An attempt is counted *before* its password is checked ([`Throttle::attempt`],
+/// one atomic step) and forgiven after a success, so that attempts sent at
+/// once cannot all be checked before any of them counts.
 pub struct Throttle {
     free: u32,
     base: Duration,
@@ -220,29 +261,67 @@ impl Throttle {
         (self.base * 2u32.pow(doublings)).min(self.max)
     }
 
-    /// True while `key` must wait.
-    pub fn is_locked(&self, key: &str, now: Instant) -> bool {
-        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        entries.get(key).is_some_and(|f| now < f.last + self.wait_for(f))
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Failures>> {
+        self.entries.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub fn fail(&self, key: &str, now: Instant) {
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        if entries.len() >= MAX_TRACKED && !entries.contains_key(key) {
-            // Forget whoever has been quiet longest beyond their wait.
+    /// True while `key` must wait.
+    pub fn is_locked(&self, key: &str, now: Instant) -> bool {
+        self.lock().get(key).is_some_and(|f| now < f.last + self.wait_for(f))
+    }
+
+    /// Counts an attempt for `key`, as a failure until [`Throttle::forgive`] or
+    /// [`Throttle::succeed`] says otherwise; false (nothing counted) while `key`
+    /// must wait. When the table is full of keys still waiting, new keys are
+    /// refused rather than let through unchecked.
+    pub fn attempt(&self, key: &str, now: Instant) -> bool {
+        let mut entries = self.lock();
+        if let Some(f) = entries.get(key) {
+            if now < f.last + self.wait_for(f) {
+                return false;
+            }
+        } else if entries.len() >= MAX_TRACKED {
             let max = self.max;
             entries.retain(|_, f| now.saturating_duration_since(f.last) < max);
             if entries.len() >= MAX_TRACKED {
-                return;
+                return false;
             }
         }
         let entry = entries.entry(key.to_owned()).or_insert(Failures { count: 0, last: now });
         entry.count += 1;
         entry.last = now;
+        true
     }
 
+    /// Takes back one counted attempt that turned out right (an address's).
+    pub fn forgive(&self, key: &str) {
+        let mut entries = self.lock();
+        if let Some(f) = entries.get_mut(key) {
+            f.count = f.count.saturating_sub(1);
+            if f.count == 0 {
+                entries.remove(key);
+            }
+        }
+    }
+
+    /// Forgets every failure of `key` (an account whose password was right).
     pub fn succeed(&self, key: &str) {
-        self.entries.lock().unwrap_or_else(|e| e.into_inner()).remove(key);
+        self.lock().remove(key);
+    }
+}
+
+/// The throttle's key for a client address: IPv6 clients by their /64 (one
+/// host usually holds a whole /64), IPv4 clients by address.
+pub fn address_key(ip: std::net::IpAddr) -> String {
+    match ip {
+        std::net::IpAddr::V4(v4) => v4.to_string(),
+        std::net::IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
     }
 }
 
@@ -255,27 +334,68 @@ mod tests {
         let t = Throttle::new(5, Duration::from_secs(30), Duration::from_secs(3600));
         let start = Instant::now();
         for _ in 0..4 {
-            t.fail("alice", start);
+            assert!(t.attempt("alice", start));
         }
         assert!(!t.is_locked("alice", start));
-        t.fail("alice", start);
+        assert!(t.attempt("alice", start));
         assert!(t.is_locked("alice", start + Duration::from_secs(29)));
+        assert!(!t.attempt("alice", start + Duration::from_secs(29)), "refused while waiting");
         assert!(!t.is_locked("alice", start + Duration::from_secs(31)));
-        t.fail("alice", start);
-        assert!(t.is_locked("alice", start + Duration::from_secs(59)));
+        let later = start + Duration::from_secs(31);
+        assert!(t.attempt("alice", later));
+        assert!(t.is_locked("alice", later + Duration::from_secs(59)));
         assert!(!t.is_locked("bob", start), "other keys are unaffected");
         t.succeed("alice");
         assert!(!t.is_locked("alice", start));
     }
 
     #[test]
+    fn attempts_count_before_the_check_and_a_success_is_forgiven() {
+        let t = Throttle::new(5, Duration::from_secs(30), Duration::from_secs(3600));
+        let now = Instant::now();
+        // Forty at once: five are let through to be checked, the rest wait.
+        let through = (0..40).filter(|_| t.attempt("alice", now)).count();
+        assert_eq!(through, 5);
+        let a = Throttle::new(2, Duration::from_secs(30), Duration::from_secs(3600));
+        for _ in 0..10 {
+            assert!(a.attempt("10.0.0.1", now));
+            a.forgive("10.0.0.1");
+        }
+        assert!(!a.is_locked("10.0.0.1", now), "right answers never lock an address");
+    }
+
+    #[test]
+    fn a_full_table_refuses_new_keys_rather_than_letting_them_through() {
+        let t = Throttle::new(0, Duration::from_secs(60), Duration::from_secs(3600));
+        let now = Instant::now();
+        for n in 0..MAX_TRACKED {
+            t.attempt(&n.to_string(), now);
+        }
+        assert!(!t.attempt("newcomer", now));
+        assert!(t.attempt("newcomer", now + Duration::from_secs(3601)), "room again once the old ones expire");
+    }
+
+    #[test]
+    fn ipv6_clients_are_throttled_by_their_64() {
+        let a: std::net::IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: std::net::IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
+        assert_eq!(address_key(a), address_key(b));
+        assert_eq!(address_key(a), "2001:db8:1:2::/64");
+        assert_eq!(address_key("::ffff:10.1.2.3".parse().unwrap()), "10.1.2.3");
+        assert_eq!(address_key("10.1.2.3".parse().unwrap()), "10.1.2.3");
+    }
+
+    #[test]
     fn the_wait_is_capped() {
         let t = Throttle::new(1, Duration::from_secs(30), Duration::from_secs(3600));
         let now = Instant::now();
+        let mut at = now;
         for _ in 0..60 {
-            t.fail("x", now);
+            at += Duration::from_secs(3601);
+            assert!(t.attempt("x", at));
         }
-        assert!(!t.is_locked("x", now + Duration::from_secs(3601)));
+        assert!(t.is_locked("x", at + Duration::from_secs(3599)));
+        assert!(!t.is_locked("x", at + Duration::from_secs(3601)));
     }
 
     #[test]

@@ -91,15 +91,15 @@ impl RootKey {
         Zeroizing::new(STANDARD.encode(self.0.as_ref()))
     }
 
-    /// A 256-bit key for one other purpose, named by `label`: HMAC-SHA256 of the
-    /// label under the root key (HKDF-Expand's first block). Knowing a derived
-    /// key reveals nothing about the root key or about keys for other labels.
+    /// A 256-bit key for one other purpose, named by `label`: HKDF-Expand
+    /// (RFC 5869, SHA-256) with the root key as the pseudorandom key and the
+    /// label as the info. Knowing a derived key reveals nothing about the root
+    /// key or about keys for other labels.
     pub fn derive(&self, label: &str) -> Zeroizing<[u8; KEY_LEN]> {
-        use hmac::{Mac, SimpleHmac};
-        let mut mac = SimpleHmac::<sha2::Sha256>::new_from_slice(self.0.as_ref()).expect("HMAC takes any key length");
-        mac.update(label.as_bytes());
-        mac.update(&[1]);
-        Zeroizing::new(mac.finalize().into_bytes().into())
+        let hkdf = hkdf::Hkdf::<sha2::Sha256>::from_prk(self.0.as_ref()).expect("a 32-byte key is a valid PRK");
+        let mut out = Zeroizing::new([0u8; KEY_LEN]);
+        hkdf.expand(label.as_bytes(), out.as_mut()).expect("32 bytes is a valid HKDF length");
+        out
     }
 
     /// A new key-check blob for a new database.
@@ -258,6 +258,20 @@ impl Keyring {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn derived_keys_are_hkdf_expand_and_unchanged_from_the_first_format() {
+        // HKDF-Expand's first block is HMAC(prk, info || 0x01): what version 1
+        // computed by hand, so audit chains written before stay verifiable.
+        use hmac::{Mac, SimpleHmac};
+        let root = RootKey::generate().unwrap();
+        let mut mac = SimpleHmac::<sha2::Sha256>::new_from_slice(root.0.as_ref()).unwrap();
+        mac.update(b"strongroom audit chain v1");
+        mac.update(&[1]);
+        let by_hand: [u8; 32] = mac.finalize().into_bytes().into();
+        assert_eq!(*root.derive("strongroom audit chain v1"), by_hand);
+        assert_ne!(*root.derive("another purpose"), by_hand);
+    }
 
     fn ns(s: &str) -> NamespacePath {
         NamespacePath::parse(s).unwrap()

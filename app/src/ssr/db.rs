@@ -21,6 +21,10 @@
 //! - `tokens(id, name, token_hash, namespace, created_*, expires_at, last_used_at,
 //!   revoked_*)`: workload tokens; SHA-256 of the token only; `namespace` is `''`
 //!   for every namespace.
+//! - `changes(seq)` and `namespaces.changed`: a counter that triggers on
+//!   `secrets` advance and stamp on the namespace at every add, rotation,
+//!   delete, restore or purge; a namespace's map version (Vault surface) is
+//!   the largest stamp along its ancestry, so it only ever grows.
 
 use rusqlite::Connection;
 use std::{
@@ -141,14 +145,52 @@ CREATE TABLE tokens (
 ) STRICT;
 CREATE INDEX audit_by_key ON audit(key, id);
 "#,
+    r#"
+CREATE TABLE changes (
+    id  INTEGER PRIMARY KEY CHECK (id = 1),
+    seq INTEGER NOT NULL
+) STRICT;
+INSERT INTO changes (id, seq) VALUES (1, 1);
+ALTER TABLE namespaces ADD COLUMN changed INTEGER NOT NULL DEFAULT 1;
+CREATE TRIGGER secrets_changed_insert AFTER INSERT ON secrets BEGIN
+    UPDATE changes SET seq = seq + 1;
+    UPDATE namespaces SET changed = (SELECT seq FROM changes) WHERE id = NEW.namespace_id;
+END;
+CREATE TRIGGER secrets_changed_update AFTER UPDATE ON secrets BEGIN
+    UPDATE changes SET seq = seq + 1;
+    UPDATE namespaces SET changed = (SELECT seq FROM changes) WHERE id = NEW.namespace_id;
+END;
+CREATE TRIGGER secrets_changed_delete AFTER DELETE ON secrets BEGIN
+    UPDATE changes SET seq = seq + 1;
+    UPDATE namespaces SET changed = (SELECT seq FROM changes) WHERE id = OLD.namespace_id;
+END;
+"#,
 ];
 
 /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+/// The file (and the `-wal` and `-shm` files SQLite makes beside it, which take
+/// its mode) is readable by its owner only, whatever the umask or directory.
 pub fn open(path: &Path) -> rusqlite::Result<Connection> {
+    owner_only(path);
     let mut conn = Connection::open(path)?;
     configure(&conn)?;
     migrate(&mut conn)?;
+    for suffix in ["-wal", "-shm"] {
+        let mut side = path.as_os_str().to_owned();
+        side.push(suffix);
+        // Made by SQLite with the database's mode; narrowed here if an older file was wider.
+        let _ = std::fs::set_permissions(Path::new(&side), std::os::unix::fs::PermissionsExt::from_mode(0o600));
+    }
     Ok(conn)
+}
+
+/// Creates `path` empty with mode 0600 if missing, or narrows it to 0600.
+fn owner_only(path: &Path) {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let made = std::fs::OpenOptions::new().append(true).create(true).mode(0o600).open(path);
+    if made.is_ok() {
+        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+    }
 }
 
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
@@ -158,12 +200,25 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", true)?;
     conn.pragma_update(None, "secure_delete", true)?;
+    // After a checkpoint the WAL shrinks back to this, instead of keeping old
+    // page images (old ciphertexts among them) in its unused tail.
+    conn.pragma_update(None, "journal_size_limit", 4 * 1024 * 1024)?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     Ok(())
 }
 
 fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     let current: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if current as usize > MIGRATIONS.len() {
+        // A newer strongroom wrote this file: reading it with an older one could lose data.
+        let message = format!(
+            "its schema (version {current}) is newer than this strongroom knows (version {}): \
+             run the strongroom that last wrote it, or a newer one",
+            MIGRATIONS.len()
+        );
+        let code = rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN);
+        return Err(rusqlite::Error::SqliteFailure(code, Some(message)));
+    }
     for (index, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
@@ -231,6 +286,14 @@ impl Db {
             f(&mut conn)
         })
         .await
+    }
+
+    /// Copies the WAL into the database and truncates it to nothing, so that
+    /// page images it held (a purged secret's ciphertext) are gone from disk.
+    /// Returns false when a reader kept part of the WAL in use.
+    pub async fn checkpoint_truncate(&self) -> rusqlite::Result<bool> {
+        self.call(|c| c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get::<_, i64>(0)).map(|busy| busy == 0))
+            .await
     }
 
     /// Runs `f` with a read-only connection (a free one if any) on the blocking
@@ -310,6 +373,34 @@ mod tests {
         });
         assert_eq!(seen, Ok(1i64));
         assert!(write.is_err(), "a reader wrote");
+    }
+
+    #[test]
+    fn a_schema_newer_than_this_binary_is_refused_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        drop(open(&path).unwrap());
+        let conn = Connection::open(&path).unwrap();
+        conn.pragma_update(None, "user_version", 99).unwrap();
+        drop(conn);
+        let err = open(&path).unwrap_err().to_string();
+        assert!(err.contains("version 99") && err.contains("newer"), "{err}");
+        let conn = Connection::open(&path).unwrap();
+        assert_eq!(conn.pragma_query_value(None, "user_version", |r| r.get::<_, u32>(0)).unwrap(), 99);
+    }
+
+    #[test]
+    fn the_database_files_are_readable_by_their_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+        let path = dir.path().join("t.db");
+        let db = Db::open(&path, 1).unwrap();
+        db.write_now(|c| c.execute("INSERT INTO meta (name, value) VALUES ('x', X'01')", [])).unwrap();
+        for name in ["t.db", "t.db-wal", "t.db-shm"] {
+            let mode = std::fs::metadata(dir.path().join(name)).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{name}");
+        }
     }
 
     #[test]

@@ -57,6 +57,9 @@ pub struct Auth {
     pub addresses: Throttle,
     pub cookies: CookiePolicy,
     pub limits: SessionLimits,
+    /// Import previews per user (each compares pasted values with stored
+    /// ones): 20 free, then 60 s doubling to 1 h.
+    pub previews: Throttle,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -105,11 +108,12 @@ impl AppState {
             addresses: Throttle::new(20, base, max),
             cookies: CookiePolicy { secure: settings.secure_cookies },
             limits: SessionLimits { idle: settings.session_idle, absolute: settings.session_absolute },
+            previews: Throttle::new(20, Duration::from_secs(60), max),
         };
         let audit = Arc::new(AuditKey::derive(root));
         let reads = Arc::new(ReadAudit::start(db.clone(), audit.clone())?);
-        let new_tokens = Arc::new(Stash::new(Duration::from_secs(300), 256));
-        let imports = Arc::new(Stash::new(Duration::from_secs(900), 64));
+        let new_tokens = Arc::new(Stash::new(Duration::from_secs(300), 256, 8));
+        let imports = Arc::new(Stash::new(Duration::from_secs(900), 64, 4));
         Ok(Self { db, keyring: Arc::new(keyring), audit, auth: Arc::new(auth), reads, new_tokens, imports })
     }
 
@@ -142,7 +146,14 @@ impl AppState {
     /// change goes with it). A failure is logged; the refusal stands anyway.
     pub async fn record(&self, entry: super::audit::NewEntry) {
         let key = self.audit.clone();
-        if let Err(e) = self.db.call(move |c| super::audit::append(c, &key, entry)).await {
+        // One transaction: the entry and the new head are committed together
+        // (apart, a crash between them would read as tampering).
+        let appended = self.db.call(move |c| {
+            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            super::audit::append(&tx, &key, entry)?;
+            tx.commit()
+        });
+        if let Err(e) = appended.await {
             tracing::error!(error = %e, "could not record a refused request in the audit trail");
         }
     }

@@ -65,6 +65,8 @@ pub fn load_keyring(conn: &mut Connection, root: &RootKey, now: Timestamp) -> Re
         None if stored.is_empty() => {
             tx.execute("INSERT INTO meta (name, value) VALUES ('key_check', ?1)", [root.key_check()?])?;
             add_data_key(&tx, root, now)?;
+            // The trail starts with a head too, so that a wiped trail is told from a new one.
+            super::audit::start_chain(&tx, &super::audit::AuditKey::derive(root))?;
         }
         None => return Err(StoreError::MissingKeyCheck),
     }
@@ -95,6 +97,18 @@ fn namespace_id(conn: &Connection, ns: &NamespacePath) -> Result<i64> {
     conn.query_row("SELECT id FROM namespaces WHERE path = ?1", [ns.as_str()], |r| r.get(0))
         .optional()?
         .ok_or(StoreError::NamespaceNotFound)
+}
+
+/// The ancestors of `ns` that do not exist yet, outermost first (creating
+/// `ns` would create them too).
+pub fn missing_ancestors(conn: &Connection, ns: &NamespacePath) -> Result<Vec<NamespacePath>> {
+    let mut missing = Vec::new();
+    for path in ns.self_and_ancestors().into_iter().rev().filter(|p| p != ns) {
+        if namespace_id(conn, &path).is_err() {
+            missing.push(path);
+        }
+    }
+    Ok(missing)
 }
 
 /// Creates `ns` and any missing ancestors (with empty descriptions).
@@ -543,6 +557,21 @@ pub fn resolve_all(conn: &Connection, keyring: &Keyring, ns: &NamespacePath) -> 
             Ok((meta, value))
         })
         .collect()
+}
+
+/// A number that grows whenever what `ns` sees may have changed (a secret
+/// added, rotated, deleted, restored or purged here or in an ancestor), and
+/// never otherwise goes back: the version of `ns`'s map on the Vault surface.
+pub fn map_version(conn: &Connection, ns: &NamespacePath) -> Result<u64> {
+    namespace_id(conn, ns)?;
+    let paths: Vec<String> = ns.self_and_ancestors().into_iter().map(String::from).collect();
+    let marks = vec!["?"; paths.len()].join(",");
+    let version: i64 = conn.query_row(
+        &format!("SELECT max(changed) FROM namespaces WHERE path IN ({marks})"),
+        params_from_iter(paths.iter()),
+        |r| r.get(0),
+    )?;
+    Ok(version.max(0) as u64)
 }
 
 /// The metadata of every secret `ns` sees after inheritance, sorted by key.

@@ -1,0 +1,369 @@
+//! Regression tests for the outside attack and code review (issue 9): each
+//! test names the item it covers and failed before its fix.
+
+mod common;
+use common::start;
+
+/// Item 8: no `next` or `back` can send the browser to another origin.
+#[tokio::test]
+async fn item_8_redirects_never_leave_this_origin() {
+    let s = start().await;
+    let admin = s.login("admin").await;
+    for next in ["/%09/evil.example", "/%0A/evil.example", "/%5Cevil.example", "//evil.example", "https://evil.example"]
+    {
+        let (status, headers, _) = admin.get(&format!("/login?next={next}")).await;
+        assert_eq!((status, headers["location"].to_str().unwrap()), (303, "/"), "{next}");
+    }
+    let (_, headers, _) = admin.get("/login?next=/ns/company").await;
+    assert_eq!(headers["location"], "/ns/company");
+    // A no-JS form post returns only to a page of this server.
+    let res =
+        admin.post_page("namespaces/create", "/%09/evil.example", &[("namespace", "x"), ("description", "")]).await;
+    assert_eq!((res.status().as_u16(), res.headers()["location"].to_str().unwrap()), (303, "/"));
+}
+
+/// Item 9: a crafted link cannot put its own text on a page as our error.
+#[tokio::test]
+async fn item_9_error_text_in_a_link_is_not_shown() {
+    use base64::Engine as _;
+    let s = start().await;
+    let phishing =
+        app::error::AppError::conflict(Some("password"), "Account locked. Verify at https://evil.example/unlock");
+    let err = base64::engine::general_purpose::URL_SAFE.encode(serde_json::to_vec(&phishing).unwrap());
+    let link = format!("/login?__path=%2Fapi%2Fsession%2Flogin&__err={}&next=/ns/x", err.replace('=', "%3D"));
+    let (status, headers, body) = s.anon().get(&link).await;
+    assert_eq!((status, headers["location"].to_str().unwrap()), (303, "/login?next=/ns/x"), "{body}");
+    let (_, _, body) = s.anon().get("/login?next=/ns/x").await;
+    assert!(!body.contains("evil.example"));
+    // Signed in, any page: the same.
+    let admin = s.login("admin").await;
+    let (status, headers, _) = admin.get(&format!("/?__err={}", err.replace('=', "%3D"))).await;
+    assert_eq!((status, headers["location"].to_str().unwrap()), (303, "/"));
+}
+
+/// Item 12: a standalone entry (a refusal) and the chain's head are one commit.
+#[tokio::test]
+async fn item_12_a_refusal_entry_and_its_head_commit_together() {
+    let s = start().await;
+    let before = s.audit_count().await;
+    s.sql(
+        "CREATE TRIGGER no_head BEFORE INSERT ON meta WHEN NEW.name = 'audit_head'
+         BEGIN SELECT RAISE(ABORT, 'no head'); END;",
+    );
+    // Refused before any server function: recorded with `AppState::record`.
+    let res = s.anon().post_page("namespaces/create", "/", &[("namespace", "x"), ("description", "")]).await;
+    assert_eq!(res.status(), 401);
+    assert_eq!(s.audit_count().await, before, "the entry was committed without its head");
+    s.sql("DROP TRIGGER no_head;");
+    let key = s.state.audit.clone();
+    let verdict = s.state.db.read(move |c| app::ssr::audit::verify(c, &key)).await.unwrap();
+    assert!(matches!(verdict, app::ssr::audit::Verdict::Intact { .. }), "{verdict:?}");
+}
+
+async fn verdict(s: &common::Server) -> app::ssr::audit::Verdict {
+    let key = s.state.audit.clone();
+    s.state.db.read(move |c| app::ssr::audit::verify(c, &key)).await.unwrap()
+}
+
+/// Item 13: a new trail verifies; a wiped one (rows and head) does not.
+#[tokio::test]
+async fn item_13_a_wiped_trail_does_not_verify() {
+    use app::ssr::audit::Verdict;
+    let s = start().await;
+    assert_eq!(verdict(&s).await, Verdict::Intact { entries: 0 });
+    s.login("admin").await;
+    assert!(matches!(verdict(&s).await, Verdict::Intact { entries: 1 }));
+    s.sql("DELETE FROM audit; DELETE FROM meta WHERE name = 'audit_head';");
+    assert!(matches!(verdict(&s).await, Verdict::Broken { .. }), "{:?}", verdict(&s).await);
+}
+
+/// Item 15: an editor cannot create namespaces outside the grant by creating a child.
+#[tokio::test]
+async fn item_15_an_editor_cannot_create_parents_outside_the_grant() {
+    let s = start().await;
+    s.add_user("ed", app::domain::Role::Editor, "newco.team.app").await;
+    let mut ed = s.login("ed").await;
+    let (status, body) = ed.call("namespaces/create", &[("namespace", "newco.team.app"), ("description", "")]).await;
+    assert_eq!(status, 403, "{body}");
+    let created = s.state.db.read(app::ssr::store::list_namespaces).await.unwrap();
+    assert!(created.is_empty(), "{created:?}");
+    assert!(s.last_outcome().await.starts_with("refused"));
+    // An admin may; the entry names every namespace created.
+    let mut admin = s.login("admin").await;
+    let (status, _) = admin.call("namespaces/create", &[("namespace", "newco.team.app"), ("description", "")]).await;
+    assert_eq!(status, 200);
+    assert_eq!(s.last_outcome().await, "ok: also created newco, newco.team");
+    let (status, _) = ed.call("namespaces/create", &[("namespace", "newco.team.app.db"), ("description", "")]).await;
+    assert_eq!(status, 200);
+}
+
+/// Item 16: an inherited secret from outside the caller's grants shows its key
+/// and where it is defined, not its description or who made it.
+#[tokio::test]
+async fn item_16_inherited_secrets_from_outside_the_grants_show_no_metadata() {
+    let s = start().await;
+    let mut admin = s.login("admin").await;
+    admin.call("namespaces/create", &[("namespace", "company.team"), ("description", "")]).await;
+    let add = [
+        ("namespace", "company"),
+        ("key", "ROOT_DB"),
+        ("value", "v"),
+        ("description", "the root database canary-desc"),
+    ];
+    assert_eq!(admin.call("secrets/add", &add).await.0, 200);
+    s.add_user("teamlead", app::domain::Role::Auditor, "company.team").await;
+    let mut lead = s.login("teamlead").await;
+    let (status, body) = lead.call("namespaces/get", &[("namespace", "company.team")]).await;
+    assert_eq!(status, 200);
+    let text = body.to_string();
+    assert!(text.contains("ROOT_DB") && text.contains("\"company\""), "{text}");
+    assert!(!text.contains("canary-desc") && !text.contains("\"admin\""), "{text}");
+    let (_, _, page) = lead.get("/ns/company.team").await;
+    assert!(page.contains("ROOT_DB") && !page.contains("canary-desc"));
+    // With a grant there, everything shows.
+    let (_, body) = admin.call("namespaces/get", &[("namespace", "company.team")]).await;
+    assert!(body.to_string().contains("canary-desc"));
+}
+
+/// Item 17: after a purge the ciphertext is in no database file, the WAL included.
+#[tokio::test]
+async fn item_17_a_purged_ciphertext_is_gone_from_every_database_file() {
+    let s = start().await;
+    let mut admin = s.login("admin").await;
+    admin.call("namespaces/create", &[("namespace", "gone"), ("description", "")]).await;
+    let add = [("namespace", "gone"), ("key", "K"), ("value", "purge me"), ("description", "")];
+    assert_eq!(admin.call("secrets/add", &add).await.0, 200);
+    for _ in 0..3 {
+        admin.call("secrets/rotate", &[("namespace", "gone"), ("key", "K"), ("value", "purge me too")]).await;
+    }
+    let sealed: Vec<Vec<u8>> = s
+        .state
+        .db
+        .read(|c| {
+            let mut stmt = c.prepare("SELECT ciphertext FROM secret_versions")?;
+            let rows = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<Vec<Vec<u8>>>>();
+            rows
+        })
+        .await
+        .unwrap();
+    assert_eq!(sealed.len(), 4);
+    let found = |s: &common::Server| {
+        s.db_files().iter().any(|f| {
+            let bytes = std::fs::read(f).unwrap();
+            sealed.iter().any(|ct| bytes.windows(16).any(|w| w == &ct[..16]))
+        })
+    };
+    assert!(found(&s), "the test would find a ciphertext");
+    assert_eq!(admin.call("secrets/delete", &[("namespace", "gone"), ("key", "K")]).await.0, 200);
+    assert_eq!(admin.call("secrets/purge", &[("namespace", "gone"), ("key", "K")]).await.0, 200);
+    assert!(!found(&s), "a purged ciphertext is still in {:?}", s.db_files());
+}
+
+/// Review of the workload change: an import preview is audited and throttled
+/// (it tells whether a pasted value equals the stored one), a file whose lines
+/// multiply each other is refused, and no request body may be huge.
+#[tokio::test]
+async fn import_previews_are_audited_throttled_and_bounded() {
+    let s = start().await;
+    let mut admin = s.login("admin").await;
+    admin.call("namespaces/create", &[("namespace", "pins"), ("description", "")]).await;
+    admin.call("secrets/add", &[("namespace", "pins"), ("key", "PIN"), ("value", "0042"), ("description", "")]).await;
+    let guess = |pin: &str| format!("PIN={pin}\n");
+    let (status, body) =
+        admin.call("import/preview", &[("namespace", "pins"), ("content", &guess("0042")), ("format", "")]).await;
+    assert_eq!(status, 200, "{body}");
+    let entry = s.last_entry().await;
+    assert_eq!(
+        (entry.action.as_str(), entry.outcome.as_str()),
+        ("secret.import", "previewed: adds 0, rotates 0, unchanged 1: PIN")
+    );
+    let mut statuses = Vec::new();
+    for n in 0..25 {
+        statuses.push(
+            admin
+                .call(
+                    "import/preview",
+                    &[("namespace", "pins"), ("content", &guess(&format!("{n:04}"))), ("format", "")],
+                )
+                .await
+                .0,
+        );
+    }
+    assert!(statuses.contains(&429), "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|&&s| s == 200).count(), 19, "{statuses:?}");
+    // A 1 KB file that would expand to gigabytes is refused by line.
+    let mut bomb = format!("A={}\n", "a".repeat(16));
+    for (name, prev) in ["B", "C", "D", "E", "F", "G", "H"].iter().zip(["A", "B", "C", "D", "E", "F", "G"]) {
+        bomb.push_str(&format!("{name}={}\n", format!("${{{prev}}}").repeat(16)));
+    }
+    s.add_user("other-admin", app::domain::Role::Admin, "").await;
+    let mut other = s.login("other-admin").await;
+    let (status, body) =
+        other.call("import/preview", &[("namespace", "pins"), ("content", &bomb), ("format", "")]).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body.to_string().contains("line 5"), "{body}");
+    // Bodies over 2 MiB are refused before anything reads them.
+    let huge = "x".repeat(3 * 1024 * 1024);
+    let (status, _) = other.call("import/preview", &[("namespace", "pins"), ("content", &huge), ("format", "")]).await;
+    assert_eq!(status, 413);
+}
+
+/// Item 20: form fields that are not UTF-8 are refused (not stored as U+FFFD);
+/// a 404 under /pkg/ is not cacheable; the schema and file modes are tested in
+/// `app::ssr::db`, the log's path clipping in `telemetry`.
+#[tokio::test]
+async fn item_20_non_utf8_forms_are_refused_and_errors_are_not_cached() {
+    let s = start().await;
+    let admin = s.login("admin").await;
+    let res = admin
+        .http
+        .post(format!("{}/api/namespaces/create", s.base))
+        .header("cookie", admin.cookie.clone().unwrap())
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("namespace=caf%E9&description=")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
+    assert!(s.state.db.read(app::ssr::store::list_namespaces).await.unwrap().is_empty());
+    let (status, headers, _) = s.anon().get("/pkg/nothing-here.js").await;
+    assert_eq!((status, headers.get("cache-control").map(|v| v.to_str().unwrap())), (404, Some("no-store")));
+}
+
+/// Item 10: only hosts of ours are answered (no DNS rebinding), an Origin must
+/// match scheme as well as host, and an https public URL brings HSTS.
+#[tokio::test]
+async fn item_10_unknown_hosts_are_refused_and_origins_match_their_scheme() {
+    let s = start().await;
+    let http = reqwest::Client::new();
+    let res = http.get(format!("{}/login", s.base)).header("host", "rebound.evil.example").send().await.unwrap();
+    assert_eq!(res.status(), 421);
+    let res = http
+        .get(format!("{}/login", s.base))
+        .header("host", format!("localhost:{}", s.host.split(':').nth(1).unwrap()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let admin = s.login("admin").await;
+    let res = http
+        .post(format!("{}/api/namespaces/create", s.base))
+        .header("cookie", admin.cookie.clone().unwrap())
+        .header("origin", format!("https://{}", s.host))
+        .form(&[("namespace", "tls-mismatch"), ("description", "")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+
+    use tower::ServiceExt as _;
+    let options = leptos::prelude::LeptosOptions::builder().output_name("strongroom").site_root("target/site").build();
+    let public = strongroom::origin::OwnOrigin(Some("https://secrets.example.com".into()));
+    let app = strongroom::router(s.state.clone(), options, public);
+    let req =
+        axum::http::Request::get("/healthz").header("host", "secrets.example.com").body(axum::body::Body::empty());
+    let res = app.clone().oneshot(req.unwrap()).await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["strict-transport-security"], "max-age=31536000");
+    let req = axum::http::Request::get("/healthz").header("host", "other.example.com").body(axum::body::Body::empty());
+    assert_eq!(app.oneshot(req.unwrap()).await.unwrap().status(), 421);
+}
+
+/// Item 11: anonymous page views (GET or HEAD) leave nothing in the trail.
+#[tokio::test]
+async fn item_11_anonymous_page_views_are_not_recorded() {
+    let s = start().await;
+    let before = s.audit_count().await;
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    for path in ["/", "/ns/company", "/audit", "/admin/users", "/nope"] {
+        assert_eq!(http.get(format!("{}{path}", s.base)).send().await.unwrap().status(), 303, "{path}");
+        assert_eq!(http.head(format!("{}{path}", s.base)).send().await.unwrap().status(), 303, "HEAD {path}");
+    }
+    let _ = s.anon().get("/login").await;
+    assert_eq!(s.audit_count().await, before);
+    // A refused mutation still is.
+    assert_eq!(s.anon().call("namespaces/create", &[("namespace", "x"), ("description", "")]).await.0, 401);
+    assert_eq!(s.audit_count().await, before + 1);
+}
+
+/// Item 14: entries name what was done, parsed and normalized, and downloads of
+/// the trail are recorded too.
+#[tokio::test]
+async fn item_14_entries_record_normalized_names_and_exports() {
+    let s = start().await;
+    let mut admin = s.login("admin").await;
+    assert_eq!(admin.call("namespaces/create", &[("namespace", "company"), ("description", "")]).await.0, 200);
+    s.add_user("lead", app::domain::Role::Auditor, "company").await;
+    let grant = [("username", "lead"), ("role", "editor"), ("scope", " company ")];
+    assert_eq!(admin.call("users/grant", &grant).await.0, 200);
+    assert_eq!(s.last_entry().await.namespace, "company", "visible to the company auditor");
+    let (status, _, _) = admin.get("/audit/export.csv?namespace=company").await;
+    assert_eq!(status, 200);
+    let entry = s.last_entry().await;
+    assert_eq!(
+        (entry.action.as_str(), entry.namespace.as_str(), entry.outcome.as_str()),
+        ("audit.export", "company", "ok: csv")
+    );
+}
+
+fn from(n: u8) -> Option<std::net::IpAddr> {
+    Some(std::net::IpAddr::from([127, 0, 0, n]))
+}
+
+/// Items 5 and 3: wrong passwords sent at once are counted before they are
+/// checked (five are checked, the rest refused unchecked), and refused
+/// attempts never queue for the hash that others wait for.
+#[tokio::test]
+async fn items_3_and_5_concurrent_guesses_are_counted_first_and_locked_ones_skip_the_hash() {
+    let s = start().await;
+    s.add_user("victim", app::domain::Role::Auditor, "").await;
+    let hashes = || s.state.auth.hasher.verified();
+    let before = hashes();
+    let server = &s;
+    let guesses = (0..40u8).map(|n| async move {
+        let mut c = server.client_from(from(10 + n % 20));
+        c.call("session/login", &[("username", "victim"), ("password", "a wrong guess")]).await.0
+    });
+    let statuses = futures_util::future::join_all(guesses).await;
+    assert!(statuses.iter().all(|&st| st == 401), "{statuses:?}");
+    assert_eq!(hashes() - before, 5, "only the five free attempts were checked");
+    // Locked now, even with the right password, answering alike.
+    let mut c = s.client_from(from(40));
+    let (status, body) = c.call("session/login", &[("username", "victim"), ("password", common::PASSWORD)]).await;
+    assert_eq!((status, common::error_field(&body).0.as_str()), (401, "SignInFailed"));
+
+    // An address that failed 20 times is refused without hashing, however
+    // often it tries; someone elsewhere signs in meanwhile.
+    let locked = from(50);
+    for n in 0..20 {
+        let name = format!("nobody{n}");
+        s.client_from(locked).call("session/login", &[("username", name.as_str()), ("password", "x")]).await;
+    }
+    let before = hashes();
+    let flood = (0..100).map(|_| async {
+        s.client_from(locked).call("session/login", &[("username", "admin"), ("password", "x")]).await.0
+    });
+    let real = async {
+        let mut c = s.client_from(from(60));
+        c.call("session/login", &[("username", "admin"), ("password", common::PASSWORD)]).await.0
+    };
+    let (flood, real) = tokio::join!(futures_util::future::join_all(flood), real);
+    assert_eq!(real, 200);
+    assert!(flood.iter().all(|&st| st == 401));
+    assert_eq!(hashes() - before, 1, "only the real sign-in was hashed");
+}
+
+/// Item 7: changing one's password is throttled like signing in.
+#[tokio::test]
+async fn item_7_change_password_is_throttled_like_sign_in() {
+    let s = start().await;
+    s.add_user("someone", app::domain::Role::Auditor, "").await;
+    let mut me = s.login("someone").await;
+    let new = "a brand new long password";
+    for _ in 0..5 {
+        let (status, _) = me.call("session/password", &[("current", "not it at all"), ("new_password", new)]).await;
+        assert_eq!(status, 422);
+    }
+    let (status, body) = me.call("session/password", &[("current", common::PASSWORD), ("new_password", new)]).await;
+    assert_eq!((status, common::error_field(&body).0.as_str()), (429, "RateLimited"));
+}
