@@ -57,7 +57,7 @@ impl Fixture {
     }
     fn read(&self, path: &str, k: &str) -> Result<(String, String), StoreError> {
         store::resolve_value(&self.conn, &self.keyring, &ns(path), &key(k))
-            .map(|(meta, v)| (meta.namespace.to_string(), v.expose().to_owned()))
+            .map(|r| (r.defined_in.to_string(), r.value.expose().to_owned()))
     }
     /// Rewrites one blob column of one version row, as an attacker with the file could.
     fn tamper(&self, version: u32, column: &str, edit: impl FnOnce(&mut Vec<u8>)) {
@@ -180,7 +180,7 @@ fn a_wrong_root_key_is_refused_and_the_right_one_reopens() {
         Err(StoreError::Crypto(CryptoError::WrongRootKey))
     ));
     let keyring = store::load_keyring(&mut conn, &f.root, STAMP.at).unwrap();
-    let (_, v) = store::resolve_value(&conn, &keyring, &ns("a"), &key("K")).unwrap();
+    let v = store::resolve_value(&conn, &keyring, &ns("a"), &key("K")).unwrap().value;
     assert_eq!(v.expose(), "kept");
 }
 

@@ -40,16 +40,23 @@ pub fn router(state: AppState, options: LeptosOptions, own_origin: origin::OwnOr
         .fallback(leptos_axum::file_and_error_handler_with_context(context, app::shell))
         .with_state(options);
     // Layers run bottom-up: the log sees everything, cross-origin posts stop first.
-    Router::new()
+    // The browser's side: pages, server functions, trail exports.
+    let browser = Router::new()
         .route("/healthz", get(healthz).with_state(state.clone()))
         .route("/audit/{file}", get(export::export).with_state(state.clone()))
-        .merge(v1::routes(state.clone()))
         .merge(pages.clone())
         .layer(from_fn_with_state(state.clone(), api_errors::error_status))
         .layer(from_fn_with_state(state.clone(), forms::utf8_forms))
         .layer(from_fn_with_state(pages, forms::plain_form_posts))
         .layer(from_fn_with_state(state.clone(), gate::require_session))
-        .layer(from_fn_with_state(origin::OriginGuard { own: own_origin.clone(), state }, origin::same_origin_only))
+        .layer(from_fn_with_state(
+            origin::OriginGuard { own: own_origin.clone(), state: state.clone() },
+            origin::same_origin_only,
+        ));
+    // The workload API needs none of that: no cookies, no forms, a token on every request.
+    Router::new()
+        .merge(v1::routes(state))
+        .merge(browser)
         .layer(from_fn_with_state(own_origin, origin::known_host_only))
         .layer(from_fn(headers::security_headers))
         // Forms and imports are small; nothing may make the server buffer more.

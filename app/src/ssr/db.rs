@@ -204,6 +204,8 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     // page images (old ciphertexts among them) in its unused tail.
     conn.pragma_update(None, "journal_size_limit", 4 * 1024 * 1024)?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    // Workload reads and the audit writer reuse a few dozen statements.
+    conn.set_prepared_statement_cache_capacity(64);
     Ok(())
 }
 

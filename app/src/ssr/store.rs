@@ -94,7 +94,8 @@ fn add_data_key(tx: &Connection, root: &RootKey, now: Timestamp) -> Result<i64> 
 // ---------------------------------------------------------------- namespaces
 
 fn namespace_id(conn: &Connection, ns: &NamespacePath) -> Result<i64> {
-    conn.query_row("SELECT id FROM namespaces WHERE path = ?1", [ns.as_str()], |r| r.get(0))
+    conn.prepare_cached("SELECT id FROM namespaces WHERE path = ?1")?
+        .query_row([ns.as_str()], |r| r.get(0))
         .optional()?
         .ok_or(StoreError::NamespaceNotFound)
 }
@@ -530,48 +531,69 @@ pub fn secret_detail(conn: &Connection, ns: &NamespacePath, key: &SecretKey) -> 
     Ok(SecretDetail { meta, versions, shadows })
 }
 
-/// The value `ns` sees for `key` after inheritance, with where it is defined.
-/// For workloads only: never for a page or a server function.
-pub fn resolve_value(
-    conn: &Connection,
-    keyring: &Keyring,
-    ns: &NamespacePath,
-    key: &SecretKey,
-) -> Result<(SecretMeta, SecretValue)> {
-    namespace_id(conn, ns)?;
-    let meta = visible_definitions(conn, ns)?
-        .remove(key)
-        .map(|mut defs| defs.swap_remove(0))
-        .ok_or(StoreError::SecretNotFound)?;
-    let value = open_current(conn, keyring, &meta)?;
-    Ok((meta, value))
+/// A value on its way to a workload: where it is defined, its version, and
+/// the value. Holds no other metadata: workload reads take the short path.
+pub struct Resolved {
+    pub defined_in: NamespacePath,
+    pub key: SecretKey,
+    pub version: u32,
+    /// When this version was stored.
+    pub value_since: Timestamp,
+    pub value: SecretValue,
 }
 
-/// Every value `ns` sees after inheritance (nearest definition per key),
-/// sorted by key. For workloads only, like [`resolve_value`].
-pub fn resolve_all(conn: &Connection, keyring: &Keyring, ns: &NamespacePath) -> Result<Vec<(SecretMeta, SecretValue)>> {
-    effective_meta(conn, ns)?
-        .into_iter()
-        .map(|meta| {
-            let value = open_current(conn, keyring, &meta)?;
-            Ok((meta, value))
+/// The current version of each live secret defined along `ns`'s ancestry
+/// (optionally one key), with its sealed value, in one query.
+const CURRENT_SQL: &str = "SELECT n.path, s.key, s.version, v.created_at, v.key_id, v.nonce, v.ciphertext
+     FROM secrets s JOIN namespaces n ON n.id = s.namespace_id
+     JOIN secret_versions v ON v.secret_id = s.id AND v.version = s.version
+     WHERE s.deleted_at IS NULL AND n.path IN";
+
+/// The nearest definition per key of what `ns` sees, decrypted, sorted by key.
+fn resolve(conn: &Connection, keyring: &Keyring, ns: &NamespacePath, key: Option<&SecretKey>) -> Result<Vec<Resolved>> {
+    namespace_id(conn, ns)?;
+    let paths: Vec<String> = ns.self_and_ancestors().into_iter().map(String::from).collect();
+    let marks = vec!["?"; paths.len()].join(",");
+    let filter = if key.is_some() { format!(" AND s.key = ?{}", paths.len() + 1) } else { String::new() };
+    let mut stmt = conn.prepare_cached(&format!("{CURRENT_SQL} ({marks}){filter}"))?;
+    let mut args: Vec<&str> = paths.iter().map(String::as_str).collect();
+    args.extend(key.map(SecretKey::as_str));
+    type Row = (NamespacePath, SecretKey, u32, i64, Option<i64>, Option<Vec<u8>>, Option<Vec<u8>>);
+    let mut nearest: BTreeMap<SecretKey, Row> = BTreeMap::new();
+    let rows = stmt.query_map(params_from_iter(args), |r| {
+        Ok((parsed(r, 0)?, parsed(r, 1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
+    })?;
+    for row in rows {
+        let row: Row = row?;
+        match nearest.get(&row.1) {
+            Some(have) if have.0.depth() >= row.0.depth() => {}
+            _ => {
+                nearest.insert(row.1.clone(), row);
+            }
+        }
+    }
+    nearest
+        .into_values()
+        .map(|(defined_in, key, version, since, key_id, nonce, ciphertext)| {
+            let (Some(key_id), Some(nonce), Some(ciphertext)) = (key_id, nonce, ciphertext) else {
+                return Err(StoreError::VersionDestroyed(version));
+            };
+            let place = Place { namespace: &defined_in, key: &key, version };
+            let value = keyring.open_value(place, &Sealed { key_id, nonce, ciphertext })?;
+            Ok(Resolved { defined_in, key, version, value_since: Timestamp(since), value })
         })
         .collect()
 }
 
-/// A number that grows whenever what `ns` sees may have changed (a secret
-/// added, rotated, deleted, restored or purged here or in an ancestor), and
-/// never otherwise goes back: the version of `ns`'s map on the Vault surface.
-pub fn map_version(conn: &Connection, ns: &NamespacePath) -> Result<u64> {
-    namespace_id(conn, ns)?;
-    let paths: Vec<String> = ns.self_and_ancestors().into_iter().map(String::from).collect();
-    let marks = vec!["?"; paths.len()].join(",");
-    let version: i64 = conn.query_row(
-        &format!("SELECT max(changed) FROM namespaces WHERE path IN ({marks})"),
-        params_from_iter(paths.iter()),
-        |r| r.get(0),
-    )?;
-    Ok(version.max(0) as u64)
+/// The value `ns` sees for `key` after inheritance (nearest definition wins).
+/// For workloads only: never for a page or a server function.
+pub fn resolve_value(conn: &Connection, keyring: &Keyring, ns: &NamespacePath, key: &SecretKey) -> Result<Resolved> {
+    resolve(conn, keyring, ns, Some(key))?.pop().ok_or(StoreError::SecretNotFound)
+}
+
+/// Every value `ns` sees after inheritance, sorted by key. For workloads only.
+pub fn resolve_all(conn: &Connection, keyring: &Keyring, ns: &NamespacePath) -> Result<Vec<Resolved>> {
+    resolve(conn, keyring, ns, None)
 }
 
 /// The metadata of every secret `ns` sees after inheritance, sorted by key.
@@ -590,15 +612,24 @@ pub fn own_value(
     key: &SecretKey,
 ) -> Result<Option<SecretValue>> {
     match find_live_secret(conn, ns, key) {
-        Ok((_, meta)) => open_current(conn, keyring, &meta).map(Some),
+        Ok((id, meta)) => {
+            let sealed = sealed_version(conn, id, meta.version)?;
+            Ok(Some(keyring.open_value(Place { namespace: ns, key, version: meta.version }, &sealed)?))
+        }
         Err(StoreError::SecretNotFound) => Ok(None),
         Err(e) => Err(e),
     }
 }
 
-/// Decrypts the current version of the secret `meta` describes.
-fn open_current(conn: &Connection, keyring: &Keyring, meta: &SecretMeta) -> Result<SecretValue> {
-    let (id, _) = find_secret(conn, &meta.namespace, &meta.key)?;
-    let sealed = sealed_version(conn, id, meta.version)?;
-    Ok(keyring.open_value(Place { namespace: &meta.namespace, key: &meta.key, version: meta.version }, &sealed)?)
+/// A number that grows whenever what `ns` sees may have changed (a secret
+/// added, rotated, deleted, restored or purged here or in an ancestor), and
+/// never otherwise goes back: the version of `ns`'s map on the Vault surface.
+pub fn map_version(conn: &Connection, ns: &NamespacePath) -> Result<u64> {
+    namespace_id(conn, ns)?;
+    let paths: Vec<String> = ns.self_and_ancestors().into_iter().map(String::from).collect();
+    let marks = vec!["?"; paths.len()].join(",");
+    let version: i64 = conn
+        .prepare_cached(&format!("SELECT max(changed) FROM namespaces WHERE path IN ({marks})"))?
+        .query_row(params_from_iter(paths.iter()), |r| r.get(0))?;
+    Ok(version.max(0) as u64)
 }

@@ -19,7 +19,7 @@ use super::{
 use crate::domain::{
     audit::{Action, OK},
     view::{NamespaceSummary, SecretMeta},
-    NamespacePath, Scope, SecretKey, SecretValue, Timestamp, TokenName,
+    NamespacePath, Scope, SecretKey, Timestamp, TokenName,
 };
 use std::sync::{
     atomic::{AtomicU64, Ordering},
@@ -103,10 +103,7 @@ impl Workload {
 }
 
 /// A value on its way out, with where it is defined.
-pub struct Disclosed {
-    pub meta: SecretMeta,
-    pub value: SecretValue,
-}
+pub use super::store::Resolved as Disclosed;
 
 /// One request to a workload surface: who asks (client address) and what
 /// they asked for, so that a refusal is recorded once with what was attempted.
@@ -175,10 +172,7 @@ impl Request<'_> {
         let asked = ns.clone();
         let read = self.state.db.read(move |c| store::resolve_value(c, &keyring, &asked, &key)).await;
         match read {
-            Ok((meta, value)) => {
-                let disclosed = vec![Disclosed { meta, value }];
-                self.disclose(who, &ns, disclosed).await.map(|mut d| d.remove(0))
-            }
+            Ok(one) => self.disclose(who, &ns, vec![one]).await.map(|mut d| d.remove(0)),
             Err(e) => Err(self.failed(who, store_error(e)).await),
         }
     }
@@ -189,10 +183,7 @@ impl Request<'_> {
         let asked = ns.clone();
         let read = self.state.db.read(move |c| store::resolve_all(c, &keyring, &asked)).await;
         match read {
-            Ok(all) => {
-                let disclosed = all.into_iter().map(|(meta, value)| Disclosed { meta, value }).collect();
-                self.disclose(who, &ns, disclosed).await
-            }
+            Ok(all) => self.disclose(who, &ns, all).await,
             Err(e) => Err(self.failed(who, store_error(e)).await),
         }
     }
@@ -270,10 +261,9 @@ impl Request<'_> {
         let entries = values
             .iter()
             .map(|d| {
-                let outcome =
-                    if d.meta.namespace == *asked { OK.to_owned() } else { format!("{OK}: read via {asked}") };
-                let (ns, key) = (d.meta.namespace.to_string(), d.meta.key.to_string());
-                self.entry(who.actor(), ns, key, Some(d.meta.version.into()), outcome)
+                let outcome = if d.defined_in == *asked { OK.to_owned() } else { format!("{OK}: read via {asked}") };
+                let (ns, key) = (d.defined_in.to_string(), d.key.to_string());
+                self.entry(who.actor(), ns, key, Some(d.version.into()), outcome)
             })
             .collect();
         match self.state.reads.record(entries, Some(who.id)).await {

@@ -54,10 +54,10 @@ pub async fn secret(
         Ok((ns, d)) => {
             let body = Secret {
                 namespace: ns.as_str(),
-                key: d.meta.key.as_str(),
-                version: d.meta.version,
+                key: d.key.as_str(),
+                version: d.version,
                 value: d.value.expose(),
-                defined_in: d.meta.namespace.as_str(),
+                defined_in: d.defined_in.as_str(),
             };
             json(StatusCode::OK, serde_json::to_vec(&body).unwrap_or_default())
         }
@@ -87,7 +87,7 @@ pub async fn export(
     };
     match read.await {
         Ok(Ok((format, all))) => {
-            let pairs: Vec<_> = all.into_iter().map(|d| (d.meta.key, d.value)).collect();
+            let pairs: Vec<_> = all.into_iter().map(|d| (d.key, d.value)).collect();
             let text = app::ssr::formats::export(format, &pairs);
             (StatusCode::OK, [(header::CONTENT_TYPE, format.content_type())], text.as_bytes().to_vec()).into_response()
         }

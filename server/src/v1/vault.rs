@@ -169,9 +169,9 @@ pub async fn data(
         Ok(_) => return errors(StatusCode::NOT_FOUND, &[]),
         Err(e) => return refused(&e),
     };
-    let updated = all.iter().map(|d| d.meta.value_since).max().unwrap_or(Timestamp(0));
+    let updated = all.iter().map(|d| d.value_since).max().unwrap_or(Timestamp(0));
     let map: Map<String, Value> =
-        all.iter().map(|d| (d.meta.key.to_string(), Value::String(d.value.expose().to_owned()))).collect();
+        all.iter().map(|d| (d.key.to_string(), Value::String(d.value.expose().to_owned()))).collect();
     wrapped(json!({
         "data": map,
         "metadata": { "created_time": time(updated), "custom_metadata": null, "deletion_time": "",
