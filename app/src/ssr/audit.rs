@@ -97,7 +97,8 @@ pub struct Chain {
 impl Chain {
     pub fn load(conn: &Connection) -> rusqlite::Result<Self> {
         let last = conn
-            .query_row("SELECT id, mac FROM audit ORDER BY id DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+            .prepare_cached("SELECT id, mac FROM audit ORDER BY id DESC LIMIT 1")?
+            .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?;
         let (id, mac) = last.unwrap_or((0, Vec::new()));
         Ok(Self { id, mac })
@@ -137,11 +138,11 @@ impl Chain {
     }
 
     pub fn finish(&self, conn: &Connection, key: &AuditKey) -> rusqlite::Result<()> {
-        conn.execute(
+        conn.prepare_cached(
             "INSERT INTO meta (name, value) VALUES ('audit_head', ?1)
              ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-            [head_value(key, self.id, &self.mac)],
-        )?;
+        )?
+        .execute([head_value(key, self.id, &self.mac)])?;
         Ok(())
     }
 }

@@ -115,77 +115,129 @@ pub struct Request<'a> {
     pub key: String,
 }
 
+/// A refusal, with the actor its entry names: the token's name once the token
+/// is known, else `(unknown token)`.
+struct Refusal {
+    error: ReadError,
+    actor: String,
+}
+
+impl From<ReadError> for Refusal {
+    fn from(error: ReadError) -> Self {
+        Self { error, actor: "(unknown token)".into() }
+    }
+}
+
+/// Checks a presented token against the store: known, not revoked, not expired.
+fn check_token(c: &rusqlite::Connection, presented: Option<&str>, now: Timestamp) -> Result<Workload, Refusal> {
+    let token = presented.map(str::trim).filter(|t| !t.is_empty()).ok_or(ReadError::MissingToken)?;
+    let record: TokenRecord =
+        tokens::lookup(c, &token_hash(token)).map_err(|e| internal("token lookup", &e))?.ok_or(ReadError::BadToken)?;
+    let refuse = |error| Refusal { error, actor: record.name.actor() };
+    if record.revoked {
+        return Err(refuse(ReadError::Revoked));
+    }
+    if record.expires_at.is_some_and(|at| at <= now) {
+        return Err(refuse(ReadError::Expired));
+    }
+    Ok(Workload { id: record.id, name: record.name, scope: record.scope, expires_at: record.expires_at })
+}
+
+/// Parses `namespace` and checks it is inside the token's scope.
+fn in_scope(who: &Workload, namespace: &str) -> Result<NamespacePath, ReadError> {
+    let ns = NamespacePath::parse(namespace)
+        .map_err(|e| ReadError::BadName { field: "namespace", message: e.to_string() })?;
+    if who.scope.covers(&ns) {
+        Ok(ns)
+    } else {
+        Err(ReadError::OutOfScope)
+    }
+}
+
+/// What [`Request::read_with`]'s work is given: a read snapshot, the keyring,
+/// and the namespace asked for, already checked against the token's scope.
+pub type Work<T> =
+    dyn FnOnce(&rusqlite::Connection, &super::crypto::Keyring, &NamespacePath) -> Result<T, ReadError> + Send;
+
 impl Request<'_> {
     /// Checks the presented token. Refusals are recorded in the audit trail.
     pub async fn authenticate(&self, presented: Option<&str>) -> Result<Workload, ReadError> {
-        let result = self.check_token(presented).await;
-        if let Err(error) = &result {
-            let actor = match error {
-                ReadError::Expired | ReadError::Revoked => self.token_name(presented).await,
-                _ => None,
-            };
-            self.refuse(actor.unwrap_or_else(|| "(unknown token)".into()), error).await;
+        let (presented, now) = (presented.map(str::to_owned), Timestamp::now());
+        let checked = self.state.db.read(move |c| check_token(c, presented.as_deref(), now)).await;
+        match checked {
+            Ok(who) => Ok(who),
+            Err(refusal) => {
+                self.refuse(refusal.actor, &refusal.error).await;
+                Err(refusal.error)
+            }
         }
-        result
     }
 
-    async fn check_token(&self, presented: Option<&str>) -> Result<Workload, ReadError> {
-        let token = presented.map(str::trim).filter(|t| !t.is_empty()).ok_or(ReadError::MissingToken)?;
-        let record = self.lookup(token).await?.ok_or(ReadError::BadToken)?;
-        if record.revoked {
-            return Err(ReadError::Revoked);
+    /// Checks the token, the namespace and its scope, and runs `work`, all in
+    /// one read of the store (one trip off the runtime, one snapshot). Any
+    /// refusal is recorded. Nothing is disclosed yet: see [`Request::disclose`].
+    pub async fn read_with<T: Send + 'static>(
+        &self,
+        presented: Option<&str>,
+        namespace: &str,
+        work: Box<Work<T>>,
+    ) -> Result<(Workload, NamespacePath, T), ReadError> {
+        let (presented, namespace, now) = (presented.map(str::to_owned), namespace.to_owned(), Timestamp::now());
+        let keyring = self.state.keyring.clone();
+        let result: Result<_, Refusal> = self
+            .state
+            .db
+            .read(move |c| {
+                let who = check_token(c, presented.as_deref(), now)?;
+                let refuse = |error| Refusal { error, actor: who.actor() };
+                let ns = in_scope(&who, &namespace).map_err(refuse)?;
+                let found = work(c, &keyring, &ns).map_err(refuse)?;
+                Ok((who, ns, found))
+            })
+            .await;
+        match result {
+            Ok(found) => Ok(found),
+            Err(refusal) => {
+                self.refuse(refusal.actor, &refusal.error).await;
+                Err(refusal.error)
+            }
         }
-        if record.expires_at.is_some_and(|at| at <= Timestamp::now()) {
-            return Err(ReadError::Expired);
-        }
-        Ok(Workload { id: record.id, name: record.name, scope: record.scope, expires_at: record.expires_at })
-    }
-
-    async fn lookup(&self, token: &str) -> Result<Option<TokenRecord>, ReadError> {
-        let hash = token_hash(token);
-        self.state.db.read(move |c| tokens::lookup(c, &hash)).await.map_err(|e| internal("token lookup", &e))
-    }
-
-    async fn token_name(&self, presented: Option<&str>) -> Option<String> {
-        self.lookup(presented?.trim()).await.ok().flatten().map(|r| r.name.actor())
     }
 
     /// Parses `namespace` and checks it is inside the token's scope. Refusals
     /// are recorded.
     pub async fn namespace(&self, who: &Workload, namespace: &str) -> Result<NamespacePath, ReadError> {
-        let checked = NamespacePath::parse(namespace)
-            .map_err(|e| ReadError::BadName { field: "namespace", message: e.to_string() })
-            .and_then(|ns| if who.scope.covers(&ns) { Ok(ns) } else { Err(ReadError::OutOfScope) });
+        let checked = in_scope(who, namespace);
         if let Err(error) = &checked {
             self.refuse(who.actor(), error).await;
         }
         checked
     }
 
-    /// The value of `key` as `ns` sees it, recorded before it is returned.
-    pub async fn read_one(&self, who: &Workload, ns: NamespacePath, key: &str) -> Result<Disclosed, ReadError> {
-        let key = match SecretKey::parse(key) {
-            Ok(key) => key,
-            Err(e) => return Err(self.failed(who, ReadError::BadName { field: "key", message: e.to_string() }).await),
-        };
-        let keyring = self.state.keyring.clone();
-        let asked = ns.clone();
-        let read = self.state.db.read(move |c| store::resolve_value(c, &keyring, &asked, &key)).await;
-        match read {
-            Ok(one) => self.disclose(who, &ns, vec![one]).await.map(|mut d| d.remove(0)),
-            Err(e) => Err(self.failed(who, store_error(e)).await),
-        }
+    /// The value of `key` as `namespace` sees it, recorded before it is returned.
+    pub async fn read_one(
+        &self,
+        presented: Option<&str>,
+        namespace: &str,
+        key: &str,
+    ) -> Result<(NamespacePath, Disclosed), ReadError> {
+        let key = key.to_owned();
+        let work: Box<Work<Disclosed>> = Box::new(move |c, keyring, ns| {
+            let key =
+                SecretKey::parse(&key).map_err(|e| ReadError::BadName { field: "key", message: e.to_string() })?;
+            store::resolve_value(c, keyring, ns, &key).map_err(store_error)
+        });
+        let (who, ns, one) = self.read_with(presented, namespace, work).await?;
+        let mut disclosed = self.disclose(&who, &ns, vec![one]).await?;
+        Ok((ns, disclosed.remove(0)))
     }
 
-    /// Every value `ns` sees, sorted by key, each recorded before any is returned.
-    pub async fn read_all(&self, who: &Workload, ns: NamespacePath) -> Result<Vec<Disclosed>, ReadError> {
-        let keyring = self.state.keyring.clone();
-        let asked = ns.clone();
-        let read = self.state.db.read(move |c| store::resolve_all(c, &keyring, &asked)).await;
-        match read {
-            Ok(all) => self.disclose(who, &ns, all).await,
-            Err(e) => Err(self.failed(who, store_error(e)).await),
-        }
+    /// Every value `namespace` sees, sorted by key, each recorded before any is returned.
+    pub async fn read_all(&self, presented: Option<&str>, namespace: &str) -> Result<Vec<Disclosed>, ReadError> {
+        let work: Box<Work<Vec<Disclosed>>> =
+            Box::new(|c, keyring, ns| store::resolve_all(c, keyring, ns).map_err(store_error));
+        let (who, ns, all) = self.read_with(presented, namespace, work).await?;
+        self.disclose(&who, &ns, all).await
     }
 
     /// The metadata of every secret `ns` sees (no values: not a disclosure).
@@ -252,7 +304,7 @@ impl Request<'_> {
 
     /// Records one entry per value, then hands the values over; if the
     /// entries cannot be written, nothing is handed over.
-    async fn disclose(
+    pub async fn disclose(
         &self,
         who: &Workload,
         asked: &NamespacePath,
@@ -290,7 +342,8 @@ impl Request<'_> {
     }
 }
 
-fn store_error(e: StoreError) -> ReadError {
+/// What a store failure means to a workload.
+pub fn store_error(e: StoreError) -> ReadError {
     match e {
         StoreError::NamespaceNotFound => ReadError::NamespaceNotFound,
         StoreError::SecretNotFound => ReadError::SecretNotFound,

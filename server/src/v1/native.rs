@@ -6,7 +6,12 @@
 //! 404 / 500. `Cache-Control: no-store` comes from the security headers layer.
 
 use super::{presented, request};
-use app::ssr::{formats::Format, state::AppState, workload::ReadError};
+use app::ssr::{
+    formats::{Format, FormatError},
+    state::AppState,
+    store,
+    workload::{store_error, Disclosed, ReadError, Work},
+};
 use axum::{
     extract::{ConnectInfo, Path, Query, State},
     http::{header, HeaderMap, StatusCode},
@@ -45,12 +50,7 @@ pub async fn secret(
     headers: HeaderMap,
 ) -> Response {
     let req = request(&state, &addr, &namespace, &key);
-    let read = async {
-        let who = req.authenticate(presented(&headers, false).as_deref()).await?;
-        let ns = req.namespace(&who, &namespace).await?;
-        req.read_one(&who, ns.clone(), &key).await.map(|d| (ns, d))
-    };
-    match read.await {
+    match req.read_one(presented(&headers, false).as_deref(), &namespace, &key).await {
         Ok((ns, d)) => {
             let body = Secret {
                 namespace: ns.as_str(),
@@ -73,25 +73,25 @@ pub async fn export(
     headers: HeaderMap,
 ) -> Response {
     let req = request(&state, &addr, &namespace, "");
-    let format = query.get("format").map(String::as_str).unwrap_or_default().parse::<Format>();
+    // Checked after the token (an unauthenticated caller learns nothing) and
+    // before any value is read.
+    let format = query.get("format").map(String::as_str).unwrap_or_default().to_owned();
+    let work: Box<Work<(Format, Vec<Disclosed>)>> = Box::new(move |c, keyring, ns| {
+        let format = format
+            .parse::<Format>()
+            .map_err(|e: FormatError| ReadError::BadName { field: "format", message: e.to_string() })?;
+        Ok((format, store::resolve_all(c, keyring, ns).map_err(store_error)?))
+    });
     let read = async {
-        let who = req.authenticate(presented(&headers, false).as_deref()).await?;
-        let ns = req.namespace(&who, &namespace).await?;
-        // The format is checked after the token, so that an unauthenticated
-        // caller learns nothing, and before any value is read.
-        let format = match format {
-            Ok(format) => format,
-            Err(e) => return Ok(Err(e)),
-        };
-        req.read_all(&who, ns).await.map(|all| Ok((format, all)))
+        let (who, ns, (format, all)) = req.read_with(presented(&headers, false).as_deref(), &namespace, work).await?;
+        Ok::<_, ReadError>((format, req.disclose(&who, &ns, all).await?))
     };
     match read.await {
-        Ok(Ok((format, all))) => {
+        Ok((format, all)) => {
             let pairs: Vec<_> = all.into_iter().map(|d| (d.key, d.value)).collect();
             let text = app::ssr::formats::export(format, &pairs);
             (StatusCode::OK, [(header::CONTENT_TYPE, format.content_type())], text.as_bytes().to_vec()).into_response()
         }
-        Ok(Err(e)) => error_body(StatusCode::BAD_REQUEST, "bad_format", &e.to_string()),
         Err(e) => error(&e),
     }
 }

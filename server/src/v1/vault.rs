@@ -13,7 +13,8 @@ use app::{
     domain::{view::NamespaceSummary, NamespacePath, Scope, Timestamp},
     ssr::{
         state::AppState,
-        workload::{ReadError, Request, Workload},
+        store,
+        workload::{store_error, Disclosed, ReadError, Request, Work, Workload},
     },
 };
 use axum::{
@@ -144,27 +145,27 @@ pub async fn data(
 ) -> Response {
     let namespace = namespace_of(&path);
     let req = request(&state, &addr, &namespace, "");
-    let who = match authenticated(&req, &headers).await {
-        Ok(who) => who,
-        Err(refusal) => return refusal,
-    };
     if method != Method::GET {
-        return read_only();
+        return match authenticated(&req, &headers).await {
+            Ok(_) => read_only(),
+            Err(refusal) => refusal,
+        };
     }
-    let ns = match req.namespace(&who, &namespace).await {
-        Ok(ns) => ns,
-        Err(e) => return refused(&e),
-    };
-    // The version is checked before any value is read (and audited).
-    let version = match req.map_version(&who, ns.clone()).await {
-        Ok(version) => version,
+    // Token, scope, the map's version and its values in one read; nothing is
+    // disclosed (or recorded) unless the version asked for is the current one.
+    let work: Box<Work<(u64, Vec<Disclosed>)>> = Box::new(|c, keyring, ns| {
+        let version = store::map_version(c, ns).map_err(store_error)?;
+        Ok((version, store::resolve_all(c, keyring, ns).map_err(store_error)?))
+    });
+    let (who, ns, (version, all)) = match req.read_with(presented(&headers, true).as_deref(), &namespace, work).await {
+        Ok(found) => found,
         Err(e) => return refused(&e),
     };
     let wanted = query.get("version").map(|v| v.parse::<u64>());
     if !matches!(wanted, None | Some(Ok(0))) && wanted != Some(Ok(version)) {
         return errors(StatusCode::NOT_FOUND, &[]);
     }
-    let all = match req.read_all(&who, ns).await {
+    let all = match req.disclose(&who, &ns, all).await {
         Ok(all) if !all.is_empty() => all,
         Ok(_) => return errors(StatusCode::NOT_FOUND, &[]),
         Err(e) => return refused(&e),
