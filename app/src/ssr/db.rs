@@ -309,13 +309,29 @@ impl Db {
         run_blocking(move || {
             let free = readers.iter().find_map(|r| r.try_lock().ok());
             let conn = free.unwrap_or_else(|| lock(&readers[next.fetch_add(1, Ordering::Relaxed) % readers.len()]));
-            let result = match conn.unchecked_transaction() {
-                Ok(snapshot) => f(&snapshot),
-                Err(_) => f(&conn), // f's own queries will report what is wrong
-            };
-            result
+            let _snapshot = Snapshot::begin(&conn); // if it fails, f's own queries say what is wrong
+            f(&conn)
         })
         .await
+    }
+}
+
+/// A read transaction over a reader connection, from prepared (cached) `BEGIN`
+/// and `COMMIT`: parsing them anew for every read costs more than the read.
+struct Snapshot<'a>(&'a Connection);
+
+impl<'a> Snapshot<'a> {
+    fn begin(conn: &'a Connection) -> rusqlite::Result<Self> {
+        conn.prepare_cached("BEGIN")?.execute([])?;
+        Ok(Self(conn))
+    }
+}
+
+impl Drop for Snapshot<'_> {
+    fn drop(&mut self) {
+        if self.0.prepare_cached("COMMIT").and_then(|mut end| end.execute([])).is_err() {
+            let _ = self.0.execute_batch("ROLLBACK");
+        }
     }
 }
 
