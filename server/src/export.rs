@@ -104,7 +104,7 @@ pub async fn export(
     if scopes.is_empty() {
         return refuse(AppError::Forbidden, actor).await;
     }
-    let filter = match parse_filter(q("namespace"), q("actor"), q("action"), q("from"), q("to")) {
+    let filter = match parse_filter(q("namespace"), q("actor"), q("action"), q("from"), q("to"), q("key")) {
         Ok(filter) => filter,
         Err(error) => return refuse(error, actor).await,
     };

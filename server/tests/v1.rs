@@ -189,6 +189,16 @@ async fn every_value_read_is_one_audit_entry_and_the_chain_verifies() {
     let statuses: Vec<u16> = futures_util::future::join_all(reads).await.into_iter().map(|r| r.0).collect();
     assert!(statuses.iter().all(|&s| s == 200), "{statuses:?}");
     assert_eq!(s.audit_count().await - before, 11 + 40);
+    // A team lead filtering the trail by key sees every read of it, exports included.
+    s.add_user("lead", app::domain::Role::Auditor, "company").await;
+    let mut lead = s.login("lead").await;
+    let filter =
+        [("namespace", ""), ("actor", ""), ("action", "secret.read"), ("from", ""), ("to", ""), ("key", "DB_PASSWORD")];
+    let (status, page) = lead.call("audit/list", &filter).await;
+    assert_eq!(status, 200, "{page}");
+    let entries = page["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 5 + 1 + 1, "five reads, one export, one Vault read");
+    assert!(entries.iter().all(|e| e["key"] == "DB_PASSWORD" && e["actor"] == "token:team"));
     // The token list shows when it was last used.
     let used = s.state.db.read(|c| app::ssr::tokens::list(c, Timestamp::now())).await.unwrap();
     assert!(used.iter().find(|t| t.name.as_str() == "team").unwrap().last_used_at.is_some());

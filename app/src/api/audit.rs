@@ -26,8 +26,16 @@ pub fn trail_scopes(grants: &[crate::domain::Grant]) -> Vec<Scope> {
 
 /// Parses the filter form, naming the field at fault.
 #[cfg(feature = "ssr")]
-pub fn parse_filter(namespace: &str, actor: &str, action: &str, from: &str, to: &str) -> Result<AuditFilter, AppError> {
+pub fn parse_filter(
+    namespace: &str,
+    actor: &str,
+    action: &str,
+    from: &str,
+    to: &str,
+    key: &str,
+) -> Result<AuditFilter, AppError> {
     AuditFilter::parse(namespace, actor, action, from, to)
+        .and_then(|filter| filter.with_key(key))
         .map_err(|(field, message)| AppError::validation(field, message))
 }
 
@@ -40,6 +48,8 @@ pub async fn list_audit(
     from: String,
     to: String,
     before: Option<i64>,
+    /// Only entries about this secret key (or username).
+    key: Option<String>,
 ) -> Result<AuditPage, AppError> {
     let act = Act::new(Action::Read, &namespace, "");
     act.run(async {
@@ -48,7 +58,7 @@ pub async fn list_audit(
         if scopes.is_empty() {
             return Err(AppError::Forbidden);
         }
-        let filter = parse_filter(&namespace, &actor, &action, &from, &to)?;
+        let filter = parse_filter(&namespace, &actor, &action, &from, &to, key.as_deref().unwrap_or_default())?;
         state()?
             .db
             .read(move |c| audit::page(c, &filter, &scopes, before, PAGE_SIZE))

@@ -98,6 +98,8 @@ pub struct AuditFilter {
     pub namespace: Option<NamespacePath>,
     pub actor: Option<String>,
     pub action: Option<Action>,
+    /// A secret key (or username): every read and change of it.
+    pub key: Option<String>,
     /// From this instant, inclusive.
     pub from: Option<Timestamp>,
     /// Up to this instant, exclusive.
@@ -130,7 +132,16 @@ impl AuditFilter {
                 return Err(("to", "Must be after From.".into()));
             }
         }
-        Ok(Self { namespace, actor, action, from, to })
+        Ok(Self { namespace, actor, action, from, to, key: None })
+    }
+
+    /// Also keeps only entries about `key` (empty: any).
+    pub fn with_key(self, key: &str) -> Result<Self, FilterError> {
+        let key = some(key).map(str::to_owned);
+        if key.as_ref().is_some_and(|k| k.chars().count() > 128) {
+            return Err(("key", "Use at most 128 characters.".into()));
+        }
+        Ok(Self { key, ..self })
     }
 }
 
@@ -250,5 +261,8 @@ mod tests {
         assert_eq!(AuditFilter::parse("", "", "nope", "", "").unwrap_err().0, "action");
         assert_eq!(AuditFilter::parse("", "", "", "soon", "").unwrap_err().0, "from");
         assert_eq!(AuditFilter::parse("", "", "", "2026-11-22", "2026-11-01").unwrap_err().0, "to");
+        let keyed = AuditFilter::default().with_key(" DB_PASSWORD ").unwrap();
+        assert_eq!(keyed.key.as_deref(), Some("DB_PASSWORD"));
+        assert_eq!(AuditFilter::default().with_key(&"K".repeat(129)).unwrap_err().0, "key");
     }
 }

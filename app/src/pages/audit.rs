@@ -12,7 +12,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::{components::Form, hooks::use_query_map};
 
-const FIELDS: [&str; 5] = ["namespace", "actor", "action", "from", "to"];
+const FIELDS: [&str; 6] = ["namespace", "actor", "action", "from", "to", "key"];
 
 #[component]
 pub fn AuditPage() -> impl IntoView {
@@ -21,7 +21,9 @@ pub fn AuditPage() -> impl IntoView {
     let filter = move || FIELDS.map(get);
     let page = Resource::new(
         move || (filter(), get("before").parse::<i64>().ok()),
-        |([namespace, actor, action, from, to], before)| list_audit(namespace, actor, action, from, to, before),
+        |([namespace, actor, action, from, to, key], before)| {
+            list_audit(namespace, actor, action, from, to, before, Some(key))
+        },
     );
     // The filter as a query string, for the export and "Older" links.
     let filter_query = move || {
@@ -48,6 +50,7 @@ pub fn AuditPage() -> impl IntoView {
         <Form method="GET" action="/audit" attr:class="filters" attr:aria-label="Filter the trail">
             {field("namespace", "Namespace", "text")}
             {field("actor", "Actor", "text")}
+            {field("key", "Key", "text")}
             <span class="filter-field">
                 <label for="audit-action">"Action"</label>
                 <select id="audit-action" name="action">

@@ -294,6 +294,9 @@ fn where_clause(filter: &AuditFilter, scopes: &[Scope]) -> (String, Vec<Box<dyn 
     if let Some(action) = filter.action {
         push("action = ?", Box::new(action.as_str()));
     }
+    if let Some(key) = &filter.key {
+        push("key = ?", Box::new(key.clone()));
+    }
     if let Some(from) = filter.from {
         push("at >= ?", Box::new(from.0));
     }
