@@ -41,6 +41,12 @@ pub struct ServeArgs {
     /// argon2id passes (at least 2).
     #[arg(long, env = "STRONGROOM_ARGON2_T", default_value_t = 2)]
     pub argon2_t: u32,
+    /// Connections open at once; more are closed at once.
+    #[arg(long, env = "STRONGROOM_MAX_CONNECTIONS", default_value_t = 1024)]
+    pub max_connections: usize,
+    /// Seconds a client has to send a request's headers (an idle or half-sent request is closed).
+    #[arg(long, env = "STRONGROOM_HEADER_TIMEOUT_SECS", default_value_t = 10)]
+    pub header_timeout_secs: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +57,8 @@ pub enum ConfigError {
     BadPublicUrl(String),
     #[error("STRONGROOM_SESSION_IDLE_MINUTES and STRONGROOM_SESSION_MAX_HOURS must be at least 1")]
     BadSessionLimits,
+    #[error("STRONGROOM_MAX_CONNECTIONS and STRONGROOM_HEADER_TIMEOUT_SECS must be at least 1")]
+    BadLimits,
     #[error("set only one of STRONGROOM_MASTER_KEY and STRONGROOM_MASTER_KEY_FILE")]
     TwoKeys,
     #[error("STRONGROOM_MASTER_KEY is not a root key: {0}")]
@@ -77,6 +85,17 @@ pub enum KeyOrigin {
 }
 
 impl ServeArgs {
+    /// Connection limits for the listener.
+    pub fn limits(&self) -> Result<crate::listen::Limits, ConfigError> {
+        if self.max_connections == 0 || self.header_timeout_secs == 0 {
+            return Err(ConfigError::BadLimits);
+        }
+        Ok(crate::listen::Limits {
+            max_connections: self.max_connections,
+            header_timeout: std::time::Duration::from_secs(self.header_timeout_secs),
+        })
+    }
+
     pub fn socket_addr(&self) -> Result<SocketAddr, ConfigError> {
         self.addr.parse().map_err(|_| ConfigError::BadAddr(self.addr.clone()))
     }
@@ -155,6 +174,8 @@ mod tests {
             session_max_hours: 12,
             argon2_m_kib: 19456,
             argon2_t: 2,
+            max_connections: 1024,
+            header_timeout_secs: 10,
         }
     }
 

@@ -23,6 +23,8 @@ use axum::{
 use std::{collections::HashMap, convert::Infallible, net::SocketAddr};
 
 const CHUNK: usize = 64 * 1024;
+/// How long a client may leave a chunk unread before its export is ended.
+const STALLED: std::time::Duration = std::time::Duration::from_secs(30);
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Format {
@@ -108,6 +110,9 @@ pub async fn export(
         Ok(filter) => filter,
         Err(error) => return refuse(error, actor).await,
     };
+    // Each export holds a read transaction (and, while it streams, a thread):
+    // a bounded number run at once, and a client that stops reading is cut off.
+    let Some(slot) = state.exports.take(user.id) else { return refuse(AppError::RateLimited, actor).await };
 
     // A download of the trail is itself recorded, with its filter.
     state
@@ -124,7 +129,12 @@ pub async fn export(
         .await;
     let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(4);
     let db = state.db.clone();
+    let runtime = tokio::runtime::Handle::current();
+    // A chunk not taken by the client within STALLED ends the export.
+    let send =
+        move |chunk: Bytes| runtime.block_on(tokio::time::timeout(STALLED, tx.send(chunk))).is_ok_and(|r| r.is_ok());
     tokio::task::spawn_blocking(move || {
+        let _slot = slot;
         let conn = match db.own_reader() {
             Ok(conn) => conn,
             Err(e) => return tracing::error!(error = %e, "export: no database connection"),
@@ -139,15 +149,16 @@ pub async fn export(
             audit::for_each(&snapshot, &filter, &scopes, |entry| {
                 format.write(&entry, &mut buf);
                 if buf.len() >= CHUNK {
-                    open = tx.blocking_send(Bytes::from(std::mem::take(&mut buf))).is_ok();
+                    open = send(Bytes::from(std::mem::take(&mut buf)));
                 }
                 open
             })
         });
         match result {
             Ok(()) if open && !buf.is_empty() => {
-                let _ = tx.blocking_send(Bytes::from(buf));
+                send(Bytes::from(buf));
             }
+            Ok(()) if !open => tracing::info!("export ended: the client went away or stopped reading"),
             Ok(()) => {}
             // The client sees a cut-off download rather than a wrong one.
             Err(e) => tracing::error!(error = %e, "export failed part-way"),

@@ -8,6 +8,7 @@ pub mod export;
 pub mod forms;
 pub mod gate;
 pub mod headers;
+pub mod listen;
 pub mod origin;
 pub mod refused;
 pub mod telemetry;

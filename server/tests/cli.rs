@@ -138,3 +138,60 @@ fn a_fresh_start_makes_a_trial_key_and_says_how_to_make_the_first_admin() {
     let mode = std::fs::metadata(dir.path().join("master.key")).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600);
 }
+
+/// Hardening item 2: the server closes a connection that sends no request, or
+/// half a request, within the header timeout, and holds at most
+/// `--max-connections` open (more are closed at once).
+#[test]
+fn idle_and_half_sent_connections_are_closed_and_their_number_is_bounded() {
+    use std::{
+        io::{Read, Write},
+        net::TcpStream,
+        time::{Duration, Instant},
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let addr = format!("127.0.0.1:{port}");
+    let data = dir.path().to_str().unwrap();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_strongroom"))
+        .args(["serve", "--addr", &addr, "--data-dir", data, "--max-connections", "3", "--header-timeout-secs", "1"])
+        .env("STRONGROOM_MASTER_KEY", RootKey::generate().unwrap().to_base64().as_str())
+        .env("RUST_LOG", "warn")
+        .spawn()
+        .unwrap();
+    let connect = || {
+        let s = TcpStream::connect(&addr)?;
+        s.set_read_timeout(Some(Duration::from_secs(5)))?;
+        Ok::<_, std::io::Error>(s)
+    };
+    let started = Instant::now();
+    while connect().is_err() && started.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(1200)); // the probe connections above time out
+                                                     // Closed by the server: reading gives end-of-file (or a reset), never data.
+    let closed = |mut s: TcpStream| match s.read(&mut [0u8; 64]) {
+        Ok(n) => n == 0,
+        Err(e) => matches!(e.kind(), std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::ConnectionAborted),
+    };
+    let idle = connect().unwrap();
+    let mut half = connect().unwrap();
+    half.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow:").unwrap();
+    let third = connect().unwrap();
+    // A fourth while three are open is closed at once.
+    let fourth = connect().unwrap();
+    let at = Instant::now();
+    assert!(closed(fourth));
+    assert!(at.elapsed() < Duration::from_millis(900), "closed at once, not by the timeout");
+    let at = Instant::now();
+    assert!(closed(idle) && closed(half) && closed(third));
+    assert!(at.elapsed() < Duration::from_secs(4), "closed after the header timeout");
+    // And the server still answers.
+    let mut ok = connect().unwrap();
+    ok.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").unwrap();
+    let mut answer = String::new();
+    ok.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let _ = server.kill();
+    let _ = server.wait();
+}

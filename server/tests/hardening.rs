@@ -367,3 +367,40 @@ async fn item_7_change_password_is_throttled_like_sign_in() {
     let (status, body) = me.call("session/password", &[("current", common::PASSWORD), ("new_password", new)]).await;
     assert_eq!((status, common::error_field(&body).0.as_str()), (429, "RateLimited"));
 }
+
+/// Item 1: exports that are opened and never read are bounded per user (and in
+/// all), and their slots come back when the clients go away.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn item_1_stalled_exports_are_bounded() {
+    let s = start().await;
+    let admin = s.login("admin").await;
+    // Enough of a trail that an unread export fills the socket and stalls.
+    let seeded = std::process::Command::new(env!("CARGO_BIN_EXE_strongroom"))
+        .args(["audit", "seed", "100000", "--data-dir"])
+        .arg(s.dir.path())
+        .env("STRONGROOM_MASTER_KEY", &s.root_key)
+        .output()
+        .unwrap();
+    assert!(seeded.status.success(), "{}", String::from_utf8_lossy(&seeded.stderr));
+    let open = || {
+        admin.http.get(format!("{}/audit/export.jsonl", s.base)).header("cookie", admin.cookie.clone().unwrap()).send()
+    };
+    let (first, second) = (open().await.unwrap(), open().await.unwrap());
+    assert_eq!((first.status().as_u16(), second.status().as_u16()), (200, 200));
+    let third = open().await.unwrap();
+    assert_eq!(third.status(), 429);
+    assert_eq!(s.last_outcome().await, "refused: too many attempts");
+    // Others are not held up: sign-in and pages answer.
+    assert_eq!(s.anon().get("/healthz").await.0, 200);
+    // Gone clients give their slots back.
+    drop((first, second));
+    let mut status = 0;
+    for _ in 0..50 {
+        status = open().await.unwrap().status().as_u16();
+        if status == 200 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, 200);
+}

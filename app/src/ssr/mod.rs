@@ -9,6 +9,7 @@ pub mod db;
 pub mod formats;
 pub mod handler;
 pub mod import;
+pub mod slots;
 pub mod stash;
 pub mod state;
 pub mod store;

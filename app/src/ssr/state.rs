@@ -85,6 +85,8 @@ pub struct AppState {
     pub new_tokens: Arc<Stash<NewToken>>,
     /// Parsed imports waiting to be applied, with their names-only plan.
     pub imports: Arc<Stash<(Pending, ImportPlan)>>,
+    /// Trail exports running: 8 at once, 2 per user.
+    pub exports: Arc<super::slots::Slots>,
 }
 
 impl AppState {
@@ -114,7 +116,8 @@ impl AppState {
         let reads = Arc::new(ReadAudit::start(db.clone(), audit.clone())?);
         let new_tokens = Arc::new(Stash::new(Duration::from_secs(300), 256, 8));
         let imports = Arc::new(Stash::new(Duration::from_secs(900), 64, 4));
-        Ok(Self { db, keyring: Arc::new(keyring), audit, auth: Arc::new(auth), reads, new_tokens, imports })
+        let exports = super::slots::Slots::new(8, 2);
+        Ok(Self { db, keyring: Arc::new(keyring), audit, auth: Arc::new(auth), reads, new_tokens, imports, exports })
     }
 
     /// The user whose live session the `Cookie` header names, with that

@@ -23,6 +23,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), RunError> {
         );
     }
     let settings = args.auth_settings()?;
+    let limits = args.limits()?;
     let own_origin = crate::origin::OwnOrigin(args.public_origin()?);
     let state = open_state(args.db_path(), root, settings).await?;
 
@@ -43,19 +44,13 @@ pub async fn serve(args: ServeArgs) -> Result<(), RunError> {
     let bound = listener.local_addr().map_err(RunError::Serve)?;
     tracing::info!(address = %bound, data_dir = %args.data_dir.display(), "listening on http://{bound}");
     let stats = state.reads.stats.clone();
-    let served = axum::serve(
-        listener,
-        router(state, options, own_origin).into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .map_err(RunError::Serve);
+    crate::listen::serve(listener, router(state, options, own_origin), limits, shutdown_signal()).await;
     let (commits, entries) = (
         stats.commits.load(std::sync::atomic::Ordering::Relaxed),
         stats.entries.load(std::sync::atomic::Ordering::Relaxed),
     );
     tracing::info!(commits, entries, "workload-read audit batches since start");
-    served
+    Ok(())
 }
 
 async fn shutdown_signal() {
