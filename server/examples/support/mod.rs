@@ -51,12 +51,13 @@ impl Instance {
 
     /// Adds admin `bench` with `PASSWORD`.
     pub fn add_admin(&self) {
-        let mut add = self
-            .command(&["user", "add", "bench", "--role", "admin"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
+        self.add_user("bench", &["--role", "admin"]);
+    }
+
+    /// Adds user `name` with `PASSWORD` and the given `user add` options.
+    pub fn add_user(&self, name: &str, options: &[&str]) {
+        let args: Vec<&str> = ["user", "add", name].iter().chain(options).copied().collect();
+        let mut add = self.command(&args).stdin(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap();
         add.stdin.take().unwrap().write_all(format!("{PASSWORD}\n").as_bytes()).unwrap();
         assert!(add.wait().unwrap().success());
     }
@@ -96,9 +97,14 @@ impl Instance {
 
 /// Signs `bench` in; returns the session cookie.
 pub async fn sign_in(http: &reqwest::Client, base: &str) -> String {
+    sign_in_as(http, base, "bench").await
+}
+
+/// Signs `name` in; returns the session cookie.
+pub async fn sign_in_as(http: &reqwest::Client, base: &str, name: &str) -> String {
     let res = http
         .post(format!("{base}/api/session/login"))
-        .form(&[("username", "bench"), ("password", PASSWORD)])
+        .form(&[("username", name), ("password", PASSWORD)])
         .send()
         .await
         .unwrap();
