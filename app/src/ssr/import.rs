@@ -91,46 +91,35 @@ pub fn apply(
     client: &str,
 ) -> Result<ImportPlan, ImportError> {
     conn.execute_batch("SAVEPOINT import")?;
-    let done = apply_in(conn, keyring, chain, ns, format, entries, stamp, client);
+    let mut change = || -> Result<ImportPlan, ImportError> {
+        let plan = plan(conn, keyring, ns, format, entries)?;
+        for entry in entries {
+            let (action, meta) = if plan.adds.contains(&entry.key) {
+                let none = Description::default();
+                (Action::SecretAdd, store::add_secret(conn, keyring, ns, &entry.key, &entry.value, &none, stamp)?)
+            } else if plan.rotates.contains(&entry.key) {
+                (Action::SecretRotate, store::rotate_secret(conn, keyring, ns, &entry.key, &entry.value, stamp)?)
+            } else {
+                continue;
+            };
+            let record = NewEntry {
+                at: stamp.at,
+                actor: stamp.actor.to_owned(),
+                action: action.as_str(),
+                namespace: ns.to_string(),
+                key: entry.key.to_string(),
+                version: Some(meta.version.into()),
+                client: client.to_owned(),
+                outcome: format!("{OK}: imported"),
+            };
+            audit::append(conn, chain, record)?;
+        }
+        Ok(plan)
+    };
+    let done = change();
     let end = if done.is_ok() { "RELEASE import" } else { "ROLLBACK TO import; RELEASE import" };
     conn.execute_batch(end)?;
     done
-}
-
-#[allow(clippy::too_many_arguments)]
-fn apply_in(
-    conn: &mut Connection,
-    keyring: &Keyring,
-    chain: &AuditKey,
-    ns: &NamespacePath,
-    format: Format,
-    entries: &[Entry],
-    stamp: Stamp<'_>,
-    client: &str,
-) -> Result<ImportPlan, ImportError> {
-    let plan = plan(conn, keyring, ns, format, entries)?;
-    for entry in entries {
-        let (action, meta) = if plan.adds.contains(&entry.key) {
-            let meta = store::add_secret(conn, keyring, ns, &entry.key, &entry.value, &Description::default(), stamp)?;
-            (Action::SecretAdd, meta)
-        } else if plan.rotates.contains(&entry.key) {
-            (Action::SecretRotate, store::rotate_secret(conn, keyring, ns, &entry.key, &entry.value, stamp)?)
-        } else {
-            continue;
-        };
-        let record = NewEntry {
-            at: stamp.at,
-            actor: stamp.actor.to_owned(),
-            action: action.as_str(),
-            namespace: ns.to_string(),
-            key: entry.key.to_string(),
-            version: Some(meta.version.into()),
-            client: client.to_owned(),
-            outcome: format!("{OK}: imported"),
-        };
-        audit::append(conn, chain, record)?;
-    }
-    Ok(plan)
 }
 
 /// The outcome the import's own entry records: counts and the format.
