@@ -165,6 +165,10 @@ CREATE TRIGGER secrets_changed_delete AFTER DELETE ON secrets BEGIN
     UPDATE namespaces SET changed = (SELECT seq FROM changes) WHERE id = OLD.namespace_id;
 END;
 "#,
+    // "What did this person do of this kind": newest first without sorting.
+    r#"
+CREATE INDEX audit_by_actor_action ON audit(actor, action, id);
+"#,
 ];
 
 /// Opens (creating if needed) the database at `path` and brings its schema up to date.
