@@ -404,3 +404,67 @@ async fn item_1_stalled_exports_are_bounded() {
     }
     assert_eq!(status, 200);
 }
+
+/// Item 19: a secret purged and made again under the same name (and the same
+/// row id) does not accept its predecessor's ciphertext.
+#[tokio::test]
+async fn item_19_a_recreated_secret_refuses_its_predecessors_ciphertext() {
+    let s = start().await;
+    s.secrets("again", &[("K", "the first value")]).await;
+    let token = s.token("reader", "again", None).await;
+    let (status, _, body) = s.api("GET", "/v1/namespaces/again/secrets/K", Some(&token)).await;
+    assert_eq!(status, 200, "{body}");
+    let first: (i64, String) = s
+        .state
+        .db
+        .read(|c| {
+            c.query_row("SELECT secret_id, hex(nonce) || ':' || hex(ciphertext) FROM secret_versions", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+        })
+        .await
+        .unwrap();
+    let mut admin = s.login("admin").await;
+    assert_eq!(admin.call("secrets/delete", &[("namespace", "again"), ("key", "K")]).await.0, 200);
+    assert_eq!(admin.call("secrets/purge", &[("namespace", "again"), ("key", "K")]).await.0, 200);
+    let add = [("namespace", "again"), ("key", "K"), ("value", "the second value"), ("description", "")];
+    assert_eq!(admin.call("secrets/add", &add).await.0, 200);
+    let second: i64 = s.state.db.read(|c| c.query_row("SELECT id FROM secrets", [], |r| r.get(0))).await.unwrap();
+    assert_eq!(second, first.0, "the test wants the row id reused, as SQLite does");
+    let (nonce, ciphertext) = first.1.split_once(':').unwrap();
+    s.sql(&format!("UPDATE secret_versions SET nonce = X'{nonce}', ciphertext = X'{ciphertext}'"));
+    let (status, _, body) = s.api("GET", "/v1/namespaces/again/secrets/K", Some(&token)).await;
+    assert_eq!(status, 500, "{body}");
+    assert!(!body.contains("the first value") && !body.contains("the second value"), "{body}");
+}
+
+/// Item 19: secrets made before the per-secret id (format 1) still read and rotate.
+#[tokio::test]
+async fn item_19_secrets_sealed_before_the_per_secret_id_still_read() {
+    use app::ssr::crypto::Place;
+    let s = start().await;
+    s.secrets("legacy", &[("OLD", "placeholder")]).await;
+    // Reseal version 1 as the previous format did: no uid, format byte 1.
+    let (ns, key) =
+        (app::domain::NamespacePath::parse("legacy").unwrap(), app::domain::SecretKey::parse("OLD").unwrap());
+    let value = app::domain::SecretValue::parse("sealed in format 1".into()).unwrap();
+    let sealed =
+        s.state.keyring.seal_value(Place { namespace: &ns, key: &key, version: 1, uid: None }, &value).unwrap();
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02X}")).collect::<String>();
+    s.sql(&format!(
+        "UPDATE secrets SET uid = NULL; UPDATE secret_versions SET key_id = {}, nonce = X'{}', ciphertext = X'{}'",
+        sealed.key_id,
+        hex(&sealed.nonce),
+        hex(&sealed.ciphertext)
+    ));
+    let token = s.token("reader", "legacy", None).await;
+    let (status, _, body) = s.api("GET", "/v1/namespaces/legacy/secrets/OLD", Some(&token)).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("sealed in format 1"), "{body}");
+    let mut admin = s.login("admin").await;
+    let (status, body) =
+        admin.call("secrets/restore_version", &[("namespace", "legacy"), ("key", "OLD"), ("version", "1")]).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, _, body) = s.api("GET", "/v1/namespaces/legacy/secrets/OLD", Some(&token)).await;
+    assert!(status == 200 && body.contains("sealed in format 1") && body.contains("\"version\":2"), "{body}");
+}

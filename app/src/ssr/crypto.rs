@@ -13,6 +13,11 @@
 //!   under that data key, with the associated data built by [`value_aad`], which binds
 //!   the format version, namespace, key, version number and data-key id: a ciphertext
 //!   copied to another row does not decrypt.
+//!
+//! Format 2 adds the secret's random [`SecretUid`] to the associated data, so a
+//! secret purged and made again under the same name does not accept its
+//! predecessor's ciphertexts. Secrets made before it keep format 1 until
+//! `strongroom rewrap` gives them an id.
 
 use crate::domain::{NamespacePath, SecretKey, SecretValue};
 use base64::{engine::general_purpose::STANDARD, Engine as _};
@@ -25,7 +30,9 @@ use zeroize::Zeroizing;
 
 pub const KEY_LEN: usize = 32;
 pub const NONCE_LEN: usize = 24;
-const FORMAT_VERSION: u8 = 1;
+const FORMAT_WITHOUT_UID: u8 = 1;
+const FORMAT_WITH_UID: u8 = 2;
+pub const UID_LEN: usize = 16;
 const KEY_CHECK_AAD: &[u8] = b"strongroom/key-check/v1";
 const KEY_CHECK_PLAINTEXT: &[u8] = b"strongroom root key check";
 const DATA_KEY_AAD: &[u8] = b"strongroom/data-key/v1";
@@ -207,27 +214,50 @@ impl Keyring {
     }
 }
 
+/// A random id given to a secret when it is made and bound into every
+/// ciphertext of it: a row id (or a name) can be reused after a purge, this
+/// cannot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SecretUid(pub [u8; UID_LEN]);
+
+impl SecretUid {
+    pub fn generate() -> Result<Self, CryptoError> {
+        random::<UID_LEN>().map(|bytes| Self(*bytes))
+    }
+
+    /// From a stored column; anything but 16 bytes is not an id.
+    pub fn from_slice(bytes: &[u8]) -> Option<Self> {
+        bytes.try_into().ok().map(Self)
+    }
+}
+
 /// Where a value version lives; all of it is bound into the ciphertext.
+/// `uid` is `None` only for secrets made before format 2.
 #[derive(Clone, Copy, Debug)]
 pub struct Place<'a> {
     pub namespace: &'a NamespacePath,
     pub key: &'a SecretKey,
     pub version: u32,
+    pub uid: Option<SecretUid>,
 }
 
-/// `FORMAT_VERSION || len(ns) u16 BE || ns || len(key) u16 BE || key || version u32 BE
-/// || key_id i64 BE`. Lengths make the encoding unambiguous.
+/// `format || len(ns) u16 BE || ns || len(key) u16 BE || key || version u32 BE
+/// || key_id i64 BE [|| uid]`, format 2 with a uid and 1 without. Lengths make
+/// the encoding unambiguous.
 pub fn value_aad(place: Place<'_>, key_id: i64) -> Vec<u8> {
     let ns = place.namespace.as_str().as_bytes();
     let key = place.key.as_str().as_bytes();
-    let mut aad = Vec::with_capacity(1 + 2 + ns.len() + 2 + key.len() + 4 + 8);
-    aad.push(FORMAT_VERSION);
+    let mut aad = Vec::with_capacity(1 + 2 + ns.len() + 2 + key.len() + 4 + 8 + UID_LEN);
+    aad.push(if place.uid.is_some() { FORMAT_WITH_UID } else { FORMAT_WITHOUT_UID });
     aad.extend_from_slice(&(ns.len() as u16).to_be_bytes());
     aad.extend_from_slice(ns);
     aad.extend_from_slice(&(key.len() as u16).to_be_bytes());
     aad.extend_from_slice(key);
     aad.extend_from_slice(&place.version.to_be_bytes());
     aad.extend_from_slice(&key_id.to_be_bytes());
+    if let Some(uid) = place.uid {
+        aad.extend_from_slice(&uid.0);
+    }
     aad
 }
 
@@ -289,7 +319,7 @@ mod tests {
     #[test]
     fn a_value_round_trips() {
         let (kr, n, k) = (keyring(), ns("company"), key("DB"));
-        let place = Place { namespace: &n, key: &k, version: 1 };
+        let place = Place { namespace: &n, key: &k, version: 1, uid: Some(SecretUid([7; UID_LEN])) };
         let sealed = kr.seal_value(place, &value("s3cret\nline2")).unwrap();
         assert_eq!(kr.open_value(place, &sealed).unwrap().expose(), "s3cret\nline2");
     }
@@ -297,12 +327,33 @@ mod tests {
     #[test]
     fn each_place_field_is_bound() {
         let (kr, n, k) = (keyring(), ns("company"), key("DB"));
-        let place = Place { namespace: &n, key: &k, version: 1 };
+        let place = Place { namespace: &n, key: &k, version: 1, uid: Some(SecretUid([7; UID_LEN])) };
         let sealed = kr.seal_value(place, &value("v")).unwrap();
         let (n2, k2) = (ns("company.team"), key("DB2"));
-        for other in [Place { namespace: &n2, ..place }, Place { key: &k2, ..place }, Place { version: 2, ..place }] {
+        let others = [
+            Place { namespace: &n2, ..place },
+            Place { key: &k2, ..place },
+            Place { version: 2, ..place },
+            Place { uid: Some(SecretUid([8; UID_LEN])), ..place },
+            Place { uid: None, ..place },
+        ];
+        for other in others {
             assert_eq!(kr.open_value(other, &sealed).unwrap_err(), CryptoError::Tampered);
         }
+    }
+
+    #[test]
+    fn format_1_values_still_open_and_keep_their_layout() {
+        // The associated data of secrets made before format 2, byte for byte.
+        let (kr, n, k) = (keyring(), ns("co"), key("K"));
+        let place = Place { namespace: &n, key: &k, version: 3, uid: None };
+        let expected = [&[1u8, 0, 2][..], b"co", &[0, 1], b"K", &3u32.to_be_bytes(), &1i64.to_be_bytes()].concat();
+        assert_eq!(value_aad(place, 1), expected);
+        let sealed = kr.seal_value(place, &value("old format")).unwrap();
+        assert_eq!(kr.open_value(place, &sealed).unwrap().expose(), "old format");
+        let with_uid = Place { uid: Some(SecretUid([1; UID_LEN])), ..place };
+        assert_eq!(value_aad(with_uid, 1)[0], 2);
+        assert_eq!(kr.open_value(with_uid, &sealed).unwrap_err(), CryptoError::Tampered);
     }
 
     #[test]
@@ -339,7 +390,7 @@ mod tests {
     fn older_data_keys_still_open_what_they_sealed() {
         let first = Keyring::new(vec![DataKey::generate(1).unwrap()]);
         let (n, k) = (ns("a"), key("K"));
-        let place = Place { namespace: &n, key: &k, version: 1 };
+        let place = Place { namespace: &n, key: &k, version: 1, uid: Some(SecretUid([7; UID_LEN])) };
         let sealed = first.seal_value(place, &value("old")).unwrap();
         let root = RootKey::generate().unwrap();
         let reloaded = root.unwrap(&root.wrap(first.get(1).unwrap()).unwrap()).unwrap();

@@ -169,6 +169,11 @@ END;
     r#"
 CREATE INDEX audit_by_actor_action ON audit(actor, action, id);
 "#,
+    // A random id per secret, bound into its ciphertexts (format 2). Secrets made
+    // before keep NULL and format 1 until `strongroom rewrap` gives them one.
+    r#"
+ALTER TABLE secrets ADD COLUMN uid BLOB CHECK (uid IS NULL OR length(uid) = 16);
+"#,
 ];
 
 /// Opens (creating if needed) the database at `path` and brings its schema up to date.

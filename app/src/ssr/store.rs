@@ -5,7 +5,7 @@
 //! Values enter as [`SecretValue`] and are sealed (see `crypto`) before they touch
 //! a statement; reads for the UI return metadata types with no value field.
 
-use super::crypto::{CryptoError, Keyring, Place, RootKey, Sealed, WrappedKey};
+use super::crypto::{CryptoError, Keyring, Place, RootKey, Sealed, SecretUid, WrappedKey};
 use crate::domain::{
     view::{EffectiveSecret, NamespaceSummary, NamespaceView, Rotation, SecretDetail, SecretMeta, VersionMeta},
     Description, NamespacePath, SecretKey, SecretValue, Timestamp,
@@ -251,18 +251,41 @@ fn meta_from_row(row: &Row<'_>) -> rusqlite::Result<SecretMeta> {
 }
 
 /// The row id and metadata of `(ns, key)`, deleted or not.
-fn find_secret(conn: &Connection, ns: &NamespacePath, key: &SecretKey) -> Result<(i64, SecretMeta)> {
+fn find_secret(conn: &Connection, ns: &NamespacePath, key: &SecretKey) -> Result<(Handle, SecretMeta)> {
     let ns_id = namespace_id(conn, ns)?;
     conn.query_row(
         &format!(
-            "SELECT s.id, {META_COLUMNS} FROM secrets s JOIN namespaces n ON n.id = s.namespace_id
+            "SELECT s.id, s.uid, {META_COLUMNS} FROM secrets s JOIN namespaces n ON n.id = s.namespace_id
              WHERE s.namespace_id = ?1 AND s.key = ?2"
         ),
         params![ns_id, key.as_str()],
-        |r| Ok((r.get(0)?, meta_from_row_at(r, 1)?)),
+        |r| Ok((Handle { id: r.get(0)?, uid: uid_at(r, 1)? }, meta_from_row_at(r, 2)?)),
     )
     .optional()?
     .ok_or(StoreError::SecretNotFound)
+}
+
+/// A secret's row id and the random id bound into its ciphertexts.
+#[derive(Clone, Copy)]
+struct Handle {
+    id: i64,
+    uid: Option<SecretUid>,
+}
+
+impl Handle {
+    fn place<'a>(&self, namespace: &'a NamespacePath, key: &'a SecretKey, version: u32) -> Place<'a> {
+        Place { namespace, key, version, uid: self.uid }
+    }
+}
+
+/// A `secrets.uid` column: NULL for secrets made before format 2.
+fn uid_at(row: &Row<'_>, index: usize) -> rusqlite::Result<Option<SecretUid>> {
+    match row.get_ref(index)?.as_blob_or_null()? {
+        None => Ok(None),
+        Some(bytes) => SecretUid::from_slice(bytes)
+            .map(Some)
+            .ok_or_else(|| rusqlite::Error::InvalidColumnType(index, "uid".into(), rusqlite::types::Type::Blob)),
+    }
 }
 
 /// Reads [`META_COLUMNS`] starting at column `offset`.
@@ -290,12 +313,12 @@ fn meta_from_row_at(row: &Row<'_>, offset: usize) -> rusqlite::Result<SecretMeta
 }
 
 /// Like [`find_secret`], but a deleted secret counts as absent for writes.
-fn find_live_secret(conn: &Connection, ns: &NamespacePath, key: &SecretKey) -> Result<(i64, SecretMeta)> {
-    let (id, meta) = find_secret(conn, ns, key)?;
+fn find_live_secret(conn: &Connection, ns: &NamespacePath, key: &SecretKey) -> Result<(Handle, SecretMeta)> {
+    let (handle, meta) = find_secret(conn, ns, key)?;
     if meta.deleted_at.is_some() {
         return Err(StoreError::SecretDeleted);
     }
-    Ok((id, meta))
+    Ok((handle, meta))
 }
 
 /// Seals `value` as version `place.version` of `secret_id`, then destroys the
@@ -356,14 +379,15 @@ pub fn add_secret(
         Err(StoreError::SecretNotFound) => {}
         Err(e) => return Err(e),
     }
+    let uid = SecretUid::generate()?;
     tx.execute(
-        "INSERT INTO secrets (namespace_id, key, description, version, created_at, created_by, updated_at, updated_by)
-         VALUES (:ns, :key, :description, 1, :at, :actor, :at, :actor)",
-        named_params! {":ns": ns_id, ":key": key.as_str(), ":description": description.as_str(), ":at": stamp.at.0, ":actor": stamp.actor},
+        "INSERT INTO secrets (namespace_id, key, uid, description, version, created_at, created_by, updated_at, updated_by)
+         VALUES (:ns, :key, :uid, :description, 1, :at, :actor, :at, :actor)",
+        named_params! {":ns": ns_id, ":key": key.as_str(), ":uid": uid.0, ":description": description.as_str(), ":at": stamp.at.0, ":actor": stamp.actor},
     )?;
-    let id = tx.last_insert_rowid();
-    insert_version(&tx, keyring, id, Place { namespace: ns, key, version: 1 }, value, stamp, None)?;
-    let meta = meta_by_id(&tx, id)?;
+    let handle = Handle { id: tx.last_insert_rowid(), uid: Some(uid) };
+    insert_version(&tx, keyring, handle.id, handle.place(ns, key, 1), value, stamp, None)?;
+    let meta = meta_by_id(&tx, handle.id)?;
     tx.commit()?;
     Ok(meta)
 }
@@ -378,9 +402,9 @@ pub fn rotate_secret(
     stamp: Stamp<'_>,
 ) -> Result<SecretMeta> {
     let tx = conn.savepoint()?;
-    let (id, meta) = find_live_secret(&tx, ns, key)?;
-    insert_version(&tx, keyring, id, Place { namespace: ns, key, version: meta.version + 1 }, value, stamp, None)?;
-    let meta = meta_by_id(&tx, id)?;
+    let (secret, meta) = find_live_secret(&tx, ns, key)?;
+    insert_version(&tx, keyring, secret.id, secret.place(ns, key, meta.version + 1), value, stamp, None)?;
+    let meta = meta_by_id(&tx, secret.id)?;
     tx.commit()?;
     Ok(meta)
 }
@@ -396,12 +420,11 @@ pub fn restore_version(
     stamp: Stamp<'_>,
 ) -> Result<SecretMeta> {
     let tx = conn.savepoint()?;
-    let (id, meta) = find_live_secret(&tx, ns, key)?;
-    let sealed = sealed_version(&tx, id, version)?;
-    let value = keyring.open_value(Place { namespace: ns, key, version }, &sealed)?;
-    let place = Place { namespace: ns, key, version: meta.version + 1 };
-    insert_version(&tx, keyring, id, place, &value, stamp, Some(version))?;
-    let meta = meta_by_id(&tx, id)?;
+    let (secret, meta) = find_live_secret(&tx, ns, key)?;
+    let sealed = sealed_version(&tx, secret.id, version)?;
+    let value = keyring.open_value(secret.place(ns, key, version), &sealed)?;
+    insert_version(&tx, keyring, secret.id, secret.place(ns, key, meta.version + 1), &value, stamp, Some(version))?;
+    let meta = meta_by_id(&tx, secret.id)?;
     tx.commit()?;
     Ok(meta)
 }
@@ -426,7 +449,7 @@ fn sealed_version(conn: &Connection, secret_id: i64, version: u32) -> Result<Sea
 /// Sets (or with `Rotation::None` clears) when a live secret should be rotated.
 /// Metadata only: the value and its versions are untouched.
 pub fn set_rotation(conn: &Connection, ns: &NamespacePath, key: &SecretKey, rotation: Rotation) -> Result<SecretMeta> {
-    let (id, _) = find_live_secret(conn, ns, key)?;
+    let (Handle { id, .. }, _) = find_live_secret(conn, ns, key)?;
     let (by, days) = match rotation {
         Rotation::None => (None, None),
         Rotation::By(t) => (Some(t.0), None),
@@ -460,7 +483,7 @@ pub fn delete_secret(
     stamp: Stamp<'_>,
 ) -> Result<SecretMeta> {
     let tx = conn.savepoint()?;
-    let (id, _) = find_live_secret(&tx, ns, key)?;
+    let (Handle { id, .. }, _) = find_live_secret(&tx, ns, key)?;
     tx.execute(
         "UPDATE secrets SET deleted_at = ?2, deleted_by = ?3 WHERE id = ?1",
         params![id, stamp.at.0, stamp.actor],
@@ -478,7 +501,7 @@ pub fn restore_secret(
     stamp: Stamp<'_>,
 ) -> Result<SecretMeta> {
     let tx = conn.savepoint()?;
-    let (id, meta) = find_secret(&tx, ns, key)?;
+    let (Handle { id, .. }, meta) = find_secret(&tx, ns, key)?;
     if meta.deleted_at.is_none() {
         return Err(StoreError::SecretNotDeleted);
     }
@@ -496,7 +519,7 @@ pub fn restore_secret(
 /// was, for the audit trail. Live secrets must be deleted first.
 pub fn purge_secret(conn: &mut Connection, ns: &NamespacePath, key: &SecretKey) -> Result<SecretMeta> {
     let tx = conn.savepoint()?;
-    let (id, meta) = find_secret(&tx, ns, key)?;
+    let (Handle { id, .. }, meta) = find_secret(&tx, ns, key)?;
     if meta.deleted_at.is_none() {
         return Err(StoreError::SecretNotDeleted);
     }
@@ -508,7 +531,7 @@ pub fn purge_secret(conn: &mut Connection, ns: &NamespacePath, key: &SecretKey) 
 
 /// Metadata and version history of a secret defined in `ns` (deleted or not).
 pub fn secret_detail(conn: &Connection, ns: &NamespacePath, key: &SecretKey) -> Result<SecretDetail> {
-    let (id, meta) = find_secret(conn, ns, key)?;
+    let (Handle { id, .. }, meta) = find_secret(conn, ns, key)?;
     let mut stmt = conn.prepare(
         "SELECT version, created_at, created_by, ciphertext IS NULL, restored_from
          FROM secret_versions WHERE secret_id = ?1 ORDER BY version DESC",
@@ -544,7 +567,7 @@ pub struct Resolved {
 
 /// The current version of each live secret defined along `ns`'s ancestry
 /// (optionally one key), with its sealed value, in one query.
-const CURRENT_SQL: &str = "SELECT n.path, s.key, s.version, v.created_at, v.key_id, v.nonce, v.ciphertext
+const CURRENT_SQL: &str = "SELECT n.path, s.key, s.version, v.created_at, v.key_id, v.nonce, v.ciphertext, s.uid
      FROM secrets s JOIN namespaces n ON n.id = s.namespace_id
      JOIN secret_versions v ON v.secret_id = s.id AND v.version = s.version
      WHERE s.deleted_at IS NULL AND n.path IN";
@@ -558,13 +581,14 @@ fn resolve(conn: &Connection, keyring: &Keyring, ns: &NamespacePath, key: Option
     let mut stmt = conn.prepare_cached(&format!("{CURRENT_SQL} ({marks}){filter}"))?;
     let mut args: Vec<&str> = paths.iter().map(String::as_str).collect();
     args.extend(key.map(SecretKey::as_str));
-    type Row = (NamespacePath, SecretKey, u32, i64, Option<i64>, Option<Vec<u8>>, Option<Vec<u8>>);
-    let mut nearest: BTreeMap<SecretKey, Row> = BTreeMap::new();
+    type Current =
+        (NamespacePath, SecretKey, u32, i64, Option<i64>, Option<Vec<u8>>, Option<Vec<u8>>, Option<SecretUid>);
+    let mut nearest: BTreeMap<SecretKey, Current> = BTreeMap::new();
     let rows = stmt.query_map(params_from_iter(args), |r| {
-        Ok((parsed(r, 0)?, parsed(r, 1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
+        Ok((parsed(r, 0)?, parsed(r, 1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, uid_at(r, 7)?))
     })?;
     for row in rows {
-        let row: Row = row?;
+        let row: Current = row?;
         match nearest.get(&row.1) {
             Some(have) if have.0.depth() >= row.0.depth() => {}
             _ => {
@@ -574,11 +598,11 @@ fn resolve(conn: &Connection, keyring: &Keyring, ns: &NamespacePath, key: Option
     }
     nearest
         .into_values()
-        .map(|(defined_in, key, version, since, key_id, nonce, ciphertext)| {
+        .map(|(defined_in, key, version, since, key_id, nonce, ciphertext, uid)| {
             let (Some(key_id), Some(nonce), Some(ciphertext)) = (key_id, nonce, ciphertext) else {
                 return Err(StoreError::VersionDestroyed(version));
             };
-            let place = Place { namespace: &defined_in, key: &key, version };
+            let place = Place { namespace: &defined_in, key: &key, version, uid };
             let value = keyring.open_value(place, &Sealed { key_id, nonce, ciphertext })?;
             Ok(Resolved { defined_in, key, version, value_since: Timestamp(since), value })
         })
@@ -612,9 +636,9 @@ pub fn own_value(
     key: &SecretKey,
 ) -> Result<Option<SecretValue>> {
     match find_live_secret(conn, ns, key) {
-        Ok((id, meta)) => {
-            let sealed = sealed_version(conn, id, meta.version)?;
-            Ok(Some(keyring.open_value(Place { namespace: ns, key, version: meta.version }, &sealed)?))
+        Ok((secret, meta)) => {
+            let sealed = sealed_version(conn, secret.id, meta.version)?;
+            Ok(Some(keyring.open_value(secret.place(ns, key, meta.version), &sealed)?))
         }
         Err(StoreError::SecretNotFound) => Ok(None),
         Err(e) => Err(e),
