@@ -47,6 +47,10 @@ pub struct ServeArgs {
     /// Seconds a client has to send a request's headers (an idle or half-sent request is closed).
     #[arg(long, env = "STRONGROOM_HEADER_TIMEOUT_SECS", default_value_t = 10)]
     pub header_timeout_secs: u64,
+    /// Reverse proxies whose X-Forwarded-For names the client (comma-separated
+    /// CIDRs or addresses, e.g. 127.0.0.1,10.0.0.0/8). Empty: the header is ignored.
+    #[arg(long, env = "STRONGROOM_TRUSTED_PROXIES", default_value = "")]
+    pub trusted_proxies: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +63,8 @@ pub enum ConfigError {
     BadSessionLimits,
     #[error("STRONGROOM_MAX_CONNECTIONS and STRONGROOM_HEADER_TIMEOUT_SECS must be at least 1")]
     BadLimits,
+    #[error("STRONGROOM_TRUSTED_PROXIES / --trusted-proxies: {0:?} is not an address or a CIDR such as 10.0.0.0/8")]
+    BadProxies(String),
     #[error("set only one of STRONGROOM_MASTER_KEY and STRONGROOM_MASTER_KEY_FILE")]
     TwoKeys,
     #[error("STRONGROOM_MASTER_KEY is not a root key: {0}")]
@@ -94,6 +100,10 @@ impl ServeArgs {
             max_connections: self.max_connections,
             header_timeout: std::time::Duration::from_secs(self.header_timeout_secs),
         })
+    }
+
+    pub fn trusted_proxies(&self) -> Result<crate::client::TrustedProxies, ConfigError> {
+        crate::client::TrustedProxies::parse(&self.trusted_proxies).map_err(ConfigError::BadProxies)
     }
 
     pub fn socket_addr(&self) -> Result<SocketAddr, ConfigError> {
@@ -176,6 +186,7 @@ mod tests {
             argon2_t: 2,
             max_connections: 1024,
             header_timeout_secs: 10,
+            trusted_proxies: String::new(),
         }
     }
 

@@ -3,6 +3,7 @@
 
 pub mod api_errors;
 pub mod cli;
+pub mod client;
 pub mod config;
 pub mod export;
 pub mod forms;
@@ -27,7 +28,15 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 
 /// Every route: pages, server functions under `/api`, the workload API under
 /// `/v1`, static files, `/healthz`.
-pub fn router(state: AppState, options: LeptosOptions, own_origin: origin::OwnOrigin) -> Router {
+/// How the server is reached: the public origin and the proxies in front.
+#[derive(Clone, Default)]
+pub struct Front {
+    pub own_origin: origin::OwnOrigin,
+    pub proxies: client::TrustedProxies,
+}
+
+pub fn router(state: AppState, options: LeptosOptions, front: Front) -> Router {
+    let Front { own_origin, proxies } = front;
     let routes = route_list();
     let context = {
         let state = state.clone();
@@ -63,6 +72,7 @@ pub fn router(state: AppState, options: LeptosOptions, own_origin: origin::OwnOr
         // Forms and imports are small; nothing may make the server buffer more.
         .layer(tower_http::limit::RequestBodyLimitLayer::new(MAX_BODY))
         .layer(from_fn(telemetry::log_requests))
+        .layer(from_fn_with_state(proxies, client::real_client))
 }
 
 /// The largest request body accepted (an import file is at most 1 MiB).

@@ -184,8 +184,8 @@ async fn out_of_scope_namespaces_are_not_listed() {
     let s = setup().await;
     let mut editor = s.login("editor").await;
     let (_, list) = editor.call("namespaces/list", &[]).await;
-    let paths: Vec<&str> = list.as_array().unwrap().iter().map(|n| n["path"].as_str().unwrap()).collect();
-    assert_eq!(paths, ["inside"]);
+    let paths: Vec<&str> = list["namespaces"].as_array().unwrap().iter().map(|n| n["path"].as_str().unwrap()).collect();
+    assert_eq!((paths, &list["total"]), (vec!["inside"], &serde_json::json!(1)));
     assert_eq!(editor.get("/ns/outside").await.0, 404);
 }
 

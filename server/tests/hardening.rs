@@ -259,7 +259,8 @@ async fn item_10_unknown_hosts_are_refused_and_origins_match_their_scheme() {
     use tower::ServiceExt as _;
     let options = leptos::prelude::LeptosOptions::builder().output_name("strongroom").site_root("target/site").build();
     let public = strongroom::origin::OwnOrigin(Some("https://secrets.example.com".into()));
-    let app = strongroom::router(s.state.clone(), options, public);
+    let app =
+        strongroom::router(s.state.clone(), options, strongroom::Front { own_origin: public, ..Default::default() });
     let req =
         axum::http::Request::get("/healthz").header("host", "secrets.example.com").body(axum::body::Body::empty());
     let res = app.clone().oneshot(req.unwrap()).await.unwrap();
@@ -467,4 +468,109 @@ async fn item_19_secrets_sealed_before_the_per_secret_id_still_read() {
     assert_eq!(status, 200, "{body}");
     let (status, _, body) = s.api("GET", "/v1/namespaces/legacy/secrets/OLD", Some(&token)).await;
     assert!(status == 200 && body.contains("sealed in format 1") && body.contains("\"version\":2"), "{body}");
+}
+
+/// Item 6: behind a trusted proxy each client is itself (one client's failures
+/// do not throttle the others), a forged X-Forwarded-For from elsewhere is
+/// ignored, and a browser that signed in before is never locked out by others'
+/// failures against its account or from its address.
+#[tokio::test]
+async fn item_6_one_client_behind_a_proxy_cannot_lock_everyone_out() {
+    use app::domain::Role;
+    use common::{start_with, PASSWORD};
+    // Without trusted proxies the header is whatever a client wishes: ignored.
+    let s = start().await;
+    let (status, _) =
+        s.forwarded_for("198.51.100.66").call("session/login", &[("username", "admin"), ("password", "no")]).await;
+    assert_eq!(status, 401);
+    assert_eq!(s.last_entry().await.client, "127.0.0.1");
+
+    let proxies = strongroom::client::TrustedProxies::parse("127.0.0.1").unwrap();
+    let s = start_with(strongroom::Front { proxies, ..Default::default() }).await;
+    s.add_user("lead", Role::Auditor, "company").await;
+    // The lead has signed in from this browser before.
+    let mut lead = s.forwarded_for("198.51.100.1");
+    assert_eq!(lead.call("session/login", &[("username", "lead"), ("password", PASSWORD)]).await.0, 200);
+    assert!(lead.device.is_some());
+    lead.cookie = None;
+    // Someone at the same address fails 30 times, against random names and the lead's.
+    for n in 0..30 {
+        let name = if n % 2 == 0 { format!("guess{n}") } else { "lead".into() };
+        let (status, _) =
+            s.forwarded_for("198.51.100.1").call("session/login", &[("username", &name), ("password", "wrong")]).await;
+        assert!(status == 401 || status == 429, "{status}");
+    }
+    assert_eq!(s.last_entry().await.client, "198.51.100.1", "the trail names the client, not the proxy");
+    // That address and the lead's name are throttled for a browser without history...
+    let (status, _) =
+        s.forwarded_for("198.51.100.1").call("session/login", &[("username", "admin"), ("password", PASSWORD)]).await;
+    assert_eq!(status, 401, "the address is slowed");
+    let (status, _) =
+        s.forwarded_for("198.51.100.2").call("session/login", &[("username", "lead"), ("password", PASSWORD)]).await;
+    assert_eq!(status, 401, "the account is locked for browsers without history");
+    // ...but another client behind the same proxy signs in,
+    assert_eq!(
+        s.forwarded_for("198.51.100.2").call("session/login", &[("username", "admin"), ("password", PASSWORD)]).await.0,
+        200
+    );
+    // and so does the lead, from the browser that signed in before.
+    let (status, body) = lead.call("session/login", &[("username", "lead"), ("password", PASSWORD)]).await;
+    assert_eq!(status, 200, "{body}");
+}
+
+/// Item 4: however many namespaces exist, the home page lists a bounded page
+/// of them (links page through the rest, no JavaScript needed), and
+/// descriptions are capped.
+#[tokio::test]
+async fn item_4_the_namespace_tree_comes_in_bounded_pages() {
+    use app::domain::{Description, NamespacePath, Role, Timestamp};
+    let s = start().await;
+    let long = "d".repeat(1000);
+    s.state
+        .db
+        .call(move |c| {
+            for n in 0..450 {
+                let ns = NamespacePath::parse(&format!("org{:02}.team{n:03}", n % 7)).unwrap();
+                let stamp = app::ssr::store::Stamp { actor: "test", at: Timestamp::now() };
+                app::ssr::store::create_namespace(c, &ns, &Description::parse(&long).unwrap(), stamp)?;
+            }
+            Ok::<_, app::ssr::store::StoreError>(())
+        })
+        .await
+        .unwrap();
+    let admin = s.login("admin").await;
+    let (mut seen, mut path, mut pages) = (Vec::new(), "/".to_owned(), 0);
+    loop {
+        let (status, _, body) = admin.get(&path).await;
+        assert_eq!(status, 200);
+        assert!(body.len() < 600_000, "a page of the tree is {} bytes", body.len());
+        let rows: Vec<String> = body
+            .split("<li class=\"depth-")
+            .skip(1)
+            .map(|row| row.split("href=\"/ns/").nth(1).unwrap().split('"').next().unwrap().to_owned())
+            .collect();
+        assert!(rows.len() <= app::api::namespaces::TREE_PAGE, "{} rows on one page", rows.len());
+        seen.extend(rows);
+        pages += 1;
+        match body.split("href=\"/?after=").nth(1) {
+            Some(rest) => path = format!("/?after={}", rest.split('"').next().unwrap()),
+            None => break,
+        }
+    }
+    assert_eq!((pages, seen.len()), (3, 457), "450 teams and their 7 parents, each once");
+    let mut sorted = seen.clone();
+    sorted.dedup();
+    assert_eq!(sorted.len(), 457);
+    // A grant on one subtree pages through that subtree only.
+    s.add_user("lead", Role::Auditor, "org03").await;
+    let lead = s.login("lead").await;
+    let (_, _, body) = lead.get("/").await;
+    assert!(body.contains("/ns/org03.team003") && !body.contains("/ns/org04") && !body.contains("?after="));
+    // Bad cursors are a clear error, not a page of something else.
+    let mut admin = s.login("admin").await;
+    let (status, body) = admin.call("namespaces/list", &[("after", "not a namespace!")]).await;
+    assert_eq!((status, common::error_field(&body).1.as_deref()), (422, Some("after")), "{body}");
+    let too_long = "x".repeat(1001);
+    let (status, body) = admin.call("namespaces/create", &[("namespace", "capped"), ("description", &too_long)]).await;
+    assert_eq!((status, common::error_field(&body).1.as_deref()), (422, Some("description")), "{body}");
 }

@@ -1,7 +1,7 @@
 //! Server functions for namespaces.
 
 use crate::{
-    domain::view::{NamespaceSummary, NamespaceView},
+    domain::view::{NamespacePage, NamespaceSummary, NamespaceView},
     error::AppError,
 };
 use leptos::prelude::*;
@@ -34,15 +34,27 @@ pub async fn create_namespace(namespace: String, description: String) -> Result<
     .await
 }
 
-/// The namespaces the caller's grants cover, in tree order, with secret counts.
+/// Namespaces on one page of the tree: however many exist, a page stays small.
+pub const TREE_PAGE: usize = 200;
+
+/// The namespaces the caller's grants cover, in tree order, with secret counts:
+/// a page of [`TREE_PAGE`] starting after `after` (from the start without it).
 #[server(prefix = "/api", endpoint = "namespaces/list")]
-pub async fn list_namespaces() -> Result<Vec<NamespaceSummary>, AppError> {
+pub async fn list_namespaces(after: Option<String>) -> Result<NamespacePage, AppError> {
     let act = Act::new(Action::Read, "", "");
     act.run(async {
         let who = act.signed_in().await?;
+        let after = after.filter(|a| !a.is_empty()).map(|a| field("after", NamespacePath::parse(&a))).transpose()?;
         let mut list = state()?.db.read(store::list_namespaces).await.map_err(store_error)?;
         list.retain(|n| who.can_see(&n.path));
-        Ok(list)
+        let total = list.len() as u32;
+        let start = after.map_or(0, |after| list.partition_point(|n| n.path.tree_cmp(&after).is_le()));
+        let mut namespaces: Vec<_> = list.into_iter().skip(start).take(TREE_PAGE + 1).collect();
+        let next = (namespaces.len() > TREE_PAGE).then(|| {
+            namespaces.truncate(TREE_PAGE);
+            namespaces[TREE_PAGE - 1].path.clone()
+        });
+        Ok(NamespacePage { namespaces, total, next })
     })
     .await
 }

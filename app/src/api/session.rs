@@ -37,9 +37,20 @@ pub async fn login(username: String, password: WriteOnly) -> Result<(), AppError
             // Only names of real accounts are recorded (see UNKNOWN_USER).
             act.set_actor(user.username.as_str());
         }
+        // A browser that signed in to this account before is throttled on its
+        // own: others' failures (same name, same address) cannot lock it out.
+        let cookies = request_cookies();
+        let device = cookies
+            .as_deref()
+            .and_then(|c| auth.cookies.read_device(c))
+            .and_then(|value| auth.devices.check(&account_key, value))
+            .map(|id| format!("device {id}"));
         // Counted before the password is checked, in one step each, so that
         // attempts sent at once cannot all be checked; forgiven on success.
-        let admitted = auth.addresses.attempt(&address, now) && auth.accounts.attempt(&account_key, now);
+        let admitted = match &device {
+            Some(device) => auth.device_attempts.attempt(device, now),
+            None => auth.addresses.attempt(&address, now) && auth.accounts.attempt(&account_key, now),
+        };
         if !admitted {
             // Refused without queuing for a hash (which others are waiting for),
             // after as long as a check takes: it looks like any other refusal.
@@ -66,8 +77,13 @@ pub async fn login(username: String, password: WriteOnly) -> Result<(), AppError
             tracing::info!(client = %addr, "sign-in refused");
             return Err(AppError::SignInFailed);
         };
-        auth.addresses.forgive(&address);
-        auth.accounts.succeed(&account_key);
+        match &device {
+            Some(device) => auth.device_attempts.succeed(device),
+            None => {
+                auth.addresses.forgive(&address);
+                auth.accounts.succeed(&account_key);
+            }
+        }
         if rehash {
             let hash = auth.hasher.hash(retry).await.map_err(|e| internal("rehash", &e))?;
             let id = user.id;
@@ -81,6 +97,11 @@ pub async fn login(username: String, password: WriteOnly) -> Result<(), AppError
         let id = user.id;
         act.write(move |c| accounts::create_session(c, &hash, id, Timestamp::now())).await.map_err(account_error)?;
         set_header(axum::http::header::SET_COOKIE, &auth.cookies.set(&token, auth.limits.absolute));
+        if device.is_none() {
+            if let Some(value) = auth.devices.issue(&account_key) {
+                set_header(axum::http::header::SET_COOKIE, &auth.cookies.set_device(&value));
+            }
+        }
         tracing::info!(username = %user.username, client = %addr, "signed in");
         Ok(())
     })

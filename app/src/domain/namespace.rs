@@ -89,6 +89,12 @@ impl NamespacePath {
         self.0.split('.').count()
     }
 
+    /// Tree order: parents before children, siblings by name, segment by
+    /// segment (so `a.b` comes right after `a`, before `a-b`).
+    pub fn tree_cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.split('.').cmp(other.0.split('.'))
+    }
+
     /// The last segment: `etl` for `company.team.etl`.
     pub fn leaf(&self) -> &str {
         self.0.rsplit('.').next().unwrap_or(&self.0)

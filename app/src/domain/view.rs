@@ -13,6 +13,16 @@ pub struct NamespaceSummary {
     pub secret_count: u32,
 }
 
+/// One page of the namespace tree, in tree order.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NamespacePage {
+    pub namespaces: Vec<NamespaceSummary>,
+    /// How many namespaces the caller may see in all.
+    pub total: u32,
+    /// Where the next page starts after, when there is one.
+    pub next: Option<NamespacePath>,
+}
+
 /// Who wrote what, when.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SecretMeta {

@@ -7,20 +7,24 @@ use crate::{
         namespaces::{list_namespaces, CreateNamespace},
         secrets::overdue_secrets,
     },
-    components::{error_of, reset_on_success, FieldError, FormError, IfCan, SubmitButton},
+    components::{error_of, reset_on_success, settled, FieldError, FormError, IfCan, SubmitButton},
     domain::{
-        view::{NamespaceSummary, SecretMeta},
+        view::{NamespacePage, SecretMeta},
         Role,
     },
 };
 use leptos::server_fn::ServerFn;
 use leptos::{html, prelude::*};
 use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
 
 #[component]
 pub fn HomePage() -> impl IntoView {
     let create = ServerAction::<CreateNamespace>::new();
-    let namespaces = Resource::new(move || create.version().get(), |_| list_namespaces());
+    let query = settled(use_query_map());
+    let after = move || query.read().get("after").unwrap_or_default();
+    let namespaces =
+        Resource::new(move || (create.version().get(), after()), |(_, after)| list_namespaces(Some(after)));
     let overdue = Resource::new(|| (), |_| overdue_secrets());
     let error = error_of(create);
     let form = NodeRef::<html::Form>::new();
@@ -32,10 +36,10 @@ pub fn HomePage() -> impl IntoView {
         <Suspense fallback=Loading>
             {move || Suspend::new(async move {
                 match namespaces.await {
-                    Ok(list) if list.is_empty() => {
+                    Ok(page) if page.total == 0 => {
                         view! { <p class="muted">"No namespaces yet. Create the first one below."</p> }.into_any()
                     }
-                    Ok(list) => view! { <NamespaceTree list/> }.into_any(),
+                    Ok(page) => view! { <NamespaceTree page first=after().is_empty()/> }.into_any(),
                     Err(error) => view! { <LoadError error/> }.into_any(),
                 }
             })}
@@ -66,11 +70,24 @@ pub fn HomePage() -> impl IntoView {
     }
 }
 
+/// One page of the tree; links to the next page and back to the first are
+/// plain links (no JavaScript needed).
 #[component]
-fn NamespaceTree(list: Vec<NamespaceSummary>) -> impl IntoView {
+fn NamespaceTree(page: NamespacePage, first: bool) -> impl IntoView {
+    let NamespacePage { namespaces, total, next } = page;
+    let paging = (!first || next.is_some()).then(|| {
+        let shown = format!("{} of {total} namespaces", namespaces.len());
+        view! {
+            <nav class="pager" aria-label="Namespace pages">
+                <span class="muted">{shown}</span>
+                {(!first).then(|| view! { " " <a href="/">"First page"</a> })}
+                {next.map(|n| view! { " " <a href=format!("/?after={n}")>"More namespaces"</a> })}
+            </nav>
+        }
+    });
     view! {
         <ul class="tree" aria-label="Namespace tree">
-            {list
+            {namespaces
                 .into_iter()
                 .map(|ns| {
                     // A class, not an inline style: the CSP allows no inline styles.
@@ -88,6 +105,7 @@ fn NamespaceTree(list: Vec<NamespaceSummary>) -> impl IntoView {
                 })
                 .collect_view()}
         </ul>
+        {paging}
     }
 }
 

@@ -216,13 +216,36 @@ impl CookiePolicy {
 
     /// The session token in a `Cookie` header, if any.
     pub fn read<'a>(&self, cookie_header: &'a str) -> Option<&'a str> {
-        cookie_header
-            .split(';')
-            .filter_map(|pair| pair.trim().split_once('='))
-            .find(|(name, _)| *name == self.name())
-            .map(|(_, value)| value)
-            .filter(|v| !v.is_empty())
+        cookie_value(cookie_header, self.name())
     }
+
+    fn device_name(&self) -> &'static str {
+        if self.secure {
+            "__Host-strongroom_device"
+        } else {
+            "strongroom_device"
+        }
+    }
+
+    /// The device cookie (see `devices`): kept a year, sent only to this server.
+    pub fn set_device(&self, value: &str) -> String {
+        let secure = if self.secure { "; Secure" } else { "" };
+        format!("{}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=31536000{secure}", self.device_name())
+    }
+
+    /// The device cookie in a `Cookie` header, if any.
+    pub fn read_device<'a>(&self, cookie_header: &'a str) -> Option<&'a str> {
+        cookie_value(cookie_header, self.device_name())
+    }
+}
+
+fn cookie_value<'a>(cookie_header: &'a str, wanted: &str) -> Option<&'a str> {
+    cookie_header
+        .split(';')
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == wanted)
+        .map(|(_, value)| value)
+        .filter(|v| !v.is_empty())
 }
 
 /// Failed sign-ins per key (an account name or a client address). After

@@ -235,6 +235,11 @@ fn request_parts() -> Option<Parts> {
     use_context::<Parts>()
 }
 
+/// The request's `Cookie` header, if any.
+pub fn request_cookies() -> Option<String> {
+    request_parts().and_then(|p| p.headers.get(header::COOKIE).and_then(|v| v.to_str().ok()).map(String::from))
+}
+
 /// The client's address (for throttling), or `unknown`.
 pub fn client_addr() -> String {
     request_parts()
@@ -245,8 +250,7 @@ pub fn client_addr() -> String {
 /// The caller, from the session cookie. Anonymous: `Unauthorized`.
 pub async fn signed_in() -> Result<Caller, AppError> {
     let state = state()?;
-    let cookies =
-        request_parts().and_then(|p| p.headers.get(header::COOKIE).and_then(|v| v.to_str().ok()).map(String::from));
+    let cookies = request_cookies();
     match state.session(cookies.as_deref()).await.map_err(account_error)? {
         Some((user, session)) => Ok(Caller { id: user.id, username: user.username, grants: user.grants, session }),
         None => Err(AppError::Unauthorized),

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod crypto;
 pub mod db;
+pub mod devices;
 pub mod formats;
 pub mod handler;
 pub mod import;

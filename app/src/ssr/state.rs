@@ -6,6 +6,7 @@ use super::{
     auth::{token_hash, AuthError, CookiePolicy, Hasher, Throttle},
     crypto::{Keyring, RootKey},
     db::Db,
+    devices::DeviceCookies,
     import::Pending,
     stash::Stash,
     store::{self, StoreError},
@@ -53,8 +54,14 @@ pub struct Auth {
     pub hasher: Hasher,
     /// Failed sign-ins per account name: 5 free, then 30 s doubling to 1 h.
     pub accounts: Throttle,
-    /// Failed sign-ins per client address: 20 free, then 30 s doubling to 1 h.
+    /// Failed sign-ins per client address: 20 free, then 30 s, then one a
+    /// minute. An address is slowed, never locked for long: behind NAT many
+    /// people share one.
     pub addresses: Throttle,
+    /// Browsers that signed in to an account before (see `devices`), and their
+    /// failed sign-ins: 5 free, then 30 s doubling to 1 h.
+    pub devices: DeviceCookies,
+    pub device_attempts: Throttle,
     pub cookies: CookiePolicy,
     pub limits: SessionLimits,
     /// Import previews per user (each compares pasted values with stored
@@ -107,7 +114,9 @@ impl AppState {
         let auth = Auth {
             hasher,
             accounts: Throttle::new(5, base, max),
-            addresses: Throttle::new(20, base, max),
+            addresses: Throttle::new(20, base, Duration::from_secs(60)),
+            devices: DeviceCookies::new(root),
+            device_attempts: Throttle::new(5, base, max),
             cookies: CookiePolicy { secure: settings.secure_cookies },
             limits: SessionLimits { idle: settings.session_idle, absolute: settings.session_absolute },
             previews: Throttle::new(20, Duration::from_secs(60), max),

@@ -153,7 +153,7 @@ fn summary_from_row(row: &Row<'_>) -> rusqlite::Result<NamespaceSummary> {
 
 /// Orders a flat list as a tree: each namespace right after its parent.
 fn tree_order(list: &mut [NamespaceSummary]) {
-    list.sort_by(|a, b| a.path.as_str().split('.').cmp(b.path.as_str().split('.')));
+    list.sort_by(|a, b| a.path.tree_cmp(&b.path));
 }
 
 /// Every namespace in tree order, with its own live secret count.

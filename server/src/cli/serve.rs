@@ -24,7 +24,8 @@ pub async fn serve(args: ServeArgs) -> Result<(), RunError> {
     }
     let settings = args.auth_settings()?;
     let limits = args.limits()?;
-    let own_origin = crate::origin::OwnOrigin(args.public_origin()?);
+    let front =
+        crate::Front { own_origin: crate::origin::OwnOrigin(args.public_origin()?), proxies: args.trusted_proxies()? };
     let state = open_state(args.db_path(), root, settings).await?;
 
     if state.db.read(app::ssr::accounts::user_count).await.unwrap_or(1) == 0 {
@@ -44,7 +45,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), RunError> {
     let bound = listener.local_addr().map_err(RunError::Serve)?;
     tracing::info!(address = %bound, data_dir = %args.data_dir.display(), "listening on http://{bound}");
     let stats = state.reads.stats.clone();
-    crate::listen::serve(listener, router(state, options, own_origin), limits, shutdown_signal()).await;
+    crate::listen::serve(listener, router(state, options, front), limits, shutdown_signal()).await;
     let (commits, entries) = (
         stats.commits.load(std::sync::atomic::Ordering::Relaxed),
         stats.entries.load(std::sync::atomic::Ordering::Relaxed),

@@ -27,17 +27,25 @@ pub struct Server {
 pub struct Client<'a> {
     pub server: &'a Server,
     pub http: reqwest::Client,
+    /// The session cookie (`name=value`).
     pub cookie: Option<String>,
+    /// The device cookie a sign-in leaves (`name=value`).
+    pub device: Option<String>,
 }
 
 pub async fn start() -> Server {
+    start_with(Default::default()).await
+}
+
+/// A server with this public origin and these trusted proxies.
+pub async fn start_with(front: strongroom::Front) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let root = RootKey::generate().unwrap();
     let state = AppState::open(&dir.path().join("strongroom.db"), &root, &Default::default()).unwrap();
     let options = LeptosOptions::builder().output_name("strongroom").site_root("target/site").build();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let app = strongroom::router(state.clone(), options, Default::default());
+    let app = strongroom::router(state.clone(), options, front);
     tokio::spawn(async move {
         axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await.unwrap()
     });
@@ -144,7 +152,19 @@ impl Server {
     pub fn client_from(&self, ip: Option<IpAddr>) -> Client<'_> {
         let http =
             reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).local_address(ip).build().unwrap();
-        Client { server: self, http, cookie: None }
+        Client { server: self, http, cookie: None, device: None }
+    }
+
+    /// A client behind a proxy on loopback that says it forwards for `client`.
+    pub fn forwarded_for(&self, client: &str) -> Client<'_> {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("x-forwarded-for", client.parse().unwrap());
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .default_headers(headers)
+            .build()
+            .unwrap();
+        Client { server: self, http, cookie: None, device: None }
     }
 
     /// Signs `name` in with `PASSWORD`.
@@ -179,9 +199,10 @@ impl Server {
 
 impl Client<'_> {
     fn with_cookie(&self, req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
-        match &self.cookie {
-            Some(c) => req.header("cookie", c),
-            None => req,
+        let pairs: Vec<&str> = [&self.cookie, &self.device].into_iter().flatten().map(String::as_str).collect();
+        match pairs.is_empty() {
+            true => req,
+            false => req.header("cookie", pairs.join("; ")),
         }
     }
 
@@ -192,9 +213,10 @@ impl Client<'_> {
         let res = self.with_cookie(req).send().await.unwrap();
         let status = res.status().as_u16();
         let headers = res.headers().clone();
-        if let Some(set) = headers.get("set-cookie").and_then(|v| v.to_str().ok()) {
+        for set in headers.get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()) {
             let pair = set.split(';').next().unwrap_or_default().to_owned();
-            self.cookie = (!pair.ends_with('=')).then_some(pair);
+            let slot = if pair.contains("strongroom_device=") { &mut self.device } else { &mut self.cookie };
+            *slot = (!pair.ends_with('=')).then_some(pair);
         }
         let body = res.bytes().await.unwrap();
         self.server.keep(&headers, &body);
