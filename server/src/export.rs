@@ -95,7 +95,7 @@ pub async fn export(
         };
         let state = state.clone();
         async move {
-            state.record(entry).await;
+            state.record_refused_read(entry).await;
             let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], format!("{error}\n")).into_response()
         }

@@ -574,3 +574,34 @@ async fn item_4_the_namespace_tree_comes_in_bounded_pages() {
     let (status, body) = admin.call("namespaces/create", &[("namespace", "capped"), ("description", &too_long)]).await;
     assert_eq!((status, common::error_field(&body).1.as_deref()), (422, Some("description")), "{body}");
 }
+
+/// Item 11: refused reads from one client get ten entries a minute; the rest
+/// are counted into one entry. Refused writes and sign-ins are all recorded.
+#[tokio::test]
+async fn item_11_a_flood_of_refused_reads_is_counted_not_recorded_one_by_one() {
+    let s = start().await;
+    s.secrets("flood", &[("K", "v")]).await;
+    let before = s.audit_count().await;
+    for _ in 0..40 {
+        let (status, _, _) = s.api("GET", "/v1/namespaces/flood/secrets/K", Some("sr_not-a-token")).await;
+        assert_eq!(status, 401);
+    }
+    for _ in 0..20 {
+        assert_eq!(s.anon().call("namespaces/list", &[]).await.0, 401);
+    }
+    assert_eq!(s.audit_count().await, before + 10, "ten entries, then counted");
+    // Writes and sign-ins from the same client are still recorded each.
+    assert_eq!(s.anon().call("namespaces/create", &[("namespace", "x"), ("description", "")]).await.0, 401);
+    assert_eq!(s.anon().call("session/login", &[("username", "admin"), ("password", "nope")]).await.0, 401);
+    assert_eq!(s.audit_count().await, before + 12);
+    // Another client has its own ten.
+    let (status, _, _) = s.api_from(from(9), "GET", "/v1/namespaces/flood/secrets/K", Some("sr_not-a-token")).await;
+    assert_eq!(status, 401);
+    assert_eq!(s.audit_count().await, before + 13);
+    // The count is written when the minute is over (here: now).
+    s.state.reads.flush_refusals().await.unwrap();
+    let entry = s.last_entry().await;
+    assert_eq!((entry.action.as_str(), entry.client.as_str()), ("request", "127.0.0.1"));
+    assert!(entry.outcome.starts_with("refused: 50 more refused requests"), "{}", entry.outcome);
+    assert_eq!(s.audit_count().await, before + 14);
+}

@@ -60,6 +60,9 @@ pub struct Hasher {
 
 type Job = Box<dyn FnOnce() + Send>;
 
+/// How much the hashing threads yield to everything else (nice 10 of 19).
+const HASH_NICENESS: i32 = 10;
+
 impl Hasher {
     pub fn new(m_kib: u32, t: u32, p: u32, concurrency: usize, queue: usize) -> Result<Self, AuthError> {
         if m_kib < MIN_M_KIB || t < MIN_T || p < MIN_P {
@@ -75,12 +78,17 @@ impl Hasher {
             let inbox = inbox.clone();
             std::thread::Builder::new()
                 .name(format!("argon2-{n}"))
-                .spawn(move || loop {
-                    // The lock is held only while waiting for the next job.
-                    let job = inbox.lock().unwrap_or_else(|p| p.into_inner()).recv();
-                    match job {
-                        Ok(job) => job(),
-                        Err(_) => return, // the Hasher was dropped
+                .spawn(move || {
+                    // Below pages and reads: a burst of sign-ins slows sign-ins, not the site.
+                    // Linux's nice is per thread; failing to lower it changes nothing else.
+                    let _ = rustix::process::nice(HASH_NICENESS);
+                    loop {
+                        // The lock is held only while waiting for the next job.
+                        let job = inbox.lock().unwrap_or_else(|p| p.into_inner()).recv();
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => return, // the Hasher was dropped
+                        }
                     }
                 })
                 .map_err(|e| AuthError::Argon2(e.to_string()))?;

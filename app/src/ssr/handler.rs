@@ -165,7 +165,12 @@ impl Act {
             if !self.recorded.load(std::sync::atomic::Ordering::SeqCst) {
                 let outcome = self.outcome.lock().unwrap_or_else(|p| p.into_inner()).take();
                 let entry = self.entry(outcome.unwrap_or_else(|| outcome_of(error)), None);
-                state()?.record(entry).await;
+                let refused_read =
+                    self.action == Action::Read && !matches!(error, AppError::Internal | AppError::Network);
+                match refused_read {
+                    true => state()?.record_refused_read(entry).await,
+                    false => state()?.record(entry).await,
+                }
             }
         }
         result

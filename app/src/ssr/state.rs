@@ -156,6 +156,14 @@ impl AppState {
 
     /// Appends `entry` to the audit trail on its own (for refusals, where no
     /// change goes with it). A failure is logged; the refusal stands anyway.
+    /// Records a refused read, unless its client has had its share of entries
+    /// this minute: then it is counted, and the count recorded (see `refusals`).
+    pub async fn record_refused_read(&self, entry: super::audit::NewEntry) {
+        if self.reads.refusals.admit(&entry.client, std::time::Instant::now()) {
+            self.record(entry).await;
+        }
+    }
+
     pub async fn record(&self, entry: super::audit::NewEntry) {
         let key = self.audit.clone();
         // One transaction: the entry and the new head are committed together

@@ -12,6 +12,7 @@ use super::{
     audit::{AuditKey, Chain, NewEntry},
     auth::token_hash,
     db::Db,
+    refusals::Refusals,
     state::AppState,
     store::{self, StoreError},
     tokens::{self, TokenRecord},
@@ -21,9 +22,12 @@ use crate::domain::{
     view::{NamespaceSummary, SecretMeta},
     NamespacePath, Scope, SecretKey, Timestamp, TokenName,
 };
-use std::sync::{
-    atomic::{AtomicU64, Ordering},
-    mpsc, Arc,
+use std::{
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        mpsc, Arc,
+    },
+    time::{Duration, Instant},
 };
 
 /// Why a workload request is refused or failed. Both API surfaces map this to
@@ -290,6 +294,9 @@ impl Request<'_> {
 
     async fn refuse(&self, actor: String, error: &ReadError) {
         let verb = if *error == ReadError::Internal { "failed" } else { "refused" };
+        if verb == "refused" && !self.state.reads.refusals.admit(&self.client, Instant::now()) {
+            return; // counted; one entry for the lot when the minute is over
+        }
         let entry = self.entry(actor, self.namespace.clone(), self.key.clone(), None, format!("{verb}: {error}"));
         if let Err(e) = self.state.reads.record(vec![entry], None).await {
             tracing::error!(error = %e, "could not record a refused workload request in the audit trail");
@@ -393,6 +400,8 @@ pub struct BatchStats {
 pub struct ReadAudit {
     jobs: mpsc::SyncSender<Job>,
     pub stats: Arc<BatchStats>,
+    /// Refused reads held back per client; this thread writes their counts.
+    pub refusals: Arc<Refusals>,
 }
 
 impl ReadAudit {
@@ -400,9 +409,30 @@ impl ReadAudit {
         let (jobs, inbox) = mpsc::sync_channel::<Job>(MAX_WAITING);
         let stats = Arc::new(BatchStats::default());
         let counts = stats.clone();
-        std::thread::Builder::new().name("audit-reads".into()).spawn(move || {
-            // Ends when every sender (the AppState) is gone.
-            while let Ok(first) = inbox.recv() {
+        let refusals = Arc::new(Refusals::default());
+        let held = refusals.clone();
+        std::thread::Builder::new().name("audit-reads".into()).spawn(move || loop {
+            // Counts of held-back refusals whose minute is over, then (when every
+            // sender, the AppState, is gone) all of them, and the thread ends.
+            let first = match inbox.recv_timeout(Duration::from_secs(1)) {
+                Ok(job) => job,
+                Err(stop) => {
+                    let stopped = stop == mpsc::RecvTimeoutError::Disconnected;
+                    let entries = held.summaries(Instant::now(), stopped);
+                    if !entries.is_empty() {
+                        let (done, _) = tokio::sync::oneshot::channel();
+                        let job = Job { entries, token: None, done };
+                        if let Err(e) = db.write_now(|c| commit(c, &key, &[job])) {
+                            tracing::error!(error = %e, "could not record a count of refused requests");
+                        }
+                    }
+                    if stopped {
+                        break;
+                    }
+                    continue;
+                }
+            };
+            {
                 let mut batch = vec![first];
                 let mut size = batch[0].entries.len();
                 while size < MAX_BATCH {
@@ -428,7 +458,16 @@ impl ReadAudit {
                 }
             }
         })?;
-        Ok(Self { jobs, stats })
+        Ok(Self { jobs, stats, refusals })
+    }
+
+    /// Writes every held-back count now, not when its minute is over.
+    pub async fn flush_refusals(&self) -> Result<(), Unrecorded> {
+        let entries = self.refusals.summaries(Instant::now(), true);
+        if entries.is_empty() {
+            return Ok(());
+        }
+        self.record(entries, None).await
     }
 
     /// Appends `entries` (and notes the token's use) in the next batch; returns

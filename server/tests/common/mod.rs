@@ -116,7 +116,28 @@ impl Server {
         path: &str,
         token: Option<&str>,
     ) -> (u16, reqwest::header::HeaderMap, String) {
-        let http = reqwest::Client::new();
+        self.api_with(reqwest::Client::new(), method, path, token).await
+    }
+
+    /// [`Server::api`] from a connection whose address is `ip` (a client of its own).
+    pub async fn api_from(
+        &self,
+        ip: Option<IpAddr>,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+    ) -> (u16, reqwest::header::HeaderMap, String) {
+        let http = reqwest::Client::builder().local_address(ip).build().unwrap();
+        self.api_with(http, method, path, token).await
+    }
+
+    async fn api_with(
+        &self,
+        http: reqwest::Client,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+    ) -> (u16, reqwest::header::HeaderMap, String) {
         let mut req =
             http.request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), format!("{}{path}", self.base));
         if let Some(token) = token {
@@ -169,7 +190,12 @@ impl Server {
 
     /// Signs `name` in with `PASSWORD`.
     pub async fn login(&self, name: &str) -> Client<'_> {
-        let mut client = self.anon();
+        self.login_from(name, None).await
+    }
+
+    /// Signs `name` in from a connection whose address is `ip`.
+    pub async fn login_from(&self, name: &str, ip: Option<IpAddr>) -> Client<'_> {
+        let mut client = self.client_from(ip);
         let (status, body) = client.call("session/login", &[("username", name), ("password", PASSWORD)]).await;
         assert_eq!(status, 200, "sign-in of {name}: {body}");
         assert!(client.cookie.is_some());

@@ -1,0 +1,105 @@
+//! Refused reads, per client: the first few a minute get an entry each, the
+//! rest are counted and written as one entry when the minute is over, so a
+//! flood of refused requests cannot flood the trail (and its fsyncs).
+//! Refused writes and sign-ins never come here: each of those is recorded.
+
+use crate::domain::{
+    audit::{Action, ANONYMOUS},
+    Timestamp,
+};
+use std::{
+    collections::HashMap,
+    sync::Mutex,
+    time::{Duration, Instant},
+};
+
+use super::audit::NewEntry;
+
+/// Entries per client per window before the rest are counted.
+const FREE: u32 = 10;
+const WINDOW: Duration = Duration::from_secs(60);
+/// Bounds the memory a flood from many addresses can take: beyond it, all
+/// new clients share one count.
+const MAX_CLIENTS: usize = 100_000;
+const MANY: &str = "(many clients)";
+
+pub struct Refusals {
+    windows: Mutex<HashMap<String, Window>>,
+}
+
+struct Window {
+    started: Instant,
+    recorded: u32,
+    held: u32,
+}
+
+impl Default for Refusals {
+    fn default() -> Self {
+        Self { windows: Mutex::new(HashMap::new()) }
+    }
+}
+
+impl Refusals {
+    /// Whether this refusal from `client` gets an entry of its own; if not, it is counted.
+    pub fn admit(&self, client: &str, now: Instant) -> bool {
+        let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
+        let key = if windows.len() >= MAX_CLIENTS && !windows.contains_key(client) { MANY } else { client };
+        let window = windows.entry(key.to_owned()).or_insert(Window { started: now, recorded: 0, held: 0 });
+        if window.recorded < FREE && key != MANY {
+            window.recorded += 1;
+            true
+        } else {
+            window.held += 1;
+            false
+        }
+    }
+
+    /// One entry per client whose window is over (or every client, with
+    /// `all`) and had refusals held back; those windows are forgotten.
+    pub fn summaries(&self, now: Instant, all: bool) -> Vec<NewEntry> {
+        let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out = Vec::new();
+        windows.retain(|client, w| {
+            let over = all || now.saturating_duration_since(w.started) >= WINDOW;
+            if over && w.held > 0 {
+                out.push(summary(client, w.held));
+            }
+            !over
+        });
+        out
+    }
+}
+
+fn summary(client: &str, held: u32) -> NewEntry {
+    NewEntry {
+        at: Timestamp::now(),
+        actor: ANONYMOUS.to_owned(),
+        action: Action::Request.as_str(),
+        namespace: String::new(),
+        key: String::new(),
+        version: None,
+        client: client.to_owned(),
+        outcome: format!("refused: {held} more refused requests within a minute, counted here instead of one by one"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_client_gets_ten_entries_a_minute_and_then_one_count() {
+        let r = Refusals::default();
+        let t0 = Instant::now();
+        let admitted = (0..25).filter(|_| r.admit("10.0.0.1", t0)).count();
+        assert_eq!(admitted, 10);
+        assert!(r.admit("10.0.0.2", t0), "another client has its own allowance");
+        assert!(r.summaries(t0 + Duration::from_secs(30), false).is_empty(), "the minute is not over");
+        let done = r.summaries(t0 + WINDOW, false);
+        assert_eq!(done.len(), 1, "only the client with refusals held back");
+        assert_eq!((done[0].client.as_str(), done[0].action), ("10.0.0.1", "request"));
+        assert!(done[0].outcome.starts_with("refused: 15 more refused requests"), "{}", done[0].outcome);
+        assert!(r.admit("10.0.0.1", t0 + WINDOW), "a new minute, a new allowance");
+        assert!(r.summaries(t0 + WINDOW, true).is_empty());
+    }
+}
