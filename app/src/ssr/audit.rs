@@ -366,7 +366,7 @@ fn subtree_page(
         let rows = stmt.query_map(params![name, before.unwrap_or(i64::MAX), limit as i64 + 1], entry_from_row)?;
         entries.extend(rows.collect::<rusqlite::Result<Vec<_>>>()?);
     }
-    entries.sort_unstable_by(|a, b| b.id.cmp(&a.id));
+    entries.sort_unstable_by_key(|e| std::cmp::Reverse(e.id));
     entries.truncate(limit + 1);
     Ok(Some(entries))
 }
