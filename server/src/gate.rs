@@ -18,6 +18,7 @@ fn is_page(req: &Request) -> bool {
         && !path.starts_with("/pkg/")
         && path != "/favicon.svg"
         && path != "/healthz"
+        && path != "/readyz"
 }
 
 fn see_other(location: &str) -> Response {

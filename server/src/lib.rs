@@ -20,6 +20,7 @@ use axum::{
     extract::State,
     http::StatusCode,
     middleware::{from_fn, from_fn_with_state},
+    response::{IntoResponse, Response},
     routing::get,
     Router,
 };
@@ -52,7 +53,8 @@ pub fn router(state: AppState, options: LeptosOptions, front: Front) -> Router {
     // Layers run bottom-up: the log sees everything, cross-origin posts stop first.
     // The browser's side: pages, server functions, trail exports.
     let browser = Router::new()
-        .route("/healthz", get(healthz).with_state(state.clone()))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz).with_state(state.clone()))
         .route("/audit/{file}", get(export::export).with_state(state.clone()))
         .merge(pages.clone())
         .layer(from_fn_with_state(state.clone(), api_errors::error_status))
@@ -87,13 +89,41 @@ fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
     ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }
 
-/// Liveness and database reachability.
-async fn healthz(State(state): State<AppState>) -> (StatusCode, &'static str) {
-    match state.db.read(|c| c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))).await {
-        Ok(_) => (StatusCode::OK, "ok\n"),
-        Err(err) => {
-            tracing::error!(error = %err, "health check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n")
-        }
+/// Liveness: the process answers.
+async fn healthz() -> Response {
+    json_status(StatusCode::OK, serde_json::json!({ "status": "ok" }))
+}
+
+/// Readiness: the database takes writes (a write lock is taken and given
+/// back) and the root key held is the database's (the trail's head verifies).
+async fn readyz(State(state): State<AppState>) -> Response {
+    let key = state.audit.clone();
+    let checked = state
+        .db
+        .call(move |c| {
+            let writable = c.execute_batch("BEGIN IMMEDIATE; ROLLBACK").map_err(|e| e.to_string());
+            let keys = app::ssr::audit::head_matches(c, &key).map_err(|e| e.to_string());
+            (writable, keys)
+        })
+        .await;
+    let word = |r: &Result<bool, String>| match r {
+        Ok(true) => "ok".to_owned(),
+        Ok(false) => "the root key does not match the audit trail's head".to_owned(),
+        Err(e) => e.clone(),
+    };
+    let (writable, keys) = (checked.0.map(|()| true), checked.1);
+    let ready = matches!((&writable, &keys), (Ok(true), Ok(true)));
+    if !ready {
+        tracing::error!(database = %word(&writable), keys = %word(&keys), "not ready");
     }
+    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let body = serde_json::json!({
+        "status": if ready { "ready" } else { "not ready" },
+        "checks": { "database": word(&writable), "keys": word(&keys) },
+    });
+    json_status(status, body)
+}
+
+fn json_status(status: StatusCode, body: serde_json::Value) -> Response {
+    (status, [(axum::http::header::CACHE_CONTROL, "no-store")], axum::Json(body)).into_response()
 }

@@ -266,3 +266,20 @@ async fn purge_removes_a_deleted_secret_and_every_ciphertext_for_good() {
     let add = [("namespace", "co"), ("key", "K"), ("value", "new"), ("description", "")];
     assert_eq!(a.call("secrets/add", &add).await.1["version"], 1);
 }
+
+#[tokio::test]
+async fn health_and_readiness_answer_json_without_a_session() {
+    let s = start().await;
+    let (status, headers, body) = s.anon().get("/healthz").await;
+    assert_eq!((status, body.as_str()), (200, r#"{"status":"ok"}"#));
+    assert_eq!(headers["content-type"], "application/json");
+    let (status, _, body) = s.anon().get("/readyz").await;
+    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(json["checks"], serde_json::json!({ "database": "ok", "keys": "ok" }));
+    // A trail head that does not match the key this server holds: not ready.
+    s.sql("UPDATE meta SET value = zeroblob(40) WHERE name = 'audit_head'");
+    let (status, _, body) = s.anon().get("/readyz").await;
+    assert_eq!(status, 503, "{body}");
+    assert!(body.contains("does not match"), "{body}");
+}

@@ -201,6 +201,15 @@ pub enum Verdict {
     },
 }
 
+/// Whether the recorded head matches the newest entry under `key`: a cheap
+/// proof that the root key this process holds is the database's (readiness).
+pub fn head_matches(conn: &Connection, key: &AuditKey) -> rusqlite::Result<bool> {
+    let chain = Chain::load(conn)?;
+    let head: Option<Vec<u8>> =
+        conn.query_row("SELECT value FROM meta WHERE name = 'audit_head'", [], |r| r.get(0)).optional()?;
+    Ok(head.is_some_and(|h| h == head_value(key, chain.id, &chain.mac)))
+}
+
 /// Checks the whole chain, streaming (constant memory).
 pub fn verify(conn: &Connection, key: &AuditKey) -> rusqlite::Result<Verdict> {
     let mut stmt = conn.prepare(&format!("SELECT {COLUMNS}, mac FROM audit ORDER BY id"))?;

@@ -5,6 +5,7 @@
 //! talk to a running server with a token.
 
 mod audit;
+mod backup;
 mod import;
 mod local;
 mod serve;
@@ -75,6 +76,19 @@ pub enum Command {
     /// Check or seed the audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Copy the database to PATH, consistently, while the server runs (still encrypted).
+    Backup {
+        path: std::path::PathBuf,
+        #[command(flatten)]
+        key: KeyArgs,
+    },
+    /// Put a backup into an empty data directory, after checking its integrity,
+    /// its key check against the root key, and its audit trail.
+    Restore {
+        path: std::path::PathBuf,
+        #[command(flatten)]
+        key: KeyArgs,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -145,6 +159,8 @@ pub async fn run(cli: Cli) -> Result<(), RunError> {
             users::add(&name, &role, namespace.as_deref(), &key).await.map_err(RunError::User)
         }
         Some(Command::Token(command)) => tokens::run(command).await,
+        Some(Command::Backup { path, key }) => backup::backup(path, &key).await,
+        Some(Command::Restore { path, key }) => backup::restore(path, &key).await,
         Some(Command::Get { namespace, key, remote }) => workload::get(&remote, &namespace, &key).await,
         Some(Command::Export { namespace, format, remote }) => workload::export(&remote, &namespace, &format).await,
         Some(Command::Run { namespace, remote, allow_env, command }) => {

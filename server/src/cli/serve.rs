@@ -22,6 +22,14 @@ pub async fn serve(args: ServeArgs) -> Result<(), RunError> {
             path.display()
         );
     }
+    let sqlite = rusqlite::version();
+    if !sqlite_supported(rusqlite::version_number()) {
+        return Err(RunError::User(format!(
+            "SQLite {sqlite} is older than 3.51.3, which fixes a WAL-reset corruption bug: \
+             build strongroom with its bundled SQLite"
+        )));
+    }
+    tracing::info!(sqlite, "SQLite version");
     let settings = args.auth_settings()?;
     let limits = args.limits()?;
     let front =
@@ -65,4 +73,20 @@ async fn shutdown_signal() {
     };
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
     tracing::info!("shutting down");
+}
+
+/// SQLite 3.51.3 or newer (`SQLITE_VERSION_NUMBER` form: 3051003).
+fn sqlite_supported(version_number: i32) -> bool {
+    version_number >= 3_051_003
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sqlite_before_3_51_3_is_refused_and_the_bundled_one_is_not() {
+        assert!(!super::sqlite_supported(3_051_002));
+        assert!(!super::sqlite_supported(3_045_000));
+        assert!(super::sqlite_supported(3_051_003));
+        assert!(super::sqlite_supported(rusqlite::version_number()), "{}", rusqlite::version());
+    }
 }
