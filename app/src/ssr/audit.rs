@@ -205,9 +205,12 @@ pub enum Verdict {
 /// proof that the root key this process holds is the database's (readiness).
 pub fn head_matches(conn: &Connection, key: &AuditKey) -> rusqlite::Result<bool> {
     let chain = Chain::load(conn)?;
-    let head: Option<Vec<u8>> =
-        conn.query_row("SELECT value FROM meta WHERE name = 'audit_head'", [], |r| r.get(0)).optional()?;
-    Ok(head.is_some_and(|h| h == head_value(key, chain.id, &chain.mac)))
+    Ok(stored_head(conn)?.is_some_and(|h| h == head_value(key, chain.id, &chain.mac)))
+}
+
+/// `meta.audit_head` as stored, if any.
+fn stored_head(conn: &Connection) -> rusqlite::Result<Option<Vec<u8>>> {
+    conn.query_row("SELECT value FROM meta WHERE name = 'audit_head'", [], |r| r.get(0)).optional()
 }
 
 /// Checks the whole chain, streaming (constant memory).
@@ -232,9 +235,7 @@ pub fn verify(conn: &Connection, key: &AuditKey) -> rusqlite::Result<Verdict> {
         }
         (prev_id, prev_mac, count) = (e.id, mac, count + 1);
     }
-    let head: Option<Vec<u8>> =
-        conn.query_row("SELECT value FROM meta WHERE name = 'audit_head'", [], |r| r.get(0)).optional()?;
-    match head {
+    match stored_head(conn)? {
         Some(h) if h == head_value(key, prev_id, &prev_mac) => Ok(Verdict::Intact { entries: count }),
         None => Ok(Verdict::Broken { id: prev_id, problem: "the recorded head is missing: the trail was cut".into() }),
         Some(h) if h.len() >= 8 => {

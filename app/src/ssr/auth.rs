@@ -176,28 +176,35 @@ impl Drop for Measure {
 /// hash: not 19 MiB allocated, faulted in and given back per sign-in, which
 /// during a burst stalled the other threads (page renders) on the kernel's
 /// memory-map lock and TLB flushes.
-fn argon2_into(argon: &Argon2<'_>, blocks: usize, password: &[u8], salt: &[u8], out: &mut [u8]) -> bool {
+fn argon2_into(
+    algorithm: Algorithm,
+    version: Version,
+    params: &Params,
+    password: &[u8],
+    salt: &[u8],
+    out: &mut [u8],
+) -> bool {
     thread_local! {
         static MEMORY: std::cell::RefCell<Vec<argon2::Block>> = const { std::cell::RefCell::new(Vec::new()) };
     }
+    let blocks = params.block_count();
     MEMORY.with_borrow_mut(|memory| {
         if memory.len() < blocks {
             memory.resize(blocks, argon2::Block::default());
         }
-        argon.hash_password_into_with_memory(password, salt, out, &mut memory[..blocks]).is_ok()
+        Argon2::new(algorithm, version, params.clone())
+            .hash_password_into_with_memory(password, salt, out, &mut memory[..blocks])
+            .is_ok()
     })
 }
 
 fn hash_with(params: &Params, password: &str) -> Result<String, AuthError> {
     let failed = |e: &dyn std::fmt::Display| AuthError::Argon2(e.to_string());
-    let mut salt = [0u8; 16];
-    getrandom::fill(&mut salt).map_err(|_| AuthError::Random)?;
-    let salt = SaltString::encode_b64(&salt).map_err(|e| failed(&e))?;
-    let mut raw = [0u8; 16];
-    let salt_bytes = salt.decode_b64(&mut raw).map_err(|e| failed(&e))?;
-    let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
+    let mut raw_salt = [0u8; 16];
+    getrandom::fill(&mut raw_salt).map_err(|_| AuthError::Random)?;
+    let salt = SaltString::encode_b64(&raw_salt).map_err(|e| failed(&e))?;
     let mut out = [0u8; argon2::Params::DEFAULT_OUTPUT_LEN];
-    if !argon2_into(&argon, params.block_count(), password.as_bytes(), salt_bytes, &mut out) {
+    if !argon2_into(Algorithm::Argon2id, Version::V0x13, params, password.as_bytes(), &raw_salt, &mut out) {
         return Err(AuthError::Argon2("hashing failed".into()));
     }
     let phc = PasswordHash {
@@ -225,8 +232,7 @@ fn verify_with(parsed: &PasswordHash<'_>, password: &str) -> bool {
     let mut raw = [0u8; 64];
     let Ok(salt) = salt.decode_b64(&mut raw) else { return false };
     let mut out = vec![0u8; expected.len()];
-    let argon = Argon2::new(algorithm, version, params.clone());
-    if !argon2_into(&argon, params.block_count(), password.as_bytes(), salt, &mut out) {
+    if !argon2_into(algorithm, version, &params, password.as_bytes(), salt, &mut out) {
         return false;
     }
     argon2::password_hash::Output::new(&out).is_ok_and(|got| got == expected)

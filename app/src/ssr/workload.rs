@@ -432,30 +432,28 @@ impl ReadAudit {
                     continue;
                 }
             };
-            {
-                let mut batch = vec![first];
-                let mut size = batch[0].entries.len();
-                while size < MAX_BATCH {
-                    match inbox.try_recv() {
-                        Ok(job) => {
-                            size += job.entries.len();
-                            batch.push(job);
-                        }
-                        Err(_) => break,
+            let mut batch = vec![first];
+            let mut size = batch[0].entries.len();
+            while size < MAX_BATCH {
+                match inbox.try_recv() {
+                    Ok(job) => {
+                        size += job.entries.len();
+                        batch.push(job);
                     }
+                    Err(_) => break,
                 }
-                // A panic must not end the thread: every later read would fail.
-                let committed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    db.write_now(|c| commit(c, &key, &batch)).map_err(|e| e.to_string())
-                }));
-                let result = committed.unwrap_or_else(|_| Err("the audit writer panicked".to_owned()));
-                if result.is_ok() {
-                    counts.commits.fetch_add(1, Ordering::Relaxed);
-                    counts.entries.fetch_add(size as u64, Ordering::Relaxed);
-                }
-                for job in batch {
-                    let _ = job.done.send(result.clone());
-                }
+            }
+            // A panic must not end the thread: every later read would fail.
+            let committed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                db.write_now(|c| commit(c, &key, &batch)).map_err(|e| e.to_string())
+            }));
+            let result = committed.unwrap_or_else(|_| Err("the audit writer panicked".to_owned()));
+            if result.is_ok() {
+                counts.commits.fetch_add(1, Ordering::Relaxed);
+                counts.entries.fetch_add(size as u64, Ordering::Relaxed);
+            }
+            for job in batch {
+                let _ = job.done.send(result.clone());
             }
         })?;
         Ok(Self { jobs, stats, refusals })
