@@ -6,7 +6,7 @@ use app::{
     domain::{Description, NamespacePath, SecretKey, SecretValue, Timestamp},
     ssr::{
         crypto::{CryptoError, Keyring, RootKey},
-        db,
+        db, keys,
         store::{self, Stamp, StoreError, RETAINED_VERSIONS},
     },
 };
@@ -28,7 +28,7 @@ fn fixture() -> Fixture {
     let path = dir.path().join("store.db");
     let mut conn = db::open(&path).unwrap();
     let root = RootKey::generate().unwrap();
-    let keyring = store::load_keyring(&mut conn, &root, STAMP.at).unwrap();
+    let keyring = keys::unlock(&mut conn, &root, STAMP.at).unwrap().keyring;
     Fixture { _dir: dir, path, conn, root, keyring }
 }
 
@@ -176,10 +176,10 @@ fn a_wrong_root_key_is_refused_and_the_right_one_reopens() {
     let mut conn = db::open(&f.path).unwrap();
     let wrong = RootKey::generate().unwrap();
     assert!(matches!(
-        store::load_keyring(&mut conn, &wrong, STAMP.at),
+        keys::unlock(&mut conn, &wrong, STAMP.at).map(|_| ()),
         Err(StoreError::Crypto(CryptoError::WrongRootKey))
     ));
-    let keyring = store::load_keyring(&mut conn, &f.root, STAMP.at).unwrap();
+    let keyring = keys::unlock(&mut conn, &f.root, STAMP.at).unwrap().keyring;
     let v = store::resolve_value(&conn, &keyring, &ns("a"), &key("K")).unwrap().value;
     assert_eq!(v.expose(), "kept");
 }
@@ -191,7 +191,7 @@ fn a_tampered_wrapped_data_key_is_refused_at_start() {
     drop(f.conn);
     let mut conn = db::open(&f.path).unwrap();
     assert!(matches!(
-        store::load_keyring(&mut conn, &f.root, STAMP.at),
+        keys::unlock(&mut conn, &f.root, STAMP.at).map(|_| ()),
         Err(StoreError::Crypto(CryptoError::Tampered))
     ));
 }

@@ -154,7 +154,7 @@ impl ServeArgs {
     }
 }
 
-fn read_key_file(path: &Path) -> Result<RootKey, ConfigError> {
+pub fn read_key_file(path: &Path) -> Result<RootKey, ConfigError> {
     let text = zeroize::Zeroizing::new(fs::read_to_string(path).map_err(|e| ConfigError::ReadKeyFile(path.into(), e))?);
     RootKey::from_base64(&text).map_err(|e| ConfigError::BadKeyFile(path.into(), e))
 }

@@ -6,24 +6,7 @@ use app::{
     domain::{NamespacePath, SecretKey},
     ssr::{audit, crypto::RootKey, state::AppState, store},
 };
-use common::start;
-use std::process::{Command, Output};
-
-fn strongroom(args: &[&str], data_dir: &std::path::Path, root_key: &str) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_strongroom"))
-        .args(args)
-        .arg("--data-dir")
-        .arg(data_dir)
-        .env_remove("STRONGROOM_MASTER_KEY_FILE")
-        .env("STRONGROOM_MASTER_KEY", root_key)
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap()
-}
-
-fn text(out: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
-}
+use common::{start, strongroom, text};
 
 #[tokio::test]
 async fn a_backup_taken_while_serving_restores_every_secret_and_refuses_bad_files() {

@@ -47,6 +47,11 @@ actions! {
     UserEndSessions = "user.end-sessions",
     TokenCreate = "token.create",
     TokenRevoke = "token.revoke",
+    /// Key management from the command line (`keyring rotate|retire`, `rewrap`, `rekey`).
+    KeyringRotate = "keyring.rotate",
+    KeyringRewrap = "keyring.rewrap",
+    KeyringRetire = "keyring.retire",
+    KeyringRekey = "keyring.rekey",
     /// A value disclosed to a workload (one entry per key), or a refused workload request.
     SecretRead = "secret.read",
     /// A `.env` import applied: one entry for the import, plus one per key it added or rotated.

@@ -2,13 +2,13 @@
 //! the HMAC chain that makes edits detectable, and filtered reads.
 //!
 //! Chain: `mac(n) = HMAC-SHA256(k, mac(n-1) ‖ fields(n))`, where `k` is derived
-//! from the root key for this purpose only and `fields` length-prefixes every
+//! from the base key (see `crypto`) for this purpose only and `fields` length-prefixes every
 //! column, `id` included. Ids are consecutive, so a removed entry shows as a gap,
 //! and an inserted, edited or reordered one as a wrong MAC. The newest entry's id
 //! and MAC are also kept, under their own MAC, as `meta.audit_head`, so cutting
 //! entries off the end is detected too.
 
-use super::crypto::RootKey;
+use super::crypto::BaseKey;
 use crate::domain::{
     audit::{AuditEntry, AuditFilter, AuditPage},
     Scope, Timestamp,
@@ -30,8 +30,8 @@ impl std::fmt::Debug for AuditKey {
 }
 
 impl AuditKey {
-    pub fn derive(root: &RootKey) -> Self {
-        Self(root.derive("strongroom audit chain v1"))
+    pub fn derive(base: &BaseKey) -> Self {
+        Self(base.derive("strongroom audit chain v1"))
     }
 
     fn mac(&self) -> Hmac {
@@ -174,16 +174,20 @@ pub fn with_entry<T, E: From<rusqlite::Error>>(
     change: impl FnOnce(&mut Connection) -> Result<T, E>,
 ) -> Result<T, E> {
     // A panic in `change` leaves the savepoint open; `Db::call` rolls back any
-    // transaction it finds open before the writer's next use.
-    conn.execute_batch("SAVEPOINT audited")?;
+    // transaction it finds open before the writer's next use. Outside a
+    // transaction, the write lock is taken first (IMMEDIATE): a deferred one
+    // that reads, then writes after another process (a command) committed,
+    // would fail with SQLITE_BUSY instead of waiting its turn.
+    let outermost = conn.is_autocommit();
+    conn.execute_batch(if outermost { "BEGIN IMMEDIATE; SAVEPOINT audited" } else { "SAVEPOINT audited" })?;
     let done = change(conn).and_then(|value| {
         let (version, outcome) = describe(&value);
         append(conn, key, NewEntry { version, outcome: outcome.unwrap_or(entry.outcome), ..entry })?;
-        conn.execute_batch("RELEASE audited")?;
+        conn.execute_batch(if outermost { "RELEASE audited; COMMIT" } else { "RELEASE audited" })?;
         Ok(value)
     });
     if done.is_err() {
-        let _ = conn.execute_batch("ROLLBACK TO audited; RELEASE audited");
+        let _ = conn.execute_batch(if outermost { "ROLLBACK" } else { "ROLLBACK TO audited; RELEASE audited" });
     }
     done
 }
@@ -449,7 +453,7 @@ mod tests {
     fn long_text_is_cut_when_stored_and_the_chain_still_verifies() {
         let dir = tempfile::tempdir().unwrap();
         let conn = super::super::db::open(&dir.path().join("t.db")).unwrap();
-        let key = AuditKey::derive(&RootKey::generate().unwrap());
+        let key = AuditKey::derive(&BaseKey::generate().unwrap());
         let entry = NewEntry {
             at: Timestamp(0),
             actor: "a".into(),
@@ -471,7 +475,7 @@ mod tests {
         use crate::domain::NamespacePath;
         let dir = tempfile::tempdir().unwrap();
         let conn = super::super::db::open(&dir.path().join("t.db")).unwrap();
-        let key = AuditKey::derive(&RootKey::generate().unwrap());
+        let key = AuditKey::derive(&BaseKey::generate().unwrap());
         let names = ["co", "co.a", "co.a.x", "co.b", "co-op", "co-op.a", "cob", "", "other"];
         for n in 0..900 {
             let entry = NewEntry {

@@ -18,6 +18,13 @@
 //! secret purged and made again under the same name does not accept its
 //! predecessor's ciphertexts. Secrets made before it keep format 1 until
 //! `strongroom rewrap` gives them an id.
+//!
+//! - **Base key** (`meta.base_key`): 32 bytes wrapped like a data key (aad
+//!   `"strongroom/base-key/v1"`); the keys of other purposes (the audit chain,
+//!   device cookies) are derived from it. Stored rather than derived from the
+//!   root key so that `strongroom rekey` can change the root key and the chain
+//!   still verifies. Databases made before it use the root key's bytes (what
+//!   they derived from then), so nothing derived changes.
 
 use crate::domain::{NamespacePath, SecretKey, SecretValue};
 use base64::{engine::general_purpose::STANDARD, Engine as _};
@@ -25,7 +32,7 @@ use chacha20poly1305::{
     aead::{Aead, KeyInit, Payload},
     XChaCha20Poly1305, XNonce,
 };
-use std::fmt;
+use std::{fmt, sync::RwLock};
 use zeroize::Zeroizing;
 
 pub const KEY_LEN: usize = 32;
@@ -36,6 +43,7 @@ pub const UID_LEN: usize = 16;
 const KEY_CHECK_AAD: &[u8] = b"strongroom/key-check/v1";
 const KEY_CHECK_PLAINTEXT: &[u8] = b"strongroom root key check";
 const DATA_KEY_AAD: &[u8] = b"strongroom/data-key/v1";
+const BASE_KEY_AAD: &[u8] = b"strongroom/base-key/v1";
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CryptoError {
@@ -98,15 +106,28 @@ impl RootKey {
         Zeroizing::new(STANDARD.encode(self.0.as_ref()))
     }
 
-    /// A 256-bit key for one other purpose, named by `label`: HKDF-Expand
-    /// (RFC 5869, SHA-256) with the root key as the pseudorandom key and the
-    /// label as the info. Knowing a derived key reveals nothing about the root
-    /// key or about keys for other labels.
-    pub fn derive(&self, label: &str) -> Zeroizing<[u8; KEY_LEN]> {
-        let hkdf = hkdf::Hkdf::<sha2::Sha256>::from_prk(self.0.as_ref()).expect("a 32-byte key is a valid PRK");
-        let mut out = Zeroizing::new([0u8; KEY_LEN]);
-        hkdf.expand(label.as_bytes(), out.as_mut()).expect("32 bytes is a valid HKDF length");
-        out
+    /// The base key of a database made before base keys were stored: the
+    /// root key's own bytes, which its derived keys came from.
+    pub fn legacy_base(&self) -> BaseKey {
+        BaseKey(self.0.clone())
+    }
+
+    /// A copy, for the keyring to unwrap data keys added while it runs.
+    fn duplicate(&self) -> Self {
+        Self(self.0.clone())
+    }
+
+    /// `nonce || wrapped` of the base key, for `meta.base_key`.
+    pub fn wrap_base(&self, base: &BaseKey) -> Result<Vec<u8>, CryptoError> {
+        let (nonce, wrapped) = seal(&self.0, BASE_KEY_AAD, base.0.as_ref())?;
+        Ok([nonce.as_slice(), &wrapped].concat())
+    }
+
+    pub fn unwrap_base(&self, blob: &[u8]) -> Result<BaseKey, CryptoError> {
+        let (nonce, wrapped) = blob.split_at_checked(NONCE_LEN).ok_or(CryptoError::Tampered)?;
+        let plain = open(&self.0, BASE_KEY_AAD, nonce, wrapped)?;
+        let bytes: [u8; KEY_LEN] = plain.as_slice().try_into().map_err(|_| CryptoError::Tampered)?;
+        Ok(BaseKey(Zeroizing::new(bytes)))
     }
 
     /// A new key-check blob for a new database.
@@ -150,6 +171,33 @@ impl fmt::Debug for RootKey {
     }
 }
 
+/// The key other purposes' keys are derived from (see the module notes).
+/// Zeroized on drop; `Debug` is redacted.
+pub struct BaseKey(Zeroizing<[u8; KEY_LEN]>);
+
+impl BaseKey {
+    pub fn generate() -> Result<Self, CryptoError> {
+        random().map(Self)
+    }
+
+    /// A 256-bit key for one purpose, named by `label`: HKDF-Expand (RFC 5869,
+    /// SHA-256) with the base key as the pseudorandom key and the label as the
+    /// info. Knowing a derived key reveals nothing about the base key or about
+    /// keys for other labels.
+    pub fn derive(&self, label: &str) -> Zeroizing<[u8; KEY_LEN]> {
+        let hkdf = hkdf::Hkdf::<sha2::Sha256>::from_prk(self.0.as_ref()).expect("a 32-byte key is a valid PRK");
+        let mut out = Zeroizing::new([0u8; KEY_LEN]);
+        hkdf.expand(label.as_bytes(), out.as_mut()).expect("32 bytes is a valid HKDF length");
+        out
+    }
+}
+
+impl fmt::Debug for BaseKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("BaseKey(<redacted>)")
+    }
+}
+
 fn data_key_aad(id: i64) -> Vec<u8> {
     [DATA_KEY_AAD, &id.to_be_bytes()].concat()
 }
@@ -184,33 +232,62 @@ impl fmt::Debug for DataKey {
     }
 }
 
-/// All data keys, unwrapped, for the life of the process.
+/// All data keys, unwrapped, for the life of the process. Keys added to the
+/// database while it runs (`strongroom keyring rotate`) are learned with the
+/// root key it keeps (see `keys::refresh`).
 #[derive(Debug, Default)]
 pub struct Keyring {
-    keys: Vec<DataKey>,
+    keys: RwLock<Vec<DataKey>>,
+    root: Option<RootKey>,
 }
 
 impl Keyring {
-    pub fn new(mut keys: Vec<DataKey>) -> Self {
-        keys.sort_by_key(|k| k.id);
-        Self { keys }
+    pub fn new(keys: Vec<DataKey>) -> Self {
+        let keyring = Self::default();
+        keys.into_iter().for_each(|k| keyring.insert(k));
+        keyring
     }
 
-    /// The key new writes use. `None` only for an empty keyring.
-    pub fn newest(&self) -> Option<&DataKey> {
-        self.keys.last()
+    /// A keyring that can learn keys wrapped by `root`.
+    pub fn unlocked(root: &RootKey, keys: Vec<DataKey>) -> Self {
+        Self { root: Some(root.duplicate()), ..Self::new(keys) }
     }
 
-    pub fn get(&self, id: i64) -> Option<&DataKey> {
-        self.keys.iter().find(|k| k.id == id)
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Vec<DataKey>> {
+        self.keys.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn insert(&self, key: DataKey) {
+        let mut keys = self.keys.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Err(at) = keys.binary_search_by_key(&key.id, |k| k.id) {
+            keys.insert(at, key);
+        }
+    }
+
+    /// Unwraps a stored key with the root key this keyring was unlocked with
+    /// and adds it. Fails for a key wrapped by another root key (the database
+    /// was rekeyed while this process runs).
+    pub fn learn(&self, stored: &WrappedKey) -> Result<(), CryptoError> {
+        let root = self.root.as_ref().ok_or(CryptoError::UnknownDataKey)?;
+        self.insert(root.unwrap(stored)?);
+        Ok(())
+    }
+
+    /// The id of the key new writes use. `None` only for an empty keyring.
+    pub fn newest_id(&self) -> Option<i64> {
+        self.read().last().map(|k| k.id)
+    }
+
+    pub fn contains(&self, id: i64) -> bool {
+        self.read().iter().any(|k| k.id == id)
     }
 
     pub fn len(&self) -> usize {
-        self.keys.len()
+        self.read().len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
+        self.read().is_empty()
     }
 }
 
@@ -272,14 +349,16 @@ pub struct Sealed {
 impl Keyring {
     /// Seals `value` for `place` under the newest data key.
     pub fn seal_value(&self, place: Place<'_>, value: &SecretValue) -> Result<Sealed, CryptoError> {
-        let dk = self.newest().ok_or(CryptoError::UnknownDataKey)?;
+        let keys = self.read();
+        let dk = keys.last().ok_or(CryptoError::UnknownDataKey)?;
         let (nonce, ciphertext) = seal(&dk.key, &value_aad(place, dk.id), value.expose().as_bytes())?;
         Ok(Sealed { key_id: dk.id, nonce: nonce.to_vec(), ciphertext })
     }
 
     /// Opens a value sealed for exactly this `place`.
     pub fn open_value(&self, place: Place<'_>, sealed: &Sealed) -> Result<SecretValue, CryptoError> {
-        let dk = self.get(sealed.key_id).ok_or(CryptoError::UnknownDataKey)?;
+        let keys = self.read();
+        let dk = keys.iter().find(|k| k.id == sealed.key_id).ok_or(CryptoError::UnknownDataKey)?;
         let plain = open(&dk.key, &value_aad(place, dk.id), &sealed.nonce, &sealed.ciphertext)?;
         SecretValue::from_bytes(plain).map_err(|_| CryptoError::Tampered)
     }
@@ -299,8 +378,22 @@ mod tests {
         mac.update(b"strongroom audit chain v1");
         mac.update(&[1]);
         let by_hand: [u8; 32] = mac.finalize().into_bytes().into();
-        assert_eq!(*root.derive("strongroom audit chain v1"), by_hand);
-        assert_ne!(*root.derive("another purpose"), by_hand);
+        let base = root.legacy_base();
+        assert_eq!(*base.derive("strongroom audit chain v1"), by_hand);
+        assert_ne!(*base.derive("another purpose"), by_hand);
+    }
+
+    #[test]
+    fn a_base_key_unwraps_only_with_its_root_key() {
+        let (root, other) = (RootKey::generate().unwrap(), RootKey::generate().unwrap());
+        let base = BaseKey::generate().unwrap();
+        let blob = root.wrap_base(&base).unwrap();
+        assert_eq!(*root.unwrap_base(&blob).unwrap().derive("x"), *base.derive("x"));
+        assert_eq!(other.unwrap_base(&blob).unwrap_err(), CryptoError::Tampered);
+        assert_eq!(root.unwrap_base(&blob[..10]).unwrap_err(), CryptoError::Tampered);
+        // Not interchangeable with a data key's wrapping.
+        let as_data_key = WrappedKey { id: 0, nonce: blob[..NONCE_LEN].to_vec(), wrapped: blob[NONCE_LEN..].to_vec() };
+        assert_eq!(root.unwrap(&as_data_key).unwrap_err(), CryptoError::Tampered);
     }
 
     fn ns(s: &str) -> NamespacePath {
@@ -393,9 +486,13 @@ mod tests {
         let place = Place { namespace: &n, key: &k, version: 1, uid: Some(SecretUid([7; UID_LEN])) };
         let sealed = first.seal_value(place, &value("old")).unwrap();
         let root = RootKey::generate().unwrap();
-        let reloaded = root.unwrap(&root.wrap(first.get(1).unwrap()).unwrap()).unwrap();
-        let rotated = Keyring::new(vec![DataKey::generate(2).unwrap(), reloaded]);
-        assert_eq!(rotated.newest().unwrap().id(), 2);
+        let reloaded = root.unwrap(&root.wrap(&first.read()[0]).unwrap()).unwrap();
+        let rotated = Keyring::unlocked(&root, vec![reloaded]);
+        rotated.learn(&root.wrap(&DataKey::generate(2).unwrap()).unwrap()).unwrap();
+        assert_eq!(rotated.newest_id(), Some(2));
+        let elsewhere = RootKey::generate().unwrap().wrap(&DataKey::generate(3).unwrap()).unwrap();
+        assert_eq!(rotated.learn(&elsewhere).unwrap_err(), CryptoError::Tampered);
+        assert_eq!(Keyring::new(vec![]).learn(&elsewhere).unwrap_err(), CryptoError::UnknownDataKey);
         assert_eq!(rotated.open_value(place, &sealed).unwrap().expose(), "old");
         assert_eq!(rotated.seal_value(place, &value("new")).unwrap().key_id, 2);
     }

@@ -1,12 +1,12 @@
 //! Device cookies (OWASP's answer to lockout as a weapon): a browser that has
 //! signed in to an account is given a cookie naming that account, signed with a
-//! key derived from the root key. Its later attempts for that account are
+//! key derived from the base key. Its later attempts for that account are
 //! throttled by the cookie alone, not by the account or the address, so someone
 //! failing sign-ins against the same name, or behind the same proxy, cannot lock
 //! out the people who really use the account. A stolen cookie gives no more than
 //! any other client: five guesses, then the same growing waits.
 
-use super::crypto::{RootKey, KEY_LEN};
+use super::crypto::{BaseKey, KEY_LEN};
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use hmac::{Mac, SimpleHmac};
 use sha2::Sha256;
@@ -19,8 +19,8 @@ pub struct DeviceCookies {
 }
 
 impl DeviceCookies {
-    pub fn new(root: &RootKey) -> Self {
-        Self { key: root.derive("strongroom device cookies v1") }
+    pub fn new(base: &BaseKey) -> Self {
+        Self { key: base.derive("strongroom device cookies v1") }
     }
 
     fn mac(&self, account: &str, nonce: &[u8]) -> SimpleHmac<Sha256> {
@@ -56,13 +56,13 @@ mod tests {
 
     #[test]
     fn a_cookie_opens_only_its_own_account_on_its_own_server() {
-        let root = RootKey::generate().unwrap();
-        let devices = DeviceCookies::new(&root);
+        let base = BaseKey::generate().unwrap();
+        let devices = DeviceCookies::new(&base);
         let cookie = devices.issue("alice").unwrap();
         let id = devices.check("alice", &cookie).unwrap();
         assert!(cookie.starts_with(id));
         assert_eq!(devices.check("bob", &cookie), None);
-        assert_eq!(DeviceCookies::new(&RootKey::generate().unwrap()).check("alice", &cookie), None);
+        assert_eq!(DeviceCookies::new(&BaseKey::generate().unwrap()).check("alice", &cookie), None);
         let mut forged = cookie.clone().into_bytes();
         forged[0] = if forged[0] == b'A' { b'B' } else { b'A' };
         assert_eq!(devices.check("alice", std::str::from_utf8(&forged).unwrap()), None);

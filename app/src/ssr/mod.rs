@@ -10,6 +10,7 @@ pub mod devices;
 pub mod formats;
 pub mod handler;
 pub mod import;
+pub mod keys;
 pub mod refusals;
 pub mod slots;
 pub mod stash;

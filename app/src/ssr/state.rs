@@ -9,7 +9,7 @@ use super::{
     devices::DeviceCookies,
     import::Pending,
     stash::Stash,
-    store::{self, StoreError},
+    store::StoreError,
     workload::ReadAudit,
 };
 use crate::domain::{token::NewToken, view::ImportPlan, Timestamp};
@@ -102,7 +102,7 @@ impl AppState {
     /// unwraps the keyring. Blocking: call before the runtime serves requests.
     pub fn open(path: &Path, root: &RootKey, settings: &AuthSettings) -> Result<Self, OpenError> {
         let db = Db::open(path, READERS).map_err(StoreError::from)?;
-        let keyring = db.write_now(|c| store::load_keyring(c, root, Timestamp::now()))?;
+        let unlocked = db.write_now(|c| super::keys::unlock(c, root, Timestamp::now()))?;
         let hasher = Hasher::new(
             settings.argon2_m_kib,
             settings.argon2_t,
@@ -115,18 +115,27 @@ impl AppState {
             hasher,
             accounts: Throttle::new(5, base, max),
             addresses: Throttle::new(20, base, Duration::from_secs(60)),
-            devices: DeviceCookies::new(root),
+            devices: DeviceCookies::new(&unlocked.base),
             device_attempts: Throttle::new(5, base, max),
             cookies: CookiePolicy { secure: settings.secure_cookies },
             limits: SessionLimits { idle: settings.session_idle, absolute: settings.session_absolute },
             previews: Throttle::new(20, Duration::from_secs(60), max),
         };
-        let audit = Arc::new(AuditKey::derive(root));
+        let audit = Arc::new(unlocked.audit_key());
         let reads = Arc::new(ReadAudit::start(db.clone(), audit.clone())?);
         let new_tokens = Arc::new(Stash::new(Duration::from_secs(300), 256, 8));
         let imports = Arc::new(Stash::new(Duration::from_secs(900), 64, 4));
         let exports = super::slots::Slots::new(8, 2);
-        Ok(Self { db, keyring: Arc::new(keyring), audit, auth: Arc::new(auth), reads, new_tokens, imports, exports })
+        Ok(Self {
+            db,
+            keyring: Arc::new(unlocked.keyring),
+            audit,
+            auth: Arc::new(auth),
+            reads,
+            new_tokens,
+            imports,
+            exports,
+        })
     }
 
     /// The user whose live session the `Cookie` header names, with that

@@ -5,7 +5,7 @@
 //! Values enter as [`SecretValue`] and are sealed (see `crypto`) before they touch
 //! a statement; reads for the UI return metadata types with no value field.
 
-use super::crypto::{CryptoError, Keyring, Place, RootKey, Sealed, SecretUid, WrappedKey};
+use super::crypto::{CryptoError, Keyring, Place, Sealed, SecretUid};
 use crate::domain::{
     view::{EffectiveSecret, NamespaceSummary, NamespaceView, Rotation, SecretDetail, SecretMeta, VersionMeta},
     Description, NamespacePath, SecretKey, SecretValue, Timestamp,
@@ -49,46 +49,6 @@ type Result<T, E = StoreError> = std::result::Result<T, E>;
 pub struct Stamp<'a> {
     pub actor: &'a str,
     pub at: Timestamp,
-}
-
-// ---------------------------------------------------------------- keyring
-
-/// Verifies `root` against the database's key check and unwraps the keyring.
-/// On a new database, writes the key check and the first data key.
-pub fn load_keyring(conn: &mut Connection, root: &RootKey, now: Timestamp) -> Result<Keyring> {
-    let tx = conn.savepoint()?;
-    let check: Option<Vec<u8>> =
-        tx.query_row("SELECT value FROM meta WHERE name = 'key_check'", [], |r| r.get(0)).optional()?;
-    let stored = wrapped_keys(&tx)?;
-    match check {
-        Some(check) => root.verify_key_check(&check)?,
-        None if stored.is_empty() => {
-            tx.execute("INSERT INTO meta (name, value) VALUES ('key_check', ?1)", [root.key_check()?])?;
-            add_data_key(&tx, root, now)?;
-            // The trail starts with a head too, so that a wiped trail is told from a new one.
-            super::audit::start_chain(&tx, &super::audit::AuditKey::derive(root))?;
-        }
-        None => return Err(StoreError::MissingKeyCheck),
-    }
-    let keys = wrapped_keys(&tx)?.iter().map(|w| root.unwrap(w)).collect::<Result<Vec<_>, _>>()?;
-    tx.commit()?;
-    Ok(Keyring::new(keys))
-}
-
-fn wrapped_keys(conn: &Connection) -> Result<Vec<WrappedKey>> {
-    let mut stmt = conn.prepare("SELECT id, nonce, wrapped FROM data_keys ORDER BY id")?;
-    let rows = stmt.query_map([], |r| Ok(WrappedKey { id: r.get(0)?, nonce: r.get(1)?, wrapped: r.get(2)? }))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
-}
-
-fn add_data_key(tx: &Connection, root: &RootKey, now: Timestamp) -> Result<i64> {
-    let id: i64 = tx.query_row("SELECT COALESCE(MAX(id), 0) + 1 FROM data_keys", [], |r| r.get(0))?;
-    let wrapped = root.wrap(&super::crypto::DataKey::generate(id)?)?;
-    tx.execute(
-        "INSERT INTO data_keys (id, nonce, wrapped, created_at) VALUES (?1, ?2, ?3, ?4)",
-        params![id, wrapped.nonce, wrapped.wrapped, now.0],
-    )?;
-    Ok(id)
 }
 
 // ---------------------------------------------------------------- namespaces
@@ -237,7 +197,7 @@ const META_COLUMNS: &str = concat!(
 
 /// Reads a column that holds a domain type; a stored value that no longer
 /// parses is reported as a conversion failure, not trusted.
-fn parsed<T>(row: &Row<'_>, idx: usize) -> rusqlite::Result<T>
+pub(super) fn parsed<T>(row: &Row<'_>, idx: usize) -> rusqlite::Result<T>
 where
     T: std::str::FromStr,
     T::Err: std::error::Error + Send + Sync + 'static,
@@ -279,7 +239,7 @@ impl Handle {
 }
 
 /// A `secrets.uid` column: NULL for secrets made before format 2.
-fn uid_at(row: &Row<'_>, index: usize) -> rusqlite::Result<Option<SecretUid>> {
+pub(super) fn uid_at(row: &Row<'_>, index: usize) -> rusqlite::Result<Option<SecretUid>> {
     match row.get_ref(index)?.as_blob_or_null()? {
         None => Ok(None),
         Some(bytes) => SecretUid::from_slice(bytes)
@@ -332,6 +292,8 @@ fn insert_version(
     stamp: Stamp<'_>,
     restored_from: Option<u32>,
 ) -> Result<()> {
+    // Another process may have made a newer data key (`keyring rotate`).
+    super::keys::refresh(tx, keyring)?;
     let sealed = keyring.seal_value(place, value)?;
     tx.execute(
         "INSERT INTO secret_versions (secret_id, version, key_id, nonce, ciphertext, created_at, created_by, restored_from)
@@ -422,7 +384,7 @@ pub fn restore_version(
     let tx = conn.savepoint()?;
     let (secret, meta) = find_live_secret(&tx, ns, key)?;
     let sealed = sealed_version(&tx, secret.id, version)?;
-    let value = keyring.open_value(secret.place(ns, key, version), &sealed)?;
+    let value = super::keys::open_value(&tx, keyring, secret.place(ns, key, version), &sealed)?;
     insert_version(&tx, keyring, secret.id, secret.place(ns, key, meta.version + 1), &value, stamp, Some(version))?;
     let meta = meta_by_id(&tx, secret.id)?;
     tx.commit()?;
@@ -603,7 +565,7 @@ fn resolve(conn: &Connection, keyring: &Keyring, ns: &NamespacePath, key: Option
                 return Err(StoreError::VersionDestroyed(version));
             };
             let place = Place { namespace: &defined_in, key: &key, version, uid };
-            let value = keyring.open_value(place, &Sealed { key_id, nonce, ciphertext })?;
+            let value = super::keys::open_value(conn, keyring, place, &Sealed { key_id, nonce, ciphertext })?;
             Ok(Resolved { defined_in, key, version, value_since: Timestamp(since), value })
         })
         .collect()
@@ -638,7 +600,7 @@ pub fn own_value(
     match find_live_secret(conn, ns, key) {
         Ok((secret, meta)) => {
             let sealed = sealed_version(conn, secret.id, meta.version)?;
-            Ok(Some(keyring.open_value(secret.place(ns, key, meta.version), &sealed)?))
+            Ok(Some(super::keys::open_value(conn, keyring, secret.place(ns, key, meta.version), &sealed)?))
         }
         Err(StoreError::SecretNotFound) => Ok(None),
         Err(e) => Err(e),

@@ -10,10 +10,10 @@ use super::RunError;
 use crate::config::{ensure_dir, KeyArgs};
 use app::domain::Timestamp;
 use app::ssr::{
-    audit::{self, AuditKey, Verdict},
+    audit::{self, Verdict},
     crypto::{CryptoError, RootKey},
-    db,
-    store::{self, StoreError},
+    db, keys,
+    store::StoreError,
 };
 use rusqlite::{Connection, OpenFlags};
 use std::{
@@ -91,14 +91,14 @@ fn check(path: &Path, root: &RootKey) -> Result<(), String> {
         }
     }
     let mut conn = db::open(path).map_err(|e| format!("cannot open it: {e}"))?;
-    match store::load_keyring(&mut conn, root, Timestamp::now()) {
-        Ok(_) => {}
+    let unlocked = match keys::unlock(&mut conn, root, Timestamp::now()) {
+        Ok(unlocked) => unlocked,
         Err(StoreError::Crypto(CryptoError::WrongRootKey)) => {
             return Err("it was made with another root key (its key check does not open)".into())
         }
         Err(e) => return Err(format!("its keyring cannot be read: {e}")),
-    }
-    match audit::verify(&conn, &AuditKey::derive(root)) {
+    };
+    match audit::verify(&conn, &unlocked.audit_key()) {
         Ok(Verdict::Intact { .. }) => Ok(()),
         Ok(Verdict::Broken { id, problem }) => Err(format!("its audit trail is broken at entry {id}: {problem}")),
         Err(e) => Err(format!("its audit trail cannot be read: {e}")),

@@ -1,12 +1,14 @@
 //! The command line. Each family of commands has a file of its own:
 //! `serve` (the default), `keygen`, `user add` (`users`), `token …` (`tokens`),
-//! `import` (`import`), `audit verify|seed` (`audit`) — all local, on the data
-//! directory with the root key — and `get | export | run` (`workload`), which
+//! `import` (`import`), `audit verify|seed` (`audit`), `backup`, `restore`
+//! (`backup`), `keyring …`, `rewrap`, `rekey` (`keys`) — all local, on the
+//! data directory with the root key — and `get | export | run` (`workload`), which
 //! talk to a running server with a token.
 
 mod audit;
 mod backup;
 mod import;
+mod keys;
 mod local;
 mod serve;
 mod tokens;
@@ -89,6 +91,26 @@ pub enum Command {
         #[command(flatten)]
         key: KeyArgs,
     },
+    /// List, rotate or retire the data keys (while the server runs).
+    #[command(subcommand)]
+    Keyring(keys::KeyringCommand),
+    /// Re-seal every stored version under the newest data key, in small batches while
+    /// the server runs; run it again to resume after an interruption.
+    Rewrap {
+        /// Versions re-sealed per transaction.
+        #[arg(long, default_value_t = 1000)]
+        batch: usize,
+        #[command(flatten)]
+        key: KeyArgs,
+    },
+    /// Wrap the keyring with a new root key (made with `strongroom keygen`); the old one
+    /// stops opening the database.
+    Rekey {
+        #[arg(long)]
+        new_key_file: std::path::PathBuf,
+        #[command(flatten)]
+        key: KeyArgs,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -161,6 +183,9 @@ pub async fn run(cli: Cli) -> Result<(), RunError> {
         Some(Command::Token(command)) => tokens::run(command).await,
         Some(Command::Backup { path, key }) => backup::backup(path, &key).await,
         Some(Command::Restore { path, key }) => backup::restore(path, &key).await,
+        Some(Command::Keyring(command)) => keys::keyring(command).await,
+        Some(Command::Rewrap { batch, key }) => keys::rewrap(key, batch).await,
+        Some(Command::Rekey { new_key_file, key }) => keys::rekey(key, new_key_file).await,
         Some(Command::Get { namespace, key, remote }) => workload::get(&remote, &namespace, &key).await,
         Some(Command::Export { namespace, format, remote }) => workload::export(&remote, &namespace, &format).await,
         Some(Command::Run { namespace, remote, allow_env, command }) => {

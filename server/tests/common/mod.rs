@@ -279,3 +279,21 @@ pub fn error_field(body: &Value) -> (String, Option<String>) {
         body.as_object().and_then(|o| o.iter().next()).map(|(k, v)| (k.clone(), v.clone())).unwrap_or_default();
     (variant, inner.get("field").and_then(Value::as_str).map(str::to_owned))
 }
+
+/// Runs the real binary on `data_dir` with `root_key`; waits for it.
+pub fn strongroom(args: &[&str], data_dir: &std::path::Path, root_key: &str) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_strongroom"))
+        .args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env_remove("STRONGROOM_MASTER_KEY_FILE")
+        .env("STRONGROOM_MASTER_KEY", root_key)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
+/// What a command printed, both streams.
+pub fn text(out: &std::process::Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
