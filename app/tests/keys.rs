@@ -50,7 +50,7 @@ impl Process {
     }
     fn rotate(&mut self, path: &str, k: &str, v: &str) {
         let keyring = &self.unlocked.keyring;
-        store::rotate_secret(&mut self.conn, keyring, &ns(path), &key(k), &value(v), STAMP).unwrap();
+        store::rotate_secret(&mut self.conn, keyring, &ns(path), &key(k), &value(v), None, STAMP).unwrap();
     }
     fn key_ids(&self) -> Vec<i64> {
         let mut stmt = self

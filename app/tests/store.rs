@@ -53,7 +53,7 @@ impl Fixture {
         store::add_secret(&mut self.conn, &self.keyring, &ns(path), &key(k), &value(v), &none(), STAMP).unwrap();
     }
     fn rotate(&mut self, path: &str, k: &str, v: &str) -> u32 {
-        store::rotate_secret(&mut self.conn, &self.keyring, &ns(path), &key(k), &value(v), STAMP).unwrap().version
+        store::rotate_secret(&mut self.conn, &self.keyring, &ns(path), &key(k), &value(v), None, STAMP).unwrap().version
     }
     fn read(&self, path: &str, k: &str) -> Result<(String, String), StoreError> {
         store::resolve_value(&self.conn, &self.keyring, &ns(path), &key(k))
@@ -252,7 +252,7 @@ fn a_deleted_secret_stops_shadowing_and_restore_brings_it_back() {
     let view = store::namespace_view(&f.conn, &ns("co.team")).unwrap();
     assert_eq!(view.deleted.len(), 1);
     assert!(matches!(
-        store::rotate_secret(&mut f.conn, &f.keyring, &ns("co.team"), &key("DB"), &value("x"), STAMP),
+        store::rotate_secret(&mut f.conn, &f.keyring, &ns("co.team"), &key("DB"), &value("x"), None, STAMP),
         Err(StoreError::SecretDeleted)
     ));
     assert!(matches!(
@@ -325,7 +325,7 @@ fn refused_writes_change_nothing() {
         Err(StoreError::NamespaceNotFound)
     ));
     assert!(matches!(
-        store::rotate_secret(&mut f.conn, &f.keyring, &ns("a"), &key("NOPE"), &value("x"), STAMP),
+        store::rotate_secret(&mut f.conn, &f.keyring, &ns("a"), &key("NOPE"), &value("x"), None, STAMP),
         Err(StoreError::SecretNotFound)
     ));
     assert!(matches!(

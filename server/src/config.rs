@@ -51,6 +51,11 @@ pub struct ServeArgs {
     /// CIDRs or addresses, e.g. 127.0.0.1,10.0.0.0/8). Empty: the header is ignored.
     #[arg(long, env = "STRONGROOM_TRUSTED_PROXIES", default_value = "")]
     pub trusted_proxies: String,
+    /// Versions of each secret kept with their value (1 to 1000) unless a secret sets its
+    /// own; older values are destroyed, their history kept.
+    #[arg(long, env = "STRONGROOM_KEEP_VERSIONS", default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub keep_versions: u32,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -187,6 +192,7 @@ mod tests {
             max_connections: 1024,
             header_timeout_secs: 10,
             trusted_proxies: String::new(),
+            keep_versions: 10,
         }
     }
 

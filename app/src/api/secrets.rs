@@ -10,7 +10,11 @@ use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
 use crate::{
-    domain::{audit::Action, view::Rotation, Description, Role, SecretKey},
+    domain::{
+        audit::Action,
+        view::{Retention, Rotation},
+        Description, Role, SecretKey,
+    },
     ssr::{handler::*, store},
 };
 
@@ -36,16 +40,43 @@ pub async fn add_secret(
     .await
 }
 
-/// Stores a new value as the next version.
+/// Stores a new value as the next version. `version` is the version the
+/// form was shown: if another was stored since, nothing is saved and the
+/// answer names who rotated and when.
 #[server(prefix = "/api", endpoint = "secrets/rotate")]
-pub async fn rotate_secret(namespace: String, key: String, value: WriteOnly) -> Result<SecretMeta, AppError> {
+pub async fn rotate_secret(
+    namespace: String,
+    key: String,
+    value: WriteOnly,
+    #[server(default)] version: Option<u32>,
+) -> Result<SecretMeta, AppError> {
     let act = Act::new(Action::SecretRotate, &namespace, &key);
     act.run(async {
         let (who, ns) = act.require(Role::Editor, &namespace).await?;
         let key = field("key", SecretKey::parse(&key))?;
         let value = value_field("value", value)?;
         let keyring = state()?.keyring.clone();
-        act.write(move |c| store::rotate_secret(c, &keyring, &ns, &key, &value, who.stamp())).await.map_err(store_error)
+        act.write(move |c| store::rotate_secret(c, &keyring, &ns, &key, &value, version, who.stamp()))
+            .await
+            .map_err(store_error)
+    })
+    .await
+}
+
+/// Sets how many versions this secret keeps with their value; empty: the
+/// server's default. Versions past it are destroyed now.
+#[server(prefix = "/api", endpoint = "secrets/retention")]
+pub async fn set_retention(namespace: String, key: String, keep: String) -> Result<SecretMeta, AppError> {
+    let act = Act::new(Action::SecretRetention, &namespace, &key);
+    act.run(async {
+        let (_who, ns) = act.require(Role::Editor, &namespace).await?;
+        let key = field("key", SecretKey::parse(&key))?;
+        let keep = field("keep", Retention::parse_own(&keep))?;
+        act.set_outcome_on_success(match keep {
+            Some(n) => format!("ok: keeps {n} versions"),
+            None => "ok: keeps the default number of versions".into(),
+        });
+        act.write(move |c| store::set_retention(c, &ns, &key, keep)).await.map_err(store_error)
     })
     .await
 }

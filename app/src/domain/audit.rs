@@ -37,6 +37,7 @@ actions! {
     SecretRestore = "secret.restore",
     SecretRestoreVersion = "secret.restore-version",
     SecretRotationPolicy = "secret.rotation-policy",
+    SecretRetention = "secret.retention",
     SecretPurge = "secret.purge",
     UserAdd = "user.add",
     UserGrant = "user.grant",

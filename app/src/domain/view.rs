@@ -150,6 +150,33 @@ pub struct SecretDetail {
     pub meta: SecretMeta,
     pub versions: Vec<VersionMeta>,
     pub shadows: Option<NamespacePath>,
+    pub retention: Retention,
+}
+
+/// How many versions keep their ciphertext: this secret's own setting, if
+/// any, else the server's default.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Retention {
+    pub own: Option<u32>,
+    pub default: u32,
+}
+
+impl Retention {
+    pub const MAX: u32 = 1000;
+
+    pub fn keep(&self) -> u32 {
+        self.own.unwrap_or(self.default)
+    }
+
+    /// A secret's own setting as typed: empty for the default, else 1 to 1000.
+    pub fn parse_own(text: &str) -> Result<Option<u32>, String> {
+        match text.trim() {
+            "" => Ok(None),
+            text => text.parse::<u32>().ok().filter(|n| (1..=Self::MAX).contains(n)).map(Some).ok_or_else(|| {
+                format!("Enter a whole number of versions from 1 to {}, or nothing for the default.", Self::MAX)
+            }),
+        }
+    }
 }
 
 /// A user as the admin page shows it.

@@ -2,10 +2,12 @@
 
 use super::{namespace::RotateBy, LoadError, Loading};
 use crate::{
-    api::secrets::{get_secret, DeleteSecret, PurgeSecret, RestoreSecret, RestoreVersion, RotateSecret, SetRotation},
+    api::secrets::{
+        get_secret, DeleteSecret, PurgeSecret, RestoreSecret, RestoreVersion, RotateSecret, SetRetention, SetRotation,
+    },
     components::{error_of, reset_on_success, settled, FieldError, FormError, MeResource, SubmitButton},
     domain::{
-        view::{SecretDetail, VersionMeta},
+        view::{Retention, SecretDetail, VersionMeta},
         Role,
     },
 };
@@ -20,6 +22,7 @@ struct Actions {
     restore: ServerAction<RestoreSecret>,
     restore_version: ServerAction<RestoreVersion>,
     rotation: ServerAction<SetRotation>,
+    retention: ServerAction<SetRetention>,
     purge: ServerAction<PurgeSecret>,
 }
 
@@ -34,6 +37,7 @@ pub fn SecretPage() -> impl IntoView {
         restore: ServerAction::new(),
         restore_version: ServerAction::new(),
         rotation: ServerAction::new(),
+        retention: ServerAction::new(),
         purge: ServerAction::new(),
     };
     // A purged secret has no page any more: go to its namespace.
@@ -48,6 +52,7 @@ pub fn SecretPage() -> impl IntoView {
             + actions.restore.version().get()
             + actions.restore_version.version().get()
             + actions.rotation.version().get()
+            + actions.retention.version().get()
     };
     let detail = Resource::new(move || (ns(), key(), changes()), |(ns, key, _)| get_secret(ns, key));
     let me = expect_context::<MeResource>();
@@ -73,7 +78,7 @@ pub fn SecretPage() -> impl IntoView {
 
 #[component]
 fn SecretBody(d: SecretDetail, actions: Actions, can_edit: bool, can_purge: bool) -> impl IntoView {
-    let SecretDetail { meta, versions, shadows } = d;
+    let SecretDetail { meta, versions, shadows, retention } = d;
     let (ns, key) = (meta.namespace.to_string(), meta.key.to_string());
     let deleted = meta.deleted_at.is_some();
     let current = meta.version;
@@ -94,6 +99,8 @@ fn SecretBody(d: SecretDetail, actions: Actions, can_edit: bool, can_purge: bool
             <dt>"Value since"</dt><dd>{meta.value_since.to_string()}</dd>
             <dt>"Rotation"</dt><dd data-testid="rotation">{meta.rotation.to_string()}</dd>
             <dt>"Rotate by"</dt><dd data-testid="rotate-by"><RotateBy meta=meta.clone()/></dd>
+            <dt>"Versions kept"</dt><dd data-testid="retention">{retention.keep()}
+                {retention.own.is_none().then_some(" (the default)")}</dd>
             {shadows.map(|p| view! { <dt>"Shadows"</dt><dd>"the definition in "{p.to_string()}</dd> })}
         </dl>
         {if !can_edit {
@@ -105,8 +112,9 @@ fn SecretBody(d: SecretDetail, actions: Actions, can_edit: bool, can_purge: bool
             }.into_any()
         } else {
             view! {
-                <RotateForm ns=ns.clone() key=key.clone() action=actions.rotate/>
+                <RotateForm ns=ns.clone() key=key.clone() shown=current action=actions.rotate/>
                 <RotationForm ns=ns.clone() key=key.clone() action=actions.rotation/>
+                <RetentionForm ns=ns.clone() key=key.clone() retention action=actions.retention/>
                 <DeleteForm ns=ns.clone() key=key.clone() action=actions.delete/>
             }.into_any()
         }}
@@ -115,7 +123,7 @@ fn SecretBody(d: SecretDetail, actions: Actions, can_edit: bool, can_purge: bool
 }
 
 #[component]
-fn RotateForm(ns: String, key: String, action: ServerAction<RotateSecret>) -> impl IntoView {
+fn RotateForm(ns: String, key: String, shown: u32, action: ServerAction<RotateSecret>) -> impl IntoView {
     let error = error_of(action);
     let form = NodeRef::<html::Form>::new();
     reset_on_success(action, form);
@@ -125,12 +133,36 @@ fn RotateForm(ns: String, key: String, action: ServerAction<RotateSecret>) -> im
             <ActionForm action node_ref=form>
                 <input type="hidden" name="namespace" value=ns/>
                 <input type="hidden" name="key" value=key/>
+                // The version this page showed: a rotation by someone else since is refused, not overwritten.
+                <input type="hidden" name="version" value=shown/>
                 <label for="rotate-value">"New value"</label>
                 <textarea id="rotate-value" name="value" class="secret-input" rows="3" autocomplete="new-password"
                     spellcheck="false" autocapitalize="off" aria-describedby="rotate-value-error"></textarea>
                 <FieldError error field="value" id="rotate-value-error".into()/>
                 <FormError error fields=&["value"]/>
                 <SubmitButton url=RotateSecret::url()>"Rotate"</SubmitButton>
+            </ActionForm>
+        </section>
+    }
+}
+
+#[component]
+fn RetentionForm(ns: String, key: String, retention: Retention, action: ServerAction<SetRetention>) -> impl IntoView {
+    let error = error_of(action);
+    view! {
+        <section class="panel">
+            <h2>"Versions kept"</h2>
+            <ActionForm action>
+                <input type="hidden" name="namespace" value=ns/>
+                <input type="hidden" name="key" value=key/>
+                <label for="retention-keep">"Keep the values of the last"</label>
+                <input id="retention-keep" name="keep" type="number" min="1" max=Retention::MAX
+                    value=retention.own.map(|n| n.to_string()).unwrap_or_default()
+                    placeholder=retention.default.to_string() aria-describedby="retention-keep-error"/>
+                <FieldError error field="keep" id="retention-keep-error".into()/>
+                <p class="hint">"Empty: the server's default ("{retention.default}"). Older values are destroyed; their history stays."</p>
+                <FormError error fields=&["keep"]/>
+                <SubmitButton url=SetRetention::url()>"Set versions kept"</SubmitButton>
             </ActionForm>
         </section>
     }

@@ -174,6 +174,11 @@ CREATE INDEX audit_by_actor_action ON audit(actor, action, id);
     r#"
 ALTER TABLE secrets ADD COLUMN uid BLOB CHECK (uid IS NULL OR length(uid) = 16);
 "#,
+    // Versions this secret keeps with their ciphertext; NULL: the default
+    // (`STRONGROOM_KEEP_VERSIONS`, recorded in meta at start).
+    r#"
+ALTER TABLE secrets ADD COLUMN keep_versions INTEGER CHECK (keep_versions IS NULL OR keep_versions BETWEEN 1 AND 1000);
+"#,
 ];
 
 /// Opens (creating if needed) the database at `path` and brings its schema up to date.

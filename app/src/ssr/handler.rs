@@ -300,6 +300,13 @@ pub fn store_error(err: StoreError) -> AppError {
             Some("version"),
             format!("Version {v} is past the retention limit; its value was destroyed and cannot be restored."),
         ),
+        StoreError::Stale { expected, version, by, at } => AppError::conflict(
+            Some("value"),
+            format!(
+                "{by} rotated this secret to version {version} at {at}, after this page showed version {expected}. \
+                 Your value was not saved: look at the new version, then rotate again if yours should replace it."
+            ),
+        ),
         other => internal("store", &other),
     }
 }

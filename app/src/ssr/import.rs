@@ -98,7 +98,7 @@ pub fn apply(
                 let none = Description::default();
                 (Action::SecretAdd, store::add_secret(conn, keyring, ns, &entry.key, &entry.value, &none, stamp)?)
             } else if plan.rotates.contains(&entry.key) {
-                (Action::SecretRotate, store::rotate_secret(conn, keyring, ns, &entry.key, &entry.value, stamp)?)
+                (Action::SecretRotate, store::rotate_secret(conn, keyring, ns, &entry.key, &entry.value, None, stamp)?)
             } else {
                 continue;
             };

@@ -13,8 +13,16 @@ use crate::domain::{
 use rusqlite::{named_params, params, params_from_iter, Connection, OptionalExtension, Row};
 use std::collections::BTreeMap;
 
-/// Versions whose ciphertext is kept; older ones keep only their metadata.
+/// Versions whose ciphertext is kept unless configured otherwise; older ones
+/// keep only their metadata.
 pub const RETAINED_VERSIONS: u32 = 10;
+
+/// The default retention as SQL: what `set_default_retention` recorded, else 10.
+macro_rules! default_keep {
+    () => {
+        "COALESCE((SELECT CAST(CAST(value AS TEXT) AS INTEGER) FROM meta WHERE name = 'keep_versions'), 10)"
+    };
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -34,6 +42,9 @@ pub enum StoreError {
     VersionNotFound,
     #[error("version {0} was destroyed by the retention limit")]
     VersionDestroyed(u32),
+    /// Someone stored another version since the writer was shown `expected`.
+    #[error("{by} rotated it to version {version} at {at}")]
+    Stale { expected: u32, version: u32, by: String, at: Timestamp },
     #[error("the database has data keys but no key check; refusing to guess")]
     MissingKeyCheck,
     #[error(transparent)]
@@ -304,14 +315,60 @@ fn insert_version(
         "UPDATE secrets SET version = ?2, updated_at = ?3, updated_by = ?4 WHERE id = ?1",
         params![secret_id, place.version, stamp.at.0, stamp.actor],
     )?;
-    if let Some(oldest_kept) = place.version.checked_sub(RETAINED_VERSIONS) {
-        tx.execute(
-            "UPDATE secret_versions SET key_id = NULL, nonce = NULL, ciphertext = NULL
-             WHERE secret_id = ?1 AND version <= ?2 AND ciphertext IS NOT NULL",
-            params![secret_id, oldest_kept],
-        )?;
-    }
+    destroy_past_retention(tx, Some(secret_id))?;
     Ok(())
+}
+
+/// Destroys (overwrites, with `secure_delete`) the ciphertexts of versions
+/// past each secret's retention: of one secret, or of all. Returns how many.
+fn destroy_past_retention(tx: &Connection, secret_id: Option<i64>) -> Result<usize> {
+    Ok(tx
+        .prepare_cached(concat!(
+            "UPDATE secret_versions SET key_id = NULL, nonce = NULL, ciphertext = NULL
+             WHERE ciphertext IS NOT NULL AND (?1 IS NULL OR secret_id = ?1)
+               AND version <= (SELECT s.version - COALESCE(s.keep_versions, ",
+            default_keep!(),
+            ") FROM secrets s WHERE s.id = secret_versions.secret_id)"
+        ))?
+        .execute([secret_id])?)
+}
+
+/// Records the default number of versions kept (`STRONGROOM_KEEP_VERSIONS`)
+/// and destroys what falls outside it now. Returns the versions destroyed.
+pub fn set_default_retention(conn: &mut Connection, keep: u32) -> Result<usize> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    tx.execute(
+        "INSERT INTO meta (name, value) VALUES ('keep_versions', ?1) ON CONFLICT (name) DO UPDATE SET value = ?1",
+        [keep.to_string().into_bytes()],
+    )?;
+    let destroyed = destroy_past_retention(&tx, None)?;
+    tx.commit()?;
+    Ok(destroyed)
+}
+
+/// Sets how many versions one secret keeps (`None`: the default) and
+/// destroys what falls outside it now.
+pub fn set_retention(
+    conn: &mut Connection,
+    ns: &NamespacePath,
+    key: &SecretKey,
+    keep: Option<u32>,
+) -> Result<SecretMeta> {
+    let tx = conn.savepoint()?;
+    let (Handle { id, .. }, _) = find_live_secret(&tx, ns, key)?;
+    tx.execute("UPDATE secrets SET keep_versions = ?2 WHERE id = ?1", params![id, keep])?;
+    destroy_past_retention(&tx, Some(id))?;
+    let meta = meta_by_id(&tx, id)?;
+    tx.commit()?;
+    Ok(meta)
+}
+
+fn retention(conn: &Connection, secret_id: i64) -> Result<crate::domain::view::Retention> {
+    Ok(conn.query_row(
+        concat!("SELECT keep_versions, ", default_keep!(), " FROM secrets WHERE id = ?1"),
+        [secret_id],
+        |r| Ok(crate::domain::view::Retention { own: r.get(0)?, default: r.get(1)? }),
+    )?)
 }
 
 fn meta_by_id(conn: &Connection, secret_id: i64) -> Result<SecretMeta> {
@@ -354,17 +411,28 @@ pub fn add_secret(
     Ok(meta)
 }
 
-/// Stores `value` as the next version of a live secret.
+/// Stores `value` as the next version of a live secret. With `expected`
+/// (the version the writer was shown), refuses if another was stored since:
+/// nobody overwrites someone else's rotation unknowingly.
 pub fn rotate_secret(
     conn: &mut Connection,
     keyring: &Keyring,
     ns: &NamespacePath,
     key: &SecretKey,
     value: &SecretValue,
+    expected: Option<u32>,
     stamp: Stamp<'_>,
 ) -> Result<SecretMeta> {
     let tx = conn.savepoint()?;
     let (secret, meta) = find_live_secret(&tx, ns, key)?;
+    if let Some(expected) = expected.filter(|&e| e != meta.version) {
+        let (by, at) = tx.query_row(
+            "SELECT created_by, created_at FROM secret_versions WHERE secret_id = ?1 AND version = ?2",
+            params![secret.id, meta.version],
+            |r| Ok((r.get(0)?, Timestamp(r.get(1)?))),
+        )?;
+        return Err(StoreError::Stale { expected, version: meta.version, by, at });
+    }
     insert_version(&tx, keyring, secret.id, secret.place(ns, key, meta.version + 1), value, stamp, None)?;
     let meta = meta_by_id(&tx, secret.id)?;
     tx.commit()?;
@@ -513,7 +581,7 @@ pub fn secret_detail(conn: &Connection, ns: &NamespacePath, key: &SecretKey) -> 
         Some(parent) => visible_definitions(conn, &parent)?.remove(key).map(|mut d| d.swap_remove(0).namespace),
         None => None,
     };
-    Ok(SecretDetail { meta, versions, shadows })
+    Ok(SecretDetail { meta, versions, shadows, retention: retention(conn, id)? })
 }
 
 /// A value on its way to a workload: where it is defined, its version, and

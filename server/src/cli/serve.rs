@@ -35,6 +35,12 @@ pub async fn serve(args: ServeArgs) -> Result<(), RunError> {
     let front =
         crate::Front { own_origin: crate::origin::OwnOrigin(args.public_origin()?), proxies: args.trusted_proxies()? };
     let state = open_state(args.db_path(), root, settings).await?;
+    let keep = args.keep_versions;
+    match state.db.call(move |c| app::ssr::store::set_default_retention(c, keep)).await {
+        Ok(0) => tracing::info!(keep, "versions kept per secret by default"),
+        Ok(destroyed) => tracing::info!(keep, destroyed, "versions kept per secret by default; older values destroyed"),
+        Err(e) => return Err(RunError::Database(args.db_path().display().to_string(), e.into())),
+    }
 
     if state.db.read(app::ssr::accounts::user_count).await.unwrap_or(1) == 0 {
         tracing::warn!(
