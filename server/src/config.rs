@@ -56,6 +56,10 @@ pub struct ServeArgs {
     #[arg(long, env = "STRONGROOM_KEEP_VERSIONS", default_value_t = 10,
           value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub keep_versions: u32,
+    /// Serve Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9187); never on
+    /// the public address. Unset: no metrics endpoint.
+    #[arg(long, env = "STRONGROOM_METRICS_ADDR")]
+    pub metrics_addr: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -113,6 +117,10 @@ impl ServeArgs {
 
     pub fn socket_addr(&self) -> Result<SocketAddr, ConfigError> {
         self.addr.parse().map_err(|_| ConfigError::BadAddr(self.addr.clone()))
+    }
+
+    pub fn metrics_socket_addr(&self) -> Result<Option<SocketAddr>, ConfigError> {
+        self.metrics_addr.as_ref().map(|a| a.parse().map_err(|_| ConfigError::BadAddr(a.clone()))).transpose()
     }
 
     /// The public origin (`scheme://host[:port]`), if configured.
@@ -193,6 +201,7 @@ mod tests {
             header_timeout_secs: 10,
             trusted_proxies: String::new(),
             keep_versions: 10,
+            metrics_addr: None,
         }
     }
 

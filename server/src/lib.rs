@@ -10,6 +10,7 @@ pub mod forms;
 pub mod gate;
 pub mod headers;
 pub mod listen;
+pub mod metrics;
 pub mod origin;
 pub mod refused;
 pub mod telemetry;
@@ -74,6 +75,7 @@ pub fn router(state: AppState, options: LeptosOptions, front: Front) -> Router {
         // Forms and imports are small; nothing may make the server buffer more.
         .layer(tower_http::limit::RequestBodyLimitLayer::new(MAX_BODY))
         .layer(from_fn(telemetry::log_requests))
+        .layer(from_fn(metrics::track))
         .layer(from_fn_with_state(proxies, client::real_client))
 }
 

@@ -134,6 +134,10 @@ impl Chain {
             mac
         ])?;
         (self.id, self.mac) = (e.id, mac);
+        super::metrics::metrics()
+            .audit_entries
+            .with_label_values(&[entry.action, super::metrics::outcome_kind(&e.outcome)])
+            .inc();
         Ok(e.id)
     }
 

@@ -292,7 +292,9 @@ impl Db {
     {
         let writer = self.writer.clone();
         run_blocking(move || {
+            let asked = std::time::Instant::now();
             let mut conn = lock(&writer);
+            waited("writer", asked);
             // Every writer use starts outside a transaction, whatever the last
             // one did (a panic can leave one open).
             if !conn.is_autocommit() {
@@ -321,8 +323,10 @@ impl Db {
     {
         let (readers, next) = (self.readers.clone(), self.next.clone());
         run_blocking(move || {
+            let asked = std::time::Instant::now();
             let free = readers.iter().find_map(|r| r.try_lock().ok());
             let conn = free.unwrap_or_else(|| lock(&readers[next.fetch_add(1, Ordering::Relaxed) % readers.len()]));
+            waited("reader", asked);
             let _snapshot = Snapshot::begin(&conn); // if it fails, f's own queries say what is wrong
             f(&conn)
         })
@@ -358,6 +362,10 @@ fn reader(path: &Path) -> rusqlite::Result<Connection> {
 
 /// A panic while holding the lock leaves no half-written state behind
 /// (transactions roll back on drop), so a poisoned lock is still usable.
+fn waited(connection: &str, asked: std::time::Instant) {
+    super::metrics::metrics().db_wait.with_label_values(&[connection]).observe(asked.elapsed().as_secs_f64());
+}
+
 fn lock(conn: &Mutex<Connection>) -> std::sync::MutexGuard<'_, Connection> {
     conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }

@@ -11,6 +11,7 @@ pub mod formats;
 pub mod handler;
 pub mod import;
 pub mod keys;
+pub mod metrics;
 pub mod refusals;
 pub mod slots;
 pub mod stash;

@@ -451,6 +451,7 @@ impl ReadAudit {
             if result.is_ok() {
                 counts.commits.fetch_add(1, Ordering::Relaxed);
                 counts.entries.fetch_add(size as u64, Ordering::Relaxed);
+                super::metrics::metrics().audit_batch.observe(size as f64);
             }
             for job in batch {
                 let _ = job.done.send(result.clone());

@@ -9,6 +9,7 @@ use leptos::prelude::LeptosOptions;
 
 pub async fn serve(args: ServeArgs) -> Result<(), RunError> {
     let addr = args.socket_addr()?;
+    let metrics_addr = args.metrics_socket_addr()?;
     args.ensure_data_dir()?;
     let (root, origin) = args.root_key(std::env::var("STRONGROOM_MASTER_KEY").ok())?;
     if let KeyOrigin::Trial { created } = origin {
@@ -48,6 +49,17 @@ pub async fn serve(args: ServeArgs) -> Result<(), RunError> {
              `strongroom user add NAME --role admin --data-dir {}` (it asks for a password).",
             args.data_dir.display()
         );
+    }
+
+    if let Some(at) = metrics_addr {
+        let listener = tokio::net::TcpListener::bind(at).await.map_err(|e| RunError::Listen(at.to_string(), e))?;
+        let metrics = crate::metrics::router(state.clone());
+        tracing::info!(address = %at, "metrics on http://{at}/metrics");
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, metrics).await {
+                tracing::error!(error = %e, "the metrics listener stopped");
+            }
+        });
     }
 
     let options = LeptosOptions::builder()
