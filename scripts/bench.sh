@@ -14,7 +14,7 @@ sudo_cmd=""; [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
 if ! command -v brotli >/dev/null; then
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq brotli >/dev/null
 fi
-echo "wasm brotli: $(kib "$(brotli -c -q 11 "$wasm" | wc -c)")"
+echo "wasm brotli: $(kib "$(brotli -c -q 11 "$wasm" | wc -c)") (target <= 300 KiB)"
 echo "js glue:     $(kib "$(stat -c %s target/site/pkg/strongroom.js)")"
 echo "server:      $(kib "$(stat -c %s "$bin")")"
 
@@ -27,7 +27,7 @@ pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$state"' EXIT
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
 rss() { awk '/VmRSS/ {print $2 " KiB"}' "/proc/$pid/status"; }
-echo "idle RSS after start:         $(rss)"
+echo "idle RSS after start:         $(rss) (target <= 30 MB)"
 for _ in $(seq 1 200); do curl -sf -o /dev/null "http://127.0.0.1:$port/"; done
 echo "RSS after 200 page renders:   $(rss)"
 
@@ -40,3 +40,9 @@ cargo run -q --release -p strongroom --example read_bench -- "$bin" ../shared/pe
 
 echo "== audit trail at scale (server/examples/audit_bench.rs)"
 cargo run -q --release -p strongroom --example audit_bench -- "$bin" "${AUDIT_ENTRIES:-1000000}"
+
+echo "== operations: rotate, 50 writers + 200 readers, backup, rewrap (server/examples/ops_bench.rs)"
+cargo run -q --release -p strongroom --example ops_bench -- "$bin"
+
+echo "== kill -9 drill, 20 rounds (server/tests/crash.rs)"
+STRONGROOM_CRASH_ROUNDS=20 cargo test -q -p strongroom --test crash -- --nocapture 2>&1 | grep "kill -9 drill"

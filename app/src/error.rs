@@ -35,6 +35,9 @@ pub enum AppError {
     /// The browser could not reach the server.
     #[error("Could not reach the server. Check your connection and try again.")]
     Network,
+    /// The server cannot write now (its disk is full or read-only); nothing was changed.
+    #[error("The server cannot save changes right now: its disk is full or read-only. Nothing was changed; try again later.")]
+    Unavailable,
     #[error("Something went wrong.")]
     Internal,
 }
@@ -67,7 +70,7 @@ impl AppError {
             Self::Validation { .. } => 422,
             Self::RateLimited => 429,
             Self::BadRequest => 400,
-            Self::Network => 503,
+            Self::Network | Self::Unavailable => 503,
             Self::Internal => 500,
         }
     }

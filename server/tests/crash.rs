@@ -6,15 +6,11 @@
 //! `make test` runs a few rounds; `make bench` runs 20
 //! (`STRONGROOM_CRASH_ROUNDS`), and both print what was checked.
 
-use app::{
-    domain::{
-        Description, Grant, NamespacePath, Password, Role, Scope, SecretKey, SecretValue, Timestamp, TokenName,
-        Username,
-    },
-    ssr::{accounts, crypto::RootKey, state::AppState, store, store::Stamp, tokens},
-};
+mod common;
+use app::ssr::crypto::RootKey;
+use common::binary::{prepare, read, serve, session};
 use std::{
-    process::{Child, Command, Stdio},
+    process::Command,
     sync::{
         atomic::{AtomicBool, AtomicU64, Ordering},
         Arc,
@@ -24,89 +20,11 @@ use std::{
 
 const WRITERS: usize = 8;
 const READERS: usize = 8;
-const PASSWORD: &str = "correct horse battery staple";
 
 fn random_below(n: u64) -> u64 {
     let mut bytes = [0u8; 8];
     getrandom::fill(&mut bytes).unwrap();
     u64::from_le_bytes(bytes) % n
-}
-
-/// A data dir with an admin, a token for `drill` and one secret per writer.
-async fn prepare(dir: &std::path::Path, root: &RootKey) -> String {
-    let state = AppState::open(&dir.join("strongroom.db"), root, &Default::default()).unwrap();
-    let hash = state.auth.hasher.hash(Password::parse_new(PASSWORD.into()).unwrap()).await.unwrap();
-    let (token, token_hash) = tokens::new_token().unwrap();
-    let keyring = state.keyring.clone();
-    state
-        .db
-        .call(move |c| {
-            let stamp = Stamp { actor: "drill", at: Timestamp::now() };
-            let grant = Grant { role: Role::Admin, scope: Scope::parse("").unwrap() };
-            accounts::create_user(c, &Username::parse("admin").unwrap(), &hash, &[grant], stamp).unwrap();
-            let scope = Scope::parse("drill").unwrap();
-            tokens::create(c, &TokenName::parse("drill").unwrap(), &scope, None, &token_hash, stamp).unwrap();
-            let ns = NamespacePath::parse("drill").unwrap();
-            store::create_namespace(c, &ns, &Description::default(), stamp).unwrap();
-            for w in 0..WRITERS {
-                let (key, value) =
-                    (SecretKey::parse(&format!("K{w}")).unwrap(), SecretValue::parse(format!("K{w}-0")).unwrap());
-                store::add_secret(c, &keyring, &ns, &key, &value, &Description::default(), stamp).unwrap();
-            }
-        })
-        .await;
-    token.to_string()
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-async fn serve(dir: &std::path::Path, root: &str) -> (Child, String) {
-    let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_strongroom"))
-        .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--data-dir"])
-        .arg(dir)
-        .env_remove("STRONGROOM_MASTER_KEY_FILE")
-        .env("STRONGROOM_MASTER_KEY", root)
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
-    for _ in 0..200 {
-        if reqwest::get(format!("{base}/readyz")).await.is_ok_and(|r| r.status() == 200) {
-            return (child, base);
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("the server did not become ready");
-}
-
-async fn session(http: &reqwest::Client, base: &str) -> String {
-    let res = http
-        .post(format!("{base}/api/session/login"))
-        .form(&[("username", "admin"), ("password", PASSWORD)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
-    let set = res
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .map(|s| s.split(';').next().unwrap().to_owned());
-    set.filter(|c| c.starts_with("strongroom_session")).next().expect("a session cookie")
-}
-
-/// What `key` holds now, read with the token.
-async fn read(http: &reqwest::Client, base: &str, token: &str, key: &str) -> String {
-    let res = http.get(format!("{base}/v1/namespaces/drill/secrets/{key}")).bearer_auth(token).send().await.unwrap();
-    assert_eq!(res.status(), 200);
-    let json: serde_json::Value = res.json().await.unwrap();
-    json["value"].as_str().unwrap().to_owned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -115,7 +33,7 @@ async fn every_acknowledged_write_survives_kill_9() {
     let dir = tempfile::tempdir().unwrap();
     let root = RootKey::generate().unwrap();
     let root_text = root.to_base64().to_string();
-    let token = prepare(dir.path(), &root).await;
+    let token = prepare(dir.path(), &root, WRITERS).await;
     let http = reqwest::Client::new();
     // The last value each writer was told was stored: K{w}-{n}.
     let acked: Arc<Vec<AtomicU64>> = Arc::new((0..WRITERS).map(|_| AtomicU64::new(0)).collect());

@@ -362,6 +362,13 @@ fn reader(path: &Path) -> rusqlite::Result<Connection> {
 
 /// A panic while holding the lock leaves no half-written state behind
 /// (transactions roll back on drop), so a poisoned lock is still usable.
+/// The disk is full, read-only or failing: nothing can be written now, and
+/// SQLite rolled the statement back, so nothing was half-written either.
+pub fn unwritable(e: &rusqlite::Error) -> bool {
+    use rusqlite::ErrorCode::{DiskFull, ReadOnly, SystemIoFailure};
+    matches!(e.sqlite_error_code(), Some(DiskFull | ReadOnly | SystemIoFailure))
+}
+
 fn waited(connection: &str, asked: std::time::Instant) {
     super::metrics::metrics().db_wait.with_label_values(&[connection]).observe(asked.elapsed().as_secs_f64());
 }

@@ -189,6 +189,7 @@ pub fn outcome_of(error: &AppError) -> String {
         AppError::RateLimited => "refused: too many attempts".into(),
         AppError::BadRequest => "refused: malformed request".into(),
         AppError::Network | AppError::Internal => "failed: internal error".into(),
+        AppError::Unavailable => "failed: the disk is full or read-only".into(),
     }
 }
 
@@ -307,8 +308,15 @@ pub fn store_error(err: StoreError) -> AppError {
                  Your value was not saved: look at the new version, then rotate again if yours should replace it."
             ),
         ),
+        StoreError::Sqlite(e) if super::db::unwritable(&e) => unavailable(&e),
         other => internal("store", &other),
     }
+}
+
+/// Logs a write the disk refused, and tells the client plainly.
+fn unavailable(err: &rusqlite::Error) -> AppError {
+    tracing::error!(error = %err, "a write failed: the disk is full or read-only");
+    AppError::Unavailable
 }
 
 /// Maps an account failure to what the admin is told.
@@ -321,6 +329,7 @@ pub fn account_error(err: AccountError) -> AppError {
         AccountError::LastAdmin => {
             AppError::conflict(None, "That would leave no enabled admin of every namespace. Add another admin first.")
         }
+        AccountError::Sqlite(e) if super::db::unwritable(&e) => unavailable(&e),
         other => internal("accounts", &other),
     }
 }

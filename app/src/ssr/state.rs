@@ -156,7 +156,10 @@ impl AppState {
             SessionLookup::Live { user, touch } => {
                 if touch {
                     let key = hash.clone();
-                    self.db.call(move |c| accounts::touch_session(c, &key, now)).await?;
+                    // Best effort: a full disk must not sign everyone out of reading.
+                    if let Err(e) = self.db.call(move |c| accounts::touch_session(c, &key, now)).await {
+                        tracing::warn!(error = %e, "could not note a session's use");
+                    }
                 }
                 Ok(Some((user, hash)))
             }

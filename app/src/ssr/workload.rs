@@ -52,6 +52,9 @@ pub enum ReadError {
     BadName { field: &'static str, message: String },
     #[error("too many reads are waiting; try again shortly")]
     Busy,
+    /// The audit trail could not be written (a full or read-only disk): no value is disclosed unrecorded.
+    #[error("the read could not be recorded in the audit trail; try again later")]
+    Unrecorded,
     #[error("internal error")]
     Internal,
 }
@@ -64,7 +67,7 @@ impl ReadError {
             Self::OutOfScope => 403,
             Self::NamespaceNotFound | Self::SecretNotFound => 404,
             Self::BadName { .. } => 400,
-            Self::Busy => 503,
+            Self::Busy | Self::Unrecorded => 503,
             Self::Internal => 500,
         }
     }
@@ -81,6 +84,7 @@ impl ReadError {
             Self::SecretNotFound => "secret_not_found",
             Self::BadName { .. } => "bad_name",
             Self::Busy => "busy",
+            Self::Unrecorded => "unrecorded",
             Self::Internal => "internal",
         }
     }
@@ -293,7 +297,7 @@ impl Request<'_> {
     }
 
     async fn refuse(&self, actor: String, error: &ReadError) {
-        let verb = if *error == ReadError::Internal { "failed" } else { "refused" };
+        let verb = if matches!(error, ReadError::Internal | ReadError::Unrecorded) { "failed" } else { "refused" };
         if verb == "refused" && !self.state.reads.refusals.admit(&self.client, Instant::now()) {
             return; // counted; one entry for the lot when the minute is over
         }
@@ -330,7 +334,7 @@ impl Request<'_> {
             Err(Unrecorded::Busy) => Err(ReadError::Busy),
             Err(e) => {
                 tracing::error!(error = %e, "a workload read was refused: its audit entries could not be written");
-                Err(ReadError::Internal)
+                Err(ReadError::Unrecorded)
             }
         }
     }

@@ -42,6 +42,11 @@ impl Instance {
         Self { bin, dir: tempfile::tempdir().unwrap(), key: key.trim().to_owned() }
     }
 
+    /// The root key, for opening the data dir in-process.
+    pub fn root(&self) -> app::ssr::crypto::RootKey {
+        app::ssr::crypto::RootKey::from_base64(&self.key).unwrap()
+    }
+
     /// `strongroom ARGS --data-dir DIR` with the root key set.
     pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(&self.bin);

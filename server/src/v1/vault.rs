@@ -67,6 +67,9 @@ fn refused(e: &ReadError) -> Response {
         }
         ReadError::Internal => errors(StatusCode::INTERNAL_SERVER_ERROR, &["internal error"]),
         ReadError::Busy => errors(StatusCode::SERVICE_UNAVAILABLE, &["busy: try again shortly"]),
+        ReadError::Unrecorded => {
+            errors(StatusCode::SERVICE_UNAVAILABLE, &["the read could not be audited: try again later"])
+        }
         _ => errors(StatusCode::FORBIDDEN, &["permission denied"]),
     }
 }

@@ -2,6 +2,8 @@
 //! signed-in clients for it.
 #![allow(dead_code)] // each test file uses part of this
 
+pub mod binary;
+
 use app::{
     domain::{Grant, Password, Role, Scope, Timestamp, Username},
     ssr::{accounts, crypto::RootKey, state::AppState, store::Stamp},
