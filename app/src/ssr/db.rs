@@ -207,6 +207,10 @@ fn owner_only(path: &Path) {
     }
 }
 
+/// How long a statement waits for another connection's lock (another process:
+/// a command, Litestream) before failing with SQLITE_BUSY.
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
     // WAL for concurrent readers; FULL so a committed write survives power loss;
     // secure_delete so destroyed ciphertexts are overwritten, not just unlinked.
@@ -217,7 +221,7 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     // After a checkpoint the WAL shrinks back to this, instead of keeping old
     // page images (old ciphertexts among them) in its unused tail.
     conn.pragma_update(None, "journal_size_limit", 4 * 1024 * 1024)?;
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
     // Workload reads and the audit writer reuse a few dozen statements.
     conn.set_prepared_statement_cache_capacity(64);
     Ok(())
@@ -308,10 +312,17 @@ impl Db {
 
     /// Copies the WAL into the database and truncates it to nothing, so that
     /// page images it held (a purged secret's ciphertext) are gone from disk.
-    /// Returns false when a reader kept part of the WAL in use.
+    /// Returns false when a reader kept part of the WAL in use. Waits at most
+    /// 100 ms for readers: Litestream holds a read transaction all the time,
+    /// and the full busy timeout would stall every write for 5 s per purge.
     pub async fn checkpoint_truncate(&self) -> rusqlite::Result<bool> {
-        self.call(|c| c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get::<_, i64>(0)).map(|busy| busy == 0))
-            .await
+        self.call(|c| {
+            c.busy_timeout(std::time::Duration::from_millis(100))?;
+            let done = c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get::<_, i64>(0));
+            c.busy_timeout(BUSY_TIMEOUT)?;
+            done.map(|busy| busy == 0)
+        })
+        .await
     }
 
     /// Runs `f` with a read-only connection (a free one if any) on the blocking

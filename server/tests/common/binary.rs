@@ -47,7 +47,7 @@ pub fn free_port() -> u16 {
 
 pub async fn serve(dir: &std::path::Path, root: &str) -> (Child, String) {
     let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_strongroom"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_strongroom"))
         .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--data-dir"])
         .arg(dir)
         .env_remove("STRONGROOM_MASTER_KEY_FILE")
@@ -64,6 +64,8 @@ pub async fn serve(dir: &std::path::Path, root: &str) -> (Child, String) {
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("the server did not become ready");
 }
 
@@ -75,13 +77,13 @@ pub async fn session(http: &reqwest::Client, base: &str) -> String {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    let set = res
+    let mut set = res
         .headers()
         .get_all("set-cookie")
         .iter()
         .filter_map(|v| v.to_str().ok())
         .map(|s| s.split(';').next().unwrap().to_owned());
-    set.filter(|c| c.starts_with("strongroom_session")).next().expect("a session cookie")
+    set.find(|c| c.starts_with("strongroom_session")).expect("a session cookie")
 }
 
 /// What `key` holds now, read with the token.
