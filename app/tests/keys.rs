@@ -253,7 +253,13 @@ fn a_database_made_before_stored_base_keys_keeps_its_derived_keys() {
     p.conn.execute("DELETE FROM meta WHERE name IN ('base_key', 'audit_head')", []).unwrap();
     audit::start_chain(&p.conn, &legacy).unwrap();
     audit::append(&p.conn, &legacy, entry()).unwrap();
+    // Without the mark the migration leaves, a missing base key is refused, not guessed.
     drop(p);
+    let mut conn = db::open(&path).unwrap();
+    assert!(matches!(keys::unlock(&mut conn, &root, STAMP.at), Err(StoreError::MissingBaseKey)));
+    // As the schema was before base keys: reopening runs the migration that marks it.
+    conn.pragma_update(None, "user_version", 9).unwrap();
+    drop(conn);
     let reopened = process(&path, &root).unwrap();
     assert_eq!(audit::verify(&reopened.conn, &reopened.unlocked.audit_key()).unwrap(), Verdict::Intact { entries: 1 });
     let stored: i64 =

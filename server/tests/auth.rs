@@ -41,7 +41,7 @@ fn expectations() -> BTreeMap<&'static str, Needs> {
         ("/api/secrets/restore_version", Role(app::domain::Role::Editor)),
         ("/api/secrets/get", Role(app::domain::Role::Auditor)),
         ("/api/secrets/rotation", Role(app::domain::Role::Editor)),
-        ("/api/secrets/retention", Role(app::domain::Role::Editor)),
+        ("/api/secrets/retention", Role(app::domain::Role::Admin)),
         ("/api/secrets/overdue", Session),
         ("/api/secrets/purge", Role(app::domain::Role::Admin)),
         ("/api/users/list", FullAdmin),

@@ -73,6 +73,10 @@ async fn metrics_are_served_apart_parse_as_prometheus_and_count_what_happened() 
         .unwrap();
     assert_eq!(refused.status(), 401);
 
+    // Any token is a method to HTTP: made-up ones share one label.
+    let brew = reqwest::Method::from_bytes(b"BREWCOFFEE").unwrap();
+    s.anon().http.request(brew, format!("{}/healthz", s.base)).send().await.unwrap();
+
     // Not on the public address, signed in or not.
     let admin = s.login("admin").await;
     let (_, _, public) = admin.get("/metrics").await;
@@ -80,6 +84,7 @@ async fn metrics_are_served_apart_parse_as_prometheus_and_count_what_happened() 
 
     let text = reqwest::get(format!("{metrics_base}/metrics")).await.unwrap().text().await.unwrap();
     assert!(!text.contains(CANARY) && !text.contains(&token), "a value or token in the metrics");
+    assert!(!text.contains("BREWCOFFEE") && text.contains("method=\"OTHER\""), "{text}");
     let samples = parse(&text);
     let secret_route = "route=/v1/namespaces/{namespace}/secrets/{key}";
     at_least(&samples, &format!("strongroom_http_requests_total{{method=GET,{secret_route},status=200}}"), 1.0);

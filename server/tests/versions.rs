@@ -86,17 +86,30 @@ async fn retention_is_set_per_server_and_per_secret_and_destroys_older_values_at
         assert_eq!((status, error_field(&body)), (422, ("Validation".into(), Some("keep".into()))), "{bad}: {body}");
     }
     assert_eq!(destroyed(&s), [1, 2, 3, 4], "a refused setting changes nothing");
+    // Destroying values is an admin's call, as purge is: an editor is refused.
+    s.add_user("ed", Role::Editor, "company").await;
+    let mut editor = s.login("ed").await;
+    let (status, _) = editor.call("secrets/retention", &[("namespace", "company"), ("key", "K"), ("keep", "1")]).await;
+    assert_eq!(status, 403);
+    assert_eq!(destroyed(&s), [1, 2, 3, 4]);
 
     // Back to the server's default, and the default lowered to 3 (as
     // STRONGROOM_KEEP_VERSIONS does at start): version 4 goes too.
     assert_eq!(admin.call("secrets/retention", &[("namespace", "company"), ("key", "K"), ("keep", "")]).await.0, 200);
-    let gone = s.state.db.call(|c| app::ssr::store::set_default_retention(c, 3)).await.unwrap();
-    assert_eq!(gone, 0, "5 and 6 are within 3 of 6; 4 was already destroyed");
+    let default = |keep: u32| {
+        let chain = s.state.audit.clone();
+        s.state.db.call(move |c| app::ssr::store::set_default_retention(c, &chain, keep, app::domain::Timestamp::now()))
+    };
+    assert_eq!(default(10).await.unwrap(), Some(0), "first recorded");
+    assert_eq!(default(10).await.unwrap(), None, "unchanged: nothing written");
+    let gone = default(3).await.unwrap();
+    assert_eq!(gone, Some(0), "5 and 6 are within 3 of 6; 4 was already destroyed");
+    assert_eq!(s.last_outcome().await, "ok: by default 3 versions kept (was 10); 0 older values destroyed");
     let form = [("namespace", "company"), ("key", "K"), ("value", "v7")];
     assert_eq!(admin.call("secrets/rotate", &form).await.0, 200);
     assert_eq!(destroyed(&s), [1, 2, 3, 4]);
-    let gone = s.state.db.call(|c| app::ssr::store::set_default_retention(c, 1)).await.unwrap();
-    assert_eq!((gone, destroyed(&s)), (2, vec![1, 2, 3, 4, 5, 6]));
+    let gone = default(1).await.unwrap();
+    assert_eq!((gone, destroyed(&s)), (Some(2), vec![1, 2, 3, 4, 5, 6]));
     let (_, detail) = admin.call("secrets/get", &[("namespace", "company"), ("key", "K")]).await;
     assert_eq!(detail["retention"], serde_json::json!({"own": null, "default": 1}));
     assert_eq!(detail["versions"].as_array().unwrap().len(), 7, "the history stays");

@@ -64,12 +64,13 @@ pub async fn rotate_secret(
 }
 
 /// Sets how many versions this secret keeps with their value; empty: the
-/// server's default. Versions past it are destroyed now.
+/// server's default. Versions past it are destroyed now, so, like purge,
+/// only an admin of the namespace may.
 #[server(prefix = "/api", endpoint = "secrets/retention")]
 pub async fn set_retention(namespace: String, key: String, keep: String) -> Result<SecretMeta, AppError> {
     let act = Act::new(Action::SecretRetention, &namespace, &key);
     act.run(async {
-        let (_who, ns) = act.require(Role::Editor, &namespace).await?;
+        let (_who, ns) = act.require(Role::Admin, &namespace).await?;
         let key = field("key", SecretKey::parse(&key))?;
         let keep = field("keep", Retention::parse_own(&keep))?;
         act.set_outcome_on_success(match keep {

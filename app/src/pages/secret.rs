@@ -114,7 +114,7 @@ fn SecretBody(d: SecretDetail, actions: Actions, can_edit: bool, can_purge: bool
             view! {
                 <RotateForm ns=ns.clone() key=key.clone() shown=current action=actions.rotate/>
                 <RotationForm ns=ns.clone() key=key.clone() action=actions.rotation/>
-                <RetentionForm ns=ns.clone() key=key.clone() retention action=actions.retention/>
+                {can_purge.then(|| view! { <RetentionForm ns=ns.clone() key=key.clone() retention action=actions.retention/> })}
                 <DeleteForm ns=ns.clone() key=key.clone() action=actions.delete/>
             }.into_any()
         }}

@@ -179,6 +179,12 @@ ALTER TABLE secrets ADD COLUMN uid BLOB CHECK (uid IS NULL OR length(uid) = 16);
     r#"
 ALTER TABLE secrets ADD COLUMN keep_versions INTEGER CHECK (keep_versions IS NULL OR keep_versions BETWEEN 1 AND 1000);
 "#,
+    // Databases made before the base key was stored derive from the root key
+    // itself; marked here so that `keys::unlock` takes that path for them only.
+    r#"
+INSERT INTO meta (name, value) SELECT 'base_key_legacy', x'01'
+WHERE EXISTS (SELECT 1 FROM meta WHERE name = 'key_check') AND NOT EXISTS (SELECT 1 FROM meta WHERE name = 'base_key');
+"#,
 ];
 
 /// Opens (creating if needed) the database at `path` and brings its schema up to date.
@@ -371,8 +377,6 @@ fn reader(path: &Path) -> rusqlite::Result<Connection> {
     Ok(conn)
 }
 
-/// A panic while holding the lock leaves no half-written state behind
-/// (transactions roll back on drop), so a poisoned lock is still usable.
 /// The disk is full, read-only or failing: nothing can be written now, and
 /// SQLite rolled the statement back, so nothing was half-written either.
 pub fn unwritable(e: &rusqlite::Error) -> bool {
@@ -384,6 +388,8 @@ fn waited(connection: &str, asked: std::time::Instant) {
     super::metrics::metrics().db_wait.with_label_values(&[connection]).observe(asked.elapsed().as_secs_f64());
 }
 
+/// A panic while holding the lock leaves no half-written state behind
+/// (transactions roll back on drop), so a poisoned lock is still usable.
 fn lock(conn: &Mutex<Connection>) -> std::sync::MutexGuard<'_, Connection> {
     conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }

@@ -36,7 +36,8 @@ impl Unlocked {
 /// base keys were stored, stores the root key's bytes as its base key (what
 /// its derived keys came from).
 pub fn unlock(conn: &mut Connection, root: &RootKey, now: Timestamp) -> Result<Unlocked> {
-    let tx = conn.savepoint()?;
+    // The write lock first: it may write, and another process (Litestream) may commit meanwhile.
+    let tx = immediate(conn)?;
     let check: Option<Vec<u8>> = meta(&tx, "key_check")?;
     match check {
         Some(check) => root.verify_key_check(&check)?,
@@ -52,11 +53,13 @@ pub fn unlock(conn: &mut Connection, root: &RootKey, now: Timestamp) -> Result<U
     }
     let base = match meta(&tx, "base_key")? {
         Some(blob) => root.unwrap_base(&blob)?,
-        None => {
+        None if meta(&tx, "base_key_legacy")?.is_some() => {
             let base = root.legacy_base();
             set_meta(&tx, "base_key", &root.wrap_base(&base)?)?;
+            tx.execute("DELETE FROM meta WHERE name = 'base_key_legacy'", [])?;
             base
         }
+        None => return Err(StoreError::MissingBaseKey),
     };
     let keys = wrapped_keys(&tx)?.iter().map(|w| root.unwrap(w)).collect::<Result<Vec<_>, _>>()?;
     tx.commit()?;
@@ -101,7 +104,8 @@ fn add_data_key(tx: &Connection, root: &RootKey, now: Timestamp) -> Result<i64> 
 pub fn refresh(conn: &Connection, keyring: &Keyring) -> Result<()> {
     for stored in wrapped_keys_after(conn, keyring.newest_id().unwrap_or(0))? {
         if let Err(e) = keyring.learn(&stored) {
-            // Rekeyed while this process runs: it keeps sealing with the newest key it holds.
+            // Rekeyed, then rotated, while this process runs: it must not seal with an
+            // older key (`retire` may delete it), so the write fails until a restart.
             tracing::warn!(data_key = stored.id, "a data key added to the database does not unwrap with the root key this process started with; restart it with the current root key");
             return Err(e.into());
         }
@@ -163,6 +167,9 @@ pub fn list(conn: &Connection) -> Result<Vec<KeyUse>> {
 /// what they sealed. Returns its id.
 pub fn rotate(conn: &mut Connection, root: &RootKey, chain: &AuditKey, now: Timestamp) -> Result<i64> {
     let tx = immediate(conn)?;
+    // Checked again under the write lock: a `rekey` that committed since the
+    // keyring was unlocked makes `root` the old key, which must wrap nothing.
+    root.verify_key_check(&meta(&tx, "key_check")?.ok_or(StoreError::MissingKeyCheck)?)?;
     let id = add_data_key(&tx, root, now)?;
     audit::append(&tx, chain, entry(Action::KeyringRotate, now, format!("ok: data key {id} is the newest")))?;
     tx.commit()?;

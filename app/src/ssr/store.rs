@@ -47,6 +47,8 @@ pub enum StoreError {
     Stale { expected: u32, version: u32, by: String, at: Timestamp },
     #[error("the database has data keys but no key check; refusing to guess")]
     MissingKeyCheck,
+    #[error("the database has a key check but no base key (meta.base_key); refusing to guess")]
+    MissingBaseKey,
     #[error(transparent)]
     Crypto(#[from] CryptoError),
     #[error("database error: {0}")]
@@ -322,28 +324,60 @@ fn insert_version(
 /// Destroys (overwrites, with `secure_delete`) the ciphertexts of versions
 /// past each secret's retention: of one secret, or of all. Returns how many.
 fn destroy_past_retention(tx: &Connection, secret_id: Option<i64>) -> Result<usize> {
-    Ok(tx
-        .prepare_cached(concat!(
-            "UPDATE secret_versions SET key_id = NULL, nonce = NULL, ciphertext = NULL
-             WHERE ciphertext IS NOT NULL AND (?1 IS NULL OR secret_id = ?1)
-               AND version <= (SELECT s.version - COALESCE(s.keep_versions, ",
-            default_keep!(),
-            ") FROM secrets s WHERE s.id = secret_versions.secret_id)"
-        ))?
-        .execute([secret_id])?)
+    macro_rules! destroy {
+        ($which:literal) => {
+            concat!(
+                "UPDATE secret_versions SET key_id = NULL, nonce = NULL, ciphertext = NULL
+                 WHERE ciphertext IS NOT NULL AND ",
+                $which,
+                " AND version <= (SELECT s.version - COALESCE(s.keep_versions, ",
+                default_keep!(),
+                ") FROM secrets s WHERE s.id = secret_versions.secret_id)"
+            )
+        };
+    }
+    // Two statements: `?1 IS NULL OR secret_id = ?1` would scan every version on every write.
+    Ok(match secret_id {
+        Some(id) => tx.prepare_cached(destroy!("secret_id = ?1"))?.execute([id])?,
+        None => tx.prepare_cached(destroy!("1"))?.execute([])?,
+    })
 }
 
 /// Records the default number of versions kept (`STRONGROOM_KEEP_VERSIONS`)
-/// and destroys what falls outside it now. Returns the versions destroyed.
-pub fn set_default_retention(conn: &mut Connection, keep: u32) -> Result<usize> {
+/// when it changed, destroys what falls outside it now, and says so in the
+/// trail. Returns the versions destroyed, or `None` when nothing changed
+/// (then nothing is written: a server on a full disk still starts).
+pub fn set_default_retention(
+    conn: &mut Connection,
+    chain: &super::audit::AuditKey,
+    keep: u32,
+    now: Timestamp,
+) -> Result<Option<usize>> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let before: u32 = tx.query_row(concat!("SELECT ", default_keep!()), [], |r| r.get(0))?;
+    let recorded: bool =
+        tx.query_row("SELECT EXISTS (SELECT 1 FROM meta WHERE name = 'keep_versions')", [], |r| r.get(0))?;
+    if recorded && before == keep {
+        return Ok(None);
+    }
     tx.execute(
         "INSERT INTO meta (name, value) VALUES ('keep_versions', ?1) ON CONFLICT (name) DO UPDATE SET value = ?1",
         [keep.to_string().into_bytes()],
     )?;
     let destroyed = destroy_past_retention(&tx, None)?;
+    let entry = super::audit::NewEntry {
+        at: now,
+        actor: "(server start)".into(),
+        action: crate::domain::audit::Action::SecretRetention.as_str(),
+        namespace: String::new(),
+        key: String::new(),
+        version: None,
+        client: "local".into(),
+        outcome: format!("ok: by default {keep} versions kept (was {before}); {destroyed} older values destroyed"),
+    };
+    super::audit::append(&tx, chain, entry)?;
     tx.commit()?;
-    Ok(destroyed)
+    Ok(Some(destroyed))
 }
 
 /// Sets how many versions one secret keeps (`None`: the default) and

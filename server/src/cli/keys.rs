@@ -119,7 +119,9 @@ pub async fn rewrap(key: KeyArgs, batch: usize) -> Result<(), RunError> {
         // older newest key wrote during the first (none, normally).
         for _pass in 0..2 {
             let mut cursor = 0;
-            while let Some(done) = keys::rewrap_batch(&mut opened.conn, &opened.unlocked.keyring, cursor, batch.max(1))
+            // Capped: a batch holds the write lock, and the server's writes wait at most 5 s.
+            let batch = batch.clamp(1, 10_000);
+            while let Some(done) = keys::rewrap_batch(&mut opened.conn, &opened.unlocked.keyring, cursor, batch)
                 .map_err(|e| store_error(&shown, e))?
             {
                 cursor = done.cursor;

@@ -36,11 +36,15 @@ pub async fn serve(args: ServeArgs) -> Result<(), RunError> {
     let front =
         crate::Front { own_origin: crate::origin::OwnOrigin(args.public_origin()?), proxies: args.trusted_proxies()? };
     let state = open_state(args.db_path(), root, settings).await?;
-    let keep = args.keep_versions;
-    match state.db.call(move |c| app::ssr::store::set_default_retention(c, keep)).await {
-        Ok(0) => tracing::info!(keep, "versions kept per secret by default"),
-        Ok(destroyed) => tracing::info!(keep, destroyed, "versions kept per secret by default; older values destroyed"),
-        Err(e) => return Err(RunError::Database(args.db_path().display().to_string(), e.into())),
+    let (keep, chain) = (args.keep_versions, state.audit.clone());
+    let now = app::domain::Timestamp::now();
+    match state.db.call(move |c| app::ssr::store::set_default_retention(c, &chain, keep, now)).await {
+        Ok(None) => tracing::info!(keep, "versions kept per secret by default"),
+        Ok(Some(destroyed)) => {
+            tracing::warn!(keep, destroyed, "the default number of versions kept changed; older values destroyed")
+        }
+        // Not fatal: on a full disk the server still serves reads.
+        Err(e) => tracing::error!(error = %e, keep, "could not record the default number of versions kept"),
     }
 
     if state.db.read(app::ssr::accounts::user_count).await.unwrap_or(1) == 0 {
@@ -55,11 +59,8 @@ pub async fn serve(args: ServeArgs) -> Result<(), RunError> {
         let listener = tokio::net::TcpListener::bind(at).await.map_err(|e| RunError::Listen(at.to_string(), e))?;
         let metrics = crate::metrics::router(state.clone());
         tracing::info!(address = %at, "metrics on http://{at}/metrics");
-        tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, metrics).await {
-                tracing::error!(error = %e, "the metrics listener stopped");
-            }
-        });
+        // The same connection cap and header timeout as the public listener.
+        tokio::spawn(crate::listen::serve(listener, metrics, limits, std::future::pending()));
     }
 
     let options = LeptosOptions::builder()
