@@ -62,6 +62,8 @@ type Job = Box<dyn FnOnce() + Send>;
 
 /// How much the hashing threads yield to everything else (the most there is).
 const HASH_NICENESS: i32 = 19;
+/// A hashing thread idle this long gives its block memory (m KiB) back.
+const IDLE_RELEASE: Duration = Duration::from_secs(10);
 
 impl Hasher {
     pub fn new(m_kib: u32, t: u32, p: u32, concurrency: usize, queue: usize) -> Result<Self, AuthError> {
@@ -71,6 +73,7 @@ impl Hasher {
         let params = Params::new(m_kib, t, p, None).map_err(|e| AuthError::Argon2(e.to_string()))?;
         let started = Instant::now();
         let dummy = hash_with(&params, "strongroom timing equalizer")?;
+        release_argon2_memory();
         let typical_micros = Arc::new(std::sync::atomic::AtomicU64::new(started.elapsed().as_micros() as u64));
         let (jobs, inbox) = mpsc::sync_channel::<Job>(queue);
         let inbox = Arc::new(Mutex::new(inbox));
@@ -84,10 +87,12 @@ impl Hasher {
                     let _ = rustix::process::nice(HASH_NICENESS);
                     loop {
                         // The lock is held only while waiting for the next job.
-                        let job = inbox.lock().unwrap_or_else(|p| p.into_inner()).recv();
+                        let job = inbox.lock().unwrap_or_else(|p| p.into_inner()).recv_timeout(IDLE_RELEASE);
                         match job {
                             Ok(job) => job(),
-                            Err(_) => return, // the Hasher was dropped
+                            // Memory kept through a burst, given back once it is over.
+                            Err(mpsc::RecvTimeoutError::Timeout) => release_argon2_memory(),
+                            Err(mpsc::RecvTimeoutError::Disconnected) => return, // the Hasher was dropped
                         }
                     }
                 })
@@ -172,6 +177,15 @@ impl Drop for Measure {
     }
 }
 
+thread_local! {
+    static MEMORY: std::cell::RefCell<Vec<argon2::Block>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Gives this thread's block memory back (an idle server needs none).
+fn release_argon2_memory() {
+    MEMORY.with_borrow_mut(|memory| *memory = Vec::new());
+}
+
 /// argon2 into `out`, on this thread's own block memory, kept from hash to
 /// hash: not 19 MiB allocated, faulted in and given back per sign-in, which
 /// during a burst stalled the other threads (page renders) on the kernel's
@@ -184,9 +198,6 @@ fn argon2_into(
     salt: &[u8],
     out: &mut [u8],
 ) -> bool {
-    thread_local! {
-        static MEMORY: std::cell::RefCell<Vec<argon2::Block>> = const { std::cell::RefCell::new(Vec::new()) };
-    }
     let blocks = params.block_count();
     MEMORY.with_borrow_mut(|memory| {
         if memory.len() < blocks {

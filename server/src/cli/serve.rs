@@ -40,6 +40,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), RunError> {
     let now = app::domain::Timestamp::now();
     match state.db.call(move |c| app::ssr::store::set_default_retention(c, &chain, keep, now)).await {
         Ok(None) => tracing::info!(keep, "versions kept per secret by default"),
+        Ok(Some(0)) => tracing::info!(keep, "versions kept per secret by default (recorded)"),
         Ok(Some(destroyed)) => {
             tracing::warn!(keep, destroyed, "the default number of versions kept changed; older values destroyed")
         }
