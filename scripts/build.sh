@@ -27,5 +27,13 @@ if [ "$profile" = release ]; then
 fi
 cp style/main.css "$site/pkg/strongroom.css"
 cp -r public/. "$site/"
+if [ "$profile" = release ]; then
+  # Precompressed copies beside each bundle file, chosen by Accept-Encoding (see server/src/assets.rs).
+  for f in "$site"/pkg/*.wasm "$site"/pkg/*.js "$site"/pkg/*.css; do
+    brotli -q 11 -k -f "$f"
+    gzip -9 -k -f "$f"
+  done
+fi
 
+# After the site: a release server embeds it (rust-embed).
 cargo build -p strongroom "${server_flags[@]}"

@@ -4,8 +4,12 @@
 #   scripts/e2e.sh path/to/strongroom
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin="$(realpath "$1")"
 state="$(mktemp -d -t strongroom-e2e.XXXXXX)"
+# The binary alone, run from an empty directory: it must serve its assets itself.
+mkdir "$state/run"
+cp "$(realpath "$1")" "$state/run/strongroom"
+bin="$state/run/strongroom"
+unset STRONGROOM_SITE_ROOT
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 
 # The accounts the tests sign in with, made the way an operator makes them
@@ -18,8 +22,8 @@ add_user admin --role admin
 add_user editor --role editor --namespace finance
 add_user auditor --role auditor --namespace finance
 
-STRONGROOM_ADDR="127.0.0.1:$port" \
-  STRONGROOM_DATA_DIR="$state/data" RUST_LOG=debug "$bin" serve >"$state/server.log" 2>&1 &
+(cd "$state/run" && STRONGROOM_ADDR="127.0.0.1:$port" \
+  STRONGROOM_DATA_DIR="$state/data" RUST_LOG=debug exec "$bin" serve) >"$state/server.log" 2>&1 &
 pid=$!
 stop() { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; }
 trap stop EXIT

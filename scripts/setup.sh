@@ -31,6 +31,14 @@ if [ "$("$TOOLS/node_modules/.bin/wasm-opt" --version 2>/dev/null | awk '{print 
   npm install --silent --no-audit --no-fund --prefix "$TOOLS" "binaryen@$BINARYEN_VERSION"
 fi
 
+# brotli, for the precompressed copies of the browser bundle (scripts/build.sh).
+if ! command -v brotli >/dev/null; then
+  say "installing Debian's brotli"
+  sudo_cmd=""; [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq brotli >/dev/null
+fi
+
 # Chromium from Debian for the browser tests (Playwright must not download one).
 if ! command -v chromium >/dev/null; then
   say "installing Debian's chromium"

@@ -19,9 +19,10 @@ pub struct ServeArgs {
     /// Directory for the database (and the trial root key when none is configured).
     #[arg(long, env = "STRONGROOM_DATA_DIR", default_value = "data")]
     pub data_dir: PathBuf,
-    /// Directory of the built browser assets (`pkg/`, favicon).
-    #[arg(long, env = "STRONGROOM_SITE_ROOT", default_value = "target/site")]
-    pub site_root: PathBuf,
+    /// Serve the browser assets (`pkg/`, favicon) from this directory instead of the
+    /// copies built into the binary (for development).
+    #[arg(long, env = "STRONGROOM_SITE_ROOT")]
+    pub site_root: Option<PathBuf>,
     /// File holding the base64 root key. `STRONGROOM_MASTER_KEY` may hold the key itself.
     #[arg(long, env = "STRONGROOM_MASTER_KEY_FILE")]
     pub master_key_file: Option<PathBuf>,
@@ -190,7 +191,7 @@ mod tests {
         ServeArgs {
             addr: "127.0.0.1:0".into(),
             data_dir: dir.to_owned(),
-            site_root: "target/site".into(),
+            site_root: None,
             master_key_file: None,
             public_url: None,
             session_idle_minutes: 30,

@@ -2,6 +2,7 @@
 //! The pages, server functions and store live in the `app` crate.
 
 pub mod api_errors;
+pub mod assets;
 pub mod cli;
 pub mod client;
 pub mod config;
@@ -35,10 +36,12 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 pub struct Front {
     pub own_origin: origin::OwnOrigin,
     pub proxies: client::TrustedProxies,
+    /// The browser assets: embedded, or a directory.
+    pub assets: assets::Assets,
 }
 
 pub fn router(state: AppState, options: LeptosOptions, front: Front) -> Router {
-    let Front { own_origin, proxies } = front;
+    let Front { own_origin, proxies, assets } = front;
     let routes = route_list();
     let context = {
         let state = state.clone();
@@ -65,10 +68,18 @@ pub fn router(state: AppState, options: LeptosOptions, front: Front) -> Router {
         .layer(from_fn_with_state(
             origin::OriginGuard { own: own_origin.clone(), state: state.clone() },
             origin::same_origin_only,
-        ));
+        ))
+        // Pages compressed as they go out; assets come precompressed, and API
+        // answers (values among them) are never compressed.
+        .layer(tower_http::compression::CompressionLayer::new().br(true).gzip(true).compress_when(is_html));
+    let files = Router::new()
+        .route("/pkg/{*file}", get(assets::serve))
+        .route("/favicon.svg", get(assets::serve))
+        .with_state(assets);
     // The workload API needs none of that: no cookies, no forms, a token on every request.
     Router::new()
         .merge(v1::routes(state))
+        .merge(files)
         .merge(browser)
         .layer(from_fn_with_state(own_origin, origin::known_host_only))
         .layer(from_fn(headers::security_headers))
@@ -77,6 +88,13 @@ pub fn router(state: AppState, options: LeptosOptions, front: Front) -> Router {
         .layer(from_fn(telemetry::log_requests))
         .layer(from_fn(metrics::track))
         .layer(from_fn_with_state(proxies, client::real_client))
+}
+
+fn is_html(_: StatusCode, _: axum::http::Version, headers: &axum::http::HeaderMap, _: &axum::http::Extensions) -> bool {
+    headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("text/html"))
 }
 
 /// The largest request body accepted (an import file is at most 1 MiB).

@@ -33,8 +33,11 @@ pub async fn serve(args: ServeArgs) -> Result<(), RunError> {
     tracing::info!(sqlite, "SQLite version");
     let settings = args.auth_settings()?;
     let limits = args.limits()?;
-    let front =
-        crate::Front { own_origin: crate::origin::OwnOrigin(args.public_origin()?), proxies: args.trusted_proxies()? };
+    let front = crate::Front {
+        own_origin: crate::origin::OwnOrigin(args.public_origin()?),
+        proxies: args.trusted_proxies()?,
+        assets: crate::assets::Assets { dir: args.site_root.clone().map(std::sync::Arc::new) },
+    };
     let state = open_state(args.db_path(), root, settings).await?;
     let (keep, chain) = (args.keep_versions, state.audit.clone());
     let now = app::domain::Timestamp::now();
@@ -66,7 +69,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), RunError> {
 
     let options = LeptosOptions::builder()
         .output_name("strongroom")
-        .site_root(args.site_root.display().to_string())
+        .site_root(args.site_root.as_ref().map_or("target/site".into(), |d| d.display().to_string()))
         .site_addr(addr)
         .build();
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| RunError::Listen(addr.to_string(), e))?;

@@ -1,0 +1,149 @@
+//! The browser assets (`target/site`: the wasm bundle, its JS glue, the CSS,
+//! `public/`), embedded in the release binary so that it serves a styled,
+//! hydrating page from any directory. `scripts/build.sh` writes brotli and
+//! gzip copies beside each bundle file; the one the browser accepts is sent.
+//! Every asset carries an `ETag` and `Cache-Control: no-cache`: the browser
+//! keeps it and asks again with `If-None-Match`, and an unchanged asset costs
+//! a bodiless 304. `STRONGROOM_SITE_ROOT` serves a directory instead (development).
+
+use axum::{
+    extract::{Request, State},
+    http::{header, HeaderMap, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+};
+use std::{borrow::Cow, path::PathBuf, sync::Arc};
+
+#[derive(rust_embed::Embed)]
+#[folder = "../target/site"]
+// A fresh clone has no built site yet when `cargo test` or clippy compile this.
+#[allow_missing = true]
+struct Site;
+
+/// Where assets come from: the binary itself, or a directory.
+#[derive(Clone, Default)]
+pub struct Assets {
+    pub dir: Option<Arc<PathBuf>>,
+}
+
+/// One stored form of an asset.
+struct Found {
+    bytes: Cow<'static, [u8]>,
+    hash: [u8; 32],
+    mime: String,
+}
+
+impl Assets {
+    fn find(&self, path: &str) -> Option<Found> {
+        let mime = || mime_guess::from_path(path).first_or_octet_stream().to_string();
+        match &self.dir {
+            None => Site::get(path).map(|f| Found { hash: f.metadata.sha256_hash(), mime: mime(), bytes: f.data }),
+            Some(dir) => {
+                // Only plain relative names under the directory.
+                if path.split('/').any(|part| part.is_empty() || part == "." || part == "..") {
+                    return None;
+                }
+                let bytes = std::fs::read(dir.join(path)).ok()?;
+                use sha2::Digest as _;
+                let hash = sha2::Sha256::digest(&bytes).into();
+                Some(Found { hash, mime: mime(), bytes: Cow::Owned(bytes) })
+            }
+        }
+    }
+}
+
+/// `GET /pkg/…` and the files of `public/`.
+pub async fn serve(State(assets): State<Assets>, req: Request) -> Response {
+    let path = req.uri().path().trim_start_matches('/').to_owned();
+    let accepted = accepted(req.headers());
+    // The precompressed copy the client takes, else the file itself.
+    let choice = [("br", ".br"), ("gzip", ".gz")]
+        .into_iter()
+        .filter(|(coding, _)| accepted.contains(coding))
+        .find_map(|(coding, suffix)| assets.find(&format!("{path}{suffix}")).map(|f| (Some(coding), f)))
+        .or_else(|| assets.find(&path).map(|f| (None, f)));
+    let Some((coding, found)) = choice else {
+        return (StatusCode::NOT_FOUND, [(header::CACHE_CONTROL, "no-store")], "not found").into_response();
+    };
+    // The coding is part of the tag: a br and a gzip copy are different bytes.
+    let hex: String = found.hash[..16].iter().map(|b| format!("{b:02x}")).collect();
+    let etag = format!("\"{hex}{}\"", coding.map(|c| format!("-{c}")).unwrap_or_default());
+    let mut headers = HeaderMap::new();
+    headers.insert(header::ETAG, HeaderValue::from_str(&etag).expect("hex and a coding name"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    let unchanged = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|tags| tags.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    if unchanged {
+        return (StatusCode::NOT_MODIFIED, headers).into_response();
+    }
+    let mime = if found.mime.starts_with("text/") || found.mime.ends_with("javascript") {
+        format!("{}; charset=utf-8", found.mime)
+    } else {
+        found.mime
+    };
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(&mime).unwrap_or(HeaderValue::from_static("application/octet-stream")),
+    );
+    if let Some(coding) = coding {
+        headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static(coding));
+    }
+    (StatusCode::OK, headers, found.bytes).into_response()
+}
+
+/// The content codings `Accept-Encoding` allows (`q=0` excluded).
+fn accepted(headers: &HeaderMap) -> Vec<&'static str> {
+    let Some(value) = headers.get(header::ACCEPT_ENCODING).and_then(|v| v.to_str().ok()) else { return Vec::new() };
+    value
+        .split(',')
+        .filter_map(|item| {
+            let mut parts = item.split(';').map(str::trim);
+            let name = parts.next()?.to_ascii_lowercase();
+            let refused =
+                parts.any(|p| p.replace(' ', "").starts_with("q=0") && !p.contains(|c: char| ('1'..='9').contains(&c)));
+            let known = match name.as_str() {
+                "br" => "br",
+                "gzip" => "gzip",
+                _ => return None,
+            };
+            (!refused).then_some(known)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_encoding_is_read_with_its_refusals() {
+        let with = |v: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(header::ACCEPT_ENCODING, HeaderValue::from_str(v).unwrap());
+            accepted(&h)
+        };
+        assert_eq!(with("gzip, deflate, br, zstd"), ["gzip", "br"]);
+        assert_eq!(with("br;q=0, gzip;q=0.5"), ["gzip"]);
+        assert_eq!(with("BR;q=1.0"), ["br"]);
+        assert_eq!(with("identity"), Vec::<&str>::new());
+        assert!(accepted(&HeaderMap::new()).is_empty());
+    }
+
+    #[test]
+    fn a_site_directory_serves_only_what_is_inside_it() {
+        let parent = tempfile::tempdir().unwrap();
+        let site = parent.path().join("site");
+        std::fs::create_dir_all(site.join("pkg")).unwrap();
+        std::fs::write(site.join("pkg/app.css"), "body{}").unwrap();
+        std::fs::write(parent.path().join("secret.txt"), "outside").unwrap();
+        let assets = Assets { dir: Some(Arc::new(site)) };
+        let found = assets.find("pkg/app.css").unwrap();
+        assert_eq!((&*found.bytes, found.mime.as_str()), (&b"body{}"[..], "text/css"));
+        for outside in ["../secret.txt", "pkg/../../secret.txt", "/secret.txt", "pkg//app.css", "./pkg/app.css"] {
+            assert!(assets.find(outside).is_none(), "{outside}");
+        }
+    }
+}
