@@ -25,18 +25,16 @@ pub struct Assets {
     pub dir: Option<Arc<PathBuf>>,
 }
 
-/// One stored form of an asset.
+/// One stored form of an asset (the file, or a compressed copy of it).
 struct Found {
     bytes: Cow<'static, [u8]>,
     hash: [u8; 32],
-    mime: String,
 }
 
 impl Assets {
     fn find(&self, path: &str) -> Option<Found> {
-        let mime = || mime_guess::from_path(path).first_or_octet_stream().to_string();
         match &self.dir {
-            None => Site::get(path).map(|f| Found { hash: f.metadata.sha256_hash(), mime: mime(), bytes: f.data }),
+            None => Site::get(path).map(|f| Found { hash: f.metadata.sha256_hash(), bytes: f.data }),
             Some(dir) => {
                 // Only plain relative names under the directory.
                 if path.split('/').any(|part| part.is_empty() || part == "." || part == "..") {
@@ -45,7 +43,7 @@ impl Assets {
                 let bytes = std::fs::read(dir.join(path)).ok()?;
                 use sha2::Digest as _;
                 let hash = sha2::Sha256::digest(&bytes).into();
-                Some(Found { hash, mime: mime(), bytes: Cow::Owned(bytes) })
+                Some(Found { hash, bytes: Cow::Owned(bytes) })
             }
         }
     }
@@ -79,11 +77,9 @@ pub async fn serve(State(assets): State<Assets>, req: Request) -> Response {
     if unchanged {
         return (StatusCode::NOT_MODIFIED, headers).into_response();
     }
-    let mime = if found.mime.starts_with("text/") || found.mime.ends_with("javascript") {
-        format!("{}; charset=utf-8", found.mime)
-    } else {
-        found.mime
-    };
+    // The type of the file asked for, not of its compressed copy (`.br`).
+    let mime = mime_guess::from_path(&path).first_or_octet_stream().to_string();
+    let mime = if mime.starts_with("text/") { format!("{mime}; charset=utf-8") } else { mime };
     headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_str(&mime).unwrap_or(HeaderValue::from_static("application/octet-stream")),
@@ -140,8 +136,7 @@ mod tests {
         std::fs::write(site.join("pkg/app.css"), "body{}").unwrap();
         std::fs::write(parent.path().join("secret.txt"), "outside").unwrap();
         let assets = Assets { dir: Some(Arc::new(site)) };
-        let found = assets.find("pkg/app.css").unwrap();
-        assert_eq!((&*found.bytes, found.mime.as_str()), (&b"body{}"[..], "text/css"));
+        assert_eq!(&*assets.find("pkg/app.css").unwrap().bytes, b"body{}");
         for outside in ["../secret.txt", "pkg/../../secret.txt", "/secret.txt", "pkg//app.css", "./pkg/app.css"] {
             assert!(assets.find(outside).is_none(), "{outside}");
         }
