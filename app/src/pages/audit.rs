@@ -93,6 +93,8 @@ fn Entries(p: AuditPage, filter_query: String) -> impl IntoView {
         view! { <a class="older" href=format!("/audit?{filter_query}{sep}before={id}")>"Older entries"</a> }
     });
     view! {
+        // Scrolls inside its own box on a narrow screen, never the page.
+        <div class="scroll">
         <table class="audit" aria-label="Audit entries">
             <thead><tr>
                 <th>"Time"</th><th>"Actor"</th><th>"Action"</th><th>"Namespace"</th><th>"Key"</th>
@@ -100,6 +102,7 @@ fn Entries(p: AuditPage, filter_query: String) -> impl IntoView {
             </tr></thead>
             <tbody>{entries.into_iter().map(|e| view! { <Row e/> }).collect_view()}</tbody>
         </table>
+        </div>
         {older}
     }
     .into_any()
@@ -120,7 +123,7 @@ fn Row(e: AuditEntry) -> impl IntoView {
             <td>{show(&e.key)}</td>
             <td>{e.version.map(|v| v.to_string())}</td>
             <td>{show(&e.client)}</td>
-            <td>{show(&e.outcome)}</td>
+            <td class="outcome">{show(&e.outcome)}</td>
         </tr>
     }
 }
