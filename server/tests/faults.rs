@@ -61,6 +61,13 @@ async fn rotate(http: &reqwest::Client, base: &str, cookie: &str, value: &str) -
     (res.status().as_u16(), res.text().await.unwrap())
 }
 
+/// `K0`'s metadata and history, through the server function the secret page uses.
+async fn detail(http: &reqwest::Client, base: &str, cookie: &str) -> (u16, serde_json::Value) {
+    let form = [("namespace", "drill"), ("key", "K0")];
+    let res = http.post(format!("{base}/api/secrets/get")).header("cookie", cookie).form(&form).send().await.unwrap();
+    (res.status().as_u16(), res.json().await.unwrap_or_default())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_disk_refuses_writes_plainly_keeps_reads_and_recovers() {
     let disk = Tmpfs::mount("16m");
@@ -95,14 +102,7 @@ async fn a_full_disk_refuses_writes_plainly_keeps_reads_and_recovers() {
     // Reading pages and metadata needs no write.
     let page = http.get(format!("{base}/ns/drill/K0")).header("cookie", &cookie).send().await.unwrap();
     assert_eq!(page.status(), 200);
-    let detail = http
-        .post(format!("{base}/api/secrets/get"))
-        .header("cookie", &cookie)
-        .form(&[("namespace", "drill"), ("key", "K0")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(detail.status(), 200);
+    assert_eq!(detail(&http, &base, &cookie).await.0, 200);
     // A value is only disclosed with its audit entry: with none possible, 503.
     let res = http.get(format!("{base}/v1/namespaces/drill/secrets/K0")).bearer_auth(&token).send().await.unwrap();
     assert_eq!(res.status(), 503);
@@ -111,16 +111,7 @@ async fn a_full_disk_refuses_writes_plainly_keeps_reads_and_recovers() {
     std::fs::remove_file(&filler).unwrap();
     assert_eq!(rotate(&http, &base, &cookie, "K0-2").await.0, 200);
     assert_eq!(read(&http, &base, &token, "K0").await, "K0-2");
-    let (_, detail) = {
-        let res = http
-            .post(format!("{base}/api/secrets/get"))
-            .header("cookie", &cookie)
-            .form(&[("namespace", "drill"), ("key", "K0")])
-            .send()
-            .await
-            .unwrap();
-        (res.status(), res.json::<serde_json::Value>().await.unwrap())
-    };
+    let (_, detail) = detail(&http, &base, &cookie).await;
     assert_eq!(detail["meta"]["version"], 3, "versions 1, 2 and 3: the refused write made none");
     server.kill().unwrap();
     server.wait().unwrap();
