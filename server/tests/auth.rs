@@ -34,6 +34,8 @@ fn expectations() -> BTreeMap<&'static str, Needs> {
         ("/api/namespaces/list", Session),
         ("/api/namespaces/create", Role(app::domain::Role::Editor)),
         ("/api/namespaces/get", Role(app::domain::Role::Auditor)),
+        ("/api/namespaces/describe", Role(app::domain::Role::Editor)),
+        ("/api/namespaces/delete", Role(app::domain::Role::Admin)),
         ("/api/secrets/add", Role(app::domain::Role::Editor)),
         ("/api/secrets/rotate", Role(app::domain::Role::Editor)),
         ("/api/secrets/delete", Role(app::domain::Role::Editor)),

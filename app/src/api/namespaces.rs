@@ -34,6 +34,29 @@ pub async fn create_namespace(namespace: String, description: String) -> Result<
     .await
 }
 
+/// Changes a namespace's description.
+#[server(prefix = "/api", endpoint = "namespaces/describe")]
+pub async fn describe_namespace(namespace: String, description: String) -> Result<NamespaceSummary, AppError> {
+    let act = Act::new(Action::NamespaceDescribe, &namespace, "");
+    act.run(async {
+        let (_who, ns) = act.require(Role::Editor, &namespace).await?;
+        let description = field("description", Description::parse(&description))?;
+        act.write(move |c| store::describe_namespace(c, &ns, &description)).await.map_err(store_error)
+    })
+    .await
+}
+
+/// Deletes an empty namespace (no secrets, no children): an admin's call.
+#[server(prefix = "/api", endpoint = "namespaces/delete")]
+pub async fn delete_namespace(namespace: String) -> Result<NamespaceSummary, AppError> {
+    let act = Act::new(Action::NamespaceDelete, &namespace, "");
+    act.run(async {
+        let (_who, ns) = act.require(Role::Admin, &namespace).await?;
+        act.write(move |c| store::delete_namespace(c, &ns)).await.map_err(store_error)
+    })
+    .await
+}
+
 /// Namespaces on one page of the tree: however many exist, a page stays small.
 pub const TREE_PAGE: usize = 200;
 

@@ -31,6 +31,8 @@ actions! {
     SignOut = "sign-out",
     PasswordChange = "password.change",
     NamespaceCreate = "namespace.create",
+    NamespaceDescribe = "namespace.describe",
+    NamespaceDelete = "namespace.delete",
     SecretAdd = "secret.add",
     SecretRotate = "secret.rotate",
     SecretDelete = "secret.delete",

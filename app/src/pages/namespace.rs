@@ -5,7 +5,7 @@ use super::{count_label, LoadError, Loading};
 use crate::{
     api::{
         import::{pending_import, ApplyImport, PreviewImport},
-        namespaces::get_namespace,
+        namespaces::{get_namespace, DeleteNamespace, DescribeNamespace},
         secrets::AddSecret,
     },
     components::{error_of, reset_on_success, settled, FieldError, FormError, IfCan, SubmitButton},
@@ -26,7 +26,17 @@ pub fn NamespacePage() -> impl IntoView {
     let query = settled(use_query_map());
     let import_id = move || query.read().get("import").unwrap_or_default();
     // Applying an import navigates back here without `?import=`: that reloads the table too.
-    let view = Resource::new(move || (ns(), add.version().get(), import_id()), |(ns, _, _)| get_namespace(ns));
+    let (describe, delete) = (ServerAction::<DescribeNamespace>::new(), ServerAction::<DeleteNamespace>::new());
+    let view = Resource::new(
+        move || (ns(), add.version().get() + describe.version().get(), import_id()),
+        |(ns, _, _)| get_namespace(ns),
+    );
+    // A deleted namespace has no page any more: go home.
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = delete.value().get() {
+            let _ = window().location().set_href("/");
+        }
+    });
     let error = error_of(add);
     let form = NodeRef::<html::Form>::new();
     reset_on_success(add, form);
@@ -71,6 +81,10 @@ pub fn NamespacePage() -> impl IntoView {
                 view! { <ImportPreview ns=ns() id/> }.into_any()
             }
         }}
+        {move || view! { <DescribeForm ns=ns() action=describe/> }}
+        </IfCan>
+        <IfCan role=Role::Admin ns=Signal::derive(ns)>
+        {move || view! { <DeleteForm ns=ns() action=delete/> }}
         </IfCan>
     }
 }
@@ -266,6 +280,43 @@ fn ImportPreview(ns: String, id: String) -> impl IntoView {
                     })
                 }}
             </Suspense>
+        </section>
+    }
+}
+
+#[component]
+fn DescribeForm(ns: String, action: ServerAction<DescribeNamespace>) -> impl IntoView {
+    let error = error_of(action);
+    let form = NodeRef::<html::Form>::new();
+    reset_on_success(action, form);
+    view! {
+        <section class="panel">
+            <h2>"Description"</h2>
+            <ActionForm action node_ref=form>
+                <input type="hidden" name="namespace" value=ns/>
+                <label for="describe-description">"New description"</label>
+                <input id="describe-description" name="description" autocomplete="off"
+                    aria-describedby="describe-description-error"/>
+                <FieldError error field="description" id="describe-description-error".into()/>
+                <FormError error fields=&["description"]/>
+                <SubmitButton url=DescribeNamespace::url()>"Set description"</SubmitButton>
+            </ActionForm>
+        </section>
+    }
+}
+
+#[component]
+fn DeleteForm(ns: String, action: ServerAction<DeleteNamespace>) -> impl IntoView {
+    let error = error_of(action);
+    view! {
+        <section class="panel">
+            <h2>"Delete namespace"</h2>
+            <p class="hint">"Only an empty namespace can be deleted: no secrets (deleted ones count until purged), no child namespaces."</p>
+            <ActionForm action>
+                <input type="hidden" name="namespace" value=ns/>
+                <FormError error/>
+                <SubmitButton url=DeleteNamespace::url() class="danger" back="/".to_owned()>"Delete namespace"</SubmitButton>
+            </ActionForm>
         </section>
     }
 }

@@ -287,6 +287,13 @@ pub fn store_error(err: StoreError) -> AppError {
     match err {
         StoreError::NamespaceNotFound => AppError::NotFound("Namespace not found.".into()),
         StoreError::NamespaceExists => AppError::conflict(Some("namespace"), "That namespace already exists."),
+        StoreError::NamespaceNotEmpty { secrets, children } => AppError::conflict(
+            None,
+            format!(
+                "Only an empty namespace can be deleted: this one has {secrets} secrets (deleted ones count until \
+                 purged) and {children} child namespaces."
+            ),
+        ),
         StoreError::SecretNotFound => AppError::NotFound("Secret not found.".into()),
         StoreError::SecretExists => {
             AppError::conflict(Some("key"), "A secret with this key already exists here. Rotate it instead.")

@@ -30,6 +30,8 @@ pub enum StoreError {
     NamespaceNotFound,
     #[error("namespace already exists")]
     NamespaceExists,
+    #[error("namespace is not empty: {secrets} secrets, {children} child namespaces")]
+    NamespaceNotEmpty { secrets: i64, children: i64 },
     #[error("secret not found")]
     SecretNotFound,
     #[error("secret already exists")]
@@ -71,6 +73,40 @@ fn namespace_id(conn: &Connection, ns: &NamespacePath) -> Result<i64> {
         .query_row([ns.as_str()], |r| r.get(0))
         .optional()?
         .ok_or(StoreError::NamespaceNotFound)
+}
+
+/// Changes a namespace's description.
+pub fn describe_namespace(
+    conn: &mut Connection,
+    ns: &NamespacePath,
+    description: &Description,
+) -> Result<NamespaceSummary> {
+    let tx = conn.savepoint()?;
+    let id = namespace_id(&tx, ns)?;
+    tx.execute("UPDATE namespaces SET description = ?2 WHERE id = ?1", params![id, description.as_str()])?;
+    let secret_count: i64 =
+        tx.query_row("SELECT count(*) FROM secrets WHERE namespace_id = ?1 AND deleted_at IS NULL", [id], |r| {
+            r.get(0)
+        })?;
+    tx.commit()?;
+    Ok(NamespaceSummary { path: ns.clone(), description: description.to_string(), secret_count })
+}
+
+/// Deletes a namespace that holds no secret (deleted ones count until purged:
+/// their history is kept) and has no child namespace.
+pub fn delete_namespace(conn: &mut Connection, ns: &NamespacePath) -> Result<NamespaceSummary> {
+    let tx = conn.savepoint()?;
+    let id = namespace_id(&tx, ns)?;
+    let count = |sql: &str| tx.query_row(sql, [id], |r| r.get::<_, i64>(0));
+    let secrets = count("SELECT count(*) FROM secrets WHERE namespace_id = ?1")?;
+    let children = count("SELECT count(*) FROM namespaces WHERE parent_id = ?1")?;
+    if secrets > 0 || children > 0 {
+        return Err(StoreError::NamespaceNotEmpty { secrets, children });
+    }
+    let description: String = tx.query_row("SELECT description FROM namespaces WHERE id = ?1", [id], |r| r.get(0))?;
+    tx.execute("DELETE FROM namespaces WHERE id = ?1", [id])?;
+    tx.commit()?;
+    Ok(NamespaceSummary { path: ns.clone(), description, secret_count: 0 })
 }
 
 /// The ancestors of `ns` that do not exist yet, outermost first (creating
