@@ -84,7 +84,7 @@ pub fn describe_namespace(
     let tx = conn.savepoint()?;
     let id = namespace_id(&tx, ns)?;
     tx.execute("UPDATE namespaces SET description = ?2 WHERE id = ?1", params![id, description.as_str()])?;
-    let secret_count: i64 =
+    let secret_count: u32 =
         tx.query_row("SELECT count(*) FROM secrets WHERE namespace_id = ?1 AND deleted_at IS NULL", [id], |r| {
             r.get(0)
         })?;
