@@ -54,8 +54,8 @@ pub struct ServeArgs {
     pub trusted_proxies: String,
     /// Versions of each secret kept with their value (1 to 1000) unless a secret sets its
     /// own; older values are destroyed, their history kept.
-    #[arg(long, env = "STRONGROOM_KEEP_VERSIONS", default_value_t = 10,
-          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    #[arg(long, env = "STRONGROOM_KEEP_VERSIONS", default_value_t = app::ssr::store::RETAINED_VERSIONS,
+          value_parser = clap::value_parser!(u32).range(1..=i64::from(app::domain::view::Retention::MAX)))]
     pub keep_versions: u32,
     /// Serve Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9187); never on
     /// the public address. Unset: no metrics endpoint.

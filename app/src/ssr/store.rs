@@ -17,7 +17,8 @@ use std::collections::BTreeMap;
 /// keep only their metadata.
 pub const RETAINED_VERSIONS: u32 = 10;
 
-/// The default retention as SQL: what `set_default_retention` recorded, else 10.
+/// The default retention as SQL: what `set_default_retention` recorded, else
+/// [`RETAINED_VERSIONS`] (a literal here: `concat!` takes no constants).
 macro_rules! default_keep {
     () => {
         "COALESCE((SELECT CAST(CAST(value AS TEXT) AS INTEGER) FROM meta WHERE name = 'keep_versions'), 10)"
