@@ -106,7 +106,8 @@ pub async fn export(
     if scopes.is_empty() {
         return refuse(AppError::Forbidden, actor).await;
     }
-    let filter = match parse_filter(q("namespace"), q("actor"), q("action"), q("from"), q("to"), q("key")) {
+    let filter = match parse_filter(q("namespace"), q("actor"), q("action"), q("from"), q("to"), q("key"), q("outcome"))
+    {
         Ok(filter) => filter,
         Err(error) => return refuse(error, actor).await,
     };

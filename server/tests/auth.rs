@@ -46,6 +46,8 @@ fn expectations() -> BTreeMap<&'static str, Needs> {
         ("/api/secrets/retention", Role(app::domain::Role::Admin)),
         ("/api/secrets/overdue", Session),
         ("/api/secrets/purge", Role(app::domain::Role::Admin)),
+        ("/api/secrets/tags", Role(app::domain::Role::Editor)),
+        ("/api/search", Session),
         ("/api/users/list", FullAdmin),
         ("/api/users/add", FullAdmin),
         ("/api/users/grant", FullAdmin),
@@ -93,6 +95,8 @@ fn args(ns: &str) -> Vec<(&'static str, String)> {
         ("format", ""),
         ("id", "no-such-import"),
         ("created", "no-such-token"),
+        ("tags", "env=matrix"),
+        ("q", "K"),
     ]
     .into_iter()
     .map(|(k, v)| (k, v.to_owned()))

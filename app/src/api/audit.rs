@@ -33,13 +33,17 @@ pub fn parse_filter(
     from: &str,
     to: &str,
     key: &str,
+    outcome: &str,
 ) -> Result<AuditFilter, AppError> {
     AuditFilter::parse(namespace, actor, action, from, to)
         .and_then(|filter| filter.with_key(key))
+        .and_then(|filter| filter.with_outcome(outcome))
         .map_err(|(field, message)| AppError::validation(field, message))
 }
 
 /// One page of the filtered trail, newest first, older than entry `before`.
+// The arguments are the filter form's fields, as the browser posts them.
+#[allow(clippy::too_many_arguments)]
 #[server(prefix = "/api", endpoint = "audit/list")]
 pub async fn list_audit(
     namespace: String,
@@ -50,6 +54,9 @@ pub async fn list_audit(
     before: Option<i64>,
     /// Only entries about this secret key (or username).
     key: Option<String>,
+    /// `ok`, `refused` or empty: any outcome.
+    #[server(default)]
+    outcome: Option<String>,
 ) -> Result<AuditPage, AppError> {
     let act = Act::new(Action::Read, &namespace, "");
     act.run(async {
@@ -58,7 +65,15 @@ pub async fn list_audit(
         if scopes.is_empty() {
             return Err(AppError::Forbidden);
         }
-        let filter = parse_filter(&namespace, &actor, &action, &from, &to, key.as_deref().unwrap_or_default())?;
+        let filter = parse_filter(
+            &namespace,
+            &actor,
+            &action,
+            &from,
+            &to,
+            key.as_deref().unwrap_or_default(),
+            outcome.as_deref().unwrap_or_default(),
+        )?;
         state()?
             .db
             .read(move |c| audit::page(c, &filter, &scopes, before, PAGE_SIZE))

@@ -1,14 +1,18 @@
 //! Server functions for namespaces.
 
 use crate::{
-    domain::view::{NamespacePage, NamespaceSummary, NamespaceView},
+    domain::view::{NamespacePage, NamespaceSummary, NamespaceView, SearchResults},
     error::AppError,
 };
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
 use crate::{
-    domain::{audit::Action, Description, NamespacePath, Role},
+    domain::{
+        audit::Action,
+        view::{SecretFilter, SEARCH_LIMIT},
+        Description, NamespacePath, Role,
+    },
     ssr::{handler::*, store},
 };
 
@@ -82,19 +86,53 @@ pub async fn list_namespaces(after: Option<String>) -> Result<NamespacePage, App
     .await
 }
 
-/// A namespace's effective secrets (metadata only), deleted secrets and children.
+/// Namespaces and secret keys whose name contains `q`, among the namespaces
+/// the caller may see ("where is STRIPE_KEY defined?"). Names only.
+#[server(prefix = "/api", endpoint = "search")]
+pub async fn search(q: String) -> Result<SearchResults, AppError> {
+    let act = Act::new(Action::Read, "", "");
+    act.run(async {
+        let who = act.signed_in().await?;
+        let text = q.trim().to_owned();
+        if text.is_empty() {
+            return Ok(SearchResults::default());
+        }
+        if text.chars().count() > 100 {
+            return Err(AppError::validation("q", "Search for at most 100 characters."));
+        }
+        let SearchResults { mut namespaces, mut secrets, .. } =
+            state()?.db.read(move |c| store::search(c, &text)).await.map_err(store_error)?;
+        namespaces.retain(|ns| who.can_see(ns));
+        secrets.retain(|(ns, _)| who.can_see(ns));
+        let truncated = namespaces.len() > SEARCH_LIMIT || secrets.len() > SEARCH_LIMIT;
+        namespaces.truncate(SEARCH_LIMIT);
+        secrets.truncate(SEARCH_LIMIT);
+        Ok(SearchResults { namespaces, secrets, truncated })
+    })
+    .await
+}
+
+/// A namespace's effective secrets (metadata only; one page of those `q`
+/// and `status` match, see [`SecretFilter`]), deleted secrets and children.
 #[server(prefix = "/api", endpoint = "namespaces/get")]
-pub async fn get_namespace(namespace: String) -> Result<NamespaceView, AppError> {
+pub async fn get_namespace(
+    namespace: String,
+    #[server(default)] q: String,
+    #[server(default)] status: String,
+    #[server(default)] page: u32,
+) -> Result<NamespaceView, AppError> {
     let act = Act::new(Action::Read, &namespace, "");
     act.run(async {
         let (who, ns) = act.require(Role::Auditor, &namespace).await?;
+        let filter = SecretFilter::parse(&q, &status).map_err(|(f, m)| AppError::validation(f, m))?;
         let mut view = state()?.db.read(move |c| store::namespace_view(c, &ns)).await.map_err(store_error)?;
+        // Blank what the caller may not see before filtering: the filter must not find by it.
         view.effective = view
             .effective
             .into_iter()
             .map(|secret| if who.can_see(&secret.meta.namespace) { secret } else { secret.outside_grants() })
             .collect();
-        Ok(view)
+        Ok(view.window(&filter, page))
     })
     .await
 }

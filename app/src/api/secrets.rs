@@ -13,18 +13,20 @@ use crate::{
     domain::{
         audit::Action,
         view::{Retention, Rotation},
-        Description, Role, SecretKey,
+        Description, Role, SecretKey, Tags,
     },
     ssr::{handler::*, store},
 };
 
-/// Adds a new secret (version 1) to a namespace.
+/// Adds a new secret (version 1) to a namespace, with optional tags
+/// (`name=value`, recorded in the trail's outcome).
 #[server(prefix = "/api", endpoint = "secrets/add")]
 pub async fn add_secret(
     namespace: String,
     key: String,
     value: WriteOnly,
     description: String,
+    #[server(default)] tags: String,
 ) -> Result<SecretMeta, AppError> {
     let act = Act::new(Action::SecretAdd, &namespace, &key);
     act.run(async {
@@ -32,10 +34,31 @@ pub async fn add_secret(
         let key = field("key", SecretKey::parse(&key))?;
         let value = value_field("value", value)?;
         let description = field("description", Description::parse(&description))?;
+        let tags = field("tags", Tags::parse(&tags))?;
+        if !tags.is_empty() {
+            act.set_outcome_on_success(format!("ok: tags {tags}"));
+        }
         let keyring = state()?.keyring.clone();
-        act.write(move |c| store::add_secret(c, &keyring, &ns, &key, &value, &description, who.stamp()))
-            .await
-            .map_err(store_error)
+        act.write(move |c| {
+            store::add_secret(c, &keyring, &ns, &key, &value, &description, who.stamp())?;
+            store::set_tags(c, &ns, &key, &tags)
+        })
+        .await
+        .map_err(store_error)
+    })
+    .await
+}
+
+/// Replaces a secret's tags; empty removes them all.
+#[server(prefix = "/api", endpoint = "secrets/tags")]
+pub async fn set_tags(namespace: String, key: String, tags: String) -> Result<SecretMeta, AppError> {
+    let act = Act::new(Action::SecretTags, &namespace, &key);
+    act.run(async {
+        let (_who, ns) = act.require(Role::Editor, &namespace).await?;
+        let key = field("key", SecretKey::parse(&key))?;
+        let tags = field("tags", Tags::parse(&tags))?;
+        act.set_outcome_on_success(if tags.is_empty() { "ok: no tags".to_owned() } else { format!("ok: tags {tags}") });
+        act.write(move |c| store::set_tags(c, &ns, &key, &tags)).await.map_err(store_error)
     })
     .await
 }

@@ -40,6 +40,7 @@ actions! {
     SecretRestoreVersion = "secret.restore-version",
     SecretRotationPolicy = "secret.rotation-policy",
     SecretRetention = "secret.retention",
+    SecretTags = "secret.tags",
     SecretPurge = "secret.purge",
     UserAdd = "user.add",
     UserGrant = "user.grant",
@@ -112,6 +113,22 @@ pub struct AuditFilter {
     pub from: Option<Timestamp>,
     /// Up to this instant, exclusive.
     pub to: Option<Timestamp>,
+    /// Only what happened, or only what was refused.
+    pub outcome: Option<OutcomeFilter>,
+}
+
+/// The trail's outcome filter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutcomeFilter {
+    /// Entries whose outcome is `ok` (or `ok: …`).
+    Ok,
+    /// Everything else: refusals and failures.
+    Refused,
+}
+
+impl OutcomeFilter {
+    pub const CHOICES: [(&'static str, &'static str); 3] =
+        [("", "Any"), ("ok", "Done"), ("refused", "Refused or failed")];
 }
 
 /// A filter field that does not parse: `(field, message)`.
@@ -140,7 +157,7 @@ impl AuditFilter {
                 return Err(("to", "Must be after From.".into()));
             }
         }
-        Ok(Self { namespace, actor, action, from, to, key: None })
+        Ok(Self { namespace, actor, action, from, to, key: None, outcome: None })
     }
 
     /// Also keeps only entries about `key` (empty: any).
@@ -150,6 +167,17 @@ impl AuditFilter {
             return Err(("key", "Use at most 128 characters.".into()));
         }
         Ok(Self { key, ..self })
+    }
+
+    /// Also keeps only entries with this outcome: `ok`, `refused` or empty (any).
+    pub fn with_outcome(self, outcome: &str) -> Result<Self, FilterError> {
+        let outcome = match outcome.trim() {
+            "" => None,
+            "ok" => Some(OutcomeFilter::Ok),
+            "refused" => Some(OutcomeFilter::Refused),
+            _ => return Err(("outcome", "Pick an outcome from the list.".into())),
+        };
+        Ok(Self { outcome, ..self })
     }
 }
 

@@ -2,7 +2,7 @@
 //! None of these types has a value field, so no page or server-function
 //! response can carry a stored value.
 
-use super::{NamespacePath, SecretKey, Timestamp};
+use super::{NamespacePath, SecretKey, Tags, Timestamp};
 use serde::{Deserialize, Serialize};
 
 /// A namespace in the tree, with how many live secrets it defines itself.
@@ -22,6 +22,19 @@ pub struct NamespacePage {
     /// Where the next page starts after, when there is one.
     pub next: Option<NamespacePath>,
 }
+
+/// What the home page's search found, by name only.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SearchResults {
+    pub namespaces: Vec<NamespacePath>,
+    /// Live secrets by key, with the namespace defining each.
+    pub secrets: Vec<(NamespacePath, SecretKey)>,
+    /// More matched than are listed.
+    pub truncated: bool,
+}
+
+/// Most results of each kind a search lists.
+pub const SEARCH_LIMIT: usize = 100;
 
 /// Who wrote what, when.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -44,6 +57,7 @@ pub struct SecretMeta {
     pub due: Option<Timestamp>,
     /// `due` has passed (decided by the server's clock).
     pub overdue: bool,
+    pub tags: Tags,
 }
 
 /// When a secret should be rotated: by a date, or a number of days after each
@@ -98,7 +112,7 @@ pub struct EffectiveSecret {
 impl EffectiveSecret {
     /// What a caller without a grant on the defining namespace may see of an
     /// inherited secret: its key, where it is defined, and that it is
-    /// inherited. Description, people, dates, versions and rotation go.
+    /// inherited. Description, tags, people, dates, versions and rotation go.
     pub fn outside_grants(self) -> Self {
         let SecretMeta { namespace, key, .. } = self.meta;
         let t = Timestamp(0);
@@ -117,6 +131,7 @@ impl EffectiveSecret {
             rotation: Rotation::None,
             due: None,
             overdue: false,
+            tags: Tags::default(),
         };
         Self { meta, can_open: false, ..self }
     }
@@ -126,10 +141,121 @@ impl EffectiveSecret {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct NamespaceView {
     pub namespace: NamespaceSummary,
+    /// The effective secrets in `window`, by key.
     pub effective: Vec<EffectiveSecret>,
+    pub window: Window,
     /// Own secrets that are soft-deleted (restorable from their page).
     pub deleted: Vec<SecretMeta>,
     pub children: Vec<NamespaceSummary>,
+}
+
+/// Effective secrets shown per page of a namespace.
+pub const SECRETS_PER_PAGE: usize = 50;
+
+/// Which slice of a namespace's effective secrets a view holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Window {
+    /// Effective secrets in the namespace.
+    pub total: u32,
+    /// Of those, the ones the filter matches.
+    pub matching: u32,
+    /// 0-based page of the matching ones.
+    pub page: u32,
+    pub pages: u32,
+}
+
+impl Window {
+    pub fn whole(total: usize) -> Self {
+        let total = total as u32;
+        Self { total, matching: total, page: 0, pages: 1 }
+    }
+}
+
+impl NamespaceView {
+    /// Keeps page `page` (clamped to the last) of the effective secrets
+    /// `filter` matches.
+    pub fn window(mut self, filter: &SecretFilter, page: u32) -> Self {
+        let total = self.effective.len() as u32;
+        self.effective.retain(|s| filter.matches(s));
+        let matching = self.effective.len();
+        let pages = matching.div_ceil(SECRETS_PER_PAGE).max(1) as u32;
+        let page = page.min(pages - 1);
+        let start = page as usize * SECRETS_PER_PAGE;
+        self.effective = self.effective.drain(..).skip(start).take(SECRETS_PER_PAGE).collect();
+        self.window = Window { total, matching: matching as u32, page, pages };
+        self
+    }
+}
+
+/// Which effective secrets to show: own, inherited, overdue or all.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum StatusFilter {
+    #[default]
+    All,
+    Own,
+    Inherited,
+    Overdue,
+}
+
+impl StatusFilter {
+    pub const ALL: [(Self, &'static str, &'static str); 4] = [
+        (Self::All, "", "Any"),
+        (Self::Own, "own", "Own"),
+        (Self::Inherited, "inherited", "Inherited"),
+        (Self::Overdue, "overdue", "Overdue"),
+    ];
+}
+
+/// Longest filter text accepted, in characters.
+pub const MAX_FILTER: usize = 200;
+
+/// A namespace page's filter box: every word must match. `name=value` matches
+/// that tag exactly; any other word is found, ignoring case, in the key or the
+/// description. Applied after what the caller may not see is blanked, so it
+/// finds nothing by what is hidden.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SecretFilter {
+    words: Vec<String>,
+    tags: Vec<(String, String)>,
+    status: StatusFilter,
+}
+
+impl SecretFilter {
+    pub fn parse(text: &str, status: &str) -> Result<Self, (&'static str, String)> {
+        if text.chars().count() > MAX_FILTER {
+            return Err(("q", format!("Use at most {MAX_FILTER} characters.")));
+        }
+        let status = StatusFilter::ALL
+            .iter()
+            .find(|(_, name, _)| *name == status.trim())
+            .map(|(s, _, _)| *s)
+            .ok_or(("status", "Pick a status from the list.".to_owned()))?;
+        let (mut words, mut tags) = (Vec::new(), Vec::new());
+        for word in text.split_whitespace() {
+            match word.split_once('=') {
+                Some((name, value)) => tags.push((name.to_owned(), value.to_owned())),
+                None => words.push(word.to_lowercase()),
+            }
+        }
+        Ok(Self { words, tags, status })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.words.is_empty() && self.tags.is_empty() && self.status == StatusFilter::All
+    }
+
+    pub fn matches(&self, s: &EffectiveSecret) -> bool {
+        let status = match self.status {
+            StatusFilter::All => true,
+            StatusFilter::Own => s.own,
+            StatusFilter::Inherited => !s.own,
+            StatusFilter::Overdue => s.meta.overdue,
+        };
+        let (key, description) = (s.meta.key.as_str().to_lowercase(), s.meta.description.to_lowercase());
+        status
+            && self.tags.iter().all(|(name, value)| s.meta.tags.has(name, value))
+            && self.words.iter().all(|w| key.contains(w.as_str()) || description.contains(w.as_str()))
+    }
 }
 
 /// One version of a secret, without its value.

@@ -6,13 +6,13 @@ use super::{LoadError, Loading};
 use crate::{
     api::audit::list_audit,
     components::{encode_query_value, settled},
-    domain::audit::{escape_controls, Action, AuditEntry, AuditPage},
+    domain::audit::{escape_controls, Action, AuditEntry, AuditPage, OutcomeFilter},
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::{components::Form, hooks::use_query_map};
 
-const FIELDS: [&str; 6] = ["namespace", "actor", "action", "from", "to", "key"];
+const FIELDS: [&str; 7] = ["namespace", "actor", "action", "from", "to", "key", "outcome"];
 
 #[component]
 pub fn AuditPage() -> impl IntoView {
@@ -21,8 +21,8 @@ pub fn AuditPage() -> impl IntoView {
     let filter = move || FIELDS.map(get);
     let page = Resource::new(
         move || (filter(), get("before").parse::<i64>().ok()),
-        |([namespace, actor, action, from, to, key], before)| {
-            list_audit(namespace, actor, action, from, to, before, Some(key))
+        |([namespace, actor, action, from, to, key, outcome], before)| {
+            list_audit(namespace, actor, action, from, to, before, Some(key), Some(outcome))
         },
     );
     // The filter as a query string, for the export and "Older" links.
@@ -58,6 +58,14 @@ pub fn AuditPage() -> impl IntoView {
                     {Action::ALL.iter().map(|a| {
                         let name = a.as_str();
                         view! { <option value=name selected=move || get("action") == name>{name}</option> }
+                    }).collect_view()}
+                </select>
+            </span>
+            <span class="filter-field">
+                <label for="audit-outcome">"Outcome"</label>
+                <select id="audit-outcome" name="outcome">
+                    {OutcomeFilter::CHOICES.iter().map(|(value, label)| {
+                        view! { <option value=*value selected=move || get("outcome") == *value>{*label}</option> }
                     }).collect_view()}
                 </select>
             </span>

@@ -4,19 +4,19 @@
 use super::{count_label, LoadError, Loading};
 use crate::{
     api::{
-        namespaces::{list_namespaces, CreateNamespace},
+        namespaces::{list_namespaces, search, CreateNamespace},
         secrets::overdue_secrets,
     },
     components::{error_of, reset_on_success, settled, FieldError, FormError, IfCan, SubmitButton},
     domain::{
-        view::{NamespacePage, SecretMeta},
+        view::{NamespacePage, SearchResults, SecretMeta},
         Role,
     },
 };
 use leptos::server_fn::ServerFn;
 use leptos::{html, prelude::*};
 use leptos_meta::Title;
-use leptos_router::hooks::use_query_map;
+use leptos_router::{components::Form, hooks::use_query_map};
 
 #[component]
 pub fn HomePage() -> impl IntoView {
@@ -25,6 +25,8 @@ pub fn HomePage() -> impl IntoView {
     let after = move || query.read().get("after").unwrap_or_default();
     let namespaces =
         Resource::new(move || (create.version().get(), after()), |(_, after)| list_namespaces(Some(after)));
+    let q = move || query.read().get("q").unwrap_or_default();
+    let found = Resource::new(q, search);
     let overdue = Resource::new(|| (), |_| overdue_secrets());
     let error = error_of(create);
     let form = NodeRef::<html::Form>::new();
@@ -33,6 +35,24 @@ pub fn HomePage() -> impl IntoView {
     view! {
         <Title text="Namespaces · Strongroom"/>
         <h1>"Namespaces"</h1>
+        <Form method="GET" action="/" attr:class="filters" attr:role="search" attr:aria-label="Search names">
+            <span class="filter-field">
+                <label for="search-q">"Find a namespace or key"</label>
+                <input id="search-q" name="q" type="search" value=q placeholder="STRIPE_KEY" autocomplete="off"
+                    spellcheck="false" maxlength="100"/>
+            </span>
+            <button type="submit">"Search"</button>
+        </Form>
+        <Suspense>
+            {move || Suspend::new(async move {
+                let text = q();
+                match found.await {
+                    _ if text.trim().is_empty() => ().into_any(),
+                    Ok(results) => view! { <Found results text/> }.into_any(),
+                    Err(error) => view! { <LoadError error/> }.into_any(),
+                }
+            })}
+        </Suspense>
         <Suspense fallback=Loading>
             {move || Suspend::new(async move {
                 match namespaces.await {
@@ -106,6 +126,39 @@ fn NamespaceTree(page: NamespacePage, first: bool) -> impl IntoView {
                 .collect_view()}
         </ul>
         {paging}
+    }
+}
+
+/// Search results: names only, each secret with the namespace defining it.
+#[component]
+fn Found(results: SearchResults, text: String) -> impl IntoView {
+    let SearchResults { namespaces, secrets, truncated } = results;
+    let none = namespaces.is_empty() && secrets.is_empty();
+    view! {
+        <section class="panel" aria-label="Search results">
+            <h2>{format!("Names containing \u{201c}{}\u{201d}", text.trim())}</h2>
+            {none.then(|| view! { <p class="muted" role="status">"Nothing found in the namespaces you may see."</p> })}
+            {(!namespaces.is_empty()).then(|| view! {
+                <h3>"Namespaces"</h3>
+                <ul aria-label="Namespaces found">
+                    {namespaces.into_iter().map(|ns| {
+                        let href = format!("/ns/{ns}");
+                        view! { <li><a href=href>{ns.to_string()}</a></li> }
+                    }).collect_view()}
+                </ul>
+            })}
+            {(!secrets.is_empty()).then(|| view! {
+                <h3>"Secrets"</h3>
+                <ul aria-label="Secrets found">
+                    {secrets.into_iter().map(|(ns, key)| {
+                        let href = format!("/ns/{ns}/{key}");
+                        let place = format!(" in {ns}");
+                        view! { <li><a href=href>{key.to_string()}</a>{place}</li> }
+                    }).collect_view()}
+                </ul>
+            })}
+            {truncated.then(|| view! { <p class="hint">"Only the first 100 of each kind are listed: search for more of the name."</p> })}
+        </section>
     }
 }
 

@@ -8,15 +8,18 @@ use crate::{
         namespaces::{get_namespace, DeleteNamespace, DescribeNamespace},
         secrets::AddSecret,
     },
-    components::{error_of, reset_on_success, settled, FieldError, FormError, IfCan, SubmitButton},
+    components::{encode_query_value, error_of, reset_on_success, settled, FieldError, FormError, IfCan, SubmitButton},
     domain::{
-        view::{EffectiveSecret, NamespaceView},
+        view::{EffectiveSecret, NamespaceView, StatusFilter, Window, MAX_FILTER, SECRETS_PER_PAGE},
         Role,
     },
 };
 use leptos::{html, prelude::*, server_fn::ServerFn};
 use leptos_meta::Title;
-use leptos_router::hooks::{use_params_map, use_query_map};
+use leptos_router::{
+    components::Form,
+    hooks::{use_params_map, use_query_map},
+};
 
 #[component]
 pub fn NamespacePage() -> impl IntoView {
@@ -27,9 +30,11 @@ pub fn NamespacePage() -> impl IntoView {
     let import_id = move || query.read().get("import").unwrap_or_default();
     // Applying an import navigates back here without `?import=`: that reloads the table too.
     let (describe, delete) = (ServerAction::<DescribeNamespace>::new(), ServerAction::<DeleteNamespace>::new());
+    let get = move |name: &str| query.read().get(name).unwrap_or_default();
+    let filter = move || (get("q"), get("status"), get("page").parse::<u32>().unwrap_or(0));
     let view = Resource::new(
-        move || (ns(), add.version().get() + describe.version().get(), import_id()),
-        |(ns, _, _)| get_namespace(ns),
+        move || (ns(), add.version().get() + describe.version().get(), import_id(), filter()),
+        |(ns, _, _, (q, status, page))| get_namespace(ns, q, status, page),
     );
     // A deleted namespace has no page any more: go home.
     Effect::new(move |_| {
@@ -47,7 +52,7 @@ pub fn NamespacePage() -> impl IntoView {
         <Suspense fallback=Loading>
             {move || Suspend::new(async move {
                 match view.await {
-                    Ok(v) => view! { <NamespaceBody v/> }.into_any(),
+                    Ok(v) => view! { <NamespaceBody v q=get("q") status=get("status")/> }.into_any(),
                     Err(error) => view! { <LoadError error/> }.into_any(),
                 }
             })}
@@ -69,7 +74,12 @@ pub fn NamespacePage() -> impl IntoView {
                 <label for="add-description">"Description"</label>
                 <input id="add-description" name="description" autocomplete="off"/>
                 <FieldError error field="description" id="add-description-error".into()/>
-                <FormError error fields=&["key", "value", "description"]/>
+                <label for="add-tags">"Tags"</label>
+                <input id="add-tags" name="tags" placeholder="owner=payments env=prod" autocomplete="off"
+                    spellcheck="false" aria-describedby="add-tags-hint add-tags-error"/>
+                <p class="hint" id="add-tags-hint">"Optional " <code>"name=value"</code> " labels, separated by spaces."</p>
+                <FieldError error field="tags" id="add-tags-error".into()/>
+                <FormError error fields=&["key", "value", "description", "tags"]/>
                 <SubmitButton url=AddSecret::url()>"Add secret"</SubmitButton>
             </ActionForm>
         </section>
@@ -90,8 +100,10 @@ pub fn NamespacePage() -> impl IntoView {
 }
 
 #[component]
-fn NamespaceBody(v: NamespaceView) -> impl IntoView {
-    let NamespaceView { namespace, effective, deleted, children } = v;
+fn NamespaceBody(v: NamespaceView, q: String, status: String) -> impl IntoView {
+    let NamespaceView { namespace, effective, window, deleted, children } = v;
+    let path = namespace.path.to_string();
+    let filtered = !q.trim().is_empty() || !status.is_empty();
     view! {
         // Titled from the loaded data: a closure over the route params would run
         // after the route's reactive scope is gone, when SSR writes the <head>.
@@ -99,19 +111,26 @@ fn NamespaceBody(v: NamespaceView) -> impl IntoView {
         {(!namespace.description.is_empty()).then(|| view! { <p class="description">{namespace.description.clone()}</p> })}
         <section>
             <h2>"Secrets"</h2>
-            {if effective.is_empty() {
+            {(window.total > 0).then(|| view! { <SecretFilterForm path=path.clone() q=q.clone() status=status.clone()/> })}
+            {if window.total == 0 {
                 view! { <p class="muted">"No secrets here or in any parent namespace."</p> }.into_any()
+            } else if effective.is_empty() {
+                view! { <p class="muted" role="status">"No secrets match this filter."</p> }.into_any()
             } else {
                 view! {
+                    <div class="scroll">
                     <table class="secrets" aria-label="Effective secrets">
                         <thead><tr>
                             <th scope="col">"Key"</th><th scope="col">"Defined in"</th><th scope="col">"Versions"</th>
                             <th scope="col">"Last change"</th><th scope="col">"Rotate by"</th><th scope="col">"Status"</th>
+                            <th scope="col">"Tags"</th>
                         </tr></thead>
                         <tbody>{effective.into_iter().map(|s| view! { <SecretRow s/> }).collect_view()}</tbody>
                     </table>
+                    </div>
                 }.into_any()
             }}
+            {(filtered || window.pages > 1).then(|| view! { <Pager path q status window/> })}
         </section>
         {(!deleted.is_empty()).then(|| view! {
             <section>
@@ -183,6 +202,7 @@ fn SecretRow(s: EffectiveSecret) -> impl IntoView {
     } else {
         (hidden().into_any(), hidden().into_any(), hidden().into_any())
     };
+    let tags = meta.tags.pairs().map(|t| view! { <span class="tag">{t}</span>" " }).collect_view();
     view! {
         <tr class:inherited=!own class:overdue=overdue>
             <td>{key_cell}</td>
@@ -191,7 +211,73 @@ fn SecretRow(s: EffectiveSecret) -> impl IntoView {
             <td>{change}</td>
             <td>{rotate}</td>
             <td>{status}</td>
+            <td>{tags}</td>
         </tr>
+    }
+}
+
+/// The filter box: a plain GET form, so a filter is a link and works
+/// without JavaScript.
+#[component]
+fn SecretFilterForm(path: String, q: String, status: String) -> impl IntoView {
+    view! {
+        <Form method="GET" action=format!("/ns/{path}") attr:class="filters" attr:aria-label="Filter the secrets">
+            <span class="filter-field">
+                <label for="filter-q">"Filter"</label>
+                <input id="filter-q" name="q" type="search" value=q placeholder="key, description or env=prod"
+                    autocomplete="off" spellcheck="false" maxlength=MAX_FILTER/>
+            </span>
+            <span class="filter-field">
+                <label for="filter-status">"Status"</label>
+                <select id="filter-status" name="status">
+                    {StatusFilter::ALL.iter().map(|(_, name, label)| {
+                        view! { <option value=*name selected=status == *name>{*label}</option> }
+                    }).collect_view()}
+                </select>
+            </span>
+            <button type="submit">"Filter"</button>
+        </Form>
+    }
+}
+
+/// Where this page is among the matching secrets, with plain links to the others.
+#[component]
+fn Pager(path: String, q: String, status: String, window: Window) -> impl IntoView {
+    let Window { total, matching, page, pages } = window;
+    let clear = (!q.trim().is_empty() || !status.is_empty()).then(|| format!("/ns/{path}"));
+    let link = move |page: u32| {
+        let mut query = vec![];
+        if !q.trim().is_empty() {
+            query.push(format!("q={}", encode_query_value(&q)));
+        }
+        if !status.is_empty() {
+            query.push(format!("status={}", encode_query_value(&status)));
+        }
+        if page > 0 {
+            query.push(format!("page={page}"));
+        }
+        if query.is_empty() {
+            format!("/ns/{path}")
+        } else {
+            format!("/ns/{path}?{}", query.join("&"))
+        }
+    };
+    let first = page as usize * SECRETS_PER_PAGE + 1;
+    let last = (first + SECRETS_PER_PAGE - 1).min(matching as usize);
+    let shown = if matching == 0 {
+        format!("0 of {total} secrets match.")
+    } else if matching == total {
+        format!("{first}–{last} of {total} secrets")
+    } else {
+        format!("{first}–{last} of {matching} matching ({total} in all)")
+    };
+    view! {
+        <nav class="pager" aria-label="Secret pages">
+            <span class="muted">{shown}</span>
+            {(page > 0).then(|| view! { " " <a href=link(page - 1) rel="prev">"Previous"</a> })}
+            {(page + 1 < pages).then(|| view! { " " <a href=link(page + 1) rel="next">"Next"</a> })}
+            {clear.map(|href| view! { " " <a href=href>"Clear filter"</a> })}
+        </nav>
     }
 }
 

@@ -4,6 +4,7 @@ use super::{namespace::RotateBy, LoadError, Loading};
 use crate::{
     api::secrets::{
         get_secret, DeleteSecret, PurgeSecret, RestoreSecret, RestoreVersion, RotateSecret, SetRetention, SetRotation,
+        SetTags,
     },
     components::{error_of, reset_on_success, settled, FieldError, FormError, MeResource, SubmitButton},
     domain::{
@@ -23,6 +24,7 @@ struct Actions {
     restore_version: ServerAction<RestoreVersion>,
     rotation: ServerAction<SetRotation>,
     retention: ServerAction<SetRetention>,
+    tags: ServerAction<SetTags>,
     purge: ServerAction<PurgeSecret>,
 }
 
@@ -38,6 +40,7 @@ pub fn SecretPage() -> impl IntoView {
         restore_version: ServerAction::new(),
         rotation: ServerAction::new(),
         retention: ServerAction::new(),
+        tags: ServerAction::new(),
         purge: ServerAction::new(),
     };
     // A purged secret has no page any more: go to its namespace.
@@ -53,6 +56,7 @@ pub fn SecretPage() -> impl IntoView {
             + actions.restore_version.version().get()
             + actions.rotation.version().get()
             + actions.retention.version().get()
+            + actions.tags.version().get()
     };
     let detail = Resource::new(move || (ns(), key(), changes()), |(ns, key, _)| get_secret(ns, key));
     let me = expect_context::<MeResource>();
@@ -93,6 +97,11 @@ fn SecretBody(d: SecretDetail, actions: Actions, can_edit: bool, can_purge: bool
         <dl class="meta">
             <dt>"Namespace"</dt><dd>{ns.clone()}</dd>
             <dt>"Description"</dt><dd>{meta.description.clone()}</dd>
+            <dt>"Tags"</dt><dd data-testid="tags">{if meta.tags.is_empty() {
+                view! { <span class="muted">"none"</span> }.into_any()
+            } else {
+                meta.tags.pairs().map(|t| view! { <span class="tag">{t}</span>" " }).collect_view().into_any()
+            }}</dd>
             <dt>"Current version"</dt><dd data-testid="current-version">{current}</dd>
             <dt>"Created"</dt><dd>{meta.created_at.to_string()}" by "{meta.created_by.clone()}</dd>
             <dt>"Updated"</dt><dd>{meta.updated_at.to_string()}" by "{meta.updated_by.clone()}</dd>
@@ -114,6 +123,7 @@ fn SecretBody(d: SecretDetail, actions: Actions, can_edit: bool, can_purge: bool
             view! {
                 <RotateForm ns=ns.clone() key=key.clone() shown=current action=actions.rotate/>
                 <RotationForm ns=ns.clone() key=key.clone() action=actions.rotation/>
+                <TagsForm ns=ns.clone() key=key.clone() tags=meta.tags.to_string() action=actions.tags/>
                 {can_purge.then(|| view! { <RetentionForm ns=ns.clone() key=key.clone() retention action=actions.retention/> })}
                 <DeleteForm ns=ns.clone() key=key.clone() action=actions.delete/>
             }.into_any()
@@ -187,6 +197,28 @@ fn RotationForm(ns: String, key: String, action: ServerAction<SetRotation>) -> i
                 <p class="hint">"Leave both empty to clear the policy. An interval counts from each rotation."</p>
                 <FormError error fields=&["rotate_by", "every_days"]/>
                 <SubmitButton url=SetRotation::url()>"Set rotation"</SubmitButton>
+            </ActionForm>
+        </section>
+    }
+}
+
+#[component]
+fn TagsForm(ns: String, key: String, tags: String, action: ServerAction<SetTags>) -> impl IntoView {
+    let error = error_of(action);
+    view! {
+        <section class="panel">
+            <h2>"Tags"</h2>
+            <ActionForm action>
+                <input type="hidden" name="namespace" value=ns/>
+                <input type="hidden" name="key" value=key/>
+                <label for="tags-tags">"Tags"</label>
+                <input id="tags-tags" name="tags" value=tags placeholder="owner=payments env=prod" autocomplete="off"
+                    spellcheck="false" aria-describedby="tags-tags-hint tags-tags-error"/>
+                <p class="hint" id="tags-tags-hint">"Replaces every tag: " <code>"name=value"</code>
+                    " pairs separated by spaces; empty removes them all."</p>
+                <FieldError error field="tags" id="tags-tags-error".into()/>
+                <FormError error fields=&["tags"]/>
+                <SubmitButton url=SetTags::url()>"Set tags"</SubmitButton>
             </ActionForm>
         </section>
     }

@@ -10,7 +10,7 @@
 
 use super::crypto::BaseKey;
 use crate::domain::{
-    audit::{AuditEntry, AuditFilter, AuditPage},
+    audit::{AuditEntry, AuditFilter, AuditPage, OutcomeFilter},
     Scope, Timestamp,
 };
 use hmac::{Mac, SimpleHmac};
@@ -321,6 +321,12 @@ fn where_clause(filter: &AuditFilter, scopes: &[Scope]) -> (String, Vec<Box<dyn 
     if let Some(to) = filter.to {
         push("at < ?", Box::new(to.0));
     }
+    // Written as the `audit_refused` index's condition, so that index serves it.
+    match filter.outcome {
+        Some(OutcomeFilter::Refused) => clauses.push("substr(outcome, 1, 2) <> 'ok'".into()),
+        Some(OutcomeFilter::Ok) => clauses.push("substr(outcome, 1, 2) = 'ok'".into()),
+        None => {}
+    }
     let sql = if clauses.is_empty() { "1".to_owned() } else { clauses.join(" AND ") };
     (sql, args)
 }
@@ -366,7 +372,9 @@ fn subtree_page(
     before: Option<i64>,
     limit: usize,
 ) -> rusqlite::Result<Option<Vec<AuditEntry>>> {
-    let AuditFilter { namespace: Some(ns), actor: None, action: None, key: None, from: None, to: None } = filter else {
+    let AuditFilter { namespace: Some(ns), actor: None, action: None, key: None, from: None, to: None, outcome: None } =
+        filter
+    else {
         return Ok(None);
     };
     let Some(names) = namespaces_in_subtree(conn, ns.as_str())? else { return Ok(None) };

@@ -185,6 +185,12 @@ ALTER TABLE secrets ADD COLUMN keep_versions INTEGER CHECK (keep_versions IS NUL
 INSERT INTO meta (name, value) SELECT 'base_key_legacy', x'01'
 WHERE EXISTS (SELECT 1 FROM meta WHERE name = 'key_check') AND NOT EXISTS (SELECT 1 FROM meta WHERE name = 'base_key');
 "#,
+    // Tags (`name=value` pairs, sorted, space-separated: `domain::Tags`), and the
+    // refused entries of the trail, newest first without scanning the rest.
+    r#"
+ALTER TABLE secrets ADD COLUMN tags TEXT NOT NULL DEFAULT '';
+CREATE INDEX audit_refused ON audit(id) WHERE substr(outcome, 1, 2) <> 'ok';
+"#,
 ];
 
 /// Opens (creating if needed) the database at `path` and brings its schema up to date.

@@ -7,8 +7,11 @@
 
 use super::crypto::{CryptoError, Keyring, Place, Sealed, SecretUid};
 use crate::domain::{
-    view::{EffectiveSecret, NamespaceSummary, NamespaceView, Rotation, SecretDetail, SecretMeta, VersionMeta},
-    Description, NamespacePath, SecretKey, SecretValue, Timestamp,
+    view::{
+        EffectiveSecret, NamespaceSummary, NamespaceView, Rotation, SearchResults, SecretDetail, SecretMeta,
+        VersionMeta, Window,
+    },
+    Description, NamespacePath, SecretKey, SecretValue, Tags, Timestamp,
 };
 use rusqlite::{named_params, params, params_from_iter, Connection, OptionalExtension, Row};
 use std::collections::BTreeMap;
@@ -174,6 +177,21 @@ pub fn list_namespaces(conn: &Connection) -> Result<Vec<NamespaceSummary>> {
     Ok(list)
 }
 
+/// Namespaces and live secrets whose name contains `text` (ignoring ASCII
+/// case), in name order; callers keep what the user may see.
+pub fn search(conn: &Connection, text: &str) -> Result<SearchResults> {
+    let text = text.to_ascii_lowercase();
+    let mut stmt = conn.prepare_cached("SELECT path FROM namespaces WHERE instr(lower(path), ?1) > 0 ORDER BY path")?;
+    let namespaces = stmt.query_map([&text], |r| parsed(r, 0))?.collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT n.path, s.key FROM secrets s JOIN namespaces n ON n.id = s.namespace_id
+         WHERE s.deleted_at IS NULL AND instr(lower(s.key), ?1) > 0 ORDER BY s.key, n.path",
+    )?;
+    let secrets =
+        stmt.query_map([&text], |r| Ok((parsed(r, 0)?, parsed(r, 1)?)))?.collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(SearchResults { namespaces, secrets, truncated: false })
+}
+
 /// The effective secrets of `ns` (own and inherited), its deleted ones and children.
 pub fn namespace_view(conn: &Connection, ns: &NamespacePath) -> Result<NamespaceView> {
     let id = namespace_id(conn, ns)?;
@@ -186,7 +204,8 @@ pub fn namespace_view(conn: &Connection, ns: &NamespacePath) -> Result<Namespace
          WHERE s.namespace_id = ?1 AND s.deleted_at IS NOT NULL ORDER BY s.key"
     ))?;
     let deleted = stmt.query_map([id], meta_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(NamespaceView { namespace, effective: effective_secrets(conn, ns)?, deleted, children })
+    let effective = effective_secrets(conn, ns)?;
+    Ok(NamespaceView { namespace, window: Window::whole(effective.len()), effective, deleted, children })
 }
 
 /// Live definitions visible from `ns`, nearest first per key.
@@ -242,7 +261,7 @@ const META_COLUMNS: &str = concat!(
     due!(),
     ", ",
     due!(),
-    " <= unixepoch()"
+    " <= unixepoch(), s.tags"
 );
 
 /// Reads a column that holds a domain type; a stored value that no longer
@@ -319,6 +338,7 @@ fn meta_from_row_at(row: &Row<'_>, offset: usize) -> rusqlite::Result<SecretMeta
         },
         due: row.get::<_, Option<i64>>(offset + 13)?.map(Timestamp),
         overdue: row.get::<_, Option<bool>>(offset + 14)?.unwrap_or(false),
+        tags: parsed(row, offset + 15)?,
     })
 }
 
@@ -557,6 +577,13 @@ pub fn set_rotation(conn: &Connection, ns: &NamespacePath, key: &SecretKey, rota
         Rotation::EveryDays(n) => (None, Some(n)),
     };
     conn.execute("UPDATE secrets SET rotate_by = ?2, rotate_every_days = ?3 WHERE id = ?1", params![id, by, days])?;
+    meta_by_id(conn, id)
+}
+
+/// Replaces a live secret's tags.
+pub fn set_tags(conn: &Connection, ns: &NamespacePath, key: &SecretKey, tags: &Tags) -> Result<SecretMeta> {
+    let (Handle { id, .. }, _) = find_live_secret(conn, ns, key)?;
+    conn.execute("UPDATE secrets SET tags = ?2 WHERE id = ?1", params![id, tags.to_string()])?;
     meta_by_id(conn, id)
 }
 
