@@ -4,7 +4,7 @@ use crate::{
     domain::{Me, NamespacePath, Role},
     error::AppError,
 };
-use leptos::{html, prelude::*, server_fn::ServerFn};
+use leptos::{html, prelude::*, server_fn::ServerFn, wasm_bindgen::JsCast, web_sys};
 use leptos_router::hooks::use_url;
 
 /// The signed-in user, loaded once per page by `App`.
@@ -57,9 +57,25 @@ where
     });
 }
 
-/// The message for `field`, shown right after that field.
+/// The message for `field`, shown right after that field. `id` is the field's
+/// id plus `-error`: after a failed submit that field is marked invalid and
+/// takes the keyboard focus, so the user lands where the fix is.
 #[component]
 pub fn FieldError(error: Signal<Option<AppError>>, field: &'static str, id: String) -> impl IntoView {
+    let input = id.strip_suffix("-error").map(str::to_owned);
+    Effect::new(move |_| {
+        let failed = error.with(|e| e.as_ref().and_then(AppError::field) == Some(field));
+        if let Some(input) = input.as_deref().and_then(|id| document().get_element_by_id(id)) {
+            if failed {
+                let _ = input.set_attribute("aria-invalid", "true");
+                if let Some(input) = input.dyn_ref::<web_sys::HtmlElement>() {
+                    let _ = input.focus();
+                }
+            } else {
+                let _ = input.remove_attribute("aria-invalid");
+            }
+        }
+    });
     move || {
         error.get().filter(|e| e.field() == Some(field)).map(|e| {
             view! { <p class="field-error" role="alert" id=id.clone()>{e.to_string()}</p> }
@@ -68,12 +84,18 @@ pub fn FieldError(error: Signal<Option<AppError>>, field: &'static str, id: Stri
 }
 
 /// Errors that belong to no single field of the form (for example, a missing
-/// namespace, or a field the form does not show).
+/// namespace, or a field the form does not show). Focused when shown.
 #[component]
 pub fn FormError(error: Signal<Option<AppError>>, #[prop(optional)] fields: &'static [&'static str]) -> impl IntoView {
+    let shown = NodeRef::<html::P>::new();
+    Effect::new(move |_| {
+        if let Some(p) = shown.get() {
+            let _ = p.focus();
+        }
+    });
     move || {
         error.get().filter(|e| e.field().is_none_or(|f| !fields.contains(&f))).map(|e| {
-            view! { <p class="form-error" role="alert">{e.to_string()}</p> }
+            view! { <p class="form-error" role="alert" tabindex="-1" node_ref=shown>{e.to_string()}</p> }
         })
     }
 }
