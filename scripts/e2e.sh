@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Runs the browser tests against a real server: the given binary, on a free
 # loopback port, with a fresh data dir, debug logging captured for the canary scan.
-#   scripts/e2e.sh path/to/strongroom
+#   scripts/e2e.sh path/to/strongroom [playwright test arguments, e.g. a spec file]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 state="$(mktemp -d -t strongroom-e2e.XXXXXX)"
 # The binary alone, run from an empty directory: it must serve its assets itself.
 mkdir "$state/run"
 cp "$(realpath "$1")" "$state/run/strongroom"
+shift
 bin="$state/run/strongroom"
 unset STRONGROOM_SITE_ROOT
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
@@ -35,7 +36,7 @@ for _ in $(seq 1 100); do
 done
 
 status=0
-(cd end2end && BASE_URL="http://127.0.0.1:$port" E2E_STATE="$state" npx playwright test) || status=$?
+(cd end2end && BASE_URL="http://127.0.0.1:$port" E2E_STATE="$state" npx playwright test "$@") || status=$?
 if [ "$status" != 0 ]; then
   echo "--- last server log lines ($state/server.log)"; tail -n 40 "$state/server.log"
 else

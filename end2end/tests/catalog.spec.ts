@@ -51,7 +51,9 @@ async function flow(page: Page, open: (url: string) => Promise<void>, ns: string
   await page.getByLabel('Key', { exact: true }).fill('WEBHOOK_SECRET');
   await page.getByLabel('Value', { exact: true }).fill(canary());
   await page.getByLabel('Tags', { exact: true }).fill('owner=web');
+  const added = page.waitForResponse((r) => r.url().includes('/api/secrets/add') && r.request().method() === 'POST');
   await page.getByRole('button', { name: 'Add secret' }).click();
+  expect((await added).status()).toBeLessThan(400);
   await open(`/ns/${ns}?q=webhook`);
   await expect(secretRow(page, 'WEBHOOK_SECRET')).toContainText('owner=web');
 
@@ -67,8 +69,9 @@ async function flow(page: Page, open: (url: string) => Promise<void>, ns: string
   await page.getByLabel('Find a namespace or key', { exact: true }).fill('webhook_sec');
   await page.getByRole('button', { name: 'Search' }).click();
   const found = page.getByRole('list', { name: 'Secrets found' });
-  await expect(found.getByRole('link', { name: 'WEBHOOK_SECRET' })).toHaveAttribute('href', `/ns/${ns}/WEBHOOK_SECRET`);
-  await expect(found).toContainText(`in ${ns}`);
+  // (Both flows share a server: each finds its own namespace's secret among the results.)
+  const hit = found.getByRole('listitem').filter({ hasText: `in ${ns}` });
+  await expect(hit.getByRole('link', { name: 'WEBHOOK_SECRET' })).toHaveAttribute('href', `/ns/${ns}/WEBHOOK_SECRET`);
 
   // The trail's refusals alone: the malformed tag above is one of them.
   await open('/audit');
