@@ -45,6 +45,8 @@ async fn main() {
         ("one week", "from=2026-06-01&to=2026-06-08"),
         ("namespace + action", "namespace=company.team07&action=secret.restore"),
         ("actor + action + month", "actor=user03&action=secret.add&from=2026-03-01&to=2026-04-01"),
+        ("refused only", "outcome=refused"),
+        ("subtree, refused only", "namespace=company.team07&outcome=refused"),
         ("rare: no match", "actor=nobody"),
         ("deep page", "namespace=company.team07&before=5000"),
     ] {

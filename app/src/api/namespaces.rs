@@ -10,7 +10,7 @@ use leptos::prelude::*;
 use crate::{
     domain::{
         audit::Action,
-        view::{SecretFilter, SEARCH_LIMIT},
+        view::{EffectiveSecret, SecretFilter, SEARCH_LIMIT},
         Description, NamespacePath, Role,
     },
     ssr::{handler::*, store},
@@ -125,14 +125,25 @@ pub async fn get_namespace(
     act.run(async {
         let (who, ns) = act.require(Role::Auditor, &namespace).await?;
         let filter = SecretFilter::parse(&q, &status).map_err(|(f, m)| AppError::validation(f, m))?;
-        let mut view = state()?.db.read(move |c| store::namespace_view(c, &ns)).await.map_err(store_error)?;
-        // Blank what the caller may not see before filtering: the filter must not find by it.
-        view.effective = view
-            .effective
-            .into_iter()
-            .map(|secret| if who.can_see(&secret.meta.namespace) { secret } else { secret.outside_grants() })
-            .collect();
-        Ok(view.window(&filter, page))
+        // What the caller may not see is blanked before filtering (the filter must
+        // not find by it) and again once the page's metadata is read in full.
+        let blank = move |secrets: Vec<EffectiveSecret>| -> Vec<EffectiveSecret> {
+            let visible = |s: &EffectiveSecret| who.can_see(&s.meta.namespace);
+            secrets.into_iter().map(|s| if visible(&s) { s } else { s.outside_grants() }).collect()
+        };
+        let view = state()?
+            .db
+            .read(move |c| {
+                let mut view = store::namespace_listing(c, &ns)?;
+                view.effective = blank(view.effective);
+                let mut view = view.window(&filter, page);
+                store::fill_metas(c, &mut view.effective)?;
+                view.effective = blank(view.effective);
+                Ok(view)
+            })
+            .await
+            .map_err(store_error)?;
+        Ok(view)
     })
     .await
 }

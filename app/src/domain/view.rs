@@ -60,6 +60,30 @@ pub struct SecretMeta {
     pub tags: Tags,
 }
 
+impl SecretMeta {
+    /// A secret's name and nothing else: every other field empty or zero.
+    pub fn named(namespace: NamespacePath, key: SecretKey) -> Self {
+        let t = Timestamp(0);
+        Self {
+            namespace,
+            key,
+            description: String::new(),
+            version: 0,
+            created_at: t,
+            created_by: String::new(),
+            updated_at: t,
+            updated_by: String::new(),
+            deleted_at: None,
+            deleted_by: None,
+            value_since: t,
+            rotation: Rotation::None,
+            due: None,
+            overdue: false,
+            tags: Tags::default(),
+        }
+    }
+}
+
 /// When a secret should be rotated: by a date, or a number of days after each
 /// rotation.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -115,25 +139,7 @@ impl EffectiveSecret {
     /// inherited. Description, tags, people, dates, versions and rotation go.
     pub fn outside_grants(self) -> Self {
         let SecretMeta { namespace, key, .. } = self.meta;
-        let t = Timestamp(0);
-        let meta = SecretMeta {
-            namespace,
-            key,
-            description: String::new(),
-            version: 0,
-            created_at: t,
-            created_by: String::new(),
-            updated_at: t,
-            updated_by: String::new(),
-            deleted_at: None,
-            deleted_by: None,
-            value_since: t,
-            rotation: Rotation::None,
-            due: None,
-            overdue: false,
-            tags: Tags::default(),
-        };
-        Self { meta, can_open: false, ..self }
+        Self { meta: SecretMeta::named(namespace, key), can_open: false, ..self }
     }
 }
 
@@ -251,10 +257,14 @@ impl SecretFilter {
             StatusFilter::Inherited => !s.own,
             StatusFilter::Overdue => s.meta.overdue,
         };
+        if !status || !self.tags.iter().all(|(name, value)| s.meta.tags.has(name, value)) {
+            return false;
+        }
+        if self.words.is_empty() {
+            return true;
+        }
         let (key, description) = (s.meta.key.as_str().to_lowercase(), s.meta.description.to_lowercase());
-        status
-            && self.tags.iter().all(|(name, value)| s.meta.tags.has(name, value))
-            && self.words.iter().all(|w| key.contains(w.as_str()) || description.contains(w.as_str()))
+        self.words.iter().all(|w| key.contains(w.as_str()) || description.contains(w.as_str()))
     }
 }
 

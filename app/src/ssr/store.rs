@@ -194,6 +194,45 @@ pub fn search(conn: &Connection, text: &str) -> Result<SearchResults> {
 
 /// The effective secrets of `ns` (own and inherited), its deleted ones and children.
 pub fn namespace_view(conn: &Connection, ns: &NamespacePath) -> Result<NamespaceView> {
+    namespace_view_with(conn, ns, META_COLUMNS, meta_from_row)
+}
+
+fn listing_from_row(row: &Row<'_>) -> rusqlite::Result<SecretMeta> {
+    Ok(SecretMeta {
+        description: row.get(2)?,
+        tags: parsed(row, 3)?,
+        overdue: row.get::<_, Option<bool>>(4)?.unwrap_or(false),
+        ..SecretMeta::named(parsed(row, 0)?, parsed(row, 1)?)
+    })
+}
+
+/// [`namespace_view`] whose effective secrets carry only their namespace, key,
+/// description, tags and whether they are overdue.
+pub fn namespace_listing(conn: &Connection, ns: &NamespacePath) -> Result<NamespaceView> {
+    namespace_view_with(conn, ns, LISTING_COLUMNS, listing_from_row)
+}
+
+/// Reads the whole metadata of each of `secrets` (from [`namespace_listing`]).
+pub fn fill_metas(conn: &Connection, secrets: &mut [EffectiveSecret]) -> Result<()> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {META_COLUMNS} FROM secrets s JOIN namespaces n ON n.id = s.namespace_id
+         WHERE n.path = ?1 AND s.key = ?2"
+    ))?;
+    for secret in secrets {
+        let params = params![secret.meta.namespace.as_str(), secret.meta.key.as_str()];
+        secret.meta = stmt.query_row(params, meta_from_row)?;
+    }
+    Ok(())
+}
+
+type FromRow = fn(&Row<'_>) -> rusqlite::Result<SecretMeta>;
+
+fn namespace_view_with(
+    conn: &Connection,
+    ns: &NamespacePath,
+    columns: &str,
+    from_row: FromRow,
+) -> Result<NamespaceView> {
     let id = namespace_id(conn, ns)?;
     let namespace = conn.query_row(&format!("{SUMMARY_SQL} WHERE n.id = ?1"), [id], summary_from_row)?;
     let mut stmt = conn.prepare(&format!("{SUMMARY_SQL} WHERE n.parent_id = ?1"))?;
@@ -204,20 +243,29 @@ pub fn namespace_view(conn: &Connection, ns: &NamespacePath) -> Result<Namespace
          WHERE s.namespace_id = ?1 AND s.deleted_at IS NOT NULL ORDER BY s.key"
     ))?;
     let deleted = stmt.query_map([id], meta_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
-    let effective = effective_secrets(conn, ns)?;
+    let effective = effective_secrets(conn, ns, columns, from_row)?;
     Ok(NamespaceView { namespace, window: Window::whole(effective.len()), effective, deleted, children })
 }
 
 /// Live definitions visible from `ns`, nearest first per key.
 fn visible_definitions(conn: &Connection, ns: &NamespacePath) -> Result<BTreeMap<SecretKey, Vec<SecretMeta>>> {
+    visible_definitions_with(conn, ns, META_COLUMNS, meta_from_row)
+}
+
+fn visible_definitions_with(
+    conn: &Connection,
+    ns: &NamespacePath,
+    columns: &str,
+    from_row: FromRow,
+) -> Result<BTreeMap<SecretKey, Vec<SecretMeta>>> {
     let paths: Vec<String> = ns.self_and_ancestors().into_iter().map(String::from).collect();
     let marks = vec!["?"; paths.len()].join(",");
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {META_COLUMNS} FROM secrets s JOIN namespaces n ON n.id = s.namespace_id
+        "SELECT {columns} FROM secrets s JOIN namespaces n ON n.id = s.namespace_id
          WHERE s.deleted_at IS NULL AND n.path IN ({marks})"
     ))?;
     let mut by_key: BTreeMap<SecretKey, Vec<SecretMeta>> = BTreeMap::new();
-    for meta in stmt.query_map(params_from_iter(paths.iter()), meta_from_row)? {
+    for meta in stmt.query_map(params_from_iter(paths.iter()), from_row)? {
         let meta = meta?;
         by_key.entry(meta.key.clone()).or_default().push(meta);
     }
@@ -227,8 +275,13 @@ fn visible_definitions(conn: &Connection, ns: &NamespacePath) -> Result<BTreeMap
     Ok(by_key)
 }
 
-fn effective_secrets(conn: &Connection, ns: &NamespacePath) -> Result<Vec<EffectiveSecret>> {
-    Ok(visible_definitions(conn, ns)?
+fn effective_secrets(
+    conn: &Connection,
+    ns: &NamespacePath,
+    columns: &str,
+    from_row: FromRow,
+) -> Result<Vec<EffectiveSecret>> {
+    Ok(visible_definitions_with(conn, ns, columns, from_row)?
         .into_values()
         .map(|mut defs| {
             let shadows = defs.get(1).map(|m| m.namespace.clone());
@@ -269,6 +322,11 @@ const META_COLUMNS: &str = concat!(
     due!(),
     " <= unixepoch(), s.tags"
 );
+
+/// What listing, filtering and paging a namespace's secrets needs; the rest of
+/// the metadata is read for the page shown only ([`fill_metas`]): at 1,000
+/// secrets, reading all of it for every row cost most of the page's time.
+const LISTING_COLUMNS: &str = concat!("n.path, s.key, s.description, s.tags, ", due!(), " <= unixepoch()");
 
 /// Reads a column that holds a domain type; a stored value that no longer
 /// parses is reported as a conversion failure, not trusted.
