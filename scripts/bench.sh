@@ -31,6 +31,9 @@ echo "idle RSS after start:         $(rss) (target <= 30 MB)"
 for _ in $(seq 1 200); do curl -sf -o /dev/null "http://127.0.0.1:$port/"; done
 echo "RSS after 200 page renders:   $(rss)"
 
+echo "== a namespace with 1,000 secrets (server/examples/page_bench.rs)"
+cargo run -q --release -p strongroom --example page_bench -- "$bin"
+
 echo "== sign-in burst (server/examples/signin_bench.rs)"
 cargo run -q --release -p strongroom --example signin_bench -- "$bin"
 
