@@ -105,3 +105,14 @@ test('hydrated: after a failed submit the keyboard focus is on the field to fix'
   await expect(page.locator('#create-namespace')).toBeFocused();
   await expect(page.locator('#create-namespace')).toHaveAttribute('aria-invalid', 'true');
 });
+
+test('without JavaScript: after a refused post the focus is on the message saying what to fix', async ({ browser }) => {
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  const page = await context.newPage();
+  await signIn(page, 'admin', async (url) => { await page.goto(url); });
+  await page.goto('/');
+  await page.getByLabel('Namespace', { exact: true }).fill('Not Valid');
+  await page.getByRole('button', { name: 'Create namespace' }).click();
+  await expect(page.locator('#create-namespace-error')).toBeFocused();
+  await context.close();
+});

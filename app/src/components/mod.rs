@@ -59,7 +59,8 @@ where
 
 /// The message for `field`, shown right after that field. `id` is the field's
 /// id plus `-error`: after a failed submit that field is marked invalid and
-/// takes the keyboard focus, so the user lands where the fix is.
+/// takes the keyboard focus, so the user lands where the fix is (without
+/// JavaScript, the message does).
 #[component]
 pub fn FieldError(error: Signal<Option<AppError>>, field: &'static str, id: String) -> impl IntoView {
     let input = id.strip_suffix("-error").map(str::to_owned);
@@ -78,7 +79,13 @@ pub fn FieldError(error: Signal<Option<AppError>>, field: &'static str, id: Stri
     });
     move || {
         error.get().filter(|e| e.field() == Some(field)).map(|e| {
-            view! { <p class="field-error" role="alert" id=id.clone()>{e.to_string()}</p> }
+            // Rendered by the server (a failed post without JavaScript), the
+            // message takes the focus itself as the page loads.
+            view! {
+                <p class="field-error" role="alert" id=id.clone() tabindex="-1" autofocus=cfg!(feature = "ssr")>
+                    {e.to_string()}
+                </p>
+            }
         })
     }
 }
@@ -95,7 +102,11 @@ pub fn FormError(error: Signal<Option<AppError>>, #[prop(optional)] fields: &'st
     });
     move || {
         error.get().filter(|e| e.field().is_none_or(|f| !fields.contains(&f))).map(|e| {
-            view! { <p class="form-error" role="alert" tabindex="-1" node_ref=shown>{e.to_string()}</p> }
+            view! {
+                <p class="form-error" role="alert" tabindex="-1" autofocus=cfg!(feature = "ssr") node_ref=shown>
+                    {e.to_string()}
+                </p>
+            }
         })
     }
 }
