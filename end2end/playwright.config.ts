@@ -22,8 +22,11 @@ export default defineConfig({
     },
   },
   projects: [
-    { name: 'ui', testMatch: /.*\.spec\.ts/ },
+    // The README's screenshots: first, while the server holds only the tour's data
+    // (listed first, it runs first; nothing waits for it, so a failure stops no other test).
+    { name: 'tour', testMatch: /tour\.spec\.ts/ },
+    { name: 'ui', testMatch: /.*\.spec\.ts/, testIgnore: /tour\.spec\.ts/ },
     // Runs after every UI test: scans what they left behind for their canaries.
-    { name: 'canary-scan', testMatch: /canary\.scan\.ts/, dependencies: ['ui'] },
+    { name: 'canary-scan', testMatch: /canary\.scan\.ts/, dependencies: ['tour', 'ui'] },
   ],
 });
