@@ -101,8 +101,9 @@ fn Entries(p: AuditPage, filter_query: String) -> impl IntoView {
         view! { <a class="older" href=format!("/audit?{filter_query}{sep}before={id}")>"Older entries"</a> }
     });
     view! {
-        // Scrolls inside its own box on a narrow screen, never the page.
-        <div class="scroll">
+        // Scrolls inside its own box on a narrow screen, never the page; a
+        // region in the Tab order, so the keyboard can scroll it too.
+        <div class="scroll" tabindex="0" role="region" aria-label="Audit entries, scrollable">
         <table class="audit" aria-label="Audit entries">
             <thead><tr>
                 <th>"Time"</th><th>"Actor"</th><th>"Action"</th><th>"Namespace"</th><th>"Key"</th>

@@ -118,7 +118,7 @@ fn NamespaceBody(v: NamespaceView, q: String, status: String) -> impl IntoView {
                 view! { <p class="muted" role="status">"No secrets match this filter."</p> }.into_any()
             } else {
                 view! {
-                    <div class="scroll">
+                    <div class="scroll" tabindex="0" role="region" aria-label="Effective secrets, scrollable">
                     <table class="secrets" aria-label="Effective secrets">
                         <thead><tr>
                             <th scope="col">"Key"</th><th scope="col">"Defined in"</th><th scope="col">"Versions"</th>
