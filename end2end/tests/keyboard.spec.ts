@@ -65,7 +65,11 @@ async function tabRound(page: Page): Promise<Reached> {
       el.dataset.kbIndex = String(i);
       el.dataset.kbUnfocused = JSON.stringify([s.outlineStyle, s.outlineWidth, s.outlineColor, s.boxShadow]);
     });
-    return shown.map((el) => `${el.tagName.toLowerCase()} "${(el.innerText || el.getAttribute('aria-label') || el.id || '').trim().slice(0, 40)}"`);
+    const field = (el: HTMLElement) => ['INPUT', 'SELECT', 'TEXTAREA'].includes(el.tagName);
+    return shown.map((el) => {
+      const name = field(el) ? `#${el.id || el.getAttribute('name')}` : el.innerText || el.getAttribute('aria-label') || '';
+      return `${el.tagName.toLowerCase()} "${name.trim().slice(0, 40)}"`;
+    });
   });
   const seen = new Set<number>();
   const problems: string[] = [];
