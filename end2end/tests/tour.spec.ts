@@ -29,11 +29,12 @@ async function createNamespace(page: Page, ns: string, description: string) {
   await expect(page.getByRole('link', { name: ns, exact: true })).toBeVisible();
 }
 
-async function addSecret(page: Page, ns: string, key: string, description: string) {
+async function addSecret(page: Page, ns: string, key: string, description: string, tags: string) {
   await gotoHydrated(page, `/ns/${ns}`);
   await page.getByLabel('Key', { exact: true }).fill(key);
   await page.getByLabel('Value', { exact: true }).fill(canary());
   await page.getByLabel('Description', { exact: true }).fill(description);
+  await page.getByLabel('Tags', { exact: true }).fill(tags);
   await page.getByRole('button', { name: 'Add secret' }).click();
   await expect(secretRow(page, key)).toContainText('own');
 }
@@ -63,17 +64,17 @@ test('the tour: sign-in, namespaces, a namespace, a secret, the audit trail and 
   ]) {
     await createNamespace(page, ns, description);
   }
-  for (const [ns, key, description] of [
-    ['northwind', 'DB_PASSWORD', 'Primary Postgres, app role'],
-    ['northwind', 'SENTRY_DSN', 'Error reporting'],
-    ['northwind.payments', 'STRIPE_KEY', 'Live secret key'],
-    ['northwind.payments', 'STRIPE_WEBHOOK_SECRET', 'Signs webhook calls'],
-    ['northwind.payments', 'DB_PASSWORD', 'Payments database'],
-    ['northwind.analytics', 'WAREHOUSE_PASSWORD', 'Read-only reporting user'],
-    ['northwind.platform', 'SLACK_WEBHOOK_URL', 'Deploy notices'],
-    ['northwind.platform.ci', 'REGISTRY_TOKEN', 'Pushes images'],
+  for (const [ns, key, description, tags] of [
+    ['northwind', 'DB_PASSWORD', 'Primary Postgres, app role', 'owner=platform'],
+    ['northwind', 'SENTRY_DSN', 'Error reporting', ''],
+    ['northwind.payments', 'STRIPE_KEY', 'Live secret key', 'env=prod owner=payments'],
+    ['northwind.payments', 'STRIPE_WEBHOOK_SECRET', 'Signs webhook calls', 'env=prod owner=payments'],
+    ['northwind.payments', 'DB_PASSWORD', 'Payments database', 'owner=payments'],
+    ['northwind.analytics', 'WAREHOUSE_PASSWORD', 'Read-only reporting user', ''],
+    ['northwind.platform', 'SLACK_WEBHOOK_URL', 'Deploy notices', ''],
+    ['northwind.platform.ci', 'REGISTRY_TOKEN', 'Pushes images', 'env=ci'],
   ]) {
-    await addSecret(page, ns, key, description);
+    await addSecret(page, ns, key, description, tags);
   }
 
   // STRIPE_KEY: rotated twice, then every 90 days.
@@ -101,6 +102,10 @@ test('the tour: sign-in, namespaces, a namespace, a secret, the audit trail and 
   await expect(secretRow(page, 'SENTRY_DSN')).toContainText('inherited from northwind');
   await expect(secretRow(page, 'DB_PASSWORD')).toContainText('own, shadows northwind');
   await shoot(page, 'namespace');
+
+  await gotoHydrated(page, '/?q=stripe');
+  await expect(page.getByRole('list', { name: 'Secrets found' })).toContainText('STRIPE_WEBHOOK_SECRET');
+  await shoot(page, 'search');
 
   await gotoHydrated(page, '/ns/northwind.payments/STRIPE_KEY');
   await expect(page.getByRole('table', { name: 'Versions' }).getByRole('row')).toHaveCount(4); // header + 3
