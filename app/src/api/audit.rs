@@ -1,6 +1,9 @@
 //! The audit trail, for auditors and admins, limited to the namespaces their
 //! auditor or admin grants cover. (The CSV and JSON Lines exports are plain
 //! GET routes in `server/src/export.rs`, since a download is a navigation.)
+// `list_audit` takes the filter form's fields one by one, as the browser
+// posts them (the client stub the macro makes for the browser build too).
+#![allow(clippy::too_many_arguments)]
 
 use crate::{domain::audit::AuditPage, error::AppError};
 use leptos::prelude::*;
@@ -42,8 +45,6 @@ pub fn parse_filter(
 }
 
 /// One page of the filtered trail, newest first, older than entry `before`.
-// The arguments are the filter form's fields, as the browser posts them.
-#[allow(clippy::too_many_arguments)]
 #[server(prefix = "/api", endpoint = "audit/list")]
 pub async fn list_audit(
     namespace: String,
