@@ -96,7 +96,7 @@ fn args(ns: &str) -> Vec<(&'static str, String)> {
         ("id", "no-such-import"),
         ("created", "no-such-token"),
         ("tags", "env=matrix"),
-        ("q", "K"),
+        ("q", "KEY"),
     ]
     .into_iter()
     .map(|(k, v)| (k, v.to_owned()))

@@ -154,6 +154,8 @@ async fn search_finds_namespaces_and_keys_by_name_only_where_the_user_may_look()
 
     let (status, empty) = auditor.call("search", &[("q", "  ")]).await;
     assert_eq!((status, empty["namespaces"].as_array().map(Vec::len)), (200, Some(0)));
+    let (status, body) = auditor.call("search", &[("q", "s")]).await;
+    assert_eq!((status, error_field(&body).1), (422, Some("q".into())), "one character matches nearly everything");
     let long = "x".repeat(101);
     let (status, body) = auditor.call("search", &[("q", &long)]).await;
     assert_eq!((status, error_field(&body).1), (422, Some("q".into())), "{body}");

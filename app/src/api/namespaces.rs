@@ -97,8 +97,12 @@ pub async fn search(q: String) -> Result<SearchResults, AppError> {
         if text.is_empty() {
             return Ok(SearchResults::default());
         }
-        if text.chars().count() > 100 {
-            return Err(AppError::validation("q", "Search for at most 100 characters."));
+        // Every live name is scanned (then kept if the caller may see it): one
+        // character would match nearly all of them, for no use.
+        match text.chars().count() {
+            0..2 => return Err(AppError::validation("q", "Search for at least 2 characters.")),
+            101.. => return Err(AppError::validation("q", "Search for at most 100 characters.")),
+            _ => {}
         }
         let SearchResults { mut namespaces, mut secrets, .. } =
             state()?.db.read(move |c| store::search(c, &text)).await.map_err(store_error)?;

@@ -40,7 +40,10 @@ pub async fn add_secret(
         }
         let keyring = state()?.keyring.clone();
         act.write(move |c| {
-            store::add_secret(c, &keyring, &ns, &key, &value, &description, who.stamp())?;
+            let meta = store::add_secret(c, &keyring, &ns, &key, &value, &description, who.stamp())?;
+            if tags.is_empty() {
+                return Ok(meta);
+            }
             store::set_tags(c, &ns, &key, &tags)
         })
         .await

@@ -48,21 +48,23 @@ fn valid_value(value: &str) -> bool {
 
 impl Tags {
     pub fn parse(input: &str) -> Result<Self, TagsError> {
+        // Errors quote the offending part, shortened: never a whole pasted blob.
+        let quote = |s: &str| s.chars().take(40).collect::<String>();
         let mut tags = BTreeMap::new();
         for pair in input.split(|c: char| c == ',' || c.is_whitespace()).filter(|p| !p.is_empty()) {
-            let (name, value) = pair.split_once('=').ok_or_else(|| TagsError::NoEquals(pair.to_owned()))?;
+            if tags.len() == MAX_TAGS {
+                return Err(TagsError::TooMany);
+            }
+            let (name, value) = pair.split_once('=').ok_or_else(|| TagsError::NoEquals(quote(pair)))?;
             if !valid_name(name) {
-                return Err(TagsError::BadName(name.to_owned()));
+                return Err(TagsError::BadName(quote(name)));
             }
             if !valid_value(value) {
-                return Err(TagsError::BadValue(value.to_owned()));
+                return Err(TagsError::BadValue(quote(value)));
             }
             if tags.insert(name.to_owned(), value.to_owned()).is_some() {
                 return Err(TagsError::Repeated(name.to_owned()));
             }
-        }
-        if tags.len() > MAX_TAGS {
-            return Err(TagsError::TooMany);
         }
         Ok(Self(tags))
     }
@@ -135,5 +137,6 @@ mod tests {
         assert!(Tags::parse(&format!("{}=x", "a".repeat(MAX_NAME))).is_ok());
         assert!(Tags::parse(&format!("{}=x", "a".repeat(MAX_NAME + 1))).is_err());
         assert!(Tags::parse(&format!("a={}", "v".repeat(MAX_VALUE + 1))).is_err());
+        assert_eq!(Tags::parse(&"x".repeat(10_000)).unwrap_err(), TagsError::NoEquals("x".repeat(40)));
     }
 }

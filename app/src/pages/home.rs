@@ -26,7 +26,14 @@ pub fn HomePage() -> impl IntoView {
     let namespaces =
         Resource::new(move || (create.version().get(), after()), |(_, after)| list_namespaces(Some(after)));
     let q = move || query.read().get("q").unwrap_or_default();
-    let found = Resource::new(q, search);
+    // No search asked for, no call.
+    let found = Resource::new(q, |q| async move {
+        if q.trim().is_empty() {
+            Ok(SearchResults::default())
+        } else {
+            search(q).await
+        }
+    });
     let overdue = Resource::new(|| (), |_| overdue_secrets());
     let error = error_of(create);
     let form = NodeRef::<html::Form>::new();
