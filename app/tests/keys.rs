@@ -259,7 +259,8 @@ fn a_database_made_before_stored_base_keys_keeps_its_derived_keys() {
     assert!(matches!(keys::unlock(&mut conn, &root, STAMP.at), Err(StoreError::MissingBaseKey)));
     // As the schema was before base keys: reopening runs the migration that marks it.
     // (Later migrations undone too, since they run again.)
-    conn.execute_batch("ALTER TABLE secrets DROP COLUMN tags; DROP INDEX audit_refused;").unwrap();
+    let undo = "ALTER TABLE secrets DROP COLUMN tags; DROP INDEX audit_refused; DROP INDEX audit_refused_by_namespace;";
+    conn.execute_batch(undo).unwrap();
     conn.pragma_update(None, "user_version", 9).unwrap();
     drop(conn);
     let reopened = process(&path, &root).unwrap();

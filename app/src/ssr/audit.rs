@@ -372,7 +372,7 @@ fn subtree_page(
     before: Option<i64>,
     limit: usize,
 ) -> rusqlite::Result<Option<Vec<AuditEntry>>> {
-    let AuditFilter { namespace: Some(ns), actor: None, action: None, key: None, from: None, to: None, outcome: None } =
+    let AuditFilter { namespace: Some(ns), actor: None, action: None, key: None, from: None, to: None, outcome } =
         filter
     else {
         return Ok(None);
@@ -384,8 +384,14 @@ fn subtree_page(
             Scope::Subtree(granted) => in_subtree(name, granted.as_str()),
         })
     };
+    // The outcome condition is written as the partial indexes' own (see `where_clause`).
+    let outcome = match outcome {
+        None => "",
+        Some(OutcomeFilter::Refused) => " AND substr(outcome, 1, 2) <> 'ok'",
+        Some(OutcomeFilter::Ok) => " AND substr(outcome, 1, 2) = 'ok'",
+    };
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM audit WHERE namespace = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3"
+        "SELECT {COLUMNS} FROM audit WHERE namespace = ?1 AND id < ?2{outcome} ORDER BY id DESC LIMIT ?3"
     ))?;
     let mut entries = Vec::new();
     for name in names.iter().filter(|name| visible(name)) {
@@ -498,20 +504,23 @@ mod tests {
                 key: "k".into(),
                 version: None,
                 client: "c".into(),
-                outcome: "ok".into(),
+                outcome: if n % 5 == 0 { "refused: forbidden".into() } else { "ok".into() },
             };
             append(&conn, &key, entry).unwrap();
         }
         let sub = |s: &str| Scope::Subtree(NamespacePath::parse(s).unwrap());
         let scope_sets = [vec![Scope::All], vec![sub("co.a")], vec![sub("co.b"), sub("co-op")], vec![sub("other")]];
         for ns in ["co", "co.a", "co-op", "cob", "nothing"] {
-            let filter = AuditFilter { namespace: Some(NamespacePath::parse(ns).unwrap()), ..Default::default() };
-            for scopes in &scope_sets {
-                for before in [None, Some(500), Some(3)] {
-                    for limit in [1, 50, 1000] {
-                        let merged = subtree_page(&conn, &filter, scopes, before, limit).unwrap().unwrap();
-                        let single = query_page(&conn, &filter, scopes, before, limit).unwrap();
-                        assert_eq!(merged, single, "{ns} {scopes:?} {before:?} {limit}");
+            for outcome in [None, Some(OutcomeFilter::Ok), Some(OutcomeFilter::Refused)] {
+                let filter =
+                    AuditFilter { namespace: Some(NamespacePath::parse(ns).unwrap()), outcome, ..Default::default() };
+                for scopes in &scope_sets {
+                    for before in [None, Some(500), Some(3)] {
+                        for limit in [1, 50, 1000] {
+                            let merged = subtree_page(&conn, &filter, scopes, before, limit).unwrap().unwrap();
+                            let single = query_page(&conn, &filter, scopes, before, limit).unwrap();
+                            assert_eq!(merged, single, "{ns} {outcome:?} {scopes:?} {before:?} {limit}");
+                        }
                     }
                 }
             }
