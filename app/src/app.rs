@@ -9,7 +9,7 @@ use crate::{
     },
 };
 use leptos::{prelude::*, server_fn::ServerFn};
-use leptos_meta::{provide_meta_context, Link, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
     path, SsrMode,
@@ -38,7 +38,11 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
-                <HydrationScripts options/>
+                <link rel="stylesheet" href=format!("/pkg/{}.css", options.output_name)/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                // Islands: the page is server-rendered HTML, and only `#[island]`
+                // components load code in the browser.
+                <HydrationScripts options islands=true/>
                 <MetaTags/>
             </head>
             <body>
@@ -64,19 +68,11 @@ pub fn App() -> impl IntoView {
         },
     );
     provide_context(me);
-    // Effects run only in the browser: this marks the page as hydrated, which
-    // the browser tests wait for before clicking.
-    Effect::new(|_| {
-        if let Some(body) = document().body() {
-            let _ = body.set_attribute("data-hydrated", "true");
-        }
-    });
 
     // Async SSR: pages wait for their data before sending HTML, so they are
-    // complete without JavaScript.
+    // complete without JavaScript. Forms post as plain HTML forms (see
+    // `server/src/forms.rs`), whether or not the browser runs the islands.
     view! {
-        <Stylesheet id="leptos" href="/pkg/strongroom.css"/>
-        <Link rel="icon" href="/favicon.svg" type_="image/svg+xml"/>
         <Title text="Strongroom"/>
         <Router>
             <TopBar/>
@@ -93,16 +89,27 @@ pub fn App() -> impl IntoView {
                 </Routes>
             </main>
         </Router>
+        <Loaded/>
     }
 }
 
-/// The path the app was loaded at (the server's request, or the browser's
-/// location when hydrating: the same path, so both render alike).
+/// The last island of every page: hydrated after all the others, it marks
+/// `<body>` so that the browser tests know the page's code has loaded.
+#[island]
+fn Loaded() -> impl IntoView {
+    #[cfg(feature = "hydrate")]
+    if let Some(body) = document().body() {
+        let _ = body.set_attribute("data-hydrated", "true");
+    }
+}
+
+/// The path of the request being rendered (pages render on the server only:
+/// islands mode).
 fn first_path() -> String {
     #[cfg(feature = "ssr")]
     return use_context::<axum::http::request::Parts>().map(|p| p.uri.path().to_owned()).unwrap_or_default();
     #[cfg(not(feature = "ssr"))]
-    return window().location().pathname().unwrap_or_default();
+    return String::new();
 }
 
 /// The brand, and for a signed-in user: who, their links, and Sign out.
@@ -110,11 +117,6 @@ fn first_path() -> String {
 fn TopBar() -> impl IntoView {
     let me = expect_context::<MeResource>();
     let logout = ServerAction::<Logout>::new();
-    Effect::new(move |_| {
-        if logout.value().with(|v| matches!(v, Some(Ok(())))) {
-            let _ = window().location().set_href("/login");
-        }
-    });
     view! {
         <header class="top">
             <a class="brand" href="/">"Strongroom"</a>
@@ -127,7 +129,7 @@ fn TopBar() -> impl IntoView {
                             {me.can_read_trail().then(|| view! { <a href="/audit">"Audit"</a> })}
                             {me.is_admin().then(|| view! { <a href="/admin/users">"Users"</a><a href="/admin/tokens">"Tokens"</a> })}
                             <ActionForm action=logout>
-                                <SubmitButton url=Logout::url() class="link">"Sign out"</SubmitButton>
+                                <SubmitButton url=Logout::url() class="link" back="/login".to_owned()>"Sign out"</SubmitButton>
                             </ActionForm>
                         </nav>
                     })

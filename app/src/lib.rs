@@ -11,10 +11,11 @@ pub mod ssr;
 
 pub use app::{shell, App};
 
-/// Entry point of the WebAssembly bundle: hydrates the server-rendered page.
+/// Entry point of the WebAssembly bundle. Pages are server-rendered HTML; the
+/// loader script then hydrates each `#[island]`, in document order.
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(App);
+    leptos::mount::hydrate_islands();
 }

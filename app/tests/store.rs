@@ -230,7 +230,7 @@ fn children_inherit_and_the_nearest_definition_wins() {
     assert_eq!(f.read("co.team.etl", "API").unwrap(), ("co".into(), "co-api".into()));
     assert_eq!(f.read("co", "DB").unwrap().1, "co-db");
 
-    let view = store::namespace_view(&f.conn, &ns("co.team")).unwrap();
+    let view = store::namespace_listing(&f.conn, &ns("co.team")).unwrap();
     let shown: Vec<(String, bool, Option<String>)> = view
         .effective
         .iter()
@@ -249,7 +249,7 @@ fn a_deleted_secret_stops_shadowing_and_restore_brings_it_back() {
     f.add("co.team", "DB", "team-db");
     store::delete_secret(&mut f.conn, &ns("co.team"), &key("DB"), STAMP).unwrap();
     assert_eq!(f.read("co.team", "DB").unwrap().1, "co-db");
-    let view = store::namespace_view(&f.conn, &ns("co.team")).unwrap();
+    let view = store::namespace_listing(&f.conn, &ns("co.team")).unwrap();
     assert_eq!(view.deleted.len(), 1);
     assert!(matches!(
         store::rotate_secret(&mut f.conn, &f.keyring, &ns("co.team"), &key("DB"), &value("x"), None, STAMP),

@@ -237,6 +237,8 @@ test('keyboard, hydrated: after a refused add-secret, focus moves to the field t
   const { page, close } = await adminPage(browser);
   await gotoHydrated(page, `/ns/${NS}`);
   await refusedAdd(page);
+  // The refusal is a new page: its code has to load before it moves the focus.
+  await expect(page.locator('body[data-hydrated="true"]')).toHaveCount(1);
   await expectFocusOnError(page);
   await close();
 });

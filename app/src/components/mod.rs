@@ -4,7 +4,7 @@ use crate::{
     domain::{Me, NamespacePath, Role},
     error::AppError,
 };
-use leptos::{html, prelude::*, server_fn::ServerFn, wasm_bindgen::JsCast, web_sys};
+use leptos::{prelude::*, server_fn::ServerFn};
 use leptos_router::hooks::use_url;
 
 /// The signed-in user, loaded once per page by `App`.
@@ -41,69 +41,49 @@ where
     Signal::derive(move || action.value().with(|v| v.as_ref().and_then(|r| r.as_ref().err().cloned())))
 }
 
-/// Clears a form after its action succeeds, so a write-only value field never
-/// keeps what was typed. (Runs in the browser; without JavaScript the page reloads.)
-pub fn reset_on_success<S>(action: ServerAction<S>, form: NodeRef<html::Form>)
-where
-    S: ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
-    S::Output: Send + Sync + 'static,
-{
-    Effect::new(move |_| {
-        if action.value().with(|v| matches!(v, Some(Ok(_)))) {
-            if let Some(form) = form.get() {
-                form.reset();
-            }
-        }
-    });
-}
-
 /// The message for `field`, shown right after that field. `id` is the field's
-/// id plus `-error`: after a failed submit that field is marked invalid and
-/// takes the keyboard focus, so the user lands where the fix is (without
-/// JavaScript, the message does).
+/// id plus `-error`. A failed post re-renders the page with the message, which
+/// takes the keyboard focus as the page loads (`autofocus`), so the user lands
+/// where the fix is; with JavaScript, the field itself then takes it.
 #[component]
 pub fn FieldError(error: Signal<Option<AppError>>, field: &'static str, id: String) -> impl IntoView {
     let input = id.strip_suffix("-error").map(str::to_owned);
-    Effect::new(move |_| {
-        let failed = error.with(|e| e.as_ref().and_then(AppError::field) == Some(field));
-        if let Some(input) = input.as_deref().and_then(|id| document().get_element_by_id(id)) {
-            if failed {
-                let _ = input.set_attribute("aria-invalid", "true");
-                if let Some(input) = input.dyn_ref::<web_sys::HtmlElement>() {
-                    let _ = input.focus();
-                }
-            } else {
-                let _ = input.remove_attribute("aria-invalid");
-            }
-        }
-    });
     move || {
         error.get().filter(|e| e.field() == Some(field)).map(|e| {
-            // Rendered by the server (a failed post without JavaScript), the
-            // message takes the focus itself as the page loads.
             view! {
-                <p class="field-error" role="alert" id=id.clone() tabindex="-1" autofocus=cfg!(feature = "ssr")>
+                <p class="field-error" role="alert" id=id.clone() tabindex="-1" autofocus>
                     {e.to_string()}
                 </p>
+                {input.clone().map(|id| view! { <FocusField id/> })}
             }
         })
     }
+}
+
+/// Marks the field `id` invalid and puts the keyboard focus in it. An island:
+/// it runs in the browser only, as the page's code loads.
+#[island]
+fn FocusField(id: String) -> impl IntoView {
+    #[cfg(feature = "hydrate")]
+    if let Some(field) = document().get_element_by_id(&id) {
+        use leptos::wasm_bindgen::JsCast;
+        let _ = field.set_attribute("aria-invalid", "true");
+        if let Some(field) = field.dyn_ref::<web_sys::HtmlElement>() {
+            let _ = field.focus();
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = id;
 }
 
 /// Errors that belong to no single field of the form (for example, a missing
 /// namespace, or a field the form does not show). Focused when shown.
 #[component]
 pub fn FormError(error: Signal<Option<AppError>>, #[prop(optional)] fields: &'static [&'static str]) -> impl IntoView {
-    let shown = NodeRef::<html::P>::new();
-    Effect::new(move |_| {
-        if let Some(p) = shown.get() {
-            let _ = p.focus();
-        }
-    });
     move || {
         error.get().filter(|e| e.field().is_none_or(|f| !fields.contains(&f))).map(|e| {
             view! {
-                <p class="form-error" role="alert" tabindex="-1" autofocus=cfg!(feature = "ssr") node_ref=shown>
+                <p class="form-error" role="alert" tabindex="-1" autofocus>
                     {e.to_string()}
                 </p>
             }

@@ -2,19 +2,21 @@
 
 use crate::{
     api::session::ChangePassword,
-    components::{error_of, reset_on_success, FieldError, FormError, SubmitButton},
+    components::{error_of, FieldError, FormError, SubmitButton},
 };
-use leptos::{html, prelude::*, server_fn::ServerFn};
+use leptos::{prelude::*, server_fn::ServerFn};
 use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
 
 #[component]
 pub fn AccountPage() -> impl IntoView {
     let change = ServerAction::<ChangePassword>::new();
     let error = error_of(change);
-    let form = NodeRef::<html::Form>::new();
-    reset_on_success(change, form);
+    // A successful change comes back to `/account?changed`; a refused one is
+    // shown on that same address with its error instead.
+    let changed = use_query_map().read_untracked().get("changed").is_some();
     let done = move || {
-        change.value().with(|v| matches!(v, Some(Ok(())))).then(|| {
+        (changed && error.get().is_none()).then(|| {
             view! { <p role="status">"Password changed. Your other sessions were signed out."</p> }
         })
     };
@@ -23,7 +25,7 @@ pub fn AccountPage() -> impl IntoView {
         <h1>"Account"</h1>
         <section class="panel">
             <h2>"Change password"</h2>
-            <ActionForm action=change node_ref=form>
+            <ActionForm action=change>
                 <label for="account-current">"Current password"</label>
                 <input id="account-current" name="current" type="password" autocomplete="current-password"/>
                 <FieldError error field="current" id="account-current-error".into()/>
@@ -32,7 +34,7 @@ pub fn AccountPage() -> impl IntoView {
                 <FieldError error field="new_password" id="account-new-error".into()/>
                 <p class="hint">"15 to 1024 characters. A passphrase of several words is easiest."</p>
                 <FormError error fields=&["current", "new_password"]/>
-                <SubmitButton url=ChangePassword::url()>"Change password"</SubmitButton>
+                <SubmitButton url=ChangePassword::url() back="/account?changed".to_owned()>"Change password"</SubmitButton>
             </ActionForm>
             {done}
         </section>

@@ -7,14 +7,14 @@ use crate::{
         namespaces::{list_namespaces, search, CreateNamespace},
         secrets::overdue_secrets,
     },
-    components::{error_of, reset_on_success, settled, FieldError, FormError, IfCan, SubmitButton},
+    components::{error_of, settled, FieldError, FormError, IfCan, SubmitButton},
     domain::{
         view::{NamespacePage, SearchResults, SecretMeta},
         Role,
     },
 };
 use leptos::server_fn::ServerFn;
-use leptos::{html, prelude::*};
+use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::{components::Form, hooks::use_query_map};
 
@@ -36,8 +36,6 @@ pub fn HomePage() -> impl IntoView {
     });
     let overdue = Resource::new(|| (), |_| overdue_secrets());
     let error = error_of(create);
-    let form = NodeRef::<html::Form>::new();
-    reset_on_success(create, form);
 
     view! {
         <Title text="Namespaces · Strongroom"/>
@@ -79,7 +77,7 @@ pub fn HomePage() -> impl IntoView {
         <IfCan role=Role::Editor>
         <section class="panel">
             <h2>"Create a namespace"</h2>
-            <ActionForm action=create node_ref=form>
+            <ActionForm action=create>
                 <label for="create-namespace">"Namespace"</label>
                 <input id="create-namespace" name="namespace" placeholder="company.team" autocomplete="off"
                     spellcheck="false" aria-describedby="create-namespace-error"/>

@@ -2,11 +2,10 @@
 
 use crate::{
     api::session::Login,
-    components::{error_of, settled, FieldError, FormError, SubmitButton},
+    components::{error_of, FieldError, FormError, SubmitButton},
 };
 use leptos::{prelude::*, server_fn::ServerFn};
 use leptos_meta::Title;
-use leptos_router::hooks::use_query_map;
 
 /// Where to go after signing in: a page of this server (see `local_path`), else home.
 pub fn safe_next(next: Option<String>) -> String {
@@ -15,16 +14,8 @@ pub fn safe_next(next: Option<String>) -> String {
 
 #[component]
 pub fn LoginPage() -> impl IntoView {
-    let query = settled(use_query_map());
-    let next = safe_next(query.read_untracked().get("next"));
     let login = ServerAction::<Login>::new();
     let error = error_of(login);
-    // With JavaScript: a full page load, so every part of the app sees the session.
-    Effect::new(move |_| {
-        if login.value().with(|v| matches!(v, Some(Ok(())))) {
-            let _ = window().location().set_href(&next);
-        }
-    });
     view! {
         <Title text="Sign in · Strongroom"/>
         <section class="panel narrow">

@@ -8,13 +8,13 @@ use crate::{
         namespaces::{get_namespace, DeleteNamespace, DescribeNamespace},
         secrets::AddSecret,
     },
-    components::{encode_query_value, error_of, reset_on_success, settled, FieldError, FormError, IfCan, SubmitButton},
+    components::{encode_query_value, error_of, settled, FieldError, FormError, IfCan, SubmitButton},
     domain::{
         view::{EffectiveSecret, NamespaceView, StatusFilter, Window, MAX_FILTER, SECRETS_PER_PAGE},
         Role,
     },
 };
-use leptos::{html, prelude::*, server_fn::ServerFn};
+use leptos::{prelude::*, server_fn::ServerFn};
 use leptos_meta::Title;
 use leptos_router::{
     components::Form,
@@ -36,15 +36,7 @@ pub fn NamespacePage() -> impl IntoView {
         move || (ns(), add.version().get() + describe.version().get(), import_id(), filter()),
         |(ns, _, _, (q, status, page))| get_namespace(ns, q, status, page),
     );
-    // A deleted namespace has no page any more: go home.
-    Effect::new(move |_| {
-        if let Some(Ok(_)) = delete.value().get() {
-            let _ = window().location().set_href("/");
-        }
-    });
     let error = error_of(add);
-    let form = NodeRef::<html::Form>::new();
-    reset_on_success(add, form);
 
     view! {
         <nav class="crumbs"><a href="/">"Namespaces"</a></nav>
@@ -60,7 +52,7 @@ pub fn NamespacePage() -> impl IntoView {
         <IfCan role=Role::Editor ns=Signal::derive(ns)>
         <section class="panel">
             <h2>"Add a secret"</h2>
-            <ActionForm action=add node_ref=form>
+            <ActionForm action=add>
                 <input type="hidden" name="namespace" value=ns/>
                 <label for="add-key">"Key"</label>
                 <input id="add-key" name="key" placeholder="DB_PASSWORD" autocomplete="off" spellcheck="false"
@@ -373,12 +365,10 @@ fn ImportPreview(ns: String, id: String) -> impl IntoView {
 #[component]
 fn DescribeForm(ns: String, action: ServerAction<DescribeNamespace>) -> impl IntoView {
     let error = error_of(action);
-    let form = NodeRef::<html::Form>::new();
-    reset_on_success(action, form);
     view! {
         <section class="panel">
             <h2>"Description"</h2>
-            <ActionForm action node_ref=form>
+            <ActionForm action>
                 <input type="hidden" name="namespace" value=ns/>
                 <label for="describe-description">"New description"</label>
                 <input id="describe-description" name="description" autocomplete="off"

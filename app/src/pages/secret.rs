@@ -6,13 +6,13 @@ use crate::{
         get_secret, DeleteSecret, PurgeSecret, RestoreSecret, RestoreVersion, RotateSecret, SetRetention, SetRotation,
         SetTags,
     },
-    components::{error_of, reset_on_success, settled, FieldError, FormError, MeResource, SubmitButton},
+    components::{error_of, settled, FieldError, FormError, MeResource, SubmitButton},
     domain::{
         view::{Retention, SecretDetail, VersionMeta},
         Role,
     },
 };
-use leptos::{html, prelude::*, server_fn::ServerFn};
+use leptos::{prelude::*, server_fn::ServerFn};
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
@@ -43,12 +43,6 @@ pub fn SecretPage() -> impl IntoView {
         tags: ServerAction::new(),
         purge: ServerAction::new(),
     };
-    // A purged secret has no page any more: go to its namespace.
-    Effect::new(move |_| {
-        if let Some(Ok(meta)) = actions.purge.value().get() {
-            let _ = window().location().set_href(&format!("/ns/{}", meta.namespace));
-        }
-    });
     let changes = move || {
         actions.rotate.version().get()
             + actions.delete.version().get()
@@ -135,12 +129,10 @@ fn SecretBody(d: SecretDetail, actions: Actions, can_edit: bool, can_purge: bool
 #[component]
 fn RotateForm(ns: String, key: String, shown: u32, action: ServerAction<RotateSecret>) -> impl IntoView {
     let error = error_of(action);
-    let form = NodeRef::<html::Form>::new();
-    reset_on_success(action, form);
     view! {
         <section class="panel">
             <h2>"Rotate"</h2>
-            <ActionForm action node_ref=form>
+            <ActionForm action>
                 <input type="hidden" name="namespace" value=ns/>
                 <input type="hidden" name="key" value=key/>
                 // The version this page showed: a rotation by someone else since is refused, not overwritten.

@@ -79,30 +79,38 @@ pub fn TokensPage() -> impl IntoView {
 #[component]
 fn Revealed(new: NewToken) -> impl IntoView {
     let name = new.view.name.to_string();
-    let token = new.token.clone();
-    let copied = RwSignal::new(false);
-    let copy = {
-        let token = token.clone();
-        move |_| {
-            #[cfg(feature = "hydrate")]
-            {
-                let _ = window().navigator().clipboard().write_text(&token);
-                copied.set(true);
-            }
-            #[cfg(not(feature = "hydrate"))]
-            let _ = &token;
-        }
-    };
     view! {
         <section class="panel reveal" role="status" aria-label="New token">
             <h2>{format!("Token {name} created")}</h2>
             <p>"Copy it now: it is shown only this once, and Strongroom keeps only its hash."</p>
             <label for="new-token">"Token"</label>
-            <input id="new-token" data-testid="new-token" readonly value=token class="token" spellcheck="false"
+            <input id="new-token" data-testid="new-token" readonly value=new.token.clone() class="token" spellcheck="false"
                 autocomplete="off"/>
-            <button type="button" on:click=copy>{move || if copied.get() { "Copied" } else { "Copy" }}</button>
+            <CopyButton from="new-token".to_owned()/>
         </section>
     }
+}
+
+/// Copies the value of the field `from` to the clipboard. An island: the one
+/// part of this page that runs in the browser. It takes the field's id, not
+/// the token, so the token is not repeated in the island's serialized props.
+#[island]
+fn CopyButton(from: String) -> impl IntoView {
+    let copied = RwSignal::new(false);
+    let copy = move |_| {
+        #[cfg(feature = "hydrate")]
+        {
+            use leptos::wasm_bindgen::JsCast;
+            let field = document().get_element_by_id(&from).and_then(|e| e.dyn_into::<web_sys::HtmlInputElement>().ok());
+            if let Some(field) = field {
+                let _ = window().navigator().clipboard().write_text(&field.value());
+                copied.set(true);
+            }
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = &from;
+    };
+    view! { <button type="button" on:click=copy>{move || if copied.get() { "Copied" } else { "Copy" }}</button> }
 }
 
 fn when(t: Option<Timestamp>, none: &'static str) -> String {

@@ -3,10 +3,10 @@
 use super::{LoadError, Loading};
 use crate::{
     api::users::{list_users, AddUser, EndUserSessions, GrantRole, ResetPassword, RevokeRole, SetUserDisabled},
-    components::{error_of, reset_on_success, FieldError, FormError, SubmitButton},
+    components::{error_of, FieldError, FormError, SubmitButton},
     domain::{view::UserView, Role},
 };
-use leptos::{html, prelude::*, server_fn::ServerFn};
+use leptos::{prelude::*, server_fn::ServerFn};
 use leptos_meta::Title;
 
 #[derive(Clone, Copy)]
@@ -48,8 +48,6 @@ pub fn UsersPage() -> impl IntoView {
     };
     let users = Resource::new(changes, |_| list_users());
     let add_error = error_of(a.add);
-    let form = NodeRef::<html::Form>::new();
-    reset_on_success(a.add, form);
     let errors = [error_of(a.grant), error_of(a.revoke), error_of(a.disable), error_of(a.reset), error_of(a.end)];
 
     view! {
@@ -72,7 +70,7 @@ pub fn UsersPage() -> impl IntoView {
         </Suspense>
         <section class="panel">
             <h2>"Add a user"</h2>
-            <ActionForm action=a.add node_ref=form>
+            <ActionForm action=a.add>
                 <label for="add-username">"Username"</label>
                 <input id="add-username" name="username" autocomplete="off" spellcheck="false"/>
                 <FieldError error=add_error field="username" id="add-username-error".into()/>

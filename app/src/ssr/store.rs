@@ -192,11 +192,6 @@ pub fn search(conn: &Connection, text: &str) -> Result<SearchResults> {
     Ok(SearchResults { namespaces, secrets, truncated: false })
 }
 
-/// The effective secrets of `ns` (own and inherited), its deleted ones and children.
-pub fn namespace_view(conn: &Connection, ns: &NamespacePath) -> Result<NamespaceView> {
-    namespace_view_with(conn, ns, META_COLUMNS, meta_from_row)
-}
-
 fn listing_from_row(row: &Row<'_>) -> rusqlite::Result<SecretMeta> {
     Ok(SecretMeta {
         description: row.get(2)?,
@@ -206,10 +201,23 @@ fn listing_from_row(row: &Row<'_>) -> rusqlite::Result<SecretMeta> {
     })
 }
 
-/// [`namespace_view`] whose effective secrets carry only their namespace, key,
-/// description, tags and whether they are overdue.
+/// The effective secrets of `ns` (own and inherited), its deleted ones and
+/// children. The effective secrets carry only their namespace, key,
+/// description, tags and whether they are overdue: [`fill_metas`] reads the
+/// rest for the page shown.
 pub fn namespace_listing(conn: &Connection, ns: &NamespacePath) -> Result<NamespaceView> {
-    namespace_view_with(conn, ns, LISTING_COLUMNS, listing_from_row)
+    let id = namespace_id(conn, ns)?;
+    let namespace = conn.query_row(&format!("{SUMMARY_SQL} WHERE n.id = ?1"), [id], summary_from_row)?;
+    let mut stmt = conn.prepare(&format!("{SUMMARY_SQL} WHERE n.parent_id = ?1"))?;
+    let mut children = stmt.query_map([id], summary_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+    tree_order(&mut children);
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {META_COLUMNS} FROM secrets s JOIN namespaces n ON n.id = s.namespace_id
+         WHERE s.namespace_id = ?1 AND s.deleted_at IS NOT NULL ORDER BY s.key"
+    ))?;
+    let deleted = stmt.query_map([id], meta_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+    let effective = effective_secrets(conn, ns, LISTING_COLUMNS, listing_from_row)?;
+    Ok(NamespaceView { namespace, window: Window::whole(effective.len()), effective, deleted, children })
 }
 
 /// Reads the whole metadata of each of `secrets` (from [`namespace_listing`]).
@@ -226,26 +234,6 @@ pub fn fill_metas(conn: &Connection, secrets: &mut [EffectiveSecret]) -> Result<
 }
 
 type FromRow = fn(&Row<'_>) -> rusqlite::Result<SecretMeta>;
-
-fn namespace_view_with(
-    conn: &Connection,
-    ns: &NamespacePath,
-    columns: &str,
-    from_row: FromRow,
-) -> Result<NamespaceView> {
-    let id = namespace_id(conn, ns)?;
-    let namespace = conn.query_row(&format!("{SUMMARY_SQL} WHERE n.id = ?1"), [id], summary_from_row)?;
-    let mut stmt = conn.prepare(&format!("{SUMMARY_SQL} WHERE n.parent_id = ?1"))?;
-    let mut children = stmt.query_map([id], summary_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
-    tree_order(&mut children);
-    let mut stmt = conn.prepare(&format!(
-        "SELECT {META_COLUMNS} FROM secrets s JOIN namespaces n ON n.id = s.namespace_id
-         WHERE s.namespace_id = ?1 AND s.deleted_at IS NOT NULL ORDER BY s.key"
-    ))?;
-    let deleted = stmt.query_map([id], meta_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
-    let effective = effective_secrets(conn, ns, columns, from_row)?;
-    Ok(NamespaceView { namespace, window: Window::whole(effective.len()), effective, deleted, children })
-}
 
 /// Live definitions visible from `ns`, nearest first per key.
 fn visible_definitions(conn: &Connection, ns: &NamespacePath) -> Result<BTreeMap<SecretKey, Vec<SecretMeta>>> {

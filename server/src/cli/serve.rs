@@ -36,7 +36,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), RunError> {
     let front = crate::Front {
         own_origin: crate::origin::OwnOrigin(args.public_origin()?),
         proxies: args.trusted_proxies()?,
-        assets: crate::assets::Assets { dir: args.site_root.clone().map(std::sync::Arc::new) },
+        assets: crate::assets::Assets::new(args.site_root.clone()),
     };
     let state = open_state(args.db_path(), root, settings).await?;
     let (keep, chain) = (args.keep_versions, state.audit.clone());
@@ -68,7 +68,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), RunError> {
     }
 
     let options = LeptosOptions::builder()
-        .output_name("strongroom")
+        .output_name(front.assets.bundle_name())
         .site_root(args.site_root.as_ref().map_or("target/site".into(), |d| d.display().to_string()))
         .site_addr(addr)
         .build();
