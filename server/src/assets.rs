@@ -184,11 +184,17 @@ mod tests {
     #[test]
     fn only_the_bundle_under_its_hashed_name_is_immutable() {
         let assets = Assets { dir: None, name: "strongroom-0123456789abcdef".into() };
-        for (suffix, file) in [(".js", "strongroom.js"), ("_bg.wasm", "strongroom_bg.wasm"), (".css", "strongroom.css")] {
+        for (suffix, file) in [(".js", "strongroom.js"), ("_bg.wasm", "strongroom_bg.wasm"), (".css", "strongroom.css")]
+        {
             let asked = format!("pkg/strongroom-0123456789abcdef{suffix}");
             assert_eq!(assets.resolve(&asked), (format!("pkg/{file}"), true), "{asked}");
         }
-        for plain in ["pkg/strongroom.js", "favicon.svg", "pkg/strongroom-0123456789abcdee.js", "pkg/strongroom-0123456789abcdef.txt"] {
+        for plain in [
+            "pkg/strongroom.js",
+            "favicon.svg",
+            "pkg/strongroom-0123456789abcdee.js",
+            "pkg/strongroom-0123456789abcdef.txt",
+        ] {
             assert_eq!(assets.resolve(plain), (plain.to_owned(), false), "{plain}");
         }
         // A development directory changes under the server: plain names only.

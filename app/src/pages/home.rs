@@ -13,8 +13,8 @@ use crate::{
         Role,
     },
 };
-use leptos::server_fn::ServerFn;
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 use leptos_meta::Title;
 use leptos_router::{components::Form, hooks::use_query_map};
 

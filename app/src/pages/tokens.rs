@@ -101,7 +101,8 @@ fn CopyButton(from: String) -> impl IntoView {
         #[cfg(feature = "hydrate")]
         {
             use leptos::wasm_bindgen::JsCast;
-            let field = document().get_element_by_id(&from).and_then(|e| e.dyn_into::<web_sys::HtmlInputElement>().ok());
+            let field =
+                document().get_element_by_id(&from).and_then(|e| e.dyn_into::<web_sys::HtmlInputElement>().ok());
             if let Some(field) = field {
                 let _ = window().navigator().clipboard().write_text(&field.value());
                 copied.set(true);
