@@ -39,6 +39,14 @@ if ! command -v brotli >/dev/null; then
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq brotli >/dev/null
 fi
 
+# mkfs.ext4, e2fsck and losetup for the read-only disk drill (server/tests/faults.rs).
+if ! command -v mkfs.ext4 >/dev/null || ! command -v e2fsck >/dev/null || ! command -v losetup >/dev/null; then
+  say "installing Debian's e2fsprogs and mount"
+  sudo_cmd=""; [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq e2fsprogs mount >/dev/null
+fi
+
 # Chromium from Debian for the browser tests (Playwright must not download one).
 if ! command -v chromium >/dev/null; then
   say "installing Debian's chromium"

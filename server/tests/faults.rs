@@ -1,22 +1,29 @@
-//! A full disk: the real server's data dir on a 16 MiB tmpfs, filled up.
+//! A full disk and a read-only one, under the real server:
+//! - the data dir on a 16 MiB tmpfs, filled up;
+//! - the data dir on an ext4 image mounted `errors=remount-ro`, turned read-only
+//!   under the running server by an ext4 error (as a failing disk does).
+//!
 //! Writes fail with 503 and a plain message, pages and metadata still read,
-//! nothing is half-written, and once space returns writes work again.
-//! (Mounting needs root, or `sudo -n`, as `make test` has here.)
+//! nothing is half-written, and once space (or write access) returns writes
+//! work again. (Mounting needs root, or `sudo -n`, as `make test` has here.)
 
 mod common;
 use app::ssr::crypto::RootKey;
 use common::binary::{prepare, read, serve, session};
 use std::process::Command;
 
-/// Runs `mount`/`umount` as root: directly, or through `sudo -n`.
-fn as_root(args: &[&str]) {
+/// Runs `mount`, `umount`, `losetup` … as root: directly, or through `sudo -n`.
+/// Returns what it printed.
+fn as_root(args: &[&str]) -> String {
     let root = Command::new("id").arg("-u").output().unwrap().stdout == b"0\n";
-    let status = if root {
-        Command::new(args[0]).args(&args[1..]).status()
+    let out = if root {
+        Command::new(args[0]).args(&args[1..]).output()
     } else {
-        Command::new("sudo").arg("-n").args(args).status()
-    };
-    assert!(status.unwrap().success(), "{args:?} needs root (or sudo -n)");
+        Command::new("sudo").arg("-n").args(args).output()
+    }
+    .unwrap();
+    assert!(out.status.success(), "{args:?} needs root (or sudo -n): {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
 }
 
 struct Tmpfs(tempfile::TempDir);
@@ -40,6 +47,52 @@ impl Tmpfs {
 impl Drop for Tmpfs {
     fn drop(&mut self) {
         as_root(&["umount", "-l", self.0.path().to_str().unwrap()]);
+    }
+}
+
+/// A 64 MiB ext4 image on a loop device, mounted `errors=remount-ro`.
+struct Ext4 {
+    dir: tempfile::TempDir,
+    _image: tempfile::NamedTempFile,
+    device: String,
+}
+
+impl Ext4 {
+    fn mount() -> Self {
+        let image = tempfile::NamedTempFile::new().unwrap();
+        image.as_file().set_len(64 << 20).unwrap();
+        let path = image.path().to_str().unwrap();
+        let made = Command::new("mkfs.ext4").args(["-q", "-F", path]).status().unwrap();
+        assert!(made.success(), "mkfs.ext4 (e2fsprogs)");
+        let device = as_root(&["losetup", "--find", "--show", path]).trim().to_owned();
+        let dir = tempfile::tempdir().unwrap();
+        as_root(&["mount", "-o", "errors=remount-ro", &device, dir.path().to_str().unwrap()]);
+        Self { dir, _image: image, device }
+    }
+
+    /// Records an ext4 error: with `errors=remount-ro` the kernel makes the
+    /// file system read-only at once, files still open for writing included.
+    fn fail(&self) {
+        let name = self.device.trim_start_matches("/dev/");
+        std::fs::write(format!("/sys/fs/ext4/{name}/trigger_fs_error"), "strongroom read-only drill").unwrap();
+    }
+
+    /// What an operator does after such an error: unmount, check, mount again
+    /// (the kernel refuses to remount it writable in place).
+    fn check_and_remount(&self) {
+        let dir = self.dir.path().to_str().unwrap();
+        as_root(&["umount", dir]);
+        // 0: clean, 1: errors corrected (the recorded error is one).
+        let fsck = Command::new("e2fsck").args(["-f", "-y", &self.device]).output().unwrap();
+        assert!(fsck.status.code().is_some_and(|c| c <= 1), "e2fsck: {}", String::from_utf8_lossy(&fsck.stdout));
+        as_root(&["mount", "-o", "errors=remount-ro", &self.device, dir]);
+    }
+}
+
+impl Drop for Ext4 {
+    fn drop(&mut self) {
+        as_root(&["umount", "-l", self.dir.path().to_str().unwrap()]);
+        as_root(&["losetup", "-d", &self.device]);
     }
 }
 
@@ -68,6 +121,56 @@ async fn detail(http: &reqwest::Client, base: &str, cookie: &str) -> (u16, serde
     (res.status().as_u16(), res.json().await.unwrap_or_default())
 }
 
+/// A refused rotation: 503, a plain answer, and the reason on the page for a
+/// browser without JavaScript; pages, metadata still read; a value read by a
+/// token refused too (it is only disclosed with its audit entry).
+async fn writes_refused_reads_kept(http: &reqwest::Client, base: &str, cookie: &str, token: &str) {
+    let (status, body) = rotate(http, base, cookie, "K0-lost").await;
+    assert_eq!((status, body.as_str()), (503, "\"Unavailable\""));
+    let form = [("namespace", "drill"), ("key", "K0"), ("value", "K0-lost")];
+    let res = http
+        .post(format!("{base}/api/secrets/rotate?back=/ns/drill/K0"))
+        .header("cookie", cookie)
+        .header("accept", "text/html")
+        .header("origin", base)
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 503);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("disk is full or read-only") && html.contains("Nothing was changed"), "{html}");
+    let page = http.get(format!("{base}/ns/drill/K0")).header("cookie", cookie).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert_eq!(detail(http, base, cookie).await.0, 200);
+    let res = http.get(format!("{base}/v1/namespaces/drill/secrets/K0")).bearer_auth(token).send().await.unwrap();
+    assert_eq!(res.status(), 503);
+}
+
+/// Writes work again, and the refused one left nothing.
+async fn recovered(http: &reqwest::Client, base: &str, cookie: &str, token: &str) {
+    assert_eq!(rotate(http, base, cookie, "K0-2").await.0, 200);
+    assert_eq!(read(http, base, token, "K0").await, "K0-2");
+    let (_, detail) = detail(http, base, cookie).await;
+    assert_eq!(detail["meta"]["version"], 3, "versions 1, 2 and 3: the refused write made none");
+}
+
+/// The database is sound and the trail verifies (the server stopped).
+fn sound(data: &std::path::Path, root_text: &str) {
+    let conn = rusqlite::Connection::open(data.join("strongroom.db")).unwrap();
+    let integrity: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    assert_eq!(integrity, "ok");
+    drop(conn);
+    let verify = Command::new(env!("CARGO_BIN_EXE_strongroom"))
+        .args(["audit", "verify", "--data-dir"])
+        .arg(data)
+        .env_remove("STRONGROOM_MASTER_KEY_FILE")
+        .env("STRONGROOM_MASTER_KEY", root_text)
+        .output()
+        .unwrap();
+    assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stderr));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_disk_refuses_writes_plainly_keeps_reads_and_recovers() {
     let disk = Tmpfs::mount("16m");
@@ -83,49 +186,42 @@ async fn a_full_disk_refuses_writes_plainly_keeps_reads_and_recovers() {
 
     let filler = disk.0.path().join("filler");
     fill(&filler);
-    let (status, body) = rotate(&http, &base, &cookie, "K0-lost").await;
-    assert_eq!((status, body.as_str()), (503, "\"Unavailable\""));
-    // A browser without JavaScript gets the page back with the reason on it.
-    let form = [("namespace", "drill"), ("key", "K0"), ("value", "K0-lost")];
-    let res = http
-        .post(format!("{base}/api/secrets/rotate?back=/ns/drill/K0"))
-        .header("cookie", &cookie)
-        .header("accept", "text/html")
-        .header("origin", &base)
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 503);
-    let html = res.text().await.unwrap();
-    assert!(html.contains("disk is full or read-only") && html.contains("Nothing was changed"), "{html}");
-    // Reading pages and metadata needs no write.
-    let page = http.get(format!("{base}/ns/drill/K0")).header("cookie", &cookie).send().await.unwrap();
-    assert_eq!(page.status(), 200);
-    assert_eq!(detail(&http, &base, &cookie).await.0, 200);
-    // A value is only disclosed with its audit entry: with none possible, 503.
-    let res = http.get(format!("{base}/v1/namespaces/drill/secrets/K0")).bearer_auth(&token).send().await.unwrap();
-    assert_eq!(res.status(), 503);
+    writes_refused_reads_kept(&http, &base, &cookie, &token).await;
 
-    // Space returns: the next write works, the refused one left nothing.
+    // Space returns.
     std::fs::remove_file(&filler).unwrap();
-    assert_eq!(rotate(&http, &base, &cookie, "K0-2").await.0, 200);
-    assert_eq!(read(&http, &base, &token, "K0").await, "K0-2");
-    let (_, detail) = detail(&http, &base, &cookie).await;
-    assert_eq!(detail["meta"]["version"], 3, "versions 1, 2 and 3: the refused write made none");
+    recovered(&http, &base, &cookie, &token).await;
     server.kill().unwrap();
     server.wait().unwrap();
+    sound(&data, &root_text);
+}
 
-    let conn = rusqlite::Connection::open(data.join("strongroom.db")).unwrap();
-    let integrity: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
-    assert_eq!(integrity, "ok");
-    drop(conn);
-    let verify = Command::new(env!("CARGO_BIN_EXE_strongroom"))
-        .args(["audit", "verify", "--data-dir"])
-        .arg(&data)
-        .env_remove("STRONGROOM_MASTER_KEY_FILE")
-        .env("STRONGROOM_MASTER_KEY", &root_text)
-        .output()
-        .unwrap();
-    assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stderr));
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_data_dir_gone_read_only_refuses_writes_plainly_keeps_reads_and_recovers() {
+    let disk = Ext4::mount();
+    let data = disk.dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    let root = RootKey::generate().unwrap();
+    let root_text = root.to_base64().to_string();
+    let token = prepare(&data, &root, 1).await;
+    let (mut server, base) = serve(&data, &root_text).await;
+    let http = reqwest::Client::new();
+    let cookie = session(&http, &base).await;
+    assert_eq!(rotate(&http, &base, &cookie, "K0-1").await.0, 200);
+
+    disk.fail();
+    assert!(std::fs::write(disk.dir.path().join("probe"), b"x").is_err(), "the file system is read-only now");
+    writes_refused_reads_kept(&http, &base, &cookie, &token).await;
+
+    // The operator stops the server, checks and remounts the disk, starts it again.
+    server.kill().unwrap();
+    server.wait().unwrap();
+    disk.check_and_remount();
+    sound(&data, &root_text);
+    let (mut server, base) = serve(&data, &root_text).await;
+    let cookie = session(&http, &base).await;
+    recovered(&http, &base, &cookie, &token).await;
+    server.kill().unwrap();
+    server.wait().unwrap();
+    sound(&data, &root_text);
 }
