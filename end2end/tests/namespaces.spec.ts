@@ -7,6 +7,12 @@ test('hydrated: an admin changes a namespace description, then deletes the empty
   await page.getByLabel('New description', { exact: true }).fill('Soon gone');
   await page.getByRole('button', { name: 'Set description' }).click();
   await expect(page.getByText('Soon gone')).toBeVisible();
+  // Its parent is not empty: refused, and the reason is on the parent's page.
+  await gotoHydrated(page, '/ns/scratch');
+  await page.getByRole('button', { name: 'Delete namespace' }).click();
+  await expect(page.getByRole('alert')).toContainText('1 child namespaces');
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('scratch');
+  await gotoHydrated(page, '/ns/scratch.gone');
   await page.getByRole('button', { name: 'Delete namespace' }).click();
   await expect(page).toHaveURL(/\/$/);
   await expect(page.getByRole('link', { name: 'scratch.gone', exact: true })).toHaveCount(0);

@@ -59,6 +59,9 @@ test('hydrated: a token is shown once, reads within its scope, and stops at revo
   expect((await ok.json()).value).toBe(value);
   await row.getByRole('button', { name: 'Revoke e2e-reader' }).click();
   await expect(row).toContainText('revoked by admin');
+  // Back on the list, not on the one-time page: no "already shown" banner.
+  await expect(page).toHaveURL(/\/admin\/tokens$/);
+  await expect(page.getByText('already shown')).toHaveCount(0);
   expect((await read()).status()).toBe(401);
 });
 

@@ -9,7 +9,8 @@
 //! asks for nothing. Everything else (the favicon, the bundle under its plain
 //! name) carries an `ETag` and `no-cache`: an unchanged file costs a bodiless
 //! 304. `STRONGROOM_SITE_ROOT` serves a directory instead (development), under
-//! plain names, since its files change while the server runs.
+//! plain names, since its files change while the server runs (so does a debug
+//! build's embedded site).
 
 use axum::{
     extract::{Request, State},
@@ -49,8 +50,11 @@ struct Found {
 
 impl Assets {
     pub fn new(dir: Option<PathBuf>) -> Assets {
+        // A debug build reads the embedded files from disk at each request: they
+        // may be rebuilt under it, so it never promises a hash.
         let name = match dir {
             Some(_) => BUNDLE.to_owned(),
+            None if cfg!(debug_assertions) => BUNDLE.to_owned(),
             None => {
                 use sha2::Digest as _;
                 let mut all = sha2::Sha256::new();

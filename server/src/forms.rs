@@ -1,8 +1,8 @@
-//! Form posts made without JavaScript.
+//! Form posts from the pages.
 //!
-//! A hydrated `ActionForm` calls its server function with `fetch` and shows the
-//! result in place. Without JavaScript the browser posts the form itself
-//! (`Accept: text/html`), and Leptos answers with a redirect to the Referer, any
+//! Pages are server-rendered (islands mode): every form, with JavaScript on or
+//! off, is posted by the browser itself (`Accept: text/html`), and Leptos
+//! answers with a redirect to the Referer, any
 //! error encoded in its query (`__path`, `__err`). This layer makes that path
 //! behave like a classic web form:
 //! - the return address is the form's `back` query parameter (set by

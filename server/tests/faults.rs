@@ -12,18 +12,39 @@ use app::ssr::crypto::RootKey;
 use common::binary::{prepare, read, serve, session};
 use std::process::Command;
 
-/// Runs `mount`, `umount`, `losetup` … as root: directly, or through `sudo -n`.
-/// Returns what it printed.
-fn as_root(args: &[&str]) -> String {
+/// Runs `args` as root: directly, or through `sudo -n`.
+fn root_command(args: &[&str]) -> std::process::Output {
     let root = Command::new("id").arg("-u").output().unwrap().stdout == b"0\n";
-    let out = if root {
+    if root {
         Command::new(args[0]).args(&args[1..]).output()
     } else {
         Command::new("sudo").arg("-n").args(args).output()
     }
-    .unwrap();
+    .unwrap()
+}
+
+/// Runs `mount`, `losetup`, `mkfs.ext4` … as root, and returns what it printed.
+fn as_root(args: &[&str]) -> String {
+    let out = root_command(args);
     assert!(out.status.success(), "{args:?} needs root (or sudo -n): {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap()
+}
+
+/// The test's user owns the mounted directory.
+fn own(dir: &std::path::Path) {
+    let me = String::from_utf8(Command::new("id").arg("-u").output().unwrap().stdout).unwrap();
+    as_root(&["chown", me.trim(), dir.to_str().unwrap()]);
+}
+
+/// The server, killed when the test ends, a failed one included (declared after
+/// the disk, so it stops before the disk is unmounted).
+struct Server(std::process::Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 struct Tmpfs(tempfile::TempDir);
@@ -40,13 +61,15 @@ impl Tmpfs {
             "tmpfs",
             dir.path().to_str().unwrap(),
         ]);
+        own(dir.path());
         Self(dir)
     }
 }
 
 impl Drop for Tmpfs {
     fn drop(&mut self) {
-        as_root(&["umount", "-l", self.0.path().to_str().unwrap()]);
+        // Best effort: an assertion here would abort a test already failing.
+        root_command(&["umount", "-l", self.0.path().to_str().unwrap()]);
     }
 }
 
@@ -61,38 +84,42 @@ impl Ext4 {
     fn mount() -> Self {
         let image = tempfile::NamedTempFile::new().unwrap();
         image.as_file().set_len(64 << 20).unwrap();
-        let path = image.path().to_str().unwrap();
-        let made = Command::new("mkfs.ext4").args(["-q", "-F", path]).status().unwrap();
-        assert!(made.success(), "mkfs.ext4 (e2fsprogs)");
-        let device = as_root(&["losetup", "--find", "--show", path]).trim().to_owned();
-        let dir = tempfile::tempdir().unwrap();
-        as_root(&["mount", "-o", "errors=remount-ro", &device, dir.path().to_str().unwrap()]);
-        Self { dir, _image: image, device }
+        let path = image.path().to_str().unwrap().to_owned();
+        as_root(&["mkfs.ext4", "-q", "-F", &path]);
+        let device = as_root(&["losetup", "--find", "--show", &path]).trim().to_owned();
+        // Built before mounting: if the mount fails, dropping it frees the loop device.
+        let disk = Self { dir: tempfile::tempdir().unwrap(), _image: image, device };
+        disk.mount_again();
+        disk
+    }
+
+    fn mount_again(&self) {
+        as_root(&["mount", "-o", "errors=remount-ro", &self.device, self.dir.path().to_str().unwrap()]);
+        own(self.dir.path());
     }
 
     /// Records an ext4 error: with `errors=remount-ro` the kernel makes the
     /// file system read-only at once, files still open for writing included.
     fn fail(&self) {
         let name = self.device.trim_start_matches("/dev/");
-        std::fs::write(format!("/sys/fs/ext4/{name}/trigger_fs_error"), "strongroom read-only drill").unwrap();
+        as_root(&["sh", "-c", &format!("echo strongroom-read-only-drill > /sys/fs/ext4/{name}/trigger_fs_error")]);
     }
 
     /// What an operator does after such an error: unmount, check, mount again
     /// (the kernel refuses to remount it writable in place).
     fn check_and_remount(&self) {
-        let dir = self.dir.path().to_str().unwrap();
-        as_root(&["umount", dir]);
-        // 0: clean, 1: errors corrected (the recorded error is one).
-        let fsck = Command::new("e2fsck").args(["-f", "-y", &self.device]).output().unwrap();
-        assert!(fsck.status.code().is_some_and(|c| c <= 1), "e2fsck: {}", String::from_utf8_lossy(&fsck.stdout));
-        as_root(&["mount", "-o", "errors=remount-ro", &self.device, dir]);
+        as_root(&["umount", self.dir.path().to_str().unwrap()]);
+        // e2fsck exits 1 when it corrected errors (the recorded one is).
+        as_root(&["sh", "-c", &format!("e2fsck -f -y {} >/dev/null; [ $? -le 1 ]", self.device)]);
+        self.mount_again();
     }
 }
 
 impl Drop for Ext4 {
     fn drop(&mut self) {
-        as_root(&["umount", "-l", self.dir.path().to_str().unwrap()]);
-        as_root(&["losetup", "-d", &self.device]);
+        // Best effort, as for `Tmpfs`.
+        root_command(&["umount", "-l", self.dir.path().to_str().unwrap()]);
+        root_command(&["losetup", "-d", &self.device]);
     }
 }
 
@@ -179,7 +206,8 @@ async fn a_full_disk_refuses_writes_plainly_keeps_reads_and_recovers() {
     let root = RootKey::generate().unwrap();
     let root_text = root.to_base64().to_string();
     let token = prepare(&data, &root, 1).await;
-    let (mut server, base) = serve(&data, &root_text).await;
+    let (server, base) = serve(&data, &root_text).await;
+    let server = Server(server);
     let http = reqwest::Client::new();
     let cookie = session(&http, &base).await;
     assert_eq!(rotate(&http, &base, &cookie, "K0-1").await.0, 200);
@@ -191,8 +219,7 @@ async fn a_full_disk_refuses_writes_plainly_keeps_reads_and_recovers() {
     // Space returns.
     std::fs::remove_file(&filler).unwrap();
     recovered(&http, &base, &cookie, &token).await;
-    server.kill().unwrap();
-    server.wait().unwrap();
+    drop(server);
     sound(&data, &root_text);
 }
 
@@ -204,7 +231,8 @@ async fn a_data_dir_gone_read_only_refuses_writes_plainly_keeps_reads_and_recove
     let root = RootKey::generate().unwrap();
     let root_text = root.to_base64().to_string();
     let token = prepare(&data, &root, 1).await;
-    let (mut server, base) = serve(&data, &root_text).await;
+    let (server, base) = serve(&data, &root_text).await;
+    let server = Server(server);
     let http = reqwest::Client::new();
     let cookie = session(&http, &base).await;
     assert_eq!(rotate(&http, &base, &cookie, "K0-1").await.0, 200);
@@ -214,14 +242,13 @@ async fn a_data_dir_gone_read_only_refuses_writes_plainly_keeps_reads_and_recove
     writes_refused_reads_kept(&http, &base, &cookie, &token).await;
 
     // The operator stops the server, checks and remounts the disk, starts it again.
-    server.kill().unwrap();
-    server.wait().unwrap();
+    drop(server);
     disk.check_and_remount();
     sound(&data, &root_text);
-    let (mut server, base) = serve(&data, &root_text).await;
+    let (server, base) = serve(&data, &root_text).await;
+    let server = Server(server);
     let cookie = session(&http, &base).await;
     recovered(&http, &base, &cookie, &token).await;
-    server.kill().unwrap();
-    server.wait().unwrap();
+    drop(server);
     sound(&data, &root_text);
 }

@@ -56,7 +56,10 @@ pub async fn delete_namespace(namespace: String) -> Result<NamespaceSummary, App
     let act = Act::new(Action::NamespaceDelete, &namespace, "");
     act.run(async {
         let (_who, ns) = act.require(Role::Admin, &namespace).await?;
-        act.write(move |c| store::delete_namespace(c, &ns)).await.map_err(store_error)
+        let deleted = act.write(move |c| store::delete_namespace(c, &ns)).await.map_err(store_error)?;
+        // Its page is gone: a form post goes home (a refusal stays on the page, with its reason).
+        leptos_axum::redirect("/");
+        Ok(deleted)
     })
     .await
 }

@@ -141,6 +141,8 @@ pub async fn purge_secret(namespace: String, key: String) -> Result<SecretMeta, 
         let (_who, ns) = act.require(Role::Admin, &namespace).await?;
         let key = field("key", SecretKey::parse(&key))?;
         let purged = act.write(move |c| store::purge_secret(c, &ns, &key)).await.map_err(store_error)?;
+        // Its page is gone: a form post goes to the namespace (a refusal stays on the page).
+        leptos_axum::redirect(&format!("/ns/{}", purged.namespace));
         // `secure_delete` cleared the database's pages; the WAL still holds old images of them.
         match state()?.db.checkpoint_truncate().await {
             Ok(true) => {}

@@ -325,7 +325,6 @@ fn ImportPreview(ns: String, id: String) -> impl IntoView {
                     Suspend::new(async move {
                         match plan.await {
                             Ok(Some(plan)) => {
-                                let back_apply = back.clone();
                                 let decoded = if plan.format == "kestra" { ", values decoded from base64" } else { "" };
                                 let line = |label: &'static str, keys: &[crate::domain::SecretKey]| {
                                     let names = keys.iter().map(|k| k.to_string()).collect::<Vec<_>>().join(", ");
@@ -343,12 +342,14 @@ fn ImportPreview(ns: String, id: String) -> impl IntoView {
                                         <input type="hidden" name="namespace" value=ns/>
                                         <input type="hidden" name="id" value=id/>
                                         <FormError error/>
-                                        <SubmitButton url=ApplyImport::url() back=back_apply>"Apply import"</SubmitButton>
+                                        <SubmitButton url=ApplyImport::url()>"Apply import"</SubmitButton>
                                     </ActionForm>
                                     <p><a href=back>"Cancel"</a></p>
                                 }.into_any()
                             }
+                            // A refused apply lands here too: the preview is used up, the reason shown.
                             Ok(None) => view! {
+                                <FormError error/>
                                 <p class="form-error" role="alert">"This import preview has expired or was already \
                                     applied. Paste the file again."</p>
                                 <p><a href=back>"Back"</a></p>
@@ -391,7 +392,7 @@ fn DeleteForm(ns: String, action: ServerAction<DeleteNamespace>) -> impl IntoVie
             <ActionForm action>
                 <input type="hidden" name="namespace" value=ns/>
                 <FormError error/>
-                <SubmitButton url=DeleteNamespace::url() class="danger" back="/".to_owned()>"Delete namespace"</SubmitButton>
+                <SubmitButton url=DeleteNamespace::url() class="danger">"Delete namespace"</SubmitButton>
             </ActionForm>
         </section>
     }

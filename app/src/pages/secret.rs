@@ -245,7 +245,6 @@ fn RestoreForm(ns: String, key: String, action: ServerAction<RestoreSecret>) -> 
 #[component]
 fn PurgeForm(ns: String, key: String, action: ServerAction<PurgeSecret>) -> impl IntoView {
     let error = error_of(action);
-    let back = format!("/ns/{ns}");
     view! {
         <section class="panel">
             <h2>"Purge"</h2>
@@ -254,7 +253,7 @@ fn PurgeForm(ns: String, key: String, action: ServerAction<PurgeSecret>) -> impl
                 <input type="hidden" name="namespace" value=ns/>
                 <input type="hidden" name="key" value=key/>
                 <FormError error/>
-                <SubmitButton url=PurgeSecret::url() class="danger" back>"Purge"</SubmitButton>
+                <SubmitButton url=PurgeSecret::url() class="danger">"Purge"</SubmitButton>
             </ActionForm>
         </section>
     }

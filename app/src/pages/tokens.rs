@@ -12,6 +12,10 @@ use leptos::{prelude::*, server_fn::ServerFn};
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
+/// Where this page's forms come back to: without `?created=`, which a token
+/// shown once would otherwise turn into an "already shown" banner.
+const TOKENS: &str = "/admin/tokens";
+
 #[component]
 pub fn TokensPage() -> impl IntoView {
     let query = settled(use_query_map());
@@ -69,7 +73,7 @@ pub fn TokensPage() -> impl IntoView {
                 <input id="token-expires" name="expires" placeholder="never, 30d, 12h or 2027-01-31" autocomplete="off"/>
                 <FieldError error=create_error field="expires" id="token-expires-error".into()/>
                 <FormError error=create_error fields=&["name", "namespace", "expires"]/>
-                <SubmitButton url=CreateToken::url()>"Create token"</SubmitButton>
+                <SubmitButton url=CreateToken::url() back=TOKENS.to_owned()>"Create token"</SubmitButton>
             </ActionForm>
         </section>
     }
@@ -147,7 +151,7 @@ fn TokenTable(list: Vec<TokenView>, revoke: ServerAction<RevokeToken>) -> impl I
                             <td>{live.then(|| view! {
                                 <ActionForm action=revoke>
                                     <input type="hidden" name="name" value=name.clone()/>
-                                    <SubmitButton url=RevokeToken::url() class="small">{label.clone()}</SubmitButton>
+                                    <SubmitButton url=RevokeToken::url() class="small" back=TOKENS.to_owned()>{label.clone()}</SubmitButton>
                                 </ActionForm>
                             })}</td>
                         </tr>
