@@ -60,15 +60,19 @@ pub fn FieldError(error: Signal<Option<AppError>>, field: &'static str, id: Stri
     }
 }
 
-/// Marks the field `id` invalid and puts the keyboard focus in it. An island:
-/// it runs in the browser only, as the page's code loads.
+/// Marks the field `id` invalid and puts the keyboard focus in it, unless the
+/// user has already moved it elsewhere (the page's code loads a moment after
+/// the page: typing that has begun must not jump to another field). An island:
+/// it runs in the browser only.
 #[island]
 fn FocusField(id: String) -> impl IntoView {
     #[cfg(feature = "hydrate")]
     if let Some(field) = document().get_element_by_id(&id) {
         use leptos::wasm_bindgen::JsCast;
         let _ = field.set_attribute("aria-invalid", "true");
-        if let Some(field) = field.dyn_ref::<web_sys::HtmlElement>() {
+        let message = format!("{id}-error");
+        let untouched = document().active_element().is_none_or(|a| a.id() == message || a.tag_name() == "BODY");
+        if let Some(field) = field.dyn_ref::<web_sys::HtmlElement>().filter(|_| untouched) {
             let _ = field.focus();
         }
     }
