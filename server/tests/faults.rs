@@ -151,7 +151,8 @@ async fn detail(http: &reqwest::Client, base: &str, cookie: &str) -> (u16, serde
 /// A refused rotation: 503, a plain answer, and the reason on the page for a
 /// browser without JavaScript; pages, metadata still read; a value read by a
 /// token refused too (it is only disclosed with its audit entry).
-async fn writes_refused_reads_kept(http: &reqwest::Client, base: &str, cookie: &str, token: &str) {
+async fn writes_refused_reads_kept(d: &Drill) {
+    let (http, base, cookie, token) = (&d.http, d.base.as_str(), d.cookie.as_str(), d.token.as_str());
     let (status, body) = rotate(http, base, cookie, "K0-lost").await;
     assert_eq!((status, body.as_str()), (503, "\"Unavailable\""));
     let form = [("namespace", "drill"), ("key", "K0"), ("value", "K0-lost")];
@@ -175,7 +176,8 @@ async fn writes_refused_reads_kept(http: &reqwest::Client, base: &str, cookie: &
 }
 
 /// Writes work again, and the refused one left nothing.
-async fn recovered(http: &reqwest::Client, base: &str, cookie: &str, token: &str) {
+async fn recovered(d: &Drill) {
+    let (http, base, cookie, token) = (&d.http, d.base.as_str(), d.cookie.as_str(), d.token.as_str());
     assert_eq!(rotate(http, base, cookie, "K0-2").await.0, 200);
     assert_eq!(read(http, base, token, "K0").await, "K0-2");
     let (_, detail) = detail(http, base, cookie).await;
@@ -198,57 +200,74 @@ fn sound(data: &std::path::Path, root_text: &str) {
     assert!(verify.status.success(), "{}", String::from_utf8_lossy(&verify.stderr));
 }
 
+/// A server on a data dir in `dir`, an admin's session, and `K0` at version 2.
+struct Drill {
+    data: std::path::PathBuf,
+    root_text: String,
+    token: String,
+    http: reqwest::Client,
+    base: String,
+    cookie: String,
+    server: Option<Server>,
+}
+
+impl Drill {
+    async fn start(dir: &std::path::Path) -> Drill {
+        let data = dir.join("data");
+        std::fs::create_dir(&data).unwrap();
+        let root = RootKey::generate().unwrap();
+        let root_text = root.to_base64().to_string();
+        let token = prepare(&data, &root, 1).await;
+        let (server, base) = serve(&data, &root_text).await;
+        let http = reqwest::Client::new();
+        let cookie = session(&http, &base).await;
+        assert_eq!(rotate(&http, &base, &cookie, "K0-1").await.0, 200);
+        Drill { data, root_text, token, http, base, cookie, server: Some(Server(server)) }
+    }
+
+    /// Stops the server; the database is sound and the trail verifies.
+    fn stop(&mut self) {
+        self.server = None;
+        sound(&self.data, &self.root_text);
+    }
+
+    /// Starts the server again on the same data dir, with a new session.
+    async fn restart(&mut self) {
+        let (server, base) = serve(&self.data, &self.root_text).await;
+        self.server = Some(Server(server));
+        self.cookie = session(&self.http, &base).await;
+        self.base = base;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_disk_refuses_writes_plainly_keeps_reads_and_recovers() {
     let disk = Tmpfs::mount("16m");
-    let data = disk.0.path().join("data");
-    std::fs::create_dir(&data).unwrap();
-    let root = RootKey::generate().unwrap();
-    let root_text = root.to_base64().to_string();
-    let token = prepare(&data, &root, 1).await;
-    let (server, base) = serve(&data, &root_text).await;
-    let server = Server(server);
-    let http = reqwest::Client::new();
-    let cookie = session(&http, &base).await;
-    assert_eq!(rotate(&http, &base, &cookie, "K0-1").await.0, 200);
+    let mut drill = Drill::start(disk.0.path()).await;
 
     let filler = disk.0.path().join("filler");
     fill(&filler);
-    writes_refused_reads_kept(&http, &base, &cookie, &token).await;
+    writes_refused_reads_kept(&drill).await;
 
     // Space returns.
     std::fs::remove_file(&filler).unwrap();
-    recovered(&http, &base, &cookie, &token).await;
-    drop(server);
-    sound(&data, &root_text);
+    recovered(&drill).await;
+    drill.stop();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_data_dir_gone_read_only_refuses_writes_plainly_keeps_reads_and_recovers() {
     let disk = Ext4::mount();
-    let data = disk.dir.path().join("data");
-    std::fs::create_dir(&data).unwrap();
-    let root = RootKey::generate().unwrap();
-    let root_text = root.to_base64().to_string();
-    let token = prepare(&data, &root, 1).await;
-    let (server, base) = serve(&data, &root_text).await;
-    let server = Server(server);
-    let http = reqwest::Client::new();
-    let cookie = session(&http, &base).await;
-    assert_eq!(rotate(&http, &base, &cookie, "K0-1").await.0, 200);
+    let mut drill = Drill::start(disk.dir.path()).await;
 
     disk.fail();
     assert!(std::fs::write(disk.dir.path().join("probe"), b"x").is_err(), "the file system is read-only now");
-    writes_refused_reads_kept(&http, &base, &cookie, &token).await;
+    writes_refused_reads_kept(&drill).await;
 
     // The operator stops the server, checks and remounts the disk, starts it again.
-    drop(server);
+    drill.stop();
     disk.check_and_remount();
-    sound(&data, &root_text);
-    let (server, base) = serve(&data, &root_text).await;
-    let server = Server(server);
-    let cookie = session(&http, &base).await;
-    recovered(&http, &base, &cookie, &token).await;
-    drop(server);
-    sound(&data, &root_text);
+    drill.restart().await;
+    recovered(&drill).await;
+    drill.stop();
 }
