@@ -23,8 +23,7 @@ pub fn HomePage() -> impl IntoView {
     let create = ServerAction::<CreateNamespace>::new();
     let query = settled(use_query_map());
     let after = move || query.read().get("after").unwrap_or_default();
-    let namespaces =
-        Resource::new(move || (create.version().get(), after()), |(_, after)| list_namespaces(Some(after)));
+    let namespaces = Resource::new(after, |after| list_namespaces(Some(after)));
     let q = move || query.read().get("q").unwrap_or_default();
     // No search asked for, no call.
     let found = Resource::new(q, |q| async move {

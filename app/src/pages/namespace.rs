@@ -28,14 +28,10 @@ pub fn NamespacePage() -> impl IntoView {
     let add = ServerAction::<AddSecret>::new();
     let query = settled(use_query_map());
     let import_id = move || query.read().get("import").unwrap_or_default();
-    // Applying an import navigates back here without `?import=`: that reloads the table too.
     let (describe, delete) = (ServerAction::<DescribeNamespace>::new(), ServerAction::<DeleteNamespace>::new());
     let get = move |name: &str| query.read().get(name).unwrap_or_default();
     let filter = move || (get("q"), get("status"), get("page").parse::<u32>().unwrap_or(0));
-    let view = Resource::new(
-        move || (ns(), add.version().get() + describe.version().get(), import_id(), filter()),
-        |(ns, _, _, (q, status, page))| get_namespace(ns, q, status, page),
-    );
+    let view = Resource::new(move || (ns(), filter()), |(ns, (q, status, page))| get_namespace(ns, q, status, page));
     let error = error_of(add);
 
     view! {

@@ -43,16 +43,7 @@ pub fn SecretPage() -> impl IntoView {
         tags: ServerAction::new(),
         purge: ServerAction::new(),
     };
-    let changes = move || {
-        actions.rotate.version().get()
-            + actions.delete.version().get()
-            + actions.restore.version().get()
-            + actions.restore_version.version().get()
-            + actions.rotation.version().get()
-            + actions.retention.version().get()
-            + actions.tags.version().get()
-    };
-    let detail = Resource::new(move || (ns(), key(), changes()), |(ns, key, _)| get_secret(ns, key));
+    let detail = Resource::new(move || (ns(), key()), |(ns, key)| get_secret(ns, key));
     let me = expect_context::<MeResource>();
 
     view! {

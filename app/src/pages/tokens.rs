@@ -22,7 +22,7 @@ pub fn TokensPage() -> impl IntoView {
     let created = move || query.read().get("created").unwrap_or_default();
     let create = ServerAction::<CreateToken>::new();
     let revoke = ServerAction::<RevokeToken>::new();
-    let tokens = Resource::new(move || (created(), revoke.version().get()), |_| list_tokens());
+    let tokens = Resource::new(|| (), |_| list_tokens());
     let fresh = Resource::new(created, |id| async move {
         if id.is_empty() {
             Ok(None)

@@ -38,15 +38,8 @@ pub fn UsersPage() -> impl IntoView {
         reset: ServerAction::new(),
         end: ServerAction::new(),
     };
-    let changes = move || {
-        a.add.version().get()
-            + a.grant.version().get()
-            + a.revoke.version().get()
-            + a.disable.version().get()
-            + a.reset.version().get()
-            + a.end.version().get()
-    };
-    let users = Resource::new(changes, |_| list_users());
+    // A post reloads the page: the list is read once per render.
+    let users = Resource::new(|| (), |_| list_users());
     let add_error = error_of(a.add);
     let errors = [error_of(a.grant), error_of(a.revoke), error_of(a.disable), error_of(a.reset), error_of(a.end)];
 
