@@ -66,6 +66,12 @@ test('an admin adds a user, grants and revokes a role, disables, enables and res
   await other.getByRole('button', { name: 'Change password' }).click();
   await expect(other.getByRole('status')).toHaveText('Password changed. Your other sessions were signed out.');
   await expect(other.getByLabel('New password', { exact: true })).toHaveValue('');
+  // Said once: not again on a reload, nor for a made-up link.
+  await expect(other).toHaveURL(/\/account\?changed=/);
+  await gotoHydrated(other, other.url());
+  await expect(other.getByRole('status')).toHaveCount(0);
+  await gotoHydrated(other, '/account?changed=made-up');
+  await expect(other.getByRole('status')).toHaveCount(0);
   // An auditor is no admin: the users page refuses.
   await gotoHydrated(other, '/admin/users');
   await expect(other.getByRole('alert')).toContainText('You do not have access to this.');

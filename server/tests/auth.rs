@@ -31,6 +31,7 @@ fn expectations() -> BTreeMap<&'static str, Needs> {
         ("/api/session/logout", Session),
         ("/api/session/me", Session),
         ("/api/session/password", Session),
+        ("/api/session/changed", Session),
         ("/api/namespaces/list", Session),
         ("/api/namespaces/create", Role(app::domain::Role::Editor)),
         ("/api/namespaces/get", Role(app::domain::Role::Auditor)),
@@ -95,6 +96,7 @@ fn args(ns: &str) -> Vec<(&'static str, String)> {
         ("format", ""),
         ("id", "no-such-import"),
         ("created", "no-such-token"),
+        ("changed", "no-such-notice"),
         ("tags", "env=matrix"),
         ("q", "KEY"),
     ]

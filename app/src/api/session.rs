@@ -157,9 +157,26 @@ pub async fn change_password(current: WriteOnly, new_password: WriteOnly) -> Res
         }
         throttle.succeed(who.username.as_str());
         let hash = hasher.hash(new_password).await.map_err(|e| internal("hash", &e))?;
+        let id = who.id;
         act.write(move |c| accounts::set_password_hash(c, who.id, &hash, Timestamp::now(), Some(&who.session), true))
             .await
-            .map_err(account_error)
+            .map_err(account_error)?;
+        // A form post comes back to the account page, which says so once.
+        let notice = state.notices.put(id, ()).ok_or(AppError::Internal)?;
+        leptos_axum::redirect(&format!("/account?changed={notice}"));
+        Ok(())
+    })
+    .await
+}
+
+/// Whether `changed` is this user's one-time notice of a password change (see
+/// `change_password`); a second call, or another user's, finds nothing.
+#[server(prefix = "/api", endpoint = "session/changed")]
+pub async fn password_changed(changed: String) -> Result<bool, AppError> {
+    let act = Act::new(Action::Read, "", "");
+    act.run(async {
+        let who = act.signed_in().await?;
+        Ok(state()?.notices.take(who.id, &changed).is_some())
     })
     .await
 }

@@ -1,7 +1,7 @@
 //! `/account`: change one's own password.
 
 use crate::{
-    api::session::ChangePassword,
+    api::session::{password_changed, ChangePassword},
     components::{error_of, FieldError, FormError, SubmitButton},
 };
 use leptos::{prelude::*, server_fn::ServerFn};
@@ -12,12 +12,21 @@ use leptos_router::hooks::use_query_map;
 pub fn AccountPage() -> impl IntoView {
     let change = ServerAction::<ChangePassword>::new();
     let error = error_of(change);
-    // A successful change comes back to `/account?changed`; a refused one is
-    // shown on that same address with its error instead.
-    let changed = use_query_map().read_untracked().get("changed").is_some();
+    // A successful change comes back to `/account?changed=ID`, a one-time
+    // notice of this user's: a link someone else made shows nothing.
+    let changed = use_query_map().read_untracked().get("changed").unwrap_or_default();
+    let done = Resource::new(
+        || (),
+        move |_| {
+            let changed = changed.clone();
+            async move { !changed.is_empty() && password_changed(changed).await.unwrap_or(false) }
+        },
+    );
     let done = move || {
-        (changed && error.get().is_none()).then(|| {
-            view! { <p role="status">"Password changed. Your other sessions were signed out."</p> }
+        Suspend::new(async move {
+            done.await.then(|| {
+                view! { <p role="status">"Password changed. Your other sessions were signed out."</p> }
+            })
         })
     };
     view! {
@@ -34,9 +43,9 @@ pub fn AccountPage() -> impl IntoView {
                 <FieldError error field="new_password" id="account-new-error".into()/>
                 <p class="hint">"15 to 1024 characters. A passphrase of several words is easiest."</p>
                 <FormError error fields=&["current", "new_password"]/>
-                <SubmitButton url=ChangePassword::url() back="/account?changed".to_owned()>"Change password"</SubmitButton>
+                <SubmitButton url=ChangePassword::url() back="/account".to_owned()>"Change password"</SubmitButton>
             </ActionForm>
-            {done}
+            <Suspense>{done}</Suspense>
         </section>
     }
 }

@@ -92,6 +92,9 @@ pub struct AppState {
     pub new_tokens: Arc<Stash<NewToken>>,
     /// Parsed imports waiting to be applied, with their names-only plan.
     pub imports: Arc<Stash<(Pending, ImportPlan)>>,
+    /// One-time confirmations shown on the page a post redirects to ("password
+    /// changed"): a link someone else made cannot show them.
+    pub notices: Arc<Stash<()>>,
     /// Trail exports running: 8 at once, 2 per user.
     pub exports: Arc<super::slots::Slots>,
 }
@@ -125,6 +128,7 @@ impl AppState {
         let reads = Arc::new(ReadAudit::start(db.clone(), audit.clone())?);
         let new_tokens = Arc::new(Stash::new(Duration::from_secs(300), 256, 8));
         let imports = Arc::new(Stash::new(Duration::from_secs(900), 64, 4));
+        let notices = Arc::new(Stash::new(Duration::from_secs(300), 256, 4));
         let exports = super::slots::Slots::new(8, 2);
         Ok(Self {
             db,
@@ -133,6 +137,7 @@ impl AppState {
             auth: Arc::new(auth),
             reads,
             new_tokens,
+            notices,
             imports,
             exports,
         })
