@@ -37,7 +37,7 @@ impl TrustedProxies {
             .map(Self)
     }
 
-    fn trusts(&self, ip: IpAddr) -> bool {
+    pub fn trusts(&self, ip: IpAddr) -> bool {
         self.0.iter().any(|net| net.contains(&ip))
     }
 
@@ -67,10 +67,16 @@ impl TrustedProxies {
     }
 }
 
-/// `1.2.3.4`, `1.2.3.4:567`, `2001:db8::1` or `[2001:db8::1]:567`.
+/// `1.2.3.4`, `1.2.3.4:567`, `2001:db8::1`, `[2001:db8::1]` or `[2001:db8::1]:567`, each
+/// IPv6 form possibly with a zone id (`fe80::1%eth0`), which is dropped.
 fn parse_hop(hop: &str) -> Option<IpAddr> {
-    let ip = hop.parse::<IpAddr>().ok().or_else(|| hop.parse::<SocketAddr>().ok().map(|s| s.ip()))?;
-    Some(ip.to_canonical())
+    let host = match hop.strip_prefix('[') {
+        Some(rest) => rest.split_once(']').map(|(inside, _)| inside)?,
+        None if hop.matches(':').count() == 1 => hop.split_once(':').map(|(v4, _)| v4)?,
+        None => hop,
+    };
+    let host = host.split_once('%').map_or(host, |(ip, _zone)| ip);
+    Some(host.parse::<IpAddr>().ok()?.to_canonical())
 }
 
 /// Replaces the connection's address with the client's for everything after:
@@ -114,6 +120,10 @@ mod tests {
         assert_eq!(proxies.client(ip("10.0.0.1"), &headers(&["6.6.6.6, 2.2.2.2", "192.168.1.5"])), ip("2.2.2.2"));
         // Ports, brackets, mapped IPv6.
         assert_eq!(proxies.client(ip("::ffff:10.0.0.1"), &headers(&["[2001:db8::7]:443"])), ip("2001:db8::7"));
+        // Brackets without a port, zone ids.
+        assert_eq!(proxies.client(ip("10.0.0.1"), &headers(&["[2001:db8::7]"])), ip("2001:db8::7"));
+        assert_eq!(proxies.client(ip("10.0.0.1"), &headers(&["fe80::1%eth0"])), ip("fe80::1"));
+        assert_eq!(proxies.client(ip("10.0.0.1"), &headers(&["[fe80::1%25eth0]:80"])), ip("fe80::1"));
         // Garbage ends the chain at the last address known.
         assert_eq!(proxies.client(ip("10.0.0.1"), &headers(&["1.1.1.1, nonsense"])), ip("10.0.0.1"));
         assert_eq!(proxies.client(ip("10.0.0.1"), &headers(&[])), ip("10.0.0.1"));

@@ -48,6 +48,18 @@ pub struct ServeArgs {
     /// Seconds a client has to send a request's headers (an idle or half-sent request is closed).
     #[arg(long, env = "STRONGROOM_HEADER_TIMEOUT_SECS", default_value_t = 10)]
     pub header_timeout_secs: u64,
+    /// Connections open at once from one client (an IPv4 address, an IPv6 /64); the
+    /// trusted proxies are exempt (behind a proxy every connection is the proxy's).
+    #[arg(long, env = "STRONGROOM_MAX_CONNECTIONS_PER_CLIENT", default_value_t = 64)]
+    pub max_connections_per_client: usize,
+    /// Seconds a client has to send a request's body after its headers (a slow body is answered 408).
+    #[arg(long, env = "STRONGROOM_REQUEST_TIMEOUT_SECS", default_value_t = 60)]
+    pub request_timeout_secs: u64,
+    /// Seconds a keep-alive connection may sit idle before it is closed: keep it longer than
+    /// the upstream keep-alive of the proxy in front (nginx 60 s, most load balancers 60 s),
+    /// or the proxy may send a request just as the connection closes and answer 502.
+    #[arg(long, env = "STRONGROOM_KEEPALIVE_IDLE_SECS", default_value_t = 75)]
+    pub keepalive_idle_secs: u64,
     /// Reverse proxies whose X-Forwarded-For names the client (comma-separated
     /// CIDRs or addresses, e.g. 127.0.0.1,10.0.0.0/8). Empty: the header is ignored.
     #[arg(long, env = "STRONGROOM_TRUSTED_PROXIES", default_value = "")]
@@ -71,8 +83,16 @@ pub enum ConfigError {
     BadPublicUrl(String),
     #[error("STRONGROOM_SESSION_IDLE_MINUTES and STRONGROOM_SESSION_MAX_HOURS must be at least 1")]
     BadSessionLimits,
-    #[error("STRONGROOM_MAX_CONNECTIONS and STRONGROOM_HEADER_TIMEOUT_SECS must be at least 1")]
+    #[error(
+        "STRONGROOM_MAX_CONNECTIONS, STRONGROOM_MAX_CONNECTIONS_PER_CLIENT, STRONGROOM_HEADER_TIMEOUT_SECS, \
+         STRONGROOM_REQUEST_TIMEOUT_SECS and STRONGROOM_KEEPALIVE_IDLE_SECS must be at least 1"
+    )]
     BadLimits,
+    #[error(
+        "STRONGROOM_METRICS_ADDR / --metrics-addr {0:?} is not an address: use IP:PORT, e.g. 127.0.0.1:9187, \
+         or leave it unset for no metrics endpoint"
+    )]
+    BadMetricsAddr(String),
     #[error("STRONGROOM_TRUSTED_PROXIES / --trusted-proxies: {0:?} is not an address or a CIDR such as 10.0.0.0/8")]
     BadProxies(String),
     #[error("set only one of STRONGROOM_MASTER_KEY and STRONGROOM_MASTER_KEY_FILE")]
@@ -103,12 +123,19 @@ pub enum KeyOrigin {
 impl ServeArgs {
     /// Connection limits for the listener.
     pub fn limits(&self) -> Result<crate::listen::Limits, ConfigError> {
-        if self.max_connections == 0 || self.header_timeout_secs == 0 {
+        let secs = std::time::Duration::from_secs;
+        let counts = [self.max_connections, self.max_connections_per_client];
+        let times = [self.header_timeout_secs, self.request_timeout_secs, self.keepalive_idle_secs];
+        if counts.contains(&0) || times.contains(&0) {
             return Err(ConfigError::BadLimits);
         }
         Ok(crate::listen::Limits {
             max_connections: self.max_connections,
-            header_timeout: std::time::Duration::from_secs(self.header_timeout_secs),
+            per_client: self.max_connections_per_client.min(self.max_connections),
+            header_timeout: secs(self.header_timeout_secs),
+            request_timeout: secs(self.request_timeout_secs),
+            keepalive_idle: secs(self.keepalive_idle_secs),
+            exempt: self.trusted_proxies()?,
         })
     }
 
@@ -121,7 +148,7 @@ impl ServeArgs {
     }
 
     pub fn metrics_socket_addr(&self) -> Result<Option<SocketAddr>, ConfigError> {
-        self.metrics_addr.as_ref().map(|a| a.parse().map_err(|_| ConfigError::BadAddr(a.clone()))).transpose()
+        self.metrics_addr.as_ref().map(|a| a.parse().map_err(|_| ConfigError::BadMetricsAddr(a.clone()))).transpose()
     }
 
     /// The public origin (`scheme://host[:port]`), if configured.
@@ -200,6 +227,9 @@ mod tests {
             argon2_t: 2,
             max_connections: 1024,
             header_timeout_secs: 10,
+            max_connections_per_client: 64,
+            request_timeout_secs: 60,
+            keepalive_idle_secs: 75,
             trusted_proxies: String::new(),
             keep_versions: 10,
             metrics_addr: None,

@@ -32,16 +32,29 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 /// Every route: pages, server functions under `/api`, the workload API under
 /// `/v1`, static files, `/healthz`.
 /// How the server is reached: the public origin and the proxies in front.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Front {
     pub own_origin: origin::OwnOrigin,
     pub proxies: client::TrustedProxies,
     /// The browser assets: embedded, or a directory.
     pub assets: assets::Assets,
+    /// How long a request body may take to arrive (`STRONGROOM_REQUEST_TIMEOUT_SECS`).
+    pub request_timeout: std::time::Duration,
+}
+
+impl Default for Front {
+    fn default() -> Self {
+        Self {
+            own_origin: Default::default(),
+            proxies: Default::default(),
+            assets: Default::default(),
+            request_timeout: std::time::Duration::from_secs(60),
+        }
+    }
 }
 
 pub fn router(state: AppState, options: LeptosOptions, front: Front) -> Router {
-    let Front { own_origin, proxies, assets } = front;
+    let Front { own_origin, proxies, assets, request_timeout } = front;
     let routes = route_list();
     let context = {
         let state = state.clone();
@@ -83,6 +96,8 @@ pub fn router(state: AppState, options: LeptosOptions, front: Front) -> Router {
         .merge(browser)
         .layer(from_fn_with_state(own_origin, origin::known_host_only))
         .layer(from_fn(headers::security_headers))
+        // The whole body within the deadline, then handed on whole.
+        .layer(from_fn_with_state(request_timeout, listen::request_deadline))
         // Forms and imports are small; nothing may make the server buffer more.
         .layer(tower_http::limit::RequestBodyLimitLayer::new(MAX_BODY))
         .layer(from_fn(telemetry::log_requests))
@@ -115,13 +130,17 @@ async fn healthz() -> Response {
 }
 
 /// Readiness: the database takes writes (a write lock is taken and given
-/// back) and the root key held is the database's (the trail's head verifies).
+/// back, and the disk has room and is not read-only) and the root key held is
+/// the database's (the trail's head verifies).
 async fn readyz(State(state): State<AppState>) -> Response {
-    let key = state.audit.clone();
+    let (key, db) = (state.audit.clone(), state.db.clone());
     let checked = state
         .db
         .call(move |c| {
+            // The write lock, then room on the disk for an append (a full or
+            // read-only disk refuses every audited read).
             let writable = c.execute_batch("BEGIN IMMEDIATE; ROLLBACK").map_err(|e| e.to_string());
+            let writable = writable.and_then(|()| db.room_to_write());
             let keys = app::ssr::audit::head_matches(c, &key).map_err(|e| e.to_string());
             (writable, keys)
         })

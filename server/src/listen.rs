@@ -1,33 +1,118 @@
-//! Accepting connections with limits that `axum::serve` does not set: at most
-//! `max_connections` open at once (more are closed at once), a client must send
-//! its request headers within `header_timeout` (a silent or half-sent request
-//! is closed then), and a graceful stop that waits for requests in flight.
+//! Accepting connections with limits that `axum::serve` does not set, so that
+//! no client can hold every connection slot:
+//! - HTTP/1.1 only (an HTTP/2 preface is a malformed request, closed at once);
+//! - at most `max_connections` open at once, and at most `per_client` from one
+//!   client (one IPv4 address, one IPv6 /64; the trusted proxies are exempt,
+//!   since behind a proxy every connection is the proxy's); more are closed at once;
+//! - the request headers must arrive within `header_timeout` (a silent or
+//!   half-sent request is closed then), the body within `request_timeout`
+//!   (see [`request_deadline`]);
+//! - a keep-alive connection idle for `keepalive_idle` is closed (longer than
+//!   the usual proxies' upstream keep-alive, so a proxy closes first and never
+//!   races the close);
+//! - a graceful stop that waits (at most 10 s) for requests in flight.
 
-use axum::{extract::ConnectInfo, Router};
-use hyper_util::{
-    rt::{TokioExecutor, TokioIo, TokioTimer},
-    server::{conn::auto::Builder, graceful::GracefulShutdown},
-    service::TowerToHyperService,
+use crate::client::TrustedProxies;
+use axum::{
+    body::Body,
+    extract::{ConnectInfo, Request, State},
+    http::{header, StatusCode},
+    middleware::Next,
+    response::{IntoResponse, Response},
+    Router,
 };
-use std::{future::Future, sync::Arc, time::Duration};
-use tokio::{net::TcpListener, sync::Semaphore};
+use hyper_util::{rt::TokioTimer, service::TowerToHyperService};
+use std::{
+    collections::HashMap,
+    future::Future,
+    net::IpAddr,
+    pin::Pin,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc, Mutex,
+    },
+    task::{Context, Poll},
+    time::{Duration, Instant},
+};
+use tokio::{
+    io::{AsyncRead, AsyncWrite, ReadBuf},
+    net::{TcpListener, TcpStream},
+    sync::{watch, Semaphore},
+};
 use tower::ServiceExt;
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Limits {
     pub max_connections: usize,
+    pub per_client: usize,
     pub header_timeout: Duration,
+    pub request_timeout: Duration,
+    pub keepalive_idle: Duration,
+    /// Clients exempt from `per_client` (the trusted proxies).
+    pub exempt: TrustedProxies,
+}
+
+/// Who counts as one client for the per-client cap: an IPv4 address, or an
+/// IPv6 /64 (one host usually holds a whole /64).
+pub fn client_key(ip: IpAddr) -> IpAddr {
+    match ip.to_canonical() {
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            IpAddr::V6(std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+        }
+        v4 => v4,
+    }
+}
+
+/// Open connections per client.
+#[derive(Default)]
+struct PerClient(Mutex<HashMap<IpAddr, usize>>);
+
+/// One client's open connection, given back when dropped.
+struct ClientSlot {
+    counts: Arc<PerClient>,
+    key: Option<IpAddr>,
+}
+
+impl PerClient {
+    fn take(self: &Arc<Self>, ip: IpAddr, limits: &Limits) -> Option<ClientSlot> {
+        if limits.exempt.trusts(ip.to_canonical()) {
+            return Some(ClientSlot { counts: self.clone(), key: None });
+        }
+        let key = client_key(ip);
+        let mut counts = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        let open = counts.entry(key).or_default();
+        if *open >= limits.per_client {
+            return None;
+        }
+        *open += 1;
+        Some(ClientSlot { counts: self.clone(), key: Some(key) })
+    }
+}
+
+impl Drop for ClientSlot {
+    fn drop(&mut self) {
+        let Some(key) = self.key else { return };
+        let mut counts = self.counts.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = counts.get_mut(&key) {
+            *n -= 1;
+            if *n == 0 {
+                counts.remove(&key);
+            }
+        }
+    }
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, then waits (at most
 /// 10 s) for the requests in flight.
 pub async fn serve(listener: TcpListener, app: Router, limits: Limits, shutdown: impl Future<Output = ()>) {
     let open = Arc::new(Semaphore::new(limits.max_connections));
-    let graceful = GracefulShutdown::new();
-    let mut builder = Builder::new(TokioExecutor::new());
-    builder.http1().timer(TokioTimer::new()).header_read_timeout(limits.header_timeout);
-    builder.http2().timer(TokioTimer::new());
+    let per_client = Arc::new(PerClient::default());
+    let (stopping, stop) = watch::channel(false);
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder.timer(TokioTimer::new()).header_read_timeout(limits.header_timeout).keep_alive(true);
     let builder = Arc::new(builder);
+    let limits = Arc::new(limits);
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -46,25 +131,173 @@ pub async fn serve(listener: TcpListener, app: Router, limits: Limits, shutdown:
             tracing::warn!(client = %peer.ip(), limit = limits.max_connections, "connection refused: too many open");
             continue; // dropping the stream closes it
         };
+        let Some(slot) = per_client.take(peer.ip(), &limits) else {
+            tracing::warn!(client = %peer.ip(), limit = limits.per_client, "connection refused: too many open from this client");
+            continue;
+        };
         let service = app.clone().map_request(move |mut req: axum::http::Request<hyper::body::Incoming>| {
             req.extensions_mut().insert(ConnectInfo(peer));
             req
         });
-        let (builder, timeout) = (builder.clone(), limits.header_timeout);
-        let watcher = graceful.watcher();
+        let (builder, limits, stop) = (builder.clone(), limits.clone(), stop.clone());
         tokio::spawn(async move {
-            let _permit = permit;
-            // A connection that sends nothing at all is no request either.
-            let mut first = [0u8; 1];
-            if !matches!(tokio::time::timeout(timeout, stream.peek(&mut first)).await, Ok(Ok(n)) if n > 0) {
-                return;
-            }
-            let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service));
-            let _ = watcher.watch(conn.into_owned()).await;
+            let _held = (permit, slot);
+            serve_connection(stream, TowerToHyperService::new(service), &builder, &limits, stop).await;
         });
     }
     drop(listener);
-    if tokio::time::timeout(Duration::from_secs(10), graceful.shutdown()).await.is_err() {
+    let _ = stopping.send(true);
+    let all = u32::try_from(limits.max_connections).unwrap_or(u32::MAX);
+    if tokio::time::timeout(Duration::from_secs(10), open.acquire_many(all)).await.is_err() {
         tracing::warn!("stopped with requests still in flight");
+    }
+}
+
+async fn serve_connection<S>(
+    stream: TcpStream,
+    service: S,
+    builder: &hyper::server::conn::http1::Builder,
+    limits: &Limits,
+    mut stop: watch::Receiver<bool>,
+) where
+    S: hyper::service::HttpService<hyper::body::Incoming> + 'static,
+    S::Future: Send + 'static,
+    S::ResBody: 'static,
+    <S::ResBody as hyper::body::Body>::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    // A connection that sends nothing at all is no request either.
+    let mut first = [0u8; 1];
+    if !matches!(tokio::time::timeout(limits.header_timeout, stream.peek(&mut first)).await, Ok(Ok(n)) if n > 0) {
+        return;
+    }
+    let started = Instant::now();
+    let io = Watched { inner: stream, last: Arc::new(AtomicU64::new(0)), started };
+    let last = io.last.clone();
+    let conn = builder.serve_connection(hyper_util::rt::TokioIo::new(io), service);
+    tokio::pin!(conn);
+    let check = (limits.keepalive_idle / 4).clamp(Duration::from_millis(50), Duration::from_secs(5));
+    let mut closing = false;
+    loop {
+        tokio::select! {
+            _ = conn.as_mut() => return,
+            changed = stop.changed(), if !closing => {
+                if changed.is_err() || *stop.borrow() {
+                    closing = true;
+                    conn.as_mut().graceful_shutdown();
+                }
+            }
+            () = tokio::time::sleep(check), if !closing => {
+                let idle = started.elapsed().saturating_sub(Duration::from_millis(last.load(Ordering::Relaxed)));
+                if idle >= limits.keepalive_idle {
+                    // Between requests this closes at once; during one, after its answer.
+                    closing = true;
+                    conn.as_mut().graceful_shutdown();
+                }
+            }
+        }
+    }
+}
+
+/// A stream that notes when bytes last moved (milliseconds since `started`).
+struct Watched {
+    inner: TcpStream,
+    last: Arc<AtomicU64>,
+    started: Instant,
+}
+
+impl Watched {
+    fn moved(&self) {
+        self.last.store(self.started.elapsed().as_millis() as u64, Ordering::Relaxed);
+    }
+}
+
+impl AsyncRead for Watched {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if buf.filled().len() > before {
+            self.moved();
+        }
+        polled
+    }
+}
+
+impl AsyncWrite for Watched {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<std::io::Result<usize>> {
+        let polled = Pin::new(&mut self.inner).poll_write(cx, data);
+        if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
+            self.moved();
+        }
+        polled
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// The whole request body must arrive within the deadline (one byte every few
+/// seconds would otherwise hold a connection for ever): it is read here, at
+/// most `MAX_BODY` bytes, and handed on whole. Too slow: 408 and the
+/// connection closed; too large: 413.
+pub async fn request_deadline(State(deadline): State<Duration>, req: Request, next: Next) -> Response {
+    let (parts, body) = req.into_parts();
+    let refuse =
+        |status: StatusCode, message: &'static str| (status, [(header::CONNECTION, "close")], message).into_response();
+    match tokio::time::timeout(deadline, axum::body::to_bytes(body, crate::MAX_BODY)).await {
+        Ok(Ok(bytes)) => next.run(Request::from_parts(parts, Body::from(bytes))).await,
+        Ok(Err(e)) if is_too_large(&e) => refuse(StatusCode::PAYLOAD_TOO_LARGE, "The request body is too large.\n"),
+        Ok(Err(_)) => refuse(StatusCode::BAD_REQUEST, "The request body could not be read.\n"),
+        Err(_) => refuse(StatusCode::REQUEST_TIMEOUT, "The request took too long to arrive.\n"),
+    }
+}
+
+fn is_too_large(e: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = source {
+        if s.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        source = s.source();
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_client_is_an_ipv4_address_or_an_ipv6_slash_64() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert_eq!(client_key(ip("203.0.113.9")), ip("203.0.113.9"));
+        assert_eq!(client_key(ip("::ffff:203.0.113.9")), ip("203.0.113.9"));
+        assert_eq!(client_key(ip("2001:db8:1:2:aaaa::1")), client_key(ip("2001:db8:1:2:ffff::9")));
+        assert_ne!(client_key(ip("2001:db8:1:2::1")), client_key(ip("2001:db8:1:3::1")));
+    }
+
+    #[test]
+    fn each_client_has_its_cap_and_trusted_proxies_have_none() {
+        let limits = Limits {
+            max_connections: 10,
+            per_client: 2,
+            header_timeout: Duration::from_secs(1),
+            request_timeout: Duration::from_secs(1),
+            keepalive_idle: Duration::from_secs(1),
+            exempt: TrustedProxies::parse("10.0.0.1").unwrap(),
+        };
+        let counts = Arc::new(PerClient::default());
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let (a, _b) = (counts.take(ip("2001:db8::1"), &limits).unwrap(), counts.take(ip("2001:db8::2"), &limits));
+        assert!(counts.take(ip("2001:db8::3"), &limits).is_none(), "a third from the same /64");
+        assert!(counts.take(ip("192.0.2.1"), &limits).is_some(), "another client");
+        drop(a);
+        assert!(counts.take(ip("2001:db8::3"), &limits).is_some(), "a slot came back");
+        let proxied: Vec<_> = (0..5).map(|_| counts.take(ip("10.0.0.1"), &limits)).collect();
+        assert!(proxied.iter().all(Option::is_some));
     }
 }

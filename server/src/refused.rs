@@ -1,6 +1,7 @@
 //! Requests refused before any server function ran (cross-origin posts,
 //! arguments that do not decode, forms that are not UTF-8) still go in the
-//! audit trail, like those the server functions refuse themselves.
+//! audit trail, like those the server functions refuse themselves (an
+//! anonymous client's within its allowance: see `AppState::record_refusal`).
 
 use app::{
     domain::{
@@ -50,6 +51,6 @@ impl Refused {
             client: self.client,
             outcome,
         };
-        state.record(entry).await;
+        state.record_refusal(entry).await;
     }
 }

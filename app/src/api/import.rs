@@ -14,6 +14,7 @@ use leptos::prelude::*;
 use crate::{
     domain::{audit::Action, Role},
     ssr::{
+        db::run_blocking,
         formats::{self, Format},
         handler::*,
         import::{self, ImportError},
@@ -49,16 +50,19 @@ pub async fn preview_import(namespace: String, content: WriteOnly, format: Strin
         if !state.auth.previews.attempt(&limit, now) {
             return Err(AppError::RateLimited);
         }
+        // Parsing a large file takes a while: off the runtime, so reads go on meanwhile.
         let text = zeroize::Zeroizing::new(content.into_inner());
-        let parsed = field("content", formats::parse(&text, format))?;
+        let (text, parsed) = run_blocking(move || {
+            let parsed = formats::parse(&text, format);
+            (text, parsed)
+        })
+        .await;
+        let parsed = field("content", parsed)?;
         let target = ns.clone();
         let keyring = state.keyring.clone();
         let (format, entries) = (parsed.format, parsed.entries);
-        let (plan, entries) = state
-            .db
-            .read(move |c| import::plan(c, &keyring, &target, format, &entries).map(|plan| (plan, entries)))
-            .await
-            .map_err(import_error)?;
+        let plan =
+            state.db.read(move |c| import::plan(c, &keyring, &target, format, &entries)).await.map_err(import_error)?;
         act.set_outcome_on_success(format!(
             "previewed: adds {}, rotates {}, unchanged {}: {}",
             plan.adds.len(),
@@ -67,8 +71,10 @@ pub async fn preview_import(namespace: String, content: WriteOnly, format: Strin
             import::names(&plan.unchanged)
         ));
         act.write(|_| Ok::<_, rusqlite::Error>(())).await.map_err(|e| internal("import preview", &e))?;
-        let pending = import::Pending { namespace: ns.clone(), format, entries };
-        let id = state.imports.put(who.id, (pending, plan)).ok_or(AppError::Internal)?;
+        // Held as pasted (never as expanded values), counted in bytes.
+        let pending = import::Pending { namespace: ns.clone(), format, text };
+        let bytes = pending.bytes();
+        let id = state.imports.put_sized(who.id, (pending, plan), bytes).ok_or(AppError::Internal)?;
         leptos_axum::redirect(&format!("/ns/{ns}?import={id}"));
         Ok(())
     })
@@ -100,12 +106,17 @@ pub async fn apply_import(namespace: String, id: String) -> Result<ImportPlan, A
             Some((pending, _)) if pending.namespace == ns => pending,
             _ => return Err(AppError::conflict(None, EXPIRED)),
         };
+        // Read again exactly as the preview read it (same text, same format).
+        let format = pending.format;
+        let parsed = run_blocking(move || formats::parse(&pending.text, Some(format))).await;
+        let entries = parsed.map_err(|e| internal("import apply: the previewed text no longer parses", &e))?.entries;
         let (keyring, chain, client) = (state.keyring.clone(), state.audit.clone(), client_addr());
         let actor = who.username.to_string();
+        let target = ns.clone();
         let plan = act
             .write(move |c| {
                 let stamp = crate::ssr::store::Stamp { actor: &actor, at: crate::domain::Timestamp::now() };
-                import::apply(c, &keyring, &chain, &pending.namespace, pending.format, &pending.entries, stamp, &client)
+                import::apply(c, &keyring, &chain, &target, format, &entries, stamp, &client)
             })
             .await
             .map_err(import_error)?;

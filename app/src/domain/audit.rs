@@ -66,6 +66,8 @@ actions! {
     AuditExport = "audit.export",
     /// A request refused before it reached a server function (cross-origin).
     Request = "request",
+    /// The security rows (users, grants, tokens) given their MACs: once per database.
+    RowsSealed = "rows.sealed",
 }
 
 /// Who acted, when nobody signed in could be named.

@@ -1,7 +1,10 @@
 //! Users, grants and sessions in SQLite. Free of Leptos, like `store`.
 //! Passwords arrive already hashed; session tokens arrive already hashed.
 
-use super::store::Stamp;
+use super::{
+    rows::{self, GRANTS, USERS},
+    store::Stamp,
+};
 use crate::domain::{view::UserView, Grant, Role, Scope, Timestamp, Username};
 use rusqlite::{params, Connection, OptionalExtension};
 use std::time::Duration;
@@ -65,6 +68,7 @@ pub fn create_user(
         params![username.as_str(), password_hash, stamp.at.0, stamp.actor],
     )?;
     let id = tx.last_insert_rowid();
+    seal_user(&tx, id)?;
     for grant in grants {
         insert_grant(&tx, id, grant, stamp)?;
     }
@@ -72,12 +76,38 @@ pub fn create_user(
     Ok(())
 }
 
+/// Gives a `users` row its MAC after a change (see `rows`).
+fn seal_user(conn: &Connection, id: i64) -> Result<()> {
+    conn.execute(&format!("UPDATE users SET mac = {USERS} WHERE id = ?1"), [id])?;
+    Ok(())
+}
+
+/// What signing in as `username` is checked against; none for a name that is
+/// no account, or whose row was changed without the root key.
 pub fn credentials(conn: &Connection, username: &Username) -> Result<Option<Credentials>> {
-    Ok(conn
-        .query_row("SELECT id, password_hash, disabled FROM users WHERE username = ?1", [username.as_str()], |r| {
-            Ok(Credentials { id: r.get(0)?, username: username.clone(), password_hash: r.get(1)?, disabled: r.get(2)? })
-        })
-        .optional()?)
+    let row = conn
+        .query_row(
+            &format!("SELECT id, password_hash, disabled, mac IS {USERS} FROM users WHERE username = ?1"),
+            [username.as_str()],
+            |r| {
+                let found = Credentials {
+                    id: r.get(0)?,
+                    username: username.clone(),
+                    password_hash: r.get(1)?,
+                    disabled: r.get(2)?,
+                };
+                Ok((found, r.get::<_, bool>(3)?))
+            },
+        )
+        .optional()?;
+    Ok(match row {
+        Some((found, true)) => Some(found),
+        Some((_, false)) => {
+            rows::refused("users", username.as_str());
+            None
+        }
+        None => None,
+    })
 }
 
 /// Replaces a password hash. `ends_sessions` ends the user's sessions except
@@ -95,6 +125,7 @@ pub fn set_password_hash(
         "UPDATE users SET password_hash = ?2, password_changed_at = ?3 WHERE id = ?1",
         params![user, hash, now.0],
     )?;
+    seal_user(&tx, user)?;
     if ends_sessions {
         tx.execute("DELETE FROM sessions WHERE user_id = ?1 AND token_hash IS NOT ?2", params![user, keep_session])?;
     }
@@ -116,10 +147,21 @@ fn parse_grant(role: String, namespace: String) -> rusqlite::Result<Grant> {
     })
 }
 
+/// The user's grants; one whose row was changed without the root key is left out (and logged).
 pub fn grants_of(conn: &Connection, user: i64) -> Result<Vec<Grant>> {
-    let mut stmt = conn.prepare("SELECT role, namespace FROM grants WHERE user_id = ?1")?;
-    let mut grants =
-        stmt.query_map([user], |r| parse_grant(r.get(0)?, r.get(1)?))?.collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut stmt =
+        conn.prepare_cached(&format!("SELECT role, namespace, mac IS {GRANTS} FROM grants WHERE user_id = ?1"))?;
+    let rows =
+        stmt.query_map([user], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, bool>(2)?)))?;
+    let mut grants = Vec::new();
+    for row in rows {
+        let (role, namespace, sealed) = row?;
+        if !sealed {
+            rows::refused("grants", &format!("user {user}: {role} on {namespace:?}"));
+            continue;
+        }
+        grants.push(parse_grant(role, namespace)?);
+    }
     grants.sort();
     Ok(grants)
 }
@@ -132,6 +174,10 @@ fn insert_grant(conn: &Connection, user: i64, grant: &Grant, stamp: Stamp<'_>) -
     if inserted == 0 {
         return Err(AccountError::GrantExists);
     }
+    conn.execute(
+        &format!("UPDATE grants SET mac = {GRANTS} WHERE user_id = ?1 AND role = ?2 AND namespace = ?3"),
+        params![user, grant.role.as_str(), grant.scope.as_str()],
+    )?;
     Ok(())
 }
 
@@ -175,6 +221,7 @@ pub fn set_disabled(conn: &mut Connection, username: &Username, disabled: bool) 
     let tx = conn.savepoint()?;
     let id = user_id(&tx, username)?;
     tx.execute("UPDATE users SET disabled = ?2 WHERE id = ?1", params![id, disabled])?;
+    seal_user(&tx, id)?;
     if disabled {
         tx.execute("DELETE FROM sessions WHERE user_id = ?1", [id])?;
         if full_admins(&tx)? == 0 {
@@ -250,18 +297,22 @@ pub fn lookup_session(
     now: Timestamp,
     limits: SessionLimits,
 ) -> Result<SessionLookup> {
-    let row: Option<(i64, String, bool, i64, i64)> = conn
-        .query_row(
-            "SELECT u.id, u.username, u.disabled, s.created_at, s.last_seen_at
-             FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?1",
-            [token_hash],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
-        )
+    let row: Option<(i64, String, bool, i64, i64, bool)> = conn
+        .prepare_cached(&format!(
+            "SELECT u.id, u.username, u.disabled, s.created_at, s.last_seen_at, u.mac IS {USERS}
+             FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?1"
+        ))?
+        .query_row([token_hash], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))
         .optional()?;
-    let Some((id, name, disabled, created, seen)) = row else { return Ok(SessionLookup::Missing) };
+    let Some((id, name, disabled, created, seen, sealed)) = row else { return Ok(SessionLookup::Missing) };
     let expired = now.0 - seen > limits.idle.as_secs() as i64 || now.0 - created > limits.absolute.as_secs() as i64;
+    // Times after now were not written by this server (a clock a minute off is forgiven).
+    let from_the_future = created > now.0 + 60 || seen > now.0 + 60;
     let Ok(username) = Username::parse(&name) else { return Ok(SessionLookup::Ended) };
-    if expired || disabled {
+    if !sealed {
+        rows::refused("users", &name);
+    }
+    if expired || disabled || from_the_future || !sealed {
         return Ok(SessionLookup::Ended);
     }
     let user = SessionUser { id, username, grants: grants_of(conn, id)? };

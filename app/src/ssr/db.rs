@@ -21,10 +21,11 @@
 //! - `tokens(id, name, token_hash, namespace, created_*, expires_at, last_used_at,
 //!   revoked_*)`: workload tokens; SHA-256 of the token only; `namespace` is `''`
 //!   for every namespace.
-//! - `changes(seq)` and `namespaces.changed`: a counter that triggers on
-//!   `secrets` advance and stamp on the namespace at every add, rotation,
-//!   delete, restore or purge; a namespace's map version (Vault surface) is
-//!   the largest stamp along its ancestry, so it only ever grows.
+//! - `namespaces.changed`: the namespace's own change counter, advanced by
+//!   triggers on `secrets` at every add, rotation, delete, restore or purge; a
+//!   namespace's map version (Vault surface) is the sum of the counters along
+//!   its ancestry, so it only ever grows.
+//! - `users.mac`, `grants.mac`, `tokens.mac`: the security rows' MACs (`rows`).
 
 use rusqlite::Connection;
 use std::{
@@ -193,6 +194,29 @@ ALTER TABLE secrets ADD COLUMN tags TEXT NOT NULL DEFAULT '';
 CREATE INDEX audit_refused ON audit(id) WHERE substr(outcome, 1, 2) <> 'ok';
 CREATE INDEX audit_refused_by_namespace ON audit(namespace, id) WHERE substr(outcome, 1, 2) <> 'ok';
 "#,
+    // The security rows' MACs (see `rows`; given by `rows::seal` at the next
+    // unlock), and each namespace's own change counter: a namespace's map
+    // version is the sum along its ancestry, so it grows with a change there
+    // or above and tells nothing of changes elsewhere (a server-wide counter
+    // did). Counters keep their values, so no version goes back.
+    r#"
+ALTER TABLE users ADD COLUMN mac BLOB;
+ALTER TABLE grants ADD COLUMN mac BLOB;
+ALTER TABLE tokens ADD COLUMN mac BLOB;
+DROP TRIGGER secrets_changed_insert;
+DROP TRIGGER secrets_changed_update;
+DROP TRIGGER secrets_changed_delete;
+DROP TABLE changes;
+CREATE TRIGGER secrets_changed_insert AFTER INSERT ON secrets BEGIN
+    UPDATE namespaces SET changed = changed + 1 WHERE id = NEW.namespace_id;
+END;
+CREATE TRIGGER secrets_changed_update AFTER UPDATE ON secrets BEGIN
+    UPDATE namespaces SET changed = changed + 1 WHERE id = NEW.namespace_id;
+END;
+CREATE TRIGGER secrets_changed_delete AFTER DELETE ON secrets BEGIN
+    UPDATE namespaces SET changed = changed + 1 WHERE id = OLD.namespace_id;
+END;
+"#,
 ];
 
 /// Opens (creating if needed) the database at `path` and brings its schema up to date.
@@ -220,6 +244,10 @@ fn owner_only(path: &Path) {
         let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
     }
 }
+
+/// Below this much free space, `/readyz` says not ready: an audit append
+/// (and so every value read) would fail soon or already does.
+const MIN_FREE_BYTES: u64 = 1024 * 1024;
 
 /// How long a statement waits for another connection's lock (another process:
 /// a command, Litestream) before failing with SQLITE_BUSY.
@@ -273,6 +301,8 @@ pub struct Db {
     writer: Arc<Mutex<Connection>>,
     readers: Arc<[Mutex<Connection>]>,
     next: Arc<AtomicUsize>,
+    /// Installed on every connection once the database is unlocked (`rows`).
+    row_key: Arc<std::sync::OnceLock<super::rows::RowKey>>,
 }
 
 impl Db {
@@ -287,13 +317,44 @@ impl Db {
             writer: Arc::new(Mutex::new(writer)),
             readers: readers.into(),
             next: Arc::default(),
+            row_key: Arc::default(),
         })
+    }
+
+    /// Gives every connection, and every one opened later, `row_mac` (see `rows`).
+    pub fn install_row_key(&self, key: super::rows::RowKey) -> rusqlite::Result<()> {
+        super::rows::install(&lock(&self.writer), &key)?;
+        for reader in self.readers.iter() {
+            super::rows::install(&lock(reader), &key)?;
+        }
+        let _ = self.row_key.set(key);
+        Ok(())
+    }
+
+    /// Whether the disk under the database can take an append now: `Err`
+    /// says why not (mounted read-only, or less than 1 MiB free). Cheap: one
+    /// `statvfs`, no write.
+    pub fn room_to_write(&self) -> Result<(), String> {
+        let dir = self.path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let fs = rustix::fs::statvfs(dir).map_err(|e| format!("cannot stat the data directory: {e}"))?;
+        if fs.f_flag.contains(rustix::fs::StatVfsMountFlags::RDONLY) {
+            return Err("the data directory is on a read-only file system".into());
+        }
+        let free = fs.f_bavail.saturating_mul(fs.f_frsize);
+        if free < MIN_FREE_BYTES {
+            return Err(format!("the disk is full ({free} bytes free)"));
+        }
+        Ok(())
     }
 
     /// A read-only connection of its own, for long reads (exports) that
     /// should not hold one of the shared readers.
     pub fn own_reader(&self) -> rusqlite::Result<Connection> {
-        reader(&self.path)
+        let conn = reader(&self.path)?;
+        if let Some(key) = self.row_key.get() {
+            super::rows::install(&conn, key)?;
+        }
+        Ok(conn)
     }
 
     /// Runs `f` with the writer connection, blocking the calling thread: for

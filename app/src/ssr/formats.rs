@@ -16,6 +16,13 @@
 //!   exactly the value. One thing no file can carry: Prefect replaces `${…}` in any final config
 //!   value with another config key, so a value containing `${` does not reach a flow unchanged.
 //! - **json**: one compact object `{"KEY":"value",…}` in the given order, then `\n`.
+//! - **shell**: `export KEY='…'` per line, safe to source with `.` in any POSIX shell: inside
+//!   single quotes a shell expands nothing (no `$(…)`, no backticks, no `$NAME`), and the only
+//!   character that cannot appear there, `'`, is written `'\''` (close, an escaped quote, reopen).
+//!   Newlines stay inside the quotes as they are. Export only: a NUL byte cannot be carried by a
+//!   shell variable, so a value holding one is refused ([`unrepresentable`]). The dotenv and prefect
+//!   files are **not** for sourcing: their double quotes are python-dotenv's, and a shell runs
+//!   `$(…)` and backticks inside double quotes.
 //!
 //! # Quoting rule for dotenv and prefect (checked against python-dotenv 1.2.4)
 //!
@@ -52,13 +59,22 @@
 //! a secret. A name that is not defined there and has no default is an error. python-dotenv would
 //! quietly read the environment or use an empty string instead.
 //!
+//! Limits, so that one request cannot take the server's memory or time: the file is at most 1 MiB,
+//! holds at most 5,000 entries, and its values add up to at most 4 MiB once expanded. A key may
+//! appear once (refused as the line is read, before anything is expanded), and a `${NAME}` is
+//! found in a map of the entries before it.
+//!
 //! Errors name a line and a fixed reason, never any of the input's text. Line `0` means the file
 //! as a whole (no secrets in it).
 
 use crate::domain::{SecretKey, SecretKeyError, SecretValue, SecretValueError};
 use base64::{engine::general_purpose::STANDARD, Engine as _};
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
-use std::{collections::HashSet, fmt, io, str::FromStr};
+use std::{
+    collections::{HashMap, HashSet},
+    fmt, io,
+    str::FromStr,
+};
 use zeroize::Zeroizing;
 
 const KESTRA_PREFIX: &str = "SECRET_";
@@ -66,6 +82,11 @@ const KESTRA_PREFIX: &str = "SECRET_";
 const MAX_VALUE_BYTES: usize = crate::domain::secret_value::MAX_BYTES;
 /// The largest file an import reads.
 pub const MAX_FILE_BYTES: usize = 1024 * 1024;
+/// The most entries one import holds: an import is one transaction that holds the writer.
+pub const MAX_ENTRIES: usize = 5_000;
+/// The most bytes all values of one import may add up to once `${…}` is expanded: without it, one
+/// 64 KiB value referenced from 75,000 lines of a 1 MiB file expands to 5 GB.
+pub const MAX_PARSED_BYTES: usize = 4 * MAX_FILE_BYTES;
 const PREFECT_PREFIX: &str = "PREFECT__CONTEXT__SECRETS__";
 /// python-dotenv turns this back into a single `$` (see the module docs).
 const LITERAL_DOLLAR: &str = "${=:-$}";
@@ -77,10 +98,13 @@ pub enum Format {
     Dotenv,
     Prefect,
     Json,
+    Shell,
 }
 
 impl Format {
-    pub const ALL: [Format; 4] = [Format::Kestra, Format::Dotenv, Format::Prefect, Format::Json];
+    pub const ALL: [Format; 5] = [Format::Kestra, Format::Dotenv, Format::Prefect, Format::Json, Format::Shell];
+    /// The formats an import reads (`shell` is for sourcing only).
+    pub const IMPORTS: [Format; 4] = [Format::Kestra, Format::Dotenv, Format::Prefect, Format::Json];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -88,13 +112,14 @@ impl Format {
             Format::Dotenv => "dotenv",
             Format::Prefect => "prefect",
             Format::Json => "json",
+            Format::Shell => "shell",
         }
     }
 
     pub fn content_type(self) -> &'static str {
         match self {
             Format::Json => "application/json",
-            Format::Kestra | Format::Dotenv | Format::Prefect => "text/plain; charset=utf-8",
+            Format::Kestra | Format::Dotenv | Format::Prefect | Format::Shell => "text/plain; charset=utf-8",
         }
     }
 
@@ -103,7 +128,7 @@ impl Format {
         match self {
             Format::Kestra => KESTRA_PREFIX,
             Format::Prefect => PREFECT_PREFIX,
-            Format::Dotenv | Format::Json => "",
+            Format::Dotenv | Format::Json | Format::Shell => "",
         }
     }
 }
@@ -115,7 +140,7 @@ impl fmt::Display for Format {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown format: expected one of kestra, dotenv, prefect, json")]
+#[error("unknown format: expected one of kestra, dotenv, prefect, json, shell")]
 pub struct FormatError;
 
 impl FromStr for Format {
@@ -130,7 +155,17 @@ impl FromStr for Format {
 // Export
 // ---------------------------------------------------------------------------------------------
 
+/// The first key whose value `format` cannot carry (a NUL byte in a shell variable), if any.
+pub fn unrepresentable<'a>(
+    format: Format,
+    secrets: impl IntoIterator<Item = (&'a SecretKey, &'a SecretValue)>,
+) -> Option<&'a SecretKey> {
+    let refused = |v: &SecretValue| format == Format::Shell && v.expose().contains('\0');
+    secrets.into_iter().find(|(_, v)| refused(v)).map(|(k, _)| k)
+}
+
 /// Renders every (key, value) pair, in the order given (callers pass them sorted by key).
+/// Callers check [`unrepresentable`] first.
 pub fn export(format: Format, secrets: &[(SecretKey, SecretValue)]) -> Zeroizing<String> {
     let estimate: usize = secrets
         .iter()
@@ -155,6 +190,20 @@ pub fn export(format: Format, secrets: &[(SecretKey, SecretValue)]) -> Zeroizing
                 out.push_json_string(value.expose());
             }
             out.push_str("}\n");
+        }
+        Format::Shell => {
+            for (key, value) in secrets {
+                out.push_str("export ");
+                out.push_str(key.as_str());
+                out.push_str("='");
+                for c in value.expose().chars() {
+                    match c {
+                        '\'' => out.push_str("'\\''"),
+                        c => out.push(c),
+                    }
+                }
+                out.push_str("'\n");
+            }
         }
         Format::Kestra | Format::Dotenv | Format::Prefect => {
             for (key, value) in secrets {
@@ -343,6 +392,9 @@ const VALUE_TOO_LONG: &str = "value is longer than 64 KiB";
 const NOT_BASE64: &str = "value is not valid base64";
 const BASE64_NOT_UTF8: &str = "base64 value does not decode to UTF-8 text";
 const DUPLICATE_KEY: &str = "key appears more than once";
+const TOO_MANY_ENTRIES: &str = "more than 5,000 secrets in one import: split the file";
+const TOO_MUCH_EXPANDED: &str = "the values add up to more than 4 MiB once ${…} is expanded";
+const SHELL_EXPORT_ONLY: &str = "shell is an export format: import a dotenv or json export instead";
 const MISSING_KESTRA_PREFIX: &str = "key does not start with SECRET_";
 const MISSING_PREFECT_PREFIX: &str = "key does not start with PREFECT__CONTEXT__SECRETS__";
 const KEY_EMPTY: &str = "key is empty after its prefix";
@@ -366,6 +418,9 @@ pub fn parse(text: &str, format: Option<Format>) -> Result<Parsed, ParseError> {
     if text.len() > MAX_FILE_BYTES {
         return Err(error(0, FILE_TOO_LARGE));
     }
+    if format == Some(Format::Shell) {
+        return Err(error(0, SHELL_EXPORT_ONLY));
+    }
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let is_json = match format {
         Some(f) => f == Format::Json,
@@ -374,6 +429,9 @@ pub fn parse(text: &str, format: Option<Format>) -> Result<Parsed, ParseError> {
     let raw = if is_json { parse_json(text)? } else { parse_dotenv(text)? };
     if raw.is_empty() {
         return Err(error(0, NO_SECRETS));
+    }
+    if let Some(extra) = raw.get(MAX_ENTRIES) {
+        return Err(error(extra.line, TOO_MANY_ENTRIES));
     }
     let format = match format {
         Some(f) => f,
@@ -500,6 +558,7 @@ fn parse_dotenv(text: &str) -> Result<Vec<RawEntry>, ParseError> {
 
     let mut cur = Cursor { text: &normalized, pos: 0, line: 1 };
     let mut entries: Vec<RawEntry> = Vec::new();
+    let mut defined: HashSet<&str> = HashSet::new();
     loop {
         cur.eat_while(char::is_whitespace);
         let Some(first) = cur.peek() else { break };
@@ -543,15 +602,31 @@ fn parse_dotenv(text: &str) -> Result<Vec<RawEntry>, ParseError> {
         if !matches!(cur.peek(), None | Some('\n')) {
             return Err(error(cur.line, TEXT_AFTER_QUOTE));
         }
+        // Refused while reading, before any expansion: the expansions are what cost.
+        if entries.len() == MAX_ENTRIES {
+            return Err(error(line, TOO_MANY_ENTRIES));
+        }
+        if !defined.insert(key) {
+            return Err(error(line, DUPLICATE_KEY));
+        }
         entries.push(RawEntry { line, key: key.to_owned(), value });
     }
 
+    // Each name is defined once (duplicates were refused), so a map of the
+    // entries seen so far finds what `${NAME}` refers to in one step.
+    let mut earlier: HashMap<String, usize> = HashMap::with_capacity(entries.len());
+    let mut total = 0usize;
     for i in 0..entries.len() {
-        let (earlier, rest) = entries.split_at_mut(i);
-        let entry = &mut rest[0];
-        if entry.value.contains("${") {
-            entry.value = interpolate(&entry.value, earlier).map_err(|reason| error(entry.line, reason))?;
+        if entries[i].value.contains("${") {
+            let lookup = |name: &str| earlier.get(name).map(|&j| entries[j].value.as_str());
+            let expanded = interpolate(&entries[i].value, lookup).map_err(|reason| error(entries[i].line, reason))?;
+            entries[i].value = expanded;
         }
+        total += entries[i].value.len();
+        if total > MAX_PARSED_BYTES {
+            return Err(error(entries[i].line, TOO_MUCH_EXPANDED));
+        }
+        earlier.insert(entries[i].key.clone(), i);
     }
     Ok(entries)
 }
@@ -636,7 +711,7 @@ fn unquoted_value(cur: &mut Cursor) -> Zeroizing<String> {
 /// Fails on a name undefined there without a default, and as soon as the value outgrows what a
 /// secret may hold: each line could otherwise multiply the one before it (`B=${A}${A}…`) until
 /// the server runs out of memory.
-fn interpolate(value: &str, earlier: &[RawEntry]) -> Result<Zeroizing<String>, &'static str> {
+fn interpolate<'a>(value: &str, earlier: impl Fn(&str) -> Option<&'a str>) -> Result<Zeroizing<String>, &'static str> {
     let mut out = Buf::with_capacity(value.len().min(MAX_VALUE_BYTES));
     let mut rest = value;
     let push = |out: &mut Buf, text: &str| {
@@ -651,7 +726,7 @@ fn interpolate(value: &str, earlier: &[RawEntry]) -> Result<Zeroizing<String>, &
         match variable_reference(after) {
             Some((name, default, used)) => {
                 push(&mut out, rest.get(..at).unwrap_or(""))?;
-                let defined = earlier.iter().rev().find(|e| e.key == name).map(|e| e.value.as_str());
+                let defined = earlier(name);
                 push(&mut out, defined.or(default).ok_or(UNDEFINED_VARIABLE)?)?;
                 rest = after.get(used..).unwrap_or("");
             }

@@ -169,7 +169,7 @@ impl Act {
                     self.action == Action::Read && !matches!(error, AppError::Internal | AppError::Network);
                 match refused_read {
                     true => state()?.record_refused_read(entry).await,
-                    false => state()?.record(entry).await,
+                    false => state()?.record_refusal(entry).await,
                 }
             }
         }
@@ -239,6 +239,11 @@ pub fn state() -> Result<AppState, AppError> {
 
 fn request_parts() -> Option<Parts> {
     use_context::<Parts>()
+}
+
+/// The request's method (a server function called from a page's render sees the page's).
+pub fn request_method() -> Option<axum::http::Method> {
+    request_parts().map(|p| p.method)
 }
 
 /// The request's `Cookie` header, if any.

@@ -16,13 +16,22 @@ use crate::domain::{
     Description, NamespacePath, SecretKey,
 };
 use rusqlite::Connection;
+use std::collections::HashSet;
 
-/// A parsed import waiting to be applied (held in the stash between preview
-/// and apply): the values are zeroized when it is dropped.
+/// An import waiting to be applied (held in the stash between preview and
+/// apply): the text as pasted, never its expanded values, read again at apply
+/// in the format the preview found. Zeroized when dropped.
 pub struct Pending {
     pub namespace: NamespacePath,
     pub format: Format,
-    pub entries: Vec<Entry>,
+    pub text: zeroize::Zeroizing<String>,
+}
+
+impl Pending {
+    /// What it takes in the stash.
+    pub fn bytes(&self) -> usize {
+        self.text.len() + self.namespace.as_str().len()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -93,11 +102,13 @@ pub fn apply(
     conn.execute_batch("SAVEPOINT import")?;
     let mut change = || -> Result<ImportPlan, ImportError> {
         let plan = plan(conn, keyring, ns, format, entries)?;
+        let (adds, rotates): (HashSet<&SecretKey>, HashSet<&SecretKey>) =
+            (plan.adds.iter().collect(), plan.rotates.iter().collect());
         for entry in entries {
-            let (action, meta) = if plan.adds.contains(&entry.key) {
+            let (action, meta) = if adds.contains(&entry.key) {
                 let none = Description::default();
                 (Action::SecretAdd, store::add_secret(conn, keyring, ns, &entry.key, &entry.value, &none, stamp)?)
-            } else if plan.rotates.contains(&entry.key) {
+            } else if rotates.contains(&entry.key) {
                 (Action::SecretRotate, store::rotate_secret(conn, keyring, ns, &entry.key, &entry.value, None, stamp)?)
             } else {
                 continue;

@@ -11,6 +11,7 @@
 use super::{
     audit::{self, AuditKey, NewEntry},
     crypto::{BaseKey, CryptoError, DataKey, Keyring, Place, RootKey, Sealed, SecretUid, WrappedKey},
+    rows::{self, RowKey},
     store::{parsed, uid_at, StoreError},
 };
 use crate::domain::{audit::Action, NamespacePath, SecretKey, Timestamp};
@@ -27,6 +28,10 @@ pub struct Unlocked {
 impl Unlocked {
     pub fn audit_key(&self) -> AuditKey {
         AuditKey::derive(&self.base)
+    }
+
+    pub fn row_key(&self) -> RowKey {
+        RowKey::derive(&self.base)
     }
 }
 
@@ -62,6 +67,8 @@ pub fn unlock(conn: &mut Connection, root: &RootKey, now: Timestamp) -> Result<U
         None => return Err(StoreError::MissingBaseKey),
     };
     let keys = wrapped_keys(&tx)?.iter().map(|w| root.unwrap(w)).collect::<Result<Vec<_>, _>>()?;
+    rows::install(&tx, &RowKey::derive(&base))?;
+    rows::seal(&tx, &AuditKey::derive(&base), now)?;
     tx.commit()?;
     Ok(Unlocked { keyring: Keyring::unlocked(root, keys), base })
 }

@@ -13,6 +13,7 @@ pub mod import;
 pub mod keys;
 pub mod metrics;
 pub mod refusals;
+pub mod rows;
 pub mod slots;
 pub mod stash;
 pub mod state;

@@ -42,6 +42,8 @@ impl Default for Refusals {
 impl Refusals {
     /// Whether this refusal from `client` gets an entry of its own; if not, it is counted.
     pub fn admit(&self, client: &str, now: Instant) -> bool {
+        let client = client_key(client);
+        let client = client.as_str();
         let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
         let key = if windows.len() >= MAX_CLIENTS && !windows.contains_key(client) { MANY } else { client };
         let window = windows.entry(key.to_owned()).or_insert(Window { started: now, recorded: 0, held: 0 });
@@ -67,6 +69,19 @@ impl Refusals {
             !over
         });
         out
+    }
+}
+
+/// One client: an IPv4 address, or an IPv6 /64 (a host usually holds a whole
+/// /64, and could otherwise take a new allowance with every address).
+fn client_key(client: &str) -> String {
+    match client.parse::<std::net::IpAddr>().map(|ip| ip.to_canonical()) {
+        Ok(std::net::IpAddr::V6(v6)) => {
+            let s = v6.segments();
+            format!("{}/64", std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+        }
+        Ok(v4) => v4.to_string(),
+        Err(_) => client.to_owned(),
     }
 }
 
@@ -101,5 +116,17 @@ mod tests {
         assert!(done[0].outcome.starts_with("refused: 15 more refused requests"), "{}", done[0].outcome);
         assert!(r.admit("10.0.0.1", t0 + WINDOW), "a new minute, a new allowance");
         assert!(r.summaries(t0 + WINDOW, true).is_empty());
+    }
+
+    #[test]
+    fn an_ipv6_slash_64_is_one_client() {
+        let r = Refusals::default();
+        let t0 = Instant::now();
+        let admitted = (0..25).filter(|i| r.admit(&format!("2001:db8:0:1::{i:x}"), t0)).count();
+        assert_eq!(admitted, 10, "every address of one /64 shares one allowance");
+        assert!(r.admit("2001:db8:0:2::1", t0), "the next /64 is another client");
+        let done = r.summaries(t0 + WINDOW, false);
+        assert_eq!(done[0].client, "2001:db8:0:1::/64");
+        assert!(done[0].outcome.contains("15 more"), "{}", done[0].outcome);
     }
 }

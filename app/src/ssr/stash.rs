@@ -16,6 +16,8 @@ use std::{
 struct Held<T> {
     owner: i64,
     until: Instant,
+    /// What the item takes in memory, as its putter counted it.
+    bytes: usize,
     item: T,
 }
 
@@ -24,13 +26,26 @@ pub struct Stash<T> {
     ttl: Duration,
     capacity: usize,
     per_owner: usize,
+    max_bytes: usize,
 }
 
 impl<T> Stash<T> {
     /// Holds at most `capacity` items, at most `per_owner` of them one user's
     /// (so that one user cannot push everyone else's out).
     pub fn new(ttl: Duration, capacity: usize, per_owner: usize) -> Self {
-        Self { held: Mutex::new(HashMap::new()), ttl, capacity: capacity.max(1), per_owner: per_owner.max(1) }
+        Self {
+            held: Mutex::new(HashMap::new()),
+            ttl,
+            capacity: capacity.max(1),
+            per_owner: per_owner.max(1),
+            max_bytes: usize::MAX,
+        }
+    }
+
+    /// Also holds at most `max_bytes` in all, as counted by [`Stash::put_sized`].
+    pub fn with_max_bytes(mut self, max_bytes: usize) -> Self {
+        self.max_bytes = max_bytes;
+        self
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Held<T>>> {
@@ -40,6 +55,15 @@ impl<T> Stash<T> {
     /// Holds `item` for `owner` (a user id); returns its id. When full, the
     /// item closest to expiring makes room (the stash never refuses and never grows).
     pub fn put(&self, owner: i64, item: T) -> Option<String> {
+        self.put_sized(owner, item, 0)
+    }
+
+    /// [`Stash::put`] for an item of `bytes`; the oldest items make room for
+    /// it. `None` when it alone is larger than the whole stash may hold.
+    pub fn put_sized(&self, owner: i64, item: T, bytes: usize) -> Option<String> {
+        if bytes > self.max_bytes {
+            return None;
+        }
         let mut raw = [0u8; 16];
         getrandom::fill(&mut raw).ok()?;
         let id = URL_SAFE_NO_PAD.encode(raw);
@@ -49,17 +73,21 @@ impl<T> Stash<T> {
         let oldest = |held: &HashMap<String, Held<T>>, mine: bool| {
             held.iter().filter(|(_, h)| !mine || h.owner == owner).min_by_key(|(_, h)| h.until).map(|(k, _)| k.clone())
         };
-        let make_room = if held.values().filter(|h| h.owner == owner).count() >= self.per_owner {
-            oldest(&held, true)
-        } else if held.len() >= self.capacity {
-            oldest(&held, false)
-        } else {
-            None
-        };
-        if let Some(id) = make_room {
-            held.remove(&id);
+        loop {
+            let total: usize = held.values().map(|h| h.bytes).sum();
+            let make_room = if held.values().filter(|h| h.owner == owner).count() >= self.per_owner {
+                oldest(&held, true)
+            } else if held.len() >= self.capacity || total + bytes > self.max_bytes {
+                oldest(&held, false)
+            } else {
+                break;
+            };
+            match make_room {
+                Some(id) => held.remove(&id),
+                None => break,
+            };
         }
-        held.insert(id.clone(), Held { owner, until: now + self.ttl, item });
+        held.insert(id.clone(), Held { owner, until: now + self.ttl, bytes, item });
         Some(id)
     }
 
@@ -102,6 +130,16 @@ mod tests {
         let ids = [stash.put(1, 2).unwrap(), stash.put(1, 3).unwrap()];
         assert_eq!(stash.take(1, &first), None);
         assert_eq!(ids.map(|id| stash.take(1, &id)), [Some(2), Some(3)]);
+    }
+
+    #[test]
+    fn the_stash_holds_a_bounded_number_of_bytes() {
+        let stash = Stash::new(Duration::from_secs(60), 10, 10).with_max_bytes(100);
+        assert_eq!(stash.put_sized(1, 0, 101), None, "larger than the whole stash");
+        let first = stash.put_sized(1, 1, 60).unwrap();
+        let second = stash.put_sized(2, 2, 60).unwrap();
+        assert_eq!(stash.take(1, &first), None, "pushed out to make room");
+        assert_eq!(stash.take(2, &second), Some(2));
     }
 
     #[test]

@@ -97,6 +97,9 @@ pub struct AppState {
     pub notices: Arc<Stash<()>>,
     /// Trail exports running: 8 at once, 2 per user.
     pub exports: Arc<super::slots::Slots>,
+    /// Workload exports (`/v1/…/export`, `strongroom export | run`) being
+    /// built, each holding a namespace's values: 8 at once, 2 per token.
+    pub workload_exports: Arc<super::slots::Slots>,
 }
 
 impl AppState {
@@ -106,6 +109,7 @@ impl AppState {
     pub fn open(path: &Path, root: &RootKey, settings: &AuthSettings) -> Result<Self, OpenError> {
         let db = Db::open(path, READERS).map_err(StoreError::from)?;
         let unlocked = db.write_now(|c| super::keys::unlock(c, root, Timestamp::now()))?;
+        db.install_row_key(unlocked.row_key()).map_err(StoreError::from)?;
         let hasher = Hasher::new(
             settings.argon2_m_kib,
             settings.argon2_t,
@@ -127,9 +131,11 @@ impl AppState {
         let audit = Arc::new(unlocked.audit_key());
         let reads = Arc::new(ReadAudit::start(db.clone(), audit.clone())?);
         let new_tokens = Arc::new(Stash::new(Duration::from_secs(300), 256, 8));
-        let imports = Arc::new(Stash::new(Duration::from_secs(900), 64, 4));
+        // Pasted texts: at most 1 MiB each, 4 per user, 32 MiB in all.
+        let imports = Arc::new(Stash::new(Duration::from_secs(900), 64, 4).with_max_bytes(32 * 1024 * 1024));
         let notices = Arc::new(Stash::new(Duration::from_secs(300), 256, 4));
         let exports = super::slots::Slots::new(8, 2);
+        let workload_exports = super::slots::Slots::new(8, 2);
         Ok(Self {
             db,
             keyring: Arc::new(unlocked.keyring),
@@ -140,6 +146,7 @@ impl AppState {
             notices,
             imports,
             exports,
+            workload_exports,
         })
     }
 
@@ -171,8 +178,6 @@ impl AppState {
         }
     }
 
-    /// Appends `entry` to the audit trail on its own (for refusals, where no
-    /// change goes with it). A failure is logged; the refusal stands anyway.
     /// Records a refused read, unless its client has had its share of entries
     /// this minute: then it is counted, and the count recorded (see `refusals`).
     pub async fn record_refused_read(&self, entry: super::audit::NewEntry) {
@@ -181,6 +186,19 @@ impl AppState {
         }
     }
 
+    /// Records a refusal: every one of a signed-in caller; an anonymous
+    /// caller's with the same allowance as refused reads (each entry costs an
+    /// `fsync`: a flood of anonymous posts must not fill the disk).
+    pub async fn record_refusal(&self, entry: super::audit::NewEntry) {
+        if entry.actor == crate::domain::audit::ANONYMOUS {
+            self.record_refused_read(entry).await;
+        } else {
+            self.record(entry).await;
+        }
+    }
+
+    /// Appends `entry` to the audit trail on its own (for refusals, where no
+    /// change goes with it). A failure is logged; the refusal stands anyway.
     pub async fn record(&self, entry: super::audit::NewEntry) {
         let key = self.audit.clone();
         // One transaction: the entry and the new head are committed together

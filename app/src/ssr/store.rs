@@ -59,6 +59,8 @@ pub enum StoreError {
     Crypto(#[from] CryptoError),
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error(transparent)]
+    Rows(#[from] super::rows::RowError),
 }
 
 type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -833,7 +835,7 @@ pub fn map_version(conn: &Connection, ns: &NamespacePath) -> Result<u64> {
     let paths: Vec<String> = ns.self_and_ancestors().into_iter().map(String::from).collect();
     let marks = vec!["?"; paths.len()].join(",");
     let version: i64 = conn
-        .prepare_cached(&format!("SELECT max(changed) FROM namespaces WHERE path IN ({marks})"))?
+        .prepare_cached(&format!("SELECT sum(changed) FROM namespaces WHERE path IN ({marks})"))?
         .query_row(params_from_iter(paths.iter()), |r| r.get(0))?;
     Ok(version.max(0) as u64)
 }

@@ -4,7 +4,11 @@
 //! is stored (the token has full entropy, so one hash suffices), so a copy of
 //! the database does not hand out working tokens.
 
-use super::{auth::token_hash, store::Stamp};
+use super::{
+    auth::token_hash,
+    rows::{self, TOKENS},
+    store::Stamp,
+};
 use crate::domain::{token::TOKEN_PREFIX, Scope, Timestamp, TokenName, TokenView};
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use rusqlite::{params, Connection, OptionalExtension, Row};
@@ -103,6 +107,7 @@ pub fn create(
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![name.as_str(), hash, scope.as_str(), stamp.at.0, stamp.actor, expires_at.map(|t| t.0)],
     )?;
+    seal(conn, name)?;
     view_of(conn, name, stamp.at)
 }
 
@@ -126,25 +131,43 @@ pub fn revoke(conn: &Connection, name: &TokenName, stamp: Stamp<'_>) -> Result<T
         "UPDATE tokens SET revoked_at = ?2, revoked_by = ?3 WHERE name = ?1",
         params![name.as_str(), stamp.at.0, stamp.actor],
     )?;
+    seal(conn, name)?;
     view_of(conn, name, stamp.at)
 }
 
-/// The token whose hash is `hash`, revoked or expired or not.
+/// Gives a `tokens` row its MAC after a change (see `rows`).
+fn seal(conn: &Connection, name: &TokenName) -> Result<()> {
+    conn.execute(&format!("UPDATE tokens SET mac = {TOKENS} WHERE name = ?1"), [name.as_str()])?;
+    Ok(())
+}
+
+/// The token whose hash is `hash`, revoked or expired or not; none if its row
+/// was changed without the root key (logged).
 pub fn lookup(conn: &Connection, hash: &[u8]) -> Result<Option<TokenRecord>> {
-    Ok(conn
-        .prepare_cached(
-            "SELECT id, name, namespace, expires_at, revoked_at IS NOT NULL FROM tokens WHERE token_hash = ?1",
-        )?
+    let found = conn
+        .prepare_cached(&format!(
+            "SELECT id, name, namespace, expires_at, revoked_at IS NOT NULL, mac IS {TOKENS}
+             FROM tokens WHERE token_hash = ?1"
+        ))?
         .query_row([hash], |r| {
-            Ok(TokenRecord {
+            let record = TokenRecord {
                 id: r.get(0)?,
                 name: name_from(r, 1)?,
                 scope: scope_from(r, 2)?,
                 expires_at: r.get::<_, Option<i64>>(3)?.map(Timestamp),
                 revoked: r.get(4)?,
-            })
+            };
+            Ok((record, r.get::<_, bool>(5)?))
         })
-        .optional()?)
+        .optional()?;
+    Ok(match found {
+        Some((record, true)) => Some(record),
+        Some((record, false)) => {
+            rows::refused("tokens", record.name.as_str());
+            None
+        }
+        None => None,
+    })
 }
 
 /// Notes that the token was used at `at` (shown in the list as "last used").
@@ -161,6 +184,8 @@ mod tests {
     fn db() -> (tempfile::TempDir, Connection) {
         let dir = tempfile::tempdir().unwrap();
         let conn = super::super::db::open(&dir.path().join("t.db")).unwrap();
+        let base = super::super::crypto::BaseKey::generate().unwrap();
+        rows::install(&conn, &rows::RowKey::derive(&base)).unwrap();
         (dir, conn)
     }
 

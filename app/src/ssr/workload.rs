@@ -291,6 +291,11 @@ impl Request<'_> {
     }
 
     /// Records `error` for `who` and hands it back.
+    pub async fn refused_as(&self, who: &Workload, error: ReadError) -> ReadError {
+        self.failed(who, error).await
+    }
+
+    /// Records `error` for `who` and hands it back.
     async fn failed(&self, who: &Workload, error: ReadError) -> ReadError {
         self.refuse(who.actor(), &error).await;
         error

@@ -56,12 +56,19 @@ pub async fn run(args: ImportArgs) -> Result<(), RunError> {
         "auto" => None,
         other => Some(other.parse::<Format>().map_err(|e| fail(e.to_string()))?),
     };
-    let text = Zeroizing::new(if args.file.as_os_str() == "-" {
-        std::io::read_to_string(std::io::stdin()).map_err(|e| fail(format!("reading standard input: {e}")))?
+    // Read at most one byte past the limit, so that `parse` says the file is too large.
+    let limit = formats::MAX_FILE_BYTES as u64 + 1;
+    let mut text = Zeroizing::new(String::new());
+    let read = if args.file.as_os_str() == "-" {
+        std::io::Read::read_to_string(&mut std::io::Read::take(std::io::stdin(), limit), &mut text)
     } else {
-        std::fs::read_to_string(&args.file).map_err(|e| fail(format!("cannot read {}: {e}", args.file.display())))?
-    });
-    let parsed = formats::parse(&text, format).map_err(|e| fail(format!("{}: {e}", args.file.display())))?;
+        std::fs::File::open(&args.file)
+            .and_then(|f| std::io::Read::read_to_string(&mut std::io::Read::take(f, limit), &mut text))
+    };
+    read.map_err(|e| fail(format!("cannot read {}: {e}", args.file.display())))?;
+    let parsed = app::ssr::db::run_blocking(move || formats::parse(&text, format))
+        .await
+        .map_err(|e| fail(format!("{}: {e}", args.file.display())))?;
     let state = local::open(&args.key, false).await?;
     let keyring = state.keyring.clone();
     let (format, entries) = (parsed.format, parsed.entries);

@@ -13,7 +13,7 @@ mod local;
 mod serve;
 mod tokens;
 mod users;
-mod workload;
+pub mod workload;
 
 use crate::config::{ConfigError, KeyArgs, ServeArgs};
 use app::ssr::{crypto::RootKey, state::OpenError};
@@ -54,19 +54,26 @@ pub enum Command {
     /// Print every secret NAMESPACE sees, in a format Kestra, Prefect or a dotenv parser reads.
     Export {
         namespace: String,
-        /// kestra, dotenv, prefect or json.
+        /// kestra, dotenv, prefect, json or shell (`export KEY='…'`, safe to source).
         #[arg(long, default_value = "dotenv")]
         format: String,
         #[command(flatten)]
         remote: Remote,
     },
-    /// Run a command with every secret NAMESPACE sees added to its environment.
+    /// Run a command with the secrets NAMESPACE sees added to its environment.
+    #[command(after_help = workload::code_loading_help())]
     Run {
         namespace: String,
         #[command(flatten)]
         remote: Remote,
-        /// Set this secret even though its name (PATH, LD_*, PYTHON*, NODE_OPTIONS, …) can
-        /// make programs run other code; may be repeated.
+        /// Set exactly these secrets (comma-separated; may be repeated).
+        #[arg(long, value_name = "KEY,…", value_delimiter = ',')]
+        only: Vec<String>,
+        /// Set the secrets whose key starts with this (may be repeated).
+        #[arg(long, value_name = "PREFIX")]
+        prefix: Vec<String>,
+        /// Set this secret even though its name can make programs run other code, or it is
+        /// already set in this environment (see below); may be repeated.
         #[arg(long = "allow-env", value_name = "KEY")]
         allow_env: Vec<String>,
         /// The command and its arguments, after `--`.
@@ -188,8 +195,9 @@ pub async fn run(cli: Cli) -> Result<(), RunError> {
         Some(Command::Rekey { new_key_file, key }) => keys::rekey(key, new_key_file).await,
         Some(Command::Get { namespace, key, remote }) => workload::get(&remote, &namespace, &key).await,
         Some(Command::Export { namespace, format, remote }) => workload::export(&remote, &namespace, &format).await,
-        Some(Command::Run { namespace, remote, allow_env, command }) => {
-            workload::run(&remote, &namespace, &allow_env, command).await
+        Some(Command::Run { namespace, remote, only, prefix, allow_env, command }) => {
+            let selection = workload::Selection { only, prefixes: prefix, allow: allow_env };
+            workload::run(&remote, &namespace, &selection, command).await
         }
         Some(Command::Import(args)) => import::run(args).await,
         Some(Command::Audit(AuditCommand::Verify { key })) => audit::verify(&key).await,

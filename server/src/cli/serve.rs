@@ -37,6 +37,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), RunError> {
         own_origin: crate::origin::OwnOrigin(args.public_origin()?),
         proxies: args.trusted_proxies()?,
         assets: crate::assets::Assets::new(args.site_root.clone()),
+        request_timeout: limits.request_timeout,
     };
     let state = open_state(args.db_path(), root, settings).await?;
     let (keep, chain) = (args.keep_versions, state.audit.clone());
@@ -64,7 +65,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), RunError> {
         let metrics = crate::metrics::router(state.clone());
         tracing::info!(address = %at, "metrics on http://{at}/metrics");
         // The same connection cap and header timeout as the public listener.
-        tokio::spawn(crate::listen::serve(listener, metrics, limits, std::future::pending()));
+        tokio::spawn(crate::listen::serve(listener, metrics, limits.clone(), std::future::pending()));
     }
 
     let options = LeptosOptions::builder()

@@ -31,15 +31,47 @@ pub struct Remote {
     pub allow_http: bool,
 }
 
-/// Whether `base` (`http://host[:port]…`) names this machine.
-fn is_loopback(base: &str) -> bool {
-    let rest = base.trim_start_matches("http://");
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    let host = match authority.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or_default(),
-        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
-    };
-    host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+/// The server's base URL, parsed: http or https, a host, no user info (in
+/// `http://[::1]@evil.example` the host is `evil.example`), no query or fragment.
+fn base_url(server: &str) -> Result<reqwest::Url, RunError> {
+    let url = reqwest::Url::parse(server.trim()).map_err(|e| fail(format!("--server {server:?} is not a URL: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(fail(format!("--server {server:?} must start with http:// or https://")));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(fail(format!("--server {server:?} holds a user name or password (before '@'): remove it")));
+    }
+    if url.host().is_none() || url.query().is_some() || url.fragment().is_some() {
+        return Err(fail(format!("--server {server:?} must be a base URL such as https://host:port")));
+    }
+    Ok(url)
+}
+
+/// Whether `url`'s host is this machine (decided from the parsed host).
+fn is_loopback(url: &reqwest::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback() || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback()),
+        None => false,
+    }
+}
+
+/// Text from the server made safe for a terminal: control characters (escape
+/// sequences that clear the screen or retitle the window) and bidirectional
+/// overrides (which reorder what is shown) are written as `\u{…}`, and it is cut at 500 characters.
+pub fn printable(text: &str) -> String {
+    let bidi =
+        |c: char| matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    let mut out = String::new();
+    for c in text.chars().take(500) {
+        if c.is_control() || bidi(c) {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn fail(message: impl Into<String>) -> RunError {
@@ -77,11 +109,9 @@ impl Remote {
 
     /// GETs `path` from the server; the body on 200, else the API's message.
     async fn fetch(&self, path: &str) -> Result<Zeroizing<Vec<u8>>, RunError> {
-        let base = self.server.trim_end_matches('/');
-        if !(base.starts_with("http://") || base.starts_with("https://")) {
-            return Err(fail(format!("--server {base:?} must start with http:// or https://")));
-        }
-        if base.starts_with("http://") && !is_loopback(base) && !self.allow_http {
+        let url = base_url(&self.server)?;
+        let base = url.as_str().trim_end_matches('/');
+        if url.scheme() == "http" && !is_loopback(&url) && !self.allow_http {
             return Err(fail(format!(
                 "refusing to send the token in clear to {base}: use https://, or --allow-http \
                  (STRONGROOM_ALLOW_HTTP=true) on a network you trust"
@@ -102,7 +132,7 @@ impl Remote {
         }
         let message = serde_json::from_slice::<serde_json::Value>(&body)
             .ok()
-            .and_then(|v| v["error"]["message"].as_str().map(str::to_owned))
+            .and_then(|v| v["error"]["message"].as_str().map(printable))
             .unwrap_or_else(|| format!("the server answered {status}"));
         Err(fail(message))
     }
@@ -147,43 +177,322 @@ fn write_out(bytes: &[u8]) -> Result<(), RunError> {
     out.write_all(bytes).and_then(|()| out.flush()).map_err(|e| fail(format!("writing to standard output: {e}")))
 }
 
-/// Variables that make a program (or its shell or loader) run other code, or
-/// find another program: a secret of that name would let anyone who may edit
-/// a parent namespace run code wherever `run` is used. Refused unless named
-/// with `--allow-env`.
-fn dangerous(name: &str) -> bool {
-    const EXACT: &[&str] =
-        &["PATH", "BASH_ENV", "ENV", "IFS", "PS4", "SHELLOPTS", "NODE_OPTIONS", "PERL5OPT", "RUBYOPT", "GCONV_PATH"];
-    const PREFIXES: &[&str] = &["LD_", "DYLD_", "PYTHON"];
-    EXACT.contains(&name) || PREFIXES.iter().any(|p| name.starts_with(p))
+/// Names (compared without regard to case) that make a program, its shell,
+/// its interpreter or its loader run other code, trust another server, or
+/// look for files elsewhere. A secret of such a name would let anyone who may
+/// edit a namespace (or any namespace above it) run code wherever `run` is
+/// used, so `run` refuses it unless named with `--allow-env`.
+pub const CODE_LOADING_PREFIXES: &[&str] = &[
+    "GIT_",
+    "JAVA_",
+    "_JAVA_",
+    "JDK_",
+    "NODE_",
+    "NPM_CONFIG_",
+    "PERL",
+    "RUBY",
+    "GEM_",
+    "BUNDLE_",
+    "PYTHON",
+    "PIP_",
+    "LD_",
+    "DYLD_",
+    "SSL_",
+    "OPENSSL_",
+    "LESS",
+    "BASH",
+    "MALLOC_",
+    "DOTNET_",
+    "COMPLUS_",
+    "XDG_",
+    "LUA_",
+    "STRONGROOM_",
+];
+/// Names containing one of these (`HTTPS_PROXY`, `no_proxy`, …) or ending in
+/// one (`REQUESTS_CA_BUNDLE`, `CURL_CA_BUNDLE`, …).
+pub const CODE_LOADING_PARTS: &[&str] = &["PROXY"];
+pub const CODE_LOADING_SUFFIXES: &[&str] = &["_CA_BUNDLE"];
+pub const CODE_LOADING_NAMES: &[&str] = &[
+    "PATH",
+    "HOME",
+    "TMPDIR",
+    "SHELL",
+    "ENV",
+    "IFS",
+    "PS4",
+    "SHELLOPTS",
+    "PROMPT_COMMAND",
+    "PAGER",
+    "EDITOR",
+    "VISUAL",
+    "BROWSER",
+    "GLIBC_TUNABLES",
+    "GCONV_PATH",
+    "LOCPATH",
+    "NLSPATH",
+    "HOSTALIASES",
+    "RES_OPTIONS",
+    "LOCALDOMAIN",
+    "TERMINFO",
+    "CLASSPATH",
+    "PHP_INI_SCAN_DIR",
+    "PHPRC",
+    "CURL_HOME",
+    "WGETRC",
+    "NETRC",
+    "KUBECONFIG",
+    "DOCKER_HOST",
+    "DOCKER_CONFIG",
+];
+
+/// Whether `name` is in the code-loading family above.
+pub fn code_loading(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    CODE_LOADING_NAMES.contains(&upper.as_str())
+        || CODE_LOADING_PREFIXES.iter().any(|p| upper.starts_with(p))
+        || CODE_LOADING_PARTS.iter().any(|p| upper.contains(p))
+        || CODE_LOADING_SUFFIXES.iter().any(|p| upper.ends_with(p))
 }
 
-/// Replaces this process with `command`, its environment plus every secret
-/// `ns` sees: signals reach the command directly, and its exit status is ours.
-/// The command does not inherit this process's token.
-pub async fn run(remote: &Remote, ns: &str, allow: &[String], command: Vec<OsString>) -> Result<(), RunError> {
+/// The family as `run --help` prints it.
+pub fn code_loading_help() -> String {
+    let prefixes: Vec<String> = CODE_LOADING_PREFIXES.iter().map(|p| format!("{p}*")).collect();
+    let parts: Vec<String> = CODE_LOADING_PARTS.iter().map(|p| format!("*{p}*")).collect();
+    let suffixes: Vec<String> = CODE_LOADING_SUFFIXES.iter().map(|p| format!("*{p}")).collect();
+    format!(
+        "Which secrets are set:\n  With --only KEY,… and/or --prefix P, exactly the keys named or starting with P; \
+         without either, every secret NAMESPACE sees.\n  Refused unless named with --allow-env KEY (the whole \
+         command is refused, nothing runs):\n  - keys that could make a program run other code (compared \
+         without regard to case):\n    {}\n    {}\n    {}\n  - keys already set in this command's own \
+         environment (a secret must not silently replace them).\n  Keys named with --only count as allowed.\n\
+         The command never receives STRONGROOM_TOKEN or STRONGROOM_TOKEN_FILE.\n\
+         Anyone who may edit NAMESPACE or any namespace above it chooses these values: pin what run sets with --only.",
+        CODE_LOADING_NAMES.join(" "),
+        prefixes.join(" "),
+        [parts, suffixes].concat().join(" "),
+    )
+}
+
+/// Which secrets `run` sets, as the person running it chose.
+#[derive(Debug, Default, Clone)]
+pub struct Selection {
+    /// `--only`: exactly these keys (each must be defined).
+    pub only: Vec<String>,
+    /// `--prefix`: keys starting with one of these.
+    pub prefixes: Vec<String>,
+    /// `--allow-env`: set even if code-loading or already in the environment.
+    pub allow: Vec<String>,
+}
+
+impl Selection {
+    /// The (key, value) pairs to set, from the server's answer; `env` says
+    /// whether a name is set in this process's environment. Every key must
+    /// parse as a secret key (a hostile server could send `NODE_OPTIONS=--import`
+    /// as a key), or the whole answer is refused.
+    pub fn choose(
+        &self,
+        secrets: std::collections::BTreeMap<String, Zeroizing<String>>,
+        env: impl Fn(&str) -> bool,
+    ) -> Result<Vec<(SecretKey, Zeroizing<String>)>, RunError> {
+        for key in self.only.iter().chain(&self.allow) {
+            SecretKey::parse(key).map_err(|e| fail(format!("--only / --allow-env {key:?}: {e}")))?;
+        }
+        if self.prefixes.iter().any(|p| p.is_empty()) {
+            return Err(fail("--prefix must not be empty"));
+        }
+        let mut chosen = Vec::new();
+        for (key, value) in secrets {
+            let key = SecretKey::parse(&key).map_err(|_| {
+                fail(format!(
+                    "the server sent {:?}, which is not a secret key: refusing the whole answer",
+                    printable(&key)
+                ))
+            })?;
+            let named = self.only.iter().any(|k| k == key.as_str());
+            let prefixed = self.prefixes.iter().any(|p| key.as_str().starts_with(p.as_str()));
+            let selected = (self.only.is_empty() && self.prefixes.is_empty()) || named || prefixed;
+            if !selected {
+                continue;
+            }
+            let allowed = named || self.allow.iter().any(|k| k == key.as_str());
+            if !allowed && code_loading(key.as_str()) {
+                return Err(fail(format!(
+                    "refusing to set {key} for the command: names like it can make programs run other code \
+                     (see `strongroom run --help`); pass --allow-env {key} or --only {key} if that is intended"
+                )));
+            }
+            if !allowed && env(key.as_str()) {
+                return Err(fail(format!(
+                    "refusing to replace {key}, which is already set in this environment; \
+                     pass --allow-env {key} if the secret should win"
+                )));
+            }
+            if value.contains('\0') {
+                return Err(fail(format!("{key} holds a NUL byte, which an environment variable cannot carry")));
+            }
+            chosen.push((key, value));
+        }
+        if let Some(missing) = self.only.iter().find(|k| !chosen.iter().any(|(key, _)| key.as_str() == k.as_str())) {
+            return Err(fail(format!("--only {missing}: no such secret in this namespace")));
+        }
+        Ok(chosen)
+    }
+}
+
+/// Replaces this process with `command`, its environment plus the chosen
+/// secrets `ns` sees: signals reach the command directly, and its exit status
+/// is ours. The command does not inherit this process's token.
+pub async fn run(remote: &Remote, ns: &str, selection: &Selection, command: Vec<OsString>) -> Result<(), RunError> {
     use std::os::unix::process::CommandExt;
+    let (program, args) = command.split_first().ok_or_else(|| fail("no command given after --"))?;
     let body = remote.fetch(&format!("/v1/namespaces/{}/export?format=json", namespace(ns)?)).await?;
     let secrets: std::collections::BTreeMap<String, Zeroizing<String>> =
         serde_json::from_slice(&body).map_err(|_| fail("the server's answer is not an export"))?;
-    for (key, value) in &secrets {
-        if dangerous(key) && !allow.contains(key) {
-            return Err(fail(format!(
-                "refusing to set {key} for the command: it can make programs run other code; \
-                 pass --allow-env {key} if that is intended"
-            )));
-        }
-        if value.contains('\0') {
-            return Err(fail(format!("{key} holds a NUL byte, which an environment variable cannot carry")));
+    let chosen = selection.choose(secrets, |name| std::env::var_os(name).is_some())?;
+    let mut child = std::process::Command::new(program);
+    child.args(args);
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().to_ascii_uppercase().starts_with("STRONGROOM_TOKEN") {
+            child.env_remove(name);
         }
     }
-    let (program, args) = command.split_first().ok_or_else(|| fail("no command given after --"))?;
-    let mut child = std::process::Command::new(program);
-    child.args(args).env_remove("STRONGROOM_TOKEN").env_remove("STRONGROOM_TOKEN_FILE");
-    for (key, value) in &secrets {
-        child.env(key, value.as_str());
+    for (key, value) in &chosen {
+        child.env(key.as_str(), value.as_str());
     }
     // exec only returns on failure.
     let error = child.exec();
     Err(fail(format!("cannot run {}: {error}", program.to_string_lossy())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(pairs: &[(&str, &str)]) -> std::collections::BTreeMap<String, Zeroizing<String>> {
+        pairs.iter().map(|(k, v)| (k.to_string(), Zeroizing::new(v.to_string()))).collect()
+    }
+
+    fn keys(chosen: &[(SecretKey, Zeroizing<String>)]) -> Vec<&str> {
+        chosen.iter().map(|(k, _)| k.as_str()).collect()
+    }
+
+    #[test]
+    fn the_code_loading_family_is_matched_without_regard_to_case() {
+        for name in [
+            "GIT_CONFIG_COUNT",
+            "git_config_key_0",
+            "GIT_SSH_COMMAND",
+            "JAVA_TOOL_OPTIONS",
+            "_JAVA_OPTIONS",
+            "JDK_JAVA_OPTIONS",
+            "https_proxy",
+            "HTTP_PROXY",
+            "no_proxy",
+            "ALL_PROXY",
+            "NODE_OPTIONS",
+            "NODE_TLS_REJECT_UNAUTHORIZED",
+            "NODE_PATH",
+            "PERL5LIB",
+            "PERL5OPT",
+            "RUBYLIB",
+            "RUBYOPT",
+            "PYTHONPATH",
+            "LD_PRELOAD",
+            "DYLD_INSERT_LIBRARIES",
+            "SSL_CERT_FILE",
+            "REQUESTS_CA_BUNDLE",
+            "CURL_CA_BUNDLE",
+            "LESSOPEN",
+            "PAGER",
+            "EDITOR",
+            "VISUAL",
+            "PROMPT_COMMAND",
+            "BASH_ENV",
+            "BASH_FUNC_x",
+            "GLIBC_TUNABLES",
+            "MALLOC_CONF",
+            "HOME",
+            "TMPDIR",
+            "PATH",
+            "path",
+            "IFS",
+            "STRONGROOM_SERVER",
+        ] {
+            assert!(code_loading(name), "{name}");
+        }
+        for name in ["DB_PASSWORD", "db_password", "STRIPE_KEY", "API_TOKEN", "GITHUB_TOKEN", "HOMEPAGE_URL", "_"] {
+            assert!(!code_loading(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn by_default_every_safe_key_is_set_and_a_code_loading_one_refuses_the_run() {
+        let none = |_: &str| false;
+        let chosen = Selection::default().choose(answer(&[("DB_PASSWORD", "x"), ("api_key", "y")]), none).unwrap();
+        assert_eq!(keys(&chosen), ["DB_PASSWORD", "api_key"]);
+        let hostile = answer(&[("DB_PASSWORD", "x"), ("GIT_CONFIG_COUNT", "1")]);
+        let e = Selection::default().choose(hostile.clone(), none).unwrap_err().to_string();
+        assert!(e.contains("GIT_CONFIG_COUNT") && e.contains("--allow-env"), "{e}");
+        let allowed = Selection { allow: vec!["GIT_CONFIG_COUNT".into()], ..Default::default() };
+        assert_eq!(keys(&allowed.choose(hostile, none).unwrap()), ["DB_PASSWORD", "GIT_CONFIG_COUNT"]);
+    }
+
+    #[test]
+    fn a_key_already_in_the_environment_is_not_replaced_unless_allowed() {
+        let set = |name: &str| name == "DB_HOST";
+        let e = Selection::default().choose(answer(&[("DB_HOST", "evil")]), set).unwrap_err().to_string();
+        assert!(e.contains("already set") && e.contains("DB_HOST"), "{e}");
+        let allowed = Selection { allow: vec!["DB_HOST".into()], ..Default::default() };
+        assert_eq!(keys(&allowed.choose(answer(&[("DB_HOST", "x")]), set).unwrap()), ["DB_HOST"]);
+    }
+
+    #[test]
+    fn only_and_prefix_set_exactly_what_they_name() {
+        let none = |_: &str| false;
+        let all = answer(&[("APP_DB", "1"), ("APP_KEY", "2"), ("OTHER", "3"), ("NODE_OPTIONS", "--import x")]);
+        let only = Selection { only: vec!["OTHER".into()], ..Default::default() };
+        assert_eq!(keys(&only.choose(all.clone(), none).unwrap()), ["OTHER"]);
+        let prefix = Selection { prefixes: vec!["APP_".into()], ..Default::default() };
+        assert_eq!(keys(&prefix.choose(all.clone(), none).unwrap()), ["APP_DB", "APP_KEY"]);
+        let missing = Selection { only: vec!["NOPE".into()], ..Default::default() };
+        assert!(missing.choose(all.clone(), none).unwrap_err().to_string().contains("NOPE"));
+        let empty = Selection { prefixes: vec![String::new()], ..Default::default() };
+        assert!(empty.choose(all, none).is_err());
+    }
+
+    #[test]
+    fn a_key_that_is_no_secret_key_refuses_the_whole_answer() {
+        for bad in ["NODE_OPTIONS=--import", "A B", "", "1A", "A\u{1b}[2J"] {
+            let e = Selection::default().choose(answer(&[("OK", "1"), (bad, "x")]), |_| false).unwrap_err();
+            let text = e.to_string();
+            assert!(text.contains("not a secret key") && !text.contains('\u{1b}'), "{text}");
+        }
+    }
+
+    #[test]
+    fn server_urls_are_parsed_and_user_info_is_refused() {
+        assert!(base_url("http://[::1]@evil.example").is_err());
+        assert!(base_url("http://user:pw@127.0.0.1:3000").is_err());
+        assert!(base_url("ftp://127.0.0.1").is_err());
+        assert!(base_url("https://s.example/?x=1").is_err());
+        for (url, local) in [
+            ("http://127.0.0.1:3000", true),
+            ("http://[::1]:3000/", true),
+            ("http://LOCALHOST:1", true),
+            ("http://127.9.9.9", true),
+            ("http://localhost.evil.example", false),
+            ("http://10.0.0.1:3000", false),
+            ("http://127.0.0.1.nip.io", false),
+        ] {
+            assert_eq!(is_loopback(&base_url(url).unwrap()), local, "{url}");
+        }
+    }
+
+    #[test]
+    fn server_text_cannot_drive_the_terminal() {
+        let shown = printable("bad\u{1b}[2J\u{1b}]0;title\u{7}\r\u{202e}txt.exe\u{2066}");
+        assert!(!shown.chars().any(|c| c.is_control() || ('\u{2000}'..='\u{2fff}').contains(&c)), "{shown}");
+        assert!(shown.starts_with("bad\\u{1b}[2J"), "{shown}");
+        assert_eq!(printable(&"x".repeat(600)).len(), 500);
+    }
 }

@@ -7,7 +7,7 @@
 
 use super::{presented, request};
 use app::ssr::{
-    formats::{Format, FormatError},
+    formats::{self, Format, FormatError},
     state::AppState,
     store,
     workload::{store_error, Disclosed, ReadError, Work},
@@ -73,6 +73,16 @@ pub async fn export(
     headers: HeaderMap,
 ) -> Response {
     let req = request(&state, &addr, &namespace, "");
+    let token = presented(&headers, false);
+    // An export holds every value of a namespace in memory while it is built:
+    // a bounded number at once, per token and in all (see `AppState::workload_exports`).
+    let who = match req.authenticate(token.as_deref()).await {
+        Ok(who) => who,
+        Err(e) => return error(&e),
+    };
+    let Some(_slot) = state.workload_exports.take(who.id) else {
+        return error(&req.refused_as(&who, ReadError::Busy).await);
+    };
     // Checked after the token (an unauthenticated caller learns nothing) and
     // before any value is read.
     let format = query.get("format").map(String::as_str).unwrap_or_default().to_owned();
@@ -83,14 +93,22 @@ pub async fn export(
         Ok((format, store::resolve_all(c, keyring, ns).map_err(store_error)?))
     });
     let read = async {
-        let (who, ns, (format, all)) = req.read_with(presented(&headers, false).as_deref(), &namespace, work).await?;
-        Ok::<_, ReadError>((format, req.disclose(&who, &ns, all).await?))
+        let (who, ns, (format, all)) = req.read_with(token.as_deref(), &namespace, work).await?;
+        // Refused before anything is disclosed (or recorded as read).
+        if let Some(key) = formats::unrepresentable(format, all.iter().map(|d| (&d.key, &d.value))) {
+            let message = format!("{key} holds a NUL byte, which the {format} format cannot carry");
+            return Err(req.refused_as(&who, ReadError::BadName { field: "format", message }).await);
+        }
+        let all = req.disclose(&who, &ns, all).await?;
+        Ok::<_, ReadError>((format, all.into_iter().map(|d| (d.key, d.value)).collect::<Vec<_>>()))
     };
     match read.await {
-        Ok((format, all)) => {
-            let pairs: Vec<_> = all.into_iter().map(|d| (d.key, d.value)).collect();
-            let text = app::ssr::formats::export(format, &pairs);
-            (StatusCode::OK, [(header::CONTENT_TYPE, format.content_type())], text.as_bytes().to_vec()).into_response()
+        Ok((format, pairs)) => {
+            let mut text = formats::export(format, &pairs);
+            drop(pairs);
+            // Moved, not copied, into the body.
+            let body = std::mem::take(&mut *text);
+            (StatusCode::OK, [(header::CONTENT_TYPE, format.content_type())], body).into_response()
         }
         Err(e) => error(&e),
     }
