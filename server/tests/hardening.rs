@@ -70,9 +70,10 @@ async fn verdict(s: &common::Server) -> app::ssr::audit::Verdict {
 async fn item_13_a_wiped_trail_does_not_verify() {
     use app::ssr::audit::Verdict;
     let s = start().await;
-    assert_eq!(verdict(&s).await, Verdict::Intact { entries: 0 });
+    // A new database's trail starts with its security rows being sealed (`rows.sealed`).
+    assert_eq!(verdict(&s).await, Verdict::Intact { entries: 1 });
     s.login("admin").await;
-    assert!(matches!(verdict(&s).await, Verdict::Intact { entries: 1 }));
+    assert!(matches!(verdict(&s).await, Verdict::Intact { entries: 2 }));
     s.sql("DELETE FROM audit; DELETE FROM meta WHERE name = 'audit_head';");
     assert!(matches!(verdict(&s).await, Verdict::Broken { .. }), "{:?}", verdict(&s).await);
 }
@@ -590,18 +591,260 @@ async fn item_11_a_flood_of_refused_reads_is_counted_not_recorded_one_by_one() {
         assert_eq!(s.anon().call("namespaces/list", &[]).await.0, 401);
     }
     assert_eq!(s.audit_count().await, before + 10, "ten entries, then counted");
-    // Writes and sign-ins from the same client are still recorded each.
+    // An anonymous refused write shares that allowance (issue 18, item 6); a sign-in is recorded each time.
     assert_eq!(s.anon().call("namespaces/create", &[("namespace", "x"), ("description", "")]).await.0, 401);
     assert_eq!(s.anon().call("session/login", &[("username", "admin"), ("password", "nope")]).await.0, 401);
-    assert_eq!(s.audit_count().await, before + 12);
+    assert_eq!(s.audit_count().await, before + 11);
     // Another client has its own ten.
     let (status, _, _) = s.api_from(from(9), "GET", "/v1/namespaces/flood/secrets/K", Some("sr_not-a-token")).await;
     assert_eq!(status, 401);
-    assert_eq!(s.audit_count().await, before + 13);
+    assert_eq!(s.audit_count().await, before + 12);
     // The count is written when the minute is over (here: now).
     s.state.reads.flush_refusals().await.unwrap();
     let entry = s.last_entry().await;
     assert_eq!((entry.action.as_str(), entry.client.as_str()), ("request", "127.0.0.1"));
-    assert!(entry.outcome.starts_with("refused: 50 more refused requests"), "{}", entry.outcome);
-    assert_eq!(s.audit_count().await, before + 14);
+    assert!(entry.outcome.starts_with("refused: 51 more refused requests"), "{}", entry.outcome);
+    assert_eq!(s.audit_count().await, before + 13);
+}
+
+// ------------------------------------------------------------ Issue 18: Hardening II
+// Each test names the items of issue 18 it covers; each failed before its fix.
+
+/// Items 1, 2 and 10: an import is refused as its lines are read when it has
+/// more than 5,000 entries, a key twice, or values that expand past 4 MiB.
+#[tokio::test]
+async fn issue_18_items_1_2_10_import_bombs_are_refused_while_reading() {
+    let s = start().await;
+    let mut admin = s.login("admin").await;
+    admin.call("namespaces/create", &[("namespace", "bomb"), ("description", "")]).await;
+    let big = format!("X={}\n", "x".repeat(64 * 1024 - 1));
+    async fn call(admin: &mut common::Client<'_>, text: String) -> (u16, serde_json::Value) {
+        admin.call("import/preview", &[("namespace", "bomb"), ("content", &text), ("format", "")]).await
+    }
+    // 75,000 references to a 64 KiB value (5 GB once expanded) in 1 MiB: refused at entry 5,001.
+    let mut many = big.clone();
+    for i in 0..75_000 {
+        many.push_str(&format!("B{i}=${{X}}\n"));
+        if many.len() > 1000 * 1024 {
+            break;
+        }
+    }
+    let (status, body) = call(&mut admin, many).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body.to_string().contains("more than 5,000 secrets"), "{body}");
+    // 100 references: within the entry cap, but 6.4 MB once expanded.
+    let mut wide = big.clone();
+    for i in 0..100 {
+        wide.push_str(&format!("B{i}=${{X}}\n"));
+    }
+    let (status, body) = call(&mut admin, wide).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body.to_string().contains("line 65: the values add up to more than 4 MiB"), "{body}");
+    // A key twice is refused at its second line, before anything is expanded.
+    let (status, body) = call(&mut admin, format!("{big}Y=${{X}}\nY=${{X}}${{X}}\n")).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body.to_string().contains("line 3: key appears more than once"), "{body}");
+    // 5,000 keys apply in one go.
+    let ok: String = (0..5_000).map(|i| format!("K{i}=v{i}\n")).collect();
+    let (status, body) = call(&mut admin, ok).await;
+    assert_eq!(status, 200, "{body}");
+}
+
+/// Item 6: anonymous refused writes (cross-origin posts, calls without a
+/// session) get ten entries a minute per client; a signed-in caller's
+/// refusals are all recorded.
+#[tokio::test]
+async fn issue_18_item_6_anonymous_refused_writes_cannot_flood_the_trail() {
+    let s = start().await;
+    let before = s.audit_count().await;
+    let http = reqwest::Client::new();
+    for _ in 0..30 {
+        let res = http
+            .post(format!("{}/api/namespaces/create", s.base))
+            .header("origin", "http://evil.example")
+            .form(&[("namespace", "x"), ("description", "")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 403);
+        assert_eq!(s.anon().call("namespaces/create", &[("namespace", "x"), ("description", "")]).await.0, 401);
+    }
+    assert_eq!(s.audit_count().await, before + 10, "ten entries, the rest counted");
+    s.add_user("auditor", app::domain::Role::Auditor, "").await;
+    let mut auditor = s.login("auditor").await;
+    let signed_in = s.audit_count().await;
+    for _ in 0..15 {
+        assert_eq!(auditor.call("namespaces/create", &[("namespace", "x"), ("description", "")]).await.0, 403);
+    }
+    assert_eq!(s.audit_count().await, signed_in + 15, "every refusal of a signed-in caller");
+}
+
+/// Item 15: workload exports are bounded per token (each holds a namespace's values).
+#[tokio::test]
+async fn issue_18_item_15_workload_exports_are_bounded_per_token() {
+    let s = start().await;
+    s.secrets("exp", &[("K", "v")]).await;
+    let token = s.token("exporter", "exp", None).await;
+    let id: i64 = s
+        .state
+        .db
+        .read(|c| c.query_row("SELECT id FROM tokens WHERE name = 'exporter'", [], |r| r.get(0)))
+        .await
+        .unwrap();
+    let held = [s.state.workload_exports.take(id).unwrap(), s.state.workload_exports.take(id).unwrap()];
+    let (status, _, body) = s.api("GET", "/v1/namespaces/exp/export?format=json", Some(&token)).await;
+    assert_eq!(status, 503, "{body}");
+    drop(held);
+    let (status, _, body) = s.api("GET", "/v1/namespaces/exp/export?format=json", Some(&token)).await;
+    assert_eq!((status, body.as_str()), (200, "{\"K\":\"v\"}\n"));
+}
+
+/// Also seen: a HEAD of the page that shows a new token once does not use the showing up.
+#[tokio::test]
+async fn issue_18_a_head_request_does_not_use_up_the_one_time_token() {
+    let s = start().await;
+    let admin = s.login("admin").await;
+    let res = admin
+        .post_page("tokens/create", "/admin/tokens", &[("name", "ci"), ("namespace", "*"), ("expires", "never")])
+        .await;
+    assert_eq!(res.status(), 303);
+    let page = res.headers()["location"].to_str().unwrap().to_owned();
+    assert!(page.contains("created="), "{page}");
+    let cookie = admin.cookie.clone().unwrap();
+    let head = admin.http.head(format!("{}{page}", s.base)).header("cookie", &cookie).send().await.unwrap();
+    assert_eq!(head.status(), 200);
+    let (_, _, body) = admin.get(&page).await;
+    assert!(body.contains("sr_"), "the token was used up by the HEAD");
+    let (_, _, body) = admin.get(&page).await;
+    assert!(!body.contains("sr_"), "shown twice");
+}
+
+/// Also seen: the Vault map's version counts changes along the namespace's own
+/// path only, not changes anywhere on the server.
+#[tokio::test]
+async fn issue_18_the_vault_map_version_tells_nothing_of_other_namespaces() {
+    let s = start().await;
+    s.secrets("team.app", &[("A", "1")]).await;
+    s.secrets("other", &[("B", "1")]).await;
+    let token = s.token("reader", "", None).await;
+    async fn version(s: &common::Server, token: String) -> u64 {
+        let (_, _, body) = s.api("GET", "/v1/secret/metadata/team/app", Some(&token)).await;
+        serde_json::from_str::<serde_json::Value>(&body).unwrap()["data"]["current_version"].as_u64().unwrap()
+    }
+    let first = version(&s, token.clone()).await;
+    s.secrets("other", &[("C", "2"), ("D", "3"), ("E", "4")]).await;
+    assert_eq!(version(&s, token.clone()).await, first, "changes elsewhere moved it");
+    s.secrets("team", &[("PARENT", "x")]).await;
+    assert_eq!(version(&s, token.clone()).await, first + 1, "a change above it moves it");
+    s.secrets("team.app", &[("F", "y")]).await;
+    assert_eq!(version(&s, token).await, first + 2);
+}
+
+/// The real binary with `env`, on a data dir of its own; killed when dropped.
+struct Served {
+    child: std::process::Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn served(env: &[(&str, &str)]) -> Served {
+    let dir = tempfile::tempdir().unwrap();
+    let root = app::ssr::crypto::RootKey::generate().unwrap();
+    common::binary::prepare(dir.path(), &root, 1).await;
+    let port = common::binary::free_port();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_strongroom"))
+        .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .arg(dir.path())
+        .env_remove("STRONGROOM_MASTER_KEY_FILE")
+        .env("STRONGROOM_MASTER_KEY", root.to_base64().as_str())
+        .env("RUST_LOG", "error")
+        .envs(env.iter().copied())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let served = Served { child, port, _dir: dir };
+    for _ in 0..200 {
+        if reqwest::get(format!("http://127.0.0.1:{port}/healthz")).await.is_ok_and(|r| r.status() == 200) {
+            return served;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("the server did not start");
+}
+
+/// A raw connection from `local` (any 127.0.0.0/8 address) to the server.
+async fn connect(port: u16, local: &str) -> tokio::net::TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(format!("{local}:0").parse().unwrap()).unwrap();
+    socket.connect(format!("127.0.0.1:{port}").parse().unwrap()).await.unwrap()
+}
+
+/// Reads until the server closes the connection (or `within` passes: `None`).
+async fn read_to_close(stream: &mut tokio::net::TcpStream, within: std::time::Duration) -> Option<String> {
+    use tokio::io::AsyncReadExt;
+    let mut got = Vec::new();
+    match tokio::time::timeout(within, stream.read_to_end(&mut got)).await {
+        Ok(_) => Some(String::from_utf8_lossy(&got).into_owned()),
+        Err(_) => None,
+    }
+}
+
+/// Item 3: one client cannot hold every connection slot: connections per
+/// client are capped (others still served), an HTTP/2 preface is closed at
+/// once, a body that trickles in is cut off, and idle keep-alive connections close.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_18_item_3_one_client_cannot_hold_the_connection_slots() {
+    use std::time::Duration;
+    use tokio::io::AsyncWriteExt;
+    let s = served(&[("STRONGROOM_MAX_CONNECTIONS_PER_CLIENT", "3"), ("STRONGROOM_HEADER_TIMEOUT_SECS", "30")]).await;
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        let mut c = connect(s.port, "127.0.0.1").await;
+        c.write_all(b"GET /healthz HTTP/1.1\r\n").await.unwrap(); // headers never finished
+        held.push(c);
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut fourth = connect(s.port, "127.0.0.1").await;
+    let _ = fourth.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").await;
+    assert_eq!(read_to_close(&mut fourth, Duration::from_secs(5)).await.as_deref(), Some(""), "a fourth was served");
+    let other = reqwest::Client::builder().local_address("127.0.0.2".parse::<std::net::IpAddr>().ok()).build().unwrap();
+    let res = other.get(format!("http://127.0.0.1:{}/healthz", s.port)).send().await.unwrap();
+    assert_eq!(res.status(), 200, "another client is still served");
+    // HTTP/2 with prior knowledge: not served, closed at once (from another client: ours are all taken).
+    let mut h2 = connect(s.port, "127.0.0.3").await;
+    h2.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0").await.unwrap();
+    let answer = read_to_close(&mut h2, Duration::from_secs(5)).await.expect("an h2 preface held the connection");
+    assert!(!answer.contains("HTTP/2"), "{answer}");
+    drop(held);
+
+    let s = served(&[("STRONGROOM_REQUEST_TIMEOUT_SECS", "2"), ("STRONGROOM_KEEPALIVE_IDLE_SECS", "1")]).await;
+    // A body that trickles in: 408 when the deadline passes, and the connection closed.
+    let mut slow = connect(s.port, "127.0.0.1").await;
+    slow.write_all(b"POST /api/session/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\n").await.unwrap();
+    let trickle = async {
+        for _ in 0..20 {
+            if slow.write_all(b"u").await.is_err() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    };
+    let started = std::time::Instant::now();
+    trickle.await;
+    let answer = read_to_close(&mut slow, Duration::from_secs(5)).await.unwrap_or_default();
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer:?}");
+    assert!(started.elapsed() < Duration::from_secs(11), "the body was read for {:?}", started.elapsed());
+    // An idle keep-alive connection is closed after STRONGROOM_KEEPALIVE_IDLE_SECS.
+    let mut idle = connect(s.port, "127.0.0.1").await;
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").await.unwrap();
+    let answer = read_to_close(&mut idle, Duration::from_secs(6)).await.expect("an idle connection stayed open");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
 }

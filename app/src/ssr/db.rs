@@ -219,6 +219,17 @@ END;
 "#,
 ];
 
+/// How many migrations this binary knows: the schema version it writes.
+pub const MIGRATIONS_LEN: usize = MIGRATIONS.len();
+
+/// A new database in memory with the schema of `version` (what a restore
+/// compares a file of that version against).
+pub fn open_in_memory_at(version: usize) -> rusqlite::Result<Connection> {
+    let mut conn = Connection::open_in_memory()?;
+    migrate_to(&mut conn, version.min(MIGRATIONS.len()))?;
+    Ok(conn)
+}
+
 /// Opens (creating if needed) the database at `path` and brings its schema up to date.
 /// The file (and the `-wal` and `-shm` files SQLite makes beside it, which take
 /// its mode) is readable by its owner only, whatever the umask or directory.
@@ -281,7 +292,12 @@ fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
         let code = rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN);
         return Err(rusqlite::Error::SqliteFailure(code, Some(message)));
     }
-    for (index, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+    migrate_to(conn, MIGRATIONS.len())
+}
+
+fn migrate_to(conn: &mut Connection, version: usize) -> rusqlite::Result<()> {
+    let current: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    for (index, sql) in MIGRATIONS.iter().enumerate().take(version).skip(current as usize) {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", index as u32 + 1)?;

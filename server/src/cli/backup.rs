@@ -3,16 +3,20 @@
 //!
 //! A backup is the database file itself (values, keyring and trail still
 //! encrypted and MACed); the root key is never in it. A restore refuses a file
-//! that is damaged, was made with another root key, or whose trail does not
-//! verify, and says which.
+//! that is damaged, was made with another root key, holds schema objects the
+//! migrations did not make (a trigger that widens every new token), whose
+//! trail does not verify, whose security rows (users, grants, tokens) were
+//! changed without the root key, or one of whose secrets was rolled back to an
+//! older version than the trail records; it says which. Sessions never come
+//! back: every restore signs everyone out.
 
 use super::RunError;
 use crate::config::{ensure_dir, KeyArgs};
-use app::domain::Timestamp;
+use app::domain::{audit::Action, Timestamp};
 use app::ssr::{
     audit::{self, Verdict},
     crypto::{CryptoError, RootKey},
-    db, keys,
+    db, keys, rows,
     store::StoreError,
 };
 use rusqlite::{Connection, OpenFlags};
@@ -45,17 +49,21 @@ fn failed<'a>(what: &'static str, path: &'a Path) -> impl Fn(rusqlite::Error) ->
 }
 
 pub async fn backup(to: PathBuf, key: &KeyArgs) -> Result<(), RunError> {
-    if std::fs::metadata(&to).is_ok_and(|m| m.len() > 0) {
-        return Err(RunError::User(format!("{} exists: a backup never overwrites a file", to.display())));
+    if std::fs::symlink_metadata(&to).is_ok() {
+        return Err(RunError::User(format!(
+            "{} exists: a backup never overwrites a file or writes through a link",
+            to.display()
+        )));
     }
     // Opening checks the root key: a backup made with the wrong one could not be restored.
     let state = super::local::open(key, false).await?;
-    // Made empty and owner-only first: SQLite writes into it with that mode.
+    // Made new, empty and owner-only first (never through a link, never a file
+    // someone else made): SQLite writes into it with that mode.
     std::fs::OpenOptions::new()
         .write(true)
-        .create(true)
-        .truncate(true)
+        .create_new(true)
         .mode(0o600)
+        .custom_flags(libc_o_nofollow())
         .open(&to)
         .map_err(|e| RunError::User(format!("cannot create {}: {e}", to.display())))?;
     let target = to.to_string_lossy().into_owned();
@@ -78,7 +86,91 @@ pub async fn backup(to: PathBuf, key: &KeyArgs) -> Result<(), RunError> {
     Ok(())
 }
 
-/// Why a file cannot be restored.
+/// `O_NOFOLLOW`: a link at the backup's path is refused, not followed.
+fn libc_o_nofollow() -> i32 {
+    rustix::fs::OFlags::NOFOLLOW.bits() as i32
+}
+
+/// The schema objects (`type`, `name`, `tbl_name`, `sql`) of a database.
+fn schema(conn: &Connection) -> rusqlite::Result<std::collections::BTreeSet<[Option<String>; 4]>> {
+    let mut stmt =
+        conn.prepare("SELECT type, name, tbl_name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_stat%'")?;
+    let rows = stmt.query_map([], |r| Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?]))?;
+    rows.collect()
+}
+
+/// The first schema object the file has that the migrations do not make (or
+/// the other way round): a trigger or view someone added could rewrite every
+/// new row, and the file's own version must be one this binary knows.
+fn foreign_schema(conn: &Connection) -> Result<(), String> {
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(|e| e.to_string())?;
+    let Some(version) = usize::try_from(version).ok().filter(|v| *v <= db::MIGRATIONS_LEN) else {
+        return Err(format!(
+            "its schema is version {version}, newer than this strongroom knows: restore it with a newer one"
+        ));
+    };
+    // An older backup is compared with what the migrations made up to its version (then migrated).
+    let fresh = db::open_in_memory_at(version).map_err(|e| e.to_string())?;
+    let (want, have) = (schema(&fresh).map_err(|e| e.to_string())?, schema(conn).map_err(|e| e.to_string())?);
+    let name =
+        |o: &[Option<String>; 4]| format!("{} {}", o[0].as_deref().unwrap_or("?"), o[1].as_deref().unwrap_or("?"));
+    if let Some(extra) = have.difference(&want).next() {
+        return Err(format!("it holds a schema object the migrations did not make or made otherwise: {}", name(extra)));
+    }
+    if let Some(missing) = want.difference(&have).next() {
+        return Err(format!("it lacks a schema object the migrations make: {}", name(missing)));
+    }
+    Ok(())
+}
+
+/// Each secret's current version against the newest version the (verified)
+/// trail records for it: an older one was rolled back (an old copy of the row
+/// put back), a missing one was removed without a purge.
+fn rolled_back(conn: &Connection) -> Result<(), String> {
+    let q = |e: rusqlite::Error| format!("its secrets cannot be read: {e}");
+    let writes = [Action::SecretAdd, Action::SecretRotate, Action::SecretRestoreVersion];
+    let mut recorded: std::collections::HashMap<(String, String), i64> = std::collections::HashMap::new();
+    let mut stmt = conn
+        .prepare(
+            "SELECT action, namespace, key, version FROM audit
+             WHERE action IN (?1, ?2, ?3, ?4) AND substr(outcome, 1, 2) = 'ok' ORDER BY id",
+        )
+        .map_err(q)?;
+    let purge = Action::SecretPurge.as_str();
+    let params = [writes[0].as_str(), writes[1].as_str(), writes[2].as_str(), purge];
+    let mut rows = stmt.query(params).map_err(q)?;
+    while let Some(row) = rows.next().map_err(q)? {
+        let (action, ns, key, version): (String, String, String, Option<i64>) =
+            (row.get(0).map_err(q)?, row.get(1).map_err(q)?, row.get(2).map_err(q)?, row.get(3).map_err(q)?);
+        if action == purge {
+            recorded.remove(&(ns, key));
+        } else if let Some(version) = version {
+            recorded.insert((ns, key), version);
+        }
+    }
+    let mut stmt = conn
+        .prepare("SELECT n.path, s.key, s.version FROM secrets s JOIN namespaces n ON n.id = s.namespace_id")
+        .map_err(q)?;
+    let current = stmt
+        .query_map([], |r| Ok(((r.get::<_, String>(0)?, r.get::<_, String>(1)?), r.get::<_, i64>(2)?)))
+        .map_err(q)?
+        .collect::<rusqlite::Result<std::collections::HashMap<_, _>>>()
+        .map_err(q)?;
+    for ((ns, key), version) in &recorded {
+        match current.get(&(ns.clone(), key.clone())) {
+            None => return Err(format!("secret {ns}/{key} is gone, though the trail records no purge of it")),
+            Some(now) if now < version => {
+                return Err(format!(
+                    "secret {ns}/{key} is at version {now}, but the trail records version {version}: it was rolled back"
+                ))
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(())
+}
+
+/// Why a file cannot be restored. Also ends every session in it.
 fn check(path: &Path, root: &RootKey) -> Result<(), String> {
     {
         let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
@@ -89,6 +181,8 @@ fn check(path: &Path, root: &RootKey) -> Result<(), String> {
         if verdict != "ok" {
             return Err(format!("it fails SQLite's integrity check: {verdict}"));
         }
+        // Before anything runs on it with write access (a trigger would fire).
+        foreign_schema(&conn)?;
     }
     let mut conn = db::open(path).map_err(|e| format!("cannot open it: {e}"))?;
     let unlocked = match keys::unlock(&mut conn, root, Timestamp::now()) {
@@ -99,10 +193,18 @@ fn check(path: &Path, root: &RootKey) -> Result<(), String> {
         Err(e) => return Err(format!("its keyring cannot be read: {e}")),
     };
     match audit::verify(&conn, &unlocked.audit_key()) {
-        Ok(Verdict::Intact { .. }) => Ok(()),
-        Ok(Verdict::Broken { id, problem }) => Err(format!("its audit trail is broken at entry {id}: {problem}")),
-        Err(e) => Err(format!("its audit trail cannot be read: {e}")),
+        Ok(Verdict::Intact { .. }) => {}
+        Ok(Verdict::Broken { id, problem }) => {
+            return Err(format!("its audit trail is broken at entry {id}: {problem}"))
+        }
+        Err(e) => return Err(format!("its audit trail cannot be read: {e}")),
     }
+    rows::check_all(&conn).map_err(|e| e.to_string())?;
+    rolled_back(&conn)?;
+    // A session in a copy is someone's sign-in from then (or one made up): none comes back.
+    conn.execute("DELETE FROM sessions", []).map_err(|e| format!("cannot end its sessions: {e}"))?;
+    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).map_err(|e| e.to_string())?;
+    Ok(())
 }
 
 pub async fn restore(from: PathBuf, key: &KeyArgs) -> Result<(), RunError> {
@@ -115,6 +217,16 @@ pub async fn restore(from: PathBuf, key: &KeyArgs) -> Result<(), RunError> {
     }
     if !from.is_file() {
         return Err(RunError::User(format!("no backup file at {}", from.display())));
+    }
+    // SQLite would replay a leftover journal of the old database into the restored one.
+    for suffix in ["-wal", "-shm", "-journal"] {
+        let side = PathBuf::from(format!("{}{suffix}", db_path.display()));
+        if std::fs::symlink_metadata(&side).is_ok() {
+            return Err(RunError::User(format!(
+                "{} exists (left by the database that was here): move it aside with the old database, then restore",
+                side.display()
+            )));
+        }
     }
     let (root, _) = key.root_key()?;
     ensure_dir(&key.data_dir)?;
@@ -134,8 +246,27 @@ pub async fn restore(from: PathBuf, key: &KeyArgs) -> Result<(), RunError> {
         }
         return Err(RunError::User(format!("refusing to restore {}: {why}", from.display())));
     }
+    let before = summary(&staging).map_err(failed("cannot read", &staging))?;
     std::fs::rename(&staging, &db_path).map_err(|e| RunError::User(format!("cannot move the restored file: {e}")))?;
+    // What is under the real name now is what was checked (and opens with the key).
     let s = summary(&db_path).map_err(failed("cannot read", &db_path))?;
+    let (root, _) = key.root_key()?;
+    let reopened = app::ssr::db::run_blocking({
+        let path = db_path.clone();
+        move || {
+            let mut conn = db::open(&path).map_err(|e| e.to_string())?;
+            keys::unlock(&mut conn, &root, Timestamp::now()).map(|_| ()).map_err(|e| e.to_string())
+        }
+    })
+    .await;
+    let same = (s.secrets, s.versions, s.audit_entries) == (before.secrets, before.versions, before.audit_entries);
+    if let (false, _) | (_, Err(_)) = (same, &reopened) {
+        let why = reopened.err().unwrap_or_else(|| "its counts changed after the move".into());
+        return Err(RunError::User(format!(
+            "the restored database at {} does not check out: {why}",
+            db_path.display()
+        )));
+    }
     println!(
         "restored {} into {}: {} secrets ({} stored versions), {} audit entries; key check and audit trail verified",
         from.display(),

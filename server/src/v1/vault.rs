@@ -116,13 +116,18 @@ pub async fn mount(
     }
 }
 
-/// `GET /v1/auth/token/lookup-self`: what the token is (never the token itself).
+/// `GET /v1/auth/token/lookup-self`: what the token is. As in Vault, `id` is
+/// the token presented, handed back to its own bearer only (OpenBao/Vault
+/// Agent's `token_file` auto-auth takes the token from there); the answer is
+/// `no-store` like every `/v1` answer, and the token is never logged or
+/// recorded. The accessor is random: it names nothing that could be looked up.
 pub async fn lookup_self(State(state): State<AppState>, addr: ConnectInfo<SocketAddr>, headers: HeaderMap) -> Response {
     let req = request(&state, &addr, "", "");
     let who = match authenticated(&req, &headers).await {
         Ok(who) => who,
         Err(refusal) => return refusal,
     };
+    let token = zeroize::Zeroizing::new(presented(&headers, true).unwrap_or_default().trim().to_owned());
     let now = Timestamp::now().0;
     let ttl = who.expires_at.map_or(0, |at| (at.0 - now).max(1));
     let scope = match &who.scope {
@@ -130,8 +135,8 @@ pub async fn lookup_self(State(state): State<AppState>, addr: ConnectInfo<Socket
         Scope::Subtree(ns) => ns.to_string(),
     };
     wrapped(json!({
-        "accessor": format!("token-{}", who.id), "creation_ttl": 0, "display_name": format!("token-{}", who.name),
-        "entity_id": "", "expire_time": who.expires_at.map(time), "explicit_max_ttl": 0, "id": "",
+        "accessor": request_id(), "creation_ttl": 0, "display_name": format!("token-{}", who.name),
+        "entity_id": "", "expire_time": who.expires_at.map(time), "explicit_max_ttl": 0, "id": token.as_str(),
         "meta": { "strongroom_scope": scope }, "num_uses": 0, "orphan": true, "path": "auth/token/create",
         "policies": ["default"], "renewable": false, "ttl": ttl, "type": "service",
     }))
