@@ -250,7 +250,9 @@ fn a_database_made_before_stored_base_keys_keeps_its_derived_keys() {
     let root = RootKey::generate().unwrap();
     let p = process(&path, &root).unwrap();
     let legacy = audit::AuditKey::derive(&root.legacy_base());
-    p.conn.execute("DELETE FROM meta WHERE name IN ('base_key', 'audit_head')", []).unwrap();
+    // As such a database was: no base key, no row MACs, a trail under the legacy key.
+    p.conn.execute("DELETE FROM meta WHERE name IN ('base_key', 'audit_head', 'rows_sealed')", []).unwrap();
+    p.conn.execute("DELETE FROM audit", []).unwrap();
     audit::start_chain(&p.conn, &legacy).unwrap();
     audit::append(&p.conn, &legacy, entry()).unwrap();
     // Without the mark the migration leaves, a missing base key is refused, not guessed.
@@ -259,12 +261,15 @@ fn a_database_made_before_stored_base_keys_keeps_its_derived_keys() {
     assert!(matches!(keys::unlock(&mut conn, &root, STAMP.at), Err(StoreError::MissingBaseKey)));
     // As the schema was before base keys: reopening runs the migration that marks it.
     // (Later migrations undone too, since they run again.)
-    let undo = "ALTER TABLE secrets DROP COLUMN tags; DROP INDEX audit_refused; DROP INDEX audit_refused_by_namespace;";
+    let undo = "ALTER TABLE secrets DROP COLUMN tags; DROP INDEX audit_refused; DROP INDEX audit_refused_by_namespace;
+                ALTER TABLE users DROP COLUMN mac; ALTER TABLE grants DROP COLUMN mac; ALTER TABLE tokens DROP COLUMN mac;
+                CREATE TABLE changes (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL) STRICT;";
     conn.execute_batch(undo).unwrap();
     conn.pragma_update(None, "user_version", 9).unwrap();
     drop(conn);
     let reopened = process(&path, &root).unwrap();
-    assert_eq!(audit::verify(&reopened.conn, &reopened.unlocked.audit_key()).unwrap(), Verdict::Intact { entries: 1 });
+    // Its one entry, then its rows sealed at this first unlock by a version with row MACs.
+    assert_eq!(audit::verify(&reopened.conn, &reopened.unlocked.audit_key()).unwrap(), Verdict::Intact { entries: 2 });
     let stored: i64 =
         reopened.conn.query_row("SELECT count(*) FROM meta WHERE name = 'base_key'", [], |r| r.get(0)).unwrap();
     assert_eq!(stored, 1);

@@ -22,6 +22,9 @@ test('an admin adds a user, grants and revokes a role, disables, enables and res
   await expect(page.locator('body[data-hydrated="true"]')).toHaveCount(1);
 
   const add = page.locator('section', { has: page.getByRole('heading', { name: 'Add a user' }) });
+  // No role is chosen for you, and an empty namespace is not "every namespace".
+  await expect(add.getByLabel('Role', { exact: true })).toHaveValue('');
+  await expect(add.getByLabel('Every namespace')).not.toBeChecked();
   await add.getByLabel('Username', { exact: true }).fill('newbie');
   await add.getByLabel('Password', { exact: true }).fill(PASSWORD);
   await add.getByLabel('Role', { exact: true }).selectOption('auditor');

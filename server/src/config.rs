@@ -237,6 +237,15 @@ mod tests {
     }
 
     #[test]
+    fn a_bad_metrics_address_names_its_own_variable() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut a = args(dir.path());
+        a.metrics_addr = Some(String::new());
+        let message = a.metrics_socket_addr().unwrap_err().to_string();
+        assert!(message.starts_with("STRONGROOM_METRICS_ADDR"), "{message}");
+    }
+
+    #[test]
     fn any_ip_and_port_is_accepted_and_a_host_name_is_not() {
         let dir = tempfile::tempdir().unwrap();
         let mut a = args(dir.path());

@@ -75,10 +75,10 @@ fn user_add_reads_the_password_from_stdin_and_checks_it() {
     let hash: String =
         conn.query_row("SELECT password_hash FROM users WHERE username = 'root'", [], |r| r.get(0)).unwrap();
     assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
-    // Each user added is in the audit trail; the refused ones are not.
+    // Each user added is in the audit trail (after the new database's `rows.sealed`); the refused ones are not.
     let out = strongroom(&["audit", "verify", "--data-dir", data], &[]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "audit trail intact: 2 entries");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "audit trail intact: 3 entries");
     let elsewhere = parent.path().join("typo");
     let out = strongroom(&["audit", "verify", "--data-dir", elsewhere.to_str().unwrap()], &[]);
     assert!(!out.status.success() && stderr(&out).contains("no database at"), "{}", stderr(&out));

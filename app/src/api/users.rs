@@ -10,6 +10,27 @@ use crate::{
     ssr::{accounts, handler::*},
 };
 
+/// Parses a new grant: a role must be chosen (there is no default), and every
+/// namespace must be asked for by ticking `every` — an empty namespace alone is
+/// a mistake, not "everything".
+#[cfg(feature = "ssr")]
+fn parse_new_grant(act: &Act, role: &str, namespace: &str, every: Option<&str>) -> Result<Grant, AppError> {
+    if role.trim().is_empty() {
+        return Err(AppError::validation("role", "Choose a role."));
+    }
+    let every = matches!(every.map(str::trim), Some("on" | "true"));
+    match (namespace.trim().is_empty(), every) {
+        (true, false) => {
+            return Err(AppError::validation("scope", "Name a namespace, or tick Every namespace."));
+        }
+        (false, true) => {
+            return Err(AppError::validation("scope", "Either name a namespace or tick Every namespace, not both."));
+        }
+        _ => {}
+    }
+    parse_grant(act, role, namespace)
+}
+
 /// Parses a grant; the entry then names its scope as parsed (` company` is `company`).
 #[cfg(feature = "ssr")]
 fn parse_grant(act: &Act, role: &str, namespace: &str) -> Result<Grant, AppError> {
@@ -29,15 +50,22 @@ pub async fn list_users() -> Result<Vec<UserView>, AppError> {
     .await
 }
 
-/// Adds a user with a first grant (`scope` empty: every namespace).
+/// Adds a user with a first grant: `role` must be given; `scope` names a
+/// subtree, or is empty with `every` ticked for every namespace.
 #[server(prefix = "/api", endpoint = "users/add")]
-pub async fn add_user(username: String, password: WriteOnly, role: String, scope: String) -> Result<(), AppError> {
+pub async fn add_user(
+    username: String,
+    password: WriteOnly,
+    role: String,
+    scope: String,
+    #[server(default)] every: Option<String>,
+) -> Result<(), AppError> {
     let act = Act::new(Action::UserAdd, &scope, &format!("{username} as {role}"));
     act.run(async {
         let admin = act.require_admin().await?;
         let username = field("username", Username::parse(&username))?;
         let password = field("password", Password::parse_new(password.into_inner()))?;
-        let grant = parse_grant(&act, &role, &scope)?;
+        let grant = parse_new_grant(&act, &role, &scope, every.as_deref())?;
         let hash = state()?.auth.hasher.hash(password).await.map_err(|e| internal("hash", &e))?;
         act.write(move |c| accounts::create_user(c, &username, &hash, &[grant], admin.stamp()))
             .await
@@ -46,14 +74,19 @@ pub async fn add_user(username: String, password: WriteOnly, role: String, scope
     .await
 }
 
-/// Grants a role on a scope.
+/// Grants a role on a scope (as for `users/add`: `every` ticked for every namespace).
 #[server(prefix = "/api", endpoint = "users/grant")]
-pub async fn grant_role(username: String, role: String, scope: String) -> Result<(), AppError> {
+pub async fn grant_role(
+    username: String,
+    role: String,
+    scope: String,
+    #[server(default)] every: Option<String>,
+) -> Result<(), AppError> {
     let act = Act::new(Action::UserGrant, &scope, &format!("{username} as {role}"));
     act.run(async {
         let admin = act.require_admin().await?;
         let username = field("username", Username::parse(&username))?;
-        let grant = parse_grant(&act, &role, &scope)?;
+        let grant = parse_new_grant(&act, &role, &scope, every.as_deref())?;
         act.write(move |c| accounts::add_grant(c, &username, &grant, admin.stamp())).await.map_err(account_error)
     })
     .await

@@ -19,12 +19,30 @@ struct Actions {
     end: ServerAction<EndUserSessions>,
 }
 
+/// A role must be chosen: no role is preselected, and the least comes first.
 #[component]
 fn RoleSelect(id: String) -> impl IntoView {
+    let least_first = [Role::Auditor, Role::Editor, Role::Admin];
     view! {
-        <select id=id name="role">
-            {Role::ALL.into_iter().map(|r| view! { <option value=r.as_str()>{r.as_str()}</option> }).collect_view()}
+        <select id=id name="role" required>
+            <option value="" selected>"Choose a role"</option>
+            {least_first.into_iter().map(|r| view! { <option value=r.as_str()>{r.as_str()}</option> }).collect_view()}
         </select>
+    }
+}
+
+/// The namespace a grant covers, or every namespace, ticked on purpose.
+#[component]
+fn ScopeFields(id: String) -> impl IntoView {
+    let (every, every_label) = (format!("{id}-every"), format!("{id}-every"));
+    let id_label = id.clone();
+    view! {
+        <label for=id_label>"Namespace"</label>
+        <input id=id name="scope" placeholder="company.team" autocomplete="off" spellcheck="false"/>
+        <label class="inline" for=every_label>
+            <input id=every type="checkbox" name="every" value="on"/>
+            " Every namespace"
+        </label>
     }
 }
 
@@ -72,10 +90,10 @@ pub fn UsersPage() -> impl IntoView {
                 <FieldError error=add_error field="password" id="add-password-error".into()/>
                 <label for="add-role">"Role"</label>
                 <RoleSelect id="add-role".into()/>
-                <label for="add-scope">"Namespace"</label>
-                <input id="add-scope" name="scope" placeholder="empty: every namespace" autocomplete="off"/>
+                <FieldError error=add_error field="role" id="add-role-error".into()/>
+                <ScopeFields id="add-scope".into()/>
                 <FieldError error=add_error field="scope" id="add-scope-error".into()/>
-                <FormError error=add_error fields=&["username", "password", "scope"]/>
+                <FormError error=add_error fields=&["username", "password", "role", "scope"]/>
                 <SubmitButton url=AddUser::url()>"Add user"</SubmitButton>
             </ActionForm>
         </section>
@@ -122,8 +140,7 @@ fn UserRow(u: UserView, a: Actions) -> impl IntoView {
                     <input type="hidden" name="username" value=for_grant/>
                     <label for=grant_role.clone()>"Role"</label>
                     <RoleSelect id=grant_role/>
-                    <label for=grant_scope.clone()>"Namespace"</label>
-                    <input id=grant_scope name="scope" placeholder="empty: every namespace"/>
+                    <ScopeFields id=grant_scope/>
                     <SubmitButton url=GrantRole::url() class="small">{grant_label}</SubmitButton>
                 </ActionForm>
             </td>

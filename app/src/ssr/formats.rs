@@ -888,7 +888,7 @@ mod tests {
     #[test]
     fn every_format_round_trips_the_tricky_values_byte_for_byte() {
         let secrets = tricky();
-        for format in Format::ALL {
+        for format in Format::IMPORTS {
             let text = export(format, &secrets);
             let parsed = parse(&text, None).unwrap_or_else(|e| panic!("{format}: {e}"));
             assert_eq!(parsed.format, format);
@@ -901,7 +901,7 @@ mod tests {
     #[test]
     fn an_explicit_format_reads_the_same_values_as_detection() {
         let secrets = tricky();
-        for format in Format::ALL {
+        for format in Format::IMPORTS {
             let parsed = parse(&export(format, &secrets), Some(format)).unwrap();
             assert_eq!(parsed.format, format);
             assert_eq!(pairs(&parsed), pairs_of(&secrets), "{format}");
@@ -986,6 +986,33 @@ mod tests {
     }
 
     #[test]
+    fn shell_export_single_quotes_everything_and_is_export_only() {
+        let text = export(Format::Shell, &one("K", "it's $(x) `y` \\ \n\n"));
+        assert_eq!(*text, "export K='it'\\''s $(x) `y` \\ \n\n'\n");
+        assert_eq!(parse(&text, Some(Format::Shell)).unwrap_err(), error(0, SHELL_EXPORT_ONLY));
+        let nul = one("N", "a\0b");
+        assert_eq!(unrepresentable(Format::Shell, nul.iter().map(|(k, v)| (k, v))).map(|k| k.as_str()), Some("N"));
+        assert_eq!(unrepresentable(Format::Json, nul.iter().map(|(k, v)| (k, v))), None);
+    }
+
+    #[test]
+    fn an_import_is_bounded_in_entries_and_expanded_bytes_and_refuses_duplicates_before_expanding() {
+        let many: String = (0..=MAX_ENTRIES).map(|i| format!("K{i}=v\n")).collect();
+        assert_eq!(err(&many, None), error(MAX_ENTRIES + 1, TOO_MANY_ENTRIES));
+        let just: String = (0..MAX_ENTRIES).map(|i| format!("K{i}=v\n")).collect();
+        assert_eq!(parse(&just, None).unwrap().entries.len(), MAX_ENTRIES);
+        let big = format!("X={}\n", "x".repeat(MAX_VALUE_BYTES - 1));
+        let wide: String = big.clone() + &(0..100).map(|i| format!("B{i}=${{X}}\n")).collect::<String>();
+        assert_eq!(err(&wide, None), error(65, TOO_MUCH_EXPANDED));
+        assert_eq!(err(&format!("{big}Y=1\nY=${{X}}${{X}}\n"), None), error(3, DUPLICATE_KEY));
+        // A chain of 5,000 references, each to the line before, is read with one lookup each.
+        let chain: String = std::iter::once("K0=v\n".to_owned())
+            .chain((1..MAX_ENTRIES).map(|i| format!("K{i}=${{K{}}}\n", i - 1)))
+            .collect();
+        assert!(parse(&chain, None).unwrap().entries.iter().all(|e| e.value.expose() == "v"));
+    }
+
+    #[test]
     fn a_hand_written_prefect_file_reads_as_prefect_would() {
         let text = "PREFECT__CONTEXT__SECRETS__A=plain\nPREFECT__CONTEXT__SECRETS__B=\"'quoted'\"\n";
         let parsed = parse(text, None).unwrap();
@@ -1023,13 +1050,13 @@ mod tests {
     }
 
     #[test]
-    fn format_names_parse_and_an_unknown_name_lists_the_four_choices() {
+    fn format_names_parse_and_an_unknown_name_lists_the_choices() {
         for format in Format::ALL {
             assert_eq!(format.as_str().parse::<Format>(), Ok(format));
         }
         assert_eq!("JSON".parse::<Format>(), Ok(Format::Json));
         let message = "yaml".parse::<Format>().unwrap_err().to_string();
-        for name in ["kestra", "dotenv", "prefect", "json"] {
+        for name in ["kestra", "dotenv", "prefect", "json", "shell"] {
             assert!(message.contains(name), "{message}");
         }
     }

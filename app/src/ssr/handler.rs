@@ -274,8 +274,26 @@ pub fn field<T, E: std::fmt::Display>(name: &str, parsed: Result<T, E>) -> Resul
 }
 
 /// Parses a submitted value. The input is zeroized whether or not it parses.
+/// Browsers submit a textarea's line breaks as CRLF (the HTML rules), so a
+/// pasted SSH key would come back with a `\r` on every line and stop working:
+/// CRLF and lone CR become LF here, where forms (JavaScript on or off) arrive.
+/// The `/v1` API and the CLI never come through here: they keep bytes exactly.
 pub fn value_field(name: &str, input: crate::api::WriteOnly) -> Result<SecretValue, AppError> {
-    field(name, SecretValue::parse(input.into_inner()))
+    let mut text = zeroize::Zeroizing::new(input.into_inner());
+    if text.contains('\r') {
+        let mut lf = zeroize::Zeroizing::new(String::with_capacity(text.len()));
+        let mut chars = text.chars().peekable();
+        while let Some(c) = chars.next() {
+            if c == '\r' {
+                chars.next_if_eq(&'\n');
+                lf.push('\n');
+            } else {
+                lf.push(c);
+            }
+        }
+        text = lf;
+    }
+    field(name, SecretValue::parse(std::mem::take(&mut *text)))
 }
 
 /// Adds a header to the response of the current request.
