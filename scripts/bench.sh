@@ -39,7 +39,7 @@ cargo run -q --release -p strongroom --example signin_bench -- "$bin"
 
 echo "== workload reads vs OpenBao (server/examples/read_bench.rs)"
 command -v wrk >/dev/null || DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq wrk >/dev/null
-cargo run -q --release -p strongroom --example read_bench -- "$bin" ../shared/peers/openbao.sh
+cargo run -q --release -p strongroom --example read_bench -- "$bin" scripts/openbao-peer.sh
 
 echo "== audit trail at scale (server/examples/audit_bench.rs)"
 cargo run -q --release -p strongroom --example audit_bench -- "$bin" "${AUDIT_ENTRIES:-1000000}"

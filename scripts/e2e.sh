@@ -19,7 +19,7 @@ STRONGROOM_MASTER_KEY="$("$bin" keygen)"
 export STRONGROOM_MASTER_KEY
 export E2E_PASSWORD="e2e correct horse battery staple"
 add_user() { printf '%s\n' "$E2E_PASSWORD" | "$bin" user add "$@" --data-dir "$state/data" >/dev/null; }
-add_user admin --role admin
+add_user admin --role admin --init
 add_user editor --role editor --namespace finance
 add_user auditor --role auditor --namespace finance
 

@@ -103,7 +103,7 @@ async fn main() {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port().to_string();
     let started = Command::new("bash").args([&peer, "start", &port, "audit"]).stdout(Stdio::piped()).output().unwrap();
     let bao_url = String::from_utf8_lossy(&started.stdout).trim().to_owned();
-    let bao_bin = format!("{}/.cache/strongroom-peers/venv/bin/bao", std::env::var("HOME").unwrap());
+    let bao_bin = format!("{}/.cache/strongroom/pyenv/bin/bao", std::env::var("HOME").unwrap());
     let put = Command::new(&bao_bin)
         .args([
             "kv",

@@ -3,7 +3,11 @@
 //! - HTTP/1.1 only (an HTTP/2 preface is a malformed request, closed at once);
 //! - at most `max_connections` open at once, and at most `per_client` from one
 //!   client (one IPv4 address, one IPv6 /64; the trusted proxies are exempt,
-//!   since behind a proxy every connection is the proxy's); more are closed at once;
+//!   since behind a proxy every connection is the proxy's); beyond the client's
+//!   cap a connection is closed at once; when all are taken, the connection
+//!   that has been silent longest with no request in flight (a half-sent
+//!   request, an idle keep-alive) is closed to make room, so that clients
+//!   holding connections open from many addresses cannot keep others out;
 //! - the request headers must arrive within `header_timeout` (a silent or
 //!   half-sent request is closed then), the body within `request_timeout`
 //!   (see [`request_deadline`]);
@@ -28,7 +32,7 @@ use std::{
     net::IpAddr,
     pin::Pin,
     sync::{
-        atomic::{AtomicU64, Ordering},
+        atomic::{AtomicU64, AtomicUsize, Ordering},
         Arc, Mutex,
     },
     task::{Context, Poll},
@@ -103,11 +107,56 @@ impl Drop for ClientSlot {
     }
 }
 
+/// Every open connection: when it last moved a byte, whether a request is in
+/// flight, and how to close it to make room.
+#[derive(Default)]
+struct Tracker {
+    conns: Mutex<HashMap<u64, Tracked>>,
+    next: AtomicU64,
+}
+
+#[derive(Clone)]
+struct Tracked {
+    last_io: Arc<AtomicU64>,
+    busy: Arc<AtomicUsize>,
+    evict: Arc<tokio::sync::Notify>,
+}
+
+impl Tracker {
+    fn add(&self, tracked: Tracked) -> u64 {
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        self.conns.lock().unwrap_or_else(|p| p.into_inner()).insert(id, tracked);
+        id
+    }
+
+    fn remove(&self, id: u64) {
+        self.conns.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
+    }
+
+    /// Closes the connection silent longest with no request in flight, if any.
+    fn evict_idlest(&self) -> bool {
+        let conns = self.conns.lock().unwrap_or_else(|p| p.into_inner());
+        let idlest = conns
+            .values()
+            .filter(|t| t.busy.load(Ordering::Relaxed) == 0)
+            .min_by_key(|t| t.last_io.load(Ordering::Relaxed));
+        match idlest {
+            Some(t) => {
+                t.evict.notify_one();
+                true
+            }
+            None => false,
+        }
+    }
+}
+
 /// Serves `app` on `listener` until `shutdown` completes, then waits (at most
 /// 10 s) for the requests in flight.
 pub async fn serve(listener: TcpListener, app: Router, limits: Limits, shutdown: impl Future<Output = ()>) {
     let open = Arc::new(Semaphore::new(limits.max_connections));
     let per_client = Arc::new(PerClient::default());
+    let tracker = Arc::new(Tracker::default());
+    let epoch = Instant::now();
     let (stopping, stop) = watch::channel(false);
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder.timer(TokioTimer::new()).header_read_timeout(limits.header_timeout).keep_alive(true);
@@ -127,22 +176,41 @@ pub async fn serve(listener: TcpListener, app: Router, limits: Limits, shutdown:
             },
             () = &mut shutdown => break,
         };
-        let Ok(permit) = open.clone().try_acquire_owned() else {
-            tracing::warn!(client = %peer.ip(), limit = limits.max_connections, "connection refused: too many open");
-            continue; // dropping the stream closes it
-        };
         let Some(slot) = per_client.take(peer.ip(), &limits) else {
             tracing::warn!(client = %peer.ip(), limit = limits.per_client, "connection refused: too many open from this client");
-            continue;
+            continue; // dropping the stream closes it
         };
+        let permit = match open.clone().try_acquire_owned() {
+            Ok(permit) => permit,
+            // All taken: the idlest connection makes room, if one is idle.
+            Err(_) if tracker.evict_idlest() => {
+                match tokio::time::timeout(Duration::from_millis(200), open.clone().acquire_owned()).await {
+                    Ok(Ok(permit)) => permit,
+                    _ => continue,
+                }
+            }
+            Err(_) => {
+                tracing::warn!(client = %peer.ip(), limit = limits.max_connections, "connection refused: too many open");
+                continue;
+            }
+        };
+        let tracked = Tracked {
+            last_io: Arc::new(AtomicU64::new(epoch.elapsed().as_millis() as u64)),
+            busy: Arc::default(),
+            evict: Arc::default(),
+        };
+        let id = tracker.add(tracked.clone());
+        let busy = tracked.busy.clone();
         let service = app.clone().map_request(move |mut req: axum::http::Request<hyper::body::Incoming>| {
             req.extensions_mut().insert(ConnectInfo(peer));
             req
         });
-        let (builder, limits, stop) = (builder.clone(), limits.clone(), stop.clone());
+        let service = Counted { inner: TowerToHyperService::new(service), busy };
+        let (builder, limits, stop, tracker) = (builder.clone(), limits.clone(), stop.clone(), tracker.clone());
         tokio::spawn(async move {
             let _held = (permit, slot);
-            serve_connection(stream, TowerToHyperService::new(service), &builder, &limits, stop).await;
+            serve_connection(stream, service, &builder, &limits, stop, &tracked, epoch).await;
+            tracker.remove(id);
         });
     }
     drop(listener);
@@ -159,6 +227,8 @@ async fn serve_connection<S>(
     builder: &hyper::server::conn::http1::Builder,
     limits: &Limits,
     mut stop: watch::Receiver<bool>,
+    tracked: &Tracked,
+    epoch: Instant,
 ) where
     S: hyper::service::HttpService<hyper::body::Incoming> + 'static,
     S::Future: Send + 'static,
@@ -167,11 +237,14 @@ async fn serve_connection<S>(
 {
     // A connection that sends nothing at all is no request either.
     let mut first = [0u8; 1];
-    if !matches!(tokio::time::timeout(limits.header_timeout, stream.peek(&mut first)).await, Ok(Ok(n)) if n > 0) {
+    let peeked = tokio::select! {
+        peeked = tokio::time::timeout(limits.header_timeout, stream.peek(&mut first)) => peeked,
+        () = tracked.evict.notified() => return,
+    };
+    if !matches!(peeked, Ok(Ok(n)) if n > 0) {
         return;
     }
-    let started = Instant::now();
-    let io = Watched { inner: stream, last: Arc::new(AtomicU64::new(0)), started };
+    let io = Watched { inner: stream, last: tracked.last_io.clone(), started: epoch };
     let last = io.last.clone();
     let conn = builder.serve_connection(hyper_util::rt::TokioIo::new(io), service);
     tokio::pin!(conn);
@@ -180,6 +253,8 @@ async fn serve_connection<S>(
     loop {
         tokio::select! {
             _ = conn.as_mut() => return,
+            // Closed at once to make room (see `Tracker::evict_idlest`).
+            () = tracked.evict.notified() => return,
             changed = stop.changed(), if !closing => {
                 if changed.is_err() || *stop.borrow() {
                     closing = true;
@@ -187,7 +262,7 @@ async fn serve_connection<S>(
                 }
             }
             () = tokio::time::sleep(check), if !closing => {
-                let idle = started.elapsed().saturating_sub(Duration::from_millis(last.load(Ordering::Relaxed)));
+                let idle = epoch.elapsed().saturating_sub(Duration::from_millis(last.load(Ordering::Relaxed)));
                 if idle >= limits.keepalive_idle {
                     // Between requests this closes at once; during one, after its answer.
                     closing = true;
@@ -195,6 +270,44 @@ async fn serve_connection<S>(
                 }
             }
         }
+    }
+}
+
+/// A service that counts the requests in flight on its connection (such a
+/// connection is never closed to make room).
+struct Counted<S> {
+    inner: S,
+    busy: Arc<AtomicUsize>,
+}
+
+/// Gives back its count when the request is answered (or dropped).
+struct Busy(Arc<AtomicUsize>);
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl<S, R> hyper::service::Service<R> for Counted<S>
+where
+    S: hyper::service::Service<R>,
+    S::Future: Send + 'static,
+    S::Response: Send + 'static,
+    S::Error: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<S::Response, S::Error>> + Send>>;
+
+    fn call(&self, req: R) -> Self::Future {
+        self.busy.fetch_add(1, Ordering::Relaxed);
+        let busy = Busy(self.busy.clone());
+        let answer = self.inner.call(req);
+        Box::pin(async move {
+            let _busy = busy;
+            answer.await
+        })
     }
 }
 

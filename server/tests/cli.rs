@@ -58,7 +58,15 @@ fn user_add_reads_the_password_from_stdin_and_checks_it() {
         child.stdin.take().unwrap().write_all(format!("{password}\n").as_bytes()).unwrap();
         child.wait_with_output().unwrap()
     };
+    // No database there yet: refused, naming where it looked, unless --init (issue 19, item 3).
     let out = add(&["root", "--role", "admin"], "correct horse battery staple");
+    assert!(
+        !out.status.success() && stderr(&out).contains(&format!("no database at {data}/strongroom.db")),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!dir.join("strongroom.db").exists());
+    let out = add(&["root", "--role", "admin", "--init"], "correct horse battery staple");
     assert!(out.status.success(), "{}", stderr(&out));
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777, 0o700, "data dir owner-only");

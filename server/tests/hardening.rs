@@ -827,6 +827,24 @@ async fn issue_18_item_3_one_client_cannot_hold_the_connection_slots() {
     assert!(!answer.contains("HTTP/2"), "{answer}");
     drop(held);
 
+    // Every connection taken, from many addresses: the idlest half-sent one makes room.
+    let s = served(&[("STRONGROOM_MAX_CONNECTIONS", "4"), ("STRONGROOM_HEADER_TIMEOUT_SECS", "30")]).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut held = Vec::new();
+    for n in 5..9 {
+        let mut c = connect(s.port, &format!("127.0.0.{n}")).await;
+        c.write_all(b"GET /healthz HTTP/1.1\r\n").await.unwrap();
+        held.push(c);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for _ in 0..3 {
+        let res = reqwest::Client::new().get(format!("http://127.0.0.1:{}/healthz", s.port)).send().await;
+        assert_eq!(res.map(|r| r.status().as_u16()).ok(), Some(200), "a new client was kept out");
+    }
+    let closed = read_to_close(&mut held[0], Duration::from_secs(5)).await;
+    assert_eq!(closed.as_deref(), Some(""), "the idlest half-sent connection made room");
+    drop(held);
+
     let s = served(&[("STRONGROOM_REQUEST_TIMEOUT_SECS", "2"), ("STRONGROOM_KEEPALIVE_IDLE_SECS", "1")]).await;
     // A body that trickles in: 408 when the deadline passes, and the connection closed.
     let mut slow = connect(s.port, "127.0.0.1").await;

@@ -74,7 +74,12 @@ pub async fn preview_import(namespace: String, content: WriteOnly, format: Strin
         // Held as pasted (never as expanded values), counted in bytes.
         let pending = import::Pending { namespace: ns.clone(), format, text };
         let bytes = pending.bytes();
-        let id = state.imports.put_sized(who.id, (pending, plan), bytes).ok_or(AppError::Internal)?;
+        let id = state.imports.put_sized(who.id, (pending, plan), bytes).ok_or_else(|| {
+            AppError::conflict(
+                None,
+                "Too many imports are waiting to be applied on this server. Try again in a few minutes.",
+            )
+        })?;
         leptos_axum::redirect(&format!("/ns/{ns}?import={id}"));
         Ok(())
     })

@@ -4,6 +4,7 @@
 pub mod account;
 pub mod audit;
 pub mod description;
+pub mod env_name;
 pub mod local_path;
 pub mod namespace;
 pub mod secret_key;

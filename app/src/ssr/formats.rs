@@ -617,6 +617,10 @@ fn parse_dotenv(text: &str) -> Result<Vec<RawEntry>, ParseError> {
     let mut earlier: HashMap<String, usize> = HashMap::with_capacity(entries.len());
     let mut total = 0usize;
     for i in 0..entries.len() {
+        // No value may be longer than 64 KiB: neither may the text it is expanded from.
+        if entries[i].value.len() > MAX_VALUE_BYTES {
+            return Err(error(entries[i].line, VALUE_TOO_LONG));
+        }
         if entries[i].value.contains("${") {
             let lookup = |name: &str| earlier.get(name).map(|&j| entries[j].value.as_str());
             let expanded = interpolate(&entries[i].value, lookup).map_err(|reason| error(entries[i].line, reason))?;
@@ -724,15 +728,19 @@ fn interpolate<'a>(value: &str, earlier: impl Fn(&str) -> Option<&'a str>) -> Re
     while let Some(at) = rest.find("${") {
         let after = rest.get(at + 2..).unwrap_or("");
         match variable_reference(after) {
-            Some((name, default, used)) => {
+            Ok((name, default, used)) => {
                 push(&mut out, rest.get(..at).unwrap_or(""))?;
                 let defined = earlier(name);
                 push(&mut out, defined.or(default).ok_or(UNDEFINED_VARIABLE)?)?;
                 rest = after.get(used..).unwrap_or("");
             }
-            None => {
-                push(&mut out, rest.get(..at + 1).unwrap_or(""))?;
-                rest = rest.get(at + 1..).unwrap_or("");
+            // Every `${` before `stop` fails the same way (see `variable_reference`):
+            // that text is kept as it is, and the search goes on after it, so each
+            // byte is looked at a bounded number of times (`${${${…` is no CPU bomb).
+            Err(stop) => {
+                let keep = at + 2 + stop;
+                push(&mut out, rest.get(..keep).unwrap_or(rest))?;
+                rest = rest.get(keep..).unwrap_or("");
             }
         }
     }
@@ -741,20 +749,23 @@ fn interpolate<'a>(value: &str, earlier: impl Fn(&str) -> Option<&'a str>) -> Re
 }
 
 /// Matches python-dotenv's `\$\{(?P<name>[^}:]*)(?::-(?P<default>[^}]*))?\}` on the text after
-/// `${`: the name, the default, and how many bytes were used.
-fn variable_reference(after: &str) -> Option<(&str, Option<&str>, usize)> {
-    let name_end = after.find(['}', ':'])?;
-    let name = after.get(..name_end)?;
-    let tail = after.get(name_end..)?;
+/// `${`: the name, the default, and how many bytes were used. When it does not match, `Err`
+/// says how far no `${` can match either: the name of any `${` before the first `}` or `:`
+/// ends at that same place and fails the same way; and with no `}` after it, nothing later
+/// can match at all.
+fn variable_reference(after: &str) -> Result<(&str, Option<&str>, usize), usize> {
+    let Some(name_end) = after.find(['}', ':']) else { return Err(after.len()) };
+    let name = after.get(..name_end).unwrap_or("");
+    let tail = after.get(name_end..).unwrap_or("");
     if tail.starts_with('}') {
-        return Some((name, None, name_end + 1));
+        return Ok((name, None, name_end + 1));
     }
     let default_start = name_end + ":-".len();
     if !tail.starts_with(":-") {
-        return None;
+        return Err(name_end);
     }
-    let default_len = after.get(default_start..)?.find('}')?;
-    Some((name, after.get(default_start..default_start + default_len), default_start + default_len + 1))
+    let Some(default_len) = after.get(default_start..).and_then(|d| d.find('}')) else { return Err(after.len()) };
+    Ok((name, after.get(default_start..default_start + default_len), default_start + default_len + 1))
 }
 
 // ----- JSON ----------------------------------------------------------------------------------
@@ -1010,6 +1021,21 @@ mod tests {
             .chain((1..MAX_ENTRIES).map(|i| format!("K{i}=${{K{}}}\n", i - 1)))
             .collect();
         assert!(parse(&chain, None).unwrap().entries.iter().all(|e| e.value.expose() == "v"));
+    }
+
+    #[test]
+    fn unclosed_references_are_read_in_one_pass_and_kept_as_they_are() {
+        // Each of these took minutes when every `${` rescanned the rest of the value.
+        for (text, expected) in [
+            (format!("X={}", "${".repeat(30_000)), "${".repeat(30_000)),
+            (format!("X={}", "${a:-".repeat(12_000)), "${a:-".repeat(12_000)),
+            (format!("X={}:x}}", "${".repeat(30_000)), format!("{}:x}}", "${".repeat(30_000))),
+        ] {
+            assert_eq!(values(&text)[0].1, expected);
+        }
+        assert_eq!(values("A=1\nX=${A:x}${A}${:-d}${A")[1].1, "${A:x}1d${A");
+        let long = format!("X={}", "${".repeat(40_000));
+        assert_eq!(err(&long, None), error(1, VALUE_TOO_LONG), "a raw value over 64 KiB");
     }
 
     #[test]

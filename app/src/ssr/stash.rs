@@ -27,6 +27,8 @@ pub struct Stash<T> {
     capacity: usize,
     per_owner: usize,
     max_bytes: usize,
+    /// Whether a full stash pushes out another owner's item, or refuses.
+    evict_others: bool,
 }
 
 impl<T> Stash<T> {
@@ -39,7 +41,15 @@ impl<T> Stash<T> {
             capacity: capacity.max(1),
             per_owner: per_owner.max(1),
             max_bytes: usize::MAX,
+            evict_others: true,
         }
+    }
+
+    /// When full, refuse a new item rather than push out another owner's: for
+    /// items someone is working on (a pasted import), not one-time notices.
+    pub fn keeping_others(mut self) -> Self {
+        self.evict_others = false;
+        self
     }
 
     /// Also holds at most `max_bytes` in all, as counted by [`Stash::put_sized`].
@@ -75,15 +85,17 @@ impl<T> Stash<T> {
         };
         loop {
             let total: usize = held.values().map(|h| h.bytes).sum();
+            let full = held.len() >= self.capacity || total + bytes > self.max_bytes;
             let make_room = if held.values().filter(|h| h.owner == owner).count() >= self.per_owner {
                 oldest(&held, true)
-            } else if held.len() >= self.capacity || total + bytes > self.max_bytes {
-                oldest(&held, false)
+            } else if full {
+                oldest(&held, !self.evict_others)
             } else {
                 break;
             };
             match make_room {
                 Some(id) => held.remove(&id),
+                None if full => return None,
                 None => break,
             };
         }
@@ -140,6 +152,12 @@ mod tests {
         let second = stash.put_sized(2, 2, 60).unwrap();
         assert_eq!(stash.take(1, &first), None, "pushed out to make room");
         assert_eq!(stash.take(2, &second), Some(2));
+        // Keeping others' items: a full stash makes room from the putter's own, or refuses.
+        let stash = Stash::new(Duration::from_secs(60), 10, 10).with_max_bytes(100).keeping_others();
+        let theirs = stash.put_sized(1, 1, 60).unwrap();
+        assert_eq!(stash.put_sized(2, 2, 60), None, "refused rather than push out user 1's");
+        let mine = stash.put_sized(1, 3, 60).unwrap();
+        assert_eq!((stash.take(1, &theirs), stash.take(1, &mine)), (None, Some(3)), "its own oldest made room");
     }
 
     #[test]

@@ -131,8 +131,9 @@ impl AppState {
         let audit = Arc::new(unlocked.audit_key());
         let reads = Arc::new(ReadAudit::start(db.clone(), audit.clone())?);
         let new_tokens = Arc::new(Stash::new(Duration::from_secs(300), 256, 8));
-        // Pasted texts: at most 1 MiB each, 4 per user, 32 MiB in all.
-        let imports = Arc::new(Stash::new(Duration::from_secs(900), 64, 4).with_max_bytes(32 * 1024 * 1024));
+        // Pasted texts: at most 1 MiB each, 4 per user, 32 MiB in all; one user's never push out another's.
+        let imports =
+            Arc::new(Stash::new(Duration::from_secs(900), 64, 4).with_max_bytes(32 * 1024 * 1024).keeping_others());
         let notices = Arc::new(Stash::new(Duration::from_secs(300), 256, 4));
         let exports = super::slots::Slots::new(8, 2);
         let workload_exports = super::slots::Slots::new(8, 2);

@@ -61,7 +61,7 @@ impl Instance {
 
     /// Adds user `name` with `PASSWORD` and the given `user add` options.
     pub fn add_user(&self, name: &str, options: &[&str]) {
-        let args: Vec<&str> = ["user", "add", name].iter().chain(options).copied().collect();
+        let args: Vec<&str> = ["user", "add", name, "--init"].iter().chain(options).copied().collect();
         let mut add = self.command(&args).stdin(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap();
         add.stdin.take().unwrap().write_all(format!("{PASSWORD}\n").as_bytes()).unwrap();
         assert!(add.wait().unwrap().success());

@@ -57,6 +57,10 @@ pub enum Command {
         /// kestra, dotenv, prefect, json or shell (`export KEY='…'`, safe to source).
         #[arg(long, default_value = "dotenv")]
         format: String,
+        /// With --format shell: export this key even though its name can make programs run
+        /// other code once sourced (PATH, BASH_ENV, …; see `run --help`); may be repeated.
+        #[arg(long = "allow-env", value_name = "KEY")]
+        allow_env: Vec<String>,
         #[command(flatten)]
         remote: Remote,
     },
@@ -148,6 +152,10 @@ pub enum UserCommand {
         /// The namespace subtree the role covers; omitted: every namespace.
         #[arg(long)]
         namespace: Option<String>,
+        /// Create the database if the data directory has none (a new install, before the
+        /// server first ran). Without it, a missing database is an error naming where it was looked for.
+        #[arg(long)]
+        init: bool,
         #[command(flatten)]
         key: KeyArgs,
     },
@@ -184,8 +192,8 @@ pub async fn run(cli: Cli) -> Result<(), RunError> {
             Ok(())
         }
         Some(Command::Serve(args)) => serve::serve(args).await,
-        Some(Command::User(UserCommand::Add { name, role, namespace, key })) => {
-            users::add(&name, &role, namespace.as_deref(), &key).await.map_err(RunError::User)
+        Some(Command::User(UserCommand::Add { name, role, namespace, init, key })) => {
+            users::add(&name, &role, namespace.as_deref(), init, &key).await.map_err(RunError::User)
         }
         Some(Command::Token(command)) => tokens::run(command).await,
         Some(Command::Backup { path, key }) => backup::backup(path, &key).await,
@@ -194,7 +202,9 @@ pub async fn run(cli: Cli) -> Result<(), RunError> {
         Some(Command::Rewrap { batch, key }) => keys::rewrap(key, batch).await,
         Some(Command::Rekey { new_key_file, key }) => keys::rekey(key, new_key_file).await,
         Some(Command::Get { namespace, key, remote }) => workload::get(&remote, &namespace, &key).await,
-        Some(Command::Export { namespace, format, remote }) => workload::export(&remote, &namespace, &format).await,
+        Some(Command::Export { namespace, format, allow_env, remote }) => {
+            workload::export(&remote, &namespace, &format, &allow_env).await
+        }
         Some(Command::Run { namespace, remote, only, prefix, allow_env, command }) => {
             let selection = workload::Selection { only, prefixes: prefix, allow: allow_env };
             workload::run(&remote, &namespace, &selection, command).await

@@ -25,7 +25,17 @@ fn read_secret_line(prompt: &str) -> Result<String, String> {
     Ok(line.trim_end_matches(['\n', '\r']).to_owned())
 }
 
-pub async fn add(name: &str, role: &str, namespace: Option<&str>, key: &KeyArgs) -> Result<(), String> {
+pub async fn add(name: &str, role: &str, namespace: Option<&str>, init: bool, key: &KeyArgs) -> Result<(), String> {
+    // Run from another directory, a relative default data dir would silently make a
+    // second database (with its own trial key) that the server never reads.
+    if !init && !key.db_path().is_file() {
+        let looked = std::path::absolute(key.db_path()).unwrap_or_else(|_| key.db_path());
+        return Err(format!(
+            "no database at {}: pass the server's data directory (--data-dir or STRONGROOM_DATA_DIR), \
+             or --init to create a new one there",
+            looked.display()
+        ));
+    }
     let username = Username::parse(name).map_err(|e| e.to_string())?;
     let role: Role = role.parse().map_err(|e: app::domain::account::RoleError| e.to_string())?;
     let scope = Scope::parse(namespace.unwrap_or("")).map_err(|e| format!("--namespace: {e}"))?;

@@ -74,6 +74,9 @@ pub fn printable(text: &str) -> String {
     out
 }
 
+/// The largest answer read from a server (an export of a very large namespace fits).
+const MAX_ANSWER: usize = 256 * 1024 * 1024;
+
 fn fail(message: impl Into<String>) -> RunError {
     RunError::User(message.into())
 }
@@ -95,7 +98,11 @@ impl Remote {
     }
 
     fn client(&self) -> Result<reqwest::Client, RunError> {
-        let mut builder = reqwest::Client::builder().use_rustls_tls().timeout(std::time::Duration::from_secs(30));
+        // A redirect is never followed: its target was not checked like --server was.
+        let mut builder = reqwest::Client::builder()
+            .use_rustls_tls()
+            .timeout(std::time::Duration::from_secs(30))
+            .redirect(reqwest::redirect::Policy::none());
         if let Some(path) = &self.ca_file {
             let pem = std::fs::read(path).map_err(|e| fail(format!("cannot read {}: {e}", path.display())))?;
             for cert in reqwest::Certificate::from_pem_bundle(&pem)
@@ -126,7 +133,21 @@ impl Remote {
             .await
             .map_err(|e| fail(format!("cannot reach {base}: {}", without_url(&e))))?;
         let status = res.status();
-        let body = Zeroizing::new(res.bytes().await.map_err(|e| fail(format!("reading the answer: {e}")))?.to_vec());
+        if status.is_redirection() {
+            return Err(fail(format!(
+                "the server answered {status} (a redirect): set --server to the URL it serves on"
+            )));
+        }
+        // Read at most MAX_ANSWER bytes: a hostile server must not take this machine's memory.
+        let mut res = res;
+        let expected = res.content_length().unwrap_or(0).min(MAX_ANSWER as u64) as usize;
+        let mut body = Zeroizing::new(Vec::with_capacity(expected));
+        while let Some(chunk) = res.chunk().await.map_err(|e| fail(format!("reading the answer: {e}")))? {
+            if body.len() + chunk.len() > MAX_ANSWER {
+                return Err(fail(format!("the server's answer is larger than {} MiB", MAX_ANSWER >> 20)));
+            }
+            body.extend_from_slice(&chunk);
+        }
         if status.is_success() {
             return Ok(body);
         }
@@ -165,9 +186,17 @@ pub async fn get(remote: &Remote, ns: &str, key: &str) -> Result<(), RunError> {
     write_out(answer.value.as_bytes())
 }
 
-pub async fn export(remote: &Remote, ns: &str, format: &str) -> Result<(), RunError> {
+pub async fn export(remote: &Remote, ns: &str, format: &str, allow: &[String]) -> Result<(), RunError> {
     let format: Format = format.parse().map_err(|e: app::ssr::formats::FormatError| fail(e.to_string()))?;
-    let body = remote.fetch(&format!("/v1/namespaces/{}/export?format={}", namespace(ns)?, format.as_str())).await?;
+    let mut path = format!("/v1/namespaces/{}/export?format={}", namespace(ns)?, format.as_str());
+    if !allow.is_empty() {
+        // Keys only (checked here), so the list needs no escaping in the URL.
+        for key in allow {
+            SecretKey::parse(key).map_err(|e| fail(format!("--allow-env {key:?}: {e}")))?;
+        }
+        path.push_str(&format!("&allow_env={}", allow.join(",")));
+    }
+    let body = remote.fetch(&path).await?;
     write_out(&body)
 }
 
@@ -177,99 +206,22 @@ fn write_out(bytes: &[u8]) -> Result<(), RunError> {
     out.write_all(bytes).and_then(|()| out.flush()).map_err(|e| fail(format!("writing to standard output: {e}")))
 }
 
-/// Names (compared without regard to case) that make a program, its shell,
-/// its interpreter or its loader run other code, trust another server, or
-/// look for files elsewhere. A secret of such a name would let anyone who may
-/// edit a namespace (or any namespace above it) run code wherever `run` is
-/// used, so `run` refuses it unless named with `--allow-env`.
-pub const CODE_LOADING_PREFIXES: &[&str] = &[
-    "GIT_",
-    "JAVA_",
-    "_JAVA_",
-    "JDK_",
-    "NODE_",
-    "NPM_CONFIG_",
-    "PERL",
-    "RUBY",
-    "GEM_",
-    "BUNDLE_",
-    "PYTHON",
-    "PIP_",
-    "LD_",
-    "DYLD_",
-    "SSL_",
-    "OPENSSL_",
-    "LESS",
-    "BASH",
-    "MALLOC_",
-    "DOTNET_",
-    "COMPLUS_",
-    "XDG_",
-    "LUA_",
-    "STRONGROOM_",
-];
-/// Names containing one of these (`HTTPS_PROXY`, `no_proxy`, …) or ending in
-/// one (`REQUESTS_CA_BUNDLE`, `CURL_CA_BUNDLE`, …).
-pub const CODE_LOADING_PARTS: &[&str] = &["PROXY"];
-pub const CODE_LOADING_SUFFIXES: &[&str] = &["_CA_BUNDLE"];
-pub const CODE_LOADING_NAMES: &[&str] = &[
-    "PATH",
-    "HOME",
-    "TMPDIR",
-    "SHELL",
-    "ENV",
-    "IFS",
-    "PS4",
-    "SHELLOPTS",
-    "PROMPT_COMMAND",
-    "PAGER",
-    "EDITOR",
-    "VISUAL",
-    "BROWSER",
-    "GLIBC_TUNABLES",
-    "GCONV_PATH",
-    "LOCPATH",
-    "NLSPATH",
-    "HOSTALIASES",
-    "RES_OPTIONS",
-    "LOCALDOMAIN",
-    "TERMINFO",
-    "CLASSPATH",
-    "PHP_INI_SCAN_DIR",
-    "PHPRC",
-    "CURL_HOME",
-    "WGETRC",
-    "NETRC",
-    "KUBECONFIG",
-    "DOCKER_HOST",
-    "DOCKER_CONFIG",
-];
-
-/// Whether `name` is in the code-loading family above.
+/// Whether `name` can make a program run other code (`domain::env_name`).
 pub fn code_loading(name: &str) -> bool {
-    let upper = name.to_ascii_uppercase();
-    CODE_LOADING_NAMES.contains(&upper.as_str())
-        || CODE_LOADING_PREFIXES.iter().any(|p| upper.starts_with(p))
-        || CODE_LOADING_PARTS.iter().any(|p| upper.contains(p))
-        || CODE_LOADING_SUFFIXES.iter().any(|p| upper.ends_with(p))
+    app::domain::env_name::steers_programs(name)
 }
 
-/// The family as `run --help` prints it.
+/// What `run --help` prints after the options.
 pub fn code_loading_help() -> String {
-    let prefixes: Vec<String> = CODE_LOADING_PREFIXES.iter().map(|p| format!("{p}*")).collect();
-    let parts: Vec<String> = CODE_LOADING_PARTS.iter().map(|p| format!("*{p}*")).collect();
-    let suffixes: Vec<String> = CODE_LOADING_SUFFIXES.iter().map(|p| format!("*{p}")).collect();
     format!(
         "Which secrets are set:\n  With --only KEY,… and/or --prefix P, exactly the keys named or starting with P; \
          without either, every secret NAMESPACE sees.\n  Refused unless named with --allow-env KEY (the whole \
-         command is refused, nothing runs):\n  - keys that could make a program run other code (compared \
-         without regard to case):\n    {}\n    {}\n    {}\n  - keys already set in this command's own \
-         environment (a secret must not silently replace them).\n  Keys named with --only count as allowed.\n\
+         command is refused, nothing runs):\n  - keys that can make a program run other code, compared without \
+         regard to case:\n    {}\n  - keys already set in this command's own environment (a secret must not \
+         silently replace them).\n  Keys named with --only count as allowed.\n\
          The command never receives STRONGROOM_TOKEN or STRONGROOM_TOKEN_FILE.\n\
          Anyone who may edit NAMESPACE or any namespace above it chooses these values: pin what run sets with --only.",
-        CODE_LOADING_NAMES.join(" "),
-        prefixes.join(" "),
-        [parts, suffixes].concat().join(" "),
+        app::domain::env_name::family(),
     )
 }
 
@@ -374,55 +326,6 @@ mod tests {
 
     fn keys(chosen: &[(SecretKey, Zeroizing<String>)]) -> Vec<&str> {
         chosen.iter().map(|(k, _)| k.as_str()).collect()
-    }
-
-    #[test]
-    fn the_code_loading_family_is_matched_without_regard_to_case() {
-        for name in [
-            "GIT_CONFIG_COUNT",
-            "git_config_key_0",
-            "GIT_SSH_COMMAND",
-            "JAVA_TOOL_OPTIONS",
-            "_JAVA_OPTIONS",
-            "JDK_JAVA_OPTIONS",
-            "https_proxy",
-            "HTTP_PROXY",
-            "no_proxy",
-            "ALL_PROXY",
-            "NODE_OPTIONS",
-            "NODE_TLS_REJECT_UNAUTHORIZED",
-            "NODE_PATH",
-            "PERL5LIB",
-            "PERL5OPT",
-            "RUBYLIB",
-            "RUBYOPT",
-            "PYTHONPATH",
-            "LD_PRELOAD",
-            "DYLD_INSERT_LIBRARIES",
-            "SSL_CERT_FILE",
-            "REQUESTS_CA_BUNDLE",
-            "CURL_CA_BUNDLE",
-            "LESSOPEN",
-            "PAGER",
-            "EDITOR",
-            "VISUAL",
-            "PROMPT_COMMAND",
-            "BASH_ENV",
-            "BASH_FUNC_x",
-            "GLIBC_TUNABLES",
-            "MALLOC_CONF",
-            "HOME",
-            "TMPDIR",
-            "PATH",
-            "path",
-            "IFS",
-            "STRONGROOM_SERVER",
-        ] {
-            assert!(code_loading(name), "{name}");
-        }
-        for name in ["DB_PASSWORD", "db_password", "STRIPE_KEY", "API_TOKEN", "GITHUB_TOKEN", "HOMEPAGE_URL", "_"] {
-            assert!(!code_loading(name), "{name}");
-        }
     }
 
     #[test]

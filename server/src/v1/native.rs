@@ -6,6 +6,7 @@
 //! 404 / 500. `Cache-Control: no-store` comes from the security headers layer.
 
 use super::{presented, request};
+use app::domain::env_name::steers_programs;
 use app::ssr::{
     formats::{self, Format, FormatError},
     state::AppState,
@@ -86,6 +87,8 @@ pub async fn export(
     // Checked after the token (an unauthenticated caller learns nothing) and
     // before any value is read.
     let format = query.get("format").map(String::as_str).unwrap_or_default().to_owned();
+    let allowed: Vec<String> =
+        query.get("allow_env").map(|list| list.split(',').map(|k| k.trim().to_owned()).collect()).unwrap_or_default();
     let work: Box<Work<(Format, Vec<Disclosed>)>> = Box::new(move |c, keyring, ns| {
         let format = format
             .parse::<Format>()
@@ -97,6 +100,17 @@ pub async fn export(
         // Refused before anything is disclosed (or recorded as read).
         if let Some(key) = formats::unrepresentable(format, all.iter().map(|d| (&d.key, &d.value))) {
             let message = format!("{key} holds a NUL byte, which the {format} format cannot carry");
+            return Err(req.refused_as(&who, ReadError::BadName { field: "format", message }).await);
+        }
+        // A shell that sources the file takes every name as given: one that steers programs
+        // (PATH, BASH_ENV, PROMPT_COMMAND, …) is refused unless the reader allowed it by name.
+        let steers = |d: &&Disclosed| steers_programs(d.key.as_str()) && !allowed.iter().any(|k| k == d.key.as_str());
+        if let Some(d) = all.iter().find(steers).filter(|_| format == Format::Shell) {
+            let message = format!(
+                "{} can make programs run other code once a shell sources it: pass allow_env={} \
+                 (strongroom export --allow-env {}) if that is intended",
+                d.key, d.key, d.key
+            );
             return Err(req.refused_as(&who, ReadError::BadName { field: "format", message }).await);
         }
         let all = req.disclose(&who, &ns, all).await?;

@@ -1,7 +1,7 @@
 //! The read surface of Vault / OpenBao's KV v2 engine at mount `secret`, so
 //! that existing clients (the `bao`/`vault` CLI, hvac, Vault Agent, envconsul,
 //! External Secrets Operator, Kestra's Vault secret manager in read-only mode)
-//! read Strongroom unchanged. Shapes and gotchas: `shared/VAULT_KV2.md`.
+//! read Strongroom unchanged. Shapes and gotchas: `docs/vault-kv2.md`.
 //!
 //! Namespace `a.b.c` is path `a/b/c`; reading a namespace's path returns its
 //! effective secrets as one map. That map's `version` grows with every change

@@ -1,0 +1,223 @@
+//! Environment variable names that steer programs: a secret of such a name,
+//! put in a process's environment (by `strongroom run`, or by sourcing a
+//! `shell` export), would let anyone who may edit the namespace — or any
+//! namespace above it — run code, load a library, read a file or send
+//! traffic elsewhere wherever the workload runs. Names are compared without
+//! regard to case. A list of names always has gaps: `run --only` is the rule
+//! that cannot be widened from the server.
+
+/// Names starting with one of these.
+pub const PREFIXES: &[&str] = &[
+    "GIT_",
+    "SSH_",
+    "JAVA_",
+    "_JAVA_",
+    "JDK_",
+    "MAVEN_",
+    "GRADLE_",
+    "NODE_",
+    "NPM_CONFIG_",
+    "YARN_",
+    "COREPACK_",
+    "PERL",
+    "RUBY",
+    "GEM_",
+    "BUNDLE_",
+    "RAKE",
+    "IRB",
+    "PYTHON",
+    "PIP_",
+    "UV_",
+    "POETRY_",
+    "PIPENV_",
+    "CONDA",
+    "PHP",
+    "COMPOSER_",
+    "R_LIBS",
+    "R_PROFILE",
+    "R_ENVIRON",
+    "LD_",
+    "DYLD_",
+    "SSL",
+    "OPENSSL_",
+    "LESS",
+    "BASH",
+    "ZDOTDIR",
+    "MALLOC_",
+    "DOTNET_",
+    "COMPLUS_",
+    "XDG_",
+    "LUA_",
+    "CARGO_",
+    "RUSTC",
+    "RUSTDOC",
+    "RUSTUP_",
+    "RUSTFLAGS",
+    "GOFLAGS",
+    "GOROOT",
+    "GOPATH",
+    "GOTOOLCHAIN",
+    "GOENV",
+    "MAKE",
+    "DOCKER_",
+    "KUBE",
+    "TERMINFO",
+    "STRONGROOM_",
+];
+/// Names containing one of these (`HTTPS_PROXY`, `no_proxy`, `SUDO_ASKPASS`, …).
+pub const PARTS: &[&str] = &["PROXY", "ASKPASS"];
+/// Names ending in one of these (`REQUESTS_CA_BUNDLE`, `MAVEN_OPTS`, `MANPAGER`, …).
+pub const SUFFIXES: &[&str] = &["_CA_BUNDLE", "_OPTS", "PAGER"];
+/// These names exactly.
+pub const NAMES: &[&str] = &[
+    "PATH",
+    "HOME",
+    "TMPDIR",
+    "TMP",
+    "TEMP",
+    "SHELL",
+    "ENV",
+    "IFS",
+    "CDPATH",
+    "FPATH",
+    "PS0",
+    "PS1",
+    "PS2",
+    "PS3",
+    "PS4",
+    "SHELLOPTS",
+    "PROMPT_COMMAND",
+    "INPUTRC",
+    "HISTFILE",
+    "EDITOR",
+    "VISUAL",
+    "BROWSER",
+    "TAR_OPTIONS",
+    "MFLAGS",
+    "GLIBC_TUNABLES",
+    "GCONV_PATH",
+    "LOCPATH",
+    "NLSPATH",
+    "HOSTALIASES",
+    "RES_OPTIONS",
+    "LOCALDOMAIN",
+    "CLASSPATH",
+    "CC",
+    "CXX",
+    "CPP",
+    "LD",
+    "AR",
+    "AS",
+    "CFLAGS",
+    "CXXFLAGS",
+    "CPPFLAGS",
+    "LDFLAGS",
+    "CURL_HOME",
+    "WGETRC",
+    "NETRC",
+    "GNUPGHOME",
+    "MANPATH",
+    "MANOPT",
+    "EXINIT",
+    "VIMINIT",
+    "MYVIMRC",
+    "VIMRUNTIME",
+    "EMACSLOADPATH",
+    "TCLLIBPATH",
+    "VIRTUAL_ENV",
+];
+
+/// Whether `name` is in the family above.
+pub fn steers_programs(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    NAMES.contains(&upper.as_str())
+        || PREFIXES.iter().any(|p| upper.starts_with(p))
+        || PARTS.iter().any(|p| upper.contains(p))
+        || SUFFIXES.iter().any(|p| upper.ends_with(p))
+}
+
+/// The family, as help texts print it.
+pub fn family() -> String {
+    let mut all: Vec<String> = NAMES.iter().map(|n| n.to_string()).collect();
+    all.extend(PREFIXES.iter().map(|p| format!("{p}*")));
+    all.extend(PARTS.iter().map(|p| format!("*{p}*")));
+    all.extend(SUFFIXES.iter().map(|p| format!("*{p}")));
+    all.join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_that_made_programs_run_code_in_an_attack_are_in_the_family() {
+        for name in [
+            "GIT_CONFIG_COUNT",
+            "git_config_key_0",
+            "GIT_SSH_COMMAND",
+            "JAVA_TOOL_OPTIONS",
+            "_JAVA_OPTIONS",
+            "JDK_JAVA_OPTIONS",
+            "https_proxy",
+            "HTTP_PROXY",
+            "no_proxy",
+            "ALL_PROXY",
+            "NODE_OPTIONS",
+            "NODE_TLS_REJECT_UNAUTHORIZED",
+            "NODE_PATH",
+            "PERL5LIB",
+            "PERL5OPT",
+            "RUBYLIB",
+            "RUBYOPT",
+            "PYTHONPATH",
+            "LD_PRELOAD",
+            "DYLD_INSERT_LIBRARIES",
+            "SSL_CERT_FILE",
+            "SSLKEYLOGFILE",
+            "REQUESTS_CA_BUNDLE",
+            "CURL_CA_BUNDLE",
+            "LESSOPEN",
+            "PAGER",
+            "MANPAGER",
+            "EDITOR",
+            "VISUAL",
+            "PROMPT_COMMAND",
+            "BASH_ENV",
+            "BASH_FUNC_x%%",
+            "GLIBC_TUNABLES",
+            "MALLOC_CONF",
+            "HOME",
+            "TMPDIR",
+            "PATH",
+            "path",
+            "IFS",
+            "STRONGROOM_SERVER",
+            "SSH_ASKPASS",
+            "SUDO_ASKPASS",
+            "SSH_ASKPASS_REQUIRE",
+            "TAR_OPTIONS",
+            "CDPATH",
+            "MAKEFLAGS",
+            "PS1",
+            "PS4",
+            "MAVEN_OPTS",
+            "GRADLE_OPTS",
+            "RUSTC_WRAPPER",
+            "CARGO_HOME",
+            "GOFLAGS",
+            "CC",
+            "INPUTRC",
+            "IRBRC",
+            "RAKEOPT",
+            "TERMINFO_DIRS",
+            "TEMP",
+            "UV_INDEX_URL",
+            "ZDOTDIR",
+        ] {
+            assert!(steers_programs(name), "{name}");
+        }
+        for name in ["DB_PASSWORD", "db_password", "STRIPE_KEY", "API_TOKEN", "GITHUB_TOKEN", "HOMEPAGE_URL", "_"] {
+            assert!(!steers_programs(name), "{name}");
+        }
+    }
+}
