@@ -47,6 +47,14 @@ if ! command -v mkfs.ext4 >/dev/null || ! command -v e2fsck >/dev/null || ! comm
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq e2fsprogs mount >/dev/null
 fi
 
+# ssh-keygen (Debian's openssh-client): the browser tests paste a real key and check it still works.
+if ! command -v ssh-keygen >/dev/null; then
+  say "installing Debian's openssh-client"
+  sudo_cmd=""; [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq openssh-client >/dev/null
+fi
+
 # Chromium from Debian for the browser tests (Playwright must not download one).
 if ! command -v chromium >/dev/null; then
   say "installing Debian's chromium"

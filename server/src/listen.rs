@@ -107,6 +107,9 @@ impl Drop for ClientSlot {
     }
 }
 
+static REFUSED_CLIENT: Throttled = Throttled::new();
+static REFUSED_FULL: Throttled = Throttled::new();
+
 /// Every open connection: when it last moved a byte, whether a request is in
 /// flight, and how to close it to make room.
 #[derive(Default)]
@@ -176,8 +179,11 @@ pub async fn serve(listener: TcpListener, app: Router, limits: Limits, shutdown:
             },
             () = &mut shutdown => break,
         };
+        let now = epoch.elapsed().as_secs() + 1;
         let Some(slot) = per_client.take(peer.ip(), &limits) else {
-            tracing::warn!(client = %peer.ip(), limit = limits.per_client, "connection refused: too many open from this client");
+            if let Some(refused) = REFUSED_CLIENT.due(now) {
+                tracing::warn!(client = %peer.ip(), limit = limits.per_client, refused, "connections refused: too many open from one client");
+            }
             continue; // dropping the stream closes it
         };
         let permit = match open.clone().try_acquire_owned() {
@@ -190,7 +196,9 @@ pub async fn serve(listener: TcpListener, app: Router, limits: Limits, shutdown:
                 }
             }
             Err(_) => {
-                tracing::warn!(client = %peer.ip(), limit = limits.max_connections, "connection refused: too many open");
+                if let Some(refused) = REFUSED_FULL.due(now) {
+                    tracing::warn!(client = %peer.ip(), limit = limits.max_connections, refused, "connections refused: too many open, none idle");
+                }
                 continue;
             }
         };
@@ -200,12 +208,13 @@ pub async fn serve(listener: TcpListener, app: Router, limits: Limits, shutdown:
             evict: Arc::default(),
         };
         let id = tracker.add(tracked.clone());
-        let busy = tracked.busy.clone();
+        let in_flight = InFlight(tracked.busy.clone());
         let service = app.clone().map_request(move |mut req: axum::http::Request<hyper::body::Incoming>| {
             req.extensions_mut().insert(ConnectInfo(peer));
+            req.extensions_mut().insert(in_flight.clone());
             req
         });
-        let service = Counted { inner: TowerToHyperService::new(service), busy };
+        let service = TowerToHyperService::new(service);
         let (builder, limits, stop, tracker) = (builder.clone(), limits.clone(), stop.clone(), tracker.clone());
         tokio::spawn(async move {
             let _held = (permit, slot);
@@ -273,41 +282,50 @@ async fn serve_connection<S>(
     }
 }
 
-/// A service that counts the requests in flight on its connection (such a
-/// connection is never closed to make room).
-struct Counted<S> {
-    inner: S,
-    busy: Arc<AtomicUsize>,
-}
+/// The count of requests being answered on one connection (such a connection
+/// is never closed to make room), in each request's extensions. A request
+/// counts from when its body has arrived ([`request_deadline`]): one still
+/// waiting for its body can be closed to make room like an idle one.
+#[derive(Clone)]
+pub struct InFlight(Arc<AtomicUsize>);
 
 /// Gives back its count when the request is answered (or dropped).
-struct Busy(Arc<AtomicUsize>);
+struct Answering(Arc<AtomicUsize>);
 
-impl Drop for Busy {
+impl InFlight {
+    fn hold(&self) -> Answering {
+        self.0.fetch_add(1, Ordering::Relaxed);
+        Answering(self.0.clone())
+    }
+}
+
+impl Drop for Answering {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
-impl<S, R> hyper::service::Service<R> for Counted<S>
-where
-    S: hyper::service::Service<R>,
-    S::Future: Send + 'static,
-    S::Response: Send + 'static,
-    S::Error: Send + 'static,
-{
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<S::Response, S::Error>> + Send>>;
+/// A warning that would be written once per refused connection, at most once a
+/// second (with how many it stands for): a flood must not fill the log.
+struct Throttled {
+    last: AtomicU64,
+    held: AtomicU64,
+}
 
-    fn call(&self, req: R) -> Self::Future {
-        self.busy.fetch_add(1, Ordering::Relaxed);
-        let busy = Busy(self.busy.clone());
-        let answer = self.inner.call(req);
-        Box::pin(async move {
-            let _busy = busy;
-            answer.await
-        })
+impl Throttled {
+    const fn new() -> Self {
+        Self { last: AtomicU64::new(0), held: AtomicU64::new(0) }
+    }
+
+    /// How many to report now, or `None` when this one is only counted.
+    fn due(&self, now_secs: u64) -> Option<u64> {
+        let held = self.held.fetch_add(1, Ordering::Relaxed) + 1;
+        let last = self.last.load(Ordering::Relaxed);
+        if now_secs > last && self.last.compare_exchange(last, now_secs, Ordering::Relaxed, Ordering::Relaxed).is_ok() {
+            self.held.fetch_sub(held, Ordering::Relaxed);
+            return Some(held);
+        }
+        None
     }
 }
 
@@ -362,7 +380,11 @@ pub async fn request_deadline(State(deadline): State<Duration>, req: Request, ne
     let refuse =
         |status: StatusCode, message: &'static str| (status, [(header::CONNECTION, "close")], message).into_response();
     match tokio::time::timeout(deadline, axum::body::to_bytes(body, crate::MAX_BODY)).await {
-        Ok(Ok(bytes)) => next.run(Request::from_parts(parts, Body::from(bytes))).await,
+        Ok(Ok(bytes)) => {
+            // From here on the connection is answering a request: never closed to make room.
+            let _answering = parts.extensions.get::<InFlight>().map(InFlight::hold);
+            next.run(Request::from_parts(parts, Body::from(bytes))).await
+        }
         Ok(Err(e)) if is_too_large(&e) => refuse(StatusCode::PAYLOAD_TOO_LARGE, "The request body is too large.\n"),
         Ok(Err(_)) => refuse(StatusCode::BAD_REQUEST, "The request body could not be read.\n"),
         Err(_) => refuse(StatusCode::REQUEST_TIMEOUT, "The request took too long to arrive.\n"),

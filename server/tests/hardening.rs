@@ -833,11 +833,17 @@ async fn issue_18_item_3_one_client_cannot_hold_the_connection_slots() {
     let mut held = Vec::new();
     for n in 5..9 {
         let mut c = connect(s.port, &format!("127.0.0.{n}")).await;
-        c.write_all(b"GET /healthz HTTP/1.1\r\n").await.unwrap();
+        // Half of them never finish their headers; the others send headers and wait with the body.
+        let opening: &[u8] = if n < 7 {
+            b"GET /healthz HTTP/1.1\r\n"
+        } else {
+            b"POST /api/session/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100000\r\n\r\nu"
+        };
+        c.write_all(opening).await.unwrap();
         held.push(c);
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    for _ in 0..3 {
+    for _ in 0..6 {
         let res = reqwest::Client::new().get(format!("http://127.0.0.1:{}/healthz", s.port)).send().await;
         assert_eq!(res.map(|r| r.status().as_u16()).ok(), Some(200), "a new client was kept out");
     }

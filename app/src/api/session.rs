@@ -55,6 +55,7 @@ pub async fn login(username: String, password: WriteOnly) -> Result<(), AppError
             // Refused without queuing for a hash (which others are waiting for),
             // after as long as a check takes: it looks like any other refusal.
             act.set_outcome("refused: locked after failed sign-ins");
+            act.count_refusal();
             auth.hasher.pause().await;
             return Err(AppError::SignInFailed);
         }
@@ -69,6 +70,7 @@ pub async fn login(username: String, password: WriteOnly) -> Result<(), AppError
             crate::ssr::auth::AuthError::Busy => {
                 // Refused before any password check: say so, not "wrong password".
                 act.set_outcome("refused: too many sign-ins waiting");
+                act.count_refusal();
                 AppError::RateLimited
             }
             other => internal("password check", &other),

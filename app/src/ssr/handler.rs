@@ -36,6 +36,9 @@ pub struct Act {
     outcome: Mutex<Option<String>>,
     success: Mutex<Option<String>>,
     recorded: std::sync::atomic::AtomicBool,
+    /// Refused without any work done (a locked sign-in): recorded within the
+    /// client's allowance, like refused reads, not one entry (and fsync) each.
+    counted: std::sync::atomic::AtomicBool,
 }
 
 /// What a change's result contributes to its entry.
@@ -77,7 +80,13 @@ impl Act {
             outcome: Mutex::new(None),
             success: Mutex::new(None),
             recorded: false.into(),
+            counted: false.into(),
         }
+    }
+
+    /// Records this call's refusal within the client's allowance (see `counted`).
+    pub fn count_refusal(&self) {
+        self.counted.store(true, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// Records `namespace` (parsed, normalized) instead of what was submitted.
@@ -165,8 +174,9 @@ impl Act {
             if !self.recorded.load(std::sync::atomic::Ordering::SeqCst) {
                 let outcome = self.outcome.lock().unwrap_or_else(|p| p.into_inner()).take();
                 let entry = self.entry(outcome.unwrap_or_else(|| outcome_of(error)), None);
-                let refused_read =
-                    self.action == Action::Read && !matches!(error, AppError::Internal | AppError::Network);
+                let refused_read = (self.action == Action::Read
+                    || self.counted.load(std::sync::atomic::Ordering::SeqCst))
+                    && !matches!(error, AppError::Internal | AppError::Network);
                 match refused_read {
                     true => state()?.record_refused_read(entry).await,
                     false => state()?.record_refusal(entry).await,

@@ -294,6 +294,49 @@ pub fn rewrap_batch(conn: &mut Connection, keyring: &Keyring, cursor: i64, batch
     Ok((done.secrets > 0).then_some(done))
 }
 
+/// Opens every stored version (and drops the value at once): a ciphertext
+/// moved, swapped or damaged fails here, naming its secret and version.
+/// Also each secret's current version must still hold its ciphertext.
+pub fn verify_all(conn: &Connection, keyring: &Keyring) -> std::result::Result<u64, String> {
+    let q = |e: rusqlite::Error| format!("its secrets cannot be read: {e}");
+    let mut stmt = conn
+        .prepare(
+            "SELECT n.path, s.key, s.uid, v.version, v.key_id, v.nonce, v.ciphertext, s.version
+             FROM secret_versions v JOIN secrets s ON s.id = v.secret_id JOIN namespaces n ON n.id = s.namespace_id
+             WHERE v.ciphertext IS NOT NULL OR v.version = s.version",
+        )
+        .map_err(q)?;
+    let mut rows = stmt.query([]).map_err(q)?;
+    let mut opened = 0;
+    while let Some(r) = rows.next().map_err(q)? {
+        let (ns, key): (NamespacePath, SecretKey) = (parsed(r, 0).map_err(q)?, parsed(r, 1).map_err(q)?);
+        let (uid, version): (Option<SecretUid>, u32) = (uid_at(r, 2).map_err(q)?, r.get(3).map_err(q)?);
+        let (key_id, nonce, ciphertext): (Option<i64>, Option<Vec<u8>>, Option<Vec<u8>>) =
+            (r.get(4).map_err(q)?, r.get(5).map_err(q)?, r.get(6).map_err(q)?);
+        let (Some(key_id), Some(nonce), Some(ciphertext)) = (key_id, nonce, ciphertext) else {
+            return Err(format!("secret {ns}/{key}: its current version {version} has no value"));
+        };
+        let place = Place { namespace: &ns, key: &key, version, uid };
+        open_value(conn, keyring, place, &Sealed { key_id, nonce, ciphertext })
+            .map_err(|e| format!("secret {ns}/{key} version {version} does not open ({e}): moved or changed"))?;
+        opened += 1;
+    }
+    let missing: Option<(String, String, u32)> = conn
+        .query_row(
+            "SELECT n.path, s.key, s.version FROM secrets s JOIN namespaces n ON n.id = s.namespace_id
+             WHERE NOT EXISTS (SELECT 1 FROM secret_versions v WHERE v.secret_id = s.id AND v.version = s.version)
+             LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()
+        .map_err(q)?;
+    if let Some((ns, key, version)) = missing {
+        return Err(format!("secret {ns}/{key}: its current version {version} is gone"));
+    }
+    Ok(opened)
+}
+
 /// Records a finished rewrap.
 pub fn record_rewrap(
     conn: &mut Connection,

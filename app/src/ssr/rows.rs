@@ -17,9 +17,13 @@
 //!
 //! Covered columns (see [`USERS`], [`GRANTS`], [`TOKENS`]); **every security
 //! table added later joins this list**:
-//! - `users`: `id, username, password_hash, disabled`;
+//! - `users`: `id, username, password_hash, disabled, password_changed_at`;
 //! - `grants`: `user_id, role, namespace`;
 //! - `tokens`: `id, name, token_hash, namespace, expires_at, revoked_at`.
+//!
+//! A MAC says a row is one this server wrote, not that it is the newest: an
+//! older row put back from an older copy (a token before its revocation) is
+//! found at restore by comparing the rows with the verified trail.
 //!
 //! Databases made before row MACs get theirs once, when first unlocked by a
 //! version that has them ([`seal`]); that is recorded in the trail
@@ -46,7 +50,7 @@ use zeroize::Zeroizing;
 type Hmac = SimpleHmac<sha2::Sha256>;
 
 /// The MAC of a `users` row, as SQL.
-pub const USERS: &str = "row_mac('users', id, username, password_hash, disabled)";
+pub const USERS: &str = "row_mac('users', id, username, password_hash, disabled, password_changed_at)";
 /// The MAC of a `grants` row, as SQL.
 pub const GRANTS: &str = "row_mac('grants', user_id, role, namespace)";
 /// The MAC of a `tokens` row, as SQL.

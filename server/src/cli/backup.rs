@@ -19,7 +19,7 @@ use app::ssr::{
     db, keys, rows,
     store::StoreError,
 };
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use std::{
     os::unix::fs::OpenOptionsExt,
     path::{Path, PathBuf},
@@ -170,6 +170,124 @@ fn rolled_back(conn: &Connection) -> Result<(), String> {
     Ok(())
 }
 
+/// The security rows against the (verified) trail: a MAC proves a row was
+/// written by this server, not that it is the newest, so an older row put
+/// back from an older copy is found here — a token revoked in the trail but
+/// not in its row, a grant the trail revoked (or made) that is there (or
+/// gone), a user disabled or enabled otherwise, a password older than its
+/// last recorded change.
+fn security_rolled_back(conn: &Connection) -> Result<(), String> {
+    use std::collections::HashMap;
+    let q = |e: rusqlite::Error| format!("its security rows cannot be read: {e}");
+    let actions = [
+        Action::TokenCreate,
+        Action::TokenRevoke,
+        Action::UserAdd,
+        Action::UserGrant,
+        Action::UserRevoke,
+        Action::UserDisable,
+        Action::UserEnable,
+        Action::UserResetPassword,
+        Action::PasswordChange,
+    ];
+    let marks = vec!["?"; actions.len()].join(",");
+    let mut stmt = conn
+        .prepare(&format!(
+            "SELECT action, actor, namespace, key, at FROM audit
+             WHERE action IN ({marks}) AND substr(outcome, 1, 2) = 'ok' ORDER BY id"
+        ))
+        .map_err(q)?;
+    let names: Vec<&str> = actions.iter().map(|a| a.as_str()).collect();
+    let mut rows = stmt.query(rusqlite::params_from_iter(names.iter())).map_err(q)?;
+    let (mut revoked, mut grants, mut disabled, mut password) =
+        (HashMap::<String, bool>::new(), HashMap::new(), HashMap::new(), HashMap::<String, i64>::new());
+    while let Some(r) = rows.next().map_err(q)? {
+        let (action, actor, ns, key, at): (String, String, String, String, i64) = (
+            r.get(0).map_err(q)?,
+            r.get(1).map_err(q)?,
+            r.get(2).map_err(q)?,
+            r.get(3).map_err(q)?,
+            r.get(4).map_err(q)?,
+        );
+        // Grant entries name "USER as ROLE" and the subtree as parsed.
+        let grant = || {
+            key.split_once(" as ").map(|(u, role)| (u.trim().to_owned(), role.trim().to_ascii_lowercase(), ns.clone()))
+        };
+        match Action::parse(&action) {
+            Some(Action::TokenCreate) => {
+                revoked.insert(key, false);
+            }
+            Some(Action::TokenRevoke) => {
+                revoked.insert(key, true);
+            }
+            Some(action @ (Action::UserAdd | Action::UserGrant | Action::UserRevoke)) => {
+                if let Some(g) = grant() {
+                    grants.insert(g, action != Action::UserRevoke);
+                }
+            }
+            Some(action @ (Action::UserDisable | Action::UserEnable)) => {
+                disabled.insert(key, action == Action::UserDisable);
+            }
+            Some(Action::UserResetPassword) => {
+                password.insert(key, at);
+            }
+            Some(Action::PasswordChange) => {
+                password.insert(actor, at);
+            }
+            _ => {}
+        }
+    }
+    for (name, was_revoked) in revoked {
+        let row: Option<bool> = conn
+            .query_row("SELECT revoked_at IS NOT NULL FROM tokens WHERE name = ?1", [&name], |r| r.get(0))
+            .optional()
+            .map_err(q)?;
+        match row {
+            None => return Err(format!("token {name:?} is gone, though the trail records it")),
+            Some(now) if now != was_revoked => return Err(format!(
+                "token {name:?} is not as the trail last left it (revoked: {was_revoked}): an older row was put back"
+            )),
+            Some(_) => {}
+        }
+    }
+    for ((user, role, scope), held) in grants {
+        let there: bool = conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM grants g JOIN users u ON u.id = g.user_id
+                 WHERE u.username = ?1 AND g.role = ?2 AND g.namespace = ?3)",
+                [&user, &role, &scope],
+                |r| r.get(0),
+            )
+            .map_err(q)?;
+        if there != held {
+            let what = if held { "is missing" } else { "is back after the trail revoked it" };
+            return Err(format!("grant {role} on {scope:?} of {user:?} {what}"));
+        }
+    }
+    for (user, was_disabled) in disabled {
+        let row: Option<bool> = conn
+            .query_row("SELECT disabled FROM users WHERE username = ?1", [&user], |r| r.get(0))
+            .optional()
+            .map_err(q)?;
+        if row.is_some_and(|now| now != was_disabled) {
+            return Err(format!("user {user:?} is not as the trail last left it (disabled: {was_disabled})"));
+        }
+    }
+    // A password set at second S is recorded by an entry stamped S or a moment later.
+    for (user, changed) in password {
+        let row: Option<i64> = conn
+            .query_row("SELECT password_changed_at FROM users WHERE username = ?1", [&user], |r| r.get(0))
+            .optional()
+            .map_err(q)?;
+        if row.is_some_and(|at| at + 60 < changed) {
+            return Err(format!(
+                "user {user:?} has a password older than its last recorded change: an older row was put back"
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Why a file cannot be restored. Also ends every session in it.
 fn check(path: &Path, root: &RootKey) -> Result<(), String> {
     {
@@ -201,6 +319,8 @@ fn check(path: &Path, root: &RootKey) -> Result<(), String> {
     }
     rows::check_all(&conn).map_err(|e| e.to_string())?;
     rolled_back(&conn)?;
+    security_rolled_back(&conn)?;
+    keys::verify_all(&conn, &unlocked.keyring)?;
     // A session in a copy is someone's sign-in from then (or one made up): none comes back.
     conn.execute("DELETE FROM sessions", []).map_err(|e| format!("cannot end its sessions: {e}"))?;
     conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).map_err(|e| e.to_string())?;
