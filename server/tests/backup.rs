@@ -130,6 +130,54 @@ async fn a_backup_edited_without_the_root_key_is_refused_and_sessions_never_come
     assert!(said.contains("is gone"), "{said}");
     let said = tamper("mark", "DELETE FROM meta WHERE name = 'rows_sealed'; UPDATE tokens SET namespace = ''");
     assert!(said.contains("mark"), "{said}");
+    let said = tamper("latest-version", "DELETE FROM secret_versions WHERE version = 2");
+    assert!(said.contains("current version 2 is gone"), "{said}");
+    let said = tamper(
+        "swapped",
+        "UPDATE secret_versions SET ciphertext = (SELECT ciphertext FROM secret_versions WHERE version = 1),
+                                    nonce = (SELECT nonce FROM secret_versions WHERE version = 1) WHERE version = 2",
+    );
+    assert!(said.contains("version 2 does not open"), "{said}");
+
+    // Rows that carry a good MAC but are older than the trail: put back from an earlier copy.
+    let (status, _) = admin.call("tokens/revoke", &[("name", "ci")]).await;
+    assert_eq!(status, 200);
+    s.add_user("lead", app::domain::Role::Auditor, "company").await;
+    let grant = [("username", "lead"), ("role", "editor"), ("scope", "company")];
+    assert_eq!(admin.call("users/grant", &grant).await.0, 200);
+    let granted = work.path().join("granted.db");
+    assert!(strongroom(&["backup", granted.to_str().unwrap()], s.dir.path(), &s.root_key).status.success());
+    assert_eq!(admin.call("users/revoke", &grant).await.0, 200);
+    let later = work.path().join("later.db");
+    assert!(strongroom(&["backup", later.to_str().unwrap()], s.dir.path(), &s.root_key).status.success());
+    let splice = |name: &str, older: &std::path::Path, sql: &str| {
+        let copy = work.path().join(format!("{name}.db"));
+        std::fs::copy(&later, &copy).unwrap();
+        let conn = rusqlite::Connection::open(&copy).unwrap();
+        conn.execute("ATTACH ?1 AS old", [older.to_str().unwrap()]).unwrap();
+        conn.execute_batch(sql).unwrap();
+        drop(conn);
+        let empty = tempfile::tempdir().unwrap();
+        let out = strongroom(&["restore", copy.to_str().unwrap()], empty.path(), &s.root_key);
+        assert!(!out.status.success() && !empty.path().join("strongroom.db").exists(), "{name}: {}", text(&out));
+        text(&out)
+    };
+    let said = splice(
+        "unrevoked",
+        &backup,
+        "DELETE FROM tokens WHERE name = 'ci'; INSERT INTO tokens SELECT * FROM old.tokens WHERE name = 'ci';",
+    );
+    assert!(said.contains("token \"ci\" is not as the trail last left it"), "{said}");
+    let said = splice(
+        "regranted",
+        &granted,
+        "INSERT INTO grants SELECT * FROM old.grants WHERE role = 'editor' AND namespace = 'company';",
+    );
+    assert!(said.contains("grant editor on \"company\" of \"lead\" is back"), "{said}");
+    // The untouched later copy restores.
+    let fine = tempfile::tempdir().unwrap();
+    let out = strongroom(&["restore", later.to_str().unwrap()], fine.path(), &s.root_key);
+    assert!(out.status.success(), "{}", text(&out));
 
     // A session dated 2100 in the copy (and the admin's own live one) never comes back.
     let copy = work.path().join("session.db");

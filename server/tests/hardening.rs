@@ -911,3 +911,20 @@ async fn issue_19_item_2_no_grant_defaults_to_admin_of_everything() {
     let grant = [("username", "newbie"), ("role", "editor"), ("scope", ""), ("every", "on")];
     assert_eq!(admin.call("users/grant", &grant).await.0, 200);
 }
+
+/// Second attack on issue 18, item 6: sign-ins refused while locked out (no
+/// password checked) share the refusal allowance; the real attempts before the
+/// lock are each recorded.
+#[tokio::test]
+async fn issue_18_item_6_locked_sign_ins_cannot_flood_the_trail() {
+    let s = start().await;
+    let before = s.audit_count().await;
+    let mut client = s.client_from(from(23));
+    for _ in 0..60 {
+        let (status, _) =
+            client.call("session/login", &[("username", "nosuchuser"), ("password", "not the password")]).await;
+        assert_eq!(status, 401);
+    }
+    let written = s.audit_count().await - before;
+    assert!((5..=16).contains(&written), "{written} entries for 60 refused sign-ins");
+}

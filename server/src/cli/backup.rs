@@ -244,9 +244,11 @@ fn security_rolled_back(conn: &Connection) -> Result<(), String> {
             .map_err(q)?;
         match row {
             None => return Err(format!("token {name:?} is gone, though the trail records it")),
-            Some(now) if now != was_revoked => return Err(format!(
+            Some(now) if now != was_revoked => {
+                return Err(format!(
                 "token {name:?} is not as the trail last left it (revoked: {was_revoked}): an older row was put back"
-            )),
+            ))
+            }
             Some(_) => {}
         }
     }
