@@ -47,10 +47,13 @@ impl Instance {
         app::ssr::crypto::RootKey::from_base64(&self.key).unwrap()
     }
 
-    /// `strongroom ARGS --data-dir DIR` with the root key set.
+    /// `strongroom ARGS --data-dir DIR` with the root key set. The benchmarks play
+    /// hundreds of clients from one address: the per-client connection cap is
+    /// raised to the global one for them.
     pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(&self.bin);
         cmd.args(args).args(["--data-dir", self.dir.path().to_str().unwrap()]).env("STRONGROOM_MASTER_KEY", &self.key);
+        cmd.env("STRONGROOM_MAX_CONNECTIONS_PER_CLIENT", "1024");
         cmd
     }
 
