@@ -362,6 +362,22 @@ impl AsyncWrite for Watched {
         polled
     }
 
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        let polled = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
+            self.moved();
+        }
+        polled
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         Pin::new(&mut self.inner).poll_flush(cx)
     }
@@ -376,6 +392,11 @@ impl AsyncWrite for Watched {
 /// most `MAX_BODY` bytes, and handed on whole. Too slow: 408 and the
 /// connection closed; too large: 413.
 pub async fn request_deadline(State(deadline): State<Duration>, req: Request, next: Next) -> Response {
+    // A request without a body (most GETs: every workload read) has nothing to wait for.
+    if hyper::body::Body::is_end_stream(req.body()) {
+        let _answering = req.extensions().get::<InFlight>().map(InFlight::hold);
+        return next.run(req).await;
+    }
     let (parts, body) = req.into_parts();
     let refuse =
         |status: StatusCode, message: &'static str| (status, [(header::CONNECTION, "close")], message).into_response();

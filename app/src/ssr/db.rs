@@ -311,14 +311,17 @@ fn migrate_to(conn: &mut Connection, version: usize) -> rusqlite::Result<()> {
 /// pages and session checks do not queue behind sign-ins and edits. rusqlite
 /// connections are not `Sync`, so each sits behind its own mutex; all work runs
 /// on the blocking pool via [`run_blocking`].
+/// One `Arc` for all of it: a clone (one per read) touches one shared count.
 #[derive(Clone)]
-pub struct Db {
-    path: Arc<std::path::PathBuf>,
-    writer: Arc<Mutex<Connection>>,
-    readers: Arc<[Mutex<Connection>]>,
-    next: Arc<AtomicUsize>,
+pub struct Db(Arc<Connections>);
+
+struct Connections {
+    path: std::path::PathBuf,
+    writer: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    next: AtomicUsize,
     /// Installed on every connection once the database is unlocked (`rows`).
-    row_key: Arc<std::sync::OnceLock<super::rows::RowKey>>,
+    row_key: std::sync::OnceLock<super::rows::RowKey>,
 }
 
 impl Db {
@@ -328,22 +331,22 @@ impl Db {
         let writer = open(path)?;
         let readers =
             (0..readers.max(1)).map(|_| reader(path).map(Mutex::new)).collect::<rusqlite::Result<Vec<_>>>()?;
-        Ok(Self {
-            path: Arc::new(path.to_owned()),
-            writer: Arc::new(Mutex::new(writer)),
-            readers: readers.into(),
-            next: Arc::default(),
-            row_key: Arc::default(),
-        })
+        Ok(Self(Arc::new(Connections {
+            path: path.to_owned(),
+            writer: Mutex::new(writer),
+            readers,
+            next: AtomicUsize::new(0),
+            row_key: std::sync::OnceLock::new(),
+        })))
     }
 
     /// Gives every connection, and every one opened later, `row_mac` (see `rows`).
     pub fn install_row_key(&self, key: super::rows::RowKey) -> rusqlite::Result<()> {
-        super::rows::install(&lock(&self.writer), &key)?;
-        for reader in self.readers.iter() {
+        super::rows::install(&lock(&self.0.writer), &key)?;
+        for reader in self.0.readers.iter() {
             super::rows::install(&lock(reader), &key)?;
         }
-        let _ = self.row_key.set(key);
+        let _ = self.0.row_key.set(key);
         Ok(())
     }
 
@@ -351,7 +354,7 @@ impl Db {
     /// says why not (mounted read-only, or less than 1 MiB free). Cheap: one
     /// `statvfs`, no write.
     pub fn room_to_write(&self) -> Result<(), String> {
-        let dir = self.path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let dir = self.0.path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
         let fs = rustix::fs::statvfs(dir).map_err(|e| format!("cannot stat the data directory: {e}"))?;
         if fs.f_flag.contains(rustix::fs::StatVfsMountFlags::RDONLY) {
             return Err("the data directory is on a read-only file system".into());
@@ -366,8 +369,8 @@ impl Db {
     /// A read-only connection of its own, for long reads (exports) that
     /// should not hold one of the shared readers.
     pub fn own_reader(&self) -> rusqlite::Result<Connection> {
-        let conn = reader(&self.path)?;
-        if let Some(key) = self.row_key.get() {
+        let conn = reader(&self.0.path)?;
+        if let Some(key) = self.0.row_key.get() {
             super::rows::install(&conn, key)?;
         }
         Ok(conn)
@@ -376,7 +379,7 @@ impl Db {
     /// Runs `f` with the writer connection, blocking the calling thread: for
     /// start-up, before the runtime serves requests.
     pub fn write_now<T>(&self, f: impl FnOnce(&mut Connection) -> T) -> T {
-        f(&mut lock(&self.writer))
+        f(&mut lock(&self.0.writer))
     }
 
     /// Runs `f` with the writer connection on the blocking pool.
@@ -385,10 +388,10 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> T + Send + 'static,
     {
-        let writer = self.writer.clone();
+        let db = self.0.clone();
         run_blocking(move || {
             let asked = std::time::Instant::now();
-            let mut conn = lock(&writer);
+            let mut conn = lock(&db.writer);
             waited("writer", asked);
             // Every writer use starts outside a transaction, whatever the last
             // one did (a panic can leave one open).
@@ -423,11 +426,12 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&Connection) -> T + Send + 'static,
     {
-        let (readers, next) = (self.readers.clone(), self.next.clone());
+        let db = self.0.clone();
         run_blocking(move || {
             let asked = std::time::Instant::now();
+            let readers = &db.readers;
             let free = readers.iter().find_map(|r| r.try_lock().ok());
-            let conn = free.unwrap_or_else(|| lock(&readers[next.fetch_add(1, Ordering::Relaxed) % readers.len()]));
+            let conn = free.unwrap_or_else(|| lock(&readers[db.next.fetch_add(1, Ordering::Relaxed) % readers.len()]));
             waited("reader", asked);
             let _snapshot = Snapshot::begin(&conn); // if it fails, f's own queries say what is wrong
             f(&conn)
