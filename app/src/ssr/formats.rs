@@ -542,9 +542,9 @@ impl<'a> Cursor<'a> {
     }
 }
 
-/// Reads dotenv lines the way python-dotenv does, then expands `${…}` (see the module docs).
-fn parse_dotenv(text: &str) -> Result<Vec<RawEntry>, ParseError> {
-    // Like Python's text mode: CRLF and lone CR become LF before anything else.
+/// `text` with CRLF and lone CR turned into LF (as Python's text mode reads a file, and as a
+/// pasted value is meant), in a zeroizing copy.
+pub fn lf_line_ends(text: &str) -> Zeroizing<String> {
     let mut normalized = Zeroizing::new(String::with_capacity(text.len()));
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
@@ -555,6 +555,13 @@ fn parse_dotenv(text: &str) -> Result<Vec<RawEntry>, ParseError> {
             normalized.push(c);
         }
     }
+    normalized
+}
+
+/// Reads dotenv lines the way python-dotenv does, then expands `${…}` (see the module docs).
+fn parse_dotenv(text: &str) -> Result<Vec<RawEntry>, ParseError> {
+    // Like Python's text mode: CRLF and lone CR become LF before anything else.
+    let normalized = lf_line_ends(text);
 
     let mut cur = Cursor { text: &normalized, pos: 0, line: 1 };
     let mut entries: Vec<RawEntry> = Vec::new();

@@ -291,17 +291,7 @@ pub fn field<T, E: std::fmt::Display>(name: &str, parsed: Result<T, E>) -> Resul
 pub fn value_field(name: &str, input: crate::api::WriteOnly) -> Result<SecretValue, AppError> {
     let mut text = zeroize::Zeroizing::new(input.into_inner());
     if text.contains('\r') {
-        let mut lf = zeroize::Zeroizing::new(String::with_capacity(text.len()));
-        let mut chars = text.chars().peekable();
-        while let Some(c) = chars.next() {
-            if c == '\r' {
-                chars.next_if_eq(&'\n');
-                lf.push('\n');
-            } else {
-                lf.push(c);
-            }
-        }
-        text = lf;
+        text = super::formats::lf_line_ends(&text);
     }
     field(name, SecretValue::parse(std::mem::take(&mut *text)))
 }
