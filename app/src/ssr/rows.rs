@@ -153,8 +153,7 @@ pub fn seal(conn: &Connection, chain: &AuditKey, now: Timestamp) -> Result<(), R
     Ok(())
 }
 
-/// The first security row whose MAC does not match, if any (for restore and
-/// `audit verify`).
+/// The first security row whose MAC does not match, if any (for restore).
 pub fn check_all(conn: &Connection) -> Result<(), RowError> {
     for (table, mac, name) in TABLES {
         let bad: Option<String> = conn
