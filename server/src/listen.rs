@@ -5,9 +5,11 @@
 //!   client (one IPv4 address, one IPv6 /64; the trusted proxies are exempt,
 //!   since behind a proxy every connection is the proxy's); beyond the client's
 //!   cap a connection is closed at once; when all are taken, the connection
-//!   that has been silent longest with no request in flight (a half-sent
-//!   request, an idle keep-alive) is closed to make room, so that clients
-//!   holding connections open from many addresses cannot keep others out;
+//!   that has been silent longest with no request being answered (a half-sent
+//!   request, one waiting for its body, an idle keep-alive) is closed to make
+//!   room, or, when every one is answering, the oldest of the client holding
+//!   the most (if several), so that clients holding connections open from many
+//!   addresses cannot keep others out;
 //! - the request headers must arrive within `header_timeout` (a silent or
 //!   half-sent request is closed then), the body within `request_timeout`
 //!   (see [`request_deadline`]);
@@ -123,7 +125,13 @@ struct Tracked {
     last_io: Arc<AtomicU64>,
     busy: Arc<AtomicUsize>,
     evict: Arc<tokio::sync::Notify>,
+    /// The client it counts against (`None`: a trusted proxy, never closed for fairness).
+    client: Option<IpAddr>,
 }
+
+/// A client holding at least this many connections may lose one that is
+/// answering a request, when nothing idle is left to close.
+const HOARDING: usize = 4;
 
 impl Tracker {
     fn add(&self, tracked: Tracked) -> u64 {
@@ -136,14 +144,26 @@ impl Tracker {
         self.conns.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
     }
 
-    /// Closes the connection silent longest with no request in flight, if any.
+    /// Closes the connection silent longest with no request in flight; if every
+    /// one is answering a request (cheap requests sent back to back, each
+    /// answered slowly on purpose, such as refused sign-ins), the oldest of the
+    /// client holding the most connections, if it holds several. Whether one was closed.
     fn evict_idlest(&self) -> bool {
         let conns = self.conns.lock().unwrap_or_else(|p| p.into_inner());
         let idlest = conns
             .values()
             .filter(|t| t.busy.load(Ordering::Relaxed) == 0)
             .min_by_key(|t| t.last_io.load(Ordering::Relaxed));
-        match idlest {
+        let victim = idlest.or_else(|| {
+            let mut held: HashMap<IpAddr, usize> = HashMap::new();
+            for client in conns.values().filter_map(|t| t.client) {
+                *held.entry(client).or_default() += 1;
+            }
+            let (hoarder, count) = held.into_iter().max_by_key(|(_, n)| *n)?;
+            (count >= HOARDING).then_some(())?;
+            conns.values().filter(|t| t.client == Some(hoarder)).min_by_key(|t| t.last_io.load(Ordering::Relaxed))
+        });
+        match victim {
             Some(t) => {
                 t.evict.notify_one();
                 true
@@ -206,6 +226,7 @@ pub async fn serve(listener: TcpListener, app: Router, limits: Limits, shutdown:
             last_io: Arc::new(AtomicU64::new(epoch.elapsed().as_millis() as u64)),
             busy: Arc::default(),
             evict: Arc::default(),
+            client: (!limits.exempt.trusts(peer.ip().to_canonical())).then(|| client_key(peer.ip())),
         };
         let id = tracker.add(tracked.clone());
         let in_flight = InFlight(tracked.busy.clone());
@@ -434,6 +455,34 @@ mod tests {
         assert_eq!(client_key(ip("::ffff:203.0.113.9")), ip("203.0.113.9"));
         assert_eq!(client_key(ip("2001:db8:1:2:aaaa::1")), client_key(ip("2001:db8:1:2:ffff::9")));
         assert_ne!(client_key(ip("2001:db8:1:2::1")), client_key(ip("2001:db8:1:3::1")));
+    }
+
+    #[test]
+    fn when_every_connection_is_busy_the_client_holding_the_most_gives_one_up() {
+        use futures_util::FutureExt;
+        let tracker = Tracker::default();
+        let ip = |s: &str| s.parse::<IpAddr>().ok();
+        let add = |client: Option<IpAddr>, busy: usize, last: u64| {
+            let t = Tracked {
+                last_io: Arc::new(AtomicU64::new(last)),
+                busy: Arc::new(AtomicUsize::new(busy)),
+                evict: Arc::default(),
+                client,
+            };
+            tracker.add(t.clone());
+            t
+        };
+        let closed = |t: &Tracked| t.evict.notified().now_or_never().is_some();
+        let lone = add(ip("192.0.2.1"), 1, 0);
+        let proxy = [add(None, 1, 1), add(None, 1, 2), add(None, 1, 3), add(None, 1, 4), add(None, 1, 5)];
+        assert!(!tracker.evict_idlest(), "no client holds several: nothing is cut");
+        let hoard: Vec<_> = (0..4).map(|n| add(ip("198.51.100.7"), 1, 10 + n)).collect();
+        assert!(tracker.evict_idlest());
+        assert!(closed(&hoard[0]), "the hoarder's oldest");
+        assert!(!closed(&lone) && proxy.iter().all(|p| !closed(p)));
+        let idle = add(ip("203.0.113.5"), 0, 99);
+        assert!(tracker.evict_idlest());
+        assert!(closed(&idle), "an idle connection goes before any busy one");
     }
 
     #[test]

@@ -148,6 +148,10 @@ async fn a_backup_edited_without_the_root_key_is_refused_and_sessions_never_come
     let granted = work.path().join("granted.db");
     assert!(strongroom(&["backup", granted.to_str().unwrap()], s.dir.path(), &s.root_key).status.success());
     assert_eq!(admin.call("users/revoke", &grant).await.0, 200);
+    // A second apart, so that the reset is later than the row it replaces.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let reset = [("username", "lead"), ("password", "a brand new long password for lead")];
+    assert_eq!(admin.call("users/reset_password", &reset).await.0, 200);
     let later = work.path().join("later.db");
     assert!(strongroom(&["backup", later.to_str().unwrap()], s.dir.path(), &s.root_key).status.success());
     let splice = |name: &str, older: &std::path::Path, sql: &str| {
@@ -174,6 +178,15 @@ async fn a_backup_edited_without_the_root_key_is_refused_and_sessions_never_come
         "INSERT INTO grants SELECT * FROM old.grants WHERE role = 'editor' AND namespace = 'company';",
     );
     assert!(said.contains("grant editor on \"company\" of \"lead\" is back"), "{said}");
+    let said = splice(
+        "old-password",
+        &granted,
+        "DELETE FROM grants WHERE user_id = (SELECT id FROM users WHERE username = 'lead');
+         DELETE FROM users WHERE username = 'lead';
+         INSERT INTO users SELECT * FROM old.users WHERE username = 'lead';
+         INSERT INTO grants SELECT * FROM old.grants WHERE role = 'auditor' AND user_id = (SELECT id FROM users WHERE username = 'lead');",
+    );
+    assert!(said.contains("\"lead\" has a password older than its last recorded change"), "{said}");
     // The untouched later copy restores.
     let fine = tempfile::tempdir().unwrap();
     let out = strongroom(&["restore", later.to_str().unwrap()], fine.path(), &s.root_key);

@@ -127,10 +127,10 @@ pub async fn reset_password(username: String, password: WriteOnly) -> Result<(),
         let username = field("username", Username::parse(&username))?;
         let password = field("password", Password::parse_new(password.into_inner()))?;
         let hash = state()?.auth.hasher.hash(password).await.map_err(|e| internal("hash", &e))?;
-        let now = crate::domain::Timestamp::now();
+        // Stamped inside the write, after its audit entry was: a restore compares the two.
         act.write(move |c| {
             let id = accounts::user_id_of(c, &username)?;
-            accounts::set_password_hash(c, id, &hash, now, None, true)
+            accounts::set_password_hash(c, id, &hash, crate::domain::Timestamp::now(), None, true)
         })
         .await
         .map_err(account_error)

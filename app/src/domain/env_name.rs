@@ -20,7 +20,8 @@ pub const PREFIXES: &[&str] = &[
     "RUSTUP_", "RUSTFLAGS", "GOFLAGS", "GOROOT", "GOPATH", "GOTOOLCHAIN", "GOENV", "MAKE", "DOCKER_", "KUBE",
     "TERMINFO", "STRONGROOM_", "PSQL", "PGSERVICE", "PGSYSCONF", "PGPASSFILE", "PGSSL", "KRB5",
     "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_ENDPOINT_URL", "AWS_CONTAINER_", "BOTO_CONFIG",
-    "MYSQL_HOME", "MYSQL_TEST_LOGIN_FILE", "SYSTEM_", "XZ_", "ZSTD_", "GZIP", "BZIP",
+    "MYSQL_HOME", "MYSQL_TEST_LOGIN_FILE", "SYSTEM_", "XZ_", "ZSTD_", "GZIP", "BZIP", "_PYTHON", "PYTEST_", "TOX_",
+    "DBUS_", "GSS_", "TCL_", "TK_LIBRARY",
 ];
 /// Names containing one of these (`HTTPS_PROXY`, `no_proxy`, `SUDO_ASKPASS`, `GNUMAKEFLAGS`, …).
 pub const PARTS: &[&str] = &["PROXY", "ASKPASS", "MAKEFLAGS"];
@@ -28,7 +29,8 @@ pub const PARTS: &[&str] = &["PROXY", "ASKPASS", "MAKEFLAGS"];
 /// `LDFLAGS`, `ANT_ARGS`, `MANPAGER`, `GEMRC`, `KRB5_CONFIG`, `JAVACMD`, …).
 #[rustfmt::skip]
 pub const SUFFIXES: &[&str] = &[
-    "_CA_BUNDLE", "_OPTS", "OPTIONS", "_OPT", "FLAGS", "_ARGS", "PAGER", "RC", "_CONFIG", "_CONFIG_FILE", "CMD",
+    "_CA_BUNDLE", "_OPTS", "OPTIONS", "_OPT", "ADDOPTS", "FLAGS", "_ARGS", "PAGER", "RC", "_CONFIG", "_CONFIG_FILE",
+    "CMD",
 ];
 /// These names exactly (`make`'s built-in variables among them: make reads them from the environment).
 #[rustfmt::skip]
@@ -80,6 +82,8 @@ mod tests {
             "LDLIBS", "PSQLRC", "PGSERVICEFILE", "PGPASSFILE", "KRB5_CONFIG", "AWS_CONFIG_FILE", "AWS_ENDPOINT_URL",
             "AWS_CONTAINER_CREDENTIALS_FULL_URI", "SYSTEM_WGETRC", "WGETRC", "GEMRC", "JAVACMD", "MVNW_REPOURL",
             "ANT_ARGS", "ASAN_OPTIONS", "XZ_OPT", "LDSHARED", "PGOPTIONS", "GIT_ASKPASS", "TARGET_ARCH",
+            "_PYTHON_SYSCONFIGDATA_NAME", "PYTEST_ADDOPTS", "PYTEST_PLUGINS", "DBUS_SESSION_BUS_ADDRESS",
+            "GSS_MECH_CONFIG", "TCL_LIBRARY", "TOX_OVERRIDE",
         ] {
             assert!(steers_programs(name), "{name}");
         }

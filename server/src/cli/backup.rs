@@ -275,13 +275,14 @@ fn security_rolled_back(conn: &Connection) -> Result<(), String> {
             return Err(format!("user {user:?} is not as the trail last left it (disabled: {was_disabled})"));
         }
     }
-    // A password set at second S is recorded by an entry stamped S or a moment later.
+    // A password is stamped after the entry recording its change was (in the same
+    // write): a row older than that entry is an older row put back.
     for (user, changed) in password {
         let row: Option<i64> = conn
             .query_row("SELECT password_changed_at FROM users WHERE username = ?1", [&user], |r| r.get(0))
             .optional()
             .map_err(q)?;
-        if row.is_some_and(|at| at + 60 < changed) {
+        if row.is_some_and(|at| at < changed) {
             return Err(format!(
                 "user {user:?} has a password older than its last recorded change: an older row was put back"
             ));
