@@ -21,14 +21,20 @@ export function record(page: Page): () => Promise<void> {
   page.on('response', (res) => {
     pending.push(
       (async () => {
-        const headers = JSON.stringify(await res.allHeaders());
+        // A response that arrives while its page is closing can no longer be read: it is
+        // skipped rather than failing the test that closed the page.
+        const headers = JSON.stringify(await res.allHeaders().catch(() => ({})));
         const body = await res.body().catch(() => Buffer.alloc(0));
         fs.appendFileSync(RESPONSES, Buffer.concat([Buffer.from(headers + '\n'), body, Buffer.from('\n')]));
       })(),
     );
   });
   return async () => {
-    await Promise.allSettled(pending);
+    // Responses may still arrive while earlier ones are saved: until none is new.
+    for (let saved = -1; saved !== pending.length; ) {
+      saved = pending.length;
+      await Promise.allSettled(pending);
+    }
   };
 }
 
