@@ -73,16 +73,10 @@ impl Refusals {
 }
 
 /// One client: an IPv4 address, or an IPv6 /64 (a host usually holds a whole
-/// /64, and could otherwise take a new allowance with every address).
+/// /64, and could otherwise take a new allowance with every address), keyed as
+/// the sign-in throttle keys it.
 fn client_key(client: &str) -> String {
-    match client.parse::<std::net::IpAddr>().map(|ip| ip.to_canonical()) {
-        Ok(std::net::IpAddr::V6(v6)) => {
-            let s = v6.segments();
-            format!("{}/64", std::net::Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
-        }
-        Ok(v4) => v4.to_string(),
-        Err(_) => client.to_owned(),
-    }
+    client.parse::<std::net::IpAddr>().map_or_else(|_| client.to_owned(), super::auth::address_key)
 }
 
 fn summary(client: &str, held: u32) -> NewEntry {
