@@ -36,7 +36,7 @@ for _ in $(seq 1 100); do
 done
 
 status=0
-(cd end2end && BASE_URL="http://127.0.0.1:$port" E2E_STATE="$state" npx playwright test "$@") || status=$?
+(cd end2end && BASE_URL="http://127.0.0.1:$port" E2E_STATE="$state" E2E_BIN="$bin" npx playwright test "$@") || status=$?
 if [ "$status" != 0 ]; then
   echo "--- last server log lines ($state/server.log)"; tail -n 40 "$state/server.log"
 else

@@ -2,10 +2,17 @@
 
 use crate::{
     api::session::{current_user, Logout},
-    components::{MeResource, SubmitButton},
+    components::{Flash, MeResource, SubmitButton},
     pages::{
-        account::AccountPage, audit::AuditPage, home::HomePage, login::LoginPage, namespace::NamespacePage,
-        not_found::NotFound, secret::SecretPage, tokens::TokensPage, users::UsersPage,
+        account::AccountPage,
+        audit::AuditPage,
+        home::HomePage,
+        login::{LoginPage, SetupPage},
+        namespace::NamespacePage,
+        not_found::NotFound,
+        secret::SecretPage,
+        tokens::TokensPage,
+        users::{UserPage, UsersPage},
     },
 };
 use leptos::{prelude::*, server_fn::ServerFn};
@@ -57,7 +64,8 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     // Nobody is signed in on the sign-in page: asking would only add a refused
     // request to the audit trail at every visit.
-    let on_login = first_path() == "/login";
+    let path = first_path();
+    let on_login = path == "/login" || path.starts_with("/setup/");
     let me: MeResource = Resource::new(
         || (),
         move |_| async move {
@@ -75,13 +83,18 @@ pub fn App() -> impl IntoView {
     view! {
         <Title text="Strongroom"/>
         <Router>
+            <a class="skip" href="#main">"Skip to content"</a>
             <TopBar/>
-            <main>
+            <main id="main" tabindex="-1">
+                <TrialBanner/>
+                <Flash/>
                 <Routes fallback=NotFound>
                     <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
+                    <Route path=path!("/setup/:token") view=SetupPage ssr=SsrMode::Async/>
                     <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
                     <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/users") view=UsersPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/users/:name") view=UserPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/tokens") view=TokensPage ssr=SsrMode::Async/>
                     <Route path=path!("/audit") view=AuditPage ssr=SsrMode::Async/>
                     <Route path=path!("/ns/:namespace") view=NamespacePage ssr=SsrMode::Async/>
@@ -89,7 +102,38 @@ pub fn App() -> impl IntoView {
                 </Routes>
             </main>
         </Router>
+        <SlashFocus/>
         <Loaded/>
+    }
+}
+
+/// `/` puts the keyboard in the page's search or filter box (as on GitHub
+/// and MDN), unless the user is typing somewhere already.
+#[island]
+fn SlashFocus() -> impl IntoView {
+    #[cfg(feature = "hydrate")]
+    {
+        use leptos::wasm_bindgen::JsCast;
+        let handle = window_event_listener(leptos::ev::keydown, |ev| {
+            if ev.key() != "/" || ev.ctrl_key() || ev.meta_key() || ev.alt_key() {
+                return;
+            }
+            let typing = document().active_element().is_some_and(|a| {
+                matches!(a.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT") || a.has_attribute("contenteditable")
+            });
+            if typing {
+                return;
+            }
+            let target = ["search-q", "filter-q", "audit-namespace"]
+                .iter()
+                .find_map(|id| document().get_element_by_id(id))
+                .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok());
+            if let Some(field) = target {
+                ev.prevent_default();
+                let _ = field.focus();
+            }
+        });
+        std::mem::forget(handle);
     }
 }
 
@@ -110,6 +154,24 @@ fn first_path() -> String {
     return use_context::<axum::http::request::Parts>().map(|p| p.uri.path().to_owned()).unwrap_or_default();
     #[cfg(not(feature = "ssr"))]
     return String::new();
+}
+
+/// Tells admins that the root key is a trial key, kept next to the data.
+#[component]
+fn TrialBanner() -> impl IntoView {
+    let me = expect_context::<MeResource>();
+    view! {
+        <Suspense>
+            {move || Suspend::new(async move {
+                me.await.ok().filter(|me| me.trial_key && me.is_admin()).map(|_| view! {
+                    <p class="banner trial" role="note">"This server runs on a trial root key kept next to its data: \
+                        anyone with a copy of the data directory can read every value. For real use, make a key with "
+                        <code>"strongroom keygen"</code>", keep it elsewhere and set "
+                        <code>"STRONGROOM_MASTER_KEY_FILE"</code>" (see the README's Keys section)."</p>
+                })
+            })}
+        </Suspense>
+    }
 }
 
 /// The brand, and for a signed-in user: who, their links, and Sign out.

@@ -337,3 +337,25 @@ fn refused_writes_change_nothing() {
     assert_eq!(f.read("a", "K").unwrap().1, "original");
     assert_eq!(store::secret_detail(&f.conn, &ns("a"), &key("K")).unwrap().meta.version, 1);
 }
+
+#[test]
+fn deleting_a_secret_names_the_namespaces_that_stop_seeing_it() {
+    let mut f = fixture();
+    for path in ["company", "company.pay", "company.pay.api", "company.pay.web", "company.pay.web.cdn", "company.x_y"] {
+        f.namespace(path);
+    }
+    f.add("company.pay", "STRIPE", "v1");
+    f.add("company.pay.web", "STRIPE", "own");
+    let (sees, instead) = store::dependents(&f.conn, &ns("company.pay"), &key("STRIPE")).unwrap();
+    // web defines its own, so neither it nor cdn below it depends on company.pay's.
+    assert_eq!(sees, [ns("company.pay.api")]);
+    assert_eq!(instead, None);
+    // With a definition higher up, the children fall back to it.
+    f.add("company", "STRIPE", "top");
+    let (_, instead) = store::dependents(&f.conn, &ns("company.pay"), &key("STRIPE")).unwrap();
+    assert_eq!(instead, Some(ns("company")));
+    assert_eq!(store::inherited_from(&f.conn, &ns("company.pay"), &key("STRIPE")).unwrap(), Some(ns("company")));
+    // `_` is no wildcard: company.x_y is not under company.x.
+    let (sees, _) = store::dependents(&f.conn, &ns("company"), &key("STRIPE")).unwrap();
+    assert_eq!(sees, [ns("company.x_y")]);
+}

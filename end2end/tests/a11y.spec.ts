@@ -1,7 +1,7 @@
 import AxeBuilder from '@axe-core/playwright';
 import { type Browser, type BrowserContext, type Page } from '@playwright/test';
 import crypto from 'node:crypto';
-import { addSecret, canary, createNamespace, expect, gotoHydrated, record, signIn, test } from './helpers';
+import { addSecret, canary, createNamespace, deleteSecret, expect, gotoHydrated, record, rotate, signIn, test } from './helpers';
 
 /**
  * axe-core finds no WCAG 2.1 A/AA violation on any page a role can open,
@@ -31,6 +31,8 @@ function pages(role: Role): [string, string][] {
     ['child namespace with an inherited secret', `/ns/${CHILD}`],
     ['secret with versions', `/ns/${NS}/${KEY}`],
     ['deleted secret', `/ns/${NS}/${GONE}`],
+    ['asking before a delete', `/ns/${NS}/${KEY}?confirm=delete`],
+    ['asking before restoring a version', `/ns/${NS}/${KEY}?confirm=restore&version=1`],
     ['account', '/account'],
   ];
   const trail: [string, string][] = [
@@ -39,6 +41,8 @@ function pages(role: Role): [string, string][] {
   ];
   const admin: [string, string][] = [
     ['users', '/admin/users'],
+    ['one user', '/admin/users/admin'],
+    ['asking before a purge', `/ns/${NS}/${GONE}?confirm=purge`],
     ['tokens', '/admin/tokens'],
     ['namespace not found', '/ns/finance.does-not-exist'],
   ];
@@ -57,12 +61,11 @@ async function setUp(browser: Browser) {
   await addSecret(page, NS, KEY, canary());
   await addSecret(page, NS, GONE, canary());
   await gotoHydrated(page, `/ns/${NS}/${KEY}`);
-  await page.getByLabel('New value', { exact: true }).fill(canary());
-  await page.getByRole('button', { name: 'Rotate' }).click();
+  await rotate(page, canary());
   await expect(page.getByTestId('current-version')).toHaveText('2');
   await gotoHydrated(page, `/ns/${NS}/${GONE}`);
-  await page.getByRole('button', { name: 'Delete' }).click();
-  await expect(page.getByRole('status')).toContainText('Deleted');
+  await deleteSecret(page, GONE);
+  await expect(page.locator('.banner')).toContainText('Deleted');
   await gotoHydrated(page, '/admin/tokens');
   await page.getByLabel('Name', { exact: true }).fill(`a11y-${RUN}`);
   await page.getByLabel('Namespace', { exact: true }).fill(NS);

@@ -1,6 +1,6 @@
 import { type Page } from '@playwright/test';
 import fs from 'node:fs';
-import { addSecret, canary, createNamespace, expect, gotoHydrated, signIn, test } from './helpers';
+import { addSecret, canary, createNamespace, expect, gotoHydrated, signIn, test, openAction, rotate } from './helpers';
 
 const hydrated = (page: Page) => (url: string) => gotoHydrated(page, url);
 
@@ -13,12 +13,12 @@ test('an auditor filters the trail by namespace and downloads it as CSV, without
   await createNamespace(editor, 'finance.ledger');
   await addSecret(editor, 'finance.ledger', 'LEDGER_TOKEN', values[0]);
   await gotoHydrated(editor, '/ns/finance.ledger/LEDGER_TOKEN');
-  await editor.getByLabel('New value', { exact: true }).fill(values[1]);
-  await editor.getByRole('button', { name: 'Rotate' }).click();
+  await rotate(editor, values[1]);
   await expect(editor.getByTestId('current-version')).toHaveText('2');
-  await editor.getByLabel('Or every (days)', { exact: true }).fill('30');
+  await openAction(editor, 'Rotation policy');
+  await editor.getByLabel('Every (days)', { exact: true }).fill('30');
   await editor.getByRole('button', { name: 'Set rotation' }).click();
-  await expect(editor.getByTestId('rotation')).toHaveText('every 30 days');
+  await expect(editor.getByTestId('rotation')).toContainText('every 30 days — next by');
   // Editors do not read the trail.
   await expect(editor.getByRole('link', { name: 'Audit' })).toHaveCount(0);
   await editorContext.close();

@@ -1,5 +1,5 @@
 import { type Page } from '@playwright/test';
-import { canary, expect, gotoHydrated, record, secretRow, signIn, test } from './helpers';
+import { canary, expect, gotoHydrated, record, secretRow, signIn, test, openAction } from './helpers';
 
 /** Many secrets at once, through the same server function the add form posts to. */
 async function seed(page: Page, ns: string, count: number) {
@@ -60,8 +60,9 @@ async function flow(page: Page, open: (url: string) => Promise<void>, ns: string
   // Edited on the secret's page.
   await open(`/ns/${ns}/WEBHOOK_SECRET`);
   await expect(page.getByTestId('tags')).toContainText('owner=web');
+  await openAction(page, 'Edit description and tags');
   await page.getByLabel('Tags', { exact: true }).fill('owner=web rotation=manual');
-  await page.getByRole('button', { name: 'Set tags' }).click();
+  await page.getByRole('button', { name: 'Save tags' }).click();
   await expect(page.getByTestId('tags')).toContainText('rotation=manual');
 
   // Search by name from the home page.

@@ -76,7 +76,27 @@ export async function createNamespace(page: Page, ns: string) {
   await gotoHydrated(page, '/');
   await page.getByLabel('Namespace', { exact: true }).fill(ns);
   await page.getByRole('button', { name: 'Create namespace' }).click();
-  await expect(page.getByRole('link', { name: ns, exact: true })).toBeVisible();
+  // A created namespace opens.
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText(ns);
+}
+
+/** Opens one of the secret page's actions (each behind its own button). */
+export async function openAction(page: Page, summary: string) {
+  const details = page.locator('details', { has: page.locator('summary', { hasText: summary }) });
+  if ((await details.getAttribute('open')) === null) await details.locator('summary').click();
+}
+
+/** Rotates the secret whose page is open to `value`. */
+export async function rotate(page: Page, value: string) {
+  await openAction(page, 'Rotate the value');
+  await page.getByLabel('New value', { exact: true }).fill(value);
+  await page.getByRole('button', { name: 'Rotate', exact: true }).click();
+}
+
+/** Deletes the secret whose page is open, through its confirmation step. */
+export async function deleteSecret(page: Page, key: string) {
+  await page.getByRole('link', { name: 'Delete…' }).click();
+  await page.getByRole('button', { name: `Delete ${key}` }).click();
 }
 
 /** Adds `key` = `value` on `/ns/{ns}` (hydrated). */
@@ -85,5 +105,5 @@ export async function addSecret(page: Page, ns: string, key: string, value: stri
   await page.getByLabel('Key', { exact: true }).fill(key);
   await page.getByLabel('Value', { exact: true }).fill(value);
   await page.getByRole('button', { name: 'Add secret' }).click();
-  await expect(secretRow(page, key)).toContainText('own');
+  await expect(secretRow(page, key)).toContainText('here');
 }

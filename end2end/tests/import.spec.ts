@@ -27,8 +27,8 @@ async function flow(page: Page, open: (url: string) => Promise<void>, ns: string
   await expect(preview).toContainText('Rotates 0');
   expect(await page.content()).not.toContain(first);
   await page.getByRole('button', { name: 'Apply import' }).click();
-  await expect(secretRow(page, 'FIRST_KEY')).toContainText('own');
-  await expect(secretRow(page, 'SECOND_KEY')).toContainText('own');
+  await expect(secretRow(page, 'FIRST_KEY')).toContainText('here');
+  await expect(secretRow(page, 'SECOND_KEY')).toContainText('here');
 
   // Kestra's encoded file: base64 values are decoded, and the preview says so.
   const b64 = (s: string) => Buffer.from(s).toString('base64');
@@ -38,7 +38,7 @@ async function flow(page: Page, open: (url: string) => Promise<void>, ns: string
   await expect(preview).toContainText('Rotates 1: SECOND_KEY');
   await expect(preview).toContainText('Unchanged 1: FIRST_KEY');
   await page.getByRole('button', { name: 'Apply import' }).click();
-  await expect(secretRow(page, 'THIRD_KEY')).toContainText('own');
+  await expect(secretRow(page, 'THIRD_KEY')).toContainText('here');
   await expect(secretRow(page, 'SECOND_KEY').getByRole('cell').nth(2)).toHaveText('2');
 
   // A bad line: its number, not its content; nothing applied.

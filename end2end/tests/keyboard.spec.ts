@@ -211,15 +211,17 @@ test('keyboard: sign in, create a namespace, open it, add a secret and rotate it
   await tabTo(page, page.getByLabel('Key', { exact: true }));
   await page.keyboard.type('SMTP_USER_PASSWORD');
   await page.keyboard.press('Enter');
-  await expect(secretRow(page, 'SMTP_USER_PASSWORD')).toContainText('own');
+  await expect(secretRow(page, 'SMTP_USER_PASSWORD')).toContainText('here');
 
   // Its page, then rotate it with Space on the button.
   await tabTo(page, page.getByRole('link', { name: 'SMTP_USER_PASSWORD', exact: true }));
   await page.keyboard.press('Enter');
   await expect(page.getByTestId('current-version')).toHaveText('1');
+  await tabTo(page, page.locator('summary', { hasText: 'Rotate the value' }));
+  await page.keyboard.press('Enter');
   await tabTo(page, page.getByLabel('New value', { exact: true }));
   await page.keyboard.type(canary());
-  await tabTo(page, page.getByRole('button', { name: 'Rotate' }));
+  await tabTo(page, page.getByRole('button', { name: 'Rotate', exact: true }));
   await page.keyboard.press('Space');
   await expect(page.getByTestId('current-version')).toHaveText('2');
 });

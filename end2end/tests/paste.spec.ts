@@ -29,7 +29,7 @@ async function flow(page: Page, open: (url: string) => Promise<void>, ns: string
   await page.getByLabel('Key', { exact: true }).fill('SSH_KEY');
   await page.getByLabel('Value', { exact: true }).fill(privateKey);
   await page.getByRole('button', { name: 'Add secret' }).click();
-  await expect(secretRow(page, 'SSH_KEY')).toContainText('own');
+  await expect(secretRow(page, 'SSH_KEY')).toContainText('here');
 
   await open('/admin/tokens');
   await page.getByLabel('Name', { exact: true }).fill(`${ns}-reader`);

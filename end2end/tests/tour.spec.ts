@@ -1,6 +1,6 @@
 import { type Page } from '@playwright/test';
 import path from 'node:path';
-import { canary, expect, gotoHydrated, secretRow, signIn, test } from './helpers';
+import { canary, expect, gotoHydrated, secretRow, signIn, test, openAction, rotate } from './helpers';
 
 /**
  * The README's tour: screenshots of the main pages with demo data (values
@@ -80,13 +80,13 @@ test('the tour: sign-in, namespaces, a namespace, a secret, the audit trail and 
   // STRIPE_KEY: rotated twice, then every 90 days.
   await gotoHydrated(page, '/ns/northwind.payments/STRIPE_KEY');
   for (const version of ['2', '3']) {
-    await page.getByLabel('New value', { exact: true }).fill(canary());
-    await page.getByRole('button', { name: 'Rotate' }).click();
+    await rotate(page, canary());
     await expect(page.getByTestId('current-version')).toHaveText(version);
   }
-  await page.getByLabel('Or every (days)', { exact: true }).fill('90');
+  await openAction(page, 'Rotation policy');
+  await page.getByLabel('Every (days)', { exact: true }).fill('90');
   await page.getByRole('button', { name: 'Set rotation' }).click();
-  await expect(page.getByTestId('rotation')).toHaveText('every 90 days');
+  await expect(page.getByTestId('rotation')).toContainText('every 90 days — next by');
 
   await createToken(page, 'kestra-prod', 'northwind.payments', '90d');
   await createToken(page, 'ci-deploy', 'northwind.platform', '30d');

@@ -61,6 +61,13 @@ pub async fn plain_form_posts(State(pages): State<Router>, mut req: Request, nex
     let referer = HeaderValue::from_str(&format!("{ORIGIN}{back}")).unwrap_or(HeaderValue::from_static(ORIGIN));
     req.headers_mut().insert(header::REFERER, referer);
     let cookies = req.headers().get(header::COOKIE).cloned();
+    // The typed fields, for a refused post's page (see `Submitted`: never a secret).
+    let (parts, body) = req.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, crate::MAX_BODY).await else {
+        return (StatusCode::PAYLOAD_TOO_LARGE, "The form is too large.\n").into_response();
+    };
+    let submitted = app::domain::submitted::Submitted::from_form(parts.uri.path(), &bytes);
+    let req = Request::from_parts(parts, Body::from(bytes));
 
     let mut res = next.run(req).await;
     let Some(location) = res.headers().get(header::LOCATION).and_then(|v| v.to_str().ok()) else {
@@ -81,9 +88,10 @@ pub async fn plain_form_posts(State(pages): State<Router>, mut req: Request, nex
             if let Some(cookies) = cookies {
                 page = page.header(header::COOKIE, cookies);
             }
-            let Ok(page) = page.body(Body::empty()) else {
+            let Ok(mut page) = page.body(Body::empty()) else {
                 return res;
             };
+            page.extensions_mut().insert(submitted);
             let mut rendered = match pages.oneshot(page).await {
                 Ok(rendered) => rendered,
                 Err(never) => match never {},
@@ -111,35 +119,13 @@ pub async fn utf8_forms(State(state): State<app::ssr::state::AppState>, req: Req
     let Ok(bytes) = axum::body::to_bytes(body, crate::MAX_BODY).await else {
         return (StatusCode::PAYLOAD_TOO_LARGE, "The form is too large.\n").into_response();
     };
-    if std::str::from_utf8(&percent_decoded(&bytes)).is_err() {
+    if std::str::from_utf8(&app::domain::submitted::percent_decoded(&bytes)).is_err() {
         refused.record(&state, "refused: form fields are not UTF-8 text".into()).await;
         let error = AppError::validation("form", "The form must be sent as UTF-8 text.");
         let body = serde_json::to_vec(&error).unwrap_or_default();
         return (StatusCode::UNPROCESSABLE_ENTITY, [(header::CONTENT_TYPE, "application/json")], body).into_response();
     }
     next.run(Request::from_parts(parts, Body::from(bytes))).await
-}
-
-/// `application/x-www-form-urlencoded` bytes with `+` and `%XX` decoded.
-fn percent_decoded(bytes: &[u8]) -> Vec<u8> {
-    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' => match (bytes.get(i + 1).copied().and_then(hex), bytes.get(i + 2).copied().and_then(hex)) {
-                (Some(hi), Some(lo)) => {
-                    out.push(hi << 4 | lo);
-                    i += 2;
-                }
-                _ => out.push(b'%'),
-            },
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    out
 }
 
 #[cfg(test)]

@@ -66,6 +66,10 @@ pub async fn require_session(State(state): State<AppState>, req: Request, next: 
         }
         return next.run(req).await;
     }
+    // The one-time setup page is for someone with no account yet.
+    if path.starts_with("/setup/") && !signed_in {
+        return next.run(req).await;
+    }
     if !signed_in {
         // Not recorded: anyone can ask for pages, and each entry costs an fsync.
         // Nothing is shown or done; refused sign-ins and mutations are recorded.

@@ -176,7 +176,7 @@ async fn import_previews_are_audited_throttled_and_bounded() {
     let entry = s.last_entry().await;
     assert_eq!(
         (entry.action.as_str(), entry.outcome.as_str()),
-        ("secret.import", "previewed: adds 0, rotates 0, unchanged 1: PIN")
+        ("secret.import", "ok: previewed, would add 0, rotate 0, leave 1 unchanged: PIN")
     );
     let mut statuses = Vec::new();
     for n in 0..25 {

@@ -64,7 +64,7 @@ pub async fn preview_import(namespace: String, content: WriteOnly, format: Strin
         let plan =
             state.db.read(move |c| import::plan(c, &keyring, &target, format, &entries)).await.map_err(import_error)?;
         act.set_outcome_on_success(format!(
-            "previewed: adds {}, rotates {}, unchanged {}: {}",
+            "ok: previewed, would add {}, rotate {}, leave {} unchanged: {}",
             plan.adds.len(),
             plan.rotates.len(),
             plan.unchanged.len(),

@@ -33,7 +33,14 @@ pub async fn create_namespace(namespace: String, description: String) -> Result<
             let names: Vec<&str> = missing.iter().map(NamespacePath::as_str).collect();
             act.set_outcome_on_success(format!("ok: also created {}", names.join(", ")));
         }
-        act.write(move |c| store::create_namespace(c, &ns, &description, who.stamp())).await.map_err(store_error)
+        let made = act
+            .write(move |c| store::create_namespace(c, &ns, &description, who.stamp()))
+            .await
+            .map_err(store_error)?;
+        // A form post goes to the new namespace.
+        leptos_axum::redirect(&format!("/ns/{}", made.path));
+        flash(format!("Created {}.", made.path));
+        Ok(made)
     })
     .await
 }
@@ -45,7 +52,9 @@ pub async fn describe_namespace(namespace: String, description: String) -> Resul
     act.run(async {
         let (_who, ns) = act.require(Role::Editor, &namespace).await?;
         let description = field("description", Description::parse(&description))?;
-        act.write(move |c| store::describe_namespace(c, &ns, &description)).await.map_err(store_error)
+        let done = act.write(move |c| store::describe_namespace(c, &ns, &description)).await.map_err(store_error)?;
+        flash(format!("Description of {} saved.", done.path));
+        Ok(done)
     })
     .await
 }
@@ -59,6 +68,7 @@ pub async fn delete_namespace(namespace: String) -> Result<NamespaceSummary, App
         let deleted = act.write(move |c| store::delete_namespace(c, &ns)).await.map_err(store_error)?;
         // Its page is gone: a form post goes home (a refusal stays on the page, with its reason).
         leptos_axum::redirect("/");
+        flash(format!("Deleted namespace {}.", deleted.path));
         Ok(deleted)
     })
     .await

@@ -3,7 +3,7 @@
 
 use super::WriteOnly;
 use crate::{
-    domain::view::{SecretDetail, SecretMeta},
+    domain::view::{DeleteEffects, SecretDetail, SecretMeta},
     error::AppError,
 };
 use leptos::prelude::*;
@@ -15,6 +15,7 @@ use crate::{
         view::{Retention, Rotation},
         Description, Role, SecretKey, Tags,
     },
+    error::every,
     ssr::{handler::*, store},
 };
 
@@ -31,23 +32,56 @@ pub async fn add_secret(
     let act = Act::new(Action::SecretAdd, &namespace, &key);
     act.run(async {
         let (who, ns) = act.require(Role::Editor, &namespace).await?;
-        let key = field("key", SecretKey::parse(&key))?;
-        let value = value_field("value", value)?;
-        let description = field("description", Description::parse(&description))?;
-        let tags = field("tags", Tags::parse(&tags))?;
+        let (key, value, description, tags) = every((
+            field("key", SecretKey::parse(&key)),
+            value_field("value", value),
+            field("description", Description::parse(&description)),
+            field("tags", Tags::parse(&tags)),
+        ))?;
         if !tags.is_empty() {
             act.set_outcome_on_success(format!("ok: tags {tags}"));
         }
-        let keyring = state()?.keyring.clone();
-        act.write(move |c| {
-            let meta = store::add_secret(c, &keyring, &ns, &key, &value, &description, who.stamp())?;
-            if tags.is_empty() {
-                return Ok(meta);
-            }
-            store::set_tags(c, &ns, &key, &tags)
-        })
-        .await
-        .map_err(store_error)
+        let (keyring, shape) = (state()?.keyring.clone(), value.shape());
+        let (meta, shadows) = act
+            .write(move |c| {
+                let meta = store::add_secret(c, &keyring, &ns, &key, &value, &description, who.stamp())?;
+                let meta = if tags.is_empty() { meta } else { store::set_tags(c, &ns, &key, &tags)? };
+                let shadows = store::inherited_from(c, &ns, &key)?;
+                Ok::<_, store::StoreError>(Saved((meta, shadows)))
+            })
+            .await
+            .map_err(store_error)?
+            .0;
+        let over = shadows.map_or(String::new(), |from| {
+            format!(" It overrides {from}/{} for {} and below.", meta.key, meta.namespace)
+        });
+        flash(format!("Added {} to {}: {shape}.{over}", meta.key, meta.namespace));
+        Ok(meta)
+    })
+    .await
+}
+
+/// A change's result with something else the answer needs.
+#[cfg(feature = "ssr")]
+struct Saved<T>(T);
+#[cfg(feature = "ssr")]
+impl<T> Recorded for Saved<(SecretMeta, T)> {
+    fn version(&self) -> Option<i64> {
+        self.0 .0.version()
+    }
+}
+
+/// Replaces a secret's description; empty removes it.
+#[server(prefix = "/api", endpoint = "secrets/describe")]
+pub async fn describe_secret(namespace: String, key: String, description: String) -> Result<SecretMeta, AppError> {
+    let act = Act::new(Action::SecretDescribe, &namespace, &key);
+    act.run(async {
+        let (_who, ns) = act.require(Role::Editor, &namespace).await?;
+        let (key, description) =
+            every((field("key", SecretKey::parse(&key)), field("description", Description::parse(&description))))?;
+        let meta = act.write(move |c| store::set_description(c, &ns, &key, &description)).await.map_err(store_error)?;
+        flash(format!("Description of {} saved.", meta.key));
+        Ok(meta)
     })
     .await
 }
@@ -58,10 +92,11 @@ pub async fn set_tags(namespace: String, key: String, tags: String) -> Result<Se
     let act = Act::new(Action::SecretTags, &namespace, &key);
     act.run(async {
         let (_who, ns) = act.require(Role::Editor, &namespace).await?;
-        let key = field("key", SecretKey::parse(&key))?;
-        let tags = field("tags", Tags::parse(&tags))?;
+        let (key, tags) = every((field("key", SecretKey::parse(&key)), field("tags", Tags::parse(&tags))))?;
         act.set_outcome_on_success(if tags.is_empty() { "ok: no tags".to_owned() } else { format!("ok: tags {tags}") });
-        act.write(move |c| store::set_tags(c, &ns, &key, &tags)).await.map_err(store_error)
+        let meta = act.write(move |c| store::set_tags(c, &ns, &key, &tags)).await.map_err(store_error)?;
+        flash(format!("Tags of {} saved.", meta.key));
+        Ok(meta)
     })
     .await
 }
@@ -79,12 +114,14 @@ pub async fn rotate_secret(
     let act = Act::new(Action::SecretRotate, &namespace, &key);
     act.run(async {
         let (who, ns) = act.require(Role::Editor, &namespace).await?;
-        let key = field("key", SecretKey::parse(&key))?;
-        let value = value_field("value", value)?;
-        let keyring = state()?.keyring.clone();
-        act.write(move |c| store::rotate_secret(c, &keyring, &ns, &key, &value, version, who.stamp()))
+        let (key, value) = every((field("key", SecretKey::parse(&key)), value_field("value", value)))?;
+        let (keyring, shape) = (state()?.keyring.clone(), value.shape());
+        let meta = act
+            .write(move |c| store::rotate_secret(c, &keyring, &ns, &key, &value, version, who.stamp()))
             .await
-            .map_err(store_error)
+            .map_err(store_error)?;
+        flash(format!("Rotated {} to version {}: {shape}.", meta.key, meta.version));
+        Ok(meta)
     })
     .await
 }
@@ -103,7 +140,9 @@ pub async fn set_retention(namespace: String, key: String, keep: String) -> Resu
             Some(n) => format!("ok: keeps {n} versions"),
             None => "ok: keeps the default number of versions".into(),
         });
-        act.write(move |c| store::set_retention(c, &ns, &key, keep)).await.map_err(store_error)
+        let meta = act.write(move |c| store::set_retention(c, &ns, &key, keep)).await.map_err(store_error)?;
+        flash(format!("Versions kept for {} saved.", meta.key));
+        Ok(meta)
     })
     .await
 }
@@ -115,7 +154,26 @@ pub async fn delete_secret(namespace: String, key: String) -> Result<SecretMeta,
     act.run(async {
         let (who, ns) = act.require(Role::Editor, &namespace).await?;
         let key = field("key", SecretKey::parse(&key))?;
-        act.write(move |c| store::delete_secret(c, &ns, &key, who.stamp())).await.map_err(store_error)
+        let meta = act.write(move |c| store::delete_secret(c, &ns, &key, who.stamp())).await.map_err(store_error)?;
+        flash(format!(
+            "Deleted {} from {}. Workloads no longer see it; restore it from its page.",
+            meta.key, meta.namespace
+        ));
+        Ok(meta)
+    })
+    .await
+}
+
+/// What deleting `key` from `namespace` changes: the namespaces below that
+/// stop seeing it, and the definition they would see instead.
+#[server(prefix = "/api", endpoint = "secrets/delete_preview")]
+pub async fn delete_preview(namespace: String, key: String) -> Result<DeleteEffects, AppError> {
+    let act = Act::new(Action::Read, &namespace, &key);
+    act.run(async {
+        let (_who, ns) = act.require(Role::Editor, &namespace).await?;
+        let key = field("key", SecretKey::parse(&key))?;
+        let (below, instead) = state()?.db.read(move |c| store::dependents(c, &ns, &key)).await.map_err(store_error)?;
+        Ok(DeleteEffects { below, instead })
     })
     .await
 }
@@ -127,22 +185,28 @@ pub async fn restore_secret(namespace: String, key: String) -> Result<SecretMeta
     act.run(async {
         let (who, ns) = act.require(Role::Editor, &namespace).await?;
         let key = field("key", SecretKey::parse(&key))?;
-        act.write(move |c| store::restore_secret(c, &ns, &key, who.stamp())).await.map_err(store_error)
+        let meta = act.write(move |c| store::restore_secret(c, &ns, &key, who.stamp())).await.map_err(store_error)?;
+        flash(format!("Restored {}: workloads see it again.", meta.key));
+        Ok(meta)
     })
     .await
 }
 
 /// Removes a deleted secret and all its versions for good. Admins only: it
-/// cannot be undone.
+/// cannot be undone, so `confirm` must repeat the key.
 #[server(prefix = "/api", endpoint = "secrets/purge")]
-pub async fn purge_secret(namespace: String, key: String) -> Result<SecretMeta, AppError> {
+pub async fn purge_secret(namespace: String, key: String, confirm: String) -> Result<SecretMeta, AppError> {
     let act = Act::new(Action::SecretPurge, &namespace, &key);
     act.run(async {
         let (_who, ns) = act.require(Role::Admin, &namespace).await?;
         let key = field("key", SecretKey::parse(&key))?;
+        if confirm.trim() != key.as_str() {
+            return Err(AppError::validation("confirm", format!("Type {key} to confirm: purging cannot be undone.")));
+        }
         let purged = act.write(move |c| store::purge_secret(c, &ns, &key)).await.map_err(store_error)?;
         // Its page is gone: a form post goes to the namespace (a refusal stays on the page).
         leptos_axum::redirect(&format!("/ns/{}", purged.namespace));
+        flash(format!("Purged {} from {}: every version of its value is gone.", purged.key, purged.namespace));
         // `secure_delete` cleared the database's pages; the WAL still holds old images of them.
         match state()?.db.checkpoint_truncate().await {
             Ok(true) => {}
@@ -164,9 +228,12 @@ pub async fn restore_version(namespace: String, key: String, version: u32) -> Re
         let (who, ns) = act.require(Role::Editor, &namespace).await?;
         let key = field("key", SecretKey::parse(&key))?;
         let keyring = state()?.keyring.clone();
-        act.write(move |c| store::restore_version(c, &keyring, &ns, &key, version, who.stamp()))
+        let meta = act
+            .write(move |c| store::restore_version(c, &keyring, &ns, &key, version, who.stamp()))
             .await
-            .map_err(store_error)
+            .map_err(store_error)?;
+        flash(format!("Restored version {version} of {} as version {}.", meta.key, meta.version));
+        Ok(meta)
     })
     .await
 }
@@ -186,18 +253,22 @@ pub async fn set_rotation(
         let key = field("key", SecretKey::parse(&key))?;
         let rotation = Rotation::parse(&rotate_by, &every_days).map_err(|(f, m)| AppError::validation(f, m))?;
         act.set_outcome_on_success(format!("ok: {rotation}"));
-        act.write(move |c| store::set_rotation(c, &ns, &key, rotation)).await.map_err(store_error)
+        let meta = act.write(move |c| store::set_rotation(c, &ns, &key, rotation)).await.map_err(store_error)?;
+        flash(format!("Rotation policy of {} saved: {}.", meta.key, meta.rotation));
+        Ok(meta)
     })
     .await
 }
 
-/// Live secrets overdue for rotation in the namespaces the caller may see.
+/// Live secrets due for rotation within `days` days (0: overdue) in the
+/// namespaces the caller may see.
 #[server(prefix = "/api", endpoint = "secrets/overdue")]
-pub async fn overdue_secrets() -> Result<Vec<SecretMeta>, AppError> {
+pub async fn overdue_secrets(#[server(default)] days: u32) -> Result<Vec<SecretMeta>, AppError> {
     let act = Act::new(Action::Read, "", "");
     act.run(async {
         let who = act.signed_in().await?;
-        let mut list = state()?.db.read(store::overdue_secrets).await.map_err(store_error)?;
+        let days = days.min(366);
+        let mut list = state()?.db.read(move |c| store::due_secrets(c, days)).await.map_err(store_error)?;
         list.retain(|m| who.can_see(&m.namespace));
         Ok(list)
     })

@@ -1,7 +1,10 @@
 //! Signing in and out, who is signed in, and changing one's own password.
 
 use super::WriteOnly;
-use crate::{domain::Me, error::AppError};
+use crate::{
+    domain::{view::FirstRunView, Me},
+    error::AppError,
+};
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
@@ -130,7 +133,8 @@ pub async fn current_user() -> Result<Me, AppError> {
     let act = Act::new(Action::Read, "", "");
     act.run(async {
         let who = act.signed_in().await?;
-        Ok(Me { username: who.username, grants: who.grants })
+        let trial_key = state()?.setup.first_run().trial_key;
+        Ok(Me { username: who.username, grants: who.grants, trial_key })
     })
     .await
 }
@@ -179,6 +183,77 @@ pub async fn password_changed(changed: String) -> Result<bool, AppError> {
     act.run(async {
         let who = act.signed_in().await?;
         Ok(state()?.notices.take(who.id, &changed).is_some())
+    })
+    .await
+}
+
+/// While no account exists: what `/login` tells a newcomer (the command that
+/// makes the first admin, with this server's data dir, and where the setup
+/// link is). `None` once anyone has an account.
+#[server(prefix = "/api", endpoint = "session/first_run")]
+pub async fn first_run() -> Result<Option<FirstRunView>, AppError> {
+    let state = state()?;
+    if state.db.read(accounts::user_count).await.map_err(account_error)? > 0 {
+        return Ok(None);
+    }
+    let info = state.setup.first_run();
+    let dir = info.data_dir.display().to_string();
+    let quoted = if dir.contains([' ', '\'', '"', '$']) { format!("'{}'", dir.replace('\'', "'\\''")) } else { dir };
+    Ok(Some(FirstRunView {
+        command: format!("strongroom user add admin --role admin --data-dir {quoted}"),
+        link_file: info.link_file.map(|p| p.display().to_string()),
+    }))
+}
+
+/// Whether `token` is this server's valid setup link (see `ssr::setup`).
+#[server(prefix = "/api", endpoint = "setup/check")]
+pub async fn setup_valid(token: String) -> Result<bool, AppError> {
+    Ok(state()?.setup.check(&token))
+}
+
+/// Creates the first admin (of every namespace) through the one-time setup
+/// link, and signs them in: once, within the hour, and only while no admin exists.
+#[server(prefix = "/api", endpoint = "setup/admin")]
+pub async fn setup_admin(token: String, username: String, password: WriteOnly) -> Result<(), AppError> {
+    let act = Act::new(Action::UserAdd, "", &format!("{username} as admin"));
+    act.run(async {
+        let state = state()?;
+        if !state.setup.check(&token) {
+            act.count_refusal();
+            return Err(AppError::NotFound(
+                "This setup link is not valid: it was used, it expired, or the server restarted. \
+                 Sign in, or restart the server for a new link while no account exists."
+                    .into(),
+            ));
+        }
+        let (username, password) = crate::error::every((
+            field("username", Username::parse(&username)),
+            field("password", Password::parse_new(password.into_inner())),
+        ))?;
+        act.set_actor(username.as_str());
+        let hash = state.auth.hasher.hash(password).await.map_err(|e| internal("hash", &e))?;
+        let (token_value, session_hash) =
+            crate::ssr::auth::new_session_token().map_err(|e| internal("session token", &e))?;
+        let name = username.clone();
+        let admin = crate::domain::Grant { role: crate::domain::Role::Admin, scope: crate::domain::Scope::All };
+        act.write(move |c| {
+            if accounts::admin_exists(c)? {
+                return Err(accounts::AccountError::AdminExists);
+            }
+            let stamp = crate::ssr::store::Stamp { actor: name.as_str(), at: Timestamp::now() };
+            accounts::create_user(c, &name, &hash, &[admin], stamp)?;
+            let id = accounts::user_id_of(c, &name)?;
+            accounts::create_session(c, &session_hash, id, Timestamp::now())
+        })
+        .await
+        .map_err(account_error)?;
+        // Used up: a second post, or a copy of the link, finds nothing.
+        state.setup.take(&token);
+        state.setup.end();
+        set_header(axum::http::header::SET_COOKIE, &state.auth.cookies.set(&token_value, state.auth.limits.absolute));
+        leptos_axum::redirect("/");
+        flash(format!("Welcome, {username}: you are the admin of every namespace. Create a namespace to begin."));
+        Ok(())
     })
     .await
 }

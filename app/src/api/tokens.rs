@@ -47,10 +47,12 @@ pub async fn create_token(name: String, namespace: String, expires: String) -> R
     let act = Act::new(Action::TokenCreate, &namespace, &name);
     act.run(async {
         let admin = act.require_admin().await?;
-        let name = field("name", TokenName::parse(&name))?;
-        let scope = field("namespace", crate::domain::token::token_scope(&namespace))?;
         let now = Timestamp::now();
-        let expires_at = field("expires", Expiry::parse(&expires).and_then(|e| e.at(now)))?;
+        let (name, scope, expires_at) = crate::error::every((
+            field("name", TokenName::parse(&name)),
+            field("namespace", crate::domain::token::token_scope(&namespace)),
+            field("expires", Expiry::parse(&expires).and_then(|e| e.at(now))),
+        ))?;
         let (token, hash) = tokens::new_token().map_err(token_error)?;
         let (owner, actor) = (admin.id, admin.username.to_string());
         let view = act

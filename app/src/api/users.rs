@@ -7,8 +7,26 @@ use leptos::prelude::*;
 #[cfg(feature = "ssr")]
 use crate::{
     domain::{audit::Action, Grant, Password, Role, Scope, Username},
-    ssr::{accounts, handler::*},
+    error,
+    ssr::{accounts, handler::*, store},
 };
+
+/// What the admin is told after granting: the grant, and a warning when its
+/// namespace does not exist (a typo grants nothing anyone sees today).
+#[cfg(feature = "ssr")]
+async fn granted(lead: String, grant: &Grant) -> Result<String, AppError> {
+    let mut message = format!("{lead} {} on {}.", grant.role, grant.scope);
+    if let Scope::Subtree(ns) = grant.scope.clone() {
+        let exists = state()?.db.read(move |c| store::namespace_exists(c, &ns)).await.map_err(store_error)?;
+        if !exists {
+            message.push_str(&format!(
+                " Note: {} does not exist yet. The grant takes effect if it is created; check the spelling.",
+                grant.scope
+            ));
+        }
+    }
+    Ok(message)
+}
 
 /// Parses a new grant: a role must be chosen (there is no default), and every
 /// namespace must be asked for by ticking `every` — an empty namespace alone is
@@ -63,13 +81,18 @@ pub async fn add_user(
     let act = Act::new(Action::UserAdd, &scope, &format!("{username} as {role}"));
     act.run(async {
         let admin = act.require_admin().await?;
-        let username = field("username", Username::parse(&username))?;
-        let password = field("password", Password::parse_new(password.into_inner()))?;
-        let grant = parse_new_grant(&act, &role, &scope, every.as_deref())?;
+        let (username, password, grant) = error::every((
+            field("username", Username::parse(&username)),
+            field("password", Password::parse_new(password.into_inner())),
+            parse_new_grant(&act, &role, &scope, every.as_deref()),
+        ))?;
         let hash = state()?.auth.hasher.hash(password).await.map_err(|e| internal("hash", &e))?;
+        let message = granted(format!("Added user {username} as"), &grant).await?;
         act.write(move |c| accounts::create_user(c, &username, &hash, &[grant], admin.stamp()))
             .await
-            .map_err(account_error)
+            .map_err(account_error)?;
+        flash(message);
+        Ok(())
     })
     .await
 }
@@ -85,9 +108,14 @@ pub async fn grant_role(
     let act = Act::new(Action::UserGrant, &scope, &format!("{username} as {role}"));
     act.run(async {
         let admin = act.require_admin().await?;
-        let username = field("username", Username::parse(&username))?;
-        let grant = parse_new_grant(&act, &role, &scope, every.as_deref())?;
-        act.write(move |c| accounts::add_grant(c, &username, &grant, admin.stamp())).await.map_err(account_error)
+        let (username, grant) = error::every((
+            field("username", Username::parse(&username)),
+            parse_new_grant(&act, &role, &scope, every.as_deref()),
+        ))?;
+        let message = granted(format!("Granted {username}"), &grant).await?;
+        act.write(move |c| accounts::add_grant(c, &username, &grant, admin.stamp())).await.map_err(account_error)?;
+        flash(message);
+        Ok(())
     })
     .await
 }
@@ -100,7 +128,10 @@ pub async fn revoke_role(username: String, role: String, scope: String) -> Resul
         act.require_admin().await?;
         let username = field("username", Username::parse(&username))?;
         let grant = parse_grant(&act, &role, &scope)?;
-        act.write(move |c| accounts::revoke_grant(c, &username, &grant)).await.map_err(account_error)
+        let message = format!("Revoked {} on {} from {username}.", grant.role, grant.scope);
+        act.write(move |c| accounts::revoke_grant(c, &username, &grant)).await.map_err(account_error)?;
+        flash(message);
+        Ok(())
     })
     .await
 }
@@ -113,7 +144,13 @@ pub async fn set_user_disabled(username: String, disabled: bool) -> Result<(), A
     act.run(async {
         act.require_admin().await?;
         let username = field("username", Username::parse(&username))?;
-        act.write(move |c| accounts::set_disabled(c, &username, disabled)).await.map_err(account_error)
+        let message = match disabled {
+            true => format!("Disabled {username}: their sessions ended."),
+            false => format!("Enabled {username}."),
+        };
+        act.write(move |c| accounts::set_disabled(c, &username, disabled)).await.map_err(account_error)?;
+        flash(message);
+        Ok(())
     })
     .await
 }
@@ -124,16 +161,21 @@ pub async fn reset_password(username: String, password: WriteOnly) -> Result<(),
     let act = Act::new(Action::UserResetPassword, "", &username);
     act.run(async {
         act.require_admin().await?;
-        let username = field("username", Username::parse(&username))?;
-        let password = field("password", Password::parse_new(password.into_inner()))?;
+        let (username, password) = error::every((
+            field("username", Username::parse(&username)),
+            field("password", Password::parse_new(password.into_inner())),
+        ))?;
         let hash = state()?.auth.hasher.hash(password).await.map_err(|e| internal("hash", &e))?;
+        let message = format!("New password set for {username}; their sessions ended.");
         // Stamped inside the write, after its audit entry was: a restore compares the two.
         act.write(move |c| {
             let id = accounts::user_id_of(c, &username)?;
             accounts::set_password_hash(c, id, &hash, crate::domain::Timestamp::now(), None, true)
         })
         .await
-        .map_err(account_error)
+        .map_err(account_error)?;
+        flash(message);
+        Ok(())
     })
     .await
 }
@@ -145,7 +187,10 @@ pub async fn end_user_sessions(username: String) -> Result<(), AppError> {
     act.run(async {
         act.require_admin().await?;
         let username = field("username", Username::parse(&username))?;
-        act.write(move |c| accounts::end_sessions(c, &username).map(|_| ())).await.map_err(account_error)
+        let message = format!("Ended every session of {username}.");
+        act.write(move |c| accounts::end_sessions(c, &username).map(|_| ())).await.map_err(account_error)?;
+        flash(message);
+        Ok(())
     })
     .await
 }

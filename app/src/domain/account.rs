@@ -227,6 +227,9 @@ impl Grant {
 pub struct Me {
     pub username: Username,
     pub grants: Vec<Grant>,
+    /// Told to admins: the server runs on a trial root key.
+    #[serde(default)]
+    pub trial_key: bool,
 }
 
 impl Me {

@@ -41,6 +41,7 @@ actions! {
     SecretRotationPolicy = "secret.rotation-policy",
     SecretRetention = "secret.retention",
     SecretTags = "secret.tags",
+    SecretDescribe = "secret.describe",
     SecretPurge = "secret.purge",
     UserAdd = "user.add",
     UserGrant = "user.grant",

@@ -9,6 +9,7 @@ pub mod local_path;
 pub mod namespace;
 pub mod secret_key;
 pub mod secret_value;
+pub mod submitted;
 pub mod tags;
 pub mod time;
 pub mod token;

@@ -41,6 +41,23 @@ impl SecretValue {
         Self::parse(text.to_owned())
     }
 
+    /// What landed, without showing it — "7 lines, ends with a newline, 399
+    /// bytes" — so whoever saved a pasted key can tell it arrived whole. For
+    /// the saver's own answer only: never stored, never in the trail.
+    pub fn shape(&self) -> String {
+        let text = self.0.as_str();
+        let lines = text.lines().count().max(1);
+        let mut parts = vec![if lines == 1 { "1 line".to_owned() } else { format!("{lines} lines") }];
+        if text.ends_with('\n') {
+            parts.push("ends with a newline".into());
+        }
+        if text.starts_with([' ', '\t']) || text.trim_end_matches('\n').ends_with([' ', '\t']) {
+            parts.push("starts or ends with a space".into());
+        }
+        parts.push(format!("{} bytes", text.len()));
+        parts.join(", ")
+    }
+
     /// The plaintext. Callers must not log it or send it to a browser.
     pub fn expose(&self) -> &str {
         &self.0
@@ -56,6 +73,18 @@ impl fmt::Debug for SecretValue {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_shape_says_what_landed_without_the_value() {
+        let key = format!("-----BEGIN KEY-----\n{}\n-----END KEY-----\n", "A".repeat(64));
+        let shape = SecretValue::parse(key.clone()).unwrap().shape();
+        assert_eq!(shape, format!("3 lines, ends with a newline, {} bytes", key.len()));
+        assert_eq!(SecretValue::parse("hunter2".into()).unwrap().shape(), "1 line, 7 bytes");
+        assert_eq!(
+            SecretValue::parse("pw \n".into()).unwrap().shape(),
+            "1 line, ends with a newline, starts or ends with a space, 4 bytes"
+        );
+    }
 
     #[test]
     fn one_byte_is_the_smallest_value() {

@@ -48,11 +48,44 @@ impl Timestamp {
         format!("{y:04}-{m:02}-{d:02}")
     }
 
+    /// `2026-11-22 14:05` (UTC): one line in a table.
+    pub fn minute(&self) -> String {
+        let secs = self.0.rem_euclid(86_400);
+        format!("{} {:02}:{:02}", self.date(), secs / 3600, secs / 60 % 60)
+    }
+
+    /// How long before or after `now`, roughly: `3 min ago`, `in 5 days`, `just now`.
+    pub fn relative_to(&self, now: Timestamp) -> String {
+        let delta = now.0 - self.0;
+        let n = delta.unsigned_abs();
+        let amount = match n {
+            0..=59 => return "just now".into(),
+            60..=3599 => format!("{} min", n / 60),
+            3600..=86_399 => plural(n / 3600, "hour"),
+            86_400..=5_183_999 => plural(n / 86_400, "day"),
+            5_184_000..=63_071_999 => plural(n / 2_592_000, "month"),
+            _ => plural(n / 31_536_000, "year"),
+        };
+        if delta > 0 {
+            format!("{amount} ago")
+        } else {
+            format!("in {amount}")
+        }
+    }
+
     /// `2026-11-22T14:05:09Z` (RFC 3339), for exports.
     pub fn rfc3339(&self) -> String {
         let (days, secs) = (self.0.div_euclid(86_400), self.0.rem_euclid(86_400));
         let (y, m, d) = civil_from_days(days);
         format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", secs / 3600, secs / 60 % 60, secs % 60)
+    }
+}
+
+fn plural(n: u64, unit: &str) -> String {
+    if n == 1 {
+        format!("1 {unit}")
+    } else {
+        format!("{n} {unit}s")
     }
 }
 
@@ -96,7 +129,18 @@ impl fmt::Display for Timestamp {
 
 #[cfg(test)]
 mod tests {
-    use super::Timestamp;
+    use super::*;
+
+    #[test]
+    fn times_read_on_one_line_with_a_rough_distance() {
+        let t = Timestamp::parse_utc("2026-12-06T03:33:20").unwrap();
+        assert_eq!(t.minute(), "2026-12-06 03:33");
+        assert_eq!(t.relative_to(Timestamp(t.0 + 30)), "just now");
+        assert_eq!(t.relative_to(Timestamp(t.0 + 180)), "3 min ago");
+        assert_eq!(t.relative_to(Timestamp(t.0 + 3600)), "1 hour ago");
+        assert_eq!(t.relative_to(Timestamp(t.0 - 5 * 86_400)), "in 5 days");
+        assert_eq!(t.relative_to(Timestamp(t.0 + 400 * 86_400)), "1 year ago");
+    }
 
     #[test]
     fn the_epoch_is_1970_01_01() {

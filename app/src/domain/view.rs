@@ -289,6 +289,15 @@ pub struct SecretDetail {
     pub retention: Retention,
 }
 
+/// What deleting a secret changes below its namespace.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeleteEffects {
+    /// Namespaces below that see this definition now.
+    pub below: Vec<NamespacePath>,
+    /// The definition higher up they (and the namespace itself) would see instead.
+    pub instead: Option<NamespacePath>,
+}
+
 /// How many versions keep their ciphertext: this secret's own setting, if
 /// any, else the server's default.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -334,4 +343,17 @@ pub struct ImportPlan {
     pub adds: Vec<SecretKey>,
     pub rotates: Vec<SecretKey>,
     pub unchanged: Vec<SecretKey>,
+    /// Keys it adds that will override an inherited definition, with where
+    /// that definition is.
+    #[serde(default)]
+    pub shadows: Vec<(SecretKey, NamespacePath)>,
+}
+
+/// What `/login` shows while no account exists.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FirstRunView {
+    /// Makes the first admin from a shell on the server.
+    pub command: String,
+    /// The 0600 file holding the one-time setup link, if one is valid.
+    pub link_file: Option<String>,
 }

@@ -33,7 +33,7 @@ pub fn HomePage() -> impl IntoView {
             search(q).await
         }
     });
-    let overdue = Resource::new(|| (), |_| overdue_secrets());
+    let overdue = Resource::new(|| (), |_| overdue_secrets(30));
     let error = error_of(create);
 
     view! {
@@ -70,7 +70,13 @@ pub fn HomePage() -> impl IntoView {
         </Suspense>
         <Suspense>
             {move || Suspend::new(async move {
-                overdue.await.ok().filter(|list| !list.is_empty()).map(|list| view! { <Overdue list/> })
+                overdue.await.ok().filter(|list| !list.is_empty()).map(|list| {
+                    let (late, soon): (Vec<_>, Vec<_>) = list.into_iter().partition(|m| m.overdue);
+                    view! {
+                        {(!late.is_empty()).then(|| view! { <Due list=late title="Overdue for rotation" label="Overdue secrets"/> })}
+                        {(!soon.is_empty()).then(|| view! { <Due list=soon title="Due in the next 30 days" label="Secrets due soon"/> })}
+                    }
+                })
             })}
         </Suspense>
         <IfCan role=Role::Editor>
@@ -168,17 +174,18 @@ fn Found(results: SearchResults, text: String) -> impl IntoView {
 
 /// Secrets past their rotate-by date, in the namespaces the user may see.
 #[component]
-fn Overdue(list: Vec<SecretMeta>) -> impl IntoView {
+fn Due(list: Vec<SecretMeta>, title: &'static str, label: &'static str) -> impl IntoView {
     view! {
         <section class="panel overdue">
-            <h2>"Overdue for rotation"</h2>
-            <ul aria-label="Overdue secrets">
+            <h2>{title}</h2>
+            <ul aria-label=label>
                 {list.into_iter().map(|m| {
                     let href = format!("/ns/{}/{}", m.namespace, m.key);
                     let due = format!("due {}", m.due.map(|d| d.date()).unwrap_or_default());
                     let place = format!(" in {} ", m.namespace);
+                    let class = if m.overdue { "badge overdue" } else { "badge" };
                     view! {
-                        <li><a href=href>{m.key.to_string()}</a>{place}<span class="badge overdue">{due}</span></li>
+                        <li><a href=href><code>{m.key.to_string()}</code></a>{place}<span class=class>{due}</span></li>
                     }
                 }).collect_view()}
             </ul>

@@ -8,7 +8,10 @@ use crate::{
         namespaces::{get_namespace, DeleteNamespace, DescribeNamespace},
         secrets::AddSecret,
     },
-    components::{encode_query_value, error_of, settled, FieldError, FormError, IfCan, SubmitButton},
+    components::{
+        encode_query_value, error_of, settled, typed, Cleared, Crumbs, FieldError, FormError, MeResource, SubmitButton,
+        ValueTools, When,
+    },
     domain::{
         view::{EffectiveSecret, NamespaceView, StatusFilter, Window, MAX_FILTER, SECRETS_PER_PAGE},
         Role,
@@ -21,104 +24,94 @@ use leptos_router::{
     hooks::{use_params_map, use_query_map},
 };
 
+/// What the namespace page shows instead of its usual sections.
+enum Step {
+    /// An import's preview: a step of its own, where the eye is.
+    Import(String),
+    /// Asking before the namespace is deleted.
+    ConfirmDelete,
+    Usual,
+}
+
 #[component]
 pub fn NamespacePage() -> impl IntoView {
     let params = settled(use_params_map());
     let ns = move || params.read().get("namespace").unwrap_or_default();
-    let add = ServerAction::<AddSecret>::new();
     let query = settled(use_query_map());
-    let import_id = move || query.read().get("import").unwrap_or_default();
-    let (describe, delete) = (ServerAction::<DescribeNamespace>::new(), ServerAction::<DeleteNamespace>::new());
     let get = move |name: &str| query.read().get(name).unwrap_or_default();
+    let step = match (get("import"), get("confirm").as_str()) {
+        (id, _) if !id.is_empty() => Step::Import(id),
+        (_, "delete") => Step::ConfirmDelete,
+        _ => Step::Usual,
+    };
     let filter = move || (get("q"), get("status"), get("page").parse::<u32>().unwrap_or(0));
     let view = Resource::new(move || (ns(), filter()), |(ns, (q, status, page))| get_namespace(ns, q, status, page));
-    let error = error_of(add);
+    let me = expect_context::<MeResource>();
+    let delete = ServerAction::<DeleteNamespace>::new();
 
     view! {
-        <nav class="crumbs"><a href="/">"Namespaces"</a></nav>
+        <Crumbs ns=ns()/>
         <h1>{ns}</h1>
-        <Suspense fallback=Loading>
-            {move || Suspend::new(async move {
-                match view.await {
-                    Ok(v) => view! { <NamespaceBody v q=get("q") status=get("status")/> }.into_any(),
-                    Err(error) => view! { <LoadError error/> }.into_any(),
-                }
-            })}
-        </Suspense>
-        <IfCan role=Role::Editor ns=Signal::derive(ns)>
-        <section class="panel">
-            <h2>"Add a secret"</h2>
-            <ActionForm action=add>
-                <input type="hidden" name="namespace" value=ns/>
-                <label for="add-key">"Key"</label>
-                <input id="add-key" name="key" placeholder="DB_PASSWORD" autocomplete="off" spellcheck="false"
-                    aria-describedby="add-key-error"/>
-                <FieldError error field="key" id="add-key-error".into()/>
-                <label for="add-value">"Value"</label>
-                <textarea id="add-value" name="value" class="secret-input" rows="3" autocomplete="new-password"
-                    spellcheck="false" autocapitalize="off" aria-describedby="add-value-error"></textarea>
-                <FieldError error field="value" id="add-value-error".into()/>
-                <p class="hint">"Write-only: once saved, the value is never shown again."</p>
-                <label for="add-description">"Description"</label>
-                <input id="add-description" name="description" autocomplete="off"/>
-                <FieldError error field="description" id="add-description-error".into()/>
-                <label for="add-tags">"Tags"</label>
-                <input id="add-tags" name="tags" placeholder="owner=payments env=prod" autocomplete="off"
-                    spellcheck="false" aria-describedby="add-tags-hint add-tags-error"/>
-                <p class="hint" id="add-tags-hint">"Optional " <code>"name=value"</code> " labels, separated by spaces."</p>
-                <FieldError error field="tags" id="add-tags-error".into()/>
-                <FormError error fields=&["key", "value", "description", "tags"]/>
-                <SubmitButton url=AddSecret::url()>"Add secret"</SubmitButton>
-            </ActionForm>
-        </section>
-        {move || {
-            let id = import_id();
-            if id.is_empty() {
-                view! { <ImportForm ns=ns()/> }.into_any()
-            } else {
-                view! { <ImportPreview ns=ns() id/> }.into_any()
-            }
+        {match step {
+            Step::Import(id) => view! { <ImportPreview ns=ns() id/> }.into_any(),
+            Step::ConfirmDelete => view! { <ConfirmDelete ns=ns() action=delete/> }.into_any(),
+            Step::Usual => view! {
+                <Suspense fallback=Loading>
+                    {move || Suspend::new(async move {
+                        let (v, me) = (view.await, me.await);
+                        match v {
+                            Ok(v) => {
+                                let can = |role| me.as_ref().is_ok_and(|me| me.can(role, &v.namespace.path));
+                                let (can_edit, can_admin) = (can(Role::Editor), can(Role::Admin));
+                                view! { <NamespaceBody v q=get("q") status=get("status") can_edit can_admin/> }.into_any()
+                            }
+                            Err(error) => view! { <LoadError error/> }.into_any(),
+                        }
+                    })}
+                </Suspense>
+            }.into_any(),
         }}
-        {move || view! { <DescribeForm ns=ns() action=describe/> }}
-        </IfCan>
-        <IfCan role=Role::Admin ns=Signal::derive(ns)>
-        {move || view! { <DeleteForm ns=ns() action=delete/> }}
-        </IfCan>
     }
 }
 
 #[component]
-fn NamespaceBody(v: NamespaceView, q: String, status: String) -> impl IntoView {
+fn NamespaceBody(v: NamespaceView, q: String, status: String, can_edit: bool, can_admin: bool) -> impl IntoView {
     let NamespaceView { namespace, effective, window, deleted, children } = v;
     let path = namespace.path.to_string();
     let filtered = !q.trim().is_empty() || !status.is_empty();
+    let (own_secrets, child_count) = (namespace.secret_count as usize + deleted.len(), children.len());
+    let description = namespace.description.clone();
     view! {
         // Titled from the loaded data: a closure over the route params would run
         // after the route's reactive scope is gone, when SSR writes the <head>.
         <Title text=format!("{} · Strongroom", namespace.path)/>
         {(!namespace.description.is_empty()).then(|| view! { <p class="description">{namespace.description.clone()}</p> })}
-        <section>
-            <h2>"Secrets"</h2>
+        {can_edit.then(|| view! {
+            <nav class="sections" aria-label="Sections of this page">
+                <a href="#secrets">"Secrets"</a><a href="#add">"Add a secret"</a><a href="#import">"Import"</a>
+                <a href="#settings">"Settings"</a>
+            </nav>
+        })}
+        <section id="secrets" aria-labelledby="secrets-title">
+            <h2 id="secrets-title">"Secrets"</h2>
             {(window.total > 0).then(|| view! { <SecretFilterForm path=path.clone() q=q.clone() status=status.clone()/> })}
             {if window.total == 0 {
                 view! { <p class="muted">"No secrets here or in any parent namespace."</p> }.into_any()
             } else if effective.is_empty() {
                 view! { <p class="muted" role="status">"No secrets match this filter."</p> }.into_any()
             } else {
+                let here = path.clone();
                 view! {
-                    <div class="scroll" tabindex="0" role="region" aria-label="Effective secrets, scrollable">
                     <table class="secrets" aria-label="Effective secrets">
                         <thead><tr>
-                            <th scope="col">"Key"</th><th scope="col">"Defined in"</th><th scope="col">"Versions"</th>
-                            <th scope="col">"Last change"</th><th scope="col">"Rotate by"</th><th scope="col">"Status"</th>
-                            <th scope="col">"Tags"</th>
+                            <th scope="col">"Key"</th><th scope="col">"Defined in"</th><th scope="col">"Version"</th>
+                            <th scope="col">"Last change"</th><th scope="col">"Rotate by"</th><th scope="col">"Tags"</th>
                         </tr></thead>
-                        <tbody>{effective.into_iter().map(|s| view! { <SecretRow s/> }).collect_view()}</tbody>
+                        <tbody>{effective.into_iter().map(|s| view! { <SecretRow s here=here.clone()/> }).collect_view()}</tbody>
                     </table>
-                    </div>
                 }.into_any()
             }}
-            {(filtered || window.pages > 1).then(|| view! { <Pager path q status window/> })}
+            {(filtered || window.pages > 1).then(|| view! { <Pager path=path.clone() q status window/> })}
         </section>
         {(!deleted.is_empty()).then(|| view! {
             <section>
@@ -126,7 +119,7 @@ fn NamespaceBody(v: NamespaceView, q: String, status: String) -> impl IntoView {
                 <ul aria-label="Deleted secrets">
                     {deleted.into_iter().map(|m| {
                         let href = format!("/ns/{}/{}", m.namespace, m.key);
-                        view! { <li><a href=href>{m.key.to_string()}</a>" "<span class="muted">"deleted by "
+                        view! { <li><a href=href><code>{m.key.to_string()}</code></a>" "<span class="muted">"deleted by "
                             {m.deleted_by.unwrap_or_default()}</span></li> }
                     }).collect_view()}
                 </ul>
@@ -148,6 +141,99 @@ fn NamespaceBody(v: NamespaceView, q: String, status: String) -> impl IntoView {
                 }.into_any()
             }}
         </section>
+        {can_edit.then(|| view! {
+            <AddForm ns=path.clone()/>
+            <ImportForm ns=path.clone()/>
+            <section id="settings" aria-labelledby="settings-title">
+                <h2 id="settings-title">"Settings"</h2>
+                <DescribeForm ns=path.clone() description/>
+                {can_admin.then(|| view! { <DangerZone ns=path.clone() own_secrets child_count/> })}
+            </section>
+        })}
+    }
+}
+
+/// Adding one secret. After a refused post the typed fields come back (never the value).
+#[component]
+fn AddForm(ns: String) -> impl IntoView {
+    let add = ServerAction::<AddSecret>::new();
+    let error = error_of(add);
+    let url = AddSecret::url();
+    view! {
+        <section class="panel" id="add" aria-labelledby="add-title">
+            <h2 id="add-title">"Add a secret"</h2>
+            <ActionForm action=add>
+                <input type="hidden" name="namespace" value=ns/>
+                <label for="add-key">"Key"</label>
+                <input id="add-key" name="key" value=typed(url, &[], "key") placeholder="DB_PASSWORD" autocomplete="off"
+                    spellcheck="false" required pattern="[A-Za-z_][A-Za-z0-9_]*" maxlength="128"
+                    title="Letters, digits and _, not starting with a digit" aria-describedby="add-key-hint add-key-error"/>
+                <p class="hint" id="add-key-hint">"Letters, digits and " <code>"_"</code>
+                    ", not starting with a digit: it becomes an environment variable name."</p>
+                <FieldError error field="key" id="add-key-error".into()/>
+                <label for="add-value">"Value"</label>
+                <Cleared endpoint=url/>
+                <textarea id="add-value" name="value" class="secret-input" rows="3" autocomplete="new-password"
+                    spellcheck="false" autocapitalize="off" required aria-describedby="add-value-hint add-value-error"></textarea>
+                <ValueTools field="add-value".to_owned()/>
+                <p class="hint" id="add-value-hint">"Write-only: once saved, the value is never shown again. UTF-8 text \
+                    up to 64 KiB; line ends are saved as LF."</p>
+                <FieldError error field="value" id="add-value-error".into()/>
+                <label for="add-description">"Description"</label>
+                <input id="add-description" name="description" value=typed(url, &[], "description") autocomplete="off"
+                    aria-describedby="add-description-error"/>
+                <FieldError error field="description" id="add-description-error".into()/>
+                <label for="add-tags">"Tags"</label>
+                <input id="add-tags" name="tags" value=typed(url, &[], "tags") placeholder="owner=payments env=prod"
+                    autocomplete="off" spellcheck="false" aria-describedby="add-tags-hint add-tags-error"/>
+                <p class="hint" id="add-tags-hint">"Optional " <code>"name=value"</code> " labels, separated by spaces."</p>
+                <FieldError error field="tags" id="add-tags-error".into()/>
+                <FormError error fields=&["key", "value", "description", "tags"]/>
+                <SubmitButton url=url>"Add secret"</SubmitButton>
+            </ActionForm>
+        </section>
+    }
+}
+
+/// Deleting the namespace: only when empty; the button says why not otherwise.
+#[component]
+fn DangerZone(ns: String, own_secrets: usize, child_count: usize) -> impl IntoView {
+    let reason = match (own_secrets, child_count) {
+        (0, 0) => None,
+        (s, 0) => Some(format!("It still has {s} secrets (deleted ones count until purged).")),
+        (0, c) => Some(format!("It still has {c} child namespaces.")),
+        (s, c) => Some(format!("It still has {s} secrets and {c} child namespaces.")),
+    };
+    view! {
+        <div class="panel danger-zone">
+            <h3>"Danger zone"</h3>
+            <p class="hint">"Only an empty namespace can be deleted: no secrets (deleted ones count until purged), no child namespaces."</p>
+            {match reason {
+                None => view! { <a class="button danger" href=format!("/ns/{ns}?confirm=delete")>"Delete namespace…"</a> }.into_any(),
+                Some(why) => view! {
+                    <button type="button" class="danger" disabled aria-describedby="delete-why">"Delete namespace…"</button>
+                    <p class="hint" id="delete-why">{why}</p>
+                }.into_any(),
+            }}
+        </div>
+    }
+}
+
+#[component]
+fn ConfirmDelete(ns: String, action: ServerAction<DeleteNamespace>) -> impl IntoView {
+    let error = error_of(action);
+    let here = format!("/ns/{ns}");
+    view! {
+        <section class="panel confirm" aria-labelledby="confirm-title">
+            <h2 id="confirm-title" tabindex="-1" autofocus>{format!("Delete the namespace {ns}?")}</h2>
+            <p>"Grants and tokens naming it stay, and apply again if it is created anew."</p>
+            <ActionForm action>
+                <input type="hidden" name="namespace" value=ns.clone()/>
+                <FormError error/>
+                <SubmitButton url=DeleteNamespace::url() class="danger" back=here.clone()>"Delete namespace"</SubmitButton>
+                " " <a class="button secondary" href=here>"Cancel"</a>
+            </ActionForm>
+        </section>
     }
 }
 
@@ -164,19 +250,24 @@ pub fn RotateBy(meta: crate::domain::view::SecretMeta) -> impl IntoView {
 }
 
 #[component]
-fn SecretRow(s: EffectiveSecret) -> impl IntoView {
+fn SecretRow(s: EffectiveSecret, here: String) -> impl IntoView {
     let EffectiveSecret { meta, own, shadows, can_open } = s;
     let href = format!("/ns/{}/{}", meta.namespace, meta.key);
     let key = meta.key.to_string();
     let key_cell = if can_open {
-        view! { <a href=href>{key}</a> }.into_any()
+        view! { <a href=href><code>{key}</code></a> }.into_any()
     } else {
-        view! { <span title="Defined outside your grants">{key}</span> }.into_any()
+        view! { <code title="Defined outside your grants">{key}</code> }.into_any()
     };
-    let status = match (own, shadows) {
-        (true, Some(parent)) => format!("own, shadows {parent}"),
-        (true, None) => "own".to_owned(),
-        (false, _) => format!("inherited from {}", meta.namespace),
+    let defined = match (own, shadows) {
+        (true, Some(parent)) => {
+            view! { "here " <span class="muted">{format!("· overrides {parent}")}</span> }.into_any()
+        }
+        (true, None) => view! { "here" }.into_any(),
+        (false, _) => {
+            let href = format!("/ns/{}", meta.namespace);
+            view! { <a href=href>{meta.namespace.to_string()}</a> }.into_any()
+        }
     };
     let overdue = meta.overdue;
     // Outside the caller's grants only the key and where it is defined show.
@@ -184,22 +275,31 @@ fn SecretRow(s: EffectiveSecret) -> impl IntoView {
     let (version, change, rotate) = if can_open {
         (
             view! { {meta.version} }.into_any(),
-            view! { {meta.updated_at.to_string()}" by "{meta.updated_by.clone()} }.into_any(),
+            view! { <When at=meta.updated_at/>" by "{meta.updated_by.clone()} }.into_any(),
             view! { <RotateBy meta=meta.clone()/> }.into_any(),
         )
     } else {
         (hidden().into_any(), hidden().into_any(), hidden().into_any())
     };
-    let tags = meta.tags.pairs().map(|t| view! { <span class="tag">{t}</span>" " }).collect_view();
+    // A tag filters this namespace's list when clicked.
+    let tags = meta
+        .tags
+        .pairs()
+        .map(|t| {
+            let href = format!("/ns/{here}?q={}", encode_query_value(&t));
+            view! { <a class="tag" href=href>{t}</a>" " }
+        })
+        .collect_view();
+    let description = (!meta.description.is_empty())
+        .then(|| view! { <span class="row-description">{meta.description.clone()}</span> });
     view! {
         <tr class:inherited=!own class:overdue=overdue>
-            <td>{key_cell}</td>
-            <td>{meta.namespace.to_string()}</td>
-            <td>{version}</td>
-            <td>{change}</td>
-            <td>{rotate}</td>
-            <td>{status}</td>
-            <td>{tags}</td>
+            <td data-label="Key">{key_cell}{description}</td>
+            <td data-label="Defined in">{defined}</td>
+            <td data-label="Version">{version}</td>
+            <td data-label="Last change" class="nowrap">{change}</td>
+            <td data-label="Rotate by">{rotate}</td>
+            <td data-label="Tags">{tags}</td>
         </tr>
     }
 }
@@ -275,14 +375,15 @@ fn ImportForm(ns: String) -> impl IntoView {
     let preview = ServerAction::<PreviewImport>::new();
     let error = error_of(preview);
     view! {
-        <section class="panel">
-            <h2>"Import .env"</h2>
+        <section class="panel" id="import" aria-labelledby="import-title">
+            <h2 id="import-title">"Import .env"</h2>
             <p class="hint">"Paste a .env file, Kestra's SECRET_ file (base64 values are decoded), Prefect's \
                 PREFECT__CONTEXT__SECRETS__ lines or a JSON object. You will see which keys it adds, rotates or \
                 leaves unchanged before anything is stored."</p>
             <ActionForm action=preview>
                 <input type="hidden" name="namespace" value=ns/>
                 <label for="import-content">".env file"</label>
+                <Cleared endpoint=PreviewImport::url()/>
                 <textarea id="import-content" name="content" class="secret-input" rows="6" autocomplete="new-password"
                     spellcheck="false" autocapitalize="off" aria-describedby="import-content-error"></textarea>
                 <FieldError error field="content" id="import-content-error".into()/>
@@ -313,8 +414,8 @@ fn ImportPreview(ns: String, id: String) -> impl IntoView {
     });
     let back = format!("/ns/{ns}");
     view! {
-        <section class="panel" aria-label="Import preview">
-            <h2>"Import preview"</h2>
+        <section class="panel" aria-labelledby="preview-title">
+            <h2 id="preview-title" tabindex="-1" autofocus>"Import preview"</h2>
             <Suspense fallback=Loading>
                 {move || {
                     let (ns, id, back) = (ns.clone(), id.clone(), back.clone());
@@ -334,6 +435,14 @@ fn ImportPreview(ns: String, id: String) -> impl IntoView {
                                         {line("Rotates", &plan.rotates)}
                                         {line("Unchanged", &plan.unchanged)}
                                     </ul>
+                                    {(!plan.shadows.is_empty()).then(|| view! {
+                                        <p class="banner">"Will override inherited secrets for this subtree:"</p>
+                                        <ul class="shadows" aria-label="Keys that override inherited secrets">
+                                            {plan.shadows.iter().map(|(key, from)| view! {
+                                                <li><code>{key.to_string()}</code>{format!(" — will override {from}/{key} for {ns} and below")}</li>
+                                            }).collect_view()}
+                                        </ul>
+                                    })}
                                     <ActionForm action=apply>
                                         <input type="hidden" name="namespace" value=ns/>
                                         <input type="hidden" name="id" value=id/>
@@ -360,36 +469,24 @@ fn ImportPreview(ns: String, id: String) -> impl IntoView {
 }
 
 #[component]
-fn DescribeForm(ns: String, action: ServerAction<DescribeNamespace>) -> impl IntoView {
+fn DescribeForm(ns: String, description: String) -> impl IntoView {
+    let action = ServerAction::<DescribeNamespace>::new();
     let error = error_of(action);
+    let description = match error.get_untracked() {
+        Some(_) => typed(DescribeNamespace::url(), &[], "description"),
+        None => description,
+    };
     view! {
-        <section class="panel">
-            <h2>"Description"</h2>
+        <div class="panel">
             <ActionForm action>
                 <input type="hidden" name="namespace" value=ns/>
-                <label for="describe-description">"New description"</label>
-                <input id="describe-description" name="description" autocomplete="off"
+                <label for="describe-description">"Description"</label>
+                <input id="describe-description" name="description" value=description autocomplete="off"
                     aria-describedby="describe-description-error"/>
                 <FieldError error field="description" id="describe-description-error".into()/>
                 <FormError error fields=&["description"]/>
-                <SubmitButton url=DescribeNamespace::url()>"Set description"</SubmitButton>
+                <SubmitButton url=DescribeNamespace::url()>"Save description"</SubmitButton>
             </ActionForm>
-        </section>
-    }
-}
-
-#[component]
-fn DeleteForm(ns: String, action: ServerAction<DeleteNamespace>) -> impl IntoView {
-    let error = error_of(action);
-    view! {
-        <section class="panel">
-            <h2>"Delete namespace"</h2>
-            <p class="hint">"Only an empty namespace can be deleted: no secrets (deleted ones count until purged), no child namespaces."</p>
-            <ActionForm action>
-                <input type="hidden" name="namespace" value=ns/>
-                <FormError error/>
-                <SubmitButton url=DeleteNamespace::url() class="danger">"Delete namespace"</SubmitButton>
-            </ActionForm>
-        </section>
+        </div>
     }
 }

@@ -5,7 +5,7 @@
 use super::{LoadError, Loading};
 use crate::{
     api::tokens::{list_tokens, reveal_token, CreateToken, RevokeToken},
-    components::{error_of, settled, FieldError, FormError, SubmitButton},
+    components::{error_of, settled, this_origin, typed, CopyButton, FieldError, FormError, SubmitButton},
     domain::{token::NewToken, Timestamp, TokenView},
 };
 use leptos::{prelude::*, server_fn::ServerFn};
@@ -64,13 +64,13 @@ pub fn TokensPage() -> impl IntoView {
             <h2>"Create a token"</h2>
             <ActionForm action=create>
                 <label for="token-name">"Name"</label>
-                <input id="token-name" name="name" placeholder="kestra-prod" autocomplete="off" spellcheck="false"/>
+                <input id="token-name" name="name" value=typed(CreateToken::url(), &[], "name") required placeholder="kestra-prod" autocomplete="off" spellcheck="false"/>
                 <FieldError error=create_error field="name" id="token-name-error".into()/>
                 <label for="token-namespace">"Namespace"</label>
-                <input id="token-namespace" name="namespace" placeholder="company.team, or * for every namespace" autocomplete="off"/>
+                <input id="token-namespace" name="namespace" value=typed(CreateToken::url(), &[], "namespace") required placeholder="company.team, or * for every namespace" autocomplete="off"/>
                 <FieldError error=create_error field="namespace" id="token-namespace-error".into()/>
                 <label for="token-expires">"Expires"</label>
-                <input id="token-expires" name="expires" placeholder="never, 30d, 12h or 2027-01-31" autocomplete="off"/>
+                <input id="token-expires" name="expires" value=typed(CreateToken::url(), &[], "expires") placeholder="never, 30d, 12h or 2027-01-31" autocomplete="off"/>
                 <FieldError error=create_error field="expires" id="token-expires-error".into()/>
                 <FormError error=create_error fields=&["name", "namespace", "expires"]/>
                 <SubmitButton url=CreateToken::url() back=TOKENS.to_owned()>"Create token"</SubmitButton>
@@ -79,43 +79,54 @@ pub fn TokensPage() -> impl IntoView {
     }
 }
 
-/// The one time a token is shown.
+/// The one time a token is shown: the token itself, large, and snippets
+/// ready to paste with it.
 #[component]
 fn Revealed(new: NewToken) -> impl IntoView {
     let name = new.view.name.to_string();
+    let (token, origin) = (new.token.clone(), this_origin());
+    let ns = match new.view.scope.as_str() {
+        "" => "your.namespace".to_owned(),
+        scope => scope.to_owned(),
+    };
+    let snippets = [
+        ("snippet-env", "Environment", format!("STRONGROOM_SERVER={origin}\nSTRONGROOM_TOKEN={token}")),
+        (
+            "snippet-run",
+            "Run a command with its secrets",
+            format!("STRONGROOM_SERVER={origin} STRONGROOM_TOKEN={token} \\\n  strongroom run {ns} -- ./your-job"),
+        ),
+        (
+            "snippet-curl",
+            "HTTP",
+            format!("curl -H 'Authorization: Bearer {token}' \\\n  {origin}/v1/namespaces/{ns}/export?format=dotenv"),
+        ),
+        (
+            "snippet-vault",
+            "Vault / OpenBao clients",
+            format!("VAULT_ADDR={origin}\nVAULT_TOKEN={token}\nbao kv get -mount=secret {}", ns.replace('.', "/")),
+        ),
+    ];
     view! {
         <section class="panel reveal" role="status" aria-label="New token">
             <h2>{format!("Token {name} created")}</h2>
-            <p>"Copy it now: it is shown only this once, and Strongroom keeps only its hash."</p>
+            <p><strong>"Copy it now: it is shown only this once."</strong>" Strongroom keeps only its hash."</p>
             <label for="new-token">"Token"</label>
-            <input id="new-token" data-testid="new-token" readonly value=new.token.clone() class="token" spellcheck="false"
-                autocomplete="off"/>
-            <CopyButton from="new-token".to_owned()/>
+            <div class="token-row">
+                <input id="new-token" data-testid="new-token" readonly value=new.token.clone() class="token"
+                    spellcheck="false" autocomplete="off"/>
+                <CopyButton from="new-token".to_owned() label="Copy the token".to_owned()/>
+            </div>
+            <h3>"Ready to paste"</h3>
+            <dl class="snippets">
+                {snippets.into_iter().map(|(id, label, text)| view! {
+                    <dt>{label}</dt>
+                    <dd><pre><code id=id>{text}</code></pre>
+                        <CopyButton from=id.to_owned() label=format!("Copy: {label}")/></dd>
+                }).collect_view()}
+            </dl>
         </section>
     }
-}
-
-/// Copies the value of the field `from` to the clipboard. An island: the one
-/// part of this page that runs in the browser. It takes the field's id, not
-/// the token, so the token is not repeated in the island's serialized props.
-#[island]
-fn CopyButton(from: String) -> impl IntoView {
-    let copied = RwSignal::new(false);
-    let copy = move |_| {
-        #[cfg(feature = "hydrate")]
-        {
-            use leptos::wasm_bindgen::JsCast;
-            let field =
-                document().get_element_by_id(&from).and_then(|e| e.dyn_into::<web_sys::HtmlInputElement>().ok());
-            if let Some(field) = field {
-                let _ = window().navigator().clipboard().write_text(&field.value());
-                copied.set(true);
-            }
-        }
-        #[cfg(not(feature = "hydrate"))]
-        let _ = &from;
-    };
-    view! { <button type="button" on:click=copy>{move || if copied.get() { "Copied" } else { "Copy" }}</button> }
 }
 
 fn when(t: Option<Timestamp>, none: &'static str) -> String {

@@ -21,6 +21,9 @@ pub enum AccountError {
     GrantNotFound,
     #[error("that would leave no enabled admin of every namespace")]
     LastAdmin,
+    /// The setup link makes the first admin only.
+    #[error("an admin exists already")]
+    AdminExists,
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
 }
@@ -187,6 +190,11 @@ pub fn add_grant(conn: &mut Connection, username: &Username, grant: &Grant, stam
     insert_grant(&tx, id, grant, stamp)?;
     tx.commit()?;
     Ok(())
+}
+
+/// Whether an enabled admin of every namespace exists.
+pub fn admin_exists(conn: &Connection) -> Result<bool> {
+    Ok(full_admins(conn)? > 0)
 }
 
 /// Enabled users holding admin on every namespace.

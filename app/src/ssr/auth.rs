@@ -308,6 +308,36 @@ impl CookiePolicy {
         format!("{}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=31536000{secure}", self.device_name())
     }
 
+    fn flash_name(&self) -> &'static str {
+        if self.secure {
+            "__Host-strongroom_flash"
+        } else {
+            "strongroom_flash"
+        }
+    }
+
+    /// A message for the next page (a form post's answer, see `handler::flash`):
+    /// read once within a minute. Base64url, so any text fits a cookie.
+    pub fn set_flash(&self, message: &str) -> String {
+        use base64::Engine as _;
+        let secure = if self.secure { "; Secure" } else { "" };
+        let value = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(message.as_bytes());
+        format!("{}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=60{secure}", self.flash_name())
+    }
+
+    pub fn clear_flash(&self) -> String {
+        let secure = if self.secure { "; Secure" } else { "" };
+        format!("{}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}", self.flash_name())
+    }
+
+    /// The flash message in a `Cookie` header, if any (at most 1 KiB of text).
+    pub fn read_flash(&self, cookie_header: &str) -> Option<String> {
+        use base64::Engine as _;
+        let value = cookie_value(cookie_header, self.flash_name()).filter(|v| v.len() <= 1400)?;
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(value).ok()?;
+        String::from_utf8(bytes).ok()
+    }
+
     /// The device cookie in a `Cookie` header, if any.
     pub fn read_device<'a>(&self, cookie_header: &'a str) -> Option<&'a str> {
         cookie_value(cookie_header, self.device_name())
@@ -523,6 +553,16 @@ mod tests {
         assert_eq!(plain, "strongroom_session=tok; Path=/; HttpOnly; SameSite=Strict; Max-Age=60");
         let https = CookiePolicy { secure: true }.set("tok", Duration::from_secs(60));
         assert!(https.starts_with("__Host-strongroom_session=tok;") && https.ends_with("; Secure"));
+    }
+
+    #[test]
+    fn a_flash_message_survives_its_cookie() {
+        let p = CookiePolicy { secure: false };
+        let set = p.set_flash("Added DB_URL; 2 lines, 40 bytes.");
+        assert!(set.contains("HttpOnly; SameSite=Strict; Max-Age=60"));
+        let value = set.split(';').next().unwrap();
+        assert_eq!(p.read_flash(&format!("a=b; {value}")).as_deref(), Some("Added DB_URL; 2 lines, 40 bytes."));
+        assert_eq!(p.read_flash("strongroom_flash=%%%"), None);
     }
 
     #[test]

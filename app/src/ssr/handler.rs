@@ -196,6 +196,9 @@ pub fn outcome_of(error: &AppError) -> String {
         AppError::NotFound(what) => format!("refused: {what}"),
         AppError::Conflict { message, .. } => format!("refused: {message}"),
         AppError::Validation { field, .. } => format!("refused: invalid {field}"),
+        AppError::Invalid { problems } => {
+            format!("refused: invalid {}", problems.iter().map(|p| p.field.as_str()).collect::<Vec<_>>().join(", "))
+        }
         AppError::RateLimited => "refused: too many attempts".into(),
         AppError::BadRequest => "refused: malformed request".into(),
         AppError::Network | AppError::Internal => "failed: internal error".into(),
@@ -303,6 +306,22 @@ pub fn set_header(name: header::HeaderName, value: &str) {
     }
 }
 
+/// The answer a form post shows on the page it returns to ("Added DB_URL …").
+/// Says what happened, never a value; it is not recorded anywhere.
+pub fn flash(message: impl AsRef<str>) {
+    if let Ok(state) = state() {
+        set_header(header::SET_COOKIE, &state.auth.cookies.set_flash(message.as_ref()));
+    }
+}
+
+/// The message a form post left for this page, taken (cleared) as it is shown.
+pub fn take_flash() -> Option<String> {
+    let (state, cookies) = (state().ok()?, request_cookies()?);
+    let message = state.auth.cookies.read_flash(&cookies)?;
+    set_header(header::SET_COOKIE, &state.auth.cookies.clear_flash());
+    Some(message)
+}
+
 /// Maps a store failure to what the user is told. Internal failures are logged
 /// here with their detail (never a value: store errors carry none) and reach
 /// the client as "Something went wrong".
@@ -356,6 +375,10 @@ pub fn account_error(err: AccountError) -> AppError {
         AccountError::UserNotFound => AppError::NotFound("User not found.".into()),
         AccountError::GrantExists => AppError::conflict(Some("role"), "The user already has that grant."),
         AccountError::GrantNotFound => AppError::NotFound("Grant not found.".into()),
+        AccountError::AdminExists => AppError::conflict(
+            None,
+            "An admin exists already: the setup link makes the first one only. Sign in instead.",
+        ),
         AccountError::LastAdmin => {
             AppError::conflict(None, "That would leave no enabled admin of every namespace. Add another admin first.")
         }

@@ -76,7 +76,12 @@ pub fn plan(
     let mut plan = ImportPlan { format: format.as_str().to_owned(), ..Default::default() };
     for entry in entries {
         let list = match change_of(conn, keyring, ns, entry)? {
-            Change::Add => &mut plan.adds,
+            Change::Add => {
+                if let Some(from) = store::inherited_from(conn, ns, &entry.key)? {
+                    plan.shadows.push((entry.key.clone(), from));
+                }
+                &mut plan.adds
+            }
             Change::Rotate => &mut plan.rotates,
             Change::Same => &mut plan.unchanged,
         };

@@ -14,6 +14,7 @@ pub mod keys;
 pub mod metrics;
 pub mod refusals;
 pub mod rows;
+pub mod setup;
 pub mod slots;
 pub mod stash;
 pub mod state;

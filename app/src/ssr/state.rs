@@ -108,6 +108,8 @@ pub struct Shared {
     /// One-time confirmations shown on the page a post redirects to ("password
     /// changed"): a link someone else made cannot show them.
     pub notices: Arc<Stash<()>>,
+    /// The first run: the setup link, and what `/login` tells a newcomer.
+    pub setup: Arc<super::setup::Setup>,
     /// Trail exports running: 8 at once, 2 per user.
     pub exports: Arc<super::slots::Slots>,
     /// Workload exports (`/v1/…/export`, `strongroom export | run`) being
@@ -158,6 +160,7 @@ impl AppState {
             reads,
             new_tokens,
             notices,
+            setup: Arc::default(),
             imports,
             exports,
             workload_exports,

@@ -81,6 +81,15 @@ fn namespace_id(conn: &Connection, ns: &NamespacePath) -> Result<i64> {
         .ok_or(StoreError::NamespaceNotFound)
 }
 
+/// Whether `ns` exists.
+pub fn namespace_exists(conn: &Connection, ns: &NamespacePath) -> Result<bool> {
+    match namespace_id(conn, ns) {
+        Ok(_) => Ok(true),
+        Err(StoreError::NamespaceNotFound) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 /// Changes a namespace's description.
 pub fn describe_namespace(
     conn: &mut Connection,
@@ -641,18 +650,30 @@ pub fn set_tags(conn: &Connection, ns: &NamespacePath, key: &SecretKey, tags: &T
     meta_by_id(conn, id)
 }
 
-/// Live secrets whose rotation is due, soonest first, across all namespaces
-/// (callers keep the ones the user may see).
-pub fn overdue_secrets(conn: &Connection) -> Result<Vec<SecretMeta>> {
+/// Replaces a secret's description (live or deleted).
+pub fn set_description(
+    conn: &Connection,
+    ns: &NamespacePath,
+    key: &SecretKey,
+    description: &Description,
+) -> Result<SecretMeta> {
+    let (Handle { id, .. }, _) = find_secret(conn, ns, key)?;
+    conn.execute("UPDATE secrets SET description = ?2 WHERE id = ?1", params![id, description.as_str()])?;
+    meta_by_id(conn, id)
+}
+
+/// Live secrets whose rotation is due within `days` days (0: overdue now),
+/// soonest first, across all namespaces (callers keep the ones the user may see).
+pub fn due_secrets(conn: &Connection, days: u32) -> Result<Vec<SecretMeta>> {
     let mut stmt = conn.prepare(&format!(
         "SELECT {META_COLUMNS} FROM secrets s JOIN namespaces n ON n.id = s.namespace_id
          WHERE s.deleted_at IS NULL AND (s.rotate_by IS NOT NULL OR s.rotate_every_days IS NOT NULL)
-           AND {} <= unixepoch()
+           AND {} <= unixepoch() + ?1 * 86400
          ORDER BY {} , n.path, s.key",
         due!(),
         due!()
     ))?;
-    let list = stmt.query_map([], meta_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+    let list = stmt.query_map([days], meta_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(list)
 }
 
@@ -729,11 +750,41 @@ pub fn secret_detail(conn: &Connection, ns: &NamespacePath, key: &SecretKey) -> 
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    let shadows = match ns.parent() {
-        Some(parent) => visible_definitions(conn, &parent)?.remove(key).map(|mut d| d.swap_remove(0).namespace),
-        None => None,
-    };
+    let shadows = inherited_from(conn, ns, key)?;
     Ok(SecretDetail { meta, versions, shadows, retention: retention(conn, id)? })
+}
+
+/// Where `ns` would inherit `key` from without a definition of its own: the
+/// nearest live definition in an ancestor. A definition in `ns` shadows it.
+pub fn inherited_from(conn: &Connection, ns: &NamespacePath, key: &SecretKey) -> Result<Option<NamespacePath>> {
+    match ns.parent() {
+        Some(parent) => Ok(visible_definitions(conn, &parent)?.remove(key).map(|mut d| d.swap_remove(0).namespace)),
+        None => Ok(None),
+    }
+}
+
+/// The namespaces below `ns` that see `ns`'s `key` (none of them, nor a
+/// namespace between, defines its own): what deleting it changes, with the
+/// definition they would see instead, if any.
+pub fn dependents(
+    conn: &Connection,
+    ns: &NamespacePath,
+    key: &SecretKey,
+) -> Result<(Vec<NamespacePath>, Option<NamespacePath>)> {
+    let below = |sql: &str| -> Result<Vec<NamespacePath>> {
+        let mut stmt = conn.prepare(sql)?;
+        let rows = stmt.query_map(params![ns.as_str(), key.as_str()], |r| parsed::<NamespacePath>(r, 0))?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    };
+    // `substr`, not LIKE: `_` in a path is a LIKE wildcard.
+    const UNDER: &str = "substr(n.path, 1, length(?1) + 1) = ?1 || '.'";
+    let all = below(&format!("SELECT n.path FROM namespaces n WHERE {UNDER} AND ?2 = ?2 ORDER BY n.path"))?;
+    let own = below(&format!(
+        "SELECT n.path FROM namespaces n JOIN secrets s ON s.namespace_id = n.id
+         WHERE {UNDER} AND s.key = ?2 AND s.deleted_at IS NULL"
+    ))?;
+    let sees = all.into_iter().filter(|d| !own.iter().any(|o| d.is_within(o))).collect();
+    Ok((sees, inherited_from(conn, ns, key)?))
 }
 
 /// A value on its way to a workload: where it is defined, its version, and

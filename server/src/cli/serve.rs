@@ -52,13 +52,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), RunError> {
         Err(e) => tracing::error!(error = %e, keep, "could not record the default number of versions kept"),
     }
 
-    if state.db.read(app::ssr::accounts::user_count).await.unwrap_or(1) == 0 {
-        tracing::warn!(
-            "No accounts yet, so nobody can sign in. Create the first admin with \
-             `strongroom user add NAME --role admin --data-dir {}` (it asks for a password).",
-            args.data_dir.display()
-        );
-    }
+    state.setup.describe(&args.data_dir, matches!(origin, KeyOrigin::Trial { .. }));
 
     if let Some(at) = metrics_addr {
         let listener = tokio::net::TcpListener::bind(at).await.map_err(|e| RunError::Listen(at.to_string(), e))?;
@@ -76,6 +70,24 @@ pub async fn serve(args: ServeArgs) -> Result<(), RunError> {
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| RunError::Listen(addr.to_string(), e))?;
     let bound = listener.local_addr().map_err(RunError::Serve)?;
     tracing::info!(address = %bound, data_dir = %args.data_dir.display(), "listening on http://{bound}");
+    if state.db.read(app::ssr::accounts::user_count).await.unwrap_or(1) == 0 {
+        // The link is a credential: its file's path is logged, never the link.
+        let base = args.public_origin()?.unwrap_or_else(|| format!("http://{bound}"));
+        let data_dir = std::path::absolute(&args.data_dir).unwrap_or_else(|_| args.data_dir.clone());
+        match state.setup.begin(&args.data_dir, &base) {
+            Ok(file) => tracing::warn!(
+                "No accounts yet. Open the one-time setup link in {} (valid for an hour, once) to create the \
+                 first admin, or run `strongroom user add NAME --role admin --data-dir {}`.",
+                file.display(),
+                data_dir.display()
+            ),
+            Err(e) => tracing::warn!(
+                error = %e,
+                "No accounts yet. Create the first admin with `strongroom user add NAME --role admin --data-dir {}`.",
+                data_dir.display()
+            ),
+        }
+    }
     let stats = state.reads.stats.clone();
     crate::listen::serve(listener, router(state, options, front), limits, shutdown_signal()).await;
     let (commits, entries) = (

@@ -1,0 +1,206 @@
+import { type Page } from '@playwright/test';
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { canary, expect, gotoHydrated, PASSWORD, signIn, test } from './helpers';
+
+/**
+ * The first hour of a new team: a first run in the browser (its own server,
+ * no account, a trial key), and what a newcomer meets on the main one:
+ * show/hide and load-from-file for values, shadow marks in an import, the
+ * purge confirmation, the token's ready-to-paste snippets, `/` to search.
+ */
+
+const STATE = process.env.E2E_STATE ?? '';
+const BIN = process.env.E2E_BIN ?? '';
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** A second server with no account and no root key configured (so a trial key). */
+async function freshServer(dir: string): Promise<{ url: string; log: string; stop: () => void; child: ChildProcess }> {
+  const port = await freePort();
+  const log = path.join(dir, 'server.log');
+  const env = { ...process.env, STRONGROOM_ADDR: `127.0.0.1:${port}`, STRONGROOM_DATA_DIR: path.join(dir, 'data'), RUST_LOG: 'debug' };
+  delete env.STRONGROOM_MASTER_KEY;
+  delete env.STRONGROOM_MASTER_KEY_FILE;
+  const out = fs.openSync(log, 'w');
+  const child = spawn(BIN, ['serve'], { cwd: dir, env, stdio: ['ignore', out, out] });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 100; i++) {
+    try {
+      if ((await fetch(`${url}/healthz`)).ok) break;
+    } catch {}
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { url, log, child, stop: () => child.kill() };
+}
+
+for (const js of [true, false]) {
+  test(`a first run: /login says no account exists, and the one-time setup link makes the first admin (JavaScript ${js ? 'on' : 'off'})`, async ({ browser }) => {
+    const dir = fs.mkdtempSync(path.join(STATE, `first-run-${js ? 'js' : 'nojs'}-`));
+    const server = await freshServer(dir);
+    try {
+      const context = await browser.newContext({ baseURL: server.url, javaScriptEnabled: js });
+      const page = await context.newPage();
+      const open = async (url: string) => (js ? gotoHydrated(page, url) : void (await page.goto(url)));
+      await open('/login');
+      const hint = page.locator('section', { has: page.getByRole('heading', { name: 'No account exists yet' }) });
+      const dataDir = fs.realpathSync(path.join(dir, 'data'));
+      await expect(hint.locator('#first-run-command')).toHaveText(`strongroom user add admin --role admin --data-dir ${dataDir}`);
+      const file = path.join(dataDir, 'setup-link');
+      await expect(hint).toContainText(file);
+      expect(fs.statSync(file).mode & 0o777).toBe(0o600);
+      const link = fs.readFileSync(file, 'utf8').trim();
+      expect(link.startsWith(`${server.url}/setup/`)).toBe(true);
+      // A bearer credential: its file's path is logged, never the link.
+      const token = link.split('/setup/')[1];
+      expect(fs.readFileSync(server.log, 'utf8')).toContain(file);
+      expect(fs.readFileSync(server.log, 'utf8')).not.toContain(token);
+
+      // A short password is refused; the name stays, the password is said to be cleared.
+      await open(`/setup/${token}`);
+      await page.getByLabel('Username', { exact: true }).fill('founder');
+      await page.getByLabel('Password', { exact: true }).evaluate((el: HTMLInputElement) => el.removeAttribute('minlength'));
+      await page.getByLabel('Password', { exact: true }).fill('short');
+      await page.getByRole('button', { name: 'Create admin and sign in' }).click();
+      await expect(page.locator('#setup-password-error')).toBeVisible();
+      await expect(page.getByLabel('Username', { exact: true })).toHaveValue('founder');
+      await expect(page.locator('.cleared')).toContainText('The password you typed was cleared');
+      await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+      await page.getByRole('button', { name: 'Create admin and sign in' }).click();
+      await expect(page.getByRole('navigation', { name: 'Account' })).toContainText('Signed in as founder');
+      await expect(page.locator('.flash')).toContainText('Welcome, founder');
+      // A trial root key: admins are told, on every page.
+      await expect(page.getByRole('note')).toContainText('trial root key');
+      // Used up: the file is gone and the link refuses.
+      expect(fs.existsSync(file)).toBe(false);
+      const stranger = await (await browser.newContext({ baseURL: server.url, javaScriptEnabled: js })).newPage();
+      await stranger.goto(`/setup/${token}`);
+      await expect(stranger.getByRole('alert')).toContainText('This setup link is not valid');
+      await stranger.goto('/login');
+      await expect(stranger.getByRole('heading', { name: 'No account exists yet' })).toHaveCount(0);
+      await context.close();
+    } finally {
+      server.stop();
+    }
+  });
+}
+
+/** Adds KEY to NS through the form; returns nothing. */
+async function add(page: Page, ns: string, key: string, value: string) {
+  await page.goto(`/ns/${ns}`);
+  await page.getByLabel('Key', { exact: true }).fill(key);
+  await page.getByLabel('Value', { exact: true }).fill(value);
+  await page.getByRole('button', { name: 'Add secret' }).click();
+  await expect(page.locator('.flash')).toContainText(`Added ${key}`);
+}
+
+test('the value box shows and hides while typing, and loads a text file but refuses a binary one', async ({ page }) => {
+  await signIn(page, 'admin', (url) => gotoHydrated(page, url));
+  await gotoHydrated(page, '/');
+  await page.getByLabel('Namespace', { exact: true }).fill('firsthour.tools');
+  await page.getByRole('button', { name: 'Create namespace' }).click();
+  await gotoHydrated(page, '/ns/firsthour.tools');
+  const value = page.getByLabel('Value', { exact: true });
+  const masked = () => value.evaluate((el) => getComputedStyle(el).getPropertyValue('-webkit-text-security'));
+  expect(await masked()).toBe('disc');
+  await page.getByRole('button', { name: 'Show value' }).click();
+  expect(await masked()).toBe('none');
+  await page.getByRole('button', { name: 'Hide value' }).click();
+  expect(await masked()).toBe('disc');
+
+  const key = `-----BEGIN TEST KEY-----\n${canary()}\n-----END TEST KEY-----\n`;
+  await page.locator('#add-value-file').setInputFiles({ name: 'id_test', mimeType: 'text/plain', buffer: Buffer.from(key) });
+  await expect(value).toHaveValue(key);
+  await expect(page.locator('.value-tools')).toContainText(`Loaded id_test: ${key.length} bytes. Not saved yet.`);
+  await page.locator('#add-value-file').setInputFiles({ name: 'blob.bin', mimeType: 'application/octet-stream', buffer: Buffer.from([0xff, 0xfe, 0x00, 0x81]) });
+  await expect(page.locator('.value-tools')).toContainText('blob.bin is not UTF-8 text');
+  await expect(value).toHaveValue(key);
+  await page.getByLabel('Key', { exact: true }).fill('LOADED_KEY');
+  await page.getByRole('button', { name: 'Add secret' }).click();
+  await expect(page.locator('.flash')).toHaveText(`Added LOADED_KEY to firsthour.tools: 3 lines, ends with a newline, ${key.length} bytes.`);
+
+  // Without JavaScript the tools stay hidden: the box still takes a paste.
+  const nojs = await (await page.context().browser()!.newContext({ javaScriptEnabled: false, storageState: await page.context().storageState() })).newPage();
+  await nojs.goto('/ns/firsthour.tools');
+  await expect(nojs.getByRole('button', { name: 'Show value' })).toBeHidden();
+});
+
+for (const js of [true, false]) {
+  test(`an import marks keys that will override inherited secrets, and purging asks for the key (JavaScript ${js ? 'on' : 'off'})`, async ({ browser }) => {
+    const top = `fh${js ? 'js' : 'nojs'}`;
+    const context = await browser.newContext({ javaScriptEnabled: js });
+    const page = await context.newPage();
+    const open = async (url: string) => (js ? gotoHydrated(page, url) : void (await page.goto(url)));
+    await signIn(page, 'admin', open);
+    await open('/');
+    await page.getByLabel('Namespace', { exact: true }).fill(`${top}.payments`);
+    await page.getByRole('button', { name: 'Create namespace' }).click();
+    await add(page, top, 'STRIPE_KEY', canary());
+
+    await open(`/ns/${top}.payments`);
+    await page.getByLabel('.env file', { exact: true }).fill(`STRIPE_KEY=${canary()}\nNEW_ONE=${canary()}\n`);
+    await page.getByRole('button', { name: 'Preview import' }).click();
+    // The preview is a step of its own, focused.
+    await expect(page.getByRole('heading', { name: 'Import preview' })).toBeFocused();
+    await expect(page.getByRole('list', { name: 'Keys that override inherited secrets' })).toHaveText(
+      `STRIPE_KEY — will override ${top}/STRIPE_KEY for ${top}.payments and below`,
+    );
+    await expect(page.getByRole('button', { name: 'Add secret' })).toHaveCount(0);
+    await page.getByRole('button', { name: 'Apply import' }).click();
+
+    // A refused preview says the pasted text was cleared.
+    await page.getByLabel('.env file', { exact: true }).fill(`not a line ${canary()}`);
+    await page.getByRole('button', { name: 'Preview import' }).click();
+    await expect(page.locator('#import-content-error')).toBeVisible();
+    await expect(page.getByLabel('.env file', { exact: true })).toHaveValue('');
+    await expect(page.locator('#import .cleared')).toContainText('The pasted text was cleared');
+
+    // Deleting names the namespaces that stop seeing the value.
+    await open(`/ns/${top}/STRIPE_KEY?confirm=delete`);
+    await expect(page.getByRole('list', { name: 'Namespaces that stop seeing it' })).toHaveCount(0); // payments overrides it
+    await page.getByRole('button', { name: 'Delete STRIPE_KEY' }).click();
+    await page.getByRole('link', { name: 'Purge…' }).click();
+    await page.getByLabel('Type STRIPE_KEY to confirm').fill('STRIPE_KEY');
+    await page.getByRole('button', { name: 'Purge STRIPE_KEY' }).click();
+    await expect(page.locator('.flash')).toContainText('Purged STRIPE_KEY');
+    await context.close();
+  });
+}
+
+test('a purge without the key typed is refused by the server too', async ({ page }) => {
+  await signIn(page, 'admin', (url) => gotoHydrated(page, url));
+  const status = await page.evaluate(async () => {
+    const body = new URLSearchParams({ namespace: 'company', key: 'NOPE', confirm: 'wrong' });
+    return (await fetch('/api/secrets/purge', { method: 'POST', body })).status;
+  });
+  expect([404, 422]).toContain(status);
+});
+
+test('a new token is the hero of its page, with snippets ready to paste; / goes to search', async ({ page }) => {
+  await signIn(page, 'admin', (url) => gotoHydrated(page, url));
+  await gotoHydrated(page, '/admin/tokens');
+  await page.getByLabel('Name', { exact: true }).fill('fh-hero');
+  await page.getByLabel('Namespace', { exact: true }).fill('firsthour');
+  await page.getByRole('button', { name: 'Create token' }).click();
+  const token = await page.getByTestId('new-token').inputValue();
+  expect(token.length).toBeGreaterThan(20);
+  await expect(page.locator('#snippet-run')).toContainText(`STRONGROOM_TOKEN=${token}`);
+  await expect(page.locator('#snippet-run')).toContainText('strongroom run firsthour -- ./your-job');
+  await expect(page.locator('#snippet-curl')).toContainText('/v1/namespaces/firsthour/export?format=dotenv');
+  await expect(page.locator('#snippet-vault')).toContainText(`VAULT_TOKEN=${token}`);
+
+  await gotoHydrated(page, '/');
+  await page.locator('h1').click();
+  await page.keyboard.press('/');
+  await expect(page.getByLabel('Find a namespace or key', { exact: true })).toBeFocused();
+});
