@@ -6,7 +6,7 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/strongroom/target
 export STRONGROOM_TOOLS ?= $(HOME)/.cache/strongroom/tools
 WASM := --target wasm32-unknown-unknown --no-default-features --features hydrate
 
-.PHONY: run dev test setup build-release build-debug lint unit e2e bench clean
+.PHONY: run dev test setup build-release build-debug lint unit e2e deb deb-check deb-test bench clean
 
 ## make run: set up, build (release), serve on 127.0.0.1:3000 with data in ./data
 run: setup build-release
@@ -17,7 +17,7 @@ dev: setup build-debug
 	$(CARGO_TARGET_DIR)/debug/strongroom serve
 
 ## make test: set up, then format, lints (both builds), unit + HTTP tests, browser tests
-test: setup lint unit e2e
+test: setup lint unit e2e deb-check
 
 setup:
 	scripts/setup.sh
@@ -40,6 +40,18 @@ unit:
 # and it catches a broken wasm optimizer.
 e2e: build-release
 	scripts/e2e.sh $(CARGO_TARGET_DIR)/release/strongroom
+
+## make deb: the Debian package, from the release binary (not built twice)
+deb: build-release
+	scripts/deb.sh $(CARGO_TARGET_DIR)/release/strongroom
+
+# The package checked without installing it (part of `make test`).
+deb-check: build-release
+	scripts/deb-check.sh $(CARGO_TARGET_DIR)/release/strongroom
+
+## make deb-test: install, use, upgrade and purge the package for real (as root; slow)
+deb-test: build-release
+	scripts/deb-test.sh $(CARGO_TARGET_DIR)/release/strongroom
 
 ## make bench: figures (sizes, memory), printed
 bench: setup build-release

@@ -4,11 +4,11 @@ test('hydrated: an admin changes a namespace description, then deletes the empty
   await signIn(page, 'admin', (url) => gotoHydrated(page, url));
   await createNamespace(page, 'scratch.gone');
   await gotoHydrated(page, '/ns/scratch.gone');
-  await page.getByLabel('Description', { exact: true }).fill('Soon gone');
+  await page.getByLabel('Namespace description', { exact: true }).fill('Soon gone');
   await page.getByRole('button', { name: 'Save description' }).click();
   await expect(page.locator('p.description')).toHaveText('Soon gone');
   // The form shows the description in force.
-  await expect(page.getByLabel('Description', { exact: true })).toHaveValue('Soon gone');
+  await expect(page.getByLabel('Namespace description', { exact: true })).toHaveValue('Soon gone');
   // Breadcrumbs name each level: Namespaces › scratch › gone.
   await expect(page.getByRole('navigation', { name: 'Breadcrumb' }).getByRole('link', { name: 'scratch' })).toBeVisible();
   // Its parent is not empty: the delete button is disabled, saying why.

@@ -43,7 +43,7 @@ test('an admin adds a user, grants and revokes a role, disables, enables and res
   await again.getByLabel('Every namespace').uncheck();
   await again.getByLabel('Password', { exact: true }).fill(PASSWORD);
   await again.getByRole('button', { name: 'Add user' }).click();
-  await expect(page.locator('.flash')).toHaveText('Added user newbie as auditor on finance.');
+  await expect(page.locator('.flash')).toContainText('Added user newbie as auditor on finance and below.');
   const row = page.getByRole('table', { name: 'Users' }).getByRole('row').filter({ hasText: 'newbie' });
   await expect(row).toContainText('auditor · finance');
 
@@ -58,10 +58,10 @@ test('an admin adds a user, grants and revokes a role, disables, enables and res
   await expect(page.locator('.flash')).toContainText('finance.ledgr does not exist yet');
   await expect(grants).toContainText('editor on finance.ledgr');
   // Revoking asks first, in one step.
-  await page.getByRole('link', { name: 'Revoke editor on finance.ledgr…' }).click();
+  await page.getByRole('link', { name: 'Revoke editor on finance.ledgr and below…' }).click();
   await expect(page.getByRole('heading', { name: 'Revoke editor on finance.ledgr from newbie?' })).toBeFocused();
   await page.getByRole('button', { name: 'Revoke editor on finance.ledgr' }).click();
-  await expect(page.locator('.flash')).toHaveText('Revoked editor on finance.ledgr from newbie.');
+  await expect(page.locator('.flash')).toHaveText('Revoked editor on finance.ledgr and below from newbie.');
   await expect(grants).not.toContainText('finance.ledgr');
 
   await page.getByRole('button', { name: 'Disable newbie' }).click();

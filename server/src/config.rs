@@ -195,6 +195,35 @@ impl ServeArgs {
     }
 }
 
+/// Refuses to run as root on a data directory someone else owns (the
+/// package's `strongroom` user): the database, its WAL and any file made
+/// there would become root's, and the server could no longer open them.
+pub fn refuse_root_in_others_dir(data_dir: &Path) -> Result<(), String> {
+    if !rustix::process::geteuid().is_root() {
+        return Ok(());
+    }
+    let Ok(stat) = rustix::fs::stat(data_dir) else { return Ok(()) };
+    if stat.st_uid == 0 {
+        return Ok(());
+    }
+    let owner = user_name(stat.st_uid).unwrap_or_else(|| stat.st_uid.to_string());
+    Err(format!(
+        "{} belongs to {owner}, and this runs as root: files it made there would be root's. Run it as {owner}, \
+         e.g. `sudo -u {owner} strongroom user add …`",
+        data_dir.display()
+    ))
+}
+
+/// The name of user `uid`, from `/etc/passwd`.
+fn user_name(uid: u32) -> Option<String> {
+    let passwd = fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        let (name, _, id) = (fields.next()?, fields.next()?, fields.next()?);
+        (id.parse::<u32>().ok()? == uid).then(|| name.to_owned())
+    })
+}
+
 pub fn read_key_file(path: &Path) -> Result<RootKey, ConfigError> {
     let text = zeroize::Zeroizing::new(fs::read_to_string(path).map_err(|e| ConfigError::ReadKeyFile(path.into(), e))?);
     RootKey::from_base64(&text).map_err(|e| ConfigError::BadKeyFile(path.into(), e))

@@ -6,6 +6,7 @@ pub mod assets;
 pub mod cli;
 pub mod client;
 pub mod config;
+pub mod env_file;
 pub mod export;
 pub mod forms;
 pub mod gate;

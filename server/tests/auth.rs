@@ -48,6 +48,12 @@ fn expectations() -> BTreeMap<&'static str, Needs> {
         ("/api/secrets/overdue", Session),
         ("/api/secrets/purge", Role(app::domain::Role::Admin)),
         ("/api/secrets/tags", Role(app::domain::Role::Editor)),
+        ("/api/secrets/describe", Role(app::domain::Role::Editor)),
+        ("/api/secrets/delete_preview", Role(app::domain::Role::Editor)),
+        // While no account exists only; the setup link is its own credential.
+        ("/api/session/first_run", Nobody),
+        ("/api/setup/check", Nobody),
+        ("/api/setup/admin", Nobody),
         ("/api/search", Session),
         ("/api/users/list", FullAdmin),
         ("/api/users/add", FullAdmin),
@@ -99,6 +105,9 @@ fn args(ns: &str) -> Vec<(&'static str, String)> {
         ("changed", "no-such-notice"),
         ("tags", "env=matrix"),
         ("q", "KEY"),
+        ("confirm", "K"),
+        ("token", "no-such-setup-link"),
+        ("days", "30"),
     ]
     .into_iter()
     .map(|(k, v)| (k, v.to_owned()))

@@ -135,7 +135,7 @@ fn a_fresh_start_makes_a_trial_key_and_says_how_to_make_the_first_admin() {
         let line = line.unwrap();
         log.push_str(&line);
         log.push('\n');
-        if line.contains("listening on") {
+        if line.contains("No accounts yet") {
             break;
         }
     }
@@ -143,6 +143,13 @@ fn a_fresh_start_makes_a_trial_key_and_says_how_to_make_the_first_admin() {
     let _ = server.wait();
     assert!(log.contains("CREATED TRIAL ROOT KEY"), "{log}");
     assert!(log.contains("strongroom user add NAME --role admin"), "{log}");
+    // The one-time setup link: its file is named, 0600; the link itself never reaches the log.
+    let link_file = dir.path().join("setup-link");
+    assert!(log.contains(&link_file.display().to_string()), "{log}");
+    let link = std::fs::read_to_string(&link_file).unwrap();
+    let token = link.trim().rsplit('/').next().unwrap();
+    assert!(token.len() >= 40 && !log.contains(token), "{log}");
+    assert_eq!(std::fs::metadata(&link_file).unwrap().permissions().mode() & 0o777, 0o600);
     let mode = std::fs::metadata(dir.path().join("master.key")).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600);
 }

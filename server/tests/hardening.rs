@@ -8,7 +8,8 @@ use common::start;
 #[tokio::test]
 async fn item_8_redirects_never_leave_this_origin() {
     let s = start().await;
-    let admin = s.login("admin").await;
+    let mut admin = s.login("admin").await;
+    admin.call("namespaces/create", &[("namespace", "x"), ("description", "")]).await;
     for next in ["/%09/evil.example", "/%0A/evil.example", "/%5Cevil.example", "//evil.example", "https://evil.example"]
     {
         let (status, headers, _) = admin.get(&format!("/login?next={next}")).await;
@@ -18,7 +19,7 @@ async fn item_8_redirects_never_leave_this_origin() {
     assert_eq!(headers["location"], "/ns/company");
     // A no-JS form post returns only to a page of this server.
     let res =
-        admin.post_page("namespaces/create", "/%09/evil.example", &[("namespace", "x"), ("description", "")]).await;
+        admin.post_page("namespaces/describe", "/%09/evil.example", &[("namespace", "x"), ("description", "")]).await;
     assert_eq!((res.status().as_u16(), res.headers()["location"].to_str().unwrap()), (303, "/"));
 }
 
@@ -156,7 +157,7 @@ async fn item_17_a_purged_ciphertext_is_gone_from_every_database_file() {
     };
     assert!(found(&s), "the test would find a ciphertext");
     assert_eq!(admin.call("secrets/delete", &[("namespace", "gone"), ("key", "K")]).await.0, 200);
-    assert_eq!(admin.call("secrets/purge", &[("namespace", "gone"), ("key", "K")]).await.0, 200);
+    assert_eq!(admin.call("secrets/purge", &[("namespace", "gone"), ("key", "K"), ("confirm", "K")]).await.0, 200);
     assert!(!found(&s), "a purged ciphertext is still in {:?}", s.db_files());
 }
 
@@ -428,7 +429,7 @@ async fn item_19_a_recreated_secret_refuses_its_predecessors_ciphertext() {
         .unwrap();
     let mut admin = s.login("admin").await;
     assert_eq!(admin.call("secrets/delete", &[("namespace", "again"), ("key", "K")]).await.0, 200);
-    assert_eq!(admin.call("secrets/purge", &[("namespace", "again"), ("key", "K")]).await.0, 200);
+    assert_eq!(admin.call("secrets/purge", &[("namespace", "again"), ("key", "K"), ("confirm", "K")]).await.0, 200);
     let add = [("namespace", "again"), ("key", "K"), ("value", "the second value"), ("description", "")];
     assert_eq!(admin.call("secrets/add", &add).await.0, 200);
     let second: i64 = s.state.db.read(|c| c.query_row("SELECT id FROM secrets", [], |r| r.get(0))).await.unwrap();

@@ -129,11 +129,21 @@ async fn a_plain_form_post_that_fails_gets_the_page_back_with_the_error_and_a_4x
 async fn a_plain_form_post_that_succeeds_is_sent_back_with_303() {
     let s = start().await;
     let a = s.login("admin").await;
+    // A created namespace opens; its answer waits in a flash cookie for that page (not for API clients).
     let res = a.post_page("namespaces/create", "/", &[("namespace", "co"), ("description", "")]).await;
     assert_eq!(res.status().as_u16(), 303);
-    assert_eq!(res.headers()["location"], "/");
+    assert_eq!(res.headers()["location"], "/ns/co");
+    let flash = res
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("strongroom_flash="));
+    assert!(flash.is_some_and(|c| c.contains("HttpOnly; SameSite=Strict; Max-Age=60")), "{:?}", res.headers());
+    let res = a.post_page("namespaces/describe", "/ns/co", &[("namespace", "co"), ("description", "d")]).await;
+    assert_eq!((res.status().as_u16(), res.headers()["location"].to_str().unwrap()), (303, "/ns/co"));
     // `back` must be a same-site page: anything else returns home.
-    let res = a.post_page("namespaces/create", "//evil.example/x", &[("namespace", "co2"), ("description", "")]).await;
+    let res = a.post_page("namespaces/describe", "//evil.example/x", &[("namespace", "co"), ("description", "")]).await;
     assert_eq!((res.status().as_u16(), res.headers()["location"].to_str().unwrap()), (303, "/"));
 }
 
@@ -250,13 +260,17 @@ async fn purge_removes_a_deleted_secret_and_every_ciphertext_for_good() {
     a.call("secrets/add", &[("namespace", "co"), ("key", "K"), ("value", CANARY), ("description", "")]).await;
     a.call("secrets/rotate", &[("namespace", "co"), ("key", "K"), ("value", "second")]).await;
     let form = [("namespace", "co"), ("key", "K")];
-    let (status, body) = a.call("secrets/purge", &form).await;
+    let purge = [("namespace", "co"), ("key", "K"), ("confirm", "K")];
+    let (status, body) = a.call("secrets/purge", &purge).await;
     assert_eq!((status, error_field(&body).0.as_str()), (409, "Conflict"), "a live secret is deleted first");
     assert_eq!(a.call("secrets/delete", &form).await.0, 200);
-    let (status, meta) = a.call("secrets/purge", &form).await;
+    // Purging cannot be undone: the key must be typed again.
+    let (status, body) = a.call("secrets/purge", &[("namespace", "co"), ("key", "K"), ("confirm", "k")]).await;
+    assert_eq!((status, error_field(&body).1.as_deref()), (422, Some("confirm")), "{body}");
+    let (status, meta) = a.call("secrets/purge", &purge).await;
     assert_eq!((status, meta["version"].as_u64()), (200, Some(2)), "{meta}");
     assert_eq!(a.call("secrets/get", &form).await.0, 404);
-    assert_eq!(a.call("secrets/purge", &form).await.0, 404);
+    assert_eq!(a.call("secrets/purge", &purge).await.0, 404);
     let (_, view) = a.call("namespaces/get", &[("namespace", "co")]).await;
     assert_eq!(view["deleted"], serde_json::json!([]));
     let rows: i64 =

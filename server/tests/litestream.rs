@@ -220,7 +220,7 @@ async fn litestream_replicates_a_serving_database_and_restores_every_secret() {
     let (status, body) = admin.call("secrets/delete", &doomed).await;
     assert_eq!(status, 200, "{body}");
     let purge_started = Instant::now();
-    let (status, body) = admin.call("secrets/purge", &doomed).await;
+    let (status, body) = admin.call("secrets/purge", &[doomed[0], doomed[1], ("confirm", doomed[1].1)]).await;
     assert_eq!(status, 200, "{body}");
     let purge_took = purge_started.elapsed();
     // And a write after it: the stream must carry on past the purge.

@@ -38,7 +38,10 @@ async fn a_description_changes_and_only_an_empty_namespace_is_deleted() {
     // A deleted secret still counts: its history is kept until purged.
     admin.call("secrets/delete", &[("namespace", "company.team"), ("key", "K")]).await;
     assert_eq!(admin.call("namespaces/delete", &[("namespace", "company.team")]).await.0, 409);
-    assert_eq!(admin.call("secrets/purge", &[("namespace", "company.team"), ("key", "K")]).await.0, 200);
+    assert_eq!(
+        admin.call("secrets/purge", &[("namespace", "company.team"), ("key", "K"), ("confirm", "K")]).await.0,
+        200
+    );
     let (status, body) = admin.call("namespaces/delete", &[("namespace", "company.team")]).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(s.last_entry().await.action, "namespace.delete");

@@ -17,11 +17,11 @@ use crate::{
 async fn granted(lead: String, grant: &Grant) -> Result<String, AppError> {
     let mut message = format!("{lead} {} on {}.", grant.role, grant.scope);
     if let Scope::Subtree(ns) = grant.scope.clone() {
+        let name = ns.to_string();
         let exists = state()?.db.read(move |c| store::namespace_exists(c, &ns)).await.map_err(store_error)?;
         if !exists {
             message.push_str(&format!(
-                " Note: {} does not exist yet. The grant takes effect if it is created; check the spelling.",
-                grant.scope
+                " Note: {name} does not exist yet. The grant takes effect if it is created; check the spelling."
             ));
         }
     }

@@ -139,7 +139,7 @@ mod tests {
         assert_eq!(t.relative_to(Timestamp(t.0 + 180)), "3 min ago");
         assert_eq!(t.relative_to(Timestamp(t.0 + 3600)), "1 hour ago");
         assert_eq!(t.relative_to(Timestamp(t.0 - 5 * 86_400)), "in 5 days");
-        assert_eq!(t.relative_to(Timestamp(t.0 + 400 * 86_400)), "1 year ago");
+        assert_eq!(t.relative_to(Timestamp(t.0 + 800 * 86_400)), "2 years ago");
     }
 
     #[test]

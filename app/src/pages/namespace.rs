@@ -230,7 +230,7 @@ fn ConfirmDelete(ns: String, action: ServerAction<DeleteNamespace>) -> impl Into
             <ActionForm action>
                 <input type="hidden" name="namespace" value=ns.clone()/>
                 <FormError error/>
-                <SubmitButton url=DeleteNamespace::url() class="danger" back=here.clone()>"Delete namespace"</SubmitButton>
+                <SubmitButton url=DeleteNamespace::url() class="danger">"Delete namespace"</SubmitButton>
                 " " <a class="button secondary" href=here>"Cancel"</a>
             </ActionForm>
         </section>
@@ -480,7 +480,7 @@ fn DescribeForm(ns: String, description: String) -> impl IntoView {
         <div class="panel">
             <ActionForm action>
                 <input type="hidden" name="namespace" value=ns/>
-                <label for="describe-description">"Description"</label>
+                <label for="describe-description">"Namespace description"</label>
                 <input id="describe-description" name="description" value=description autocomplete="off"
                     aria-describedby="describe-description-error"/>
                 <FieldError error field="description" id="describe-description-error".into()/>

@@ -230,9 +230,13 @@ fn ActionsPanel(
         open(error_of(actions.describe).get_untracked().is_some() || error_of(actions.tags).get_untracked().is_some());
     let rotation_open = open(error_of(actions.rotation).get_untracked().is_some());
     let retention_open = open(error_of(actions.retention).get_untracked().is_some());
+    // A delete or a version restore refused after its step comes back here, saying why.
+    let (delete_error, restore_error) = (error_of(actions.delete), error_of(actions.restore_version));
     view! {
         <section class="panel actions" aria-labelledby="actions-title">
             <h2 id="actions-title">"Actions"</h2>
+            <FormError error=delete_error/>
+            <FormError error=restore_error/>
             <details open=rotate_open>
                 <summary>"Rotate the value"</summary>
                 <RotateForm ns=ns.clone() key=key.clone() shown=meta.version action=actions.rotate/>

@@ -308,8 +308,12 @@ pub fn set_header(name: header::HeaderName, value: &str) {
 
 /// The answer a form post shows on the page it returns to ("Added DB_URL …").
 /// Says what happened, never a value; it is not recorded anywhere.
+/// Only a page's form post gets one: an API client reads the answer itself.
 pub fn flash(message: impl AsRef<str>) {
-    if let Ok(state) = state() {
+    let from_page = request_parts()
+        .and_then(|p| p.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).map(|v| v.contains("text/html")))
+        .unwrap_or(false);
+    if let (true, Ok(state)) = (from_page, state()) {
         set_header(header::SET_COOKIE, &state.auth.cookies.set_flash(message.as_ref()));
     }
 }

@@ -26,6 +26,7 @@ pub async fn open_state(
 /// environment or key file, and a database that must already exist (a local
 /// command never creates an empty one by mistake) unless `create` is set.
 pub async fn open(key: &KeyArgs, create: bool) -> Result<AppState, RunError> {
+    crate::config::refuse_root_in_others_dir(&key.data_dir).map_err(RunError::User)?;
     if !create && !key.db_path().is_file() {
         return Err(RunError::User(format!("no database at {}", key.db_path().display())));
     }

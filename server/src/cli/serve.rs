@@ -10,6 +10,7 @@ use leptos::prelude::LeptosOptions;
 pub async fn serve(args: ServeArgs) -> Result<(), RunError> {
     let addr = args.socket_addr()?;
     let metrics_addr = args.metrics_socket_addr()?;
+    crate::config::refuse_root_in_others_dir(&args.data_dir).map_err(RunError::User)?;
     args.ensure_data_dir()?;
     let (root, origin) = args.root_key(std::env::var("STRONGROOM_MASTER_KEY").ok())?;
     if let KeyOrigin::Trial { created } = origin {
