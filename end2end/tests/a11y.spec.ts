@@ -177,10 +177,13 @@ for (const js of [true, false]) {
   test(`axe, editor, ${mode}: namespace page with a field error`, async ({ browser }) => {
     const { page, go, close } = await open(browser, 'editor', js);
     await go(`/ns/${NS}`);
-    await page.getByLabel('Key', { exact: true }).fill('1-bad key');
+    // A key that exists: refused by the server, the typed fields refilled, the value said to be cleared.
+    await page.getByLabel('Key', { exact: true }).fill(KEY);
     await page.getByLabel('Value', { exact: true }).fill(canary());
+    await page.getByLabel('Tags', { exact: true }).fill('not-a-tag');
     await page.getByRole('button', { name: 'Add secret' }).click();
-    await expect(page.locator('#add-key-error')).toContainText('Key must start with a letter');
+    await expect(page.locator('#add-tags-error')).toBeVisible();
+    await expect(page.locator('#add .cleared')).toBeVisible();
     expect(await violations(page, js), `/ns/${NS}, refused`).toEqual([]);
     await close();
   });

@@ -81,8 +81,11 @@ for (const js of [true, false]) {
       await expect(page.locator('.flash')).toContainText('Welcome, founder');
       // A trial root key: admins are told, on every page.
       await expect(page.getByRole('note')).toContainText('trial root key');
-      // Used up: the file is gone and the link refuses.
+      // Used up: the file is gone and the link refuses. And the link never reached the log,
+      // not even as a request's path.
       expect(fs.existsSync(file)).toBe(false);
+      expect(fs.readFileSync(server.log, 'utf8')).toContain('path=/setup/…');
+      expect(fs.readFileSync(server.log, 'utf8')).not.toContain(token);
       const stranger = await (await browser.newContext({ baseURL: server.url, javaScriptEnabled: js })).newPage();
       await stranger.goto(`/setup/${token}`);
       await expect(stranger.getByRole('alert')).toContainText('This setup link is not valid');
@@ -194,4 +197,28 @@ test('a new token is the hero of its page, with snippets ready to paste; / goes 
   await page.locator('h1').click();
   await page.keyboard.press('/');
   await expect(page.getByLabel('Find a namespace or key', { exact: true })).toBeFocused();
+});
+
+test('the trail: a changes-only preset, several actions at once, cells that filter, ISO dates', async ({ page }) => {
+  await signIn(page, 'admin', (url) => gotoHydrated(page, url));
+  await gotoHydrated(page, '/audit');
+  const table = page.getByRole('table', { name: 'Audit entries' });
+  await page.getByRole('link', { name: 'changes only' }).click();
+  await expect(page).toHaveURL(/action=changes/);
+  await expect(table).toBeVisible();
+  await expect(table.getByRole('cell', { name: 'sign-in', exact: true })).toHaveCount(0);
+  await expect(table.getByRole('link', { name: 'sign-in', exact: true })).toHaveCount(0);
+
+  await page.getByLabel('Action', { exact: true }).selectOption(['secret.add', 'namespace.create']);
+  await page.getByRole('button', { name: 'Filter' }).click();
+  const actions = await table.locator('tbody tr td:nth-child(3)').allTextContents();
+  expect(actions.length).toBeGreaterThan(1);
+  expect([...new Set(actions)].sort()).toEqual(['namespace.create', 'secret.add']);
+
+  // Each name is a link to the trail filtered by it.
+  await table.locator('tbody tr td:nth-child(2) a', { hasText: 'admin' }).first().click();
+  await expect(page).toHaveURL(/actor=admin/);
+  await expect(page.getByLabel('Actor', { exact: true })).toHaveValue('admin');
+  // Dates in ISO 8601, 24-hour, whatever the browser's locale.
+  await expect(page.getByLabel('From (UTC)', { exact: true })).toHaveAttribute('placeholder', '2026-12-06 14:05');
 });

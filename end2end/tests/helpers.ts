@@ -76,8 +76,11 @@ export async function createNamespace(page: Page, ns: string) {
   await gotoHydrated(page, '/');
   await page.getByLabel('Namespace', { exact: true }).fill(ns);
   await page.getByRole('button', { name: 'Create namespace' }).click();
-  // A created namespace opens.
-  await expect(page.getByRole('heading', { level: 1 })).toHaveText(ns);
+  // A created namespace opens; one that exists already (another test made it) is refused, and stays.
+  await expect(page.getByRole('heading', { level: 1 }).or(page.locator('#create-namespace-error'))).toBeVisible();
+  if ((await page.getByRole('heading', { level: 1 }).textContent()) !== ns) {
+    await expect(page.locator('#create-namespace-error')).toContainText('already exists');
+  }
 }
 
 /** Opens one of the secret page's actions (each behind its own button). */

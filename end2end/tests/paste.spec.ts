@@ -24,7 +24,7 @@ async function flow(page: Page, open: (url: string) => Promise<void>, ns: string
   await open('/');
   await page.getByLabel('Namespace', { exact: true }).fill(ns);
   await page.getByRole('button', { name: 'Create namespace' }).click();
-  await expect(page.getByRole('link', { name: ns, exact: true })).toBeVisible();
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText(ns);
   await open(`/ns/${ns}`);
   await page.getByLabel('Key', { exact: true }).fill('SSH_KEY');
   await page.getByLabel('Value', { exact: true }).fill(privateKey);

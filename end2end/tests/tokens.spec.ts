@@ -20,7 +20,7 @@ async function flow(page: Page, open: (url: string) => Promise<void>, name: stri
   const shown = page.getByTestId('new-token');
   await expect(shown).toHaveValue(/^sr_[A-Za-z0-9_-]{43}$/);
   const token = await shown.inputValue();
-  const copy = page.getByRole('button', { name: 'Copy' });
+  const copy = page.getByRole('button', { name: 'Copy the token' });
   await expect(copy).toBeVisible();
   if (js) {
     await copy.click();

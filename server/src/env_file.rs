@@ -18,6 +18,9 @@ pub fn load(args: Vec<OsString>) -> Result<Vec<OsString>, String> {
     let path = named.or_else(|| std::env::var_os("STRONGROOM_ENV_FILE").map(PathBuf::from));
     let (path, required) = match path {
         Some(p) => (p, true),
+        // The workload commands talk to a server with a token: the server's own
+        // settings (its root key file, its data dir) are not theirs to pass on.
+        None if is_workload_command(&rest) => return Ok(rest),
         None => (PathBuf::from(PACKAGED), false),
     };
     let text = match std::fs::read_to_string(&path) {
@@ -36,6 +39,12 @@ pub fn load(args: Vec<OsString>) -> Result<Vec<OsString>, String> {
         }
     }
     Ok(rest)
+}
+
+/// `get`, `export` or `run`: the first argument that is not an option.
+fn is_workload_command(args: &[OsString]) -> bool {
+    let first = args.iter().skip(1).find(|a| !a.to_string_lossy().starts_with('-'));
+    first.is_some_and(|a| matches!(a.to_str(), Some("get" | "export" | "run")))
 }
 
 fn take_flag(args: Vec<OsString>) -> (Option<PathBuf>, Vec<OsString>) {
@@ -90,5 +99,8 @@ mod tests {
         let parsed = parse("# packaged\nSTRONGROOM_DATA_DIR=/var/lib/strongroom\nexport A=\"b c\"\n\n").unwrap();
         assert_eq!(parsed, [("STRONGROOM_DATA_DIR".into(), "/var/lib/strongroom".into()), ("A".into(), "b c".into())]);
         assert_eq!(parse("ok=1\nnot a line\n"), Err(2));
+        let args = |a: &[&str]| a.iter().map(OsString::from).collect::<Vec<_>>();
+        assert!(is_workload_command(&args(&["strongroom", "run", "ns", "--", "env"])));
+        assert!(!is_workload_command(&args(&["strongroom", "user", "add", "run"])));
     }
 }

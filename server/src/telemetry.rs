@@ -20,6 +20,10 @@ const MAX_LOGGED_PATH: usize = 200;
 
 /// `path` cut to [`MAX_LOGGED_PATH`] characters, marked when cut.
 pub fn clip_path(path: &str) -> String {
+    // The one-time setup link is a credential: its token is never logged.
+    if path.starts_with("/setup/") {
+        return "/setup/…".to_owned();
+    }
     match path.char_indices().nth(MAX_LOGGED_PATH) {
         Some((end, _)) => format!("{}…", &path[..end]),
         None => path.to_owned(),
@@ -39,6 +43,7 @@ mod tests {
     #[test]
     fn long_paths_are_clipped_in_the_log() {
         assert_eq!(super::clip_path("/ns/a"), "/ns/a");
+        assert_eq!(super::clip_path("/setup/0123456789abcdefghijklmnopqrstuvwxyzABCDEFG"), "/setup/…");
         let long = format!("/{}", "a".repeat(65_000));
         let clipped = super::clip_path(&long);
         assert_eq!(clipped.chars().count(), 201);

@@ -198,7 +198,8 @@ pub async fn first_run() -> Result<Option<FirstRunView>, AppError> {
     }
     let info = state.setup.first_run();
     let dir = info.data_dir.display().to_string();
-    let quoted = if dir.contains([' ', '\'', '"', '$']) { format!("'{}'", dir.replace('\'', "'\\''")) } else { dir };
+    let plain = dir.bytes().all(|b| b.is_ascii_alphanumeric() || b"/._-".contains(&b));
+    let quoted = if plain { dir } else { format!("'{}'", dir.replace('\'', "'\\''")) };
     Ok(Some(FirstRunView {
         command: format!("strongroom user add admin --role admin --data-dir {quoted}"),
         link_file: info.link_file.map(|p| p.display().to_string()),
@@ -208,14 +209,19 @@ pub async fn first_run() -> Result<Option<FirstRunView>, AppError> {
 /// Whether `token` is this server's valid setup link (see `ssr::setup`).
 #[server(prefix = "/api", endpoint = "setup/check")]
 pub async fn setup_valid(token: String) -> Result<bool, AppError> {
-    Ok(state()?.setup.check(&token))
+    let state = state()?;
+    if !state.setup.check(&token) {
+        return Ok(false);
+    }
+    Ok(!state.db.read(accounts::admin_exists).await.map_err(account_error)?)
 }
 
 /// Creates the first admin (of every namespace) through the one-time setup
 /// link, and signs them in: once, within the hour, and only while no admin exists.
 #[server(prefix = "/api", endpoint = "setup/admin")]
 pub async fn setup_admin(token: String, username: String, password: WriteOnly) -> Result<(), AppError> {
-    let act = Act::new(Action::UserAdd, "", &format!("{username} as admin"));
+    // Nothing typed is recorded until it parses: people type passwords into name fields.
+    let act = Act::new(Action::UserAdd, "", "");
     act.run(async {
         let state = state()?;
         if !state.setup.check(&token) {
@@ -231,6 +237,7 @@ pub async fn setup_admin(token: String, username: String, password: WriteOnly) -
             field("password", Password::parse_new(password.into_inner())),
         ))?;
         act.set_actor(username.as_str());
+        act.set_key(&format!("{username} as admin"));
         let hash = state.auth.hasher.hash(password).await.map_err(|e| internal("hash", &e))?;
         let (token_value, session_hash) =
             crate::ssr::auth::new_session_token().map_err(|e| internal("session token", &e))?;

@@ -185,13 +185,13 @@ pub fn Crumbs(ns: String, #[prop(optional)] last_is_link: bool) -> impl IntoView
 }
 
 /// Copies the text of the element `from` (a field's value, or any element's
-/// text) to the clipboard. An island; it takes the element's id, not the text,
-/// so a token is not repeated in the island's serialized props. Without
-/// JavaScript the text is there to select.
+/// text) to the clipboard; `what` completes its name ("Copy the token"). An
+/// island; it takes the element's id, not the text, so a token is not
+/// repeated in the island's serialized props. Without JavaScript the text is
+/// there to select.
 #[island]
-pub fn CopyButton(from: String, #[prop(optional)] label: Option<String>) -> impl IntoView {
+pub fn CopyButton(from: String, what: String) -> impl IntoView {
     let copied = RwSignal::new(false);
-    let label = label.unwrap_or_else(|| "Copy".to_owned());
     let copy = move |_| {
         #[cfg(feature = "hydrate")]
         {
@@ -208,10 +208,10 @@ pub fn CopyButton(from: String, #[prop(optional)] label: Option<String>) -> impl
         #[cfg(not(feature = "hydrate"))]
         let _ = &from;
     };
-    let shown = label.clone();
     view! {
-        <button type="button" class="copy" aria-label=label on:click=copy>
-            {move || if copied.get() { "Copied".to_owned() } else { shown.clone() }}
+        <button type="button" class="copy" on:click=copy>
+            {move || if copied.get() { "Copied" } else { "Copy" }}
+            <span class="visually-hidden">{format!(" {what}")}</span>
         </button>
     }
 }
@@ -294,14 +294,20 @@ fn load_file(ev: leptos::ev::Event, field: String, note: RwSignal<String>) {
 
 /// This server as the browser reached it (`http://host:port`), for
 /// ready-to-paste snippets.
+/// The configured public URL wins; without one, the server is reached directly
+/// (no proxy), over plain HTTP, at the `Host` the browser used.
 pub fn this_origin() -> String {
     #[cfg(feature = "ssr")]
-    if let Some(parts) = use_context::<axum::http::request::Parts>() {
-        let host = parts.headers.get(axum::http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default();
-        let plain = host.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b));
-        if !host.is_empty() && plain {
-            let https = parts.headers.get("x-forwarded-proto").is_some_and(|p| p.as_bytes() == b"https");
-            return format!("{}://{host}", if https { "https" } else { "http" });
+    {
+        if let Some(origin) = crate::ssr::handler::state().ok().and_then(|s| s.setup.first_run().public_origin) {
+            return origin;
+        }
+        if let Some(parts) = use_context::<axum::http::request::Parts>() {
+            let host = parts.headers.get(axum::http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default();
+            let plain = host.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b));
+            if !host.is_empty() && plain {
+                return format!("http://{host}");
+            }
         }
     }
     "http://127.0.0.1:3000".to_owned()

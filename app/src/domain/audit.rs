@@ -71,6 +71,26 @@ actions! {
     RowsSealed = "rows.sealed",
 }
 
+/// The action filter's preset: every action that changes something.
+pub const CHANGES: &str = "changes";
+
+impl Action {
+    /// Whether the action changes something (secrets, namespaces, people,
+    /// tokens, keys) — not a read, a sign-in or out, an export or a refusal.
+    pub fn is_change(self) -> bool {
+        !matches!(
+            self,
+            Action::SignIn
+                | Action::SignOut
+                | Action::Read
+                | Action::SecretRead
+                | Action::AuditExport
+                | Action::Request
+                | Action::RowsSealed
+        )
+    }
+}
+
 /// Who acted, when nobody signed in could be named.
 pub const ANONYMOUS: &str = "(anonymous)";
 /// A sign-in attempt for a name that is no account. The name typed is not
@@ -109,7 +129,8 @@ pub struct AuditFilter {
     /// This namespace and its descendants.
     pub namespace: Option<NamespacePath>,
     pub actor: Option<String>,
-    pub action: Option<Action>,
+    /// Any of these actions (empty: every action).
+    pub actions: Vec<Action>,
     /// A secret key (or username): every read and change of it.
     pub key: Option<String>,
     /// From this instant, inclusive.
@@ -150,9 +171,21 @@ impl AuditFilter {
         if actor.as_ref().is_some_and(|a| a.chars().count() > 64) {
             return Err(("actor", "Use at most 64 characters.".into()));
         }
-        let action = some(action)
-            .map(|a| Action::parse(a).ok_or(("action", "Pick an action from the list.".to_owned())))
-            .transpose()?;
+        let actions = match some(action) {
+            None => vec![],
+            Some(CHANGES) => Action::ALL.iter().copied().filter(|a| a.is_change()).collect(),
+            Some(list) => {
+                let mut actions = vec![];
+                for name in list.split(',').map(str::trim).filter(|a| !a.is_empty()) {
+                    let action = Action::parse(name).ok_or(("action", "Pick actions from the list.".to_owned()))?;
+                    // Each once: a list can never outgrow the actions there are.
+                    if !actions.contains(&action) {
+                        actions.push(action);
+                    }
+                }
+                actions
+            }
+        };
         let from = some(from).map(Timestamp::parse_utc).transpose().map_err(|e| ("from", e.to_string()))?;
         let to = some(to).map(Timestamp::parse_utc).transpose().map_err(|e| ("to", e.to_string()))?;
         if let (Some(f), Some(t)) = (from, to) {
@@ -160,7 +193,7 @@ impl AuditFilter {
                 return Err(("to", "Must be after From.".into()));
             }
         }
-        Ok(Self { namespace, actor, action, from, to, key: None, outcome: None })
+        Ok(Self { namespace, actor, actions, from, to, key: None, outcome: None })
     }
 
     /// Also keeps only entries about `key` (empty: any).
@@ -256,6 +289,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn several_actions_or_every_change_filter_at_once() {
+        let f = AuditFilter::parse("", "", "secret.add, secret.rotate", "", "").unwrap();
+        assert_eq!(f.actions, [Action::SecretAdd, Action::SecretRotate]);
+        let changes = AuditFilter::parse("", "", CHANGES, "", "").unwrap().actions;
+        assert!(changes.contains(&Action::SecretPurge) && changes.contains(&Action::UserGrant));
+        assert!(!changes.contains(&Action::SecretRead) && !changes.contains(&Action::SignIn));
+        assert!(!changes.contains(&Action::Read));
+        assert_eq!(AuditFilter::parse("", "", "secret.add,nope", "", "").unwrap_err().0, "action");
+        assert!(AuditFilter::parse("", "", "", "", "").unwrap().actions.is_empty());
+    }
+
+    #[test]
     fn every_action_name_parses_back() {
         for &a in Action::ALL {
             assert_eq!(Action::parse(a.as_str()), Some(a));
@@ -294,7 +339,7 @@ mod tests {
     fn filters_parse_and_bad_fields_are_named() {
         let f = AuditFilter::parse("company", "alice", "secret.add", "2026-11-01", "2026-11-22T10:00").unwrap();
         assert_eq!(f.namespace.unwrap().as_str(), "company");
-        assert_eq!(f.action, Some(Action::SecretAdd));
+        assert_eq!(f.actions, [Action::SecretAdd]);
         assert_eq!(AuditFilter::parse("", "", "", "", ""), Ok(AuditFilter::default()));
         assert_eq!(AuditFilter::parse("A..B", "", "", "", "").unwrap_err().0, "namespace");
         assert_eq!(AuditFilter::parse("", "", "nope", "", "").unwrap_err().0, "action");

@@ -332,6 +332,8 @@ pub struct UserView {
     pub created_at: Timestamp,
     /// Live sessions.
     pub sessions: u32,
+    /// The last successful sign-in the trail records.
+    pub last_sign_in: Option<Timestamp>,
     pub grants: Vec<super::Grant>,
 }
 

@@ -6,7 +6,7 @@ use super::{LoadError, Loading};
 use crate::{
     api::audit::list_audit,
     components::{encode_query_value, settled},
-    domain::audit::{escape_controls, Action, AuditEntry, AuditPage, OutcomeFilter},
+    domain::audit::{escape_controls, Action, AuditEntry, AuditPage, OutcomeFilter, CHANGES},
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -17,7 +17,11 @@ const FIELDS: [&str; 7] = ["namespace", "actor", "action", "from", "to", "key", 
 #[component]
 pub fn AuditPage() -> impl IntoView {
     let query = settled(use_query_map());
-    let get = move |name: &str| query.read().get(name).unwrap_or_default();
+    // Several actions may be chosen at once: they travel as one comma-separated list.
+    let get = move |name: &str| match name {
+        "action" => query.read().get_all(name).unwrap_or_default().join(","),
+        _ => query.read().get(name).unwrap_or_default(),
+    };
     let filter = move || FIELDS.map(get);
     let page = Resource::new(
         move || (filter(), get("before").parse::<i64>().ok()),
@@ -37,10 +41,16 @@ pub fn AuditPage() -> impl IntoView {
     };
     let field = move |name: &'static str, label: &'static str, kind: &'static str| {
         let id = format!("audit-{name}");
+        // Dates are typed as ISO 8601, 24-hour, in UTC: the same on every browser and locale.
+        let (pattern, placeholder) = match kind {
+            "date" => (Some(r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2})?)?"), Some("2026-12-06 14:05")),
+            _ => (None, None),
+        };
         view! {
             <span class="filter-field">
                 <label for=id.clone()>{label}</label>
-                <input id=id name=name type=kind value=move || get(name)/>
+                <input id=id name=name type="text" value=move || get(name) pattern=pattern placeholder=placeholder
+                    autocomplete="off" spellcheck="false"/>
             </span>
         }
     };
@@ -53,13 +63,14 @@ pub fn AuditPage() -> impl IntoView {
             {field("key", "Key", "text")}
             <span class="filter-field">
                 <label for="audit-action">"Action"</label>
-                <select id="audit-action" name="action">
-                    <option value="">"Any"</option>
+                <select id="audit-action" name="action" multiple size="4" aria-describedby="audit-action-hint">
+                    <option value=CHANGES selected=move || get("action") == CHANGES>"every change"</option>
                     {Action::ALL.iter().map(|a| {
                         let name = a.as_str();
-                        view! { <option value=name selected=move || get("action") == name>{name}</option> }
+                        view! { <option value=name selected=move || get("action").split(',').any(|x| x == name)>{name}</option> }
                     }).collect_view()}
                 </select>
+                <span class="hint" id="audit-action-hint">"None chosen: any. Ctrl or ⌘ picks several."</span>
             </span>
             <span class="filter-field">
                 <label for="audit-outcome">"Outcome"</label>
@@ -69,10 +80,15 @@ pub fn AuditPage() -> impl IntoView {
                     }).collect_view()}
                 </select>
             </span>
-            {field("from", "From (UTC)", "datetime-local")}
-            {field("to", "To (UTC)", "datetime-local")}
+            {field("from", "From (UTC)", "date")}
+            {field("to", "To (UTC)", "date")}
             <button type="submit">"Filter"</button>
         </Form>
+        <p class="presets">"Presets: "
+            <a href=move || format!("/audit?{}", with_field(&filter_query(), "action", CHANGES))>"changes only"</a>" · "
+            <a href=move || format!("/audit?{}", with_field(&filter_query(), "outcome", "refused"))>"refused only"</a>" · "
+            <a href="/audit">"everything"</a>
+        </p>
         <p class="exports">
             "Export this filter: "
             <a href=move || format!("/audit/export.csv?{}", filter_query()) download="audit.csv">"CSV"</a>
@@ -109,7 +125,7 @@ fn Entries(p: AuditPage, filter_query: String) -> impl IntoView {
                 <th>"Time"</th><th>"Actor"</th><th>"Action"</th><th>"Namespace"</th><th>"Key"</th>
                 <th>"Version"</th><th>"Client"</th><th>"Outcome"</th>
             </tr></thead>
-            <tbody>{entries.into_iter().map(|e| view! { <Row e/> }).collect_view()}</tbody>
+            <tbody>{entries.into_iter().map(|e| view! { <Row e filter_query=filter_query.clone()/> }).collect_view()}</tbody>
         </table>
         </div>
         {older}
@@ -120,19 +136,37 @@ fn Entries(p: AuditPage, filter_query: String) -> impl IntoView {
 /// Names are shown with control characters made visible (`\n`, `\u{1b}`), so
 /// no name can fake a row or hide text.
 #[component]
-fn Row(e: AuditEntry) -> impl IntoView {
+fn Row(e: AuditEntry, filter_query: String) -> impl IntoView {
     let show = |s: &str| escape_controls(s).into_owned();
     let refused = !e.outcome.starts_with(crate::domain::audit::OK);
+    // Each name is a link to the trail filtered by it (within the filter in force).
+    let cell = |name: &'static str, value: &str| {
+        let shown = show(value);
+        if value.is_empty() {
+            return view! { <td></td> }.into_any();
+        }
+        let href = format!("/audit?{}", with_field(&filter_query, name, value));
+        view! { <td><a href=href title=format!("Only {name} {shown}")>{shown.clone()}</a></td> }.into_any()
+    };
     view! {
         <tr class:refused=refused>
-            <td><time>{e.at.to_string()}</time></td>
-            <td>{show(&e.actor)}</td>
-            <td>{e.action.clone()}</td>
-            <td>{show(&e.namespace)}</td>
-            <td>{show(&e.key)}</td>
+            <td><time datetime=e.at.rfc3339()>{e.at.to_string()}</time></td>
+            {cell("actor", &e.actor)}
+            {cell("action", &e.action)}
+            {cell("namespace", &e.namespace)}
+            {cell("key", &e.key)}
             <td>{e.version.map(|v| v.to_string())}</td>
             <td>{show(&e.client)}</td>
             <td class="outcome">{show(&e.outcome)}</td>
         </tr>
     }
+}
+
+/// `query` with `name` set to `value` (replacing what it had).
+fn with_field(query: &str, name: &str, value: &str) -> String {
+    let prefix = format!("{name}=");
+    let mut pairs: Vec<String> =
+        query.split('&').filter(|p| !p.is_empty() && !p.starts_with(&prefix)).map(str::to_owned).collect();
+    pairs.push(format!("{name}={}", encode_query_value(value)));
+    pairs.join("&")
 }

@@ -123,7 +123,7 @@ fn SecretBody(
         // after the route's reactive scope is gone, when SSR writes the <head>.
         <Title text=format!("{key} · {ns} · Strongroom")/>
         <h1 class="key-title"><code id="key-name">{key.clone()}</code>" "
-            <CopyButton from="key-name".to_owned() label="Copy the key name".to_owned()/></h1>
+            <CopyButton from="key-name".to_owned() what="the key name".to_owned()/></h1>
         {match confirm {
             Some(c) => view! { <ConfirmStep c meta=meta.clone() actions here/> }.into_any(),
             None => view! {
@@ -194,7 +194,7 @@ fn References(ns: String, key: String) -> impl IntoView {
                 {refs.into_iter().map(|(id, label, text)| view! {
                     <dt>{label}</dt>
                     <dd><code id=id>{text}</code>" "
-                        <CopyButton from=id.to_owned() label=format!("Copy the {label} reference")/></dd>
+                        <CopyButton from=id.to_owned() what=format!("the {label} reference")/></dd>
                 }).collect_view()}
             </dl>
         </section>
@@ -248,7 +248,7 @@ fn ActionsPanel(
             </details>
             <details open=rotation_open>
                 <summary>"Rotation policy"</summary>
-                <RotationForm ns=ns.clone() key=key.clone() rotation=meta.rotation.clone() action=actions.rotation/>
+                <RotationForm ns=ns.clone() key=key.clone() rotation=meta.rotation action=actions.rotation/>
             </details>
             {can_purge.then(|| view! {
                 <details open=retention_open>

@@ -115,14 +115,14 @@ fn Revealed(new: NewToken) -> impl IntoView {
             <div class="token-row">
                 <input id="new-token" data-testid="new-token" readonly value=new.token.clone() class="token"
                     spellcheck="false" autocomplete="off"/>
-                <CopyButton from="new-token".to_owned() label="Copy the token".to_owned()/>
+                <CopyButton from="new-token".to_owned() what="the token".to_owned()/>
             </div>
             <h3>"Ready to paste"</h3>
             <dl class="snippets">
                 {snippets.into_iter().map(|(id, label, text)| view! {
                     <dt>{label}</dt>
                     <dd><pre><code id=id>{text}</code></pre>
-                        <CopyButton from=id.to_owned() label=format!("Copy: {label}")/></dd>
+                        <CopyButton from=id.to_owned() what=format!("the {label} snippet")/></dd>
                 }).collect_view()}
             </dl>
         </section>

@@ -59,7 +59,7 @@ pub fn UsersPage() -> impl IntoView {
                     Ok(list) => view! {
                         <table aria-label="Users" class="users">
                             <thead><tr><th scope="col">"User"</th><th scope="col">"Grants"</th>
-                                <th scope="col">"Sessions"</th><th scope="col">"Since"</th>
+                                <th scope="col">"Sessions"</th><th scope="col">"Last sign-in"</th>
                                 <th scope="col"><span class="visually-hidden">"Manage"</span></th></tr></thead>
                             <tbody>{list.into_iter().map(|u| view! { <UserRow u/> }).collect_view()}</tbody>
                         </table>
@@ -108,7 +108,10 @@ fn UserRow(u: UserView) -> impl IntoView {
                 {u.disabled.then_some(" (disabled)")}</td>
             <td data-label="Grants">{grant_chips(&u.grants)}</td>
             <td data-label="Sessions">{u.sessions}</td>
-            <td data-label="Since"><When at=u.created_at/></td>
+            <td data-label="Last sign-in">{match u.last_sign_in {
+                Some(at) => view! { <When at/> }.into_any(),
+                None => view! { <span class="muted">"never"</span> }.into_any(),
+            }}</td>
             <td><a class="button small" href=href aria-label=format!("Manage {name}")>"Manage"</a></td>
         </tr>
     }

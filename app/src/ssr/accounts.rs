@@ -248,19 +248,23 @@ pub fn user_count(conn: &Connection) -> Result<i64> {
 
 pub fn list_users(conn: &Connection) -> Result<Vec<UserView>> {
     let mut stmt = conn.prepare(
-        "SELECT id, username, disabled, created_at, (SELECT count(*) FROM sessions s WHERE s.user_id = u.id)
+        "SELECT id, username, disabled, created_at, (SELECT count(*) FROM sessions s WHERE s.user_id = u.id),
+            (SELECT a.at FROM audit a WHERE a.actor = u.username AND a.action = 'sign-in'
+               AND substr(a.outcome, 1, 2) = 'ok' ORDER BY a.id DESC LIMIT 1)
          FROM users u ORDER BY username",
     )?;
     let rows = stmt
         .query_map([], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get(2)?, Timestamp(r.get(3)?), r.get(4)?))
+            let last: Option<i64> = r.get(5)?;
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get(2)?, Timestamp(r.get(3)?), r.get(4)?, last))
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     rows.into_iter()
-        .map(|(id, name, disabled, created_at, sessions)| {
+        .map(|(id, name, disabled, created_at, sessions, last)| {
             let username = Username::parse(&name)
                 .map_err(|e| rusqlite::Error::FromSqlConversionFailure(1, rusqlite::types::Type::Text, Box::new(e)))?;
-            Ok(UserView { username, disabled, created_at, sessions, grants: grants_of(conn, id)? })
+            let last_sign_in = last.map(Timestamp);
+            Ok(UserView { username, disabled, created_at, sessions, last_sign_in, grants: grants_of(conn, id)? })
         })
         .collect()
 }

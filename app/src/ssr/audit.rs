@@ -302,15 +302,23 @@ fn where_clause(filter: &AuditFilter, scopes: &[Scope]) -> (String, Vec<Box<dyn 
         let clause = subtree(ns.as_str(), &mut args);
         clauses.push(clause);
     }
+    if !filter.actions.is_empty() {
+        let marks: Vec<String> = filter
+            .actions
+            .iter()
+            .map(|a| {
+                args.push(Box::new(a.as_str()));
+                format!("?{}", args.len())
+            })
+            .collect();
+        clauses.push(format!("action IN ({})", marks.join(", ")));
+    }
     let mut push = |sql: &str, arg: Box<dyn ToSql>| {
         args.push(arg);
         clauses.push(sql.replace('?', &format!("?{}", args.len())));
     };
     if let Some(actor) = &filter.actor {
         push("actor = ?", Box::new(actor.clone()));
-    }
-    if let Some(action) = filter.action {
-        push("action = ?", Box::new(action.as_str()));
     }
     if let Some(key) = &filter.key {
         push("key = ?", Box::new(key.clone()));
@@ -372,11 +380,13 @@ fn subtree_page(
     before: Option<i64>,
     limit: usize,
 ) -> rusqlite::Result<Option<Vec<AuditEntry>>> {
-    let AuditFilter { namespace: Some(ns), actor: None, action: None, key: None, from: None, to: None, outcome } =
-        filter
+    let AuditFilter { namespace: Some(ns), actor: None, actions, key: None, from: None, to: None, outcome } = filter
     else {
         return Ok(None);
     };
+    if !actions.is_empty() {
+        return Ok(None);
+    }
     let Some(names) = namespaces_in_subtree(conn, ns.as_str())? else { return Ok(None) };
     let visible = |name: &str| {
         scopes.iter().any(|scope| match scope {

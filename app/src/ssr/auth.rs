@@ -268,9 +268,35 @@ pub fn token_hash(token: &str) -> Vec<u8> {
 pub struct CookiePolicy {
     /// Served over HTTPS (behind a TLS proxy): adds `Secure` and the `__Host-` prefix.
     pub secure: bool,
+    /// Signs flash messages: a planted cookie cannot speak as the server.
+    flash_key: FlashKey,
+}
+
+/// A random key made at start (a flash lives a minute, so a restart may drop one).
+#[derive(Clone)]
+struct FlashKey([u8; 32]);
+
+impl std::fmt::Debug for FlashKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FlashKey(<redacted>)")
+    }
 }
 
 impl CookiePolicy {
+    pub fn new(secure: bool) -> Result<Self, AuthError> {
+        let mut key = [0u8; 32];
+        getrandom::fill(&mut key).map_err(|_| AuthError::Random)?;
+        Ok(Self { secure, flash_key: FlashKey(key) })
+    }
+
+    fn flash_mac(&self, message: &[u8]) -> Vec<u8> {
+        use hmac::{Mac, SimpleHmac};
+        let mut mac = <SimpleHmac<Sha256> as Mac>::new_from_slice(&self.flash_key.0).expect("any key length");
+        mac.update(b"strongroom flash v1\0");
+        mac.update(message);
+        mac.finalize().into_bytes()[..16].to_vec()
+    }
+
     pub fn name(&self) -> &'static str {
         if self.secure {
             "__Host-strongroom_session"
@@ -319,10 +345,15 @@ impl CookiePolicy {
     /// A message for the next page (a form post's answer, see `handler::flash`):
     /// read once within a minute. Base64url, so any text fits a cookie.
     pub fn set_flash(&self, message: &str) -> String {
-        use base64::Engine as _;
         let secure = if self.secure { "; Secure" } else { "" };
-        let value = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(message.as_bytes());
-        format!("{}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=60{secure}", self.flash_name())
+        let (text, mac) =
+            (URL_SAFE_NO_PAD.encode(message.as_bytes()), URL_SAFE_NO_PAD.encode(self.flash_mac(message.as_bytes())));
+        format!("{}={text}.{mac}; Path=/; HttpOnly; SameSite=Strict; Max-Age=60{secure}", self.flash_name())
+    }
+
+    /// Whether a `Cookie` header carries a flash cookie at all (to clear a bad one too).
+    pub fn has_flash(&self, cookie_header: &str) -> bool {
+        cookie_value(cookie_header, self.flash_name()).is_some()
     }
 
     pub fn clear_flash(&self) -> String {
@@ -330,12 +361,15 @@ impl CookiePolicy {
         format!("{}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}", self.flash_name())
     }
 
-    /// The flash message in a `Cookie` header, if any (at most 1 KiB of text).
+    /// The flash message in a `Cookie` header, if any, signed by this server (at most 1 KiB of text).
     pub fn read_flash(&self, cookie_header: &str) -> Option<String> {
-        use base64::Engine as _;
         let value = cookie_value(cookie_header, self.flash_name()).filter(|v| v.len() <= 1400)?;
-        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(value).ok()?;
-        String::from_utf8(bytes).ok()
+        let (text, mac) = value.split_once('.')?;
+        let bytes = URL_SAFE_NO_PAD.decode(text).ok()?;
+        let expected = self.flash_mac(&bytes);
+        let given = URL_SAFE_NO_PAD.decode(mac).ok()?;
+        let same = given.len() == expected.len() && given.iter().zip(&expected).fold(0u8, |a, (x, y)| a | (x ^ y)) == 0;
+        same.then(|| String::from_utf8(bytes).ok()).flatten()
     }
 
     /// The device cookie in a `Cookie` header, if any.
@@ -549,25 +583,31 @@ mod tests {
 
     #[test]
     fn cookies_are_http_only_strict_and_secure_over_https() {
-        let plain = CookiePolicy { secure: false }.set("tok", Duration::from_secs(60));
+        let plain = CookiePolicy::new(false).unwrap().set("tok", Duration::from_secs(60));
         assert_eq!(plain, "strongroom_session=tok; Path=/; HttpOnly; SameSite=Strict; Max-Age=60");
-        let https = CookiePolicy { secure: true }.set("tok", Duration::from_secs(60));
+        let https = CookiePolicy::new(true).unwrap().set("tok", Duration::from_secs(60));
         assert!(https.starts_with("__Host-strongroom_session=tok;") && https.ends_with("; Secure"));
     }
 
     #[test]
     fn a_flash_message_survives_its_cookie() {
-        let p = CookiePolicy { secure: false };
+        let p = CookiePolicy::new(false).unwrap();
         let set = p.set_flash("Added DB_URL; 2 lines, 40 bytes.");
         assert!(set.contains("HttpOnly; SameSite=Strict; Max-Age=60"));
         let value = set.split(';').next().unwrap();
         assert_eq!(p.read_flash(&format!("a=b; {value}")).as_deref(), Some("Added DB_URL; 2 lines, 40 bytes."));
         assert_eq!(p.read_flash("strongroom_flash=%%%"), None);
+        // A cookie planted by someone else (another key, or none) says nothing.
+        let planted = CookiePolicy::new(false).unwrap().set_flash("Your account is locked: call +1 555");
+        assert_eq!(p.read_flash(planted.split(';').next().unwrap()), None);
+        let unsigned = format!("strongroom_flash={}", URL_SAFE_NO_PAD.encode("Hello"));
+        assert_eq!(p.read_flash(&unsigned), None);
+        assert!(p.has_flash(&unsigned));
     }
 
     #[test]
     fn the_token_is_read_from_among_other_cookies() {
-        let p = CookiePolicy { secure: false };
+        let p = CookiePolicy::new(false).unwrap();
         assert_eq!(p.read("a=1; strongroom_session=abc; b=2"), Some("abc"));
         assert_eq!(p.read("xstrongroom_session=abc"), None);
         assert_eq!(p.read("strongroom_session="), None);

@@ -29,7 +29,8 @@ pub struct Act {
     action: Action,
     /// As submitted until parsed; then the parsed, normalized name.
     namespace: Mutex<String>,
-    key: String,
+    /// As given to `new`, or set once parsed ([`Act::set_key`]).
+    key: Mutex<String>,
     client: String,
     /// Who acted, once known; the outcome to record instead of the error's own.
     actor: Mutex<String>,
@@ -74,7 +75,7 @@ impl Act {
         Self {
             action,
             namespace: Mutex::new(namespace.to_owned()),
-            key: key.to_owned(),
+            key: Mutex::new(key.to_owned()),
             client: client_addr(),
             actor: Mutex::new(ANONYMOUS.to_owned()),
             outcome: Mutex::new(None),
@@ -92,6 +93,11 @@ impl Act {
     /// Records `namespace` (parsed, normalized) instead of what was submitted.
     pub fn set_namespace(&self, namespace: &str) {
         *self.namespace.lock().unwrap_or_else(|p| p.into_inner()) = namespace.to_owned();
+    }
+
+    /// Records `key` (a parsed name) instead of what was submitted.
+    pub fn set_key(&self, key: &str) {
+        *self.key.lock().unwrap_or_else(|p| p.into_inner()) = key.to_owned();
     }
 
     pub fn set_actor(&self, actor: &str) {
@@ -114,7 +120,7 @@ impl Act {
             actor: self.actor.lock().unwrap_or_else(|p| p.into_inner()).clone(),
             action: self.action.as_str(),
             namespace: self.namespace.lock().unwrap_or_else(|p| p.into_inner()).clone(),
-            key: self.key.clone(),
+            key: self.key.lock().unwrap_or_else(|p| p.into_inner()).clone(),
             version,
             client: self.client.clone(),
             outcome,
@@ -321,9 +327,12 @@ pub fn flash(message: impl AsRef<str>) {
 /// The message a form post left for this page, taken (cleared) as it is shown.
 pub fn take_flash() -> Option<String> {
     let (state, cookies) = (state().ok()?, request_cookies()?);
-    let message = state.auth.cookies.read_flash(&cookies)?;
+    if !state.auth.cookies.has_flash(&cookies) {
+        return None;
+    }
+    // Cleared whether or not it is valid: a bad one is not sent again and again.
     set_header(header::SET_COOKIE, &state.auth.cookies.clear_flash());
-    Some(message)
+    state.auth.cookies.read_flash(&cookies)
 }
 
 /// Maps a store failure to what the user is told. Internal failures are logged

@@ -27,6 +27,8 @@ pub struct FirstRun {
     pub link_file: Option<PathBuf>,
     /// The server runs on a trial root key (kept next to the data).
     pub trial_key: bool,
+    /// `STRONGROOM_PUBLIC_URL`'s origin, when set: what snippets name.
+    pub public_origin: Option<String>,
 }
 
 struct Link {
@@ -51,11 +53,12 @@ pub enum SetupError {
 
 impl Setup {
     /// Notes where the data lives and whether the root key is a trial key.
-    pub fn describe(&self, data_dir: &Path, trial_key: bool) {
+    pub fn describe(&self, data_dir: &Path, trial_key: bool, public_origin: Option<String>) {
         let data_dir = std::path::absolute(data_dir).unwrap_or_else(|_| data_dir.to_owned());
         let mut info = self.info.lock().unwrap_or_else(|p| p.into_inner());
         info.data_dir = data_dir;
         info.trial_key = trial_key;
+        info.public_origin = public_origin;
     }
 
     pub fn first_run(&self) -> FirstRun {

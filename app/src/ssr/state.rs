@@ -139,7 +139,7 @@ impl AppState {
             addresses: Throttle::new(20, base, Duration::from_secs(60)),
             devices: DeviceCookies::new(&unlocked.base),
             device_attempts: Throttle::new(5, base, max),
-            cookies: CookiePolicy { secure: settings.secure_cookies },
+            cookies: CookiePolicy::new(settings.secure_cookies)?,
             limits: SessionLimits { idle: settings.session_idle, absolute: settings.session_absolute },
             previews: Throttle::new(20, Duration::from_secs(60), max),
         };

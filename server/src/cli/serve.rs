@@ -53,7 +53,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), RunError> {
         Err(e) => tracing::error!(error = %e, keep, "could not record the default number of versions kept"),
     }
 
-    state.setup.describe(&args.data_dir, matches!(origin, KeyOrigin::Trial { .. }));
+    state.setup.describe(&args.data_dir, matches!(origin, KeyOrigin::Trial { .. }), args.public_origin()?);
 
     if let Some(at) = metrics_addr {
         let listener = tokio::net::TcpListener::bind(at).await.map_err(|e| RunError::Listen(at.to_string(), e))?;
@@ -73,7 +73,17 @@ pub async fn serve(args: ServeArgs) -> Result<(), RunError> {
     tracing::info!(address = %bound, data_dir = %args.data_dir.display(), "listening on http://{bound}");
     if state.db.read(app::ssr::accounts::user_count).await.unwrap_or(1) == 0 {
         // The link is a credential: its file's path is logged, never the link.
-        let base = args.public_origin()?.unwrap_or_else(|| format!("http://{bound}"));
+        // Bound to every address, the link names the loopback one.
+        let reachable = match bound.ip() {
+            std::net::IpAddr::V4(ip) if ip.is_unspecified() => {
+                std::net::SocketAddr::from(([127, 0, 0, 1], bound.port()))
+            }
+            std::net::IpAddr::V6(ip) if ip.is_unspecified() => {
+                std::net::SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, bound.port()))
+            }
+            _ => bound,
+        };
+        let base = args.public_origin()?.unwrap_or_else(|| format!("http://{reachable}"));
         let data_dir = std::path::absolute(&args.data_dir).unwrap_or_else(|_| args.data_dir.clone());
         match state.setup.begin(&args.data_dir, &base) {
             Ok(file) => tracing::warn!(
@@ -89,8 +99,10 @@ pub async fn serve(args: ServeArgs) -> Result<(), RunError> {
             ),
         }
     }
-    let stats = state.reads.stats.clone();
+    let (stats, setup) = (state.reads.stats.clone(), state.setup.clone());
     crate::listen::serve(listener, router(state, options, front), limits, shutdown_signal()).await;
+    // A setup link does not outlive its server (the next start makes another).
+    setup.end();
     let (commits, entries) = (
         stats.commits.load(std::sync::atomic::Ordering::Relaxed),
         stats.entries.load(std::sync::atomic::Ordering::Relaxed),

@@ -303,8 +303,10 @@ pub async fn run(remote: &Remote, ns: &str, selection: &Selection, command: Vec<
     let chosen = selection.choose(secrets, |name| std::env::var_os(name).is_some())?;
     let mut child = std::process::Command::new(program);
     child.args(args);
+    // Neither the token nor a root key this shell may hold goes to the command.
     for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().to_ascii_uppercase().starts_with("STRONGROOM_TOKEN") {
+        let upper = name.to_string_lossy().to_ascii_uppercase();
+        if upper.starts_with("STRONGROOM_TOKEN") || upper.starts_with("STRONGROOM_MASTER_KEY") {
             child.env_remove(name);
         }
     }
