@@ -4,11 +4,16 @@ import { addSecret, canary, createNamespace, expect, gotoHydrated, signIn, test 
 /** The page never scrolls sideways, and the header's Sign out stays on screen. */
 async function fits(page: Page, url: string, width: number) {
   await gotoHydrated(page, url);
-  const { scroll, inner } = await page.evaluate(() => ({
+  const { scroll, inner, wide } = await page.evaluate(() => ({
     scroll: document.documentElement.scrollWidth,
     inner: window.innerWidth,
+    // What sticks out, innermost first: named in the failure.
+    wide: [...document.querySelectorAll('body *')]
+      .filter((el) => el.getBoundingClientRect().right > window.innerWidth + 1 && el.children.length === 0)
+      .slice(0, 5)
+      .map((el) => `${el.tagName.toLowerCase()}${el.id ? '#' + el.id : ''}.${[...el.classList].join('.')} "${(el.textContent ?? '').slice(0, 30)}"`),
   }));
-  expect(scroll, `${url} at ${width} px scrolls sideways`).toBeLessThanOrEqual(inner);
+  expect(scroll, `${url} at ${width} px scrolls sideways: ${wide.join(', ')}`).toBeLessThanOrEqual(inner);
   const signOut = await page.getByRole('button', { name: 'Sign out' }).boundingBox();
   expect(signOut, url).not.toBeNull();
   expect(signOut!.x + signOut!.width, `${url}: Sign out off screen`).toBeLessThanOrEqual(width);
