@@ -1,3 +1,4 @@
+import AxeBuilder from '@axe-core/playwright';
 import { type Page } from '@playwright/test';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -58,6 +59,9 @@ for (const js of [true, false]) {
       await expect(hint.locator('#first-run-command')).toHaveText(`strongroom user add admin --role admin --data-dir ${dataDir}`);
       const file = path.join(dataDir, 'setup-link');
       await expect(hint).toContainText(file);
+      // Both first-run pages pass axe (WCAG 2.1 AA).
+      const axe = async () => (await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze()).violations.map((v) => v.id);
+      expect(await axe()).toEqual([]);
       expect(fs.statSync(file).mode & 0o777).toBe(0o600);
       const link = fs.readFileSync(file, 'utf8').trim();
       expect(link.startsWith(`${server.url}/setup/`)).toBe(true);
@@ -75,6 +79,7 @@ for (const js of [true, false]) {
       await expect(page.locator('#setup-password-error')).toBeVisible();
       await expect(page.getByLabel('Username', { exact: true })).toHaveValue('founder');
       await expect(page.locator('.cleared')).toContainText('The password you typed was cleared');
+      expect(await axe()).toEqual([]);
       await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
       await page.getByRole('button', { name: 'Create admin and sign in' }).click();
       await expect(page.getByRole('navigation', { name: 'Account' })).toContainText('Signed in as founder');

@@ -160,7 +160,8 @@ fn Summary(meta: SecretMeta, shadows: Option<crate::domain::NamespacePath>, rete
                 {shadows.map(|p| view! { <span class="muted">{format!(" — overrides {p}/{} for this subtree", meta.key)}</span> })}</dd>
             <dt>"Version"</dt><dd><span data-testid="current-version">{meta.version}</span>
                 <span class="muted">" — value since "<When at=meta.value_since/></span></dd>
-            <dt>"Rotation"</dt><dd data-testid="rotation">{rotation}" "<RotateBy meta=meta.clone()/></dd>
+            <dt>"Rotation"</dt><dd data-testid="rotation">{rotation}
+                {meta.overdue.then(|| view! { " " <RotateBy meta=meta.clone()/> })}</dd>
             <dt>"Tags"</dt><dd data-testid="tags">{if meta.tags.is_empty() {
                 view! { <span class="muted">"none"</span> }.into_any()
             } else {
