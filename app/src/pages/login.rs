@@ -33,7 +33,7 @@ pub fn LoginPage() -> impl IntoView {
                             }.into_any(),
                             None => view! { <p>"Create the first admin on the server:"</p> }.into_any(),
                         }}
-                        <pre><code id="first-run-command">{f.command}</code></pre>
+                        <pre tabindex="0"><code id="first-run-command">{f.command}</code></pre>
                         <p class="hint">"It asks for a password. Then sign in here."</p>
                     </section>
                 })

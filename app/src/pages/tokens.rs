@@ -121,7 +121,7 @@ fn Revealed(new: NewToken) -> impl IntoView {
             <dl class="snippets">
                 {snippets.into_iter().map(|(id, label, text)| view! {
                     <dt>{label}</dt>
-                    <dd><pre><code id=id>{text}</code></pre>
+                    <dd><pre tabindex="0"><code id=id>{text}</code></pre>
                         <CopyButton from=id.to_owned() what=format!("the {label} snippet")/></dd>
                 }).collect_view()}
             </dl>
