@@ -103,3 +103,35 @@ test('an admin adds a user, grants and revokes a role, disables, enables and res
   await gotoHydrated(other, '/admin/users');
   await expect(other.getByRole('alert')).toContainText('You do not have access to this.');
 });
+
+test('without JavaScript: a refused add keeps every choice, and a grant is revoked after its step', async ({ browser }) => {
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  const page = await context.newPage();
+  const open = async (url: string) => void (await page.goto(url));
+  await signIn(page, 'admin', open);
+  await open('/admin/users');
+  const add = page.locator('section', { has: page.getByRole('heading', { name: 'Add a user' }) });
+  await add.getByLabel('Username', { exact: true }).fill('nojs-user');
+  await add.getByLabel('Password', { exact: true }).fill(PASSWORD);
+  await add.getByLabel('Role', { exact: true }).selectOption('editor');
+  await add.getByLabel('Namespace', { exact: true }).fill('finance');
+  await add.getByLabel('Every namespace').check();
+  await add.getByRole('button', { name: 'Add user' }).click();
+  await expect(page.locator('#add-scope-error')).toContainText('not both');
+  await expect(add.getByLabel('Username', { exact: true })).toHaveValue('nojs-user');
+  await expect(add.getByLabel('Role', { exact: true })).toHaveValue('editor');
+  await expect(add.getByLabel('Every namespace')).toBeChecked();
+  await expect(add.getByLabel('Password', { exact: true })).toHaveValue('');
+  await add.getByLabel('Every namespace').uncheck();
+  await add.getByLabel('Password', { exact: true }).fill(PASSWORD);
+  await add.getByRole('button', { name: 'Add user' }).click();
+  await expect(page.locator('.flash')).toContainText('Added user nojs-user as editor on finance and below.');
+
+  await open('/admin/users/nojs-user');
+  await page.getByRole('link', { name: 'Revoke editor on finance and below…' }).click();
+  await expect(page.getByRole('heading', { name: 'Revoke editor on finance from nojs-user?' })).toBeVisible();
+  await page.getByRole('button', { name: 'Revoke editor on finance' }).click();
+  await expect(page.locator('.flash')).toHaveText('Revoked editor on finance and below from nojs-user.');
+  await expect(page.getByRole('list', { name: 'Grants' })).not.toContainText('finance');
+  await context.close();
+});
