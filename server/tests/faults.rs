@@ -173,6 +173,17 @@ async fn writes_refused_reads_kept(d: &Drill) {
     assert_eq!(detail(http, base, cookie).await.0, 200);
     let res = http.get(format!("{base}/v1/namespaces/drill/secrets/K0")).bearer_auth(token).send().await.unwrap();
     assert_eq!(res.status(), 503);
+    // Tokens and import previews too (they answered 500 "Something went wrong" once).
+    for (endpoint, form) in [
+        ("tokens/create", vec![("name", "drill-new"), ("namespace", "drill"), ("expires", "")]),
+        ("tokens/revoke", vec![("name", "drill")]),
+        ("import/preview", vec![("namespace", "drill"), ("content", "NEW=1"), ("format", "")]),
+    ] {
+        let res =
+            http.post(format!("{base}/api/{endpoint}")).header("cookie", cookie).form(&form).send().await.unwrap();
+        let status = res.status().as_u16();
+        assert_eq!((status, res.text().await.unwrap().as_str()), (503, "\"Unavailable\""), "{endpoint}");
+    }
 }
 
 /// Writes work again, and the refused one left nothing.

@@ -25,6 +25,8 @@ fn token_error(e: TokenError) -> AppError {
         TokenError::NameTaken => AppError::conflict(Some("name"), "A token with that name exists. Pick another name."),
         TokenError::NotFound => AppError::NotFound("Token not found.".into()),
         TokenError::AlreadyRevoked => AppError::conflict(None, "That token is already revoked."),
+        // A full or read-only disk: 503 "nothing was changed", like every other write.
+        TokenError::Sqlite(e) => sqlite_error("tokens", &e),
         other => internal("tokens", &other),
     }
 }

@@ -375,6 +375,16 @@ pub fn store_error(err: StoreError) -> AppError {
     }
 }
 
+/// A database failure as the user is told it: a write the disk refused is 503
+/// "nothing was changed" (as for every write); anything else is internal.
+pub fn sqlite_error(what: &str, err: &rusqlite::Error) -> AppError {
+    if super::db::unwritable(err) {
+        unavailable(err)
+    } else {
+        internal(what, err)
+    }
+}
+
 /// Logs a write the disk refused, and tells the client plainly.
 fn unavailable(err: &rusqlite::Error) -> AppError {
     tracing::error!(error = %err, "a write failed: the disk is full or read-only");
