@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { canary, expect, gotoHydrated, PASSWORD, signIn, test } from './helpers';
+import { canary, expect, gotoHydrated, openAction, PASSWORD, signIn, test } from './helpers';
 
 /**
  * The first hour of a new team: a first run in the browser (its own server,
@@ -228,4 +228,54 @@ test('the trail: a changes-only preset, several actions at once, cells that filt
   await expect(page.getByLabel('Actor', { exact: true })).toHaveValue('admin');
   // Dates in ISO 8601, 24-hour, whatever the browser's locale.
   await expect(page.getByLabel('From (UTC)', { exact: true })).toHaveAttribute('placeholder', '2026-12-06 14:05');
+});
+
+test('comforts: dark mode by preference (axe clean), a skip link, due in 30 days, tags that filter, references to copy', async ({ browser }) => {
+  const context = await browser.newContext({ colorScheme: 'dark', permissions: ['clipboard-read', 'clipboard-write'] });
+  const page = await context.newPage();
+  await signIn(page, 'admin', (url) => gotoHydrated(page, url));
+  await gotoHydrated(page, '/');
+  await page.getByLabel('Namespace', { exact: true }).fill('comforts');
+  await page.getByRole('button', { name: 'Create namespace' }).click();
+  await page.getByLabel('Key', { exact: true }).fill('SOON_DUE');
+  await page.getByLabel('Value', { exact: true }).fill(canary());
+  await page.getByLabel('Tags', { exact: true }).fill('env=prod');
+  await page.getByRole('button', { name: 'Add secret' }).click();
+  await page.getByLabel('Key', { exact: true }).fill('OTHER');
+  await page.getByLabel('Value', { exact: true }).fill(canary());
+  await page.getByRole('button', { name: 'Add secret' }).click();
+
+  // A tag filters the list when clicked.
+  await page.getByRole('link', { name: 'env=prod' }).click();
+  await expect(page).toHaveURL(/q=env%3Dprod/);
+  await expect(page.getByRole('table', { name: 'Effective secrets' })).not.toContainText('OTHER');
+
+  // Due in ten days: listed on the home page under the next 30 days.
+  await gotoHydrated(page, '/ns/comforts/SOON_DUE');
+  await openAction(page, 'Rotation policy');
+  const soon = new Date(Date.now() + 10 * 86_400_000).toISOString().slice(0, 10);
+  await page.getByLabel('Or by (date)', { exact: true }).fill(soon);
+  await page.getByRole('button', { name: 'Set rotation' }).click();
+  await expect(page.getByTestId('rotation')).toContainText(`by ${soon}`);
+  // The references copy what they show.
+  await page.getByRole('button', { name: 'Copy the Kestra reference' }).click();
+  expect(await page.evaluate(() => navigator.clipboard.readText())).toBe("{{ secret('SOON_DUE') }}");
+
+  await gotoHydrated(page, '/');
+  await expect(page.getByRole('list', { name: 'Secrets due soon' })).toContainText('SOON_DUE');
+  // Dark by the system's preference, and still readable (axe: contrast included).
+  const background = await page.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
+  expect(background).toBe('rgb(20, 25, 31)');
+  for (const url of ['/', '/ns/comforts', '/ns/comforts/SOON_DUE', '/audit', '/admin/users', '/admin/tokens']) {
+    await gotoHydrated(page, url);
+    const results = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
+    expect(results.violations.map((v) => `${url}: ${v.id} ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)).toEqual([]);
+  }
+  // The first Tab lands on the skip link, which leads to the content.
+  await gotoHydrated(page, '/');
+  await page.keyboard.press('Tab');
+  await expect(page.getByRole('link', { name: 'Skip to content' })).toBeFocused();
+  await page.keyboard.press('Enter');
+  await expect(page.locator('main')).toBeFocused();
+  await context.close();
 });
