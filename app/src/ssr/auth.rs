@@ -7,6 +7,7 @@ use argon2::{
     Algorithm, Argon2, Params, Version,
 };
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
+use hmac::{Mac, SimpleHmac};
 use sha2::{Digest, Sha256};
 use std::{
     collections::HashMap,
@@ -289,12 +290,12 @@ impl CookiePolicy {
         Ok(Self { secure, flash_key: FlashKey(key) })
     }
 
-    fn flash_mac(&self, message: &[u8]) -> Vec<u8> {
-        use hmac::{Mac, SimpleHmac};
+    /// The flash's MAC, checked with `verify_slice` as the device cookie's is (see `devices`).
+    fn flash_mac(&self, message: &[u8]) -> SimpleHmac<Sha256> {
         let mut mac = <SimpleHmac<Sha256> as Mac>::new_from_slice(&self.flash_key.0).expect("any key length");
         mac.update(b"strongroom flash v1\0");
         mac.update(message);
-        mac.finalize().into_bytes()[..16].to_vec()
+        mac
     }
 
     pub fn name(&self) -> &'static str {
@@ -346,8 +347,10 @@ impl CookiePolicy {
     /// read once within a minute. Base64url, so any text fits a cookie.
     pub fn set_flash(&self, message: &str) -> String {
         let secure = if self.secure { "; Secure" } else { "" };
-        let (text, mac) =
-            (URL_SAFE_NO_PAD.encode(message.as_bytes()), URL_SAFE_NO_PAD.encode(self.flash_mac(message.as_bytes())));
+        let (text, mac) = (
+            URL_SAFE_NO_PAD.encode(message.as_bytes()),
+            URL_SAFE_NO_PAD.encode(self.flash_mac(message.as_bytes()).finalize().into_bytes()),
+        );
         format!("{}={text}.{mac}; Path=/; HttpOnly; SameSite=Strict; Max-Age=60{secure}", self.flash_name())
     }
 
@@ -366,10 +369,8 @@ impl CookiePolicy {
         let value = cookie_value(cookie_header, self.flash_name()).filter(|v| v.len() <= 1400)?;
         let (text, mac) = value.split_once('.')?;
         let bytes = URL_SAFE_NO_PAD.decode(text).ok()?;
-        let expected = self.flash_mac(&bytes);
-        let given = URL_SAFE_NO_PAD.decode(mac).ok()?;
-        let same = given.len() == expected.len() && given.iter().zip(&expected).fold(0u8, |a, (x, y)| a | (x ^ y)) == 0;
-        same.then(|| String::from_utf8(bytes).ok()).flatten()
+        self.flash_mac(&bytes).verify_slice(&URL_SAFE_NO_PAD.decode(mac).ok()?).ok()?;
+        String::from_utf8(bytes).ok()
     }
 
     /// The device cookie in a `Cookie` header, if any.
