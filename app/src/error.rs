@@ -2,7 +2,7 @@
 //!
 //! Messages are written for the person in front of the form; they never contain
 //! a value, SQL, a path on disk or a key id. Details for operators go to the log
-//! at the boundary (`ssr::handler`), never to the client.
+//! at the boundary (`ssr::access`), never to the client.
 
 use leptos::server_fn::{
     codec::JsonEncoding,

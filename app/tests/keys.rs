@@ -10,7 +10,7 @@ use app::{
         audit::{self, Verdict},
         crypto::{CryptoError, Keyring, Place, RootKey},
         db,
-        keys::{self, RetireError},
+        store::keyring::{self, RetireError},
         store::{self, Stamp, StoreError},
     },
 };
@@ -32,12 +32,12 @@ fn value(s: &str) -> SecretValue {
 /// A process with the database open: its connection and what the root key unlocked.
 struct Process {
     conn: Connection,
-    unlocked: keys::Unlocked,
+    unlocked: keyring::Unlocked,
 }
 
 fn process(path: &Path, root: &RootKey) -> Result<Process, StoreError> {
     let mut conn = db::open(path).unwrap();
-    let unlocked = keys::unlock(&mut conn, root, STAMP.at)?;
+    let unlocked = keyring::unlock(&mut conn, root, STAMP.at)?;
     Ok(Process { conn, unlocked })
 }
 
@@ -62,11 +62,12 @@ impl Process {
     fn verify_trail(&self) {
         assert!(matches!(audit::verify(&self.conn, &self.unlocked.audit_key()).unwrap(), Verdict::Intact { .. }));
     }
-    fn rewrap_all(&mut self, batch: usize) -> keys::Rewrapped {
-        let mut total = keys::Rewrapped::default();
-        while let Some(done) = keys::rewrap_batch(&mut self.conn, &self.unlocked.keyring, total.cursor, batch).unwrap()
+    fn rewrap_all(&mut self, batch: usize) -> keyring::Rewrapped {
+        let mut total = keyring::Rewrapped::default();
+        while let Some(done) =
+            keyring::rewrap_batch(&mut self.conn, &self.unlocked.keyring, total.cursor, batch).unwrap()
         {
-            total = keys::Rewrapped {
+            total = keyring::Rewrapped {
                 secrets: total.secrets + done.secrets,
                 versions: total.versions + done.versions,
                 given_ids: total.given_ids + done.given_ids,
@@ -114,13 +115,13 @@ fn after_a_rotation_new_writes_use_the_new_key_even_in_a_process_started_before(
     let (s, mut server) = setup();
     let mut cli = process(&s.path, &s.root).unwrap();
     let chain = cli.unlocked.audit_key();
-    assert_eq!(keys::rotate(&mut cli.conn, &s.root, &chain, STAMP.at).unwrap(), 2);
+    assert_eq!(keyring::rotate(&mut cli.conn, &s.root, &chain, STAMP.at).unwrap(), 2);
     // The server unlocked key 1 only; its next write learns key 2 and uses it.
     server.rotate("co", "A", "A2");
     assert_eq!(server.key_ids(), vec![1, 2, 1, 1, 1, 1, 1]);
     assert_eq!(server.read("co", "A"), "A2");
     assert_eq!(server.read("co", "B"), "B2");
-    let listed = keys::list(&cli.conn).unwrap();
+    let listed = keyring::list(&cli.conn).unwrap();
     assert_eq!(listed.iter().map(|k| (k.id, k.versions)).collect::<Vec<_>>(), vec![(1, 6), (2, 1)]);
     cli.verify_trail();
 }
@@ -130,7 +131,7 @@ fn rewrap_moves_every_stored_version_to_the_newest_key_and_the_server_still_read
     let (s, server) = setup();
     let mut cli = process(&s.path, &s.root).unwrap();
     let chain = cli.unlocked.audit_key();
-    keys::rotate(&mut cli.conn, &s.root, &chain, STAMP.at).unwrap();
+    keyring::rotate(&mut cli.conn, &s.root, &chain, STAMP.at).unwrap();
     let total = cli.rewrap_all(1000);
     assert_eq!((total.secrets, total.versions, total.given_ids), (3, 6, 0));
     assert_eq!(cli.key_ids(), vec![2; 6]);
@@ -143,11 +144,11 @@ fn rewrap_moves_every_stored_version_to_the_newest_key_and_the_server_still_read
     store::restore_version(&mut server.conn, keyring, &ns("co.team"), &key("C"), 1, STAMP).unwrap();
     assert_eq!(server.read("co.team", "C"), "C1");
     // Nothing left to do: a second run finds nothing.
-    assert_eq!(keys::rewrap_batch(&mut cli.conn, &cli.unlocked.keyring, 0, 1000).unwrap(), None);
+    assert_eq!(keyring::rewrap_batch(&mut cli.conn, &cli.unlocked.keyring, 0, 1000).unwrap(), None);
     // Key 1 can go now; the newest never.
-    assert!(matches!(keys::retire(&mut cli.conn, &chain, 2, STAMP.at), Err(RetireError::Newest(2))));
-    keys::retire(&mut cli.conn, &chain, 1, STAMP.at).unwrap();
-    assert!(matches!(keys::retire(&mut cli.conn, &chain, 1, STAMP.at), Err(RetireError::Unknown(1))));
+    assert!(matches!(keyring::retire(&mut cli.conn, &chain, 2, STAMP.at), Err(RetireError::Newest(2))));
+    keyring::retire(&mut cli.conn, &chain, 1, STAMP.at).unwrap();
+    assert!(matches!(keyring::retire(&mut cli.conn, &chain, 1, STAMP.at), Err(RetireError::Unknown(1))));
     assert_eq!(server.read("co", "B"), "B2");
     cli.verify_trail();
 }
@@ -156,12 +157,12 @@ fn rewrap_moves_every_stored_version_to_the_newest_key_and_the_server_still_read
 fn retiring_a_key_still_in_use_is_refused_and_changes_nothing() {
     let (s, mut cli) = setup();
     let chain = cli.unlocked.audit_key();
-    keys::rotate(&mut cli.conn, &s.root, &chain, STAMP.at).unwrap();
-    match keys::retire(&mut cli.conn, &chain, 1, STAMP.at) {
+    keyring::rotate(&mut cli.conn, &s.root, &chain, STAMP.at).unwrap();
+    match keyring::retire(&mut cli.conn, &chain, 1, STAMP.at) {
         Err(RetireError::InUse { id: 1, versions: 6 }) => {}
         other => panic!("{other:?}"),
     }
-    assert_eq!(keys::list(&cli.conn).unwrap().len(), 2);
+    assert_eq!(keyring::list(&cli.conn).unwrap().len(), 2);
     assert_eq!(cli.read("co.team", "C"), "C3");
 }
 
@@ -169,9 +170,9 @@ fn retiring_a_key_still_in_use_is_refused_and_changes_nothing() {
 fn a_rewrap_stopped_part_way_resumes_and_loses_nothing() {
     let (s, mut cli) = setup();
     let chain = cli.unlocked.audit_key();
-    keys::rotate(&mut cli.conn, &s.root, &chain, STAMP.at).unwrap();
+    keyring::rotate(&mut cli.conn, &s.root, &chain, STAMP.at).unwrap();
     // One batch of one secret, then the process is gone.
-    let first = keys::rewrap_batch(&mut cli.conn, &cli.unlocked.keyring, 0, 1).unwrap().unwrap();
+    let first = keyring::rewrap_batch(&mut cli.conn, &cli.unlocked.keyring, 0, 1).unwrap().unwrap();
     assert_eq!((first.secrets, first.versions), (1, 1));
     drop(cli);
     let mut again = process(&s.path, &s.root).unwrap();
@@ -220,10 +221,10 @@ fn rekey_changes_the_root_key_atomically_and_the_trail_still_verifies() {
     let new = RootKey::generate().unwrap();
     let wrong = RootKey::generate().unwrap();
     assert!(matches!(
-        keys::rekey(&mut cli.conn, &wrong, &new, STAMP.at),
+        keyring::rekey(&mut cli.conn, &wrong, &new, STAMP.at),
         Err(StoreError::Crypto(CryptoError::WrongRootKey))
     ));
-    assert_eq!(keys::rekey(&mut cli.conn, &s.root, &new, STAMP.at).unwrap(), 1);
+    assert_eq!(keyring::rekey(&mut cli.conn, &s.root, &new, STAMP.at).unwrap(), 1);
     drop(cli);
     assert!(matches!(process(&s.path, &s.root), Err(StoreError::Crypto(CryptoError::WrongRootKey))));
     let after = process(&s.path, &new).unwrap();
@@ -258,7 +259,7 @@ fn a_database_made_before_stored_base_keys_keeps_its_derived_keys() {
     // Without the mark the migration leaves, a missing base key is refused, not guessed.
     drop(p);
     let mut conn = db::open(&path).unwrap();
-    assert!(matches!(keys::unlock(&mut conn, &root, STAMP.at), Err(StoreError::MissingBaseKey)));
+    assert!(matches!(keyring::unlock(&mut conn, &root, STAMP.at), Err(StoreError::MissingBaseKey)));
     // As the schema was before base keys: reopening runs the migration that marks it.
     // (Later migrations undone too, since they run again.)
     let undo = "ALTER TABLE secrets DROP COLUMN tags; DROP INDEX audit_refused; DROP INDEX audit_refused_by_namespace;

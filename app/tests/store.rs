@@ -6,7 +6,8 @@ use app::{
     domain::{Description, NamespacePath, SecretKey, SecretValue, Timestamp},
     ssr::{
         crypto::{CryptoError, Keyring, RootKey},
-        db, keys,
+        db,
+        store::keyring,
         store::{self, Stamp, StoreError, RETAINED_VERSIONS},
     },
 };
@@ -28,7 +29,7 @@ fn fixture() -> Fixture {
     let path = dir.path().join("store.db");
     let mut conn = db::open(&path).unwrap();
     let root = RootKey::generate().unwrap();
-    let keyring = keys::unlock(&mut conn, &root, STAMP.at).unwrap().keyring;
+    let keyring = keyring::unlock(&mut conn, &root, STAMP.at).unwrap().keyring;
     Fixture { _dir: dir, path, conn, root, keyring }
 }
 
@@ -176,10 +177,10 @@ fn a_wrong_root_key_is_refused_and_the_right_one_reopens() {
     let mut conn = db::open(&f.path).unwrap();
     let wrong = RootKey::generate().unwrap();
     assert!(matches!(
-        keys::unlock(&mut conn, &wrong, STAMP.at).map(|_| ()),
+        keyring::unlock(&mut conn, &wrong, STAMP.at).map(|_| ()),
         Err(StoreError::Crypto(CryptoError::WrongRootKey))
     ));
-    let keyring = keys::unlock(&mut conn, &f.root, STAMP.at).unwrap().keyring;
+    let keyring = keyring::unlock(&mut conn, &f.root, STAMP.at).unwrap().keyring;
     let v = store::resolve_value(&conn, &keyring, &ns("a"), &key("K")).unwrap().value;
     assert_eq!(v.expose(), "kept");
 }
@@ -191,7 +192,7 @@ fn a_tampered_wrapped_data_key_is_refused_at_start() {
     drop(f.conn);
     let mut conn = db::open(&f.path).unwrap();
     assert!(matches!(
-        keys::unlock(&mut conn, &f.root, STAMP.at).map(|_| ()),
+        keyring::unlock(&mut conn, &f.root, STAMP.at).map(|_| ()),
         Err(StoreError::Crypto(CryptoError::Tampered))
     ));
 }

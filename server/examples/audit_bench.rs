@@ -6,10 +6,7 @@
 
 mod support;
 
-use std::{
-    process::Stdio,
-    time::{Duration, Instant},
-};
+use std::{process::Stdio, time::Duration};
 use support::{ms, pct, rss_kib, Instance};
 
 #[tokio::main]
@@ -19,12 +16,12 @@ async fn main() {
     let entries: u64 = args.next().map_or(1_000_000, |n| n.parse().expect("entries: a number"));
     let instance = Instance::new(bin);
 
-    let started = Instant::now();
+    let started = app::ssr::clock::instant();
     let seed = instance.command(&["audit", "seed", &entries.to_string()]).stdout(Stdio::null()).status();
     assert!(seed.unwrap().success());
     let seeded = started.elapsed();
     instance.add_admin();
-    let started = Instant::now();
+    let started = app::ssr::clock::instant();
     let verified = instance.command(&["audit", "verify"]).output().unwrap();
     let verify_time = started.elapsed();
     assert!(verified.status.success(), "{}", String::from_utf8_lossy(&verified.stderr));
@@ -52,7 +49,7 @@ async fn main() {
     ] {
         let mut times = Vec::new();
         for _ in 0..100 {
-            let started = Instant::now();
+            let started = app::ssr::clock::instant();
             let res = http.get(format!("{base}/audit?{query}")).header("cookie", &cookie).send().await.unwrap();
             assert_eq!(res.status(), 200, "{query}");
             res.bytes().await.unwrap();
@@ -80,7 +77,7 @@ async fn main() {
                 peak
             })
         };
-        let started = Instant::now();
+        let started = app::ssr::clock::instant();
         let mut res = http.get(format!("{base}/audit/{file}")).header("cookie", &cookie).send().await.unwrap();
         assert_eq!(res.status(), 200);
         let (mut lines, mut bytes) = (0u64, 0u64);

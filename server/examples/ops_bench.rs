@@ -8,15 +8,15 @@
 mod support;
 
 use app::{
-    domain::{Description, NamespacePath, SecretKey, SecretValue, Timestamp},
-    ssr::{keys, store},
+    domain::{Description, NamespacePath, SecretKey, SecretValue},
+    ssr::{store, store::keyring},
 };
 use std::{
     sync::{
         atomic::{AtomicBool, AtomicU64, Ordering},
         Arc,
     },
-    time::{Duration, Instant},
+    time::Duration,
 };
 use support::{ms, pct, Instance};
 
@@ -53,7 +53,7 @@ async fn main() {
     let mut took = Vec::new();
     for n in 0..300 {
         let value = format!("rotation {n}");
-        let started = Instant::now();
+        let started = app::ssr::clock::instant();
         let status =
             call(&http, &base, &cookie, "secrets/rotate", &[("namespace", "bench"), ("key", "W0"), ("value", &value)])
                 .await;
@@ -134,11 +134,11 @@ async fn main() {
     // Many secrets, stored straight into the file, then a backup and a rewrap.
     let root = instance.root();
     let path = instance.dir.path().join("strongroom.db");
-    let started = Instant::now();
+    let started = app::ssr::clock::instant();
     {
         let mut conn = app::ssr::db::open(&path).unwrap();
-        let unlocked = keys::unlock(&mut conn, &root, Timestamp::now()).unwrap();
-        let stamp = store::Stamp { actor: "bench", at: Timestamp::now() };
+        let unlocked = keyring::unlock(&mut conn, &root, app::ssr::clock::now()).unwrap();
+        let stamp = store::Stamp { actor: "bench", at: app::ssr::clock::now() };
         let none = Description::default();
         for chunk in 0..seeded.div_ceil(1000) {
             let ns = NamespacePath::parse(&format!("bench.team{chunk}")).unwrap();
@@ -155,7 +155,7 @@ async fn main() {
     }
     println!("seeded {seeded} secrets in {:.1} s", started.elapsed().as_secs_f64());
     let target = instance.dir.path().join("backup.db");
-    let started = Instant::now();
+    let started = app::ssr::clock::instant();
     let out = instance.command(&["backup", target.to_str().unwrap()]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     println!(

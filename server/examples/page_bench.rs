@@ -7,7 +7,7 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use support::{ms, pct, rss_kib, Instance};
 
 const LEVELS: [(&str, usize); 3] = [("co", 400), ("co.team", 300), ("co.team.etl", 300)];
@@ -17,7 +17,7 @@ async fn timed(http: &reqwest::Client, url: &str, cookie: &str, n: usize) -> (Ve
     let mut out = Vec::with_capacity(n);
     let mut size = 0;
     for _ in 0..n {
-        let started = Instant::now();
+        let started = app::ssr::clock::instant();
         let res = http.get(url).header("cookie", cookie).send().await.unwrap();
         assert_eq!(res.status(), 200, "{url}");
         size = res.bytes().await.unwrap().len();

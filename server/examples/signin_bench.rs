@@ -6,11 +6,11 @@
 mod support;
 
 use app::{domain::Password, ssr::auth::Hasher};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use support::{ms, pct, rss_kib, Instance, PASSWORD};
 
 async fn login(http: &reqwest::Client, base: &str) -> (Duration, String) {
-    let started = Instant::now();
+    let started = app::ssr::clock::instant();
     let cookie = support::sign_in(http, base).await;
     (started.elapsed(), cookie)
 }
@@ -18,7 +18,7 @@ async fn login(http: &reqwest::Client, base: &str) -> (Duration, String) {
 async fn page_latencies(http: &reqwest::Client, base: &str, cookie: &str, n: usize) -> Vec<Duration> {
     let mut out = Vec::with_capacity(n);
     for _ in 0..n {
-        let started = Instant::now();
+        let started = app::ssr::clock::instant();
         let res = http.get(format!("{base}/")).header("cookie", cookie).send().await.unwrap();
         assert_eq!(res.status(), 200);
         res.bytes().await.unwrap();
@@ -36,7 +36,7 @@ async fn main() {
     let hasher = Hasher::new(19_456, 2, 1, 1, 1).unwrap();
     let mut bare = Vec::new();
     for _ in 0..15 {
-        let started = Instant::now();
+        let started = app::ssr::clock::instant();
         hasher.hash(Password::parse_new(PASSWORD.into()).unwrap()).await.unwrap();
         bare.push(started.elapsed());
     }
@@ -98,7 +98,7 @@ async fn main() {
             let mut out = Vec::new();
             for i in 0..n {
                 let name = if user.is_empty() { format!("nobody{i}") } else { user.to_owned() };
-                let started = Instant::now();
+                let started = app::ssr::clock::instant();
                 let res =
                     http.post(&url).form(&[("username", name.as_str()), ("password", "wrong password, long enough")]);
                 let res = res.send().await.unwrap();

@@ -9,8 +9,8 @@ use app::{
     domain::audit::{csv_cell, Action, AuditEntry, ANONYMOUS},
     error::AppError,
     ssr::{
+        access::outcome_of,
         audit::{self, NewEntry},
-        handler::outcome_of,
         state::AppState,
     },
 };
@@ -84,7 +84,7 @@ pub async fn export(
     let user = state.session(cookies).await.ok().flatten().map(|(user, _)| user);
     let refuse = |error: AppError, actor: String| {
         let entry = NewEntry {
-            at: app::domain::Timestamp::now(),
+            at: app::ssr::clock::now(),
             actor,
             action: Action::Read.as_str(),
             namespace: q("namespace").to_owned(),
@@ -118,7 +118,7 @@ pub async fn export(
     // A download of the trail is itself recorded, with its filter.
     state
         .record(NewEntry {
-            at: app::domain::Timestamp::now(),
+            at: app::ssr::clock::now(),
             actor: actor.clone(),
             action: Action::AuditExport.as_str(),
             namespace: filter.namespace.as_ref().map(|n| n.to_string()).unwrap_or_default(),

@@ -179,7 +179,7 @@ pub async fn serve(listener: TcpListener, app: Router, limits: Limits, shutdown:
     let open = Arc::new(Semaphore::new(limits.max_connections));
     let per_client = Arc::new(PerClient::default());
     let tracker = Arc::new(Tracker::default());
-    let epoch = Instant::now();
+    let epoch = app::ssr::clock::instant();
     let (stopping, stop) = watch::channel(false);
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder.timer(TokioTimer::new()).header_read_timeout(limits.header_timeout).keep_alive(true);

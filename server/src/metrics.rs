@@ -18,7 +18,7 @@ pub async fn track(req: Request, next: Next) -> Response {
     // Methods are any token a client sends: only the standard ones get a label each.
     const KNOWN: [&str; 8] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "LIST"];
     let method = KNOWN.into_iter().find(|m| *m == req.method().as_str()).unwrap_or("OTHER");
-    let started = std::time::Instant::now();
+    let started = app::ssr::clock::instant();
     let res = next.run(req).await;
     let m = metrics();
     m.latency.with_label_values(&[route.as_str()]).observe(started.elapsed().as_secs_f64());

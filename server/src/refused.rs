@@ -4,10 +4,7 @@
 //! anonymous client's within its allowance: see `AppState::record_refusal`).
 
 use app::{
-    domain::{
-        audit::{Action, ANONYMOUS},
-        Timestamp,
-    },
+    domain::audit::{Action, ANONYMOUS},
     ssr::{audit::NewEntry, state::AppState},
 };
 use axum::{
@@ -42,7 +39,7 @@ impl Refused {
             _ => ANONYMOUS.to_owned(),
         };
         let entry = NewEntry {
-            at: Timestamp::now(),
+            at: app::ssr::clock::now(),
             actor,
             action: Action::Request.as_str(),
             namespace: String::new(),

@@ -32,7 +32,7 @@ pub fn clip_path(path: &str) -> String {
 
 pub async fn log_requests(req: Request, next: Next) -> Response {
     let (method, path) = (req.method().clone(), clip_path(req.uri().path()));
-    let started = std::time::Instant::now();
+    let started = app::ssr::clock::instant();
     let res = next.run(req).await;
     tracing::info!(%method, %path, status = res.status().as_u16(), ms = started.elapsed().as_millis() as u64, "request");
     res

@@ -88,7 +88,7 @@ async fn a_backup_edited_without_the_root_key_is_refused_and_sessions_never_come
     let rotate = [("namespace", "company"), ("key", "DB_PASSWORD"), ("value", "second-value"), ("version", "1")];
     let (status, body) = admin.call("secrets/rotate", &rotate).await;
     assert_eq!(status, 200, "{body}");
-    let week = app::domain::Timestamp(app::domain::Timestamp::now().0 + 7 * 86_400);
+    let week = app::domain::Timestamp(app::ssr::clock::now().0 + 7 * 86_400);
     s.token("ci", "company", Some(week)).await;
     let work = tempfile::tempdir().unwrap();
     let backup = work.path().join("b.db");

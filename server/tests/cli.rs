@@ -162,7 +162,7 @@ fn idle_and_half_sent_connections_are_closed_and_their_number_is_bounded() {
     use std::{
         io::{Read, Write},
         net::TcpStream,
-        time::{Duration, Instant},
+        time::Duration,
     };
     let dir = tempfile::tempdir().unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
@@ -179,7 +179,7 @@ fn idle_and_half_sent_connections_are_closed_and_their_number_is_bounded() {
         s.set_read_timeout(Some(Duration::from_secs(5)))?;
         Ok::<_, std::io::Error>(s)
     };
-    let started = Instant::now();
+    let started = app::ssr::clock::instant();
     while connect().is_err() && started.elapsed() < Duration::from_secs(10) {
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -195,10 +195,10 @@ fn idle_and_half_sent_connections_are_closed_and_their_number_is_bounded() {
     let third = connect().unwrap();
     // A fourth while three are open is closed at once.
     let fourth = connect().unwrap();
-    let at = Instant::now();
+    let at = app::ssr::clock::instant();
     assert!(closed(fourth));
     assert!(at.elapsed() < Duration::from_millis(900), "closed at once, not by the timeout");
-    let at = Instant::now();
+    let at = app::ssr::clock::instant();
     assert!(closed(idle) && closed(half) && closed(third));
     assert!(at.elapsed() < Duration::from_secs(4), "closed after the header timeout");
     // And the server still answers.

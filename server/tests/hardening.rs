@@ -525,7 +525,7 @@ async fn item_6_one_client_behind_a_proxy_cannot_lock_everyone_out() {
 /// descriptions are capped.
 #[tokio::test]
 async fn item_4_the_namespace_tree_comes_in_bounded_pages() {
-    use app::domain::{Description, NamespacePath, Role, Timestamp};
+    use app::domain::{Description, NamespacePath, Role};
     let s = start().await;
     let long = "d".repeat(1000);
     s.state
@@ -533,7 +533,7 @@ async fn item_4_the_namespace_tree_comes_in_bounded_pages() {
         .call(move |c| {
             for n in 0..450 {
                 let ns = NamespacePath::parse(&format!("org{:02}.team{n:03}", n % 7)).unwrap();
-                let stamp = app::ssr::store::Stamp { actor: "test", at: Timestamp::now() };
+                let stamp = app::ssr::store::Stamp { actor: "test", at: app::ssr::clock::now() };
                 app::ssr::store::create_namespace(c, &ns, &Description::parse(&long).unwrap(), stamp)?;
             }
             Ok::<_, app::ssr::store::StoreError>(())
@@ -601,7 +601,7 @@ async fn item_11_a_flood_of_refused_reads_is_counted_not_recorded_one_by_one() {
     assert_eq!(status, 401);
     assert_eq!(s.audit_count().await, before + 12);
     // The count is written when the minute is over (here: now).
-    s.state.reads.flush_refusals().await.unwrap();
+    app::ssr::access::workload::flush_refusals(&s.state).await.unwrap();
     let entry = s.last_entry().await;
     assert_eq!((entry.action.as_str(), entry.client.as_str()), ("request", "127.0.0.1"));
     assert!(entry.outcome.starts_with("refused: 51 more refused requests"), "{}", entry.outcome);
@@ -864,7 +864,7 @@ async fn issue_18_item_3_one_client_cannot_hold_the_connection_slots() {
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
     };
-    let started = std::time::Instant::now();
+    let started = app::ssr::clock::instant();
     trickle.await;
     let answer = read_to_close(&mut slow, Duration::from_secs(5)).await.unwrap_or_default();
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer:?}");

@@ -30,7 +30,7 @@ use common::{start, text, Client};
 use std::{
     path::{Path, PathBuf},
     process::{Child, Command, Output, Stdio},
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 const NAMESPACES: [&str; 3] = ["alpha", "bravo", "charlie"];
@@ -53,9 +53,9 @@ impl Replicator {
         let mut child = self.0.take().expect("already stopped");
         let term = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
         assert!(term.success(), "kill -TERM failed");
-        let deadline = Instant::now() + Duration::from_secs(15);
+        let deadline = app::ssr::clock::instant() + Duration::from_secs(15);
         while child.try_wait().unwrap().is_none() {
-            if Instant::now() > deadline {
+            if app::ssr::clock::instant() > deadline {
                 let _ = child.kill();
                 panic!("litestream did not exit within 15 s of SIGTERM");
             }
@@ -193,9 +193,9 @@ async fn litestream_replicates_a_serving_database_and_restores_every_secret() {
     let log = || std::fs::read_to_string(&log_path).unwrap_or_default();
 
     // Litestream has taken its first snapshot before the writes start.
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = app::ssr::clock::instant() + Duration::from_secs(10);
     while !replica.join("ltx").exists() || files(&replica.join("ltx")).is_empty() {
-        assert!(Instant::now() < deadline, "litestream replicated nothing in 10 s:\n{}", log());
+        assert!(app::ssr::clock::instant() < deadline, "litestream replicated nothing in 10 s:\n{}", log());
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
@@ -219,7 +219,7 @@ async fn litestream_replicates_a_serving_database_and_restores_every_secret() {
     assert_eq!(status, 200, "{body}");
     let (status, body) = admin.call("secrets/delete", &doomed).await;
     assert_eq!(status, 200, "{body}");
-    let purge_started = Instant::now();
+    let purge_started = app::ssr::clock::instant();
     let (status, body) = admin.call("secrets/purge", &[doomed[0], doomed[1], ("confirm", doomed[1].1)]).await;
     assert_eq!(status, 200, "{body}");
     let purge_took = purge_started.elapsed();
@@ -235,7 +235,7 @@ async fn litestream_replicates_a_serving_database_and_restores_every_secret() {
     // Litestream as a service manager does.
     let want = s.state.db.read(counts).await.unwrap();
     let scratch = tempfile::tempdir().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = app::ssr::clock::instant() + Duration::from_secs(10);
     let mut attempts = 0;
     loop {
         attempts += 1;
@@ -245,14 +245,14 @@ async fn litestream_replicates_a_serving_database_and_restores_every_secret() {
             break;
         }
         assert!(
-            Instant::now() < deadline,
+            app::ssr::clock::instant() < deadline,
             "the replica did not catch up with {want:?} in 10 s: {}\n{}",
             text(&out),
             log()
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let stop_started = Instant::now();
+    let stop_started = app::ssr::clock::instant();
     replicator.stop();
     eprintln!(
         "litestream: purge took {purge_took:?}; caught up after {attempts} restores; stopped in {:?}",

@@ -26,15 +26,15 @@ async fn setup() -> (Server, Tokens) {
     s.secrets("company.team.etl", &[]).await;
     let tokens = Tokens {
         team: s.token("team", "company.team", None).await,
-        every: s.token("every", "", Some(Timestamp(Timestamp::now().0 + 3600))).await,
-        expired: s.token("expired", "company.team", Some(Timestamp(Timestamp::now().0 - 1))).await,
+        every: s.token("every", "", Some(Timestamp(app::ssr::clock::now().0 + 3600))).await,
+        expired: s.token("expired", "company.team", Some(Timestamp(app::ssr::clock::now().0 - 1))).await,
         revoked: s.token("revoked", "company.team", None).await,
     };
     s.state
         .db
         .call(|c| {
-            let at = app::ssr::store::Stamp { actor: "test", at: Timestamp::now() };
-            app::ssr::tokens::revoke(c, &app::domain::TokenName::parse("revoked").unwrap(), at)
+            let at = app::ssr::store::Stamp { actor: "test", at: app::ssr::clock::now() };
+            app::ssr::store::tokens::revoke(c, &app::domain::TokenName::parse("revoked").unwrap(), at)
         })
         .await
         .unwrap();
@@ -204,7 +204,7 @@ async fn every_value_read_is_one_audit_entry_and_the_chain_verifies() {
     assert_eq!(entries.len(), 5 + 1 + 1, "five reads, one export, one Vault read");
     assert!(entries.iter().all(|e| e["key"] == "DB_PASSWORD" && e["actor"] == "token:team"));
     // The token list shows when it was last used.
-    let used = s.state.db.read(|c| app::ssr::tokens::list(c, Timestamp::now())).await.unwrap();
+    let used = s.state.db.read(|c| app::ssr::store::tokens::list(c, app::ssr::clock::now())).await.unwrap();
     assert!(used.iter().find(|t| t.name.as_str() == "team").unwrap().last_used_at.is_some());
 }
 

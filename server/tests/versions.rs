@@ -98,7 +98,7 @@ async fn retention_is_set_per_server_and_per_secret_and_destroys_older_values_at
     assert_eq!(admin.call("secrets/retention", &[("namespace", "company"), ("key", "K"), ("keep", "")]).await.0, 200);
     let default = |keep: u32| {
         let chain = s.state.audit.clone();
-        s.state.db.call(move |c| app::ssr::store::set_default_retention(c, &chain, keep, app::domain::Timestamp::now()))
+        s.state.db.call(move |c| app::ssr::store::set_default_retention(c, &chain, keep, app::ssr::clock::now()))
     };
     assert_eq!(default(10).await.unwrap(), Some(0), "first recorded");
     assert_eq!(default(10).await.unwrap(), None, "unchanged: nothing written");

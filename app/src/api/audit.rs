@@ -14,7 +14,7 @@ use crate::{
         audit::{Action, AuditFilter},
         Scope,
     },
-    ssr::{audit, handler::*},
+    ssr::{access::*, audit},
 };
 
 /// Entries shown per page.

@@ -14,20 +14,12 @@ use leptos::prelude::*;
 use crate::{
     domain::{audit::Action, Role},
     ssr::{
+        access::*,
         db::run_blocking,
         formats::{self, Format},
-        handler::*,
-        import::{self, ImportError},
+        store::import,
     },
 };
-
-#[cfg(feature = "ssr")]
-fn import_error(e: ImportError) -> AppError {
-    match e {
-        ImportError::Deleted(_) => AppError::validation("content", e),
-        ImportError::Store(e) => store_error(e),
-    }
-}
 
 #[cfg(feature = "ssr")]
 const EXPIRED: &str = "This import preview has expired or was already applied. Paste the file again.";
@@ -46,7 +38,7 @@ pub async fn preview_import(namespace: String, content: WriteOnly, format: Strin
         // A preview tells whether a pasted value equals the stored one: each is
         // audited and counted, so that it cannot serve to guess values.
         let state = state()?;
-        let (limit, now) = (who.id.to_string(), std::time::Instant::now());
+        let (limit, now) = (who.id.to_string(), crate::ssr::clock::instant());
         if !state.auth.previews.attempt(&limit, now) {
             return Err(AppError::RateLimited);
         }
@@ -120,7 +112,7 @@ pub async fn apply_import(namespace: String, id: String) -> Result<ImportPlan, A
         let target = ns.clone();
         let plan = act
             .write(move |c| {
-                let stamp = crate::ssr::store::Stamp { actor: &actor, at: crate::domain::Timestamp::now() };
+                let stamp = crate::ssr::store::Stamp { actor: &actor, at: crate::ssr::clock::now() };
                 import::apply(c, &keyring, &chain, &target, format, &entries, stamp, &client)
             })
             .await

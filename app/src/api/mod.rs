@@ -33,6 +33,20 @@ impl WriteOnly {
     }
 }
 
+/// Parses a submitted value. The input is zeroized whether or not it parses.
+/// Browsers submit a textarea's line breaks as CRLF (the HTML rules), so a
+/// pasted SSH key would come back with a `\r` on every line and stop working:
+/// CRLF and lone CR become LF here, where forms (JavaScript on or off) arrive.
+/// The `/v1` API and the CLI never come through here: they keep bytes exactly.
+#[cfg(feature = "ssr")]
+pub(crate) fn value_field(name: &str, input: WriteOnly) -> Result<crate::domain::SecretValue, crate::error::AppError> {
+    let mut text = zeroize::Zeroizing::new(input.into_inner());
+    if text.contains('\r') {
+        text = crate::ssr::formats::lf_line_ends(&text);
+    }
+    crate::ssr::access::field(name, crate::domain::SecretValue::parse(std::mem::take(&mut *text)))
+}
+
 impl Drop for WriteOnly {
     fn drop(&mut self) {
         self.0.zeroize();

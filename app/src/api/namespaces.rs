@@ -13,7 +13,7 @@ use crate::{
         view::{EffectiveSecret, SecretFilter, SEARCH_LIMIT},
         Description, NamespacePath, Role,
     },
-    ssr::{handler::*, store},
+    ssr::{access::*, store},
 };
 
 /// Creates a namespace (and any missing ancestors).

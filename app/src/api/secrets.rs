@@ -1,6 +1,8 @@
 //! Server functions for secrets. Values only ever travel inward (as
 //! `WriteOnly`); every response is metadata.
 
+#[cfg(feature = "ssr")]
+use super::value_field;
 use super::WriteOnly;
 use crate::{
     domain::view::{DeleteEffects, SecretDetail, SecretMeta},
@@ -16,7 +18,7 @@ use crate::{
         Description, Role, SecretKey, Tags,
     },
     error::every,
-    ssr::{handler::*, store},
+    ssr::{access::*, store},
 };
 
 /// Adds a new secret (version 1) to a namespace, with optional tags

@@ -11,9 +11,9 @@ use leptos::prelude::*;
 use crate::{
     domain::{
         audit::{Action, UNKNOWN_USER},
-        Password, Timestamp, Username,
+        Password, Username,
     },
-    ssr::{accounts, auth::Verified, handler::*},
+    ssr::{access::*, auth::Verified, store::accounts},
 };
 
 /// Signs in: on success the response sets a new session cookie. Unknown user,
@@ -30,7 +30,7 @@ pub async fn login(username: String, password: WriteOnly) -> Result<(), AppError
         let password = field("password", Password::parse_attempt(password.into_inner()))?;
         let addr = client_addr();
         let address = addr.parse().map_or_else(|_| addr.clone(), crate::ssr::auth::address_key);
-        let (account_key, now) = (username.trim().to_ascii_lowercase(), std::time::Instant::now());
+        let (account_key, now) = (username.trim().to_ascii_lowercase(), crate::ssr::clock::instant());
 
         let user = match Username::parse(&username) {
             Ok(name) => state.db.read(move |c| accounts::credentials(c, &name)).await.map_err(account_error)?,
@@ -94,13 +94,15 @@ pub async fn login(username: String, password: WriteOnly) -> Result<(), AppError
             let id = user.id;
             state
                 .db
-                .call(move |c| accounts::set_password_hash(c, id, &hash, Timestamp::now(), None, false))
+                .call(move |c| accounts::set_password_hash(c, id, &hash, crate::ssr::clock::now(), None, false))
                 .await
                 .map_err(account_error)?;
         }
         let (token, hash) = crate::ssr::auth::new_session_token().map_err(|e| internal("session token", &e))?;
         let id = user.id;
-        act.write(move |c| accounts::create_session(c, &hash, id, Timestamp::now())).await.map_err(account_error)?;
+        act.write(move |c| accounts::create_session(c, &hash, id, crate::ssr::clock::now()))
+            .await
+            .map_err(account_error)?;
         set_header(axum::http::header::SET_COOKIE, &auth.cookies.set(&token, auth.limits.absolute));
         if device.is_none() {
             if let Some(value) = auth.devices.issue(&account_key) {
@@ -151,7 +153,7 @@ pub async fn change_password(current: WriteOnly, new_password: WriteOnly) -> Res
         let state = state()?;
         // The same account throttle as sign-in: this is a password check too.
         let throttle = &state.auth.accounts;
-        if !throttle.attempt(who.username.as_str(), std::time::Instant::now()) {
+        if !throttle.attempt(who.username.as_str(), crate::ssr::clock::instant()) {
             return Err(AppError::RateLimited);
         }
         let name = who.username.clone();
@@ -164,9 +166,11 @@ pub async fn change_password(current: WriteOnly, new_password: WriteOnly) -> Res
         throttle.succeed(who.username.as_str());
         let hash = hasher.hash(new_password).await.map_err(|e| internal("hash", &e))?;
         let id = who.id;
-        act.write(move |c| accounts::set_password_hash(c, who.id, &hash, Timestamp::now(), Some(&who.session), true))
-            .await
-            .map_err(account_error)?;
+        act.write(move |c| {
+            accounts::set_password_hash(c, who.id, &hash, crate::ssr::clock::now(), Some(&who.session), true)
+        })
+        .await
+        .map_err(account_error)?;
         // A form post comes back to the account page, which says so once.
         let notice = state.notices.put(id, ()).ok_or(AppError::Internal)?;
         leptos_axum::redirect(&format!("/account?changed={notice}"));
@@ -206,7 +210,7 @@ pub async fn first_run() -> Result<Option<FirstRunView>, AppError> {
     }))
 }
 
-/// Whether `token` is this server's valid setup link (see `ssr::setup`).
+/// Whether `token` is this server's valid setup link (see `ssr::auth::setup`).
 #[server(prefix = "/api", endpoint = "setup/check")]
 pub async fn setup_valid(token: String) -> Result<bool, AppError> {
     let state = state()?;
@@ -247,10 +251,10 @@ pub async fn setup_admin(token: String, username: String, password: WriteOnly) -
             if accounts::admin_exists(c)? {
                 return Err(accounts::AccountError::AdminExists);
             }
-            let stamp = crate::ssr::store::Stamp { actor: name.as_str(), at: Timestamp::now() };
+            let stamp = crate::ssr::store::Stamp { actor: name.as_str(), at: crate::ssr::clock::now() };
             accounts::create_user(c, &name, &hash, &[admin], stamp)?;
             let id = accounts::user_id_of(c, &name)?;
-            accounts::create_session(c, &session_hash, id, Timestamp::now())
+            accounts::create_session(c, &session_hash, id, crate::ssr::clock::now())
         })
         .await
         .map_err(account_error)?;

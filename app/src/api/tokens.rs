@@ -11,25 +11,9 @@ use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
 use crate::{
-    domain::{audit::Action, Expiry, Timestamp, TokenName},
-    ssr::{
-        handler::*,
-        store::Stamp,
-        tokens::{self, TokenError},
-    },
+    domain::{audit::Action, Expiry, TokenName},
+    ssr::{access::*, store::tokens, store::Stamp},
 };
-
-#[cfg(feature = "ssr")]
-fn token_error(e: TokenError) -> AppError {
-    match e {
-        TokenError::NameTaken => AppError::conflict(Some("name"), "A token with that name exists. Pick another name."),
-        TokenError::NotFound => AppError::NotFound("Token not found.".into()),
-        TokenError::AlreadyRevoked => AppError::conflict(None, "That token is already revoked."),
-        // A full or read-only disk: 503 "nothing was changed", like every other write.
-        TokenError::Sqlite(e) => sqlite_error("tokens", &e),
-        other => internal("tokens", &other),
-    }
-}
 
 /// Every token: name, scope, created, expires, last used, status. Never a token.
 #[server(prefix = "/api", endpoint = "tokens/list")]
@@ -37,7 +21,7 @@ pub async fn list_tokens() -> Result<Vec<TokenView>, AppError> {
     let act = Act::new(Action::Read, "", "");
     act.run(async {
         act.require_admin().await?;
-        state()?.db.read(|c| tokens::list(c, Timestamp::now())).await.map_err(token_error)
+        state()?.db.read(|c| tokens::list(c, crate::ssr::clock::now())).await.map_err(token_error)
     })
     .await
 }
@@ -49,7 +33,7 @@ pub async fn create_token(name: String, namespace: String, expires: String) -> R
     let act = Act::new(Action::TokenCreate, &namespace, &name);
     act.run(async {
         let admin = act.require_admin().await?;
-        let now = Timestamp::now();
+        let now = crate::ssr::clock::now();
         let (name, scope, expires_at) = crate::error::every((
             field("name", TokenName::parse(&name)),
             field("namespace", crate::domain::token::token_scope(&namespace)),

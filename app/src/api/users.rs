@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use crate::{
     domain::{audit::Action, Grant, Password, Role, Scope, Username},
     error,
-    ssr::{accounts, handler::*, store},
+    ssr::{access::*, store, store::accounts},
 };
 
 /// What the admin is told after granting: the grant, and a warning when its
@@ -170,7 +170,7 @@ pub async fn reset_password(username: String, password: WriteOnly) -> Result<(),
         // Stamped inside the write, after its audit entry was: a restore compares the two.
         act.write(move |c| {
             let id = accounts::user_id_of(c, &username)?;
-            accounts::set_password_hash(c, id, &hash, crate::domain::Timestamp::now(), None, true)
+            accounts::set_password_hash(c, id, &hash, crate::ssr::clock::now(), None, true)
         })
         .await
         .map_err(account_error)?;

@@ -136,7 +136,7 @@ pub fn Cleared(endpoint: &'static str, #[prop(optional)] identity: Vec<(&'static
 #[component]
 pub fn Flash() -> impl IntoView {
     #[cfg(feature = "ssr")]
-    let message = crate::ssr::handler::take_flash();
+    let message = crate::ssr::access::take_flash();
     #[cfg(not(feature = "ssr"))]
     let message: Option<String> = None;
     message.map(|m| view! { <p class="flash" role="status" tabindex="-1">{m}</p> })
@@ -147,7 +147,7 @@ pub fn Flash() -> impl IntoView {
 #[component]
 pub fn When(at: crate::domain::Timestamp) -> impl IntoView {
     #[cfg(feature = "ssr")]
-    let ago = at.relative_to(crate::domain::Timestamp::now());
+    let ago = at.relative_to(crate::ssr::clock::now());
     #[cfg(not(feature = "ssr"))]
     let ago = String::new();
     view! {
@@ -299,7 +299,7 @@ fn load_file(ev: leptos::ev::Event, field: String, note: RwSignal<String>) {
 pub fn this_origin() -> String {
     #[cfg(feature = "ssr")]
     {
-        if let Some(origin) = crate::ssr::handler::state().ok().and_then(|s| s.setup.first_run().public_origin) {
+        if let Some(origin) = crate::ssr::access::state().ok().and_then(|s| s.setup.first_run().public_origin) {
             return origin;
         }
         if let Some(parts) = use_context::<axum::http::request::Parts>() {

@@ -7,13 +7,6 @@ use std::fmt;
 pub struct Timestamp(pub i64);
 
 impl Timestamp {
-    #[cfg(feature = "ssr")]
-    pub fn now() -> Self {
-        let secs =
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
-        Self(secs)
-    }
-
     /// Parses a UTC date as typed in a filter: `YYYY-MM-DD`, or with a time,
     /// `YYYY-MM-DDTHH:MM[:SS]` (what `<input type="datetime-local">` sends).
     pub fn parse_utc(text: &str) -> Result<Self, TimeError> {

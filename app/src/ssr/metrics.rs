@@ -18,7 +18,7 @@ pub struct Metrics {
     /// Audit entries appended, by action and outcome (`ok`, `refused`, `failed`):
     /// sign-ins and every kind of refusal among them.
     pub audit_entries: IntCounterVec,
-    /// Entries per group commit of workload reads.
+    /// Jobs (workload reads, mostly) per group commit.
     pub audit_batch: Histogram,
     /// Time spent waiting for a database connection, by kind (`reader`, `writer`).
     pub db_wait: HistogramVec,
@@ -38,7 +38,7 @@ fn build() -> prometheus::Result<Metrics> {
     let audit_entries =
         IntCounterVec::new(Opts::new("audit_entries_total", "Audit entries appended"), &["action", "outcome"])?;
     let audit_batch = Histogram::with_opts(
-        HistogramOpts::new("audit_read_batch_entries", "Workload-read audit entries per group commit")
+        HistogramOpts::new("audit_read_batch_entries", "Workload reads (and other trail jobs) per group commit")
             .buckets(vec![1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0]),
     )?;
     let db_wait = HistogramVec::new(

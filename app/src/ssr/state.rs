@@ -1,18 +1,22 @@
 //! `AppState`: what every request handler and server function shares.
 
-use super::{
-    accounts::{self, AccountError, SessionLimits, SessionLookup, SessionUser},
+use crate::domain::{token::NewToken, view::ImportPlan};
+use crate::ssr::{
     audit::AuditKey,
+    auth::devices::DeviceCookies,
     auth::{token_hash, AuthError, CookiePolicy, Hasher, Throttle},
     crypto::{Keyring, RootKey},
     db::Db,
-    devices::DeviceCookies,
-    import::Pending,
-    stash::Stash,
+    memory::Stash,
+    store::accounts::{self, AccountError, SessionLimits, SessionLookup, SessionUser},
+    store::import::Pending,
     store::StoreError,
-    workload::ReadAudit,
 };
-use crate::domain::{token::NewToken, view::ImportPlan, Timestamp};
+use crate::ssr::{
+    audit::{NewEntry, Trail},
+    auth::Refusals,
+    db::group_commit::{GroupCommit, Job},
+};
 use std::{path::Path, sync::Arc, time::Duration};
 
 /// Sign-in and session settings (see `.env.example`).
@@ -32,9 +36,9 @@ pub struct AuthSettings {
 impl Default for AuthSettings {
     fn default() -> Self {
         Self {
-            argon2_m_kib: super::auth::MIN_M_KIB,
-            argon2_t: super::auth::MIN_T,
-            argon2_p: super::auth::MIN_P,
+            argon2_m_kib: crate::ssr::auth::MIN_M_KIB,
+            argon2_t: crate::ssr::auth::MIN_T,
+            argon2_p: crate::ssr::auth::MIN_P,
             // Half the cores: pages keep the other half during a burst of sign-ins.
             hash_concurrency: std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1)),
             hash_queue: 64,
@@ -43,6 +47,38 @@ impl Default for AuthSettings {
             secure_cookies: false,
         }
     }
+}
+
+/// Most requests waiting for the writer's next batch; beyond that, reads are
+/// refused as busy (each waiting request will hold its decrypted values).
+const MAX_WAITING: usize = 4096;
+
+/// The entry that counts refusals held back from one client in a minute.
+pub fn held_back(client: String, held: u32, at: crate::domain::Timestamp) -> NewEntry {
+    NewEntry {
+        at,
+        actor: crate::domain::audit::ANONYMOUS.to_owned(),
+        action: crate::domain::audit::Action::Request.as_str(),
+        namespace: String::new(),
+        key: String::new(),
+        version: None,
+        client,
+        outcome: format!("refused: {held} more refused requests within a minute, counted here instead of one by one"),
+    }
+}
+
+/// A batch job that appends `entries` and answers nobody.
+fn append_all(entries: Vec<NewEntry>) -> Job<Trail> {
+    Box::new(move |tx, trail| {
+        for entry in entries {
+            trail.push(tx, entry)?;
+        }
+        Ok(Box::new(|outcome: Result<(), Arc<str>>| {
+            if let Err(e) = outcome {
+                tracing::error!(error = %e, "could not record a count of refused requests");
+            }
+        }))
+    })
 }
 
 /// Read-only connections beside the writer: pages and session checks read
@@ -99,8 +135,10 @@ pub struct Shared {
     /// Keys the audit trail's HMAC chain.
     pub audit: Arc<AuditKey>,
     pub auth: Arc<Auth>,
-    /// Records workload reads with group commit.
-    pub reads: Arc<ReadAudit>,
+    /// The writer's group commit: workload reads, each one job (see `access::workload`).
+    pub reads: Arc<GroupCommit<Trail>>,
+    /// Refused requests held back per client (see `auth::Refusals`).
+    pub refusals: Arc<Refusals>,
     /// New tokens waiting to be shown once (see `stash`).
     pub new_tokens: Arc<Stash<NewToken>>,
     /// Parsed imports waiting to be applied, with their names-only plan.
@@ -109,12 +147,12 @@ pub struct Shared {
     /// changed"): a link someone else made cannot show them.
     pub notices: Arc<Stash<()>>,
     /// The first run: the setup link, and what `/login` tells a newcomer.
-    pub setup: Arc<super::setup::Setup>,
+    pub setup: Arc<crate::ssr::auth::setup::Setup>,
     /// Trail exports running: 8 at once, 2 per user.
-    pub exports: Arc<super::slots::Slots>,
+    pub exports: Arc<crate::ssr::memory::Slots>,
     /// Workload exports (`/v1/…/export`, `strongroom export | run`) being
     /// built, each holding a namespace's values: 8 at once, 2 per token.
-    pub workload_exports: Arc<super::slots::Slots>,
+    pub workload_exports: Arc<crate::ssr::memory::Slots>,
 }
 
 impl AppState {
@@ -123,7 +161,7 @@ impl AppState {
     /// unwraps the keyring. Blocking: call before the runtime serves requests.
     pub fn open(path: &Path, root: &RootKey, settings: &AuthSettings) -> Result<Self, OpenError> {
         let db = Db::open(path, READERS).map_err(StoreError::from)?;
-        let unlocked = db.write_now(|c| super::keys::unlock(c, root, Timestamp::now()))?;
+        let unlocked = db.write_now(|c| crate::ssr::store::keyring::unlock(c, root, crate::ssr::clock::now()))?;
         db.install_row_key(unlocked.row_key()).map_err(StoreError::from)?;
         let hasher = Hasher::new(
             settings.argon2_m_kib,
@@ -144,20 +182,31 @@ impl AppState {
             previews: Throttle::new(20, Duration::from_secs(60), max),
         };
         let audit = Arc::new(unlocked.audit_key());
-        let reads = Arc::new(ReadAudit::start(db.clone(), audit.clone())?);
+        let refusals = Arc::new(Refusals::default());
+        let held = refusals.clone();
+        // About once a second, the counts of held-back refusals whose minute
+        // is over; at shutdown (every sender gone), all of them.
+        let idle = move |stopped: bool| {
+            let counts = held.summaries(crate::ssr::clock::instant(), stopped);
+            let entries: Vec<NewEntry> =
+                counts.into_iter().map(|(client, held)| held_back(client, held, crate::ssr::clock::now())).collect();
+            (!entries.is_empty()).then(|| append_all(entries))
+        };
+        let reads = Arc::new(GroupCommit::start(db.clone(), "audit-reads", MAX_WAITING, Trail(audit.clone()), idle)?);
         let new_tokens = Arc::new(Stash::new(Duration::from_secs(300), 256, 8));
         // Pasted texts: at most 1 MiB each, 4 per user, 32 MiB in all; one user's never push out another's.
         let imports =
             Arc::new(Stash::new(Duration::from_secs(900), 64, 4).with_max_bytes(32 * 1024 * 1024).keeping_others());
         let notices = Arc::new(Stash::new(Duration::from_secs(300), 256, 4));
-        let exports = super::slots::Slots::new(8, 2);
-        let workload_exports = super::slots::Slots::new(8, 2);
+        let exports = crate::ssr::memory::Slots::new(8, 2);
+        let workload_exports = crate::ssr::memory::Slots::new(8, 2);
         Ok(Self(Arc::new(Shared {
             db,
             keyring: Arc::new(unlocked.keyring),
             audit,
             auth: Arc::new(auth),
             reads,
+            refusals,
             new_tokens,
             notices,
             setup: Arc::default(),
@@ -173,7 +222,7 @@ impl AppState {
         let Some(token) = cookie_header.and_then(|h| self.auth.cookies.read(h)) else { return Ok(None) };
         let hash = token_hash(token);
         let limits = self.auth.limits;
-        let now = Timestamp::now();
+        let now = crate::ssr::clock::now();
         let key = hash.clone();
         match self.db.read(move |c| accounts::lookup_session(c, &key, now, limits)).await? {
             SessionLookup::Missing => Ok(None),
@@ -197,8 +246,8 @@ impl AppState {
 
     /// Records a refused read, unless its client has had its share of entries
     /// this minute: then it is counted, and the count recorded (see `refusals`).
-    pub async fn record_refused_read(&self, entry: super::audit::NewEntry) {
-        if self.reads.refusals.admit(&entry.client, std::time::Instant::now()) {
+    pub async fn record_refused_read(&self, entry: crate::ssr::audit::NewEntry) {
+        if self.refusals.admit(&entry.client, crate::ssr::clock::instant()) {
             self.record(entry).await;
         }
     }
@@ -206,7 +255,7 @@ impl AppState {
     /// Records a refusal: every one of a signed-in caller; an anonymous
     /// caller's with the same allowance as refused reads (each entry costs an
     /// `fsync`: a flood of anonymous posts must not fill the disk).
-    pub async fn record_refusal(&self, entry: super::audit::NewEntry) {
+    pub async fn record_refusal(&self, entry: crate::ssr::audit::NewEntry) {
         if entry.actor == crate::domain::audit::ANONYMOUS {
             self.record_refused_read(entry).await;
         } else {
@@ -216,13 +265,13 @@ impl AppState {
 
     /// Appends `entry` to the audit trail on its own (for refusals, where no
     /// change goes with it). A failure is logged; the refusal stands anyway.
-    pub async fn record(&self, entry: super::audit::NewEntry) {
+    pub async fn record(&self, entry: crate::ssr::audit::NewEntry) {
         let key = self.audit.clone();
         // One transaction: the entry and the new head are committed together
         // (apart, a crash between them would read as tampering).
         let appended = self.db.call(move |c| {
             let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            super::audit::append(&tx, &key, entry)?;
+            crate::ssr::audit::append(&tx, &key, entry)?;
             tx.commit()
         });
         if let Err(e) = appended.await {

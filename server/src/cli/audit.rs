@@ -41,7 +41,7 @@ pub async fn seed(count: u64, key: &KeyArgs) -> Result<(), RunError> {
         Action::SignIn,
         Action::SignOut,
     ];
-    let start = Timestamp::now().0 - 365 * 86_400;
+    let start = app::ssr::clock::now().0 - 365 * 86_400;
     let step = (365 * 86_400 / count.max(1) as i64).max(1);
     let mut done = 0u64;
     while done < count {

@@ -12,11 +12,13 @@
 
 use super::RunError;
 use crate::config::{ensure_dir, KeyArgs};
-use app::domain::{audit::Action, Timestamp};
+use app::domain::audit::Action;
 use app::ssr::{
     audit::{self, Verdict},
     crypto::{CryptoError, RootKey},
-    db, keys, rows,
+    db,
+    store::keyring,
+    store::rows,
     store::StoreError,
 };
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
@@ -306,7 +308,7 @@ fn check(path: &Path, root: &RootKey) -> Result<(), String> {
         foreign_schema(&conn)?;
     }
     let mut conn = db::open(path).map_err(|e| format!("cannot open it: {e}"))?;
-    let unlocked = match keys::unlock(&mut conn, root, Timestamp::now()) {
+    let unlocked = match keyring::unlock(&mut conn, root, app::ssr::clock::now()) {
         Ok(unlocked) => unlocked,
         Err(StoreError::Crypto(CryptoError::WrongRootKey)) => {
             return Err("it was made with another root key (its key check does not open)".into())
@@ -323,7 +325,7 @@ fn check(path: &Path, root: &RootKey) -> Result<(), String> {
     rows::check_all(&conn).map_err(|e| e.to_string())?;
     rolled_back(&conn)?;
     security_rolled_back(&conn)?;
-    keys::verify_all(&conn, &unlocked.keyring)?;
+    keyring::verify_all(&conn, &unlocked.keyring)?;
     // A session in a copy is someone's sign-in from then (or one made up): none comes back.
     conn.execute("DELETE FROM sessions", []).map_err(|e| format!("cannot end its sessions: {e}"))?;
     conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).map_err(|e| e.to_string())?;
@@ -378,7 +380,7 @@ pub async fn restore(from: PathBuf, key: &KeyArgs) -> Result<(), RunError> {
         let path = db_path.clone();
         move || {
             let mut conn = db::open(&path).map_err(|e| e.to_string())?;
-            keys::unlock(&mut conn, &root, Timestamp::now()).map(|_| ()).map_err(|e| e.to_string())
+            keyring::unlock(&mut conn, &root, app::ssr::clock::now()).map(|_| ()).map_err(|e| e.to_string())
         }
     })
     .await;

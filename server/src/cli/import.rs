@@ -7,12 +7,12 @@ use crate::config::KeyArgs;
 use app::{
     domain::{
         audit::{Action, OK},
-        NamespacePath, Timestamp,
+        NamespacePath,
     },
     ssr::{
         audit::{self, NewEntry},
         formats::{self, Format},
-        import::{self, ImportError},
+        store::import::{self, ImportError},
         store::{Stamp, StoreError},
     },
 };
@@ -81,7 +81,7 @@ pub async fn run(args: ImportArgs) -> Result<(), RunError> {
             .db
             .call(move |c| {
                 let summary_entry = NewEntry {
-                    at: Timestamp::now(),
+                    at: app::ssr::clock::now(),
                     actor: ACTOR.into(),
                     action: Action::SecretImport.as_str(),
                     namespace: target.to_string(),
@@ -90,7 +90,7 @@ pub async fn run(args: ImportArgs) -> Result<(), RunError> {
                     client: "local".into(),
                     outcome: OK.into(),
                 };
-                let stamp = Stamp { actor: ACTOR, at: Timestamp::now() };
+                let stamp = Stamp { actor: ACTOR, at: app::ssr::clock::now() };
                 let plan = audit::with_entry(
                     c,
                     &chain,

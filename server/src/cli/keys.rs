@@ -1,20 +1,19 @@
 //! `strongroom keyring list|rotate|retire`, `strongroom rewrap` and
 //! `strongroom rekey`: changing the keys while the server runs (see
-//! `app::ssr::keys`). Each opens the database itself, refuses a wrong root key
+//! `app::ssr::store::keyring`). Each opens the database itself, refuses a wrong root key
 //! and records what it did in the audit trail.
 
 use super::RunError;
 use crate::config::{read_key_file, KeyArgs};
-use app::domain::Timestamp;
 use app::ssr::{
     crypto::{CryptoError, RootKey},
     db,
-    keys::{self, Rewrapped, Unlocked},
+    store::keyring::{self, Rewrapped, Unlocked},
     store::StoreError,
 };
 use clap::Subcommand;
 use rusqlite::Connection;
-use std::{path::PathBuf, time::Instant};
+use std::path::PathBuf;
 
 #[derive(Subcommand, Debug)]
 pub enum KeyringCommand {
@@ -51,7 +50,7 @@ fn open(key: &KeyArgs) -> Result<Opened, RunError> {
     }
     let (root, _) = key.root_key()?;
     let mut conn = db::open(&path).map_err(|e| RunError::Database(shown.clone(), StoreError::from(e).into()))?;
-    let unlocked = keys::unlock(&mut conn, &root, Timestamp::now()).map_err(|e| store_error(&shown, e))?;
+    let unlocked = keyring::unlock(&mut conn, &root, app::ssr::clock::now()).map_err(|e| store_error(&shown, e))?;
     Ok(Opened { conn, root, unlocked })
 }
 
@@ -78,7 +77,7 @@ pub async fn keyring(command: KeyringCommand) -> Result<(), RunError> {
 fn list(key: &KeyArgs) -> Result<(), RunError> {
     let opened = open(key)?;
     let shown = key.db_path().display().to_string();
-    let keys = keys::list(&opened.conn).map_err(|e| store_error(&shown, e))?;
+    let keys = keyring::list(&opened.conn).map_err(|e| store_error(&shown, e))?;
     let newest = keys.last().map(|k| k.id);
     println!("{:>4}  {:<20}  {:>10}", "id", "created (UTC)", "versions");
     for k in keys {
@@ -92,8 +91,8 @@ fn rotate(key: &KeyArgs) -> Result<(), RunError> {
     let mut opened = open(key)?;
     let shown = key.db_path().display().to_string();
     let chain = opened.unlocked.audit_key();
-    let id =
-        keys::rotate(&mut opened.conn, &opened.root, &chain, Timestamp::now()).map_err(|e| store_error(&shown, e))?;
+    let id = keyring::rotate(&mut opened.conn, &opened.root, &chain, app::ssr::clock::now())
+        .map_err(|e| store_error(&shown, e))?;
     println!("data key {id} is the newest; run `strongroom rewrap` to seal the stored versions with it");
     Ok(())
 }
@@ -101,7 +100,7 @@ fn rotate(key: &KeyArgs) -> Result<(), RunError> {
 fn retire(key: &KeyArgs, id: i64) -> Result<(), RunError> {
     let mut opened = open(key)?;
     let chain = opened.unlocked.audit_key();
-    keys::retire(&mut opened.conn, &chain, id, Timestamp::now()).map_err(|e| RunError::User(e.to_string()))?;
+    keyring::retire(&mut opened.conn, &chain, id, app::ssr::clock::now()).map_err(|e| RunError::User(e.to_string()))?;
     println!("data key {id} retired");
     Ok(())
 }
@@ -113,7 +112,7 @@ pub async fn rewrap(key: KeyArgs, batch: usize) -> Result<(), RunError> {
     blocking(move || {
         let mut opened = open(&key)?;
         let shown = key.db_path().display().to_string();
-        let started = Instant::now();
+        let started = app::ssr::clock::instant();
         let mut total = Rewrapped::default();
         // Twice over: the second pass finds what a server still holding an
         // older newest key wrote during the first (none, normally).
@@ -121,7 +120,7 @@ pub async fn rewrap(key: KeyArgs, batch: usize) -> Result<(), RunError> {
             let mut cursor = 0;
             // Capped: a batch holds the write lock, and the server's writes wait at most 5 s.
             let batch = batch.clamp(1, 10_000);
-            while let Some(done) = keys::rewrap_batch(&mut opened.conn, &opened.unlocked.keyring, cursor, batch)
+            while let Some(done) = keyring::rewrap_batch(&mut opened.conn, &opened.unlocked.keyring, cursor, batch)
                 .map_err(|e| store_error(&shown, e))?
             {
                 cursor = done.cursor;
@@ -132,7 +131,7 @@ pub async fn rewrap(key: KeyArgs, batch: usize) -> Result<(), RunError> {
         }
         let newest = opened.unlocked.keyring.newest_id().unwrap_or(0);
         let chain = opened.unlocked.audit_key();
-        keys::record_rewrap(&mut opened.conn, &chain, total, newest, Timestamp::now())
+        keyring::record_rewrap(&mut opened.conn, &chain, total, newest, app::ssr::clock::now())
             .map_err(|e| store_error(&shown, e))?;
         let seconds = started.elapsed().as_secs_f64();
         println!(
@@ -160,8 +159,8 @@ pub async fn rekey(key: KeyArgs, new_key_file: PathBuf) -> Result<(), RunError> 
             return Err(RunError::User(format!("{} holds the current root key", new_key_file.display())));
         }
         let shown = key.db_path().display().to_string();
-        let count =
-            keys::rekey(&mut opened.conn, &opened.root, &new, Timestamp::now()).map_err(|e| store_error(&shown, e))?;
+        let count = keyring::rekey(&mut opened.conn, &opened.root, &new, app::ssr::clock::now())
+            .map_err(|e| store_error(&shown, e))?;
         println!(
             "{count} data keys are now wrapped by the root key in {}; the old root key no longer opens {shown}. \
              Start the server with the new key (STRONGROOM_MASTER_KEY_FILE={}).",

@@ -42,7 +42,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), RunError> {
     };
     let state = open_state(args.db_path(), root, settings).await?;
     let (keep, chain) = (args.keep_versions, state.audit.clone());
-    let now = app::domain::Timestamp::now();
+    let now = app::ssr::clock::now();
     match state.db.call(move |c| app::ssr::store::set_default_retention(c, &chain, keep, now)).await {
         Ok(None) => tracing::info!(keep, "versions kept per secret by default"),
         Ok(Some(0)) => tracing::info!(keep, "versions kept per secret by default (recorded)"),
@@ -71,7 +71,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), RunError> {
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| RunError::Listen(addr.to_string(), e))?;
     let bound = listener.local_addr().map_err(RunError::Serve)?;
     tracing::info!(address = %bound, data_dir = %args.data_dir.display(), "listening on http://{bound}");
-    if state.db.read(app::ssr::accounts::user_count).await.unwrap_or(1) == 0 {
+    if state.db.read(app::ssr::store::accounts::user_count).await.unwrap_or(1) == 0 {
         // The link is a credential: its file's path is logged, never the link.
         // Bound to every address, the link names the loopback one.
         let reachable = match bound.ip() {
@@ -103,11 +103,11 @@ pub async fn serve(args: ServeArgs) -> Result<(), RunError> {
     crate::listen::serve(listener, router(state, options, front), limits, shutdown_signal()).await;
     // A setup link does not outlive its server (the next start makes another).
     setup.end();
-    let (commits, entries) = (
+    let (commits, reads) = (
         stats.commits.load(std::sync::atomic::Ordering::Relaxed),
-        stats.entries.load(std::sync::atomic::Ordering::Relaxed),
+        stats.jobs.load(std::sync::atomic::Ordering::Relaxed),
     );
-    tracing::info!(commits, entries, "workload-read audit batches since start");
+    tracing::info!(commits, reads, "workload-read batches since start");
     Ok(())
 }
 

@@ -12,8 +12,8 @@ use app::{
     },
     ssr::{
         audit::{self, NewEntry},
+        store::tokens::{self, TokenError},
         store::Stamp,
-        tokens::{self, TokenError},
     },
 };
 use clap::Subcommand;
@@ -50,7 +50,7 @@ const ACTOR: &str = "(command line)";
 
 fn entry(action: Action, namespace: &str, name: &TokenName) -> NewEntry {
     NewEntry {
-        at: Timestamp::now(),
+        at: app::ssr::clock::now(),
         actor: ACTOR.into(),
         action: action.as_str(),
         namespace: namespace.to_owned(),
@@ -76,7 +76,7 @@ pub async fn run(command: TokenCommand) -> Result<(), RunError> {
         TokenCommand::Create { name, namespace, expires, key } => {
             let name = TokenName::parse(&name).map_err(|e| user(&e))?;
             let scope = token_scope(&namespace).map_err(|e| user(&format!("--namespace: {e}")))?;
-            let now = Timestamp::now();
+            let now = app::ssr::clock::now();
             let expires_at =
                 Expiry::parse(&expires).and_then(|e| e.at(now)).map_err(|e| user(&format!("--expires: {e}")))?;
             let state = local::open(&key, false).await?;
@@ -106,7 +106,7 @@ pub async fn run(command: TokenCommand) -> Result<(), RunError> {
         }
         TokenCommand::List { key } => {
             let state = local::open(&key, false).await?;
-            let list = state.db.read(|c| tokens::list(c, Timestamp::now())).await.map_err(token_error)?;
+            let list = state.db.read(|c| tokens::list(c, app::ssr::clock::now())).await.map_err(token_error)?;
             println!("{:<24} {:<28} {:<24} {:<24} {:<24} STATUS", "NAME", "SCOPE", "CREATED", "EXPIRES", "LAST USED");
             let when = |t: Option<Timestamp>| t.map_or_else(|| "never".into(), |t| t.to_string());
             for t in list {
@@ -135,7 +135,7 @@ pub async fn run(command: TokenCommand) -> Result<(), RunError> {
                         &chain,
                         record,
                         |_| (None, None),
-                        |c| tokens::revoke(c, &revoked, Stamp { actor: ACTOR, at: Timestamp::now() }),
+                        |c| tokens::revoke(c, &revoked, Stamp { actor: ACTOR, at: app::ssr::clock::now() }),
                     )
                 })
                 .await

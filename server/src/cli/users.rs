@@ -4,11 +4,11 @@ use crate::config::KeyArgs;
 use app::{
     domain::{
         audit::{Action, OK},
-        Grant, Password, Role, Scope, Timestamp, Username,
+        Grant, Password, Role, Scope, Username,
     },
     ssr::{
-        accounts::{self, AccountError},
         audit::{self, NewEntry},
+        store::accounts::{self, AccountError},
         store::Stamp,
     },
 };
@@ -48,7 +48,7 @@ pub async fn add(name: &str, role: &str, namespace: Option<&str>, init: bool, ke
     let hash = state.auth.hasher.hash(password).await.map_err(|e| e.to_string())?;
     let grant = Grant { role, scope };
     let entry = NewEntry {
-        at: Timestamp::now(),
+        at: app::ssr::clock::now(),
         actor: "(command line)".into(),
         action: Action::UserAdd.as_str(),
         namespace: grant.scope.as_str().to_owned(),
@@ -67,7 +67,15 @@ pub async fn add(name: &str, role: &str, namespace: Option<&str>, init: bool, ke
                 &chain_key,
                 entry,
                 |_| (None, None),
-                |c| accounts::create_user(c, &username, &hash, &[grant], Stamp { actor: "cli", at: Timestamp::now() }),
+                |c| {
+                    accounts::create_user(
+                        c,
+                        &username,
+                        &hash,
+                        &[grant],
+                        Stamp { actor: "cli", at: app::ssr::clock::now() },
+                    )
+                },
             )
         })
         .await

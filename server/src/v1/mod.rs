@@ -1,13 +1,13 @@
 //! The workload API under `/v1`: the native JSON API (`native`) and the read
 //! surface of Vault / OpenBao KV v2 (`vault`). Both are thin: token checks,
 //! scope rules and the audit of every value read live in
-//! `app::ssr::workload::Request`, which both call. A session cookie opens
+//! `app::ssr::access::workload::Request`, which both call. A session cookie opens
 //! nothing here: values never reach a browser session.
 
 pub mod native;
 pub mod vault;
 
-use app::ssr::{state::AppState, workload};
+use app::ssr::{access::workload, state::AppState};
 use axum::{
     extract::ConnectInfo,
     http::{header, HeaderMap},

@@ -8,10 +8,13 @@
 use super::{presented, request};
 use app::domain::env_name::steers_programs;
 use app::ssr::{
+    access::{
+        read_store_error,
+        workload::{Disclosed, ReadError, Work},
+    },
     formats::{self, Format, FormatError},
     state::AppState,
     store,
-    workload::{store_error, Disclosed, ReadError, Work},
 };
 use axum::{
     extract::{ConnectInfo, Path, Query, State},
@@ -89,31 +92,29 @@ pub async fn export(
     let format = query.get("format").map(String::as_str).unwrap_or_default().to_owned();
     let allowed: Vec<String> =
         query.get("allow_env").map(|list| list.split(',').map(|k| k.trim().to_owned()).collect()).unwrap_or_default();
-    let work: Box<Work<(Format, Vec<Disclosed>)>> = Box::new(move |c, keyring, ns| {
-        let format = format
-            .parse::<Format>()
-            .map_err(|e: FormatError| ReadError::BadName { field: "format", message: e.to_string() })?;
-        Ok((format, store::resolve_all(c, keyring, ns).map_err(store_error)?))
-    });
-    let read = async {
-        let (who, ns, (format, all)) = req.read_with(token.as_deref(), &namespace, work).await?;
-        // Refused before anything is disclosed (or recorded as read).
+    // Every check below runs before anything is disclosed (or recorded as
+    // read), in the same job as the read itself.
+    let work: Box<Work<Format>> = Box::new(move |c, keyring, ns| {
+        let refuse = |message: String| ReadError::BadName { field: "format", message };
+        let format = format.parse::<Format>().map_err(|e: FormatError| refuse(e.to_string()))?;
+        let all = store::resolve_all(c, keyring, ns).map_err(read_store_error)?;
         if let Some(key) = formats::unrepresentable(format, all.iter().map(|d| (&d.key, &d.value))) {
-            let message = format!("{key} holds a NUL byte, which the {format} format cannot carry");
-            return Err(req.refused_as(&who, ReadError::BadName { field: "format", message }).await);
+            return Err(refuse(format!("{key} holds a NUL byte, which the {format} format cannot carry")));
         }
         // A shell that sources the file takes every name as given: one that steers programs
         // (PATH, BASH_ENV, PROMPT_COMMAND, …) is refused unless the reader allowed it by name.
         let steers = |d: &&Disclosed| steers_programs(d.key.as_str()) && !allowed.iter().any(|k| k == d.key.as_str());
         if let Some(d) = all.iter().find(steers).filter(|_| format == Format::Shell) {
-            let message = format!(
+            return Err(refuse(format!(
                 "{} can make programs run other code once a shell sources it: pass allow_env={} \
                  (strongroom export --allow-env {}) if that is intended",
                 d.key, d.key, d.key
-            );
-            return Err(req.refused_as(&who, ReadError::BadName { field: "format", message }).await);
+            )));
         }
-        let all = req.disclose(&who, &ns, all).await?;
+        Ok((format, all))
+    });
+    let read = async {
+        let (_, _, format, all) = req.read_with(token.as_deref(), &namespace, work).await?;
         Ok::<_, ReadError>((format, all.into_iter().map(|d| (d.key, d.value)).collect::<Vec<_>>()))
     };
     match read.await {

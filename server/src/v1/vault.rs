@@ -12,9 +12,12 @@ use super::{presented, request};
 use app::{
     domain::{view::NamespaceSummary, NamespacePath, Scope, Timestamp},
     ssr::{
+        access::{
+            read_store_error,
+            workload::{ReadError, Request, Work, Workload},
+        },
         state::AppState,
         store,
-        workload::{store_error, Disclosed, ReadError, Request, Work, Workload},
     },
 };
 use axum::{
@@ -128,7 +131,7 @@ pub async fn lookup_self(State(state): State<AppState>, addr: ConnectInfo<Socket
         Err(refusal) => return refusal,
     };
     let token = zeroize::Zeroizing::new(presented(&headers, true).unwrap_or_default().trim().to_owned());
-    let now = Timestamp::now().0;
+    let now = app::ssr::clock::now().0;
     let ttl = who.expires_at.map_or(0, |at| (at.0 - now).max(1));
     let scope = match &who.scope {
         Scope::All => String::new(),
@@ -159,22 +162,18 @@ pub async fn data(
             Err(refusal) => refusal,
         };
     }
-    // Token, scope, the map's version and its values in one read; nothing is
+    // Token, scope, the map's version and its values in one job; nothing is
     // disclosed (or recorded) unless the version asked for is the current one.
-    let work: Box<Work<(u64, Vec<Disclosed>)>> = Box::new(|c, keyring, ns| {
-        let version = store::map_version(c, ns).map_err(store_error)?;
-        Ok((version, store::resolve_all(c, keyring, ns).map_err(store_error)?))
-    });
-    let (who, ns, (version, all)) = match req.read_with(presented(&headers, true).as_deref(), &namespace, work).await {
-        Ok(found) => found,
-        Err(e) => return refused(&e),
-    };
     let wanted = query.get("version").map(|v| v.parse::<u64>());
-    if !matches!(wanted, None | Some(Ok(0))) && wanted != Some(Ok(version)) {
-        return errors(StatusCode::NOT_FOUND, &[]);
-    }
-    let all = match req.disclose(&who, &ns, all).await {
-        Ok(all) if !all.is_empty() => all,
+    let work: Box<Work<u64>> = Box::new(move |c, keyring, ns| {
+        let version = store::map_version(c, ns).map_err(read_store_error)?;
+        if !matches!(wanted, None | Some(Ok(0))) && wanted != Some(Ok(version)) {
+            return Ok((version, Vec::new()));
+        }
+        Ok((version, store::resolve_all(c, keyring, ns).map_err(read_store_error)?))
+    });
+    let (version, all) = match req.read_with(presented(&headers, true).as_deref(), &namespace, work).await {
+        Ok((_, _, version, all)) if !all.is_empty() => (version, all),
         Ok(_) => return errors(StatusCode::NOT_FOUND, &[]),
         Err(e) => return refused(&e),
     };

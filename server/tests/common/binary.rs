@@ -2,11 +2,8 @@
 //! admin, a token for `drill` and secrets `K0`… in it.
 
 use app::{
-    domain::{
-        Description, Grant, NamespacePath, Password, Role, Scope, SecretKey, SecretValue, Timestamp, TokenName,
-        Username,
-    },
-    ssr::{accounts, crypto::RootKey, state::AppState, store, store::Stamp, tokens},
+    domain::{Description, Grant, NamespacePath, Password, Role, Scope, SecretKey, SecretValue, TokenName, Username},
+    ssr::{crypto::RootKey, state::AppState, store, store::accounts, store::tokens, store::Stamp},
 };
 use std::{
     process::{Child, Command, Stdio},
@@ -24,7 +21,7 @@ pub async fn prepare(dir: &std::path::Path, root: &RootKey, secrets: usize) -> S
     state
         .db
         .call(move |c| {
-            let stamp = Stamp { actor: "drill", at: Timestamp::now() };
+            let stamp = Stamp { actor: "drill", at: app::ssr::clock::now() };
             let grant = Grant { role: Role::Admin, scope: Scope::parse("").unwrap() };
             accounts::create_user(c, &Username::parse("admin").unwrap(), &hash, &[grant], stamp).unwrap();
             let scope = Scope::parse("drill").unwrap();

@@ -6,7 +6,7 @@ pub mod binary;
 
 use app::{
     domain::{Grant, Password, Role, Scope, Timestamp, Username},
-    ssr::{accounts, crypto::RootKey, state::AppState, store::Stamp},
+    ssr::{crypto::RootKey, state::AppState, store::accounts, store::Stamp},
 };
 use leptos::prelude::LeptosOptions;
 use serde_json::Value;
@@ -72,7 +72,7 @@ impl Server {
         self.state
             .db
             .call(move |c| {
-                accounts::create_user(c, &name, &hash, &[grant], Stamp { actor: "test", at: Timestamp::now() })
+                accounts::create_user(c, &name, &hash, &[grant], Stamp { actor: "test", at: app::ssr::clock::now() })
             })
             .await
             .unwrap();
@@ -80,18 +80,18 @@ impl Server {
 
     /// Creates a token straight in the store; returns it.
     pub async fn token(&self, name: &str, scope: &str, expires_at: Option<Timestamp>) -> String {
-        let (token, hash) = app::ssr::tokens::new_token().unwrap();
+        let (token, hash) = app::ssr::store::tokens::new_token().unwrap();
         let (name, scope) = (app::domain::TokenName::parse(name).unwrap(), Scope::parse(scope).unwrap());
         self.state
             .db
             .call(move |c| {
-                app::ssr::tokens::create(
+                app::ssr::store::tokens::create(
                     c,
                     &name,
                     &scope,
                     expires_at,
                     &hash,
-                    Stamp { actor: "test", at: Timestamp::now() },
+                    Stamp { actor: "test", at: app::ssr::clock::now() },
                 )
             })
             .await

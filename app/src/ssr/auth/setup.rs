@@ -7,7 +7,7 @@
 //! writes the link to a 0600 file in the data dir, whose *path* it prints.
 //! It never goes to a log.
 
-use super::auth::{new_session_token, token_hash};
+use crate::ssr::auth::{new_session_token, token_hash};
 use std::{
     io::Write,
     path::{Path, PathBuf},
@@ -64,7 +64,7 @@ impl Setup {
     pub fn first_run(&self) -> FirstRun {
         let mut info = self.info.lock().unwrap_or_else(|p| p.into_inner()).clone();
         let link = self.link.lock().unwrap_or_else(|p| p.into_inner());
-        info.link_file = link.as_ref().filter(|l| l.until > Instant::now()).map(|l| l.file.clone());
+        info.link_file = link.as_ref().filter(|l| l.until > crate::ssr::clock::instant()).map(|l| l.file.clone());
         info
     }
 
@@ -82,20 +82,21 @@ impl Setup {
         writeln!(out, "{}/setup/{}", base.trim_end_matches('/'), token.as_str())
             .map_err(|e| SetupError::Write(file.clone(), e))?;
         *self.link.lock().unwrap_or_else(|p| p.into_inner()) =
-            Some(Link { hash, until: Instant::now() + VALID_FOR, file: file.clone() });
+            Some(Link { hash, until: crate::ssr::clock::instant() + VALID_FOR, file: file.clone() });
         Ok(file)
     }
 
     /// Whether `token` is the valid link (without using it up).
     pub fn check(&self, token: &str) -> bool {
         let link = self.link.lock().unwrap_or_else(|p| p.into_inner());
-        link.as_ref().is_some_and(|l| l.until > Instant::now() && same(&l.hash, &token_hash(token)))
+        link.as_ref().is_some_and(|l| l.until > crate::ssr::clock::instant() && same(&l.hash, &token_hash(token)))
     }
 
     /// Uses the link up if `token` is it: true once.
     pub fn take(&self, token: &str) -> bool {
         let mut link = self.link.lock().unwrap_or_else(|p| p.into_inner());
-        let valid = link.as_ref().is_some_and(|l| l.until > Instant::now() && same(&l.hash, &token_hash(token)));
+        let valid =
+            link.as_ref().is_some_and(|l| l.until > crate::ssr::clock::instant() && same(&l.hash, &token_hash(token)));
         if valid {
             self.end_locked(&mut link);
         }

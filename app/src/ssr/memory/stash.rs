@@ -77,7 +77,7 @@ impl<T> Stash<T> {
         let mut raw = [0u8; 16];
         getrandom::fill(&mut raw).ok()?;
         let id = URL_SAFE_NO_PAD.encode(raw);
-        let now = Instant::now();
+        let now = crate::ssr::clock::instant();
         let mut held = self.lock();
         held.retain(|_, h| h.until > now);
         let oldest = |held: &HashMap<String, Held<T>>, mine: bool| {
@@ -108,13 +108,13 @@ impl<T> Stash<T> {
         let mut held = self.lock();
         let mine = held.get(id).is_some_and(|h| h.owner == owner);
         let item = if mine { held.remove(id) } else { None };
-        item.filter(|h| h.until > Instant::now()).map(|h| h.item)
+        item.filter(|h| h.until > crate::ssr::clock::instant()).map(|h| h.item)
     }
 
     /// Looks at the item without taking it.
     pub fn peek<R>(&self, owner: i64, id: &str, f: impl FnOnce(&T) -> R) -> Option<R> {
         let held = self.lock();
-        held.get(id).filter(|h| h.owner == owner && h.until > Instant::now()).map(|h| f(&h.item))
+        held.get(id).filter(|h| h.owner == owner && h.until > crate::ssr::clock::instant()).map(|h| f(&h.item))
     }
 }
 

@@ -36,188 +36,11 @@ use std::{
     },
 };
 
-/// Each entry moves the schema from version `index` to `index + 1`.
-const MIGRATIONS: &[&str] = &[
-    r#"
-CREATE TABLE meta (
-    name  TEXT PRIMARY KEY,
-    value BLOB NOT NULL
-) STRICT;
-CREATE TABLE data_keys (
-    id         INTEGER PRIMARY KEY,
-    nonce      BLOB NOT NULL,
-    wrapped    BLOB NOT NULL,
-    created_at INTEGER NOT NULL
-) STRICT;
-CREATE TABLE namespaces (
-    id          INTEGER PRIMARY KEY,
-    path        TEXT NOT NULL UNIQUE,
-    parent_id   INTEGER REFERENCES namespaces(id),
-    description TEXT NOT NULL DEFAULT '',
-    created_at  INTEGER NOT NULL,
-    created_by  TEXT NOT NULL
-) STRICT;
-CREATE TABLE secrets (
-    id           INTEGER PRIMARY KEY,
-    namespace_id INTEGER NOT NULL REFERENCES namespaces(id),
-    key          TEXT NOT NULL,
-    description  TEXT NOT NULL DEFAULT '',
-    version      INTEGER NOT NULL,
-    created_at   INTEGER NOT NULL,
-    created_by   TEXT NOT NULL,
-    updated_at   INTEGER NOT NULL,
-    updated_by   TEXT NOT NULL,
-    deleted_at   INTEGER,
-    deleted_by   TEXT,
-    UNIQUE (namespace_id, key)
-) STRICT;
-CREATE TABLE secret_versions (
-    secret_id     INTEGER NOT NULL REFERENCES secrets(id),
-    version       INTEGER NOT NULL,
-    key_id        INTEGER REFERENCES data_keys(id),
-    nonce         BLOB,
-    ciphertext    BLOB,
-    created_at    INTEGER NOT NULL,
-    created_by    TEXT NOT NULL,
-    restored_from INTEGER,
-    PRIMARY KEY (secret_id, version)
-) STRICT;
-"#,
-    r#"
-CREATE TABLE users (
-    id                  INTEGER PRIMARY KEY,
-    username            TEXT NOT NULL UNIQUE,
-    password_hash       TEXT NOT NULL,
-    disabled            INTEGER NOT NULL DEFAULT 0,
-    created_at          INTEGER NOT NULL,
-    created_by          TEXT NOT NULL,
-    password_changed_at INTEGER NOT NULL
-) STRICT;
-CREATE TABLE grants (
-    user_id    INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-    role       TEXT NOT NULL CHECK (role IN ('admin', 'editor', 'auditor')),
-    namespace  TEXT NOT NULL,
-    created_at INTEGER NOT NULL,
-    created_by TEXT NOT NULL,
-    PRIMARY KEY (user_id, role, namespace)
-) STRICT;
-CREATE TABLE sessions (
-    token_hash   BLOB PRIMARY KEY,
-    user_id      INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
-    created_at   INTEGER NOT NULL,
-    last_seen_at INTEGER NOT NULL
-) STRICT;
-CREATE INDEX sessions_by_user ON sessions(user_id);
-"#,
-    r#"
-CREATE TABLE audit (
-    id        INTEGER PRIMARY KEY,
-    at        INTEGER NOT NULL,
-    actor     TEXT NOT NULL,
-    action    TEXT NOT NULL,
-    namespace TEXT NOT NULL,
-    key       TEXT NOT NULL,
-    version   INTEGER,
-    client    TEXT NOT NULL,
-    outcome   TEXT NOT NULL,
-    mac       BLOB NOT NULL
-) STRICT;
-CREATE INDEX audit_by_namespace ON audit(namespace, id);
-CREATE INDEX audit_by_actor ON audit(actor, id);
-CREATE INDEX audit_by_action ON audit(action, id);
-CREATE INDEX audit_by_time ON audit(at, id);
-"#,
-    r#"
-ALTER TABLE secrets ADD COLUMN rotate_by INTEGER;
-ALTER TABLE secrets ADD COLUMN rotate_every_days INTEGER;
-"#,
-    r#"
-CREATE TABLE tokens (
-    id           INTEGER PRIMARY KEY,
-    name         TEXT NOT NULL UNIQUE,
-    token_hash   BLOB NOT NULL UNIQUE,
-    namespace    TEXT NOT NULL,
-    created_at   INTEGER NOT NULL,
-    created_by   TEXT NOT NULL,
-    expires_at   INTEGER,
-    last_used_at INTEGER,
-    revoked_at   INTEGER,
-    revoked_by   TEXT
-) STRICT;
-CREATE INDEX audit_by_key ON audit(key, id);
-"#,
-    r#"
-CREATE TABLE changes (
-    id  INTEGER PRIMARY KEY CHECK (id = 1),
-    seq INTEGER NOT NULL
-) STRICT;
-INSERT INTO changes (id, seq) VALUES (1, 1);
-ALTER TABLE namespaces ADD COLUMN changed INTEGER NOT NULL DEFAULT 1;
-CREATE TRIGGER secrets_changed_insert AFTER INSERT ON secrets BEGIN
-    UPDATE changes SET seq = seq + 1;
-    UPDATE namespaces SET changed = (SELECT seq FROM changes) WHERE id = NEW.namespace_id;
-END;
-CREATE TRIGGER secrets_changed_update AFTER UPDATE ON secrets BEGIN
-    UPDATE changes SET seq = seq + 1;
-    UPDATE namespaces SET changed = (SELECT seq FROM changes) WHERE id = NEW.namespace_id;
-END;
-CREATE TRIGGER secrets_changed_delete AFTER DELETE ON secrets BEGIN
-    UPDATE changes SET seq = seq + 1;
-    UPDATE namespaces SET changed = (SELECT seq FROM changes) WHERE id = OLD.namespace_id;
-END;
-"#,
-    // "What did this person do of this kind": newest first without sorting.
-    r#"
-CREATE INDEX audit_by_actor_action ON audit(actor, action, id);
-"#,
-    // A random id per secret, bound into its ciphertexts (format 2). Secrets made
-    // before keep NULL and format 1 until `strongroom rewrap` gives them one.
-    r#"
-ALTER TABLE secrets ADD COLUMN uid BLOB CHECK (uid IS NULL OR length(uid) = 16);
-"#,
-    // Versions this secret keeps with their ciphertext; NULL: the default
-    // (`STRONGROOM_KEEP_VERSIONS`, recorded in meta at start).
-    r#"
-ALTER TABLE secrets ADD COLUMN keep_versions INTEGER CHECK (keep_versions IS NULL OR keep_versions BETWEEN 1 AND 1000);
-"#,
-    // Databases made before the base key was stored derive from the root key
-    // itself; marked here so that `keys::unlock` takes that path for them only.
-    r#"
-INSERT INTO meta (name, value) SELECT 'base_key_legacy', x'01'
-WHERE EXISTS (SELECT 1 FROM meta WHERE name = 'key_check') AND NOT EXISTS (SELECT 1 FROM meta WHERE name = 'base_key');
-"#,
-    // Tags (`name=value` pairs, sorted, space-separated: `domain::Tags`), and the
-    // refused entries of the trail, newest first (overall and per namespace)
-    // without scanning the rest; partial, so entries that are `ok` cost nothing.
-    r#"
-ALTER TABLE secrets ADD COLUMN tags TEXT NOT NULL DEFAULT '';
-CREATE INDEX audit_refused ON audit(id) WHERE substr(outcome, 1, 2) <> 'ok';
-CREATE INDEX audit_refused_by_namespace ON audit(namespace, id) WHERE substr(outcome, 1, 2) <> 'ok';
-"#,
-    // The security rows' MACs (see `rows`; given by `rows::seal` at the next
-    // unlock), and each namespace's own change counter: a namespace's map
-    // version is the sum along its ancestry, so it grows with a change there
-    // or above and tells nothing of changes elsewhere (a server-wide counter
-    // did). Counters keep their values, so no version goes back.
-    r#"
-ALTER TABLE users ADD COLUMN mac BLOB;
-ALTER TABLE grants ADD COLUMN mac BLOB;
-ALTER TABLE tokens ADD COLUMN mac BLOB;
-DROP TRIGGER secrets_changed_insert;
-DROP TRIGGER secrets_changed_update;
-DROP TRIGGER secrets_changed_delete;
-DROP TABLE changes;
-CREATE TRIGGER secrets_changed_insert AFTER INSERT ON secrets BEGIN
-    UPDATE namespaces SET changed = changed + 1 WHERE id = NEW.namespace_id;
-END;
-CREATE TRIGGER secrets_changed_update AFTER UPDATE ON secrets BEGIN
-    UPDATE namespaces SET changed = changed + 1 WHERE id = NEW.namespace_id;
-END;
-CREATE TRIGGER secrets_changed_delete AFTER DELETE ON secrets BEGIN
-    UPDATE namespaces SET changed = changed + 1 WHERE id = OLD.namespace_id;
-END;
-"#,
-];
+pub mod group_commit;
+mod migrations;
+mod row_mac;
+use migrations::MIGRATIONS;
+pub use row_mac::{install_row_mac, RowKey};
 
 /// How many migrations this binary knows: the schema version it writes.
 pub const MIGRATIONS_LEN: usize = MIGRATIONS.len();
@@ -321,7 +144,7 @@ struct Connections {
     readers: Vec<Mutex<Connection>>,
     next: AtomicUsize,
     /// Installed on every connection once the database is unlocked (`rows`).
-    row_key: std::sync::OnceLock<super::rows::RowKey>,
+    row_key: std::sync::OnceLock<RowKey>,
 }
 
 impl Db {
@@ -341,10 +164,10 @@ impl Db {
     }
 
     /// Gives every connection, and every one opened later, `row_mac` (see `rows`).
-    pub fn install_row_key(&self, key: super::rows::RowKey) -> rusqlite::Result<()> {
-        super::rows::install(&lock(&self.0.writer), &key)?;
+    pub fn install_row_key(&self, key: RowKey) -> rusqlite::Result<()> {
+        install_row_mac(&lock(&self.0.writer), &key)?;
         for reader in self.0.readers.iter() {
-            super::rows::install(&lock(reader), &key)?;
+            install_row_mac(&lock(reader), &key)?;
         }
         let _ = self.0.row_key.set(key);
         Ok(())
@@ -371,7 +194,7 @@ impl Db {
     pub fn own_reader(&self) -> rusqlite::Result<Connection> {
         let conn = reader(&self.0.path)?;
         if let Some(key) = self.0.row_key.get() {
-            super::rows::install(&conn, key)?;
+            install_row_mac(&conn, key)?;
         }
         Ok(conn)
     }
@@ -390,7 +213,7 @@ impl Db {
     {
         let db = self.0.clone();
         run_blocking(move || {
-            let asked = std::time::Instant::now();
+            let asked = crate::ssr::clock::instant();
             let mut conn = lock(&db.writer);
             waited("writer", asked);
             // Every writer use starts outside a transaction, whatever the last
@@ -428,7 +251,7 @@ impl Db {
     {
         let db = self.0.clone();
         run_blocking(move || {
-            let asked = std::time::Instant::now();
+            let asked = crate::ssr::clock::instant();
             let readers = &db.readers;
             let free = readers.iter().find_map(|r| r.try_lock().ok());
             let conn = free.unwrap_or_else(|| lock(&readers[db.next.fetch_add(1, Ordering::Relaxed) % readers.len()]));
@@ -474,7 +297,7 @@ pub fn unwritable(e: &rusqlite::Error) -> bool {
 }
 
 fn waited(connection: &str, asked: std::time::Instant) {
-    super::metrics::metrics().db_wait.with_label_values(&[connection]).observe(asked.elapsed().as_secs_f64());
+    crate::ssr::metrics::metrics().db_wait.with_label_values(&[connection]).observe(asked.elapsed().as_secs_f64());
 }
 
 /// A panic while holding the lock leaves no half-written state behind

@@ -1,19 +1,13 @@
-//! Refused reads, per client: the first few a minute get an entry each, the
+//! The allowance of refused requests per client: the first few a minute get an entry each, the
 //! rest are counted and written as one entry when the minute is over, so a
 //! flood of refused requests cannot flood the trail (and its fsyncs).
 //! Refused writes and sign-ins never come here: each of those is recorded.
 
-use crate::domain::{
-    audit::{Action, ANONYMOUS},
-    Timestamp,
-};
 use std::{
     collections::HashMap,
     sync::Mutex,
     time::{Duration, Instant},
 };
-
-use super::audit::NewEntry;
 
 /// Entries per client per window before the rest are counted.
 const FREE: u32 = 10;
@@ -56,15 +50,15 @@ impl Refusals {
         }
     }
 
-    /// One entry per client whose window is over (or every client, with
-    /// `all`) and had refusals held back; those windows are forgotten.
-    pub fn summaries(&self, now: Instant, all: bool) -> Vec<NewEntry> {
+    /// Each client whose window is over (or every client, with `all`) and
+    /// had refusals held back, with how many; those windows are forgotten.
+    pub fn summaries(&self, now: Instant, all: bool) -> Vec<(String, u32)> {
         let mut windows = self.windows.lock().unwrap_or_else(|e| e.into_inner());
         let mut out = Vec::new();
         windows.retain(|client, w| {
             let over = all || now.saturating_duration_since(w.started) >= WINDOW;
             if over && w.held > 0 {
-                out.push(summary(client, w.held));
+                out.push((client.clone(), w.held));
             }
             !over
         });
@@ -76,20 +70,7 @@ impl Refusals {
 /// /64, and could otherwise take a new allowance with every address), keyed as
 /// the sign-in throttle keys it.
 fn client_key(client: &str) -> String {
-    client.parse::<std::net::IpAddr>().map_or_else(|_| client.to_owned(), super::auth::address_key)
-}
-
-fn summary(client: &str, held: u32) -> NewEntry {
-    NewEntry {
-        at: Timestamp::now(),
-        actor: ANONYMOUS.to_owned(),
-        action: Action::Request.as_str(),
-        namespace: String::new(),
-        key: String::new(),
-        version: None,
-        client: client.to_owned(),
-        outcome: format!("refused: {held} more refused requests within a minute, counted here instead of one by one"),
-    }
+    client.parse::<std::net::IpAddr>().map_or_else(|_| client.to_owned(), super::address_key)
 }
 
 #[cfg(test)]
@@ -99,15 +80,14 @@ mod tests {
     #[test]
     fn each_client_gets_ten_entries_a_minute_and_then_one_count() {
         let r = Refusals::default();
-        let t0 = Instant::now();
+        let t0 = crate::ssr::clock::instant();
         let admitted = (0..25).filter(|_| r.admit("10.0.0.1", t0)).count();
         assert_eq!(admitted, 10);
         assert!(r.admit("10.0.0.2", t0), "another client has its own allowance");
         assert!(r.summaries(t0 + Duration::from_secs(30), false).is_empty(), "the minute is not over");
         let done = r.summaries(t0 + WINDOW, false);
         assert_eq!(done.len(), 1, "only the client with refusals held back");
-        assert_eq!((done[0].client.as_str(), done[0].action), ("10.0.0.1", "request"));
-        assert!(done[0].outcome.starts_with("refused: 15 more refused requests"), "{}", done[0].outcome);
+        assert_eq!(done[0], ("10.0.0.1".to_owned(), 15));
         assert!(r.admit("10.0.0.1", t0 + WINDOW), "a new minute, a new allowance");
         assert!(r.summaries(t0 + WINDOW, true).is_empty());
     }
@@ -115,12 +95,11 @@ mod tests {
     #[test]
     fn an_ipv6_slash_64_is_one_client() {
         let r = Refusals::default();
-        let t0 = Instant::now();
+        let t0 = crate::ssr::clock::instant();
         let admitted = (0..25).filter(|i| r.admit(&format!("2001:db8:0:1::{i:x}"), t0)).count();
         assert_eq!(admitted, 10, "every address of one /64 shares one allowance");
         assert!(r.admit("2001:db8:0:2::1", t0), "the next /64 is another client");
         let done = r.summaries(t0 + WINDOW, false);
-        assert_eq!(done[0].client, "2001:db8:0:1::/64");
-        assert!(done[0].outcome.contains("15 more"), "{}", done[0].outcome);
+        assert_eq!(done[0], ("2001:db8:0:1::/64".to_owned(), 15));
     }
 }

@@ -4,16 +4,16 @@
 //! with one audit entry per key added or rotated. Shared by the import page
 //! and `strongroom import`.
 
-use super::{
-    audit::{self, AuditKey, NewEntry},
-    crypto::Keyring,
-    formats::{Entry, Format},
-    store::{self, Stamp, StoreError},
-};
 use crate::domain::{
     audit::{Action, OK},
     view::ImportPlan,
     Description, NamespacePath, SecretKey,
+};
+use crate::ssr::{
+    audit::{self, AuditKey, NewEntry},
+    crypto::Keyring,
+    formats::{Entry, Format},
+    store::{self, Stamp, StoreError},
 };
 use rusqlite::Connection;
 use std::collections::HashSet;

@@ -4,12 +4,12 @@
 //! is stored (the token has full entropy, so one hash suffices), so a copy of
 //! the database does not hand out working tokens.
 
-use super::{
+use crate::domain::{token::TOKEN_PREFIX, Scope, Timestamp, TokenName, TokenView};
+use crate::ssr::{
     auth::token_hash,
-    rows::{self, TOKENS},
+    store::rows::{self, TOKENS},
     store::Stamp,
 };
-use crate::domain::{token::TOKEN_PREFIX, Scope, Timestamp, TokenName, TokenView};
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use zeroize::Zeroizing;
@@ -183,9 +183,9 @@ mod tests {
 
     fn db() -> (tempfile::TempDir, Connection) {
         let dir = tempfile::tempdir().unwrap();
-        let conn = super::super::db::open(&dir.path().join("t.db")).unwrap();
-        let base = super::super::crypto::BaseKey::generate().unwrap();
-        rows::install(&conn, &rows::RowKey::derive(&base)).unwrap();
+        let conn = crate::ssr::db::open(&dir.path().join("t.db")).unwrap();
+        let base = crate::ssr::crypto::BaseKey::generate().unwrap();
+        crate::ssr::db::install_row_mac(&conn, &crate::ssr::db::RowKey::derive(&base)).unwrap();
         (dir, conn)
     }
 

@@ -30,24 +30,12 @@
 //! (`rows.sealed`), so a copy whose "sealed" mark was deleted to have its rows
 //! sealed again is refused instead.
 
-use super::{
-    audit::{self, AuditKey, NewEntry},
-    crypto::BaseKey,
-};
 use crate::domain::{
     audit::{Action, OK},
     Timestamp,
 };
-use hmac::{Mac, SimpleHmac};
-use rusqlite::{
-    functions::{Context, FunctionFlags},
-    types::ValueRef,
-    Connection, OptionalExtension,
-};
-use std::sync::Arc;
-use zeroize::Zeroizing;
-
-type Hmac = SimpleHmac<sha2::Sha256>;
+use crate::ssr::audit::{self, AuditKey, NewEntry};
+use rusqlite::{Connection, OptionalExtension};
 
 /// The MAC of a `users` row, as SQL.
 pub const USERS: &str = "row_mac('users', id, username, password_hash, disabled, password_changed_at)";
@@ -59,52 +47,6 @@ pub const TOKENS: &str = "row_mac('tokens', id, name, token_hash, namespace, exp
 /// Every covered table with its MAC expression and what names a row in a message.
 pub const TABLES: [(&str, &str, &str); 3] =
     [("users", USERS, "username"), ("grants", GRANTS, "user_id || ' ' || role"), ("tokens", TOKENS, "name")];
-
-/// The row key. Zeroized on drop; `Debug` is redacted.
-#[derive(Clone)]
-pub struct RowKey(Arc<Zeroizing<[u8; 32]>>);
-
-impl std::fmt::Debug for RowKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("RowKey(..)")
-    }
-}
-
-impl RowKey {
-    pub fn derive(base: &BaseKey) -> Self {
-        Self(Arc::new(base.derive("strongroom security rows v1")))
-    }
-
-    /// The MAC of one row's values: each length-prefixed with its type, so
-    /// that no two different rows encode alike.
-    fn mac(&self, values: &[ValueRef<'_>]) -> Vec<u8> {
-        let key: &[u8] = self.0.as_ref().as_ref();
-        let mut mac = Hmac::new_from_slice(key).expect("HMAC takes any key length");
-        for value in values {
-            let (tag, bytes): (u8, std::borrow::Cow<[u8]>) = match value {
-                ValueRef::Null => (b'n', (&[][..]).into()),
-                ValueRef::Integer(i) => (b'i', i.to_be_bytes().to_vec().into()),
-                ValueRef::Real(r) => (b'r', r.to_be_bytes().to_vec().into()),
-                ValueRef::Text(t) => (b't', (*t).into()),
-                ValueRef::Blob(b) => (b'b', (*b).into()),
-            };
-            mac.update(&[tag]);
-            mac.update(&(bytes.len() as u64).to_be_bytes());
-            mac.update(&bytes);
-        }
-        mac.finalize().into_bytes().to_vec()
-    }
-}
-
-/// Installs `row_mac(…)` on `conn` (again: replaces it).
-pub fn install(conn: &Connection, key: &RowKey) -> rusqlite::Result<()> {
-    let key = key.clone();
-    let flags = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC | FunctionFlags::SQLITE_DIRECTONLY;
-    conn.create_scalar_function("row_mac", -1, flags, move |ctx: &Context<'_>| {
-        let values = (0..ctx.len()).map(|i| ctx.get_raw(i)).collect::<Vec<_>>();
-        Ok(key.mac(&values))
-    })
-}
 
 /// Why a database's security rows cannot be trusted.
 #[derive(Debug, thiserror::Error)]
@@ -179,12 +121,14 @@ pub fn refused(table: &str, row: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ssr::crypto::BaseKey;
+    use rusqlite::types::ValueRef;
 
     fn db() -> (tempfile::TempDir, Connection, AuditKey) {
         let dir = tempfile::tempdir().unwrap();
-        let conn = super::super::db::open(&dir.path().join("t.db")).unwrap();
+        let conn = crate::ssr::db::open(&dir.path().join("t.db")).unwrap();
         let base = BaseKey::generate().unwrap();
-        install(&conn, &RowKey::derive(&base)).unwrap();
+        crate::ssr::db::install_row_mac(&conn, &crate::ssr::db::RowKey::derive(&base)).unwrap();
         let chain = AuditKey::derive(&base);
         audit::start_chain(&conn, &chain).unwrap();
         (dir, conn, chain)
@@ -236,7 +180,7 @@ mod tests {
 
     #[test]
     fn values_of_different_types_or_splits_never_mac_alike() {
-        let key = RowKey::derive(&BaseKey::generate().unwrap());
+        let key = crate::ssr::db::RowKey::derive(&BaseKey::generate().unwrap());
         let a = key.mac(&[ValueRef::Text(b"ab"), ValueRef::Text(b"c")]);
         assert_ne!(a, key.mac(&[ValueRef::Text(b"a"), ValueRef::Text(b"bc")]));
         assert_ne!(key.mac(&[ValueRef::Integer(1)]), key.mac(&[ValueRef::Text(b"1")]));

@@ -1,11 +1,11 @@
 //! Users, grants and sessions in SQLite. Free of Leptos, like `store`.
 //! Passwords arrive already hashed; session tokens arrive already hashed.
 
-use super::{
-    rows::{self, GRANTS, USERS},
+use crate::domain::{view::UserView, Grant, Role, Scope, Timestamp, Username};
+use crate::ssr::{
+    store::rows::{self, GRANTS, USERS},
     store::Stamp,
 };
-use crate::domain::{view::UserView, Grant, Role, Scope, Timestamp, Username};
 use rusqlite::{params, Connection, OptionalExtension};
 use std::time::Duration;
 

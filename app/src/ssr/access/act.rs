@@ -3,17 +3,16 @@
 //! runtime, and turn failures into an `AppError`, logged once here. (The
 //! server gives each error response the status of its `AppError`.)
 
-use super::{
-    accounts::AccountError,
+use super::*;
+use crate::ssr::{
     audit::{self, NewEntry},
     state::AppState,
-    store::StoreError,
 };
 use crate::{
     domain::{
         audit::{Action, ANONYMOUS, OK},
         view::SecretMeta,
-        Grant, NamespacePath, Role, Scope, SecretValue, Timestamp, Username,
+        Grant, NamespacePath, Role, Scope, Username,
     },
     error::AppError,
 };
@@ -59,7 +58,7 @@ impl Recorded for crate::domain::view::NamespaceSummary {}
 impl Recorded for crate::domain::TokenView {}
 impl Recorded for crate::domain::view::ImportPlan {
     fn outcome(&self) -> Option<String> {
-        Some(super::import::summary(self))
+        Some(crate::ssr::store::import::summary(self))
     }
 }
 impl Recorded for SecretMeta {
@@ -116,7 +115,7 @@ impl Act {
 
     fn entry(&self, outcome: String, version: Option<i64>) -> NewEntry {
         NewEntry {
-            at: Timestamp::now(),
+            at: crate::ssr::clock::now(),
             actor: self.actor.lock().unwrap_or_else(|p| p.into_inner()).clone(),
             action: self.action.as_str(),
             namespace: self.namespace.lock().unwrap_or_else(|p| p.into_inner()).clone(),
@@ -222,8 +221,8 @@ pub struct Caller {
 }
 
 impl Caller {
-    pub fn stamp(&self) -> super::store::Stamp<'_> {
-        super::store::Stamp { actor: self.username.as_str(), at: Timestamp::now() }
+    pub fn stamp(&self) -> crate::ssr::store::Stamp<'_> {
+        crate::ssr::store::Stamp { actor: self.username.as_str(), at: crate::ssr::clock::now() }
     }
 
     /// Any grant covers `ns`: it may be listed and opened.
@@ -292,19 +291,6 @@ pub fn field<T, E: std::fmt::Display>(name: &str, parsed: Result<T, E>) -> Resul
     parsed.map_err(|e| AppError::validation(name, e))
 }
 
-/// Parses a submitted value. The input is zeroized whether or not it parses.
-/// Browsers submit a textarea's line breaks as CRLF (the HTML rules), so a
-/// pasted SSH key would come back with a `\r` on every line and stop working:
-/// CRLF and lone CR become LF here, where forms (JavaScript on or off) arrive.
-/// The `/v1` API and the CLI never come through here: they keep bytes exactly.
-pub fn value_field(name: &str, input: crate::api::WriteOnly) -> Result<SecretValue, AppError> {
-    let mut text = zeroize::Zeroizing::new(input.into_inner());
-    if text.contains('\r') {
-        text = super::formats::lf_line_ends(&text);
-    }
-    field(name, SecretValue::parse(std::mem::take(&mut *text)))
-}
-
 /// Adds a header to the response of the current request.
 pub fn set_header(name: header::HeaderName, value: &str) {
     if let (Some(options), Ok(value)) = (use_context::<leptos_axum::ResponseOptions>(), value.parse()) {
@@ -333,85 +319,4 @@ pub fn take_flash() -> Option<String> {
     // Cleared whether or not it is valid: a bad one is not sent again and again.
     set_header(header::SET_COOKIE, &state.auth.cookies.clear_flash());
     state.auth.cookies.read_flash(&cookies)
-}
-
-/// Maps a store failure to what the user is told. Internal failures are logged
-/// here with their detail (never a value: store errors carry none) and reach
-/// the client as "Something went wrong".
-pub fn store_error(err: StoreError) -> AppError {
-    match err {
-        StoreError::NamespaceNotFound => AppError::NotFound("Namespace not found.".into()),
-        StoreError::NamespaceExists => AppError::conflict(Some("namespace"), "That namespace already exists."),
-        StoreError::NamespaceNotEmpty { secrets, children } => AppError::conflict(
-            None,
-            format!(
-                "Only an empty namespace can be deleted: this one has {secrets} secrets (deleted ones count until \
-                 purged) and {children} child namespaces."
-            ),
-        ),
-        StoreError::SecretNotFound => AppError::NotFound("Secret not found.".into()),
-        StoreError::SecretExists => {
-            AppError::conflict(Some("key"), "A secret with this key already exists here. Rotate it instead.")
-        }
-        StoreError::SecretDeleted => AppError::conflict(
-            Some("key"),
-            "A deleted secret with this key exists here. Restore it from its page first.",
-        ),
-        StoreError::SecretNotDeleted => AppError::conflict(None, "This secret is not deleted."),
-        StoreError::VersionNotFound => AppError::NotFound("Version not found.".into()),
-        StoreError::VersionDestroyed(v) => AppError::conflict(
-            Some("version"),
-            format!("Version {v} is past the retention limit; its value was destroyed and cannot be restored."),
-        ),
-        StoreError::Stale { expected, version, by, at } => AppError::conflict(
-            Some("value"),
-            format!(
-                "{by} rotated this secret to version {version} at {at}, after this page showed version {expected}. \
-                 Your value was not saved: look at the new version, then rotate again if yours should replace it."
-            ),
-        ),
-        StoreError::Sqlite(e) if super::db::unwritable(&e) => unavailable(&e),
-        other => internal("store", &other),
-    }
-}
-
-/// A database failure as the user is told it: a write the disk refused is 503
-/// "nothing was changed" (as for every write); anything else is internal.
-pub fn sqlite_error(what: &str, err: &rusqlite::Error) -> AppError {
-    if super::db::unwritable(err) {
-        unavailable(err)
-    } else {
-        internal(what, err)
-    }
-}
-
-/// Logs a write the disk refused, and tells the client plainly.
-fn unavailable(err: &rusqlite::Error) -> AppError {
-    tracing::error!(error = %err, "a write failed: the disk is full or read-only");
-    AppError::Unavailable
-}
-
-/// Maps an account failure to what the admin is told.
-pub fn account_error(err: AccountError) -> AppError {
-    match err {
-        AccountError::UserExists => AppError::conflict(Some("username"), "That username is taken."),
-        AccountError::UserNotFound => AppError::NotFound("User not found.".into()),
-        AccountError::GrantExists => AppError::conflict(Some("role"), "The user already has that grant."),
-        AccountError::GrantNotFound => AppError::NotFound("Grant not found.".into()),
-        AccountError::AdminExists => AppError::conflict(
-            None,
-            "An admin exists already: the setup link makes the first one only. Sign in instead.",
-        ),
-        AccountError::LastAdmin => {
-            AppError::conflict(None, "That would leave no enabled admin of every namespace. Add another admin first.")
-        }
-        AccountError::Sqlite(e) if super::db::unwritable(&e) => unavailable(&e),
-        other => internal("accounts", &other),
-    }
-}
-
-/// Logs an unexpected failure and hides it from the client.
-pub fn internal(what: &str, err: &dyn std::fmt::Display) -> AppError {
-    tracing::error!(error = %err, "{what} failure");
-    AppError::Internal
 }

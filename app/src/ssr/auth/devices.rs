@@ -6,7 +6,7 @@
 //! out the people who really use the account. A stolen cookie gives no more than
 //! any other client: five guesses, then the same growing waits.
 
-use super::crypto::{BaseKey, KEY_LEN};
+use crate::ssr::crypto::{BaseKey, KEY_LEN};
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use hmac::{Mac, SimpleHmac};
 use sha2::Sha256;

@@ -8,13 +8,14 @@
 //! (its writer asks for keys newer than its newest) or meets a ciphertext under
 //! a key it does not hold.
 
-use super::{
+use crate::domain::{audit::Action, NamespacePath, SecretKey, Timestamp};
+use crate::ssr::{
     audit::{self, AuditKey, NewEntry},
     crypto::{BaseKey, CryptoError, DataKey, Keyring, Place, RootKey, Sealed, SecretUid, WrappedKey},
-    rows::{self, RowKey},
+    db::{install_row_mac, RowKey},
+    store::rows,
     store::{parsed, uid_at, StoreError},
 };
-use crate::domain::{audit::Action, NamespacePath, SecretKey, Timestamp};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -67,7 +68,7 @@ pub fn unlock(conn: &mut Connection, root: &RootKey, now: Timestamp) -> Result<U
         None => return Err(StoreError::MissingBaseKey),
     };
     let keys = wrapped_keys(&tx)?.iter().map(|w| root.unwrap(w)).collect::<Result<Vec<_>, _>>()?;
-    rows::install(&tx, &RowKey::derive(&base))?;
+    install_row_mac(&tx, &RowKey::derive(&base))?;
     rows::seal(&tx, &AuditKey::derive(&base), now)?;
     tx.commit()?;
     Ok(Unlocked { keyring: Keyring::unlocked(root, keys), base })

@@ -1,0 +1,285 @@
+//! Appending entries and the HMAC chain over them.
+
+use super::*;
+use crate::domain::{audit::AuditEntry, Timestamp};
+use crate::ssr::crypto::BaseKey;
+use crate::ssr::db::group_commit::Batch;
+use hmac::{Mac, SimpleHmac};
+use rusqlite::{params, Connection, OptionalExtension};
+use std::sync::Arc;
+use zeroize::Zeroizing;
+
+pub(super) type Hmac = SimpleHmac<sha2::Sha256>;
+
+/// The chain key. Zeroized on drop; `Debug` is redacted.
+#[derive(Clone)]
+pub struct AuditKey(Zeroizing<[u8; 32]>);
+
+impl std::fmt::Debug for AuditKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AuditKey(..)")
+    }
+}
+
+impl AuditKey {
+    pub fn derive(base: &BaseKey) -> Self {
+        Self(base.derive("strongroom audit chain v1"))
+    }
+
+    fn mac(&self) -> Hmac {
+        Hmac::new_from_slice(self.0.as_ref()).expect("HMAC takes any key length")
+    }
+}
+
+/// What an entry says; the store adds `id` and the MAC.
+#[derive(Clone, Debug)]
+pub struct NewEntry {
+    pub at: Timestamp,
+    pub actor: String,
+    pub action: &'static str,
+    pub namespace: String,
+    pub key: String,
+    pub version: Option<i64>,
+    pub client: String,
+    pub outcome: String,
+}
+
+pub(super) fn chain_mac(key: &AuditKey, prev: &[u8], e: &AuditEntry) -> Vec<u8> {
+    let mut mac = key.mac();
+    mac.update(prev);
+    mac.update(&e.id.to_be_bytes());
+    mac.update(&e.at.0.to_be_bytes());
+    for text in [&e.actor, &e.action, &e.namespace, &e.key, &e.client, &e.outcome] {
+        mac.update(&(text.len() as u64).to_be_bytes());
+        mac.update(text.as_bytes());
+    }
+    match e.version {
+        Some(v) => mac.update(&[&[1u8][..], &v.to_be_bytes()].concat()),
+        None => mac.update(&[0]),
+    }
+    mac.finalize().into_bytes().to_vec()
+}
+
+pub(super) fn head_value(key: &AuditKey, id: i64, mac: &[u8]) -> Vec<u8> {
+    let mut h = key.mac();
+    h.update(b"head");
+    h.update(&id.to_be_bytes());
+    h.update(mac);
+    [&id.to_be_bytes()[..], &h.finalize().into_bytes()].concat()
+}
+
+/// Text longer than this is cut when stored: refused requests carry whatever
+/// was submitted, and an entry should stay one line's worth.
+pub(super) const MAX_TEXT: usize = 256;
+
+pub(super) fn clip(text: String) -> String {
+    match text.char_indices().nth(MAX_TEXT) {
+        Some((end, _)) => text[..end].to_owned(),
+        None => text,
+    }
+}
+
+/// The end of the chain, for appending: load it, push entries, then `finish`
+/// to record the new head. All inside the caller's transaction.
+pub struct Chain {
+    id: i64,
+    mac: Vec<u8>,
+}
+
+impl Chain {
+    pub fn load(conn: &Connection) -> rusqlite::Result<Self> {
+        let last = conn
+            .prepare_cached("SELECT id, mac FROM audit ORDER BY id DESC LIMIT 1")?
+            .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        let (id, mac) = last.unwrap_or((0, Vec::new()));
+        Ok(Self { id, mac })
+    }
+
+    pub fn push(&mut self, conn: &Connection, key: &AuditKey, entry: NewEntry) -> rusqlite::Result<i64> {
+        let e = AuditEntry {
+            id: self.id + 1,
+            at: entry.at,
+            actor: clip(entry.actor),
+            action: entry.action.to_owned(),
+            namespace: clip(entry.namespace),
+            key: clip(entry.key),
+            version: entry.version,
+            client: clip(entry.client),
+            outcome: clip(entry.outcome),
+        };
+        let mac = chain_mac(key, &self.mac, &e);
+        conn.prepare_cached(
+            "INSERT INTO audit (id, at, actor, action, namespace, key, version, client, outcome, mac)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        )?
+        .execute(params![
+            e.id,
+            e.at.0,
+            e.actor,
+            e.action,
+            e.namespace,
+            e.key,
+            e.version,
+            e.client,
+            e.outcome,
+            mac
+        ])?;
+        (self.id, self.mac) = (e.id, mac);
+        crate::ssr::metrics::metrics()
+            .audit_entries
+            .with_label_values(&[entry.action, crate::ssr::metrics::outcome_kind(&e.outcome)])
+            .inc();
+        Ok(e.id)
+    }
+
+    pub fn finish(&self, conn: &Connection, key: &AuditKey) -> rusqlite::Result<()> {
+        conn.prepare_cached(
+            "INSERT INTO meta (name, value) VALUES ('audit_head', ?1)
+             ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        )?
+        .execute([head_value(key, self.id, &self.mac)])?;
+        Ok(())
+    }
+}
+
+/// Appends entries inside a batch's transaction (see `db::group_commit`):
+/// the chain's head is read when the batch begins and written once at its end.
+pub struct Trail(pub Arc<AuditKey>);
+
+/// The chain as a batch sees it while its jobs append.
+pub struct Appender {
+    chain: Chain,
+    key: Arc<AuditKey>,
+    pushed: bool,
+}
+
+impl Appender {
+    pub fn push(&mut self, tx: &Connection, entry: NewEntry) -> rusqlite::Result<i64> {
+        self.pushed = true;
+        self.chain.push(tx, &self.key, entry)
+    }
+}
+
+impl Batch for Trail {
+    type Shared = Appender;
+
+    fn begin(&self, tx: &Connection) -> rusqlite::Result<Appender> {
+        Ok(Appender { chain: Chain::load(tx)?, key: self.0.clone(), pushed: false })
+    }
+
+    fn finish(&self, appender: Appender, tx: &Connection) -> rusqlite::Result<()> {
+        match appender.pushed {
+            true => appender.chain.finish(tx, &self.0),
+            false => Ok(()),
+        }
+    }
+}
+
+/// Records the head of an empty chain (a new database): from then on a
+/// missing head means the trail was wiped, not that it never began.
+pub fn start_chain(conn: &Connection, key: &AuditKey) -> rusqlite::Result<()> {
+    Chain { id: 0, mac: Vec::new() }.finish(conn, key)
+}
+
+/// Appends `entry` on `conn`, inside whatever transaction the caller has open,
+/// so it commits or rolls back with the change it records. Returns its id.
+pub fn append(conn: &Connection, key: &AuditKey, entry: NewEntry) -> rusqlite::Result<i64> {
+    let mut chain = Chain::load(conn)?;
+    let id = chain.push(conn, key, entry)?;
+    chain.finish(conn, key)?;
+    Ok(id)
+}
+
+/// Runs `change` and appends its entry in one savepoint: both are committed or
+/// neither (an entry that cannot be written undoes the change). `describe`
+/// reads the entry's version, and an outcome to record instead of `entry`'s,
+/// off the result.
+pub fn with_entry<T, E: From<rusqlite::Error>>(
+    conn: &mut Connection,
+    key: &AuditKey,
+    entry: NewEntry,
+    describe: impl FnOnce(&T) -> (Option<i64>, Option<String>),
+    change: impl FnOnce(&mut Connection) -> Result<T, E>,
+) -> Result<T, E> {
+    // A panic in `change` leaves the savepoint open; `Db::call` rolls back any
+    // transaction it finds open before the writer's next use. Outside a
+    // transaction, the write lock is taken first (IMMEDIATE): a deferred one
+    // that reads, then writes after another process (a command) committed,
+    // would fail with SQLITE_BUSY instead of waiting its turn.
+    let outermost = conn.is_autocommit();
+    conn.execute_batch(if outermost { "BEGIN IMMEDIATE; SAVEPOINT audited" } else { "SAVEPOINT audited" })?;
+    let done = change(conn).and_then(|value| {
+        let (version, outcome) = describe(&value);
+        append(conn, key, NewEntry { version, outcome: outcome.unwrap_or(entry.outcome), ..entry })?;
+        conn.execute_batch(if outermost { "RELEASE audited; COMMIT" } else { "RELEASE audited" })?;
+        Ok(value)
+    });
+    if done.is_err() {
+        let _ = conn.execute_batch(if outermost { "ROLLBACK" } else { "ROLLBACK TO audited; RELEASE audited" });
+    }
+    done
+}
+
+/// What `audit verify` found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Intact {
+        entries: u64,
+    },
+    /// The first entry that does not check out, and how.
+    Broken {
+        id: i64,
+        problem: String,
+    },
+}
+
+/// Whether the recorded head matches the newest entry under `key`: a cheap
+/// proof that the root key this process holds is the database's (readiness).
+pub fn head_matches(conn: &Connection, key: &AuditKey) -> rusqlite::Result<bool> {
+    let chain = Chain::load(conn)?;
+    Ok(stored_head(conn)?.is_some_and(|h| h == head_value(key, chain.id, &chain.mac)))
+}
+
+/// `meta.audit_head` as stored, if any.
+pub(super) fn stored_head(conn: &Connection) -> rusqlite::Result<Option<Vec<u8>>> {
+    conn.query_row("SELECT value FROM meta WHERE name = 'audit_head'", [], |r| r.get(0)).optional()
+}
+
+/// Checks the whole chain, streaming (constant memory).
+pub fn verify(conn: &Connection, key: &AuditKey) -> rusqlite::Result<Verdict> {
+    let mut stmt = conn.prepare(&format!("SELECT {COLUMNS}, mac FROM audit ORDER BY id"))?;
+    let mut rows = stmt.query([])?;
+    let (mut prev_id, mut prev_mac, mut count) = (0i64, Vec::new(), 0u64);
+    while let Some(row) = rows.next()? {
+        let e = entry_from_row(row)?;
+        let mac: Vec<u8> = row.get(9)?;
+        if e.id != prev_id + 1 {
+            let problem = if e.id <= prev_id {
+                "out of order".to_owned()
+            } else {
+                format!("entries {} to {} before it were removed", prev_id + 1, e.id - 1)
+            };
+            return Ok(Verdict::Broken { id: e.id, problem });
+        }
+        if chain_mac(key, &prev_mac, &e) != mac {
+            let problem = "edited, inserted or moved (its MAC does not match)".to_owned();
+            return Ok(Verdict::Broken { id: e.id, problem });
+        }
+        (prev_id, prev_mac, count) = (e.id, mac, count + 1);
+    }
+    match stored_head(conn)? {
+        Some(h) if h == head_value(key, prev_id, &prev_mac) => Ok(Verdict::Intact { entries: count }),
+        None => Ok(Verdict::Broken { id: prev_id, problem: "the recorded head is missing: the trail was cut".into() }),
+        Some(h) if h.len() >= 8 => {
+            let newest = i64::from_be_bytes(h[..8].try_into().expect("8 bytes"));
+            let problem = if newest > prev_id {
+                format!("entries after it, up to {newest}, were removed")
+            } else {
+                "the newest entry does not match the recorded head".to_owned()
+            };
+            Ok(Verdict::Broken { id: prev_id, problem })
+        }
+        _ => Ok(Verdict::Broken { id: prev_id, problem: "the recorded head is missing or damaged".into() }),
+    }
+}

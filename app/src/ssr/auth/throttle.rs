@@ -1,0 +1,107 @@
+//! The throttle on failed sign-ins, per account, address and device.
+
+use std::{
+    collections::HashMap,
+    sync::Mutex,
+    time::{Duration, Instant},
+};
+
+/// Failed sign-ins per key (an account name or a client address). After
+/// `free` failures, each further attempt must wait `base × 2^(n - free)`, at
+/// most `max`; attempts during the wait are refused without being checked.
+///
+/// An attempt is counted *before* its password is checked ([`Throttle::attempt`],
+/// one atomic step) and forgiven after a success, so that attempts sent at
+/// once cannot all be checked before any of them counts.
+pub struct Throttle {
+    free: u32,
+    base: Duration,
+    max: Duration,
+    entries: Mutex<HashMap<String, Failures>>,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Failures {
+    count: u32,
+    last: Instant,
+}
+
+/// Bounds the memory a flood of distinct names or addresses can take.
+pub(super) const MAX_TRACKED: usize = 100_000;
+
+impl Throttle {
+    pub fn new(free: u32, base: Duration, max: Duration) -> Self {
+        Self { free, base, max, entries: Mutex::new(HashMap::new()) }
+    }
+
+    fn wait_for(&self, f: &Failures) -> Duration {
+        if f.count < self.free {
+            return Duration::ZERO;
+        }
+        let doublings = (f.count - self.free).min(20);
+        (self.base * 2u32.pow(doublings)).min(self.max)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Failures>> {
+        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// True while `key` must wait.
+    pub fn is_locked(&self, key: &str, now: Instant) -> bool {
+        self.lock().get(key).is_some_and(|f| now < f.last + self.wait_for(f))
+    }
+
+    /// Counts an attempt for `key`, as a failure until [`Throttle::forgive`] or
+    /// [`Throttle::succeed`] says otherwise; false (nothing counted) while `key`
+    /// must wait. When the table is full of keys still waiting, new keys are
+    /// refused rather than let through unchecked.
+    pub fn attempt(&self, key: &str, now: Instant) -> bool {
+        let mut entries = self.lock();
+        if let Some(f) = entries.get(key) {
+            if now < f.last + self.wait_for(f) {
+                return false;
+            }
+        } else if entries.len() >= MAX_TRACKED {
+            let max = self.max;
+            entries.retain(|_, f| now.saturating_duration_since(f.last) < max);
+            if entries.len() >= MAX_TRACKED {
+                return false;
+            }
+        }
+        let entry = entries.entry(key.to_owned()).or_insert(Failures { count: 0, last: now });
+        entry.count += 1;
+        entry.last = now;
+        true
+    }
+
+    /// Takes back one counted attempt that turned out right (an address's).
+    pub fn forgive(&self, key: &str) {
+        let mut entries = self.lock();
+        if let Some(f) = entries.get_mut(key) {
+            f.count = f.count.saturating_sub(1);
+            if f.count == 0 {
+                entries.remove(key);
+            }
+        }
+    }
+
+    /// Forgets every failure of `key` (an account whose password was right).
+    pub fn succeed(&self, key: &str) {
+        self.lock().remove(key);
+    }
+}
+
+/// The throttle's key for a client address: IPv6 clients by their /64 (one
+/// host usually holds a whole /64), IPv4 clients by address.
+pub fn address_key(ip: std::net::IpAddr) -> String {
+    match ip {
+        std::net::IpAddr::V4(v4) => v4.to_string(),
+        std::net::IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+    }
+}

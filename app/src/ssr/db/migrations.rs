@@ -1,0 +1,184 @@
+//! The schema, as the migrations that build it, in order (see `db` for what each table holds).
+
+/// Each entry moves the schema from version `index` to `index + 1`.
+pub(super) const MIGRATIONS: &[&str] = &[
+    r#"
+CREATE TABLE meta (
+    name  TEXT PRIMARY KEY,
+    value BLOB NOT NULL
+) STRICT;
+CREATE TABLE data_keys (
+    id         INTEGER PRIMARY KEY,
+    nonce      BLOB NOT NULL,
+    wrapped    BLOB NOT NULL,
+    created_at INTEGER NOT NULL
+) STRICT;
+CREATE TABLE namespaces (
+    id          INTEGER PRIMARY KEY,
+    path        TEXT NOT NULL UNIQUE,
+    parent_id   INTEGER REFERENCES namespaces(id),
+    description TEXT NOT NULL DEFAULT '',
+    created_at  INTEGER NOT NULL,
+    created_by  TEXT NOT NULL
+) STRICT;
+CREATE TABLE secrets (
+    id           INTEGER PRIMARY KEY,
+    namespace_id INTEGER NOT NULL REFERENCES namespaces(id),
+    key          TEXT NOT NULL,
+    description  TEXT NOT NULL DEFAULT '',
+    version      INTEGER NOT NULL,
+    created_at   INTEGER NOT NULL,
+    created_by   TEXT NOT NULL,
+    updated_at   INTEGER NOT NULL,
+    updated_by   TEXT NOT NULL,
+    deleted_at   INTEGER,
+    deleted_by   TEXT,
+    UNIQUE (namespace_id, key)
+) STRICT;
+CREATE TABLE secret_versions (
+    secret_id     INTEGER NOT NULL REFERENCES secrets(id),
+    version       INTEGER NOT NULL,
+    key_id        INTEGER REFERENCES data_keys(id),
+    nonce         BLOB,
+    ciphertext    BLOB,
+    created_at    INTEGER NOT NULL,
+    created_by    TEXT NOT NULL,
+    restored_from INTEGER,
+    PRIMARY KEY (secret_id, version)
+) STRICT;
+"#,
+    r#"
+CREATE TABLE users (
+    id                  INTEGER PRIMARY KEY,
+    username            TEXT NOT NULL UNIQUE,
+    password_hash       TEXT NOT NULL,
+    disabled            INTEGER NOT NULL DEFAULT 0,
+    created_at          INTEGER NOT NULL,
+    created_by          TEXT NOT NULL,
+    password_changed_at INTEGER NOT NULL
+) STRICT;
+CREATE TABLE grants (
+    user_id    INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    role       TEXT NOT NULL CHECK (role IN ('admin', 'editor', 'auditor')),
+    namespace  TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    created_by TEXT NOT NULL,
+    PRIMARY KEY (user_id, role, namespace)
+) STRICT;
+CREATE TABLE sessions (
+    token_hash   BLOB PRIMARY KEY,
+    user_id      INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    created_at   INTEGER NOT NULL,
+    last_seen_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX sessions_by_user ON sessions(user_id);
+"#,
+    r#"
+CREATE TABLE audit (
+    id        INTEGER PRIMARY KEY,
+    at        INTEGER NOT NULL,
+    actor     TEXT NOT NULL,
+    action    TEXT NOT NULL,
+    namespace TEXT NOT NULL,
+    key       TEXT NOT NULL,
+    version   INTEGER,
+    client    TEXT NOT NULL,
+    outcome   TEXT NOT NULL,
+    mac       BLOB NOT NULL
+) STRICT;
+CREATE INDEX audit_by_namespace ON audit(namespace, id);
+CREATE INDEX audit_by_actor ON audit(actor, id);
+CREATE INDEX audit_by_action ON audit(action, id);
+CREATE INDEX audit_by_time ON audit(at, id);
+"#,
+    r#"
+ALTER TABLE secrets ADD COLUMN rotate_by INTEGER;
+ALTER TABLE secrets ADD COLUMN rotate_every_days INTEGER;
+"#,
+    r#"
+CREATE TABLE tokens (
+    id           INTEGER PRIMARY KEY,
+    name         TEXT NOT NULL UNIQUE,
+    token_hash   BLOB NOT NULL UNIQUE,
+    namespace    TEXT NOT NULL,
+    created_at   INTEGER NOT NULL,
+    created_by   TEXT NOT NULL,
+    expires_at   INTEGER,
+    last_used_at INTEGER,
+    revoked_at   INTEGER,
+    revoked_by   TEXT
+) STRICT;
+CREATE INDEX audit_by_key ON audit(key, id);
+"#,
+    r#"
+CREATE TABLE changes (
+    id  INTEGER PRIMARY KEY CHECK (id = 1),
+    seq INTEGER NOT NULL
+) STRICT;
+INSERT INTO changes (id, seq) VALUES (1, 1);
+ALTER TABLE namespaces ADD COLUMN changed INTEGER NOT NULL DEFAULT 1;
+CREATE TRIGGER secrets_changed_insert AFTER INSERT ON secrets BEGIN
+    UPDATE changes SET seq = seq + 1;
+    UPDATE namespaces SET changed = (SELECT seq FROM changes) WHERE id = NEW.namespace_id;
+END;
+CREATE TRIGGER secrets_changed_update AFTER UPDATE ON secrets BEGIN
+    UPDATE changes SET seq = seq + 1;
+    UPDATE namespaces SET changed = (SELECT seq FROM changes) WHERE id = NEW.namespace_id;
+END;
+CREATE TRIGGER secrets_changed_delete AFTER DELETE ON secrets BEGIN
+    UPDATE changes SET seq = seq + 1;
+    UPDATE namespaces SET changed = (SELECT seq FROM changes) WHERE id = OLD.namespace_id;
+END;
+"#,
+    // "What did this person do of this kind": newest first without sorting.
+    r#"
+CREATE INDEX audit_by_actor_action ON audit(actor, action, id);
+"#,
+    // A random id per secret, bound into its ciphertexts (format 2). Secrets made
+    // before keep NULL and format 1 until `strongroom rewrap` gives them one.
+    r#"
+ALTER TABLE secrets ADD COLUMN uid BLOB CHECK (uid IS NULL OR length(uid) = 16);
+"#,
+    // Versions this secret keeps with their ciphertext; NULL: the default
+    // (`STRONGROOM_KEEP_VERSIONS`, recorded in meta at start).
+    r#"
+ALTER TABLE secrets ADD COLUMN keep_versions INTEGER CHECK (keep_versions IS NULL OR keep_versions BETWEEN 1 AND 1000);
+"#,
+    // Databases made before the base key was stored derive from the root key
+    // itself; marked here so that `keys::unlock` takes that path for them only.
+    r#"
+INSERT INTO meta (name, value) SELECT 'base_key_legacy', x'01'
+WHERE EXISTS (SELECT 1 FROM meta WHERE name = 'key_check') AND NOT EXISTS (SELECT 1 FROM meta WHERE name = 'base_key');
+"#,
+    // Tags (`name=value` pairs, sorted, space-separated: `domain::Tags`), and the
+    // refused entries of the trail, newest first (overall and per namespace)
+    // without scanning the rest; partial, so entries that are `ok` cost nothing.
+    r#"
+ALTER TABLE secrets ADD COLUMN tags TEXT NOT NULL DEFAULT '';
+CREATE INDEX audit_refused ON audit(id) WHERE substr(outcome, 1, 2) <> 'ok';
+CREATE INDEX audit_refused_by_namespace ON audit(namespace, id) WHERE substr(outcome, 1, 2) <> 'ok';
+"#,
+    // The security rows' MACs (see `rows`; given by `rows::seal` at the next
+    // unlock), and each namespace's own change counter: a namespace's map
+    // version is the sum along its ancestry, so it grows with a change there
+    // or above and tells nothing of changes elsewhere (a server-wide counter
+    // did). Counters keep their values, so no version goes back.
+    r#"
+ALTER TABLE users ADD COLUMN mac BLOB;
+ALTER TABLE grants ADD COLUMN mac BLOB;
+ALTER TABLE tokens ADD COLUMN mac BLOB;
+DROP TRIGGER secrets_changed_insert;
+DROP TRIGGER secrets_changed_update;
+DROP TRIGGER secrets_changed_delete;
+DROP TABLE changes;
+CREATE TRIGGER secrets_changed_insert AFTER INSERT ON secrets BEGIN
+    UPDATE namespaces SET changed = changed + 1 WHERE id = NEW.namespace_id;
+END;
+CREATE TRIGGER secrets_changed_update AFTER UPDATE ON secrets BEGIN
+    UPDATE namespaces SET changed = changed + 1 WHERE id = NEW.namespace_id;
+END;
+CREATE TRIGGER secrets_changed_delete AFTER DELETE ON secrets BEGIN
+    UPDATE namespaces SET changed = changed + 1 WHERE id = OLD.namespace_id;
+END;
+"#,
+];

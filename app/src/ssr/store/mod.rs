@@ -1,0 +1,137 @@
+//! Namespaces and secrets in SQLite. Free of Leptos: each function takes a
+//! connection and domain types and returns `Result<_, StoreError>`, so it is
+//! tested directly on a real file. Every write runs in one transaction.
+//!
+//! Values enter as [`SecretValue`] and are sealed (see `crypto`) before they touch
+//! a statement; reads for the UI return metadata types with no value field.
+//!
+//! Layer 4: uses `audit`, `db`, `crypto` and `auth`; never names Leptos,
+//! axum or a request, and never reads the clock (a `Stamp` carries the time).
+
+use crate::domain::Timestamp;
+use crate::ssr::crypto::{CryptoError, SecretUid};
+use rusqlite::Row;
+
+/// Versions whose ciphertext is kept unless configured otherwise; older ones
+/// keep only their metadata.
+pub const RETAINED_VERSIONS: u32 = 10;
+
+/// The default retention as SQL: what `set_default_retention` recorded, else
+/// [`RETAINED_VERSIONS`] (a literal here: `concat!` takes no constants).
+macro_rules! default_keep {
+    () => {
+        "COALESCE((SELECT CAST(CAST(value AS TEXT) AS INTEGER) FROM meta WHERE name = 'keep_versions'), 10)"
+    };
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("namespace not found")]
+    NamespaceNotFound,
+    #[error("namespace already exists")]
+    NamespaceExists,
+    #[error("namespace is not empty: {secrets} secrets, {children} child namespaces")]
+    NamespaceNotEmpty { secrets: i64, children: i64 },
+    #[error("secret not found")]
+    SecretNotFound,
+    #[error("secret already exists")]
+    SecretExists,
+    #[error("secret is deleted")]
+    SecretDeleted,
+    #[error("secret is not deleted")]
+    SecretNotDeleted,
+    #[error("version not found")]
+    VersionNotFound,
+    #[error("version {0} was destroyed by the retention limit")]
+    VersionDestroyed(u32),
+    /// Someone stored another version since the writer was shown `expected`.
+    #[error("{by} rotated it to version {version} at {at}")]
+    Stale { expected: u32, version: u32, by: String, at: Timestamp },
+    #[error("the database has data keys but no key check; refusing to guess")]
+    MissingKeyCheck,
+    #[error("the database has a key check but no base key (meta.base_key); refusing to guess")]
+    MissingBaseKey,
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error(transparent)]
+    Rows(#[from] crate::ssr::store::rows::RowError),
+}
+
+type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Who performs a write and when; recorded in the metadata.
+#[derive(Clone, Copy, Debug)]
+pub struct Stamp<'a> {
+    pub actor: &'a str,
+    pub at: Timestamp,
+}
+
+/// The current value's creation time, and when the rotation policy wants the
+/// next one.
+macro_rules! value_since {
+    () => {
+        "(SELECT v.created_at FROM secret_versions v WHERE v.secret_id = s.id AND v.version = s.version)"
+    };
+}
+// A CASE, not COALESCE: the version lookup runs only for secrets with an
+// every-N-days policy (listing 1,000 secrets, it was two lookups each).
+macro_rules! due {
+    () => {
+        concat!(
+            "CASE WHEN s.rotate_by IS NOT NULL THEN s.rotate_by WHEN s.rotate_every_days IS NOT NULL THEN ",
+            value_since!(),
+            " + s.rotate_every_days * 86400 END"
+        )
+    };
+}
+
+const META_COLUMNS: &str = concat!(
+    "n.path, s.key, s.description, s.version, s.created_at, s.created_by,
+    s.updated_at, s.updated_by, s.deleted_at, s.deleted_by, ",
+    value_since!(),
+    ", s.rotate_by, s.rotate_every_days, ",
+    due!(),
+    ", ",
+    due!(),
+    " <= unixepoch(), s.tags"
+);
+
+/// What listing, filtering and paging a namespace's secrets needs; the rest of
+/// the metadata is read for the page shown only ([`fill_metas`]): at 1,000
+/// secrets, reading all of it for every row cost most of the page's time.
+const LISTING_COLUMNS: &str = concat!("n.path, s.key, s.description, s.tags, ", due!(), " <= unixepoch()");
+
+/// Reads a column that holds a domain type; a stored value that no longer
+/// parses is reported as a conversion failure, not trusted.
+pub(super) fn parsed<T>(row: &Row<'_>, idx: usize) -> rusqlite::Result<T>
+where
+    T: std::str::FromStr,
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    let text: String = row.get(idx)?;
+    text.parse().map_err(|e| rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, Box::new(e)))
+}
+
+/// A `secrets.uid` column: NULL for secrets made before format 2.
+pub(super) fn uid_at(row: &Row<'_>, index: usize) -> rusqlite::Result<Option<SecretUid>> {
+    match row.get_ref(index)?.as_blob_or_null()? {
+        None => Ok(None),
+        Some(bytes) => SecretUid::from_slice(bytes)
+            .map(Some)
+            .ok_or_else(|| rusqlite::Error::InvalidColumnType(index, "uid".into(), rusqlite::types::Type::Blob)),
+    }
+}
+
+pub mod accounts;
+pub mod import;
+pub mod keyring;
+mod namespaces;
+mod resolve;
+pub mod rows;
+mod secrets;
+pub mod tokens;
+pub use namespaces::*;
+pub use resolve::*;
+pub use secrets::*;
