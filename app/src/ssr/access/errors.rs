@@ -2,7 +2,7 @@
 //! an `AppError` (server functions) or a `ReadError` (workload reads) here, and nowhere else.
 
 use crate::error::AppError;
-use crate::ssr::store::{accounts::AccountError, StoreError};
+use crate::ssr::store::{accounts::AccountError, import::ImportError, tokens::TokenError, StoreError};
 
 /// Why a workload request is refused or failed. Both API surfaces map this to
 /// their own wire shapes; the text is safe to show (never a value or token).
