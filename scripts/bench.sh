@@ -48,4 +48,4 @@ echo "== operations: rotate, 50 writers + 200 readers, backup, rewrap (server/ex
 cargo run -q --release -p strongroom --example ops_bench -- "$bin"
 
 echo "== kill -9 drill, 20 rounds (server/tests/crash.rs)"
-STRONGROOM_CRASH_ROUNDS=20 cargo test -q -p strongroom --test crash -- --nocapture 2>&1 | grep "kill -9 drill"
+STRONGROOM_CRASH_ROUNDS=20 cargo test -q -p strongroom --test it crash:: -- --nocapture 2>&1 | grep "kill -9 drill"

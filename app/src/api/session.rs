@@ -13,7 +13,11 @@ use crate::{
         audit::{Action, UNKNOWN_USER},
         Password, Username,
     },
-    ssr::{access::*, auth::Verified, store::accounts},
+    ssr::{
+        access::*,
+        auth::{Attempt, Outcome, Stored, Verified},
+        store::accounts,
+    },
 };
 
 /// Signs in: on success the response sets a new session cookie. Unknown user,
@@ -40,55 +44,37 @@ pub async fn login(username: String, password: WriteOnly) -> Result<(), AppError
             // Only names of real accounts are recorded (see UNKNOWN_USER).
             act.set_actor(user.username.as_str());
         }
-        // A browser that signed in to this account before is throttled on its
-        // own: others' failures (same name, same address) cannot lock it out.
         let cookies = request_cookies();
-        let device = cookies
-            .as_deref()
-            .and_then(|c| auth.cookies.read_device(c))
-            .and_then(|value| auth.devices.check(&account_key, value))
-            .map(|id| format!("device {id}"));
-        // Counted before the password is checked, in one step each, so that
-        // attempts sent at once cannot all be checked; forgiven on success.
-        let admitted = match &device {
-            Some(device) => auth.device_attempts.attempt(device, now),
-            None => auth.addresses.attempt(&address, now) && auth.accounts.attempt(&account_key, now),
-        };
-        if !admitted {
-            // Refused without queuing for a hash (which others are waiting for),
-            // after as long as a check takes: it looks like any other refusal.
-            act.set_outcome("refused: locked after failed sign-ins");
-            act.count_refusal();
-            auth.hasher.pause().await;
-            return Err(AppError::SignInFailed);
-        }
-        if user.as_ref().is_some_and(|u| u.disabled) {
-            act.set_outcome("refused: account disabled");
-        } else if user.is_some() {
-            act.set_outcome("refused: wrong password");
-        }
-        let stored = user.as_ref().filter(|u| !u.disabled).map(|u| u.password_hash.clone());
+        let device_cookie = cookies.as_deref().and_then(|c| auth.cookies.read_device(c));
+        let attempt = Attempt { account: &account_key, address: &address, device_cookie, now };
+        let stored = user.as_ref().map(|u| Stored { password_hash: u.password_hash.clone(), disabled: u.disabled });
         let retry = Password::parse_attempt(password.expose().to_owned()).map_err(|_| AppError::Internal)?;
-        let verdict = auth.hasher.verify(password, stored).await.map_err(|e| match e {
-            crate::ssr::auth::AuthError::Busy => {
-                // Refused before any password check: say so, not "wrong password".
+        let outcome =
+            auth.sign_ins().attempt(attempt, stored, password).await.map_err(|e| internal("password check", &e))?;
+        let (rehash, new_device, user) = match (outcome, user) {
+            (Outcome::Admitted { rehash, new_device }, Some(user)) => (rehash, new_device, user),
+            // Refused before any password check: counted within the client's
+            // allowance (like refused reads), not one entry and fsync each.
+            (Outcome::Locked, _) => {
+                act.set_outcome("refused: locked after failed sign-ins");
+                act.count_refusal();
+                return Err(AppError::SignInFailed);
+            }
+            (Outcome::Busy, _) => {
                 act.set_outcome("refused: too many sign-ins waiting");
                 act.count_refusal();
-                AppError::RateLimited
+                return Err(AppError::RateLimited);
             }
-            other => internal("password check", &other),
-        })?;
-        let (Verified::Yes { rehash }, Some(user)) = (verdict, user) else {
-            tracing::info!(client = %addr, "sign-in refused");
-            return Err(AppError::SignInFailed);
+            (refused, user) => {
+                if refused == Outcome::Disabled {
+                    act.set_outcome("refused: account disabled");
+                } else if user.is_some() {
+                    act.set_outcome("refused: wrong password");
+                }
+                tracing::info!(client = %addr, "sign-in refused");
+                return Err(AppError::SignInFailed);
+            }
         };
-        match &device {
-            Some(device) => auth.device_attempts.succeed(device),
-            None => {
-                auth.addresses.forgive(&address);
-                auth.accounts.succeed(&account_key);
-            }
-        }
         if rehash {
             let hash = auth.hasher.hash(retry).await.map_err(|e| internal("rehash", &e))?;
             let id = user.id;
@@ -104,10 +90,8 @@ pub async fn login(username: String, password: WriteOnly) -> Result<(), AppError
             .await
             .map_err(account_error)?;
         set_header(axum::http::header::SET_COOKIE, &auth.cookies.set(&token, auth.limits.absolute));
-        if device.is_none() {
-            if let Some(value) = auth.devices.issue(&account_key) {
-                set_header(axum::http::header::SET_COOKIE, &auth.cookies.set_device(&value));
-            }
+        if let Some(value) = new_device {
+            set_header(axum::http::header::SET_COOKIE, &auth.cookies.set_device(&value));
         }
         tracing::info!(username = %user.username, client = %addr, "signed in");
         Ok(())

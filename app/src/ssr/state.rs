@@ -105,6 +105,19 @@ pub struct Auth {
     pub previews: Throttle,
 }
 
+impl Auth {
+    /// What a sign-in attempt goes through (see `auth::SignIns`).
+    pub fn sign_ins(&self) -> crate::ssr::auth::SignIns<'_> {
+        crate::ssr::auth::SignIns {
+            hasher: &self.hasher,
+            accounts: &self.accounts,
+            addresses: &self.addresses,
+            devices: &self.devices,
+            device_attempts: &self.device_attempts,
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
     #[error(transparent)]

@@ -9,11 +9,13 @@ pub mod devices;
 mod passwords;
 mod refusals;
 pub mod setup;
+mod sign_in;
 mod throttle;
 pub use bearer::*;
 pub use cookies::*;
 pub use passwords::*;
 pub use refusals::Refusals;
+pub use sign_in::{Attempt, Outcome, SignIns, Stored};
 pub use throttle::*;
 
 #[cfg(test)]

@@ -2,9 +2,8 @@
 //! inheritance, the audit of every value read (and a failing audit write
 //! failing the read), and what the API never accepts or sends.
 
-mod common;
+use crate::common::{start, Server};
 use app::domain::Timestamp;
-use common::{start, Server};
 use serde_json::Value;
 
 const SHARED: &str = "shared-db-password\nline two";

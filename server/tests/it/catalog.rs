@@ -2,9 +2,8 @@
 //! home page's search by name, and the trail's outcome filter — all through
 //! the real server, each respecting the caller's grants.
 
-mod common;
+use crate::common::{error_field, start};
 use app::domain::{view::SECRETS_PER_PAGE, Role};
-use common::{error_field, start};
 use serde_json::Value;
 
 fn keys(view: &Value) -> Vec<String> {

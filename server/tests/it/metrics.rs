@@ -4,8 +4,7 @@
 //! database waits, stored counts — and never on the public address, never a
 //! value or a token.
 
-mod common;
-use common::start;
+use crate::common::start;
 use serde_json::Value;
 use std::path::PathBuf;
 

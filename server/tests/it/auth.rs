@@ -2,9 +2,8 @@
 //! function, sign-in throttling and enumeration, cookies and session ends,
 //! and cross-origin refusal.
 
-mod common;
+use crate::common::{error_field, start, Client, Server, PASSWORD};
 use app::domain::Role;
-use common::{error_field, start, Client, Server, PASSWORD};
 use std::{collections::BTreeMap, net::IpAddr};
 
 /// What a server function demands of its caller.

@@ -21,12 +21,11 @@
 //! behind it, takes about 5 s) and reports the WAL still in use; the stream is
 //! never cut. The purge below runs while Litestream replicates, to prove it.
 
-mod common;
+use crate::common::{start, text, Client};
 use app::{
     domain::{NamespacePath, SecretKey},
     ssr::{audit, crypto::RootKey, state::AppState, store},
 };
-use common::{start, text, Client};
 use std::{
     path::{Path, PathBuf},
     process::{Child, Command, Output, Stdio},

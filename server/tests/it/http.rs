@@ -1,8 +1,7 @@
 //! Every server function's status codes on good and bad input, the no-JS form
 //! path, pages and headers — against a real server on a loopback port.
 
-mod common;
-use common::{error_field, start};
+use crate::common::{error_field, start};
 
 const CANARY: &str = "canary-http-4b1d9e77c2a0";
 
@@ -43,7 +42,7 @@ async fn secrets_add_rotate_delete_restore_and_their_refusals() {
     let s = start().await;
     let mut a = s.login("admin").await;
     a.call("namespaces/create", &[("namespace", "co"), ("description", "")]).await;
-    let add = async |a: &mut common::Client<'_>, key: &'static str, value: String| {
+    let add = async |a: &mut crate::common::Client<'_>, key: &'static str, value: String| {
         a.call("secrets/add", &[("namespace", "co"), ("key", key), ("value", &value), ("description", "")]).await
     };
     let (status, body) = add(&mut a, "DB", CANARY.into()).await;
@@ -65,7 +64,7 @@ async fn secrets_add_rotate_delete_restore_and_their_refusals() {
         a.call("secrets/add", &[("namespace", "missing"), ("key", "K"), ("value", "v"), ("description", "")]).await;
     assert_eq!(status, 404);
 
-    let rotate = async |a: &mut common::Client<'_>, key: &'static str, value: &'static str| {
+    let rotate = async |a: &mut crate::common::Client<'_>, key: &'static str, value: &'static str| {
         a.call("secrets/rotate", &[("namespace", "co"), ("key", key), ("value", value)]).await
     };
     let (status, body) = rotate(&mut a, "DB", "canary-http-rotated").await;

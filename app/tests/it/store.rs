@@ -1,6 +1,5 @@
 //! The store and its encryption on a real SQLite file: round trips, inheritance,
 //! versions, and every way a ciphertext can be tampered with or misplaced.
-#![cfg(feature = "ssr")]
 
 use app::{
     domain::{Description, NamespacePath, SecretKey, SecretValue, Timestamp},

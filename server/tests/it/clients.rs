@@ -3,8 +3,7 @@
 //! over the Vault KV v2 surface; python-dotenv and Prefect 1.x reading the
 //! exports; and the `strongroom` binary's own `get | export | run | import`.
 
-mod common;
-use common::{start, Server};
+use crate::common::{start, Server};
 use serde_json::Value;
 use std::{path::PathBuf, process::Output};
 

@@ -1,12 +1,11 @@
 //! `strongroom backup` and `restore` with the real binary, against a data
 //! directory a running server is using.
 
-mod common;
+use crate::common::{start, strongroom, text};
 use app::{
     domain::{NamespacePath, SecretKey},
     ssr::{audit, crypto::RootKey, state::AppState, store},
 };
-use common::{start, strongroom, text};
 
 #[tokio::test]
 async fn a_backup_taken_while_serving_restores_every_secret_and_refuses_bad_files() {

@@ -2,8 +2,7 @@
 //! binary, while a server keeps serving the same data directory: it writes
 //! with the new key, reads what was re-sealed, and never stops answering.
 
-mod common;
-use common::{start, strongroom, text};
+use crate::common::{start, strongroom, text};
 use serde_json::Value;
 
 const SECRETS: [(&str, &str); 3] =
@@ -17,7 +16,7 @@ fn key_ids(dir: &std::path::Path) -> Vec<i64> {
     stmt.query_map([], |r| r.get(0)).unwrap().collect::<Result<_, _>>().unwrap()
 }
 
-async fn read_all(s: &common::Server, token: &str) -> Vec<(String, String)> {
+async fn read_all(s: &crate::common::Server, token: &str) -> Vec<(String, String)> {
     let (status, _, body) = s.api("GET", "/v1/namespaces/company.team/export?format=json", Some(token)).await;
     assert_eq!(status, 200, "{body}");
     let json: Value = serde_json::from_str(&body).unwrap();

@@ -1,9 +1,8 @@
 //! Namespaces after they are made: a new description (editor), deleting an
 //! empty one (admin) — refused, saying why, while anything is in it.
 
-mod common;
+use crate::common::{error_field, start};
 use app::domain::Role;
-use common::{error_field, start};
 
 #[tokio::test]
 async fn a_description_changes_and_only_an_empty_namespace_is_deleted() {

@@ -3,9 +3,8 @@
 //! JavaScript), and how many versions keep their value is set per server and
 //! per secret.
 
-mod common;
+use crate::common::{error_field, start};
 use app::domain::Role;
-use common::{error_field, start};
 
 const CANARY: &str = "canary-stale-rotate-4d1e";
 
@@ -60,7 +59,7 @@ async fn retention_is_set_per_server_and_per_secret_and_destroys_older_values_at
         let form = [("namespace", "company"), ("key", "K"), ("value", value.as_str())];
         assert_eq!(admin.call("secrets/rotate", &form).await.0, 200);
     }
-    let destroyed = |s: &common::Server| {
+    let destroyed = |s: &crate::common::Server| {
         let conn = rusqlite::Connection::open(s.dir.path().join("strongroom.db")).unwrap();
         let mut stmt =
             conn.prepare("SELECT version FROM secret_versions WHERE ciphertext IS NULL ORDER BY version").unwrap();
@@ -122,7 +121,7 @@ fn the_server_refuses_a_default_retention_outside_1_to_1000() {
             .args(["serve", "--keep-versions", bad])
             .output()
             .unwrap();
-        let text = common::text(&out);
+        let text = crate::common::text(&out);
         assert!(!out.status.success() && text.contains("--keep-versions"), "{bad}: {text}");
     }
 }

@@ -6,9 +6,8 @@
 //! `make test` runs a few rounds; `make bench` runs 20
 //! (`STRONGROOM_CRASH_ROUNDS`), and both print what was checked.
 
-mod common;
+use crate::common::binary::{prepare, read, serve, session};
 use app::ssr::crypto::RootKey;
-use common::binary::{prepare, read, serve, session};
 use std::{
     process::Command,
     sync::{

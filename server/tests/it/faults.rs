@@ -7,9 +7,8 @@
 //! nothing is half-written, and once space (or write access) returns writes
 //! work again. (Mounting needs root, or `sudo -n`, as `make test` has here.)
 
-mod common;
+use crate::common::binary::{prepare, read, serve, session};
 use app::ssr::crypto::RootKey;
-use common::binary::{prepare, read, serve, session};
 use std::process::Command;
 
 /// Runs `args` as root: directly, or through `sudo -n`.

@@ -2,7 +2,6 @@
 //! format-1 secrets), retire, rekey — and a second "process" (its own
 //! connection and keyring, as the running server) that keeps reading and
 //! writing across each change.
-#![cfg(feature = "ssr")]
 
 use app::{
     domain::{Description, NamespacePath, SecretKey, SecretValue, Timestamp},

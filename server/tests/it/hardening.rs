@@ -1,8 +1,7 @@
 //! Regression tests for the outside attack and code review (issue 9): each
 //! test names the item it covers and failed before its fix.
 
-mod common;
-use common::start;
+use crate::common::start;
 
 /// Item 8: no `next` or `back` can send the browser to another origin.
 #[tokio::test]
@@ -61,7 +60,7 @@ async fn item_12_a_refusal_entry_and_its_head_commit_together() {
     assert!(matches!(verdict, app::ssr::audit::Verdict::Intact { .. }), "{verdict:?}");
 }
 
-async fn verdict(s: &common::Server) -> app::ssr::audit::Verdict {
+async fn verdict(s: &crate::common::Server) -> app::ssr::audit::Verdict {
     let key = s.state.audit.clone();
     s.state.db.read(move |c| app::ssr::audit::verify(c, &key)).await.unwrap()
 }
@@ -149,7 +148,7 @@ async fn item_17_a_purged_ciphertext_is_gone_from_every_database_file() {
         .await
         .unwrap();
     assert_eq!(sealed.len(), 4);
-    let found = |s: &common::Server| {
+    let found = |s: &crate::common::Server| {
         s.db_files().iter().any(|f| {
             let bytes = std::fs::read(f).unwrap();
             sealed.iter().any(|ct| bytes.windows(16).any(|w| w == &ct[..16]))
@@ -332,8 +331,9 @@ async fn items_3_and_5_concurrent_guesses_are_counted_first_and_locked_ones_skip
     assert_eq!(hashes() - before, 5, "only the five free attempts were checked");
     // Locked now, even with the right password, answering alike.
     let mut c = s.client_from(from(40));
-    let (status, body) = c.call("session/login", &[("username", "victim"), ("password", common::PASSWORD)]).await;
-    assert_eq!((status, common::error_field(&body).0.as_str()), (401, "SignInFailed"));
+    let (status, body) =
+        c.call("session/login", &[("username", "victim"), ("password", crate::common::PASSWORD)]).await;
+    assert_eq!((status, crate::common::error_field(&body).0.as_str()), (401, "SignInFailed"));
 
     // An address that failed 20 times is refused without hashing, however
     // often it tries; someone elsewhere signs in meanwhile.
@@ -348,7 +348,7 @@ async fn items_3_and_5_concurrent_guesses_are_counted_first_and_locked_ones_skip
     });
     let real = async {
         let mut c = s.client_from(from(60));
-        c.call("session/login", &[("username", "admin"), ("password", common::PASSWORD)]).await.0
+        c.call("session/login", &[("username", "admin"), ("password", crate::common::PASSWORD)]).await.0
     };
     let (flood, real) = tokio::join!(futures_util::future::join_all(flood), real);
     assert_eq!(real, 200);
@@ -367,8 +367,9 @@ async fn item_7_change_password_is_throttled_like_sign_in() {
         let (status, _) = me.call("session/password", &[("current", "not it at all"), ("new_password", new)]).await;
         assert_eq!(status, 422);
     }
-    let (status, body) = me.call("session/password", &[("current", common::PASSWORD), ("new_password", new)]).await;
-    assert_eq!((status, common::error_field(&body).0.as_str()), (429, "RateLimited"));
+    let (status, body) =
+        me.call("session/password", &[("current", crate::common::PASSWORD), ("new_password", new)]).await;
+    assert_eq!((status, crate::common::error_field(&body).0.as_str()), (429, "RateLimited"));
 }
 
 /// Item 1: exports that are opened and never read are bounded per user (and in
@@ -478,8 +479,8 @@ async fn item_19_secrets_sealed_before_the_per_secret_id_still_read() {
 /// failures against its account or from its address.
 #[tokio::test]
 async fn item_6_one_client_behind_a_proxy_cannot_lock_everyone_out() {
+    use crate::common::{start_with, PASSWORD};
     use app::domain::Role;
-    use common::{start_with, PASSWORD};
     // Without trusted proxies the header is whatever a client wishes: ignored.
     let s = start().await;
     let (status, _) =
@@ -571,10 +572,10 @@ async fn item_4_the_namespace_tree_comes_in_bounded_pages() {
     // Bad cursors are a clear error, not a page of something else.
     let mut admin = s.login("admin").await;
     let (status, body) = admin.call("namespaces/list", &[("after", "not a namespace!")]).await;
-    assert_eq!((status, common::error_field(&body).1.as_deref()), (422, Some("after")), "{body}");
+    assert_eq!((status, crate::common::error_field(&body).1.as_deref()), (422, Some("after")), "{body}");
     let too_long = "x".repeat(1001);
     let (status, body) = admin.call("namespaces/create", &[("namespace", "capped"), ("description", &too_long)]).await;
-    assert_eq!((status, common::error_field(&body).1.as_deref()), (422, Some("description")), "{body}");
+    assert_eq!((status, crate::common::error_field(&body).1.as_deref()), (422, Some("description")), "{body}");
 }
 
 /// Item 11: refused reads from one client get ten entries a minute; the rest
@@ -619,7 +620,7 @@ async fn issue_18_items_1_2_10_import_bombs_are_refused_while_reading() {
     let mut admin = s.login("admin").await;
     admin.call("namespaces/create", &[("namespace", "bomb"), ("description", "")]).await;
     let big = format!("X={}\n", "x".repeat(64 * 1024 - 1));
-    async fn call(admin: &mut common::Client<'_>, text: String) -> (u16, serde_json::Value) {
+    async fn call(admin: &mut crate::common::Client<'_>, text: String) -> (u16, serde_json::Value) {
         admin.call("import/preview", &[("namespace", "bomb"), ("content", &text), ("format", "")]).await
     }
     // 75,000 references to a 64 KiB value (5 GB once expanded) in 1 MiB: refused at entry 5,001.
@@ -728,7 +729,7 @@ async fn issue_18_the_vault_map_version_tells_nothing_of_other_namespaces() {
     s.secrets("team.app", &[("A", "1")]).await;
     s.secrets("other", &[("B", "1")]).await;
     let token = s.token("reader", "", None).await;
-    async fn version(s: &common::Server, token: String) -> u64 {
+    async fn version(s: &crate::common::Server, token: String) -> u64 {
         let (_, _, body) = s.api("GET", "/v1/secret/metadata/team/app", Some(&token)).await;
         serde_json::from_str::<serde_json::Value>(&body).unwrap()["data"]["current_version"].as_u64().unwrap()
     }
@@ -759,8 +760,8 @@ impl Drop for Served {
 async fn served(env: &[(&str, &str)]) -> Served {
     let dir = tempfile::tempdir().unwrap();
     let root = app::ssr::crypto::RootKey::generate().unwrap();
-    common::binary::prepare(dir.path(), &root, 1).await;
-    let port = common::binary::free_port();
+    crate::common::binary::prepare(dir.path(), &root, 1).await;
+    let port = crate::common::binary::free_port();
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_strongroom"))
         .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--data-dir"])
         .arg(dir.path())
@@ -898,13 +899,19 @@ async fn issue_19_item_2_no_grant_defaults_to_admin_of_everything() {
     let s = start().await;
     let mut admin = s.login("admin").await;
     let add = |role: &'static str, scope: &'static str, every: &'static str| {
-        vec![("username", "newbie"), ("password", common::PASSWORD), ("role", role), ("scope", scope), ("every", every)]
+        vec![
+            ("username", "newbie"),
+            ("password", crate::common::PASSWORD),
+            ("role", role),
+            ("scope", scope),
+            ("every", every),
+        ]
     };
     for (form, field) in
         [(add("", "company", ""), "role"), (add("admin", "", ""), "scope"), (add("admin", "company", "on"), "scope")]
     {
         let (status, body) = admin.call("users/add", &form).await;
-        assert_eq!((status, common::error_field(&body).1.as_deref()), (422, Some(field)), "{form:?}: {body}");
+        assert_eq!((status, crate::common::error_field(&body).1.as_deref()), (422, Some(field)), "{form:?}: {body}");
     }
     assert_eq!(admin.call("users/add", &add("auditor", "company", "")).await.0, 200);
     let grant = [("username", "newbie"), ("role", "editor"), ("scope", "")];

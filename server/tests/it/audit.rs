@@ -2,12 +2,11 @@
 //! against edits made straight in the database file, all-or-nothing writes,
 //! and hostile names through the page and both exports.
 
-mod common;
+use crate::common::{start, Server, PASSWORD};
 use app::{
     domain::{audit::unescape, Role},
     ssr::audit::{self, Verdict},
 };
-use common::{start, Server, PASSWORD};
 
 /// Entries appended since `before`, oldest first.
 async fn since(s: &Server, before: i64) -> Vec<app::domain::audit::AuditEntry> {
@@ -400,7 +399,7 @@ async fn the_trail_is_limited_to_the_readers_grants() {
     let (status, body) = admin
         .call("audit/list", &[("namespace", ""), ("actor", ""), ("action", ""), ("from", "soon"), ("to", "")])
         .await;
-    assert_eq!((status, common::error_field(&body).1.as_deref()), (422, Some("from")));
+    assert_eq!((status, crate::common::error_field(&body).1.as_deref()), (422, Some("from")));
 }
 
 #[tokio::test]

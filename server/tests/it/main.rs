@@ -1,0 +1,24 @@
+//! The server's integration tests: one binary (one link, one process), a
+//! module per subject. Add a test to the module of its subject, or a module
+//! here — never another file under `server/tests/` (each would be a binary of
+//! its own, linked again on every change: that is where `make unit` spent its
+//! time).
+
+mod common;
+
+mod audit;
+mod auth;
+mod backup;
+mod catalog;
+mod cli;
+mod clients;
+mod crash;
+mod faults;
+mod hardening;
+mod http;
+mod keys;
+mod litestream;
+mod metrics;
+mod namespaces;
+mod v1;
+mod versions;
