@@ -30,6 +30,9 @@ build-debug:
 
 lint:
 	cargo fmt --all --check
+	python3 scripts/layers.py
+	python3 scripts/drift.py
+	$(STRONGROOM_TOOLS)/bin/typos
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo clippy -p app --lib $(WASM) -- -D warnings
 

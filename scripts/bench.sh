@@ -47,5 +47,5 @@ cargo run -q --release -p strongroom --example audit_bench -- "$bin" "${AUDIT_EN
 echo "== operations: rotate, 50 writers + 200 readers, backup, rewrap (server/examples/ops_bench.rs)"
 cargo run -q --release -p strongroom --example ops_bench -- "$bin"
 
-echo "== kill -9 drill, 20 rounds (server/tests/crash.rs)"
+echo "== kill -9 drill, 20 rounds (server/tests/it/crash.rs)"
 STRONGROOM_CRASH_ROUNDS=20 cargo test -q -p strongroom --test it crash:: -- --nocapture 2>&1 | grep "kill -9 drill"

@@ -24,6 +24,13 @@ if [ "$have" != "$want" ]; then
   cargo install wasm-bindgen-cli --version "$want" --force
 fi
 
+# typos-cli: the spell check in `make lint`, from the crate registry, into the tools dir.
+TYPOS_VERSION=1.52.0
+if [ "$("$TOOLS/bin/typos" --version 2>/dev/null | awk '{print $2}')" != "$TYPOS_VERSION" ]; then
+  say "installing typos-cli $TYPOS_VERSION into $TOOLS"
+  cargo install typos-cli --version "$TYPOS_VERSION" --locked --root "$TOOLS"
+fi
+
 # wasm-opt from npm's binaryen (Debian's is too old and breaks the wasm).
 if [ "$("$TOOLS/node_modules/.bin/wasm-opt" --version 2>/dev/null | awk '{print $3}')" != "${BINARYEN_VERSION%%.*}" ]; then
   say "installing binaryen $BINARYEN_VERSION (wasm-opt) into $TOOLS"
@@ -39,7 +46,7 @@ if ! command -v brotli >/dev/null; then
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq brotli >/dev/null
 fi
 
-# mkfs.ext4, e2fsck and losetup for the read-only disk drill (server/tests/faults.rs).
+# mkfs.ext4, e2fsck and losetup for the read-only disk drill (server/tests/it/faults.rs).
 if ! command -v mkfs.ext4 >/dev/null || ! command -v e2fsck >/dev/null || ! command -v losetup >/dev/null; then
   say "installing Debian's e2fsprogs and mount"
   sudo_cmd=""; [ "$(id -u)" = 0 ] || sudo_cmd="sudo"

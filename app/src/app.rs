@@ -79,7 +79,7 @@ pub fn App() -> impl IntoView {
 
     // Async SSR: pages wait for their data before sending HTML, so they are
     // complete without JavaScript. Forms post as plain HTML forms (see
-    // `server/src/forms.rs`), whether or not the browser runs the islands.
+    // `server/src/layers/forms.rs`), whether or not the browser runs the islands.
     view! {
         <Title text="Strongroom"/>
         <Router>

@@ -3,6 +3,8 @@
 //! Seeds a trail (default 1,000,000 entries) with `strongroom audit seed`, then
 //! prints filtered /audit page p50/p99, export throughput, and the server's
 //! RSS during the export.
+// A measuring tool fails loudly: the no-unwrap policy (clippy.toml) is for the product.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support;
 

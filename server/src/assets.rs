@@ -118,7 +118,9 @@ pub async fn serve(State(assets): State<Assets>, req: Request) -> Response {
     // The coding is part of the tag: a br and a gzip copy are different bytes.
     let etag = format!("\"{}{}\"", hex(&found.hash[..16]), coding.map(|c| format!("-{c}")).unwrap_or_default());
     let mut headers = HeaderMap::new();
-    headers.insert(header::ETAG, HeaderValue::from_str(&etag).expect("hex and a coding name"));
+    if let Ok(etag) = HeaderValue::from_str(&etag) {
+        headers.insert(header::ETAG, etag);
+    }
     let cache = if immutable { "public, max-age=31536000, immutable" } else { "no-cache" };
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));

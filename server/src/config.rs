@@ -139,8 +139,8 @@ impl ServeArgs {
         })
     }
 
-    pub fn trusted_proxies(&self) -> Result<crate::client::TrustedProxies, ConfigError> {
-        crate::client::TrustedProxies::parse(&self.trusted_proxies).map_err(ConfigError::BadProxies)
+    pub fn trusted_proxies(&self) -> Result<crate::layers::client::TrustedProxies, ConfigError> {
+        crate::layers::client::TrustedProxies::parse(&self.trusted_proxies).map_err(ConfigError::BadProxies)
     }
 
     pub fn socket_addr(&self) -> Result<SocketAddr, ConfigError> {

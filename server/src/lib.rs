@@ -1,21 +1,15 @@
 //! The `strongroom` server: HTTP routing, configuration and the command line.
 //! The pages, server functions and store live in the `app` crate.
 
-pub mod api_errors;
 pub mod assets;
 pub mod cli;
-pub mod client;
 pub mod config;
 pub mod env_file;
-pub mod export;
-pub mod forms;
-pub mod gate;
-pub mod headers;
+pub mod layers;
 pub mod listen;
 pub mod metrics;
-pub mod origin;
-pub mod refused;
 pub mod telemetry;
+pub mod trail_export;
 pub mod v1;
 
 use app::{ssr::state::AppState, App};
@@ -27,6 +21,7 @@ use axum::{
     routing::get,
     Router,
 };
+use layers::{api_errors, client, forms, gate, headers, origin};
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 
@@ -73,7 +68,7 @@ pub fn router(state: AppState, options: LeptosOptions, front: Front) -> Router {
     let browser = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz).with_state(state.clone()))
-        .route("/audit/{file}", get(export::export).with_state(state.clone()))
+        .route("/audit/{file}", get(trail_export::export).with_state(state.clone()))
         .merge(pages.clone())
         .layer(from_fn_with_state(state.clone(), api_errors::error_status))
         .layer(from_fn_with_state(state.clone(), forms::utf8_forms))

@@ -18,7 +18,7 @@
 //!   races the close);
 //! - a graceful stop that waits (at most 10 s) for requests in flight.
 
-use crate::client::TrustedProxies;
+use crate::layers::client::TrustedProxies;
 use axum::{
     body::Body,
     extract::{ConnectInfo, Request, State},

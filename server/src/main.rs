@@ -4,6 +4,10 @@ use clap::Parser;
 use std::process::ExitCode;
 use strongroom::{cli::Cli, env_file, telemetry};
 
+/// See `server/Cargo.toml` for why: measured by `make bench`.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     // Before the runtime's threads exist: loading the env file sets variables.
     let args = match env_file::load(std::env::args_os().collect()) {

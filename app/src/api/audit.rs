@@ -1,6 +1,6 @@
 //! The audit trail, for auditors and admins, limited to the namespaces their
 //! auditor or admin grants cover. (The CSV and JSON Lines exports are plain
-//! GET routes in `server/src/export.rs`, since a download is a navigation.)
+//! GET routes in `server/src/trail_export.rs`, since a download is a navigation.)
 // `list_audit` takes the filter form's fields one by one, as the browser
 // posts them (the client stub the macro makes for the browser build too).
 #![allow(clippy::too_many_arguments)]

@@ -15,6 +15,7 @@ use crate::{
     domain::{audit::Action, Role},
     ssr::{
         access::*,
+        audit::Actor,
         db::run_blocking,
         formats::{self, Format},
         store::import,
@@ -107,13 +108,13 @@ pub async fn apply_import(namespace: String, id: String) -> Result<ImportPlan, A
         let format = pending.format;
         let parsed = run_blocking(move || formats::parse(&pending.text, Some(format))).await;
         let entries = parsed.map_err(|e| internal("import apply: the previewed text no longer parses", &e))?.entries;
-        let (keyring, chain, client) = (state.keyring.clone(), state.audit.clone(), client_addr());
-        let actor = who.username.to_string();
+        let (keyring, chain, client) = (state.keyring.clone(), state.audit.clone(), client());
+        let (actor, by) = (who.username.to_string(), Actor::User(who.username.clone()));
         let target = ns.clone();
         let plan = act
             .write(move |c| {
                 let stamp = crate::ssr::store::Stamp { actor: &actor, at: crate::ssr::clock::now() };
-                import::apply(c, &keyring, &chain, &target, format, &entries, stamp, &client)
+                import::apply(c, &keyring, &chain, &target, format, &entries, stamp, (&by, &client))
             })
             .await
             .map_err(import_error)?;

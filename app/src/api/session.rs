@@ -9,12 +9,10 @@ use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
 use crate::{
-    domain::{
-        audit::{Action, UNKNOWN_USER},
-        Password, Username,
-    },
+    domain::{audit::Action, Password, Username},
     ssr::{
         access::*,
+        audit::Actor,
         auth::{Attempt, Outcome, Stored, Verified},
         store::accounts,
     },
@@ -27,7 +25,7 @@ use crate::{
 pub async fn login(username: String, password: WriteOnly) -> Result<(), AppError> {
     // Open to anyone: this is how a session starts. Throttled per account and address.
     let act = Act::new(Action::SignIn, "", "");
-    act.set_actor(UNKNOWN_USER);
+    act.set_actor(Actor::UnknownUser);
     act.run(async {
         let state = state()?;
         let auth = state.auth.clone();
@@ -42,7 +40,7 @@ pub async fn login(username: String, password: WriteOnly) -> Result<(), AppError
         };
         if let Some(user) = &user {
             // Only names of real accounts are recorded (see UNKNOWN_USER).
-            act.set_actor(user.username.as_str());
+            act.set_actor(Actor::User(user.username.clone()));
         }
         let cookies = request_cookies();
         let device_cookie = cookies.as_deref().and_then(|c| auth.cookies.read_device(c));
@@ -224,7 +222,7 @@ pub async fn setup_admin(token: String, username: String, password: WriteOnly) -
             field("username", Username::parse(&username)),
             field("password", Password::parse_new(password.into_inner())),
         ))?;
-        act.set_actor(username.as_str());
+        act.set_actor(Actor::User(username.clone()));
         act.set_key(&format!("{username} as admin"));
         let hash = state.auth.hasher.hash(password).await.map_err(|e| internal("hash", &e))?;
         let (token_value, session_hash) =

@@ -57,6 +57,7 @@ fn build() -> prometheus::Result<Metrics> {
 }
 
 /// The process's metrics.
+#[expect(clippy::expect_used, reason = "the names and labels are constants, checked by every test that serves")]
 pub fn metrics() -> &'static Metrics {
     static METRICS: LazyLock<Metrics> = LazyLock::new(|| build().expect("metric names and labels are valid"));
     &METRICS

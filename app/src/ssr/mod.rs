@@ -1,5 +1,5 @@
 //! Server-only code (the `ssr` feature), in layers. Each layer uses only the
-//! layers below it; `scripts/layers.sh` (in `make lint`) fails when one names a
+//! layers below it; `scripts/layers.py` (in `make lint`) fails when one names a
 //! layer above it. From the bottom:
 //!
 //! 1. ground: `clock` (the one place that reads the time), `metrics`, `memory`

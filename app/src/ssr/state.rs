@@ -13,7 +13,7 @@ use crate::ssr::{
     store::StoreError,
 };
 use crate::ssr::{
-    audit::{NewEntry, Trail},
+    audit::{Actor, Client, NewEntry, Trail},
     auth::Refusals,
     db::group_commit::{GroupCommit, Job},
 };
@@ -57,12 +57,12 @@ const MAX_WAITING: usize = 4096;
 pub fn held_back(client: String, held: u32, at: crate::domain::Timestamp) -> NewEntry {
     NewEntry {
         at,
-        actor: crate::domain::audit::ANONYMOUS.to_owned(),
-        action: crate::domain::audit::Action::Request.as_str(),
+        actor: Actor::Anonymous,
+        action: crate::domain::audit::Action::Request,
         namespace: String::new(),
         key: String::new(),
         version: None,
-        client,
+        client: Client::Address(client),
         outcome: format!("refused: {held} more refused requests within a minute, counted here instead of one by one"),
     }
 }
@@ -260,7 +260,7 @@ impl AppState {
     /// Records a refused read, unless its client has had its share of entries
     /// this minute: then it is counted, and the count recorded (see `refusals`).
     pub async fn record_refused_read(&self, entry: crate::ssr::audit::NewEntry) {
-        if self.refusals.admit(&entry.client, crate::ssr::clock::instant()) {
+        if self.refusals.admit(&entry.client.to_string(), crate::ssr::clock::instant()) {
             self.record(entry).await;
         }
     }
@@ -269,7 +269,7 @@ impl AppState {
     /// caller's with the same allowance as refused reads (each entry costs an
     /// `fsync`: a flood of anonymous posts must not fill the disk).
     pub async fn record_refusal(&self, entry: crate::ssr::audit::NewEntry) {
-        if entry.actor == crate::domain::audit::ANONYMOUS {
+        if entry.actor == Actor::Anonymous {
             self.record_refused_read(entry).await;
         } else {
             self.record(entry).await;

@@ -278,12 +278,12 @@ fn a_database_made_before_stored_base_keys_keeps_its_derived_keys() {
 fn entry() -> audit::NewEntry {
     audit::NewEntry {
         at: STAMP.at,
-        actor: "old".into(),
-        action: "secret.add",
+        actor: audit::Actor::CommandLine,
+        action: app::domain::audit::Action::SecretAdd,
         namespace: "co".into(),
         key: "K".into(),
         version: Some(1),
-        client: "local".into(),
+        client: audit::Client::Local,
         outcome: "ok".into(),
     }
 }

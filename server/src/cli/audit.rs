@@ -4,7 +4,7 @@ use super::RunError;
 use crate::config::KeyArgs;
 use app::{
     domain::{audit::Action, Timestamp},
-    ssr::audit::{self, Chain, NewEntry, Verdict},
+    ssr::audit::{self, Actor, Chain, Client, NewEntry, Verdict},
 };
 
 /// A failed query on the database `key` names, as the command reports it.
@@ -65,12 +65,15 @@ pub async fn seed(count: u64, key: &KeyArgs) -> Result<(), RunError> {
                         &chain_key,
                         NewEntry {
                             at: Timestamp(start + n as i64 * step),
-                            actor: format!("user{:02}", (z >> 16) % 20),
-                            action: action.as_str(),
+                            actor: Actor::User(
+                                app::domain::Username::parse(&format!("user{:02}", (z >> 16) % 20))
+                                    .map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))?,
+                            ),
+                            action,
                             namespace: if names_ns { format!("company.team{team:02}") } else { String::new() },
                             key: if names_ns { format!("KEY_{}", (z >> 24) % 200) } else { String::new() },
                             version: names_ns.then_some(((z >> 32) % 9 + 1) as i64),
-                            client: format!("10.0.{}.{}", (z >> 40) % 4, (z >> 48) % 250),
+                            client: Client::Address(format!("10.0.{}.{}", (z >> 40) % 4, (z >> 48) % 250)),
                             outcome: if (z >> 56) % 20 == 0 { "refused: forbidden".into() } else { "ok".into() },
                         },
                     )?;

@@ -10,7 +10,7 @@ use app::{
         NamespacePath,
     },
     ssr::{
-        audit::{self, NewEntry},
+        audit::{self, Actor, Client, NewEntry},
         formats::{self, Format},
         store::import::{self, ImportError},
         store::{Stamp, StoreError},
@@ -82,12 +82,12 @@ pub async fn run(args: ImportArgs) -> Result<(), RunError> {
             .call(move |c| {
                 let summary_entry = NewEntry {
                     at: app::ssr::clock::now(),
-                    actor: ACTOR.into(),
-                    action: Action::SecretImport.as_str(),
+                    actor: Actor::CommandLine,
+                    action: Action::SecretImport,
                     namespace: target.to_string(),
                     key: String::new(),
                     version: None,
-                    client: "local".into(),
+                    client: Client::Local,
                     outcome: OK.into(),
                 };
                 let stamp = Stamp { actor: ACTOR, at: app::ssr::clock::now() };
@@ -96,7 +96,18 @@ pub async fn run(args: ImportArgs) -> Result<(), RunError> {
                     &chain,
                     summary_entry,
                     |plan| (None, Some(import::summary(plan))),
-                    |c| import::apply(c, &keyring, &chain, &target, format, &entries, stamp, "local"),
+                    |c| {
+                        import::apply(
+                            c,
+                            &keyring,
+                            &chain,
+                            &target,
+                            format,
+                            &entries,
+                            stamp,
+                            (&Actor::CommandLine, &Client::Local),
+                        )
+                    },
                 )?;
                 Ok::<_, ImportError>(plan)
             })

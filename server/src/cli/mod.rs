@@ -1,14 +1,14 @@
 //! The command line. Each family of commands has a file of its own:
 //! `serve` (the default), `keygen`, `user add` (`users`), `token …` (`tokens`),
 //! `import` (`import`), `audit verify|seed` (`audit`), `backup`, `restore`
-//! (`backup`), `keyring …`, `rewrap`, `rekey` (`keys`) — all local, on the
+//! (`backup`), `keyring …`, `rewrap`, `rekey` (`keyring`) — all local, on the
 //! data directory with the root key — and `get | export | run` (`workload`), which
 //! talk to a running server with a token.
 
 mod audit;
 mod backup;
 mod import;
-mod keys;
+mod keyring;
 mod local;
 mod serve;
 mod tokens;
@@ -104,7 +104,7 @@ pub enum Command {
     },
     /// List, rotate or retire the data keys (while the server runs).
     #[command(subcommand)]
-    Keyring(keys::KeyringCommand),
+    Keyring(keyring::KeyringCommand),
     /// Re-seal every stored version under the newest data key, in small batches while
     /// the server runs; run it again to resume after an interruption.
     Rewrap {
@@ -198,9 +198,9 @@ pub async fn run(cli: Cli) -> Result<(), RunError> {
         Some(Command::Token(command)) => tokens::run(command).await,
         Some(Command::Backup { path, key }) => backup::backup(path, &key).await,
         Some(Command::Restore { path, key }) => backup::restore(path, &key).await,
-        Some(Command::Keyring(command)) => keys::keyring(command).await,
-        Some(Command::Rewrap { batch, key }) => keys::rewrap(key, batch).await,
-        Some(Command::Rekey { new_key_file, key }) => keys::rekey(key, new_key_file).await,
+        Some(Command::Keyring(command)) => keyring::keyring(command).await,
+        Some(Command::Rewrap { batch, key }) => keyring::rewrap(key, batch).await,
+        Some(Command::Rekey { new_key_file, key }) => keyring::rekey(key, new_key_file).await,
         Some(Command::Get { namespace, key, remote }) => workload::get(&remote, &namespace, &key).await,
         Some(Command::Export { namespace, format, allow_env, remote }) => {
             workload::export(&remote, &namespace, &format, &allow_env).await

@@ -35,7 +35,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), RunError> {
     let settings = args.auth_settings()?;
     let limits = args.limits()?;
     let front = crate::Front {
-        own_origin: crate::origin::OwnOrigin(args.public_origin()?),
+        own_origin: crate::layers::origin::OwnOrigin(args.public_origin()?),
         proxies: args.trusted_proxies()?,
         assets: crate::assets::Assets::new(args.site_root.clone()),
         request_timeout: limits.request_timeout,

@@ -11,7 +11,7 @@ use app::{
         Expiry, Timestamp, TokenName,
     },
     ssr::{
-        audit::{self, NewEntry},
+        audit::{self, Actor, Client, NewEntry},
         store::tokens::{self, TokenError},
         store::Stamp,
     },
@@ -51,12 +51,12 @@ const ACTOR: &str = "(command line)";
 fn entry(action: Action, namespace: &str, name: &TokenName) -> NewEntry {
     NewEntry {
         at: app::ssr::clock::now(),
-        actor: ACTOR.into(),
-        action: action.as_str(),
+        actor: Actor::CommandLine,
+        action,
         namespace: namespace.to_owned(),
         key: name.to_string(),
         version: None,
-        client: "local".into(),
+        client: Client::Local,
         outcome: OK.into(),
     }
 }

@@ -7,7 +7,7 @@ use app::{
         Grant, Password, Role, Scope, Username,
     },
     ssr::{
-        audit::{self, NewEntry},
+        audit::{self, Actor, Client, NewEntry},
         store::accounts::{self, AccountError},
         store::Stamp,
     },
@@ -49,12 +49,12 @@ pub async fn add(name: &str, role: &str, namespace: Option<&str>, init: bool, ke
     let grant = Grant { role, scope };
     let entry = NewEntry {
         at: app::ssr::clock::now(),
-        actor: "(command line)".into(),
-        action: Action::UserAdd.as_str(),
+        actor: Actor::CommandLine,
+        action: Action::UserAdd,
         namespace: grant.scope.as_str().to_owned(),
         key: format!("{username} as {role}"),
         version: None,
-        client: "local".into(),
+        client: Client::Local,
         outcome: OK.into(),
     };
     let shown = grant.clone();

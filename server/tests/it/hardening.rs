@@ -259,7 +259,7 @@ async fn item_10_unknown_hosts_are_refused_and_origins_match_their_scheme() {
 
     use tower::ServiceExt as _;
     let options = leptos::prelude::LeptosOptions::builder().output_name("strongroom").site_root("target/site").build();
-    let public = strongroom::origin::OwnOrigin(Some("https://secrets.example.com".into()));
+    let public = strongroom::layers::origin::OwnOrigin(Some("https://secrets.example.com".into()));
     let app =
         strongroom::router(s.state.clone(), options, strongroom::Front { own_origin: public, ..Default::default() });
     let req =
@@ -488,7 +488,7 @@ async fn item_6_one_client_behind_a_proxy_cannot_lock_everyone_out() {
     assert_eq!(status, 401);
     assert_eq!(s.last_entry().await.client, "127.0.0.1");
 
-    let proxies = strongroom::client::TrustedProxies::parse("127.0.0.1").unwrap();
+    let proxies = strongroom::layers::client::TrustedProxies::parse("127.0.0.1").unwrap();
     let s = start_with(strongroom::Front { proxies, ..Default::default() }).await;
     s.add_user("lead", Role::Auditor, "company").await;
     // The lead has signed in from this browser before.

@@ -5,7 +5,7 @@
 //! restored copy opens with the root key, gives back every last value, passes
 //! `integrity_check` and the audit chain, and the replica holds no value in clear.
 //!
-//! Why the two get along (see `configure` in app/src/ssr/db.rs): the database
+//! Why the two get along (see `configure` in app/src/ssr/db/mod.rs): the database
 //! is in WAL mode, which Litestream requires; every connection waits up to 5 s
 //! (`busy_timeout`, as Litestream advises) for a lock, so the brief write locks
 //! Litestream takes to sync and checkpoint make Strongroom's writes wait rather

@@ -5,12 +5,12 @@
 
 use super::*;
 use crate::ssr::{
-    audit::{self, NewEntry},
+    audit::{self, Actor, Client, NewEntry},
     state::AppState,
 };
 use crate::{
     domain::{
-        audit::{Action, ANONYMOUS, OK},
+        audit::{Action, OK},
         view::SecretMeta,
         Grant, NamespacePath, Role, Scope, Username,
     },
@@ -30,9 +30,9 @@ pub struct Act {
     namespace: Mutex<String>,
     /// As given to `new`, or set once parsed ([`Act::set_key`]).
     key: Mutex<String>,
-    client: String,
+    client: Client,
     /// Who acted, once known; the outcome to record instead of the error's own.
-    actor: Mutex<String>,
+    actor: Mutex<Actor>,
     outcome: Mutex<Option<String>>,
     success: Mutex<Option<String>>,
     recorded: std::sync::atomic::AtomicBool,
@@ -75,8 +75,8 @@ impl Act {
             action,
             namespace: Mutex::new(namespace.to_owned()),
             key: Mutex::new(key.to_owned()),
-            client: client_addr(),
-            actor: Mutex::new(ANONYMOUS.to_owned()),
+            client: client(),
+            actor: Mutex::new(Actor::Anonymous),
             outcome: Mutex::new(None),
             success: Mutex::new(None),
             recorded: false.into(),
@@ -99,8 +99,8 @@ impl Act {
         *self.key.lock().unwrap_or_else(|p| p.into_inner()) = key.to_owned();
     }
 
-    pub fn set_actor(&self, actor: &str) {
-        *self.actor.lock().unwrap_or_else(|p| p.into_inner()) = actor.to_owned();
+    pub fn set_actor(&self, actor: Actor) {
+        *self.actor.lock().unwrap_or_else(|p| p.into_inner()) = actor;
     }
 
     /// Records `outcome` instead of the one the error would give.
@@ -117,7 +117,7 @@ impl Act {
         NewEntry {
             at: crate::ssr::clock::now(),
             actor: self.actor.lock().unwrap_or_else(|p| p.into_inner()).clone(),
-            action: self.action.as_str(),
+            action: self.action,
             namespace: self.namespace.lock().unwrap_or_else(|p| p.into_inner()).clone(),
             key: self.key.lock().unwrap_or_else(|p| p.into_inner()).clone(),
             version,
@@ -148,7 +148,7 @@ impl Act {
     /// [`signed_in`], noting the caller as the actor.
     pub async fn signed_in(&self) -> Result<Caller, AppError> {
         let who = signed_in().await?;
-        self.set_actor(who.username.as_str());
+        self.set_actor(Actor::User(who.username.clone()));
         Ok(who)
     }
 
@@ -269,11 +269,19 @@ pub fn request_cookies() -> Option<String> {
     request_parts().and_then(|p| p.headers.get(header::COOKIE).and_then(|v| v.to_str().ok()).map(String::from))
 }
 
-/// The client's address (for throttling), or `unknown`.
-pub fn client_addr() -> String {
+fn client_ip() -> Option<std::net::IpAddr> {
     request_parts()
         .and_then(|p| p.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip()))
-        .map_or_else(|| "unknown".to_owned(), |ip| ip.to_string())
+}
+
+/// The client's address (for throttling), or `unknown`.
+pub fn client_addr() -> String {
+    client().to_string()
+}
+
+/// The client, as the audit trail names it.
+pub fn client() -> Client {
+    Client::of(client_ip())
 }
 
 /// The caller, from the session cookie. Anonymous: `Unauthorized`.

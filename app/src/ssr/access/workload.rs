@@ -17,7 +17,7 @@ use crate::domain::{
 };
 use crate::ssr::{
     access::errors::{internal_read, read_store_error},
-    audit::{Appender, NewEntry},
+    audit::{Actor, Appender, Client, NewEntry},
     auth::token_hash,
     crypto::Keyring,
     db::group_commit::NotTaken,
@@ -39,8 +39,8 @@ pub struct Workload {
 }
 
 impl Workload {
-    pub fn actor(&self) -> String {
-        self.name.actor()
+    pub fn actor(&self) -> Actor {
+        Actor::Token(self.name.clone())
     }
 }
 
@@ -61,12 +61,12 @@ pub struct Request<'a> {
 /// is known, else `(unknown token)`.
 struct Refusal {
     error: ReadError,
-    actor: String,
+    actor: Actor,
 }
 
 impl From<ReadError> for Refusal {
     fn from(error: ReadError) -> Self {
-        Self { error, actor: "(unknown token)".into() }
+        Self { error, actor: Actor::UnknownToken }
     }
 }
 
@@ -76,7 +76,7 @@ fn check_token(c: &Connection, presented: Option<&str>, now: Timestamp) -> Resul
     let record = tokens::lookup(c, &token_hash(token))
         .map_err(|e| internal_read("token lookup", &e))?
         .ok_or(ReadError::BadToken)?;
-    let refuse = |error| Refusal { error, actor: record.name.actor() };
+    let refuse = |error| Refusal { error, actor: Actor::Token(record.name.clone()) };
     if record.revoked {
         return Err(refuse(ReadError::Revoked));
     }
@@ -110,7 +110,7 @@ pub type Read<T> = (Workload, NamespacePath, T, Vec<Disclosed>);
 
 /// What a job needs to write its entries, moved into it.
 struct Recorder {
-    client: String,
+    client: Client,
     namespace: String,
     key: String,
     now: Timestamp,
@@ -118,11 +118,11 @@ struct Recorder {
 }
 
 impl Recorder {
-    fn entry(&self, actor: String, namespace: String, key: String, version: Option<i64>, outcome: String) -> NewEntry {
+    fn entry(&self, actor: Actor, namespace: String, key: String, version: Option<i64>, outcome: String) -> NewEntry {
         NewEntry {
             at: self.now,
             actor,
-            action: Action::SecretRead.as_str(),
+            action: Action::SecretRead,
             namespace,
             key,
             version,
@@ -135,7 +135,7 @@ impl Recorder {
     /// minute: then it is counted (see `auth::Refusals`).
     fn refuse(&self, tx: &Connection, trail: &mut Appender, refusal: &Refusal) -> rusqlite::Result<()> {
         let verb = refusal.error.verb();
-        if verb == "refused" && !self.refusals.admit(&self.client, crate::ssr::clock::instant()) {
+        if verb == "refused" && !self.refusals.admit(&self.client.to_string(), crate::ssr::clock::instant()) {
             return Ok(());
         }
         let outcome = format!("{verb}: {}", refusal.error);
@@ -165,7 +165,7 @@ impl Recorder {
 impl Request<'_> {
     fn recorder(&self) -> Recorder {
         Recorder {
-            client: self.client.clone(),
+            client: Client::Address(self.client.clone()),
             namespace: self.namespace.clone(),
             key: self.key.clone(),
             now: crate::ssr::clock::now(),
@@ -337,7 +337,7 @@ impl Request<'_> {
         error
     }
 
-    async fn refuse(&self, actor: String, error: ReadError) {
+    async fn refuse(&self, actor: Actor, error: ReadError) {
         let record = self.recorder();
         let refusal = Refusal { error, actor };
         let _ = self

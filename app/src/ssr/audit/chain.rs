@@ -1,7 +1,7 @@
 //! Appending entries and the HMAC chain over them.
 
 use super::*;
-use crate::domain::{audit::AuditEntry, Timestamp};
+use crate::domain::audit::AuditEntry;
 use crate::ssr::crypto::BaseKey;
 use crate::ssr::db::group_commit::Batch;
 use hmac::{Mac, SimpleHmac};
@@ -27,21 +27,8 @@ impl AuditKey {
     }
 
     fn mac(&self) -> Hmac {
-        Hmac::new_from_slice(self.0.as_ref()).expect("HMAC takes any key length")
+        crate::ssr::crypto::hmac_sha256(self.0.as_ref())
     }
-}
-
-/// What an entry says; the store adds `id` and the MAC.
-#[derive(Clone, Debug)]
-pub struct NewEntry {
-    pub at: Timestamp,
-    pub actor: String,
-    pub action: &'static str,
-    pub namespace: String,
-    pub key: String,
-    pub version: Option<i64>,
-    pub client: String,
-    pub outcome: String,
 }
 
 pub(super) fn chain_mac(key: &AuditKey, prev: &[u8], e: &AuditEntry) -> Vec<u8> {
@@ -100,12 +87,12 @@ impl Chain {
         let e = AuditEntry {
             id: self.id + 1,
             at: entry.at,
-            actor: clip(entry.actor),
-            action: entry.action.to_owned(),
+            actor: clip(entry.actor.to_string()),
+            action: entry.action.as_str().to_owned(),
             namespace: clip(entry.namespace),
             key: clip(entry.key),
             version: entry.version,
-            client: clip(entry.client),
+            client: clip(entry.client.to_string()),
             outcome: clip(entry.outcome),
         };
         let mac = chain_mac(key, &self.mac, &e);
@@ -128,7 +115,7 @@ impl Chain {
         (self.id, self.mac) = (e.id, mac);
         crate::ssr::metrics::metrics()
             .audit_entries
-            .with_label_values(&[entry.action, crate::ssr::metrics::outcome_kind(&e.outcome)])
+            .with_label_values(&[entry.action.as_str(), crate::ssr::metrics::outcome_kind(&e.outcome)])
             .inc();
         Ok(e.id)
     }
@@ -271,8 +258,8 @@ pub fn verify(conn: &Connection, key: &AuditKey) -> rusqlite::Result<Verdict> {
     match stored_head(conn)? {
         Some(h) if h == head_value(key, prev_id, &prev_mac) => Ok(Verdict::Intact { entries: count }),
         None => Ok(Verdict::Broken { id: prev_id, problem: "the recorded head is missing: the trail was cut".into() }),
-        Some(h) if h.len() >= 8 => {
-            let newest = i64::from_be_bytes(h[..8].try_into().expect("8 bytes"));
+        Some(h) if h.first_chunk::<8>().is_some() => {
+            let newest = h.first_chunk::<8>().map_or(0, |b| i64::from_be_bytes(*b));
             let problem = if newest > prev_id {
                 format!("entries after it, up to {newest}, were removed")
             } else {

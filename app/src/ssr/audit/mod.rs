@@ -12,8 +12,10 @@
 //! the clock (an entry's time is given).
 
 mod chain;
+mod entry;
 mod query;
 pub use chain::*;
+pub use entry::{Actor, Client, NewEntry};
 pub use query::*;
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 use super::*;
 use crate::domain::{
-    audit::{AuditFilter, OutcomeFilter},
+    audit::{Action, AuditFilter, OutcomeFilter},
     Scope, Timestamp,
 };
 use crate::ssr::crypto::BaseKey;
@@ -12,12 +12,12 @@ fn long_text_is_cut_when_stored_and_the_chain_still_verifies() {
     let key = AuditKey::derive(&BaseKey::generate().unwrap());
     let entry = NewEntry {
         at: Timestamp(0),
-        actor: "a".into(),
-        action: "read",
+        actor: Actor::CommandLine,
+        action: Action::Read,
         namespace: "é".repeat(1000),
         key: "k".into(),
         version: None,
-        client: "c".into(),
+        client: Client::Local,
         outcome: "ok".into(),
     };
     append(&conn, &key, entry).unwrap();
@@ -36,12 +36,12 @@ fn a_subtree_page_merged_per_namespace_equals_the_single_query() {
     for n in 0..900 {
         let entry = NewEntry {
             at: Timestamp(n),
-            actor: "a".into(),
-            action: "read",
+            actor: Actor::CommandLine,
+            action: Action::Read,
             namespace: names[(n as usize * 7) % names.len()].into(),
             key: "k".into(),
             version: None,
-            client: "c".into(),
+            client: Client::Local,
             outcome: if n % 5 == 0 { "refused: forbidden".into() } else { "ok".into() },
         };
         append(&conn, &key, entry).unwrap();
@@ -73,16 +73,49 @@ fn a_subtree_page_merged_per_namespace_equals_the_single_query() {
     for n in 0..=MAX_MERGED {
         let entry = NewEntry {
             at: Timestamp(0),
-            actor: "a".into(),
-            action: "read",
+            actor: Actor::CommandLine,
+            action: Action::Read,
             namespace: format!("co.many{n}"),
             key: "k".into(),
             version: None,
-            client: "c".into(),
+            client: Client::Local,
             outcome: "ok".into(),
         };
         append(&conn, &key, entry).unwrap();
     }
     let filter = AuditFilter { namespace: Some(NamespacePath::parse("co").unwrap()), ..Default::default() };
     assert!(subtree_page(&conn, &filter, &[Scope::All], None, 50).unwrap().is_none());
+}
+
+#[test]
+fn actors_and_clients_display_as_the_trail_stores_them() {
+    // The chain's MACs cover this text: a change here breaks every stored chain.
+    let name = |s: &str| crate::domain::Username::parse(s).unwrap();
+    let token = |s: &str| crate::domain::TokenName::parse(s).unwrap();
+    let actors = [
+        (Actor::User(name("alice")), "alice"),
+        (Actor::Token(token("deploy-bot")), "token:deploy-bot"),
+        (Actor::UnknownToken, "(unknown token)"),
+        (Actor::CommandLine, "(command line)"),
+        (Actor::ServerStart, "(server start)"),
+        (Actor::UnknownUser, "(unknown user)"),
+        (Actor::Anonymous, "(anonymous)"),
+    ];
+    for (actor, stored) in actors {
+        assert_eq!(actor.to_string(), stored);
+    }
+    assert_eq!(Actor::Token(token("deploy-bot")).to_string(), token("deploy-bot").actor());
+    let clients = [
+        (Client::of(Some("10.0.0.7".parse().unwrap())), "10.0.0.7"),
+        (Client::of(Some("2001:db8::1".parse().unwrap())), "2001:db8::1"),
+        (Client::Address("2001:db8:0:1::/64".into()), "2001:db8:0:1::/64"),
+        (Client::Local, "local"),
+        (Client::of(None), "unknown"),
+    ];
+    for (client, stored) in clients {
+        assert_eq!(client.to_string(), stored);
+    }
+    for action in Action::ALL {
+        assert_eq!(Action::parse(action.as_str()), Some(*action), "{action:?}");
+    }
 }

@@ -34,7 +34,7 @@ impl CookiePolicy {
 
     /// The flash's MAC, checked with `verify_slice` as the device cookie's is (see `devices`).
     fn flash_mac(&self, message: &[u8]) -> SimpleHmac<Sha256> {
-        let mut mac = <SimpleHmac<Sha256> as Mac>::new_from_slice(&self.flash_key.0).expect("any key length");
+        let mut mac = crate::ssr::crypto::hmac_sha256(&self.flash_key.0);
         mac.update(b"strongroom flash v1\0");
         mac.update(message);
         mac

@@ -24,7 +24,7 @@ impl DeviceCookies {
     }
 
     fn mac(&self, account: &str, nonce: &[u8]) -> SimpleHmac<Sha256> {
-        let mut mac = SimpleHmac::<Sha256>::new_from_slice(self.key.as_ref()).expect("HMAC takes any key length");
+        let mut mac = crate::ssr::crypto::hmac_sha256(self.key.as_ref());
         mac.update(&(account.len() as u64).to_be_bytes());
         mac.update(account.as_bytes());
         mac.update(nonce);

@@ -184,6 +184,7 @@ impl BaseKey {
     /// SHA-256) with the base key as the pseudorandom key and the label as the
     /// info. Knowing a derived key reveals nothing about the base key or about
     /// keys for other labels.
+    #[expect(clippy::expect_used, reason = "a 32-byte PRK and a 32-byte output are always valid for HKDF-SHA256")]
     pub fn derive(&self, label: &str) -> Zeroizing<[u8; KEY_LEN]> {
         let hkdf = hkdf::Hkdf::<sha2::Sha256>::from_prk(self.0.as_ref()).expect("a 32-byte key is a valid PRK");
         let mut out = Zeroizing::new([0u8; KEY_LEN]);

@@ -308,6 +308,7 @@ fn lock(conn: &Mutex<Connection>) -> std::sync::MutexGuard<'_, Connection> {
 
 /// Runs blocking work (SQLite, hashing) off the async runtime, inside the
 /// caller's tracing span, re-raising any panic in the caller.
+#[expect(clippy::panic, reason = "a blocking task is cancelled only when the runtime shuts down")]
 pub async fn run_blocking<T, F>(f: F) -> T
 where
     T: Send + 'static,

@@ -1,7 +1,7 @@
 //! The `row_mac(…)` SQL function: the MAC of a security row under the row key (see `store::rows`).
 
 use crate::ssr::crypto::BaseKey;
-use hmac::{Mac, SimpleHmac};
+use hmac::Mac;
 use rusqlite::{
     functions::{Context, FunctionFlags},
     types::ValueRef,
@@ -10,7 +10,6 @@ use rusqlite::{
 use std::sync::Arc;
 use zeroize::Zeroizing;
 
-pub(super) type Hmac = SimpleHmac<sha2::Sha256>;
 /// The row key. Zeroized on drop; `Debug` is redacted.
 #[derive(Clone)]
 pub struct RowKey(Arc<Zeroizing<[u8; 32]>>);
@@ -30,7 +29,7 @@ impl RowKey {
     /// that no two different rows encode alike.
     pub(crate) fn mac(&self, values: &[ValueRef<'_>]) -> Vec<u8> {
         let key: &[u8] = self.0.as_ref().as_ref();
-        let mut mac = Hmac::new_from_slice(key).expect("HMAC takes any key length");
+        let mut mac = crate::ssr::crypto::hmac_sha256(key);
         for value in values {
             let (tag, bytes): (u8, std::borrow::Cow<[u8]>) = match value {
                 ValueRef::Null => (b'n', (&[][..]).into()),

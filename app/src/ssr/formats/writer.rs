@@ -106,6 +106,7 @@ impl Buf {
         STANDARD.encode_string(value, &mut self.0);
     }
 
+    #[expect(clippy::expect_used, reason = "serializing a str into memory cannot fail")]
     fn push_json_string(&mut self, s: &str) {
         serde_json::to_writer(&mut *self, s).expect("serializing a str into memory cannot fail");
     }

@@ -10,7 +10,7 @@ use crate::domain::{
     Description, NamespacePath, SecretKey,
 };
 use crate::ssr::{
-    audit::{self, AuditKey, NewEntry},
+    audit::{self, Actor, AuditKey, Client, NewEntry},
     crypto::Keyring,
     formats::{Entry, Format},
     store::{self, Stamp, StoreError},
@@ -92,7 +92,7 @@ pub fn plan(
 
 /// Applies `entries` to `ns` in one savepoint: every key is added or rotated
 /// (unchanged ones are left alone), each with its own audit entry, or nothing
-/// is. `client` is recorded in the entries. Returns what was done.
+/// is. `by` (who and from where) is recorded in the entries. Returns what was done.
 #[allow(clippy::too_many_arguments)] // each is a distinct input of one audited write
 pub fn apply(
     conn: &mut Connection,
@@ -102,7 +102,7 @@ pub fn apply(
     format: Format,
     entries: &[Entry],
     stamp: Stamp<'_>,
-    client: &str,
+    by: (&Actor, &Client),
 ) -> Result<ImportPlan, ImportError> {
     conn.execute_batch("SAVEPOINT import")?;
     let mut change = || -> Result<ImportPlan, ImportError> {
@@ -120,12 +120,12 @@ pub fn apply(
             };
             let record = NewEntry {
                 at: stamp.at,
-                actor: stamp.actor.to_owned(),
-                action: action.as_str(),
+                actor: by.0.clone(),
+                action,
                 namespace: ns.to_string(),
                 key: entry.key.to_string(),
                 version: Some(meta.version.into()),
-                client: client.to_owned(),
+                client: by.1.clone(),
                 outcome: format!("{OK}: imported"),
             };
             audit::append(conn, chain, record)?;

@@ -142,12 +142,12 @@ fn immediate(conn: &mut Connection) -> Result<rusqlite::Transaction<'_>> {
 fn entry(action: Action, at: Timestamp, outcome: String) -> NewEntry {
     NewEntry {
         at,
-        actor: "(command line)".into(),
-        action: action.as_str(),
+        actor: crate::ssr::audit::Actor::CommandLine,
+        action,
         namespace: String::new(),
         key: String::new(),
         version: None,
-        client: "local".into(),
+        client: crate::ssr::audit::Client::Local,
         outcome,
     }
 }

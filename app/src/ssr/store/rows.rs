@@ -83,12 +83,12 @@ pub fn seal(conn: &Connection, chain: &AuditKey, now: Timestamp) -> Result<(), R
     conn.execute("INSERT INTO meta (name, value) VALUES ('rows_sealed', x'01')", [])?;
     let entry = NewEntry {
         at: now,
-        actor: "(server start)".into(),
-        action: Action::RowsSealed.as_str(),
+        actor: crate::ssr::audit::Actor::ServerStart,
+        action: Action::RowsSealed,
         namespace: String::new(),
         key: String::new(),
         version: None,
-        client: "local".into(),
+        client: crate::ssr::audit::Client::Local,
         outcome: format!("{OK}: {}", counts.join(", ")),
     };
     audit::append(conn, chain, entry)?;

@@ -147,12 +147,12 @@ pub fn set_default_retention(
     let destroyed = destroy_past_retention(&tx, None)?;
     let entry = crate::ssr::audit::NewEntry {
         at: now,
-        actor: "(server start)".into(),
-        action: crate::domain::audit::Action::SecretRetention.as_str(),
+        actor: crate::ssr::audit::Actor::ServerStart,
+        action: crate::domain::audit::Action::SecretRetention,
         namespace: String::new(),
         key: String::new(),
         version: None,
-        client: "local".into(),
+        client: crate::ssr::audit::Client::Local,
         outcome: format!("ok: by default {keep} versions kept (was {before}); {destroyed} older values destroyed"),
     };
     crate::ssr::audit::append(&tx, chain, entry)?;

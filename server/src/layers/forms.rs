@@ -114,7 +114,7 @@ pub async fn utf8_forms(State(state): State<app::ssr::state::AppState>, req: Req
     if !is_form {
         return next.run(req).await;
     }
-    let refused = crate::refused::Refused::of(&req);
+    let refused = crate::layers::refused::Refused::of(&req);
     let (parts, body) = req.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, crate::MAX_BODY).await else {
         return (StatusCode::PAYLOAD_TOO_LARGE, "The form is too large.\n").into_response();

@@ -4,8 +4,11 @@
 //! anonymous client's within its allowance: see `AppState::record_refusal`).
 
 use app::{
-    domain::audit::{Action, ANONYMOUS},
-    ssr::{audit::NewEntry, state::AppState},
+    domain::audit::Action,
+    ssr::{
+        audit::{Actor, Client, NewEntry},
+        state::AppState,
+    },
 };
 use axum::{
     extract::{ConnectInfo, Request},
@@ -17,7 +20,7 @@ use std::net::SocketAddr;
 pub struct Refused {
     cookies: Option<String>,
     path: String,
-    client: String,
+    client: Client,
 }
 
 impl Refused {
@@ -25,23 +28,20 @@ impl Refused {
         Self {
             cookies: req.headers().get(header::COOKIE).and_then(|v| v.to_str().ok()).map(str::to_owned),
             path: req.uri().path().to_owned(),
-            client: req
-                .extensions()
-                .get::<ConnectInfo<SocketAddr>>()
-                .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string()),
+            client: Client::of(req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())),
         }
     }
 
     /// Records the refusal, naming the signed-in user if the request had a session.
     pub async fn record(self, state: &AppState, outcome: String) {
         let actor = match state.session(self.cookies.as_deref()).await {
-            Ok(Some((user, _))) => user.username.as_str().to_owned(),
-            _ => ANONYMOUS.to_owned(),
+            Ok(Some((user, _))) => Actor::User(user.username),
+            _ => Actor::Anonymous,
         };
         let entry = NewEntry {
             at: app::ssr::clock::now(),
             actor,
-            action: Action::Request.as_str(),
+            action: Action::Request,
             namespace: String::new(),
             key: self.path,
             version: None,

@@ -6,11 +6,11 @@
 
 use app::{
     api::audit::{parse_filter, trail_scopes},
-    domain::audit::{csv_cell, Action, AuditEntry, ANONYMOUS},
+    domain::audit::{csv_cell, Action, AuditEntry},
     error::AppError,
     ssr::{
         access::outcome_of,
-        audit::{self, NewEntry},
+        audit::{self, Actor, Client, NewEntry},
         state::AppState,
     },
 };
@@ -82,15 +82,15 @@ pub async fn export(
     let q = |name: &str| query.get(name).map(String::as_str).unwrap_or_default();
     let cookies = headers.get(header::COOKIE).and_then(|v| v.to_str().ok());
     let user = state.session(cookies).await.ok().flatten().map(|(user, _)| user);
-    let refuse = |error: AppError, actor: String| {
+    let refuse = |error: AppError, actor: Actor| {
         let entry = NewEntry {
             at: app::ssr::clock::now(),
             actor,
-            action: Action::Read.as_str(),
+            action: Action::Read,
             namespace: q("namespace").to_owned(),
             key: String::new(),
             version: None,
-            client: client.ip().to_string(),
+            client: Client::of(Some(client.ip())),
             outcome: outcome_of(&error),
         };
         let state = state.clone();
@@ -100,8 +100,8 @@ pub async fn export(
             (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], format!("{error}\n")).into_response()
         }
     };
-    let Some(user) = user else { return refuse(AppError::Unauthorized, ANONYMOUS.into()).await };
-    let actor = user.username.as_str().to_owned();
+    let Some(user) = user else { return refuse(AppError::Unauthorized, Actor::Anonymous).await };
+    let actor = Actor::User(user.username.clone());
     let scopes = trail_scopes(&user.grants);
     if scopes.is_empty() {
         return refuse(AppError::Forbidden, actor).await;
@@ -120,11 +120,11 @@ pub async fn export(
         .record(NewEntry {
             at: app::ssr::clock::now(),
             actor: actor.clone(),
-            action: Action::AuditExport.as_str(),
+            action: Action::AuditExport,
             namespace: filter.namespace.as_ref().map(|n| n.to_string()).unwrap_or_default(),
             key: String::new(),
             version: None,
-            client: client.ip().to_string(),
+            client: Client::of(Some(client.ip())),
             outcome: format!("ok: {}", if format == Format::Csv { "csv" } else { "jsonl" }),
         })
         .await;

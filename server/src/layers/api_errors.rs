@@ -5,7 +5,7 @@
 //! `AppError`, which knows its status (422, 409, 404 …): this layer applies it,
 //! so API clients see real status codes whatever failed.
 
-use crate::refused::Refused;
+use crate::layers::refused::Refused;
 use app::{error::AppError, ssr::state::AppState};
 use axum::{
     body::{to_bytes, Body},

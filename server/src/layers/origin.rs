@@ -55,7 +55,7 @@ pub struct OriginGuard {
 pub async fn same_origin_only(State(guard): State<OriginGuard>, req: Request, next: Next) -> Response {
     let Some(reason) = cross_origin(&req, &guard.own) else { return next.run(req).await };
     tracing::warn!(path = %req.uri().path(), reason, "cross-origin request refused");
-    crate::refused::Refused::of(&req).record(&guard.state, format!("refused: cross-origin ({reason})")).await;
+    crate::layers::refused::Refused::of(&req).record(&guard.state, format!("refused: cross-origin ({reason})")).await;
     (StatusCode::FORBIDDEN, "Cross-origin requests are refused.\n").into_response()
 }
 
