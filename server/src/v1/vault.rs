@@ -14,7 +14,7 @@ use app::{
     ssr::{
         access::{
             read_store_error,
-            workload::{ReadError, Request, Work, Workload},
+            workload::{Disclosed, ReadError, Request, Work, Workload},
         },
         state::AppState,
         store,
@@ -25,6 +25,7 @@ use axum::{
     http::{header, HeaderMap, Method, StatusCode},
     response::{IntoResponse, Response},
 };
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 use std::{
     collections::{BTreeSet, HashMap},
@@ -42,22 +43,76 @@ fn errors(status: StatusCode, messages: &[&str]) -> Response {
     reply(status, &json!({ "errors": messages }))
 }
 
-/// Vault's envelope around every successful answer.
-fn wrapped(data: Value) -> Response {
-    let body = json!({
-        "request_id": request_id(), "lease_id": "", "renewable": false, "lease_duration": 0,
-        "data": data, "wrap_info": null, "warnings": null, "auth": null, "mount_type": "kv",
-    });
-    reply(StatusCode::OK, &body)
+/// Vault's envelope around every successful answer (fields in the order
+/// `json!` wrote them before: alphabetical).
+#[derive(Serialize)]
+struct Envelope<D: Serialize> {
+    auth: Option<()>,
+    data: D,
+    lease_duration: u32,
+    lease_id: &'static str,
+    mount_type: &'static str,
+    renewable: bool,
+    request_id: String,
+    warnings: Option<()>,
+    wrap_info: Option<()>,
 }
 
+fn wrapped(data: impl Serialize) -> Response {
+    let body = Envelope {
+        auth: None,
+        data,
+        lease_duration: 0,
+        lease_id: "",
+        mount_type: "kv",
+        renewable: false,
+        request_id: request_id(),
+        warnings: None,
+        wrap_info: None,
+    };
+    match serde_json::to_vec(&body) {
+        Ok(body) => ([(header::CONTENT_TYPE, "application/json")], body).into_response(),
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
+/// A random (version 4) UUID, as Vault gives every answer.
 fn request_id() -> String {
     let mut b = [0u8; 16];
     let _ = getrandom::fill(&mut b);
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
-    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..])
+    let mut id = String::with_capacity(36);
+    for (i, byte) in b.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            id.push('-');
+        }
+        id.push(char::from(b"0123456789abcdef"[usize::from(byte >> 4)]));
+        id.push(char::from(b"0123456789abcdef"[usize::from(byte & 0x0f)]));
+    }
+    id
+}
+
+/// A secret map's data: its values (borrowed, never copied) and metadata.
+#[derive(Serialize)]
+struct SecretData<'a> {
+    #[serde(serialize_with = "values")]
+    data: &'a [Disclosed],
+    metadata: Metadata,
+}
+
+#[derive(Serialize)]
+struct Metadata {
+    created_time: String,
+    custom_metadata: Option<()>,
+    deletion_time: &'static str,
+    destroyed: bool,
+    version: u64,
+}
+
+/// `{"KEY":"value",…}` in key order (the values come sorted by key).
+fn values<S: serde::Serializer>(all: &&[Disclosed], out: S) -> Result<S::Ok, S::Error> {
+    out.collect_map(all.iter().map(|d| (d.key.as_str(), d.value.expose())))
 }
 
 /// Vault's answer to a refusal: a bad, expired or revoked token, or a path
@@ -178,13 +233,9 @@ pub async fn data(
         Err(e) => return refused(&e),
     };
     let updated = all.iter().map(|d| d.value_since).max().unwrap_or(Timestamp(0));
-    let map: Map<String, Value> =
-        all.iter().map(|d| (d.key.to_string(), Value::String(d.value.expose().to_owned()))).collect();
-    wrapped(json!({
-        "data": map,
-        "metadata": { "created_time": time(updated), "custom_metadata": null, "deletion_time": "",
-            "destroyed": false, "version": version },
-    }))
+    let metadata =
+        Metadata { created_time: time(updated), custom_metadata: None, deletion_time: "", destroyed: false, version };
+    wrapped(SecretData { data: &all, metadata })
 }
 
 /// `LIST /v1/secret/metadata/` (or `GET …?list=true`): the top-level namespaces.

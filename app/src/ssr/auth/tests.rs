@@ -168,3 +168,19 @@ fn parameters_below_the_floor_are_refused() {
     assert!(matches!(Hasher::new(MIN_M_KIB - 1, MIN_T, MIN_P, 1, 1), Err(AuthError::WeakParams)));
     assert!(matches!(Hasher::new(MIN_M_KIB, 1, MIN_P, 1, 1), Err(AuthError::WeakParams)));
 }
+
+#[test]
+fn an_attempt_that_started_earlier_is_not_refused_while_free_attempts_remain() {
+    // Each sign-in takes its `now` before it reads the account: under load they
+    // reach the throttle out of order. The five free attempts stay five.
+    let t = Throttle::new(5, Duration::from_secs(30), Duration::from_secs(3600));
+    let t0 = crate::ssr::clock::instant();
+    let late = t0 + Duration::from_millis(5);
+    assert!(t.attempt("victim", late));
+    for _ in 0..4 {
+        assert!(t.attempt("victim", t0), "an earlier start is no reason to wait");
+    }
+    assert!(!t.attempt("victim", t0), "the sixth waits");
+    assert!(!t.attempt("victim", late + Duration::from_secs(29)), "30 s after the latest counted");
+    assert!(t.attempt("victim", late + Duration::from_secs(30)));
+}

@@ -48,7 +48,15 @@ impl Throttle {
 
     /// True while `key` must wait.
     pub fn is_locked(&self, key: &str, now: Instant) -> bool {
-        self.lock().get(key).is_some_and(|f| now < f.last + self.wait_for(f))
+        self.lock().get(key).is_some_and(|f| self.waits(f, now))
+    }
+
+    /// Whether an attempt at `now` must wait. Attempts arrive slightly out of
+    /// order (each took its `now` before an await): one that started before the
+    /// last counted is not "before the wait is over" while no wait is due.
+    fn waits(&self, f: &Failures, now: Instant) -> bool {
+        let wait = self.wait_for(f);
+        !wait.is_zero() && now < f.last + wait
     }
 
     /// Counts an attempt for `key`, as a failure until [`Throttle::forgive`] or
@@ -58,7 +66,7 @@ impl Throttle {
     pub fn attempt(&self, key: &str, now: Instant) -> bool {
         let mut entries = self.lock();
         if let Some(f) = entries.get(key) {
-            if now < f.last + self.wait_for(f) {
+            if self.waits(f, now) {
                 return false;
             }
         } else if entries.len() >= MAX_TRACKED {
@@ -70,7 +78,7 @@ impl Throttle {
         }
         let entry = entries.entry(key.to_owned()).or_insert(Failures { count: 0, last: now });
         entry.count += 1;
-        entry.last = now;
+        entry.last = entry.last.max(now);
         true
     }
 
