@@ -172,11 +172,23 @@ async fn writes_refused_reads_kept(d: &Drill) {
     assert_eq!(detail(http, base, cookie).await.0, 200);
     let res = http.get(format!("{base}/v1/namespaces/drill/secrets/K0")).bearer_auth(token).send().await.unwrap();
     assert_eq!(res.status(), 503);
-    // Tokens and import previews too (they answered 500 "Something went wrong" once).
+    // Every kind of write answers the same (tokens and import previews
+    // answered 500 "Something went wrong" once).
     for (endpoint, form) in [
         ("tokens/create", vec![("name", "drill-new"), ("namespace", "drill"), ("expires", "")]),
         ("tokens/revoke", vec![("name", "drill")]),
         ("import/preview", vec![("namespace", "drill"), ("content", "NEW=1"), ("format", "")]),
+        ("import/apply", vec![("namespace", "drill"), ("id", d.preview.as_str())]),
+        ("namespaces/create", vec![("namespace", "drill.new"), ("description", "")]),
+        (
+            "users/add",
+            vec![
+                ("username", "drill-user"),
+                ("password", "a drill password, long enough"),
+                ("role", "auditor"),
+                ("scope", "drill"),
+            ],
+        ),
     ] {
         let res =
             http.post(format!("{base}/api/{endpoint}")).header("cookie", cookie).form(&form).send().await.unwrap();
@@ -192,6 +204,17 @@ async fn recovered(d: &Drill) {
     assert_eq!(read(http, base, token, "K0").await, "K0-2");
     let (_, detail) = detail(http, base, cookie).await;
     assert_eq!(detail["meta"]["version"], 3, "versions 1, 2 and 3: the refused write made none");
+}
+
+/// Previews an import and hands back its id (from the redirect to its page).
+async fn preview(base: &str, cookie: &str) -> String {
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let form = [("namespace", "drill"), ("content", "NEW=1"), ("format", "")];
+    let res =
+        http.post(format!("{base}/api/import/preview")).header("cookie", cookie).form(&form).send().await.unwrap();
+    let location = res.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let id = location.split_once("import=").map(|(_, id)| id.to_owned());
+    id.unwrap_or_else(|| panic!("no preview id in {location:?} ({})", res.status()))
 }
 
 /// The database is sound and the trail verifies (the server stopped).
@@ -219,6 +242,8 @@ struct Drill {
     base: String,
     cookie: String,
     server: Option<Server>,
+    /// An import previewed before the disk failed: applying it is a write too.
+    preview: String,
 }
 
 impl Drill {
@@ -232,7 +257,8 @@ impl Drill {
         let http = reqwest::Client::new();
         let cookie = session(&http, &base).await;
         assert_eq!(rotate(&http, &base, &cookie, "K0-1").await.0, 200);
-        Drill { data, root_text, token, http, base, cookie, server: Some(Server(server)) }
+        let preview = preview(&base, &cookie).await;
+        Drill { data, root_text, token, http, base, cookie, server: Some(Server(server)), preview }
     }
 
     /// Stops the server; the database is sound and the trail verifies.

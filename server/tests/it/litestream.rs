@@ -303,8 +303,11 @@ async fn litestream_replicates_a_serving_database_and_restores_every_secret() {
         all.extend_from_slice(&std::fs::read(path).unwrap());
     }
     assert!(!contains(&all, CANARY), "a secret value in clear in the replica");
+    // The control: at least one description is seen. Not every one: LZ4 may
+    // encode four of a random description's characters as a back-reference
+    // to the same four elsewhere in its block (a few runs in a hundred).
+    assert!(written.iter().any(|w| contains(&all, &w.description)), "the scan saw no plain text at all");
     for w in &written {
-        assert!(contains(&all, &w.description), "the scan saw no plain text from {}", w.ns);
         for token in &w.tokens {
             assert!(!contains(&all, token), "a value from {} in clear in the replica ({token})", w.ns);
         }
