@@ -148,7 +148,8 @@ pub struct Shared {
     /// Keys the audit trail's HMAC chain.
     pub audit: Arc<AuditKey>,
     pub auth: Arc<Auth>,
-    /// The writer's group commit: workload reads, each one job (see `access::workload`).
+    /// The writer's group commit, for the audit trail: each workload read is one
+    /// job (its token check, values and entries; see `access::workload`).
     pub reads: Arc<GroupCommit<Trail>>,
     /// Refused requests held back per client (see `auth::Refusals`).
     pub refusals: Arc<Refusals>,

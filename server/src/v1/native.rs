@@ -3,7 +3,9 @@
 //! - `GET /v1/namespaces/{ns}/export?format=kestra|dotenv|prefect|json` → every effective secret
 //!
 //! Errors are one shape: `{"error":{"code","message"}}` with 400 / 401 / 403 /
-//! 404 / 500. `Cache-Control: no-store` comes from the security headers layer.
+//! 404 / 500, and 503 when the read could not be recorded or too many wait
+//! (`ReadError::status`). `Cache-Control: no-store` comes from the security
+//! headers layer.
 
 use super::{presented, request};
 use app::domain::env_name::steers_programs;

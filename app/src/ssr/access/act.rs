@@ -1,7 +1,10 @@
 //! What every server function does the same way: find the caller and check
-//! their role first, parse arguments into domain types, run store work off the
-//! runtime, and turn failures into an `AppError`, logged once here. (The
-//! server gives each error response the status of its `AppError`.)
+//! their role first ([`Act::require`]), parse arguments into domain types
+//! ([`field`]), run store work off the runtime with its audit entry
+//! ([`Act::write`]), and record a refusal or failure ([`Act::run`]). Failures
+//! become an `AppError` in `errors.rs` (each function maps its own with
+//! `.map_err(store_error)` and the like); the server gives each error
+//! response the status of its `AppError` (`server/src/layers/api_errors.rs`).
 
 use super::*;
 use crate::ssr::{

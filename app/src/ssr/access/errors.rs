@@ -70,7 +70,7 @@ impl ReadError {
 
     /// Refused (the caller's doing), not failed (ours).
     pub fn verb(&self) -> &'static str {
-        if matches!(self, Self::Internal | Self::Unrecorded | Self::Busy) {
+        if matches!(self, Self::Internal | Self::Unrecorded) {
             "failed"
         } else {
             "refused"

@@ -182,7 +182,9 @@ impl Request<'_> {
     ) -> Result<T, ReadError> {
         let (answer, answered) = tokio::sync::oneshot::channel();
         let job = Box::new(move |tx: &Transaction<'_>, trail: &mut Appender| {
+            let before = trail.pushed();
             let result = work(tx, trail)?;
+            let recorded = trail.pushed() > before;
             let done: crate::ssr::db::group_commit::Done = Box::new(move |committed| {
                 let _ = answer.send(match (committed, result) {
                     (Ok(()), result) => result,
@@ -190,6 +192,8 @@ impl Request<'_> {
                         tracing::error!(error = %e, "could not record a refused workload request in the audit trail");
                         Err(refusal)
                     }
+                    // Nothing to record (a token's last use is best effort): the answer stands.
+                    (Err(_), Ok(answer)) if !recorded => Ok(answer),
                     (Err(e), Ok(_)) => {
                         tracing::error!(error = %e, "a workload read was refused: its audit entries could not be written");
                         Err(ReadError::Unrecorded)
@@ -201,21 +205,24 @@ impl Request<'_> {
         match self.state.reads.submit(job) {
             Ok(()) => answered.await.unwrap_or(Err(ReadError::Unrecorded)),
             Err(NotTaken::Busy) => Err(ReadError::Busy),
-            Err(NotTaken::Stopped) => Err(internal_read("workload read", &NotTaken::Stopped)),
+            Err(NotTaken::Stopped) => {
+                tracing::error!("a workload request was refused: the audit writer has stopped");
+                Err(ReadError::Unrecorded)
+            }
         }
     }
 
-    /// Checks the presented token. Refusals are recorded in the audit trail.
+    /// Checks the presented token, on a reader (nothing is disclosed, so
+    /// nothing waits for the writer). Refusals are recorded in the audit trail.
     pub async fn authenticate(&self, presented: Option<&str>) -> Result<Workload, ReadError> {
-        let (presented, record) = (presented.map(str::to_owned), self.recorder());
-        self.in_batch(move |tx, trail| match check_token(tx, presented.as_deref(), record.now) {
-            Ok(who) => Ok(Ok(who)),
+        let (presented, now) = (presented.map(str::to_owned), crate::ssr::clock::now());
+        match self.state.db.read(move |c| check_token(c, presented.as_deref(), now)).await {
+            Ok(who) => Ok(who),
             Err(refusal) => {
-                record.refuse(tx, trail, &refusal)?;
-                Ok(Err(refusal.error))
+                self.refuse(refusal.actor, refusal.error.clone()).await;
+                Err(refusal.error)
             }
-        })
-        .await
+        }
     }
 
     /// Checks the token, the namespace and its scope, runs `work`, and records

@@ -138,13 +138,21 @@ pub struct Trail(pub Arc<AuditKey>);
 pub struct Appender {
     chain: Chain,
     key: Arc<AuditKey>,
-    pushed: bool,
+    pushed: usize,
 }
+
+/// Entries one batch appends before it is closed (a job may take it past).
+const BATCH_ENTRIES: usize = 512;
 
 impl Appender {
     pub fn push(&mut self, tx: &Connection, entry: NewEntry) -> rusqlite::Result<i64> {
-        self.pushed = true;
+        self.pushed += 1;
         self.chain.push(tx, &self.key, entry)
+    }
+
+    /// Entries appended in this batch so far.
+    pub fn pushed(&self) -> usize {
+        self.pushed
     }
 }
 
@@ -152,14 +160,18 @@ impl Batch for Trail {
     type Shared = Appender;
 
     fn begin(&self, tx: &Connection) -> rusqlite::Result<Appender> {
-        Ok(Appender { chain: Chain::load(tx)?, key: self.0.clone(), pushed: false })
+        Ok(Appender { chain: Chain::load(tx)?, key: self.0.clone(), pushed: 0 })
     }
 
     fn finish(&self, appender: Appender, tx: &Connection) -> rusqlite::Result<()> {
         match appender.pushed {
-            true => appender.chain.finish(tx, &self.0),
-            false => Ok(()),
+            0 => Ok(()),
+            _ => appender.chain.finish(tx, &self.0),
         }
+    }
+
+    fn full(&self, appender: &Appender) -> bool {
+        appender.pushed >= BATCH_ENTRIES
     }
 }
 

@@ -10,6 +10,7 @@
 use super::Db;
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 use std::{
+    collections::VecDeque,
     sync::{
         atomic::{AtomicU64, Ordering},
         mpsc, Arc,
@@ -50,6 +51,11 @@ pub trait Batch: Send + 'static {
     type Shared;
     fn begin(&self, tx: &Connection) -> rusqlite::Result<Self::Shared>;
     fn finish(&self, shared: Self::Shared, tx: &Connection) -> rusqlite::Result<()>;
+    /// Whether the batch holds as much as one transaction should: no more
+    /// jobs join it (one job may take it past the mark).
+    fn full(&self, _shared: &Self::Shared) -> bool {
+        false
+    }
 }
 
 pub struct GroupCommit<B: Batch> {
@@ -72,28 +78,37 @@ impl<B: Batch> GroupCommit<B> {
         let (jobs, inbox) = mpsc::sync_channel::<Job<B>>(max_waiting);
         let stats = Arc::new(BatchStats::default());
         let counts = stats.clone();
-        std::thread::Builder::new().name(name.into()).spawn(move || loop {
-            let first = match inbox.recv_timeout(IDLE_TICK) {
-                Ok(job) => job,
-                Err(stop) => {
-                    let stopped = stop == mpsc::RecvTimeoutError::Disconnected;
-                    if let Some(job) = idle(stopped) {
-                        run(&db, &opener, vec![job], &counts);
-                    }
-                    if stopped {
-                        break;
-                    }
-                    continue;
+        std::thread::Builder::new().name(name.into()).spawn(move || {
+            let mut waiting: VecDeque<Job<B>> = VecDeque::new();
+            let mut idled = crate::ssr::clock::instant();
+            loop {
+                // Idle work once a second, busy or not: a steady stream of jobs
+                // must not put it off.
+                if crate::ssr::clock::instant().duration_since(idled) >= IDLE_TICK {
+                    idled = crate::ssr::clock::instant();
+                    waiting.extend(idle(false));
                 }
-            };
-            let mut batch = vec![first];
-            while batch.len() < MAX_BATCH {
-                match inbox.try_recv() {
-                    Ok(job) => batch.push(job),
-                    Err(_) => break,
+                if waiting.is_empty() {
+                    match inbox.recv_timeout(IDLE_TICK) {
+                        Ok(job) => waiting.push_back(job),
+                        Err(mpsc::RecvTimeoutError::Timeout) => continue,
+                        Err(mpsc::RecvTimeoutError::Disconnected) => {
+                            waiting.extend(idle(true));
+                            while !waiting.is_empty() {
+                                run(&db, &opener, &mut waiting, &counts);
+                            }
+                            break;
+                        }
+                    }
                 }
+                while waiting.len() < MAX_BATCH {
+                    match inbox.try_recv() {
+                        Ok(job) => waiting.push_back(job),
+                        Err(_) => break,
+                    }
+                }
+                run(&db, &opener, &mut waiting, &counts);
             }
-            run(&db, &opener, batch, &counts);
         })?;
         Ok(Self { jobs, stats })
     }
@@ -109,9 +124,13 @@ impl<B: Batch> GroupCommit<B> {
     }
 }
 
-fn run<B: Batch>(db: &Db, opener: &B, batch: Vec<Job<B>>, counts: &BatchStats) {
-    let size = batch.len() as u64;
-    let mut told = Vec::with_capacity(batch.len());
+/// Runs waiting jobs in one transaction until the batch is full (see
+/// [`Batch::full`]); what is left waits for the next. If the batch fails,
+/// every job in it is told, and every job still waiting is dropped unrun
+/// (its caller treats that as a failure): a broken disk must not leave
+/// callers waiting for a retry that never succeeds.
+fn run<B: Batch>(db: &Db, opener: &B, waiting: &mut VecDeque<Job<B>>, counts: &BatchStats) {
+    let mut told = Vec::new();
     // A panic must not end the thread: every later job would fail.
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         db.write_now(|conn| {
@@ -121,13 +140,25 @@ fn run<B: Batch>(db: &Db, opener: &B, batch: Vec<Job<B>>, counts: &BatchStats) {
             }
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let mut shared = opener.begin(&tx)?;
-            for job in batch {
+            while let Some(job) = waiting.pop_front() {
                 told.push(job(&tx, &mut shared)?);
+                // A failed statement can roll the whole transaction back (a full
+                // disk, an I/O error): what followed would commit entry by entry.
+                if tx.is_autocommit() {
+                    return Err(rusqlite::Error::SqliteFailure(
+                        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ABORT),
+                        Some("the batch's transaction was rolled back".into()),
+                    ));
+                }
+                if opener.full(&shared) {
+                    break;
+                }
             }
             opener.finish(shared, &tx)?;
             tx.commit()
         })
     }));
+    let size = told.len() as u64;
     let outcome: Result<(), Arc<str>> = match result {
         Ok(Ok(())) => {
             counts.commits.fetch_add(1, Ordering::Relaxed);
@@ -138,6 +169,9 @@ fn run<B: Batch>(db: &Db, opener: &B, batch: Vec<Job<B>>, counts: &BatchStats) {
         Ok(Err(e)) => Err(e.to_string().into()),
         Err(_) => Err("the writer thread panicked".into()),
     };
+    if outcome.is_err() {
+        waiting.clear();
+    }
     for done in told {
         done(outcome.clone());
     }
