@@ -27,15 +27,15 @@ const CHUNK: usize = 64 * 1024;
 const STALLED: std::time::Duration = std::time::Duration::from_secs(30);
 
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Format {
+enum TrailFormat {
     Csv,
     JsonLines,
 }
 
-impl Format {
+impl TrailFormat {
     fn write(self, e: &AuditEntry, out: &mut Vec<u8>) {
         match self {
-            Format::Csv => {
+            TrailFormat::Csv => {
                 let version = e.version.map(|v| v.to_string()).unwrap_or_default();
                 let cells = [
                     e.id.to_string(),
@@ -51,7 +51,7 @@ impl Format {
                 out.extend_from_slice(cells.join(",").as_bytes());
                 out.extend_from_slice(b"\r\n");
             }
-            Format::JsonLines => {
+            TrailFormat::JsonLines => {
                 // serde_json escapes every control character (\n, \u001b, …) but not
                 // U+2028 / U+2029, on which some line-splitters break a record.
                 let line = serde_json::json!({
@@ -75,8 +75,8 @@ pub async fn export(
     headers: HeaderMap,
 ) -> Response {
     let format = match file.as_str() {
-        "export.csv" => Format::Csv,
-        "export.jsonl" => Format::JsonLines,
+        "export.csv" => TrailFormat::Csv,
+        "export.jsonl" => TrailFormat::JsonLines,
         _ => return StatusCode::NOT_FOUND.into_response(),
     };
     let q = |name: &str| query.get(name).map(String::as_str).unwrap_or_default();
@@ -125,7 +125,7 @@ pub async fn export(
             key: String::new(),
             version: None,
             client: Client::of(Some(client.ip())),
-            outcome: format!("ok: {}", if format == Format::Csv { "csv" } else { "jsonl" }),
+            outcome: format!("ok: {}", if format == TrailFormat::Csv { "csv" } else { "jsonl" }),
         })
         .await;
     let (tx, rx) = tokio::sync::mpsc::channel::<Bytes>(4);
@@ -141,7 +141,7 @@ pub async fn export(
             Err(e) => return tracing::error!(error = %e, "export: no database connection"),
         };
         let mut buf = Vec::with_capacity(CHUNK + 1024);
-        if format == Format::Csv {
+        if format == TrailFormat::Csv {
             buf.extend_from_slice(b"id,time,actor,action,namespace,key,version,client,outcome\r\n");
         }
         let mut open = true;
@@ -168,8 +168,8 @@ pub async fn export(
     let body =
         futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|b| (Ok::<_, Infallible>(b), rx)) });
     let (content_type, name) = match format {
-        Format::Csv => ("text/csv; charset=utf-8", "audit.csv"),
-        Format::JsonLines => ("application/jsonl; charset=utf-8", "audit.jsonl"),
+        TrailFormat::Csv => ("text/csv; charset=utf-8", "audit.csv"),
+        TrailFormat::JsonLines => ("application/jsonl; charset=utf-8", "audit.jsonl"),
     };
     (
         [

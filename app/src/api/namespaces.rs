@@ -1,7 +1,7 @@
 //! Server functions for namespaces.
 
 use crate::{
-    domain::view::{NamespacePage, NamespaceSummary, NamespaceView, SearchResults},
+    domain::view::{NamespaceList, NamespaceSummary, NamespaceView, SearchResults},
     error::AppError,
 };
 use leptos::prelude::*;
@@ -80,7 +80,7 @@ pub const TREE_PAGE: usize = 200;
 /// The namespaces the caller's grants cover, in tree order, with secret counts:
 /// a page of [`TREE_PAGE`] starting after `after` (from the start without it).
 #[server(prefix = "/api", endpoint = "namespaces/list")]
-pub async fn list_namespaces(after: Option<String>) -> Result<NamespacePage, AppError> {
+pub async fn list_namespaces(after: Option<String>) -> Result<NamespaceList, AppError> {
     let act = Act::new(Action::Read, "", "");
     act.run(async {
         let who = act.signed_in().await?;
@@ -94,7 +94,7 @@ pub async fn list_namespaces(after: Option<String>) -> Result<NamespacePage, App
             namespaces.truncate(TREE_PAGE);
             namespaces[TREE_PAGE - 1].path.clone()
         });
-        Ok(NamespacePage { namespaces, total, next })
+        Ok(NamespaceList { namespaces, total, next })
     })
     .await
 }

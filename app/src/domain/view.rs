@@ -15,7 +15,7 @@ pub struct NamespaceSummary {
 
 /// One page of the namespace tree, in tree order.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct NamespacePage {
+pub struct NamespaceList {
     pub namespaces: Vec<NamespaceSummary>,
     /// How many namespaces the caller may see in all.
     pub total: u32,

@@ -9,7 +9,7 @@ use crate::{
     },
     components::{error_of, settled, FieldError, FormError, IfCan, SubmitButton},
     domain::{
-        view::{NamespacePage, SearchResults, SecretMeta},
+        view::{NamespaceList, SearchResults, SecretMeta},
         Role,
     },
 };
@@ -103,8 +103,8 @@ pub fn HomePage() -> impl IntoView {
 /// One page of the tree; links to the next page and back to the first are
 /// plain links (no JavaScript needed).
 #[component]
-fn NamespaceTree(page: NamespacePage, first: bool) -> impl IntoView {
-    let NamespacePage { namespaces, total, next } = page;
+fn NamespaceTree(page: NamespaceList, first: bool) -> impl IntoView {
+    let NamespaceList { namespaces, total, next } = page;
     let paging = (!first || next.is_some()).then(|| {
         let shown = format!("{} of {total} namespaces", namespaces.len());
         view! {

@@ -12,7 +12,7 @@ use app::domain::env_name::steers_programs;
 use app::ssr::{
     access::{
         read_store_error,
-        workload::{Disclosed, ReadError, Work},
+        workload::{ReadError, Resolved, Work},
     },
     formats::{self, Format, FormatError},
     state::AppState,
@@ -105,7 +105,7 @@ pub async fn export(
         }
         // A shell that sources the file takes every name as given: one that steers programs
         // (PATH, BASH_ENV, PROMPT_COMMAND, …) is refused unless the reader allowed it by name.
-        let steers = |d: &&Disclosed| steers_programs(d.key.as_str()) && !allowed.iter().any(|k| k == d.key.as_str());
+        let steers = |d: &&Resolved| steers_programs(d.key.as_str()) && !allowed.iter().any(|k| k == d.key.as_str());
         if let Some(d) = all.iter().find(steers).filter(|_| format == Format::Shell) {
             return Err(refuse(format!(
                 "{} can make programs run other code once a shell sources it: pass allow_env={} \

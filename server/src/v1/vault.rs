@@ -14,7 +14,7 @@ use app::{
     ssr::{
         access::{
             read_store_error,
-            workload::{Disclosed, ReadError, Request, Work, Workload},
+            workload::{ReadError, Request, Resolved, Work, Workload},
         },
         state::AppState,
         store,
@@ -97,7 +97,7 @@ fn request_id() -> String {
 #[derive(Serialize)]
 struct SecretData<'a> {
     #[serde(serialize_with = "values")]
-    data: &'a [Disclosed],
+    data: &'a [Resolved],
     metadata: Metadata,
 }
 
@@ -111,7 +111,7 @@ struct Metadata {
 }
 
 /// `{"KEY":"value",…}` in key order (the values come sorted by key).
-fn values<S: serde::Serializer>(all: &&[Disclosed], out: S) -> Result<S::Ok, S::Error> {
+fn values<S: serde::Serializer>(all: &&[Resolved], out: S) -> Result<S::Ok, S::Error> {
     out.collect_map(all.iter().map(|d| (d.key.as_str(), d.value.expose())))
 }
 

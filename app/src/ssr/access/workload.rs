@@ -44,8 +44,9 @@ impl Workload {
     }
 }
 
-/// A value on its way out, with where it is defined.
-pub use crate::ssr::store::Resolved as Disclosed;
+/// A value on its way out, with where it is defined (resolved by the store,
+/// disclosed here with its entry).
+pub use crate::ssr::store::Resolved;
 
 /// One request to a workload surface: who asks (client address) and what
 /// they asked for, so that a refusal is recorded once with what was attempted.
@@ -102,11 +103,11 @@ fn in_scope(who: &Workload, namespace: &str) -> Result<NamespacePath, ReadError>
 /// scope. It returns what to answer with and the values it discloses: each of
 /// those gets its entry in the same transaction. A refusal it returns is
 /// recorded instead, and nothing is disclosed.
-pub type Work<T> = dyn FnOnce(&Connection, &Keyring, &NamespacePath) -> Result<(T, Vec<Disclosed>), ReadError> + Send;
+pub type Work<T> = dyn FnOnce(&Connection, &Keyring, &NamespacePath) -> Result<(T, Vec<Resolved>), ReadError> + Send;
 
 /// What a read hands back: who read, the namespace, the work's answer and the
 /// values, recorded.
-pub type Read<T> = (Workload, NamespacePath, T, Vec<Disclosed>);
+pub type Read<T> = (Workload, NamespacePath, T, Vec<Resolved>);
 
 /// What a job needs to write its entries, moved into it.
 struct Recorder {
@@ -150,7 +151,7 @@ impl Recorder {
         trail: &mut Appender,
         who: &Workload,
         asked: &NamespacePath,
-        values: &[Disclosed],
+        values: &[Resolved],
     ) -> rusqlite::Result<()> {
         for d in values {
             let outcome = if d.defined_in == *asked { OK.to_owned() } else { format!("{OK}: read via {asked}") };
@@ -273,7 +274,7 @@ impl Request<'_> {
         presented: Option<&str>,
         namespace: &str,
         key: &str,
-    ) -> Result<(NamespacePath, Disclosed), ReadError> {
+    ) -> Result<(NamespacePath, Resolved), ReadError> {
         let key = key.to_owned();
         let work: Box<Work<()>> = Box::new(move |c, keyring, ns| {
             let key =
@@ -285,7 +286,7 @@ impl Request<'_> {
     }
 
     /// Every value `namespace` sees, sorted by key, each recorded before any is returned.
-    pub async fn read_all(&self, presented: Option<&str>, namespace: &str) -> Result<Vec<Disclosed>, ReadError> {
+    pub async fn read_all(&self, presented: Option<&str>, namespace: &str) -> Result<Vec<Resolved>, ReadError> {
         let work: Box<Work<()>> =
             Box::new(|c, keyring, ns| Ok(((), store::resolve_all(c, keyring, ns).map_err(read_store_error)?)));
         Ok(self.read_with(presented, namespace, work).await?.3)
