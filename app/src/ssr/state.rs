@@ -53,9 +53,12 @@ impl Default for AuthSettings {
 /// refused as busy (each waiting request will hold its decrypted values).
 const MAX_WAITING: usize = 4096;
 
-/// The entry that counts refusals held back from one client in a minute.
-pub fn held_back(client: String, held: u32, at: crate::domain::Timestamp) -> NewEntry {
-    NewEntry {
+/// One entry per client whose refusals were held back (see `auth::Refusals`):
+/// those whose minute is over, or with `all`, every one.
+pub fn held_back(refusals: &Refusals, all: bool) -> Vec<NewEntry> {
+    let at = crate::ssr::clock::now();
+    let counts = refusals.summaries(crate::ssr::clock::instant(), all);
+    let entry = |(client, held)| NewEntry {
         at,
         actor: Actor::Anonymous,
         action: crate::domain::audit::Action::Request,
@@ -64,7 +67,8 @@ pub fn held_back(client: String, held: u32, at: crate::domain::Timestamp) -> New
         version: None,
         client: Client::Address(client),
         outcome: format!("refused: {held} more refused requests within a minute, counted here instead of one by one"),
-    }
+    };
+    counts.into_iter().map(entry).collect()
 }
 
 /// A batch job that appends `entries` and answers nobody.
@@ -201,9 +205,7 @@ impl AppState {
         // About once a second, the counts of held-back refusals whose minute
         // is over; at shutdown (every sender gone), all of them.
         let idle = move |stopped: bool| {
-            let counts = held.summaries(crate::ssr::clock::instant(), stopped);
-            let entries: Vec<NewEntry> =
-                counts.into_iter().map(|(client, held)| held_back(client, held, crate::ssr::clock::now())).collect();
+            let entries = held_back(&held, stopped);
             (!entries.is_empty()).then(|| append_all(entries))
         };
         let reads = Arc::new(GroupCommit::start(db.clone(), "audit-reads", MAX_WAITING, Trail(audit.clone()), idle)?);

@@ -381,9 +381,7 @@ pub async fn record(state: &AppState, entries: Vec<NewEntry>) -> Result<(), Read
 
 /// Writes every held-back count of refused requests now, not when its minute is over.
 pub async fn flush_refusals(state: &AppState) -> Result<(), ReadError> {
-    let (counts, now) = (state.refusals.summaries(crate::ssr::clock::instant(), true), crate::ssr::clock::now());
-    let entries: Vec<NewEntry> =
-        counts.into_iter().map(|(client, held)| crate::ssr::state::held_back(client, held, now)).collect();
+    let entries = crate::ssr::state::held_back(&state.refusals, true);
     if entries.is_empty() {
         return Ok(());
     }
