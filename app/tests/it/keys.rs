@@ -3,8 +3,9 @@
 //! connection and keyring, as the running server) that keeps reading and
 //! writing across each change.
 
+use crate::{key, ns, value};
 use app::{
-    domain::{Description, NamespacePath, SecretKey, SecretValue, Timestamp},
+    domain::{Description, Timestamp},
     ssr::{
         audit::{self, Verdict},
         crypto::{CryptoError, Keyring, Place, RootKey},
@@ -17,16 +18,6 @@ use rusqlite::{params, Connection};
 use std::path::{Path, PathBuf};
 
 const STAMP: Stamp<'static> = Stamp { actor: "tester", at: Timestamp(1_800_000_000) };
-
-fn ns(s: &str) -> NamespacePath {
-    NamespacePath::parse(s).unwrap()
-}
-fn key(s: &str) -> SecretKey {
-    SecretKey::parse(s).unwrap()
-}
-fn value(s: &str) -> SecretValue {
-    SecretValue::parse(s.into()).unwrap()
-}
 
 /// A process with the database open: its connection and what the root key unlocked.
 struct Process {

@@ -7,3 +7,16 @@
 
 mod keys;
 mod store;
+
+use app::domain::{NamespacePath, SecretKey, SecretValue};
+
+// Parsing shorthands every module here uses (valid input only).
+pub fn ns(s: &str) -> NamespacePath {
+    NamespacePath::parse(s).unwrap()
+}
+pub fn key(s: &str) -> SecretKey {
+    SecretKey::parse(s).unwrap()
+}
+pub fn value(s: &str) -> SecretValue {
+    SecretValue::parse(s.into()).unwrap()
+}

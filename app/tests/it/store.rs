@@ -1,8 +1,9 @@
 //! The store and its encryption on a real SQLite file: round trips, inheritance,
 //! versions, and every way a ciphertext can be tampered with or misplaced.
 
+use crate::{key, ns, value};
 use app::{
-    domain::{Description, NamespacePath, SecretKey, SecretValue, Timestamp},
+    domain::{Description, Timestamp},
     ssr::{
         crypto::{CryptoError, Keyring, RootKey},
         db,
@@ -32,15 +33,6 @@ fn fixture() -> Fixture {
     Fixture { _dir: dir, path, conn, root, keyring }
 }
 
-fn ns(s: &str) -> NamespacePath {
-    NamespacePath::parse(s).unwrap()
-}
-fn key(s: &str) -> SecretKey {
-    SecretKey::parse(s).unwrap()
-}
-fn value(s: &str) -> SecretValue {
-    SecretValue::parse(s.into()).unwrap()
-}
 fn none() -> Description {
     Description::default()
 }
