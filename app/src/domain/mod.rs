@@ -5,6 +5,7 @@ pub mod account;
 pub mod audit;
 pub mod description;
 pub mod env_name;
+pub mod ids;
 pub mod local_path;
 pub mod namespace;
 pub mod secret_key;
@@ -17,6 +18,7 @@ pub mod view;
 
 pub use account::{Grant, Me, Password, PasswordError, Role, Scope, Username, UsernameError};
 pub use description::{Description, DescriptionError};
+pub use ids::{TokenId, UserId};
 pub use namespace::{NamespacePath, NamespacePathError};
 pub use secret_key::{SecretKey, SecretKeyError};
 pub use secret_value::{SecretValue, SecretValueError};

@@ -167,10 +167,10 @@ pub struct Shared {
     /// The first run: the setup link, and what `/login` tells a newcomer.
     pub setup: Arc<crate::ssr::auth::setup::Setup>,
     /// Trail exports running: 8 at once, 2 per user.
-    pub exports: Arc<crate::ssr::memory::Slots>,
+    pub exports: Arc<crate::ssr::memory::Slots<crate::domain::UserId>>,
     /// Workload exports (`/v1/…/export`, `strongroom export | run`) being
     /// built, each holding a namespace's values: 8 at once, 2 per token.
-    pub workload_exports: Arc<crate::ssr::memory::Slots>,
+    pub workload_exports: Arc<crate::ssr::memory::Slots<crate::domain::TokenId>>,
 }
 
 impl AppState {

@@ -687,7 +687,7 @@ async fn issue_18_item_15_workload_exports_are_bounded_per_token() {
     let s = start().await;
     s.secrets("exp", &[("K", "v")]).await;
     let token = s.token("exporter", "exp", None).await;
-    let id: i64 = s
+    let id: app::domain::TokenId = s
         .state
         .db
         .read(|c| c.query_row("SELECT id FROM tokens WHERE name = 'exporter'", [], |r| r.get(0)))

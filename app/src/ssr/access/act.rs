@@ -15,7 +15,7 @@ use crate::{
     domain::{
         audit::{Action, OK},
         view::SecretMeta,
-        Grant, NamespacePath, Role, Scope, Username,
+        Grant, NamespacePath, Role, Scope, UserId, Username,
     },
     error::AppError,
 };
@@ -216,7 +216,7 @@ pub fn outcome_of(error: &AppError) -> String {
 
 /// The signed-in user a request acts for.
 pub struct Caller {
-    pub id: i64,
+    pub id: UserId,
     pub username: Username,
     pub grants: Vec<Grant>,
     /// Hash of this request's session token.

@@ -13,7 +13,7 @@
 use crate::domain::{
     audit::{Action, OK},
     view::{NamespaceSummary, SecretMeta},
-    NamespacePath, Scope, SecretKey, Timestamp, TokenName,
+    NamespacePath, Scope, SecretKey, Timestamp, TokenId, TokenName,
 };
 use crate::ssr::{
     access::errors::{internal_read, read_store_error},
@@ -32,7 +32,7 @@ pub use super::errors::ReadError;
 /// A workload whose token checked out.
 #[derive(Clone, Debug)]
 pub struct Workload {
-    pub id: i64,
+    pub id: TokenId,
     pub name: TokenName,
     pub scope: Scope,
     pub expires_at: Option<Timestamp>,

@@ -6,6 +6,7 @@
 //! for a few minutes. Held items are dropped (and so zeroized, where their
 //! types do that) when taken, replaced or expired.
 
+use crate::domain::UserId;
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use std::{
     collections::HashMap,
@@ -14,7 +15,7 @@ use std::{
 };
 
 struct Held<T> {
-    owner: i64,
+    owner: UserId,
     until: Instant,
     /// What the item takes in memory, as its putter counted it.
     bytes: usize,
@@ -64,13 +65,13 @@ impl<T> Stash<T> {
 
     /// Holds `item` for `owner` (a user id); returns its id. When full, the
     /// item closest to expiring makes room (the stash never refuses and never grows).
-    pub fn put(&self, owner: i64, item: T) -> Option<String> {
+    pub fn put(&self, owner: UserId, item: T) -> Option<String> {
         self.put_sized(owner, item, 0)
     }
 
     /// [`Stash::put`] for an item of `bytes`; the oldest items make room for
     /// it. `None` when it alone is larger than the whole stash may hold.
-    pub fn put_sized(&self, owner: i64, item: T, bytes: usize) -> Option<String> {
+    pub fn put_sized(&self, owner: UserId, item: T, bytes: usize) -> Option<String> {
         if bytes > self.max_bytes {
             return None;
         }
@@ -104,7 +105,7 @@ impl<T> Stash<T> {
     }
 
     /// Removes and returns the item, if `owner` put it there and it has not expired.
-    pub fn take(&self, owner: i64, id: &str) -> Option<T> {
+    pub fn take(&self, owner: UserId, id: &str) -> Option<T> {
         let mut held = self.lock();
         let mine = held.get(id).is_some_and(|h| h.owner == owner);
         let item = if mine { held.remove(id) } else { None };
@@ -112,7 +113,7 @@ impl<T> Stash<T> {
     }
 
     /// Looks at the item without taking it.
-    pub fn peek<R>(&self, owner: i64, id: &str, f: impl FnOnce(&T) -> R) -> Option<R> {
+    pub fn peek<R>(&self, owner: UserId, id: &str, f: impl FnOnce(&T) -> R) -> Option<R> {
         let held = self.lock();
         held.get(id).filter(|h| h.owner == owner && h.until > crate::ssr::clock::instant()).map(|h| f(&h.item))
     }
@@ -125,47 +126,54 @@ mod tests {
     #[test]
     fn an_item_is_for_its_owner_and_taken_once() {
         let stash = Stash::new(Duration::from_secs(60), 4, 4);
-        let id = stash.put(1, "x").unwrap();
-        assert_eq!(stash.take(2, &id), None, "another user");
-        assert_eq!(stash.peek(1, &id, |s| s.len()), Some(1));
-        assert_eq!(stash.take(1, &id), Some("x"));
-        assert_eq!(stash.take(1, &id), None, "a second time");
+        let id = stash.put(UserId(1), "x").unwrap();
+        assert_eq!(stash.take(UserId(2), &id), None, "another user");
+        assert_eq!(stash.peek(UserId(1), &id, |s| s.len()), Some(1));
+        assert_eq!(stash.take(UserId(1), &id), Some("x"));
+        assert_eq!(stash.take(UserId(1), &id), None, "a second time");
     }
 
     #[test]
     fn expired_items_are_gone_and_a_full_stash_drops_the_oldest() {
         let stash = Stash::new(Duration::from_millis(0), 4, 4);
-        let id = stash.put(1, 1).unwrap();
-        assert_eq!(stash.take(1, &id), None);
+        let id = stash.put(UserId(1), 1).unwrap();
+        assert_eq!(stash.take(UserId(1), &id), None);
         let stash = Stash::new(Duration::from_secs(60), 2, 2);
-        let first = stash.put(1, 1).unwrap();
-        let ids = [stash.put(1, 2).unwrap(), stash.put(1, 3).unwrap()];
-        assert_eq!(stash.take(1, &first), None);
-        assert_eq!(ids.map(|id| stash.take(1, &id)), [Some(2), Some(3)]);
+        let first = stash.put(UserId(1), 1).unwrap();
+        let ids = [stash.put(UserId(1), 2).unwrap(), stash.put(UserId(1), 3).unwrap()];
+        assert_eq!(stash.take(UserId(1), &first), None);
+        assert_eq!(ids.map(|id| stash.take(UserId(1), &id)), [Some(2), Some(3)]);
     }
 
     #[test]
     fn the_stash_holds_a_bounded_number_of_bytes() {
         let stash = Stash::new(Duration::from_secs(60), 10, 10).with_max_bytes(100);
-        assert_eq!(stash.put_sized(1, 0, 101), None, "larger than the whole stash");
-        let first = stash.put_sized(1, 1, 60).unwrap();
-        let second = stash.put_sized(2, 2, 60).unwrap();
-        assert_eq!(stash.take(1, &first), None, "pushed out to make room");
-        assert_eq!(stash.take(2, &second), Some(2));
+        assert_eq!(stash.put_sized(UserId(1), 0, 101), None, "larger than the whole stash");
+        let first = stash.put_sized(UserId(1), 1, 60).unwrap();
+        let second = stash.put_sized(UserId(2), 2, 60).unwrap();
+        assert_eq!(stash.take(UserId(1), &first), None, "pushed out to make room");
+        assert_eq!(stash.take(UserId(2), &second), Some(2));
         // Keeping others' items: a full stash makes room from the putter's own, or refuses.
         let stash = Stash::new(Duration::from_secs(60), 10, 10).with_max_bytes(100).keeping_others();
-        let theirs = stash.put_sized(1, 1, 60).unwrap();
-        assert_eq!(stash.put_sized(2, 2, 60), None, "refused rather than push out user 1's");
-        let mine = stash.put_sized(1, 3, 60).unwrap();
-        assert_eq!((stash.take(1, &theirs), stash.take(1, &mine)), (None, Some(3)), "its own oldest made room");
+        let theirs = stash.put_sized(UserId(1), 1, 60).unwrap();
+        assert_eq!(stash.put_sized(UserId(2), 2, 60), None, "refused rather than push out user 1's");
+        let mine = stash.put_sized(UserId(1), 3, 60).unwrap();
+        assert_eq!(
+            (stash.take(UserId(1), &theirs), stash.take(UserId(1), &mine)),
+            (None, Some(3)),
+            "its own oldest made room"
+        );
     }
 
     #[test]
     fn one_user_cannot_push_out_another_users_items() {
         let stash = Stash::new(Duration::from_secs(60), 4, 2);
-        let theirs = stash.put(2, 0).unwrap();
-        let mine: Vec<String> = (1..=5).map(|n| stash.put(1, n).unwrap()).collect();
-        assert_eq!(stash.take(2, &theirs), Some(0));
-        assert_eq!(mine.iter().map(|id| stash.take(1, id)).collect::<Vec<_>>(), [None, None, None, Some(4), Some(5)]);
+        let theirs = stash.put(UserId(2), 0).unwrap();
+        let mine: Vec<String> = (1..=5).map(|n| stash.put(UserId(1), n).unwrap()).collect();
+        assert_eq!(stash.take(UserId(2), &theirs), Some(0));
+        assert_eq!(
+            mine.iter().map(|id| stash.take(UserId(1), id)).collect::<Vec<_>>(),
+            [None, None, None, Some(4), Some(5)]
+        );
     }
 }

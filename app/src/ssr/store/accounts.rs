@@ -1,7 +1,7 @@
 //! Users, grants and sessions in SQLite. Free of Leptos, like `store`.
 //! Passwords arrive already hashed; session tokens arrive already hashed.
 
-use crate::domain::{view::UserView, Grant, Role, Scope, Timestamp, Username};
+use crate::domain::{view::UserView, Grant, Role, Scope, Timestamp, UserId, Username};
 use crate::ssr::{
     store::rows::{self, GRANTS, USERS},
     store::Stamp,
@@ -33,7 +33,7 @@ type Result<T, E = AccountError> = std::result::Result<T, E>;
 /// What sign-in needs to know about a user.
 #[derive(Debug)]
 pub struct Credentials {
-    pub id: i64,
+    pub id: UserId,
     pub username: Username,
     pub password_hash: String,
     pub disabled: bool,
@@ -42,12 +42,12 @@ pub struct Credentials {
 /// The user behind a live session.
 #[derive(Debug, Clone)]
 pub struct SessionUser {
-    pub id: i64,
+    pub id: UserId,
     pub username: Username,
     pub grants: Vec<Grant>,
 }
 
-fn user_id(conn: &Connection, username: &Username) -> Result<i64> {
+fn user_id(conn: &Connection, username: &Username) -> Result<UserId> {
     conn.query_row("SELECT id FROM users WHERE username = ?1", [username.as_str()], |r| r.get(0))
         .optional()?
         .ok_or(AccountError::UserNotFound)
@@ -70,7 +70,7 @@ pub fn create_user(
          VALUES (?1, ?2, ?3, ?4, ?3)",
         params![username.as_str(), password_hash, stamp.at.0, stamp.actor],
     )?;
-    let id = tx.last_insert_rowid();
+    let id = UserId(tx.last_insert_rowid());
     seal_user(&tx, id)?;
     for grant in grants {
         insert_grant(&tx, id, grant, stamp)?;
@@ -80,7 +80,7 @@ pub fn create_user(
 }
 
 /// Gives a `users` row its MAC after a change (see `rows`).
-fn seal_user(conn: &Connection, id: i64) -> Result<()> {
+fn seal_user(conn: &Connection, id: UserId) -> Result<()> {
     conn.execute(&format!("UPDATE users SET mac = {USERS} WHERE id = ?1"), [id])?;
     Ok(())
 }
@@ -117,7 +117,7 @@ pub fn credentials(conn: &Connection, username: &Username) -> Result<Option<Cred
 /// the one whose hash is given (the caller's own, when changing one's own password).
 pub fn set_password_hash(
     conn: &mut Connection,
-    user: i64,
+    user: UserId,
     hash: &str,
     now: Timestamp,
     keep_session: Option<&[u8]>,
@@ -136,7 +136,7 @@ pub fn set_password_hash(
     Ok(())
 }
 
-pub fn user_id_of(conn: &Connection, username: &Username) -> Result<i64> {
+pub fn user_id_of(conn: &Connection, username: &Username) -> Result<UserId> {
     user_id(conn, username)
 }
 
@@ -151,7 +151,7 @@ fn parse_grant(role: String, namespace: String) -> rusqlite::Result<Grant> {
 }
 
 /// The user's grants; one whose row was changed without the root key is left out (and logged).
-pub fn grants_of(conn: &Connection, user: i64) -> Result<Vec<Grant>> {
+pub fn grants_of(conn: &Connection, user: UserId) -> Result<Vec<Grant>> {
     let mut stmt =
         conn.prepare_cached(&format!("SELECT role, namespace, mac IS {GRANTS} FROM grants WHERE user_id = ?1"))?;
     let rows =
@@ -169,7 +169,7 @@ pub fn grants_of(conn: &Connection, user: i64) -> Result<Vec<Grant>> {
     Ok(grants)
 }
 
-fn insert_grant(conn: &Connection, user: i64, grant: &Grant, stamp: Stamp<'_>) -> Result<()> {
+fn insert_grant(conn: &Connection, user: UserId, grant: &Grant, stamp: Stamp<'_>) -> Result<()> {
     let inserted = conn.execute(
         "INSERT OR IGNORE INTO grants (user_id, role, namespace, created_at, created_by) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![user, grant.role.as_str(), grant.scope.as_str(), stamp.at.0, stamp.actor],
@@ -249,14 +249,14 @@ pub fn user_count(conn: &Connection) -> Result<i64> {
 pub fn list_users(conn: &Connection) -> Result<Vec<UserView>> {
     let mut stmt = conn.prepare(
         "SELECT id, username, disabled, created_at, (SELECT count(*) FROM sessions s WHERE s.user_id = u.id),
-            (SELECT a.at FROM audit a WHERE a.actor = u.username AND a.action = 'sign-in'
+            (SELECT a.at FROM audit a WHERE a.actor = u.username AND a.action = 'sign-in' AND a.action <> 'secret.read'
                AND substr(a.outcome, 1, 2) = 'ok' ORDER BY a.id DESC LIMIT 1)
          FROM users u ORDER BY username",
     )?;
     let rows = stmt
         .query_map([], |r| {
             let last: Option<i64> = r.get(5)?;
-            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get(2)?, Timestamp(r.get(3)?), r.get(4)?, last))
+            Ok((r.get::<_, UserId>(0)?, r.get::<_, String>(1)?, r.get(2)?, Timestamp(r.get(3)?), r.get(4)?, last))
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     rows.into_iter()
@@ -271,7 +271,7 @@ pub fn list_users(conn: &Connection) -> Result<Vec<UserView>> {
 
 // ---------------------------------------------------------------- sessions
 
-pub fn create_session(conn: &Connection, token_hash: &[u8], user: i64, now: Timestamp) -> Result<()> {
+pub fn create_session(conn: &Connection, token_hash: &[u8], user: UserId, now: Timestamp) -> Result<()> {
     conn.execute(
         "INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at) VALUES (?1, ?2, ?3, ?3)",
         params![token_hash, user, now.0],
@@ -309,7 +309,7 @@ pub fn lookup_session(
     now: Timestamp,
     limits: SessionLimits,
 ) -> Result<SessionLookup> {
-    let row: Option<(i64, String, bool, i64, i64, bool)> = conn
+    let row: Option<(UserId, String, bool, i64, i64, bool)> = conn
         .prepare_cached(&format!(
             "SELECT u.id, u.username, u.disabled, s.created_at, s.last_seen_at, u.mac IS {USERS}
              FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?1"

@@ -117,18 +117,40 @@ pub fn own_value(
 /// added, rotated, deleted, restored or purged here or in an ancestor), and
 /// never otherwise goes back: the version of `ns`'s map on the Vault surface.
 pub fn map_version(conn: &Connection, ns: &NamespacePath) -> Result<u64> {
-    namespace_id(conn, ns)?;
-    let paths: Vec<String> = ns.self_and_ancestors().into_iter().map(String::from).collect();
-    let marks = vec!["?"; paths.len()].join(",");
-    let version: i64 = conn
-        .prepare_cached(&format!("SELECT sum(changed) FROM namespaces WHERE path IN ({marks})"))?
-        .query_row(params_from_iter(paths.iter()), |r| r.get(0))?;
+    let mut paths: Vec<String> = ns.self_and_ancestors().into_iter().map(String::from).collect();
+    let marks: Vec<String> = (1..=paths.len()).map(|n| format!("?{n}")).collect();
+    let marks = marks.join(",");
+    // One statement answers both: is `ns` there, and the sum along its ancestry.
+    let sql = format!(
+        "SELECT coalesce(sum(changed), 0), coalesce(max(path = ?{}), 0) FROM namespaces WHERE path IN ({marks})",
+        paths.len() + 1
+    );
+    paths.push(ns.to_string());
+    let (version, found): (i64, bool) =
+        conn.prepare_cached(&sql)?.query_row(params_from_iter(paths.iter()), |r| Ok((r.get(0)?, r.get(1)?)))?;
+    if !found {
+        return Err(StoreError::NamespaceNotFound);
+    }
     Ok(version.max(0) as u64)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_map_version_grows_with_a_change_above_and_a_missing_namespace_is_not_found() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = crate::ssr::db::open(&dir.path().join("t.db")).unwrap();
+        let stamp = crate::ssr::store::Stamp { actor: "t", at: Timestamp(1) };
+        let (parent, child): (NamespacePath, NamespacePath) = ("a".parse().unwrap(), "a.b".parse().unwrap());
+        crate::ssr::store::create_namespace(&mut conn, &child, &Default::default(), stamp).unwrap();
+        let before = map_version(&conn, &child).unwrap();
+        conn.execute("UPDATE namespaces SET changed = changed + 1 WHERE path = ?1", [parent.as_str()]).unwrap();
+        assert_eq!(map_version(&conn, &child).unwrap(), before + 1);
+        let missing: NamespacePath = "a.c".parse().unwrap();
+        assert!(matches!(map_version(&conn, &missing), Err(StoreError::NamespaceNotFound)));
+    }
 
     #[test]
     fn reading_another_key_does_not_prepare_the_statement_again() {

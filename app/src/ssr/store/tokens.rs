@@ -4,7 +4,7 @@
 //! is stored (the token has full entropy, so one hash suffices), so a copy of
 //! the database does not hand out working tokens.
 
-use crate::domain::{token::TOKEN_PREFIX, Scope, Timestamp, TokenName, TokenView};
+use crate::domain::{token::TOKEN_PREFIX, Scope, Timestamp, TokenId, TokenName, TokenView};
 use crate::ssr::{
     auth::token_hash,
     store::rows::{self, TOKENS},
@@ -42,7 +42,7 @@ pub fn new_token() -> Result<(Zeroizing<String>, Vec<u8>)> {
 /// What a request presenting a token is allowed, as looked up by its hash.
 #[derive(Clone, Debug)]
 pub struct TokenRecord {
-    pub id: i64,
+    pub id: TokenId,
     pub name: TokenName,
     pub scope: Scope,
     pub expires_at: Option<Timestamp>,
@@ -171,7 +171,7 @@ pub fn lookup(conn: &Connection, hash: &[u8]) -> Result<Option<TokenRecord>> {
 }
 
 /// Notes that the token was used at `at` (shown in the list as "last used").
-pub fn touch(conn: &Connection, id: i64, at: Timestamp) -> rusqlite::Result<()> {
+pub fn touch(conn: &Connection, id: TokenId, at: Timestamp) -> rusqlite::Result<()> {
     conn.prepare_cached("UPDATE tokens SET last_used_at = ?2 WHERE id = ?1 AND COALESCE(last_used_at, 0) < ?2")?
         .execute(params![id, at.0])?;
     Ok(())
@@ -234,8 +234,8 @@ mod tests {
         let list = list(&conn, Timestamp(100)).unwrap();
         let shown: Vec<(&str, &str)> = list.iter().map(|t| (t.name.as_str(), t.status())).collect();
         assert_eq!(shown, [("soon", "active"), ("live", "active"), ("old", "expired")]);
-        touch(&conn, 1, Timestamp(90)).unwrap();
-        touch(&conn, 1, Timestamp(80)).unwrap(); // never goes back
+        touch(&conn, TokenId(1), Timestamp(90)).unwrap();
+        touch(&conn, TokenId(1), Timestamp(80)).unwrap(); // never goes back
         let old = list_one(&conn, "old");
         assert_eq!(old.last_used_at, Some(Timestamp(90)));
     }
