@@ -36,8 +36,9 @@ lint:
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo clippy -p app --lib $(WASM) -- -D warnings
 
+# One throw-away PostgreSQL for the run (the engine tests make a database each).
 unit:
-	cargo test --workspace
+	scripts/with-postgres.sh cargo test --workspace
 
 # Browser tests run against the release build: it is what `make run` serves,
 # and it catches a broken wasm optimizer.

@@ -54,6 +54,15 @@ if ! command -v mkfs.ext4 >/dev/null || ! command -v e2fsck >/dev/null || ! comm
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq e2fsprogs mount >/dev/null
 fi
 
+# PostgreSQL 15 from Debian: the second storage engine's tests start a throw-away
+# server on loopback (scripts/postgres.sh); nothing runs as a system service.
+if [ ! -x /usr/lib/postgresql/15/bin/initdb ] || [ ! -x /usr/lib/postgresql/15/bin/pg_ctl ]; then
+  say "installing Debian's postgresql-15"
+  sudo_cmd=""; [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends postgresql-15 >/dev/null
+fi
+
 # ssh-keygen (Debian's openssh-client): the browser tests paste a real key and check it still works.
 if ! command -v ssh-keygen >/dev/null; then
   say "installing Debian's openssh-client"

@@ -1,10 +1,11 @@
-//! The store, the keyring and the audit trail on a real SQLite file, without
-//! a server: one test binary (see `server/tests/it/main.rs`), built only with
+//! The store, the keyring and the audit trail on a real SQLite file (and the
+//! engine layer on a real PostgreSQL, `engines`), without a server: one test binary (see `server/tests/it/main.rs`), built only with
 //! the `ssr` feature (`required-features` in `app/Cargo.toml`), so it can
 //! never compile to nothing.
 // Tests fail loudly: the no-unwrap policy (clippy.toml) is for the product.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod engines;
 mod keys;
 mod store;
 

@@ -38,7 +38,10 @@ use std::{
 
 pub mod group_commit;
 mod migrations;
+pub mod pg;
 mod row_mac;
+pub mod sql;
+pub mod url;
 use migrations::MIGRATIONS;
 pub use row_mac::{install_row_mac, RowKey};
 

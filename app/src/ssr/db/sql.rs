@@ -1,0 +1,335 @@
+//! One way to run a statement on either engine: SQLite (rusqlite) or
+//! PostgreSQL (the `postgres` crate), so that code written once runs on both.
+//!
+//! Statements are written as SQLite takes them, with numbered parameters
+//! (`?1`, `?2`); on PostgreSQL they become `$1`, `$2`. Values are the four
+//! SQLite storage classes; on PostgreSQL each is converted to the type the
+//! server inferred for its parameter (so `?1` compared with a `BIGINT` column
+//! binds an `int8`, and a NULL binds whatever is expected). Booleans read as
+//! integers, as SQLite has them. Where the dialects differ beyond that, the
+//! caller asks [`Sql::engine`] and writes each.
+
+use std::fmt;
+
+/// Which engine a connection talks to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+/// A value bound to a statement or read from a row.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Value {
+    Null,
+    Int(i64),
+    Text(String),
+    Blob(Vec<u8>),
+}
+
+impl From<i64> for Value {
+    fn from(v: i64) -> Self {
+        Self::Int(v)
+    }
+}
+impl From<bool> for Value {
+    fn from(v: bool) -> Self {
+        Self::Int(v.into())
+    }
+}
+impl From<&str> for Value {
+    fn from(v: &str) -> Self {
+        Self::Text(v.to_owned())
+    }
+}
+impl From<String> for Value {
+    fn from(v: String) -> Self {
+        Self::Text(v)
+    }
+}
+impl From<&[u8]> for Value {
+    fn from(v: &[u8]) -> Self {
+        Self::Blob(v.to_vec())
+    }
+}
+impl From<Vec<u8>> for Value {
+    fn from(v: Vec<u8>) -> Self {
+        Self::Blob(v)
+    }
+}
+impl<T: Into<Value>> From<Option<T>> for Value {
+    fn from(v: Option<T>) -> Self {
+        v.map_or(Self::Null, Into::into)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SqlError {
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
+    #[error(transparent)]
+    Postgres(#[from] postgres::Error),
+    /// A column of a type this layer does not read, or a value that does not fit its parameter.
+    #[error("{0}")]
+    Type(String),
+    /// The database's schema is not one this binary can use.
+    #[error("{0}")]
+    Schema(String),
+}
+
+/// A connection (or a transaction on one) of either engine.
+pub trait Sql {
+    fn engine(&self) -> Engine;
+    /// Runs one statement; returns the rows it changed.
+    fn execute(&mut self, sql: &str, args: &[Value]) -> Result<u64, SqlError>;
+    /// Runs one query; returns its rows.
+    fn query(&mut self, sql: &str, args: &[Value]) -> Result<Vec<Vec<Value>>, SqlError>;
+    /// Runs statements separated by `;`, without parameters (schema changes).
+    fn batch(&mut self, sql: &str) -> Result<(), SqlError>;
+}
+
+// ---- SQLite -------------------------------------------------------------------
+
+impl rusqlite::ToSql for Value {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        use rusqlite::types::{ToSqlOutput, ValueRef};
+        Ok(ToSqlOutput::Borrowed(match self {
+            Value::Null => ValueRef::Null,
+            Value::Int(v) => ValueRef::Integer(*v),
+            Value::Text(v) => ValueRef::Text(v.as_bytes()),
+            Value::Blob(v) => ValueRef::Blob(v),
+        }))
+    }
+}
+
+fn sqlite_query(conn: &rusqlite::Connection, sql: &str, args: &[Value]) -> Result<Vec<Vec<Value>>, SqlError> {
+    use rusqlite::types::ValueRef;
+    let mut stmt = conn.prepare_cached(sql)?;
+    let width = stmt.column_count();
+    let mut rows = stmt.query(rusqlite::params_from_iter(args))?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        let mut values = Vec::with_capacity(width);
+        for i in 0..width {
+            values.push(match row.get_ref(i)? {
+                ValueRef::Null => Value::Null,
+                ValueRef::Integer(v) => Value::Int(v),
+                ValueRef::Text(v) => Value::Text(String::from_utf8_lossy(v).into_owned()),
+                ValueRef::Blob(v) => Value::Blob(v.to_vec()),
+                ValueRef::Real(v) => return Err(SqlError::Type(format!("column {i} is a real number ({v})"))),
+            });
+        }
+        out.push(values);
+    }
+    Ok(out)
+}
+
+macro_rules! sqlite_sql {
+    ($($t:ty),*) => {$(
+        impl Sql for $t {
+            fn engine(&self) -> Engine {
+                Engine::Sqlite
+            }
+            fn execute(&mut self, sql: &str, args: &[Value]) -> Result<u64, SqlError> {
+                Ok(self.prepare_cached(sql)?.execute(rusqlite::params_from_iter(args))? as u64)
+            }
+            fn query(&mut self, sql: &str, args: &[Value]) -> Result<Vec<Vec<Value>>, SqlError> {
+                sqlite_query(self, sql, args)
+            }
+            fn batch(&mut self, sql: &str) -> Result<(), SqlError> {
+                Ok(self.execute_batch(sql)?)
+            }
+        }
+    )*};
+}
+sqlite_sql!(rusqlite::Connection, rusqlite::Transaction<'_>);
+
+// ---- PostgreSQL ---------------------------------------------------------------
+
+/// A PostgreSQL client or transaction, as [`Sql`].
+pub struct Pg<C>(pub C);
+
+/// `?N` → `$N` (and a bare `?` → the next number), outside quoted text.
+pub fn to_postgres(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + 8);
+    let (mut quoted, mut next) = (None::<char>, 1usize);
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (quoted, c) {
+            (Some(q), c) if c == q => {
+                quoted = None;
+                out.push(c);
+            }
+            (Some(_), c) => out.push(c),
+            (None, '\'' | '"') => {
+                quoted = Some(c);
+                out.push(c);
+            }
+            (None, '?') => {
+                let mut digits = String::new();
+                while let Some(d) = chars.peek().filter(|d| d.is_ascii_digit()) {
+                    digits.push(*d);
+                    chars.next();
+                }
+                if digits.is_empty() {
+                    digits = next.to_string();
+                }
+                next = digits.parse::<usize>().map_or(next, |n| n + 1);
+                out.push('$');
+                out.push_str(&digits);
+            }
+            (None, c) => out.push(c),
+        }
+    }
+    out
+}
+
+/// A value converted to the type PostgreSQL expects for its parameter.
+#[derive(Debug)]
+enum Bound {
+    Null,
+    Int8(i64),
+    Int4(i32),
+    Int2(i16),
+    Bool(bool),
+    Text(String),
+    Bytea(Vec<u8>),
+}
+
+impl postgres::types::ToSql for Bound {
+    fn to_sql(
+        &self,
+        ty: &postgres::types::Type,
+        out: &mut postgres::types::private::BytesMut,
+    ) -> Result<postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        match self {
+            Bound::Null => Ok(postgres::types::IsNull::Yes),
+            Bound::Int8(v) => v.to_sql(ty, out),
+            Bound::Int4(v) => v.to_sql(ty, out),
+            Bound::Int2(v) => v.to_sql(ty, out),
+            Bound::Bool(v) => v.to_sql(ty, out),
+            Bound::Text(v) => v.to_sql(ty, out),
+            Bound::Bytea(v) => v.to_sql(ty, out),
+        }
+    }
+
+    fn accepts(_: &postgres::types::Type) -> bool {
+        // Checked when bound: `bind` converts to the parameter's own type.
+        true
+    }
+
+    postgres::types::to_sql_checked!();
+}
+
+impl Value {
+    /// The PostgreSQL type a value stands for when its context says none.
+    fn pg_type(&self) -> postgres::types::Type {
+        use postgres::types::Type;
+        match self {
+            Value::Null | Value::Text(_) => Type::TEXT,
+            Value::Int(_) => Type::INT8,
+            Value::Blob(_) => Type::BYTEA,
+        }
+    }
+}
+
+fn bind(value: &Value, ty: &postgres::types::Type) -> Result<Bound, SqlError> {
+    use postgres::types::Type;
+    let misfit = || SqlError::Type(format!("{value:?} does not fit a parameter of type {ty}"));
+    Ok(match (value, ty) {
+        (Value::Null, _) => Bound::Null,
+        (Value::Int(v), &Type::INT8) => Bound::Int8(*v),
+        (Value::Int(v), &Type::INT4) => Bound::Int4(i32::try_from(*v).map_err(|_| misfit())?),
+        (Value::Int(v), &Type::INT2) => Bound::Int2(i16::try_from(*v).map_err(|_| misfit())?),
+        (Value::Int(v), &Type::BOOL) => Bound::Bool(*v != 0),
+        (Value::Int(v), &Type::TEXT) => Bound::Text(v.to_string()),
+        (Value::Text(v), &Type::TEXT | &Type::VARCHAR | &Type::NAME | &Type::BPCHAR) => Bound::Text(v.clone()),
+        (Value::Blob(v), &Type::BYTEA) => Bound::Bytea(v.clone()),
+        _ => return Err(misfit()),
+    })
+}
+
+fn read(row: &postgres::Row, i: usize) -> Result<Value, SqlError> {
+    use postgres::types::Type;
+    let ty = row.columns().get(i).map(|c| c.type_().clone()).ok_or_else(|| SqlError::Type(format!("no column {i}")))?;
+    let value = match ty {
+        Type::INT8 => row.try_get::<_, Option<i64>>(i)?.map(Value::Int),
+        Type::INT4 => row.try_get::<_, Option<i32>>(i)?.map(|v| Value::Int(v.into())),
+        Type::INT2 => row.try_get::<_, Option<i16>>(i)?.map(|v| Value::Int(v.into())),
+        Type::BOOL => row.try_get::<_, Option<bool>>(i)?.map(|v| Value::Int(v.into())),
+        Type::TEXT | Type::VARCHAR | Type::NAME | Type::BPCHAR => row.try_get::<_, Option<String>>(i)?.map(Value::Text),
+        Type::BYTEA => row.try_get::<_, Option<Vec<u8>>>(i)?.map(Value::Blob),
+        other => return Err(SqlError::Type(format!("column {i} is of type {other}: cast it in the query"))),
+    };
+    Ok(value.unwrap_or(Value::Null))
+}
+
+type PgArg<'a> = &'a (dyn postgres::types::ToSql + Sync);
+
+impl<C: postgres::GenericClient> Pg<C> {
+    /// The statement, and `args` converted to its parameters' types.
+    fn prepared(&mut self, sql: &str, args: &[Value]) -> Result<(postgres::Statement, Vec<Bound>), SqlError> {
+        let text = to_postgres(sql);
+        let stmt = match self.0.prepare(&text) {
+            // A parameter its context does not type (`?1 IS NULL`): typed by its value.
+            Err(e) if e.code() == Some(&postgres::error::SqlState::INDETERMINATE_DATATYPE) => {
+                let types: Vec<postgres::types::Type> = args.iter().map(Value::pg_type).collect();
+                self.0.prepare_typed(&text, &types)?
+            }
+            prepared => prepared?,
+        };
+        if args.len() != stmt.params().len() {
+            let wanted = stmt.params().len();
+            return Err(SqlError::Type(format!("the statement takes {wanted} parameters, {} were given", args.len())));
+        }
+        let bound = stmt.params().iter().zip(args).map(|(ty, v)| bind(v, ty)).collect::<Result<_, _>>()?;
+        Ok((stmt, bound))
+    }
+}
+
+fn refs(bound: &[Bound]) -> Vec<PgArg<'_>> {
+    bound.iter().map(|b| b as PgArg<'_>).collect()
+}
+
+impl<C: postgres::GenericClient> Sql for Pg<C> {
+    fn engine(&self) -> Engine {
+        Engine::Postgres
+    }
+
+    fn execute(&mut self, sql: &str, args: &[Value]) -> Result<u64, SqlError> {
+        let (stmt, bound) = self.prepared(sql, args)?;
+        Ok(self.0.execute(&stmt, &refs(&bound))?)
+    }
+
+    fn query(&mut self, sql: &str, args: &[Value]) -> Result<Vec<Vec<Value>>, SqlError> {
+        let (stmt, bound) = self.prepared(sql, args)?;
+        let rows = self.0.query(&stmt, &refs(&bound))?;
+        rows.iter().map(|row| (0..row.len()).map(|i| read(row, i)).collect()).collect()
+    }
+
+    fn batch(&mut self, sql: &str) -> Result<(), SqlError> {
+        Ok(self.0.batch_execute(sql)?)
+    }
+}
+
+impl fmt::Display for Engine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Engine::Sqlite => "SQLite",
+            Engine::Postgres => "PostgreSQL",
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parameters_are_numbered_for_postgres_outside_quoted_text() {
+        assert_eq!(to_postgres("SELECT ?1, ?2 WHERE a = ?1"), "SELECT $1, $2 WHERE a = $1");
+        assert_eq!(to_postgres("SELECT ?, ?"), "SELECT $1, $2");
+        assert_eq!(to_postgres("SELECT '?1', \"a?\" FROM t WHERE x = ?3"), "SELECT '?1', \"a?\" FROM t WHERE x = $3");
+        assert_eq!(to_postgres("VALUES (?2, ?)"), "VALUES ($2, $3)");
+    }
+}
