@@ -90,13 +90,13 @@ fn postgresql_migrates_to_the_sqlite_version_once_even_when_two_nodes_start_toge
         assert_eq!(node.join().unwrap(), MIGRATIONS_LEN);
     }
     let mut conn = db.connect();
-    assert_eq!(pg::version(&mut conn).unwrap(), MIGRATIONS_LEN);
+    assert_eq!(pg::version(&conn).unwrap(), MIGRATIONS_LEN);
     let rows = conn.query("SELECT count(*) FROM schema_version", &[]).unwrap();
     assert_eq!(rows, [[Value::Int(1)]]);
     // Again: nothing to do, nothing changed.
-    conn.execute("INSERT INTO meta (name, value) VALUES ('kept', ?1)", &[Value::Blob(vec![1])]).unwrap();
+    conn.execute("INSERT INTO meta (name, value) VALUES ('kept', ?1)", &[Value::from(vec![1u8])]).unwrap();
     assert_eq!(pg::migrate(&mut conn).unwrap(), MIGRATIONS_LEN);
-    assert_eq!(conn.query("SELECT value FROM meta WHERE name = 'kept'", &[]).unwrap(), [[Value::Blob(vec![1])]]);
+    assert_eq!(conn.query("SELECT value FROM meta WHERE name = 'kept'", &[]).unwrap(), [[Value::from(vec![1u8])]]);
 }
 
 #[test]
@@ -105,29 +105,26 @@ fn a_postgresql_schema_newer_than_the_binary_is_refused_untouched() {
     let mut conn = db.connect();
     pg::migrate(&mut conn).unwrap();
     conn.execute("UPDATE schema_version SET version = ?1", &[Value::Int(MIGRATIONS_LEN as i64 + 1)]).unwrap();
-    conn.execute("INSERT INTO meta (name, value) VALUES ('kept', ?1)", &[Value::Blob(vec![7])]).unwrap();
+    conn.execute("INSERT INTO meta (name, value) VALUES ('kept', ?1)", &[Value::from(vec![7u8])]).unwrap();
     let refused = pg::migrate(&mut conn).unwrap_err().to_string();
     assert!(refused.contains("newer than this strongroom knows"), "{refused}");
-    assert_eq!(pg::version(&mut conn).unwrap(), MIGRATIONS_LEN + 1);
-    assert_eq!(conn.query("SELECT value FROM meta WHERE name = 'kept'", &[]).unwrap(), [[Value::Blob(vec![7])]]);
+    assert_eq!(pg::version(&conn).unwrap(), MIGRATIONS_LEN + 1);
+    assert_eq!(conn.query("SELECT value FROM meta WHERE name = 'kept'", &[]).unwrap(), [[Value::from(vec![7u8])]]);
 }
 
 /// `table -> columns in order`, and the index names, as each engine describes itself.
 type Shape = (Vec<(String, Vec<String>)>, Vec<String>);
 
-fn text(v: &Value) -> String {
-    match v {
-        Value::Text(t) => t.clone(),
-        other => panic!("not text: {other:?}"),
-    }
+fn text(v: &Value<'_>) -> String {
+    v.text().unwrap().to_owned()
 }
 
-fn shape(db: &mut dyn Sql, tables_sql: &str, columns_sql: &str, indexes_sql: &str) -> Shape {
+fn shape(db: &dyn Sql, tables_sql: &str, columns_sql: &str, indexes_sql: &str) -> Shape {
     let tables: Vec<String> = db.query(tables_sql, &[]).unwrap().iter().map(|r| text(&r[0])).collect();
     let columns = tables
         .into_iter()
         .map(|t| {
-            let cols = db.query(columns_sql, &[Value::Text(t.clone())]).unwrap().iter().map(|r| text(&r[0])).collect();
+            let cols = db.query(columns_sql, &[Value::from(t.as_str())]).unwrap().iter().map(|r| text(&r[0])).collect();
             (t, cols)
         })
         .collect();
@@ -137,9 +134,9 @@ fn shape(db: &mut dyn Sql, tables_sql: &str, columns_sql: &str, indexes_sql: &st
 
 #[test]
 fn both_engines_have_the_same_tables_columns_and_indexes_at_the_same_version() {
-    let (_dir, mut lite) = sqlite();
+    let (_dir, lite) = sqlite();
     let sqlite_shape = shape(
-        &mut lite,
+        &lite,
         "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
         "SELECT name FROM pragma_table_info(?1) ORDER BY cid",
         "SELECT name FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL ORDER BY name",
@@ -148,7 +145,7 @@ fn both_engines_have_the_same_tables_columns_and_indexes_at_the_same_version() {
     let mut conn = db.connect();
     pg::migrate(&mut conn).unwrap();
     let pg_shape = shape(
-        &mut conn,
+        &conn,
         "SELECT table_name::text FROM information_schema.tables
          WHERE table_schema = 'public' AND table_name <> 'schema_version' ORDER BY table_name COLLATE \"C\"",
         "SELECT column_name::text FROM information_schema.columns
@@ -158,16 +155,20 @@ fn both_engines_have_the_same_tables_columns_and_indexes_at_the_same_version() {
            (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname) ORDER BY indexname COLLATE \"C\"",
     );
     assert_eq!(pg_shape, sqlite_shape);
-    assert_eq!(pg::PG_MIGRATIONS.last().map(|(v, _)| *v), Some(MIGRATIONS_LEN), "a migration written for one engine only");
+    assert_eq!(
+        pg::PG_MIGRATIONS.last().map(|(v, _)| *v),
+        Some(MIGRATIONS_LEN),
+        "a migration written for one engine only"
+    );
 }
 
 #[test]
 fn the_same_statements_answer_the_same_on_both_engines() {
-    let (_dir, mut lite) = sqlite();
+    let (_dir, lite) = sqlite();
     let db = TestPg::new();
     let mut conn = db.connect();
     pg::migrate(&mut conn).unwrap();
-    let engines: [&mut dyn Sql; 2] = [&mut lite, &mut conn];
+    let engines: [&dyn Sql; 2] = [&lite, &conn];
     let mut answers = Vec::new();
     for sql in engines {
         // Byte-wise order: upper case before lower, `-` before `.` before letters.
@@ -180,7 +181,10 @@ fn the_same_statements_answer_the_same_on_both_engines() {
         }
         let order = sql.query("SELECT path FROM namespaces ORDER BY path", &[]).unwrap();
         let range = sql
-            .query("SELECT path FROM namespaces WHERE path >= ?1 AND path < ?2 ORDER BY path", &["a.".into(), "a/".into()])
+            .query(
+                "SELECT path FROM namespaces WHERE path >= ?1 AND path < ?2 ORDER BY path",
+                &["a.".into(), "a/".into()],
+            )
             .unwrap();
         let flags = sql
             .query(
@@ -202,5 +206,72 @@ fn the_same_statements_answer_the_same_on_both_engines() {
     assert_eq!((&first.1, &first.2, &first.3, &first.4), (&second.1, &second.2, &second.3, &second.4));
     let order: Vec<String> = first.1.iter().map(|r| text(&r[0])).collect();
     assert_eq!(order, ["B", "a", "a-b", "a.B", "a.b", "b", "é"]);
-    assert_eq!(first.3, [[Value::Int(7), Value::Int(1), Value::Int(1), Value::Text("none".into())]]);
+    assert_eq!(first.3, [[Value::Int(7), Value::Int(1), Value::Int(1), Value::from("none")]]);
+}
+
+fn entry(n: i64, node: &str) -> app::ssr::audit::NewEntry {
+    use app::ssr::audit::{Actor, Client, NewEntry};
+    NewEntry {
+        at: app::domain::Timestamp(n),
+        actor: Actor::CommandLine,
+        action: app::domain::audit::Action::SecretRead,
+        namespace: format!("company.{node}"),
+        key: "DB_PASSWORD".into(),
+        version: Some(n),
+        client: Client::Local,
+        outcome: "ok".into(),
+    }
+}
+
+#[test]
+fn two_nodes_appending_at_once_on_postgresql_keep_one_chain_that_verifies() {
+    use app::ssr::audit::{self, AuditKey, Verdict};
+    let key = AuditKey::derive(&app::ssr::crypto::BaseKey::generate().unwrap());
+    let db = TestPg::new();
+    let mut conn = db.connect();
+    pg::migrate(&mut conn).unwrap();
+    audit::start_chain(&conn, &key).unwrap();
+    const EACH: i64 = 150;
+    let nodes: Vec<_> = ["a", "b"]
+        .into_iter()
+        .map(|node| {
+            let (mut conn, key) = (db.connect(), key.clone());
+            std::thread::spawn(move || {
+                for n in 0..EACH {
+                    // Each entry in its own transaction, as a write through the server is.
+                    let tx = Pg::new(conn.get_mut().transaction().unwrap());
+                    audit::append(&tx, &key, entry(n, node)).unwrap();
+                    tx.into_inner().commit().unwrap();
+                }
+            })
+        })
+        .collect();
+    for node in nodes {
+        node.join().unwrap();
+    }
+    assert_eq!(audit::verify(&conn, &key).unwrap(), Verdict::Intact { entries: 2 * EACH as u64 });
+    assert!(audit::head_matches(&conn, &key).unwrap());
+    // Both nodes' entries are interleaved in one line of ids, 1 to 300.
+    let ids = conn.query("SELECT min(id), max(id), count(DISTINCT namespace) FROM audit", &[]).unwrap();
+    assert_eq!(ids, [[Value::Int(1), Value::Int(2 * EACH), Value::Int(2)]]);
+    // An edited entry shows, on this engine as on SQLite.
+    conn.execute("UPDATE audit SET key = 'OTHER' WHERE id = 42", &[]).unwrap();
+    assert!(matches!(audit::verify(&conn, &key).unwrap(), Verdict::Broken { id: 42, .. }));
+}
+
+#[test]
+fn a_rolled_back_append_on_postgresql_leaves_no_gap() {
+    use app::ssr::audit::{self, AuditKey, Verdict};
+    let key = AuditKey::derive(&app::ssr::crypto::BaseKey::generate().unwrap());
+    let db = TestPg::new();
+    let mut conn = db.connect();
+    pg::migrate(&mut conn).unwrap();
+    audit::start_chain(&conn, &key).unwrap();
+    let tx = Pg::new(conn.get_mut().transaction().unwrap());
+    audit::append(&tx, &key, entry(1, "a")).unwrap();
+    tx.into_inner().rollback().unwrap();
+    let tx = Pg::new(conn.get_mut().transaction().unwrap());
+    assert_eq!(audit::append(&tx, &key, entry(2, "a")).unwrap(), 1, "the id a rolled-back entry had");
+    tx.into_inner().commit().unwrap();
+    assert_eq!(audit::verify(&conn, &key).unwrap(), Verdict::Intact { entries: 1 });
 }

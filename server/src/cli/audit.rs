@@ -16,7 +16,7 @@ pub async fn verify(key: &KeyArgs) -> Result<(), RunError> {
     // Checking a database that is not there would create an empty one, and call it intact.
     let state = super::local::open(key, false).await?;
     let chain_key = state.audit.clone();
-    let verdict = state.db.read(move |c| audit::verify(c, &chain_key)).await.map_err(db_error(key))?;
+    let verdict = state.db.read(move |c| Ok(audit::verify(c, &chain_key)?)).await.map_err(db_error(key))?;
     match verdict {
         Verdict::Intact { entries } => {
             println!("audit trail intact: {entries} entries");

@@ -4,8 +4,9 @@ use super::*;
 use crate::domain::audit::AuditEntry;
 use crate::ssr::crypto::BaseKey;
 use crate::ssr::db::group_commit::Batch;
+use crate::ssr::db::sql::{Engine, Sql, SqlError, Value};
 use hmac::{Mac, SimpleHmac};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::Connection;
 use std::sync::Arc;
 use zeroize::Zeroizing;
 
@@ -67,23 +68,31 @@ pub(super) fn clip(text: String) -> String {
 }
 
 /// The end of the chain, for appending: load it, push entries, then `finish`
-/// to record the new head. All inside the caller's transaction.
+/// to record the new head. All inside the caller's transaction, on either
+/// engine. On PostgreSQL, where writers do not queue for the whole database,
+/// `load` locks the head's row until the transaction ends: appenders on every
+/// node take turns, each entry's id is the one after the newest committed,
+/// and the chain stays one line (a sequence would leave gaps and need not
+/// follow commit order).
 pub struct Chain {
     id: i64,
     mac: Vec<u8>,
 }
 
 impl Chain {
-    pub fn load(conn: &Connection) -> rusqlite::Result<Self> {
-        let last = conn
-            .prepare_cached("SELECT id, mac FROM audit ORDER BY id DESC LIMIT 1")?
-            .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?;
-        let (id, mac) = last.unwrap_or((0, Vec::new()));
+    pub fn load<S: Sql + ?Sized>(db: &S) -> Result<Self, SqlError> {
+        if db.engine() == Engine::Postgres {
+            db.query("SELECT 1 FROM meta WHERE name = 'audit_head' FOR UPDATE", &[])?;
+        }
+        let last = db.query_opt("SELECT id, mac FROM audit ORDER BY id DESC LIMIT 1", &[])?;
+        let (id, mac) = match last {
+            Some(row) => (row[0].int()?, row[1].blob()?.to_vec()),
+            None => (0, Vec::new()),
+        };
         Ok(Self { id, mac })
     }
 
-    pub fn push(&mut self, conn: &Connection, key: &AuditKey, entry: NewEntry) -> rusqlite::Result<i64> {
+    pub fn push<S: Sql + ?Sized>(&mut self, db: &S, key: &AuditKey, entry: NewEntry) -> Result<i64, SqlError> {
         let e = AuditEntry {
             id: self.id + 1,
             at: entry.at,
@@ -96,22 +105,22 @@ impl Chain {
             outcome: clip(entry.outcome),
         };
         let mac = chain_mac(key, &self.mac, &e);
-        conn.prepare_cached(
+        db.execute(
             "INSERT INTO audit (id, at, actor, action, namespace, key, version, client, outcome, mac)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        )?
-        .execute(params![
-            e.id,
-            e.at.0,
-            e.actor,
-            e.action,
-            e.namespace,
-            e.key,
-            e.version,
-            e.client,
-            e.outcome,
-            mac
-        ])?;
+            &[
+                e.id.into(),
+                e.at.0.into(),
+                e.actor.as_str().into(),
+                e.action.as_str().into(),
+                e.namespace.as_str().into(),
+                e.key.as_str().into(),
+                e.version.into(),
+                e.client.as_str().into(),
+                e.outcome.as_str().into(),
+                mac.as_slice().into(),
+            ],
+        )?;
         (self.id, self.mac) = (e.id, mac);
         crate::ssr::metrics::metrics()
             .audit_entries
@@ -120,12 +129,12 @@ impl Chain {
         Ok(e.id)
     }
 
-    pub fn finish(&self, conn: &Connection, key: &AuditKey) -> rusqlite::Result<()> {
-        conn.prepare_cached(
+    pub fn finish<S: Sql + ?Sized>(&self, db: &S, key: &AuditKey) -> Result<(), SqlError> {
+        db.execute(
             "INSERT INTO meta (name, value) VALUES ('audit_head', ?1)
              ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-        )?
-        .execute([head_value(key, self.id, &self.mac)])?;
+            &[head_value(key, self.id, &self.mac).into()],
+        )?;
         Ok(())
     }
 }
@@ -147,7 +156,7 @@ const BATCH_ENTRIES: usize = 512;
 impl Appender {
     pub fn push(&mut self, tx: &Connection, entry: NewEntry) -> rusqlite::Result<i64> {
         self.pushed += 1;
-        self.chain.push(tx, &self.key, entry)
+        Ok(self.chain.push(tx, &self.key, entry)?)
     }
 
     /// Entries appended in this batch so far.
@@ -166,7 +175,7 @@ impl Batch for Trail {
     fn finish(&self, appender: Appender, tx: &Connection) -> rusqlite::Result<()> {
         match appender.pushed {
             0 => Ok(()),
-            _ => appender.chain.finish(tx, &self.0),
+            _ => Ok(appender.chain.finish(tx, &self.0)?),
         }
     }
 
@@ -177,16 +186,16 @@ impl Batch for Trail {
 
 /// Records the head of an empty chain (a new database): from then on a
 /// missing head means the trail was wiped, not that it never began.
-pub fn start_chain(conn: &Connection, key: &AuditKey) -> rusqlite::Result<()> {
-    Chain { id: 0, mac: Vec::new() }.finish(conn, key)
+pub fn start_chain<S: Sql + ?Sized>(db: &S, key: &AuditKey) -> Result<(), SqlError> {
+    Chain { id: 0, mac: Vec::new() }.finish(db, key)
 }
 
-/// Appends `entry` on `conn`, inside whatever transaction the caller has open,
+/// Appends `entry` on `db`, inside whatever transaction the caller has open,
 /// so it commits or rolls back with the change it records. Returns its id.
-pub fn append(conn: &Connection, key: &AuditKey, entry: NewEntry) -> rusqlite::Result<i64> {
-    let mut chain = Chain::load(conn)?;
-    let id = chain.push(conn, key, entry)?;
-    chain.finish(conn, key)?;
+pub fn append<S: Sql + ?Sized>(db: &S, key: &AuditKey, entry: NewEntry) -> Result<i64, SqlError> {
+    let mut chain = Chain::load(db)?;
+    let id = chain.push(db, key, entry)?;
+    chain.finish(db, key)?;
     Ok(id)
 }
 
@@ -210,7 +219,8 @@ pub fn with_entry<T, E: From<rusqlite::Error>>(
     conn.execute_batch(if outermost { "BEGIN IMMEDIATE; SAVEPOINT audited" } else { "SAVEPOINT audited" })?;
     let done = change(conn).and_then(|value| {
         let (version, outcome) = describe(&value);
-        append(conn, key, NewEntry { version, outcome: outcome.unwrap_or(entry.outcome), ..entry })?;
+        append(conn, key, NewEntry { version, outcome: outcome.unwrap_or(entry.outcome), ..entry })
+            .map_err(rusqlite::Error::from)?;
         conn.execute_batch(if outermost { "RELEASE audited; COMMIT" } else { "RELEASE audited" })?;
         Ok(value)
     });
@@ -235,39 +245,66 @@ pub enum Verdict {
 
 /// Whether the recorded head matches the newest entry under `key`: a cheap
 /// proof that the root key this process holds is the database's (readiness).
-pub fn head_matches(conn: &Connection, key: &AuditKey) -> rusqlite::Result<bool> {
-    let chain = Chain::load(conn)?;
-    Ok(stored_head(conn)?.is_some_and(|h| h == head_value(key, chain.id, &chain.mac)))
+pub fn head_matches<S: Sql + ?Sized>(db: &S, key: &AuditKey) -> Result<bool, SqlError> {
+    let chain = Chain::load(db)?;
+    Ok(stored_head(db)?.is_some_and(|h| h == head_value(key, chain.id, &chain.mac)))
 }
 
 /// `meta.audit_head` as stored, if any.
-pub(super) fn stored_head(conn: &Connection) -> rusqlite::Result<Option<Vec<u8>>> {
-    conn.query_row("SELECT value FROM meta WHERE name = 'audit_head'", [], |r| r.get(0)).optional()
+pub(super) fn stored_head<S: Sql + ?Sized>(db: &S) -> Result<Option<Vec<u8>>, SqlError> {
+    match db.query_opt("SELECT value FROM meta WHERE name = 'audit_head'", &[])? {
+        Some(row) => Ok(Some(row[0].blob()?.to_vec())),
+        None => Ok(None),
+    }
+}
+
+/// An entry and its MAC from a row of `SELECT {COLUMNS}, mac`.
+fn entry_and_mac(row: &[Value<'_>]) -> Result<(AuditEntry, Vec<u8>), SqlError> {
+    let [id, at, actor, action, namespace, key, version, client, outcome, mac] = row else {
+        return Err(SqlError::Type(format!("an audit row has {} columns, not 10", row.len())));
+    };
+    let entry = AuditEntry {
+        id: id.int()?,
+        at: crate::domain::Timestamp(at.int()?),
+        actor: actor.text()?.to_owned(),
+        action: action.text()?.to_owned(),
+        namespace: namespace.text()?.to_owned(),
+        key: key.text()?.to_owned(),
+        version: version.opt_int()?,
+        client: client.text()?.to_owned(),
+        outcome: outcome.text()?.to_owned(),
+    };
+    Ok((entry, mac.blob()?.to_vec()))
 }
 
 /// Checks the whole chain, streaming (constant memory).
-pub fn verify(conn: &Connection, key: &AuditKey) -> rusqlite::Result<Verdict> {
-    let mut stmt = conn.prepare(&format!("SELECT {COLUMNS}, mac FROM audit ORDER BY id"))?;
-    let mut rows = stmt.query([])?;
+pub fn verify<S: Sql + ?Sized>(db: &S, key: &AuditKey) -> Result<Verdict, SqlError> {
     let (mut prev_id, mut prev_mac, mut count) = (0i64, Vec::new(), 0u64);
-    while let Some(row) = rows.next()? {
-        let e = entry_from_row(row)?;
-        let mac: Vec<u8> = row.get(9)?;
+    let mut broken = None;
+    db.query_each(&format!("SELECT {COLUMNS}, mac FROM audit ORDER BY id"), &[], &mut |row| {
+        if broken.is_some() {
+            return Ok(());
+        }
+        let (e, mac) = entry_and_mac(row)?;
         if e.id != prev_id + 1 {
             let problem = if e.id <= prev_id {
                 "out of order".to_owned()
             } else {
                 format!("entries {} to {} before it were removed", prev_id + 1, e.id - 1)
             };
-            return Ok(Verdict::Broken { id: e.id, problem });
-        }
-        if chain_mac(key, &prev_mac, &e) != mac {
+            broken = Some(Verdict::Broken { id: e.id, problem });
+        } else if chain_mac(key, &prev_mac, &e) != mac {
             let problem = "edited, inserted or moved (its MAC does not match)".to_owned();
-            return Ok(Verdict::Broken { id: e.id, problem });
+            broken = Some(Verdict::Broken { id: e.id, problem });
+        } else {
+            (prev_id, prev_mac, count) = (e.id, mac, count + 1);
         }
-        (prev_id, prev_mac, count) = (e.id, mac, count + 1);
+        Ok(())
+    })?;
+    if let Some(verdict) = broken {
+        return Ok(verdict);
     }
-    match stored_head(conn)? {
+    match stored_head(db)? {
         Some(h) if h == head_value(key, prev_id, &prev_mac) => Ok(Verdict::Intact { entries: count }),
         None => Ok(Verdict::Broken { id: prev_id, problem: "the recorded head is missing: the trail was cut".into() }),
         Some(h) if h.first_chunk::<8>().is_some() => {

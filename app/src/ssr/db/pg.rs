@@ -152,11 +152,11 @@ CREATE TRIGGER secrets_changed AFTER INSERT OR UPDATE OR DELETE ON secrets
 /// Connects to the first host that accepts (honouring `target_session_attrs`).
 /// Without TLS for now: loopback and private networks only (see README).
 pub fn connect(url: &PgUrl) -> Result<Pg<postgres::Client>, SqlError> {
-    Ok(Pg(url.config().connect(postgres::NoTls)?))
+    Ok(Pg::new(url.config().connect(postgres::NoTls)?))
 }
 
 /// The schema version recorded in the database (0: none yet).
-pub fn version(db: &mut impl Sql) -> Result<usize, SqlError> {
+pub fn version(db: &impl Sql) -> Result<usize, SqlError> {
     let exists = db.query("SELECT to_regclass('schema_version') IS NOT NULL", &[])?;
     if exists.first().and_then(|r| r.first()) != Some(&Value::Int(1)) {
         return Ok(0);
@@ -172,10 +172,10 @@ pub fn version(db: &mut impl Sql) -> Result<usize, SqlError> {
 /// newer than this binary is refused, nothing changed.
 pub fn migrate(db: &mut Pg<postgres::Client>) -> Result<usize, SqlError> {
     let newest = PG_MIGRATIONS.last().map_or(0, |(v, _)| *v);
-    let mut tx = Pg(db.0.transaction()?);
+    let tx = Pg::new(db.get_mut().transaction()?);
     tx.query("SELECT pg_advisory_xact_lock(?1)::text", &[Value::Int(MIGRATION_LOCK)])?;
     tx.batch("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)")?;
-    let current = version(&mut tx)?;
+    let current = version(&tx)?;
     if current > newest {
         return Err(SqlError::Schema(format!(
             "its schema (version {current}) is newer than this strongroom knows (version {newest}): \
@@ -187,6 +187,6 @@ pub fn migrate(db: &mut Pg<postgres::Client>) -> Result<usize, SqlError> {
         tx.execute("DELETE FROM schema_version", &[])?;
         tx.execute("INSERT INTO schema_version (version) VALUES (?1)", &[Value::Int(*v as i64)])?;
     }
-    tx.0.commit()?;
+    tx.into_inner().commit()?;
     Ok(newest)
 }

@@ -9,7 +9,7 @@
 //! integers, as SQLite has them. Where the dialects differ beyond that, the
 //! caller asks [`Sql::engine`] and writes each.
 
-use std::fmt;
+use std::{borrow::Cow, cell::RefCell, fmt};
 
 /// Which engine a connection talks to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -18,48 +18,92 @@ pub enum Engine {
     Postgres,
 }
 
-/// A value bound to a statement or read from a row.
+/// A value bound to a statement (borrowed: binding copies nothing) or read
+/// from a row (owned).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Value {
+pub enum Value<'a> {
     Null,
     Int(i64),
-    Text(String),
-    Blob(Vec<u8>),
+    Text(Cow<'a, str>),
+    Blob(Cow<'a, [u8]>),
 }
 
-impl From<i64> for Value {
+/// What a query hands back: values that own their data.
+pub type Row = Vec<Value<'static>>;
+
+impl From<i64> for Value<'_> {
     fn from(v: i64) -> Self {
         Self::Int(v)
     }
 }
-impl From<bool> for Value {
+impl From<bool> for Value<'_> {
     fn from(v: bool) -> Self {
         Self::Int(v.into())
     }
 }
-impl From<&str> for Value {
-    fn from(v: &str) -> Self {
-        Self::Text(v.to_owned())
+impl<'a> From<&'a str> for Value<'a> {
+    fn from(v: &'a str) -> Self {
+        Self::Text(Cow::Borrowed(v))
     }
 }
-impl From<String> for Value {
+impl From<String> for Value<'_> {
     fn from(v: String) -> Self {
-        Self::Text(v)
+        Self::Text(Cow::Owned(v))
     }
 }
-impl From<&[u8]> for Value {
-    fn from(v: &[u8]) -> Self {
-        Self::Blob(v.to_vec())
+impl<'a> From<&'a [u8]> for Value<'a> {
+    fn from(v: &'a [u8]) -> Self {
+        Self::Blob(Cow::Borrowed(v))
     }
 }
-impl From<Vec<u8>> for Value {
+impl From<Vec<u8>> for Value<'_> {
     fn from(v: Vec<u8>) -> Self {
-        Self::Blob(v)
+        Self::Blob(Cow::Owned(v))
     }
 }
-impl<T: Into<Value>> From<Option<T>> for Value {
+impl<'a, T: Into<Value<'a>>> From<Option<T>> for Value<'a> {
     fn from(v: Option<T>) -> Self {
         v.map_or(Self::Null, Into::into)
+    }
+}
+
+impl Value<'_> {
+    pub fn int(&self) -> Result<i64, SqlError> {
+        match self {
+            Value::Int(v) => Ok(*v),
+            other => Err(SqlError::Type(format!("expected an integer, found {}", other.kind()))),
+        }
+    }
+
+    pub fn opt_int(&self) -> Result<Option<i64>, SqlError> {
+        match self {
+            Value::Null => Ok(None),
+            other => other.int().map(Some),
+        }
+    }
+
+    pub fn text(&self) -> Result<&str, SqlError> {
+        match self {
+            Value::Text(v) => Ok(v),
+            other => Err(SqlError::Type(format!("expected text, found {}", other.kind()))),
+        }
+    }
+
+    pub fn blob(&self) -> Result<&[u8], SqlError> {
+        match self {
+            Value::Blob(v) => Ok(v),
+            other => Err(SqlError::Type(format!("expected a blob, found {}", other.kind()))),
+        }
+    }
+
+    /// What kind of value this is, for errors: never the value itself.
+    fn kind(&self) -> &'static str {
+        match self {
+            Value::Null => "NULL",
+            Value::Int(_) => "an integer",
+            Value::Text(_) => "text",
+            Value::Blob(_) => "a blob",
+        }
     }
 }
 
@@ -77,20 +121,62 @@ pub enum SqlError {
     Schema(String),
 }
 
+/// Code on SQLite's own types (`rusqlite::Result`) calls this layer with `?`:
+/// a SQLite error comes back as itself.
+impl From<SqlError> for rusqlite::Error {
+    fn from(e: SqlError) -> Self {
+        match e {
+            SqlError::Sqlite(e) => e,
+            other => rusqlite::Error::ToSqlConversionFailure(Box::new(other)),
+        }
+    }
+}
+
 /// A connection (or a transaction on one) of either engine.
 pub trait Sql {
     fn engine(&self) -> Engine;
     /// Runs one statement; returns the rows it changed.
-    fn execute(&mut self, sql: &str, args: &[Value]) -> Result<u64, SqlError>;
-    /// Runs one query; returns its rows.
-    fn query(&mut self, sql: &str, args: &[Value]) -> Result<Vec<Vec<Value>>, SqlError>;
+    fn execute(&self, sql: &str, args: &[Value<'_>]) -> Result<u64, SqlError>;
+    /// Runs one query, handing each row to `each` as it comes (constant memory).
+    fn query_each(
+        &self,
+        sql: &str,
+        args: &[Value<'_>],
+        each: &mut dyn FnMut(&[Value<'_>]) -> Result<(), SqlError>,
+    ) -> Result<(), SqlError>;
     /// Runs statements separated by `;`, without parameters (schema changes).
-    fn batch(&mut self, sql: &str) -> Result<(), SqlError>;
+    fn batch(&self, sql: &str) -> Result<(), SqlError>;
+
+    /// Runs one query; returns its rows.
+    fn query(&self, sql: &str, args: &[Value<'_>]) -> Result<Vec<Row>, SqlError> {
+        let mut rows = Vec::new();
+        self.query_each(sql, args, &mut |row| {
+            rows.push(row.iter().map(Value::to_owned_value).collect());
+            Ok(())
+        })?;
+        Ok(rows)
+    }
+
+    /// The first row, if any.
+    fn query_opt(&self, sql: &str, args: &[Value<'_>]) -> Result<Option<Row>, SqlError> {
+        Ok(self.query(sql, args)?.into_iter().next())
+    }
+}
+
+impl Value<'_> {
+    fn to_owned_value(&self) -> Value<'static> {
+        match self {
+            Value::Null => Value::Null,
+            Value::Int(v) => Value::Int(*v),
+            Value::Text(v) => Value::Text(Cow::Owned(v.to_string())),
+            Value::Blob(v) => Value::Blob(Cow::Owned(v.to_vec())),
+        }
+    }
 }
 
 // ---- SQLite -------------------------------------------------------------------
 
-impl rusqlite::ToSql for Value {
+impl rusqlite::ToSql for Value<'_> {
     fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
         use rusqlite::types::{ToSqlOutput, ValueRef};
         Ok(ToSqlOutput::Borrowed(match self {
@@ -102,26 +188,30 @@ impl rusqlite::ToSql for Value {
     }
 }
 
-fn sqlite_query(conn: &rusqlite::Connection, sql: &str, args: &[Value]) -> Result<Vec<Vec<Value>>, SqlError> {
+fn sqlite_query_each(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    args: &[Value<'_>],
+    each: &mut dyn FnMut(&[Value<'_>]) -> Result<(), SqlError>,
+) -> Result<(), SqlError> {
     use rusqlite::types::ValueRef;
     let mut stmt = conn.prepare_cached(sql)?;
     let width = stmt.column_count();
     let mut rows = stmt.query(rusqlite::params_from_iter(args))?;
-    let mut out = Vec::new();
     while let Some(row) = rows.next()? {
         let mut values = Vec::with_capacity(width);
         for i in 0..width {
             values.push(match row.get_ref(i)? {
                 ValueRef::Null => Value::Null,
                 ValueRef::Integer(v) => Value::Int(v),
-                ValueRef::Text(v) => Value::Text(String::from_utf8_lossy(v).into_owned()),
-                ValueRef::Blob(v) => Value::Blob(v.to_vec()),
-                ValueRef::Real(v) => return Err(SqlError::Type(format!("column {i} is a real number ({v})"))),
+                ValueRef::Text(v) => Value::Text(String::from_utf8_lossy(v)),
+                ValueRef::Blob(v) => Value::Blob(Cow::Borrowed(v)),
+                ValueRef::Real(_) => return Err(SqlError::Type(format!("column {i} is a real number"))),
             });
         }
-        out.push(values);
+        each(&values)?;
     }
-    Ok(out)
+    Ok(())
 }
 
 macro_rules! sqlite_sql {
@@ -130,13 +220,18 @@ macro_rules! sqlite_sql {
             fn engine(&self) -> Engine {
                 Engine::Sqlite
             }
-            fn execute(&mut self, sql: &str, args: &[Value]) -> Result<u64, SqlError> {
+            fn execute(&self, sql: &str, args: &[Value<'_>]) -> Result<u64, SqlError> {
                 Ok(self.prepare_cached(sql)?.execute(rusqlite::params_from_iter(args))? as u64)
             }
-            fn query(&mut self, sql: &str, args: &[Value]) -> Result<Vec<Vec<Value>>, SqlError> {
-                sqlite_query(self, sql, args)
+            fn query_each(
+                &self,
+                sql: &str,
+                args: &[Value<'_>],
+                each: &mut dyn FnMut(&[Value<'_>]) -> Result<(), SqlError>,
+            ) -> Result<(), SqlError> {
+                sqlite_query_each(self, sql, args, each)
             }
-            fn batch(&mut self, sql: &str) -> Result<(), SqlError> {
+            fn batch(&self, sql: &str) -> Result<(), SqlError> {
                 Ok(self.execute_batch(sql)?)
             }
         }
@@ -146,8 +241,24 @@ sqlite_sql!(rusqlite::Connection, rusqlite::Transaction<'_>);
 
 // ---- PostgreSQL ---------------------------------------------------------------
 
-/// A PostgreSQL client or transaction, as [`Sql`].
-pub struct Pg<C>(pub C);
+/// A PostgreSQL client or transaction, as [`Sql`]. The cell lets it be used
+/// through a shared reference, as a SQLite connection is (one thread at a time).
+pub struct Pg<C>(RefCell<C>);
+
+impl<C> Pg<C> {
+    pub fn new(client: C) -> Self {
+        Self(RefCell::new(client))
+    }
+
+    /// The client itself (to begin or commit a transaction).
+    pub fn get_mut(&mut self) -> &mut C {
+        self.0.get_mut()
+    }
+
+    pub fn into_inner(self) -> C {
+        self.0.into_inner()
+    }
+}
 
 /// `?N` → `$N` (and a bare `?` → the next number), outside quoted text.
 pub fn to_postgres(sql: &str) -> String {
@@ -221,7 +332,7 @@ impl postgres::types::ToSql for Bound {
     postgres::types::to_sql_checked!();
 }
 
-impl Value {
+impl Value<'_> {
     /// The PostgreSQL type a value stands for when its context says none.
     fn pg_type(&self) -> postgres::types::Type {
         use postgres::types::Type;
@@ -233,9 +344,9 @@ impl Value {
     }
 }
 
-fn bind(value: &Value, ty: &postgres::types::Type) -> Result<Bound, SqlError> {
+fn bind(value: &Value<'_>, ty: &postgres::types::Type) -> Result<Bound, SqlError> {
     use postgres::types::Type;
-    let misfit = || SqlError::Type(format!("{value:?} does not fit a parameter of type {ty}"));
+    let misfit = || SqlError::Type(format!("{} does not fit a parameter of type {ty}", value.kind()));
     Ok(match (value, ty) {
         (Value::Null, _) => Bound::Null,
         (Value::Int(v), &Type::INT8) => Bound::Int8(*v),
@@ -243,13 +354,13 @@ fn bind(value: &Value, ty: &postgres::types::Type) -> Result<Bound, SqlError> {
         (Value::Int(v), &Type::INT2) => Bound::Int2(i16::try_from(*v).map_err(|_| misfit())?),
         (Value::Int(v), &Type::BOOL) => Bound::Bool(*v != 0),
         (Value::Int(v), &Type::TEXT) => Bound::Text(v.to_string()),
-        (Value::Text(v), &Type::TEXT | &Type::VARCHAR | &Type::NAME | &Type::BPCHAR) => Bound::Text(v.clone()),
-        (Value::Blob(v), &Type::BYTEA) => Bound::Bytea(v.clone()),
+        (Value::Text(v), &Type::TEXT | &Type::VARCHAR | &Type::NAME | &Type::BPCHAR) => Bound::Text(v.to_string()),
+        (Value::Blob(v), &Type::BYTEA) => Bound::Bytea(v.to_vec()),
         _ => return Err(misfit()),
     })
 }
 
-fn read(row: &postgres::Row, i: usize) -> Result<Value, SqlError> {
+fn read(row: &postgres::Row, i: usize) -> Result<Value<'static>, SqlError> {
     use postgres::types::Type;
     let ty = row.columns().get(i).map(|c| c.type_().clone()).ok_or_else(|| SqlError::Type(format!("no column {i}")))?;
     let value = match ty {
@@ -257,8 +368,10 @@ fn read(row: &postgres::Row, i: usize) -> Result<Value, SqlError> {
         Type::INT4 => row.try_get::<_, Option<i32>>(i)?.map(|v| Value::Int(v.into())),
         Type::INT2 => row.try_get::<_, Option<i16>>(i)?.map(|v| Value::Int(v.into())),
         Type::BOOL => row.try_get::<_, Option<bool>>(i)?.map(|v| Value::Int(v.into())),
-        Type::TEXT | Type::VARCHAR | Type::NAME | Type::BPCHAR => row.try_get::<_, Option<String>>(i)?.map(Value::Text),
-        Type::BYTEA => row.try_get::<_, Option<Vec<u8>>>(i)?.map(Value::Blob),
+        Type::TEXT | Type::VARCHAR | Type::NAME | Type::BPCHAR => {
+            row.try_get::<_, Option<String>>(i)?.map(|v| Value::Text(Cow::Owned(v)))
+        }
+        Type::BYTEA => row.try_get::<_, Option<Vec<u8>>>(i)?.map(|v| Value::Blob(Cow::Owned(v))),
         other => return Err(SqlError::Type(format!("column {i} is of type {other}: cast it in the query"))),
     };
     Ok(value.unwrap_or(Value::Null))
@@ -268,13 +381,14 @@ type PgArg<'a> = &'a (dyn postgres::types::ToSql + Sync);
 
 impl<C: postgres::GenericClient> Pg<C> {
     /// The statement, and `args` converted to its parameters' types.
-    fn prepared(&mut self, sql: &str, args: &[Value]) -> Result<(postgres::Statement, Vec<Bound>), SqlError> {
+    fn prepared(&self, sql: &str, args: &[Value<'_>]) -> Result<(postgres::Statement, Vec<Bound>), SqlError> {
         let text = to_postgres(sql);
-        let stmt = match self.0.prepare(&text) {
+        let mut client = self.0.borrow_mut();
+        let stmt = match client.prepare(&text) {
             // A parameter its context does not type (`?1 IS NULL`): typed by its value.
             Err(e) if e.code() == Some(&postgres::error::SqlState::INDETERMINATE_DATATYPE) => {
                 let types: Vec<postgres::types::Type> = args.iter().map(Value::pg_type).collect();
-                self.0.prepare_typed(&text, &types)?
+                client.prepare_typed(&text, &types)?
             }
             prepared => prepared?,
         };
@@ -296,19 +410,34 @@ impl<C: postgres::GenericClient> Sql for Pg<C> {
         Engine::Postgres
     }
 
-    fn execute(&mut self, sql: &str, args: &[Value]) -> Result<u64, SqlError> {
+    fn execute(&self, sql: &str, args: &[Value<'_>]) -> Result<u64, SqlError> {
         let (stmt, bound) = self.prepared(sql, args)?;
-        Ok(self.0.execute(&stmt, &refs(&bound))?)
+        Ok(self.0.borrow_mut().execute(&stmt, &refs(&bound))?)
     }
 
-    fn query(&mut self, sql: &str, args: &[Value]) -> Result<Vec<Vec<Value>>, SqlError> {
+    fn query_each(
+        &self,
+        sql: &str,
+        args: &[Value<'_>],
+        each: &mut dyn FnMut(&[Value<'_>]) -> Result<(), SqlError>,
+    ) -> Result<(), SqlError> {
+        use postgres::fallible_iterator::FallibleIterator;
         let (stmt, bound) = self.prepared(sql, args)?;
-        let rows = self.0.query(&stmt, &refs(&bound))?;
-        rows.iter().map(|row| (0..row.len()).map(|i| read(row, i)).collect()).collect()
+        let mut client = self.0.borrow_mut();
+        let mut rows = client.query_raw(&stmt, refs(&bound))?;
+        let mut values = Vec::new();
+        while let Some(row) = rows.next()? {
+            values.clear();
+            for i in 0..row.len() {
+                values.push(read(&row, i)?);
+            }
+            each(&values)?;
+        }
+        Ok(())
     }
 
-    fn batch(&mut self, sql: &str) -> Result<(), SqlError> {
-        Ok(self.0.batch_execute(sql)?)
+    fn batch(&self, sql: &str) -> Result<(), SqlError> {
+        Ok(self.0.borrow_mut().batch_execute(sql)?)
     }
 }
 

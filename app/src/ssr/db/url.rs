@@ -51,9 +51,8 @@ impl PgUrl {
             } else if let Some(file) = pgpass {
                 let (host, port) = (first_host(&config), config.get_ports().first().copied().unwrap_or(5432));
                 // libpq ignores an unreadable password file; so does this.
-                if let Some(found) = std::fs::read_to_string(file)
-                    .ok()
-                    .and_then(|text| from_pgpass(&text, &host, port, &db, &user))
+                if let Some(found) =
+                    std::fs::read_to_string(file).ok().and_then(|text| from_pgpass(&text, &host, port, &db, &user))
                 {
                     config.password(found);
                 }

@@ -61,6 +61,20 @@ pub enum StoreError {
 
 type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// While the store moves onto the engine layer (`db::sql`), module by module,
+/// its errors take that layer's as they take SQLite's: a SQLite error stays
+/// itself.
+macro_rules! from_sql_error {
+    ($($t:ty),*) => {$(
+        impl From<crate::ssr::db::sql::SqlError> for $t {
+            fn from(e: crate::ssr::db::sql::SqlError) -> Self {
+                rusqlite::Error::from(e).into()
+            }
+        }
+    )*};
+}
+from_sql_error!(StoreError, import::ImportError, keyring::RetireError, rows::RowError);
+
 /// Who performs a write and when; recorded in the metadata.
 #[derive(Clone, Copy, Debug)]
 pub struct Stamp<'a> {
