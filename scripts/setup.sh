@@ -57,8 +57,10 @@ fi
 # PostgreSQL 15 from Debian: the second storage engine's tests start a throw-away
 # server on loopback (scripts/postgres.sh); nothing runs as a system service.
 if [ ! -x /usr/lib/postgresql/15/bin/initdb ] || [ ! -x /usr/lib/postgresql/15/bin/pg_ctl ]; then
-  say "installing Debian's postgresql-15"
+  say "installing Debian's postgresql-15 (without its default cluster: nothing runs as a service)"
   sudo_cmd=""; [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
+  $sudo_cmd mkdir -p /etc/postgresql-common/createcluster.d
+  echo "create_main_cluster = false" | $sudo_cmd tee /etc/postgresql-common/createcluster.d/strongroom.conf >/dev/null
   $sudo_cmd apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends postgresql-15 >/dev/null
 fi

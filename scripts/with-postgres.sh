@@ -5,8 +5,9 @@
 #   scripts/with-postgres.sh cargo test --workspace
 set -euo pipefail
 here="$(dirname "$0")"
-dir="$(mktemp -u -d "${TMPDIR:-/tmp}/strongroom-pg.XXXXXX")"
-trap 'bash "$here/postgres.sh" stop "$dir"' EXIT
-STRONGROOM_TEST_DATABASE_URL="$(bash "$here/postgres.sh" start "$dir")"
+parent="$(mktemp -d "${TMPDIR:-/tmp}/strongroom-pg.XXXXXX")"
+chmod 0755 "$parent" # the cluster inside belongs to `postgres` when run as root
+trap 'bash "$here/postgres.sh" stop "$parent/pg"; rm -rf "$parent"' EXIT
+STRONGROOM_TEST_DATABASE_URL="$(bash "$here/postgres.sh" start "$parent/pg")"
 export STRONGROOM_TEST_DATABASE_URL
 "$@"

@@ -144,7 +144,7 @@ async fn main() {
         let none = Description::default();
         for chunk in 0..seeded.div_ceil(1000) {
             let ns = NamespacePath::parse(&format!("bench.team{chunk}")).unwrap();
-            store::create_namespace(&mut conn, &ns, &none, stamp).unwrap();
+            store::create_namespace(&conn, &ns, &none, stamp).unwrap();
             // One transaction per thousand (each add is a savepoint inside it).
             conn.execute_batch("BEGIN IMMEDIATE").unwrap();
             for i in 0..1000.min(seeded - chunk * 1000) {

@@ -34,10 +34,12 @@ impl TestPg {
             }
             Err(_) => {
                 let dir = std::env::temp_dir().join(format!("strongroom-pg-{}", hex(&rand_bytes())));
+                // The guard first: whatever happens next, its drop stops the server.
+                let mut pg = Self { url: String::new(), own_server: Some(dir.clone()), shared: None };
                 let out = Command::new("bash").arg(script).arg("start").arg(&dir).output().unwrap();
                 assert!(out.status.success(), "scripts/postgres.sh start: {}", String::from_utf8_lossy(&out.stderr));
-                let url = String::from_utf8(out.stdout).unwrap().trim().to_owned();
-                Self { url, own_server: Some(dir), shared: None }
+                pg.url = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+                pg
             }
         }
     }
@@ -77,18 +79,27 @@ fn sqlite() -> (tempfile::TempDir, rusqlite::Connection) {
     (dir, conn)
 }
 
-#[test]
-fn postgresql_migrates_to_the_sqlite_version_once_even_when_two_nodes_start_together() {
-    let db = TestPg::new();
-    let nodes: Vec<_> = (0..2)
+/// Nodes that start at the same moment each migrate `db`; all succeed.
+fn start_together(db: &TestPg, nodes: usize) {
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(nodes));
+    let nodes: Vec<_> = (0..nodes)
         .map(|_| {
-            let mut conn = db.connect();
-            std::thread::spawn(move || pg::migrate(&mut conn).unwrap())
+            let (mut conn, barrier) = (db.connect(), barrier.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                pg::migrate(&mut conn)
+            })
         })
         .collect();
     for node in nodes {
-        assert_eq!(node.join().unwrap(), MIGRATIONS_LEN);
+        assert_eq!(node.join().unwrap().unwrap(), MIGRATIONS_LEN);
     }
+}
+
+#[test]
+fn postgresql_migrates_to_the_sqlite_version_once_even_when_two_nodes_start_together() {
+    let db = TestPg::new();
+    start_together(&db, 3);
     let mut conn = db.connect();
     assert_eq!(pg::version(&conn).unwrap(), MIGRATIONS_LEN);
     let rows = conn.query("SELECT count(*) FROM schema_version", &[]).unwrap();
@@ -97,6 +108,16 @@ fn postgresql_migrates_to_the_sqlite_version_once_even_when_two_nodes_start_toge
     conn.execute("INSERT INTO meta (name, value) VALUES ('kept', ?1)", &[Value::from(vec![1u8])]).unwrap();
     assert_eq!(pg::migrate(&mut conn).unwrap(), MIGRATIONS_LEN);
     assert_eq!(conn.query("SELECT value FROM meta WHERE name = 'kept'", &[]).unwrap(), [[Value::from(vec![1u8])]]);
+}
+
+#[test]
+fn nodes_starting_together_migrate_once_whatever_the_database_default_isolation() {
+    let db = TestPg::new();
+    let conn = db.connect();
+    let name = db.url.rsplit('/').next().unwrap().to_owned();
+    conn.batch(&format!("ALTER DATABASE {name} SET default_transaction_isolation TO 'repeatable read'")).unwrap();
+    drop(conn);
+    start_together(&db, 3);
 }
 
 #[test]
@@ -112,24 +133,36 @@ fn a_postgresql_schema_newer_than_the_binary_is_refused_untouched() {
     assert_eq!(conn.query("SELECT value FROM meta WHERE name = 'kept'", &[]).unwrap(), [[Value::from(vec![7u8])]]);
 }
 
-/// `table -> columns in order`, and the index names, as each engine describes itself.
-type Shape = (Vec<(String, Vec<String>)>, Vec<String>);
+/// `table -> (column, NOT NULL)` in order, and `index -> its columns`, as each
+/// engine describes itself.
+type Shape = (Vec<(String, Vec<(String, bool)>)>, Vec<(String, Vec<String>)>);
 
 fn text(v: &Value<'_>) -> String {
     v.text().unwrap().to_owned()
 }
 
-fn shape(db: &dyn Sql, tables_sql: &str, columns_sql: &str, indexes_sql: &str) -> Shape {
-    let tables: Vec<String> = db.query(tables_sql, &[]).unwrap().iter().map(|r| text(&r[0])).collect();
-    let columns = tables
-        .into_iter()
-        .map(|t| {
-            let cols = db.query(columns_sql, &[Value::from(t.as_str())]).unwrap().iter().map(|r| text(&r[0])).collect();
+fn shape(db: &dyn Sql, tables: &str, columns: &str, indexes: &str, index_columns: &str) -> Shape {
+    let names = |sql: &str, arg: Option<&str>| -> Vec<Vec<Value<'static>>> {
+        let args: Vec<Value<'_>> = arg.into_iter().map(Value::from).collect();
+        db.query(sql, &args).unwrap()
+    };
+    let tables = names(tables, None)
+        .iter()
+        .map(|r| {
+            let t = text(&r[0]);
+            let cols = names(columns, Some(&t)).iter().map(|r| (text(&r[0]), r[1] == Value::Int(1))).collect();
             (t, cols)
         })
         .collect();
-    let indexes = db.query(indexes_sql, &[]).unwrap().iter().map(|r| text(&r[0])).collect();
-    (columns, indexes)
+    let indexes = names(indexes, None)
+        .iter()
+        .map(|r| {
+            let i = text(&r[0]);
+            let cols = names(index_columns, Some(&i)).iter().map(|r| text(&r[0])).collect();
+            (i, cols)
+        })
+        .collect();
+    (tables, indexes)
 }
 
 #[test]
@@ -138,8 +171,10 @@ fn both_engines_have_the_same_tables_columns_and_indexes_at_the_same_version() {
     let sqlite_shape = shape(
         &lite,
         "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
-        "SELECT name FROM pragma_table_info(?1) ORDER BY cid",
+        // A primary key column is NOT NULL on PostgreSQL; on SQLite only an INTEGER one is.
+        "SELECT name, \"notnull\" OR pk > 0 FROM pragma_table_info(?1) ORDER BY cid",
         "SELECT name FROM sqlite_schema WHERE type = 'index' AND sql IS NOT NULL ORDER BY name",
+        "SELECT name FROM pragma_index_info(?1) ORDER BY seqno",
     );
     let db = TestPg::new();
     let mut conn = db.connect();
@@ -148,11 +183,15 @@ fn both_engines_have_the_same_tables_columns_and_indexes_at_the_same_version() {
         &conn,
         "SELECT table_name::text FROM information_schema.tables
          WHERE table_schema = 'public' AND table_name <> 'schema_version' ORDER BY table_name COLLATE \"C\"",
-        "SELECT column_name::text FROM information_schema.columns
+        "SELECT column_name::text, is_nullable = 'NO' FROM information_schema.columns
          WHERE table_schema = 'public' AND table_name = ?1 ORDER BY ordinal_position",
         // Constraint indexes (primary keys, UNIQUE) are SQLite's automatic ones: not compared.
         "SELECT indexname::text FROM pg_indexes i WHERE schemaname = 'public' AND NOT EXISTS
            (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname) ORDER BY indexname COLLATE \"C\"",
+        "SELECT a.attname::text FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid
+           JOIN LATERAL unnest(x.indkey) WITH ORDINALITY AS k(attnum, n) ON true
+           JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = k.attnum
+         WHERE c.relname = ?1 ORDER BY k.n",
     );
     assert_eq!(pg_shape, sqlite_shape);
     assert_eq!(
@@ -160,6 +199,35 @@ fn both_engines_have_the_same_tables_columns_and_indexes_at_the_same_version() {
         Some(MIGRATIONS_LEN),
         "a migration written for one engine only"
     );
+    // Every text column sorts byte-wise, as SQLite's do, whatever the database's default.
+    let loose = conn
+        .query(
+            "SELECT table_name || '.' || column_name FROM information_schema.columns
+             WHERE table_schema = 'public' AND data_type = 'text' AND collation_name IS DISTINCT FROM 'C'",
+            &[],
+        )
+        .unwrap();
+    assert!(loose.is_empty(), "text columns without COLLATE \"C\": {loose:?}");
+    // The partial indexes keep their conditions.
+    let partial = conn
+        .query("SELECT count(*) FROM pg_indexes WHERE schemaname = 'public' AND indexdef LIKE '%WHERE%'", &[])
+        .unwrap();
+    let on_sqlite =
+        lite.query("SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND sql LIKE '%WHERE%'", &[]).unwrap();
+    assert_eq!(partial, on_sqlite);
+    // A change to a secret advances its namespace's counter (the trigger), on both.
+    for sql in [&lite as &dyn Sql, &conn] {
+        sql.execute("INSERT INTO namespaces (path, created_at, created_by) VALUES ('t', 0, 't')", &[]).unwrap();
+        sql.execute(
+            "INSERT INTO secrets (namespace_id, key, version, created_at, created_by, updated_at, updated_by)
+             SELECT id, 'K', 1, 0, 't', 0, 't' FROM namespaces WHERE path = 't'",
+            &[],
+        )
+        .unwrap();
+        sql.execute("UPDATE secrets SET version = 2", &[]).unwrap();
+        let changed = sql.query("SELECT changed FROM namespaces WHERE path = 't'", &[]).unwrap();
+        assert_eq!(changed, [[Value::Int(3)]], "{}", sql.engine());
+    }
 }
 
 #[test]
@@ -188,7 +256,8 @@ fn the_same_statements_answer_the_same_on_both_engines() {
             .unwrap();
         let flags = sql
             .query(
-                "SELECT count(*), count(*) FILTER (WHERE path = ?1), ?2 IS NULL, coalesce(?3, 'none') FROM namespaces",
+                "SELECT count(*), count(*) FILTER (WHERE path = ?1), CAST(?2 AS TEXT) IS NULL, coalesce(?3, 'none')
+                 FROM namespaces",
                 &["a".into(), Value::Null, Value::Null],
             )
             .unwrap();
@@ -274,4 +343,90 @@ fn a_rolled_back_append_on_postgresql_leaves_no_gap() {
     assert_eq!(audit::append(&tx, &key, entry(2, "a")).unwrap(), 1, "the id a rolled-back entry had");
     tx.into_inner().commit().unwrap();
     assert_eq!(audit::verify(&conn, &key).unwrap(), Verdict::Intact { entries: 1 });
+}
+
+#[test]
+fn a_lease_has_one_holder_at_a_time_on_both_engines_and_passes_on_when_it_lapses() {
+    use app::ssr::db::lease;
+    let (_dir, lite) = sqlite();
+    let db = TestPg::new();
+    let mut conn = db.connect();
+    pg::migrate(&mut conn).unwrap();
+    for sql in [&lite as &dyn Sql, &conn] {
+        let engine = sql.engine();
+        assert!(lease::acquire(sql, "webhooks", "node-a", 1_000, 500).unwrap(), "{engine}: a free lease");
+        assert!(!lease::acquire(sql, "webhooks", "node-b", 1_200, 500).unwrap(), "{engine}: held by a");
+        assert!(lease::acquire(sql, "webhooks", "node-a", 1_400, 500).unwrap(), "{engine}: renewed by a");
+        assert!(!lease::acquire(sql, "webhooks", "node-b", 1_800, 500).unwrap(), "{engine}: renewed until 1900");
+        assert!(lease::acquire(sql, "streams", "node-b", 1_800, 500).unwrap(), "{engine}: another lease");
+        assert!(lease::acquire(sql, "webhooks", "node-b", 1_900, 500).unwrap(), "{engine}: lapsed, so b's");
+        assert!(!lease::acquire(sql, "webhooks", "node-a", 2_000, 500).unwrap(), "{engine}: a lost it");
+        lease::release(sql, "webhooks", "node-a").unwrap();
+        assert!(!lease::acquire(sql, "webhooks", "node-a", 2_000, 500).unwrap(), "{engine}: only b gives it back");
+        lease::release(sql, "webhooks", "node-b").unwrap();
+        assert!(lease::acquire(sql, "webhooks", "node-a", 2_000, 500).unwrap(), "{engine}: given back");
+    }
+}
+
+#[test]
+fn of_many_nodes_asking_for_a_free_lease_at_once_on_postgresql_exactly_one_wins() {
+    use app::ssr::db::lease;
+    let db = TestPg::new();
+    let mut conn = db.connect();
+    pg::migrate(&mut conn).unwrap();
+    for round in 0..5 {
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(4));
+        let nodes: Vec<_> = (0..4)
+            .map(|n| {
+                let (conn, barrier) = (db.connect(), barrier.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    lease::acquire(&conn, &format!("job-{round}"), &format!("node-{n}"), 1_000, 500).unwrap()
+                })
+            })
+            .collect();
+        let won = nodes.into_iter().map(|n| n.join().unwrap()).filter(|w| *w).count();
+        assert_eq!(won, 1, "round {round}");
+    }
+}
+
+/// What the namespace functions answer for one scenario, as text to compare.
+fn namespaces_scenario(db: &dyn Sql) -> Vec<String> {
+    use app::ssr::store::{self, Stamp, StoreError};
+    let stamp = Stamp { actor: "alice", at: app::domain::Timestamp(1_700_000_000) };
+    let desc = |s: &str| app::domain::Description::parse(s).unwrap();
+    let mut seen = Vec::new();
+    let made = store::create_namespace(db, &crate::ns("company.payments.prod"), &desc("prod"), stamp).unwrap();
+    seen.push(format!("{made:?}"));
+    for other in ["company.pay_old", "company.payments-eu", "acme"] {
+        store::create_namespace(db, &crate::ns(other), &desc(""), stamp).unwrap();
+    }
+    let again = store::create_namespace(db, &crate::ns("company.payments"), &desc("x"), stamp);
+    assert!(matches!(again, Err(StoreError::NamespaceExists)), "{again:?}");
+    seen.push(format!("{:?}", store::missing_ancestors(db, &crate::ns("company.payments.dev.eu")).unwrap()));
+    seen.push(format!("{:?}", store::describe_namespace(db, &crate::ns("company"), &desc("the company")).unwrap()));
+    let busy = store::delete_namespace(db, &crate::ns("company.payments"));
+    assert!(matches!(busy, Err(StoreError::NamespaceNotEmpty { children: 1, .. })), "{busy:?}");
+    seen.push(format!("{:?}", store::delete_namespace(db, &crate::ns("acme")).unwrap()));
+    let missing = store::delete_namespace(db, &crate::ns("acme"));
+    assert!(matches!(missing, Err(StoreError::NamespaceNotFound)), "{missing:?}");
+    for summary in store::list_namespaces(db).unwrap() {
+        seen.push(format!("{summary:?}"));
+    }
+    seen.push(format!("{:?}", store::search(db, "PAY").unwrap()));
+    seen
+}
+
+#[test]
+fn namespaces_are_made_listed_searched_and_deleted_alike_on_both_engines() {
+    let (_dir, lite) = sqlite();
+    let on_sqlite = namespaces_scenario(&lite);
+    let db = TestPg::new();
+    let mut conn = db.connect();
+    pg::migrate(&mut conn).unwrap();
+    let tx = Pg::new(conn.get_mut().transaction().unwrap());
+    let on_postgres = namespaces_scenario(&tx);
+    tx.into_inner().commit().unwrap();
+    assert_eq!(on_postgres, on_sqlite);
+    assert!(on_sqlite.iter().any(|l| l.contains("company.pay_old")), "{on_sqlite:#?}");
 }

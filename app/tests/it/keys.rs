@@ -80,7 +80,7 @@ fn setup() -> (Setup, Process) {
     let path = dir.path().join("keys.db");
     let root = RootKey::generate().unwrap();
     let mut p = process(&path, &root).unwrap();
-    store::create_namespace(&mut p.conn, &ns("co.team"), &Description::default(), STAMP).unwrap();
+    store::create_namespace(&p.conn, &ns("co.team"), &Description::default(), STAMP).unwrap();
     for (n, k) in [("co", "A"), ("co", "B"), ("co.team", "C")] {
         let keyring = &p.unlocked.keyring;
         store::add_secret(
@@ -254,7 +254,7 @@ fn a_database_made_before_stored_base_keys_keeps_its_derived_keys() {
     // (Later migrations undone too, since they run again.)
     let undo = "ALTER TABLE secrets DROP COLUMN tags; DROP INDEX audit_refused; DROP INDEX audit_refused_by_namespace;
                 ALTER TABLE users DROP COLUMN mac; ALTER TABLE grants DROP COLUMN mac; ALTER TABLE tokens DROP COLUMN mac;
-                CREATE TABLE changes (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL) STRICT;";
+                CREATE TABLE changes (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL) STRICT; DROP TABLE leases;";
     conn.execute_batch(undo).unwrap();
     conn.pragma_update(None, "user_version", 9).unwrap();
     drop(conn);

@@ -39,7 +39,7 @@ fn none() -> Description {
 
 impl Fixture {
     fn namespace(&mut self, path: &str) {
-        store::create_namespace(&mut self.conn, &ns(path), &none(), STAMP).unwrap();
+        store::create_namespace(&self.conn, &ns(path), &none(), STAMP).unwrap();
     }
     fn add(&mut self, path: &str, k: &str, v: &str) {
         store::add_secret(&mut self.conn, &self.keyring, &ns(path), &key(k), &value(v), &none(), STAMP).unwrap();
@@ -195,10 +195,7 @@ fn creating_a_namespace_creates_its_missing_ancestors_once() {
     f.namespace("a.x");
     let paths: Vec<String> = store::list_namespaces(&f.conn).unwrap().into_iter().map(|n| n.path.into()).collect();
     assert_eq!(paths, ["a", "a.b", "a.b.c", "a.x"]);
-    assert!(matches!(
-        store::create_namespace(&mut f.conn, &ns("a.b"), &none(), STAMP),
-        Err(StoreError::NamespaceExists)
-    ));
+    assert!(matches!(store::create_namespace(&f.conn, &ns("a.b"), &none(), STAMP), Err(StoreError::NamespaceExists)));
 }
 
 #[test]

@@ -135,7 +135,7 @@ fn rolled_back(conn: &Connection) -> Result<(), String> {
     let mut stmt = conn
         .prepare(
             "SELECT action, namespace, key, version FROM audit
-             WHERE action IN (?1, ?2, ?3, ?4) AND action <> 'secret.read' AND substr(outcome, 1, 2) = 'ok' ORDER BY id",
+             WHERE action IN (?1, ?2, ?3, ?4) AND substr(outcome, 1, 2) = 'ok' ORDER BY id",
         )
         .map_err(q)?;
     let purge = Action::SecretPurge.as_str();
@@ -196,7 +196,7 @@ fn security_rolled_back(conn: &Connection) -> Result<(), String> {
     let mut stmt = conn
         .prepare(&format!(
             "SELECT action, actor, namespace, key, at FROM audit
-             WHERE action IN ({marks}) AND action <> 'secret.read' AND substr(outcome, 1, 2) = 'ok' ORDER BY id"
+             WHERE action IN ({marks}) AND substr(outcome, 1, 2) = 'ok' ORDER BY id"
         ))
         .map_err(q)?;
     let names: Vec<&str> = actions.iter().map(|a| a.as_str()).collect();

@@ -181,14 +181,12 @@ CREATE TRIGGER secrets_changed_delete AFTER DELETE ON secrets BEGIN
     UPDATE namespaces SET changed = changed + 1 WHERE id = OLD.namespace_id;
 END;
 "#,
-    // Workload reads are nearly every entry, and each index costs every entry
-    // an insert: the by-action indexes leave reads out (a filter on reads
-    // alone scans newest first, and nearly everything it meets matches; a
-    // filter on other actions names the condition, see `audit::query`).
+    // Leases (`db::lease`): which node runs a singleton job, until when.
     r#"
-DROP INDEX audit_by_action;
-DROP INDEX audit_by_actor_action;
-CREATE INDEX audit_by_action ON audit(action, id) WHERE action <> 'secret.read';
-CREATE INDEX audit_by_actor_action ON audit(actor, action, id) WHERE action <> 'secret.read';
+CREATE TABLE leases (
+    name   TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    until  INTEGER NOT NULL
+) STRICT;
 "#,
 ];

@@ -37,6 +37,7 @@ use std::{
 };
 
 pub mod group_commit;
+pub mod lease;
 mod migrations;
 pub mod pg;
 mod row_mac;

@@ -61,6 +61,16 @@ impl From<Vec<u8>> for Value<'_> {
         Self::Blob(Cow::Owned(v))
     }
 }
+impl From<crate::domain::UserId> for Value<'_> {
+    fn from(v: crate::domain::UserId) -> Self {
+        Self::Int(v.0)
+    }
+}
+impl From<crate::domain::TokenId> for Value<'_> {
+    fn from(v: crate::domain::TokenId) -> Self {
+        Self::Int(v.0)
+    }
+}
 impl<'a, T: Into<Value<'a>>> From<Option<T>> for Value<'a> {
     fn from(v: Option<T>) -> Self {
         v.map_or(Self::Null, Into::into)
@@ -96,6 +106,14 @@ impl Value<'_> {
         }
     }
 
+    /// Text that holds a domain type; a stored value that no longer parses is
+    /// reported, not trusted (its text is not quoted: it may be anything).
+    pub fn parse<T: std::str::FromStr>(&self) -> Result<T, SqlError> {
+        self.text()?
+            .parse()
+            .map_err(|_| SqlError::Type(format!("a stored {} does not parse", std::any::type_name::<T>())))
+    }
+
     /// What kind of value this is, for errors: never the value itself.
     fn kind(&self) -> &'static str {
         match self {
@@ -111,7 +129,8 @@ impl Value<'_> {
 pub enum SqlError {
     #[error(transparent)]
     Sqlite(#[from] rusqlite::Error),
-    #[error(transparent)]
+    /// PostgreSQL's own message (a constraint's name, never a row's values: those are in its detail).
+    #[error("{}", .0.as_db_error().map_or_else(|| .0.to_string(), |d| format!("{}: {}", d.code().code(), d.message())))]
     Postgres(#[from] postgres::Error),
     /// A column of a type this layer does not read, or a value that does not fit its parameter.
     #[error("{0}")]
@@ -174,6 +193,24 @@ impl Value<'_> {
     }
 }
 
+/// Runs `work` inside a savepoint of `db`'s transaction (SQLite begins one
+/// if none is open; on PostgreSQL every unit of work runs in one): all of it
+/// is kept, or, when it fails, none of it.
+pub fn savepoint<S: Sql + ?Sized, T, E: From<SqlError>>(db: &S, work: impl FnOnce(&S) -> Result<T, E>) -> Result<T, E> {
+    db.batch("SAVEPOINT work")?;
+    match work(db) {
+        Ok(done) => {
+            db.batch("RELEASE work")?;
+            Ok(done)
+        }
+        Err(e) => {
+            // The failure is what the caller hears; undoing is best effort.
+            let _ = db.batch("ROLLBACK TO work; RELEASE work");
+            Err(e)
+        }
+    }
+}
+
 // ---- SQLite -------------------------------------------------------------------
 
 impl rusqlite::ToSql for Value<'_> {
@@ -204,7 +241,9 @@ fn sqlite_query_each(
             values.push(match row.get_ref(i)? {
                 ValueRef::Null => Value::Null,
                 ValueRef::Integer(v) => Value::Int(v),
-                ValueRef::Text(v) => Value::Text(String::from_utf8_lossy(v)),
+                ValueRef::Text(v) => Value::Text(Cow::Borrowed(
+                    std::str::from_utf8(v).map_err(|_| SqlError::Type(format!("column {i} is not UTF-8 text")))?,
+                )),
                 ValueRef::Blob(v) => Value::Blob(Cow::Borrowed(v)),
                 ValueRef::Real(_) => return Err(SqlError::Type(format!("column {i} is a real number"))),
             });
@@ -237,7 +276,7 @@ macro_rules! sqlite_sql {
         }
     )*};
 }
-sqlite_sql!(rusqlite::Connection, rusqlite::Transaction<'_>);
+sqlite_sql!(rusqlite::Connection, rusqlite::Transaction<'_>, rusqlite::Savepoint<'_>);
 
 // ---- PostgreSQL ---------------------------------------------------------------
 
@@ -260,39 +299,73 @@ impl<C> Pg<C> {
     }
 }
 
-/// `?N` → `$N` (and a bare `?` → the next number), outside quoted text.
+/// `?N` → `$N`, and a bare `?` → one more than the highest so far (as
+/// SQLite numbers it), outside quoted text (`'…'`, `E'…'` with its
+/// backslashes, `"…"`, `$tag$…$tag$`) and comments (`--`, `/* */`). Every
+/// other `?` is a parameter: PostgreSQL's jsonb `?` operators are not used.
 pub fn to_postgres(sql: &str) -> String {
+    let bytes = sql.as_bytes();
     let mut out = String::with_capacity(sql.len() + 8);
-    let (mut quoted, mut next) = (None::<char>, 1usize);
-    let mut chars = sql.chars().peekable();
-    while let Some(c) = chars.next() {
-        match (quoted, c) {
-            (Some(q), c) if c == q => {
-                quoted = None;
-                out.push(c);
+    let (mut i, mut highest) = (0usize, 0usize);
+    // Copies `sql[i..end]` as it is and moves on.
+    let copy = |out: &mut String, from: usize, to: usize| out.push_str(&sql[from..to.min(sql.len())]);
+    while i < bytes.len() {
+        let rest = &sql[i..];
+        let skip = if rest.starts_with("--") {
+            rest.find('\n').map_or(rest.len(), |n| n + 1)
+        } else if let Some(comment) = rest.strip_prefix("/*") {
+            comment.find("*/").map_or(rest.len(), |n| n + 4)
+        } else if (rest.starts_with("E'") || rest.starts_with("e'"))
+            && !sql[..i].ends_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+        {
+            // Backslash escapes: `\'` does not end it.
+            let body = &rest.as_bytes()[2..];
+            let mut j = 0;
+            while j < body.len() && body[j] != b'\'' {
+                j += if body[j] == b'\\' { 2 } else { 1 };
             }
-            (Some(_), c) => out.push(c),
-            (None, '\'' | '"') => {
-                quoted = Some(c);
-                out.push(c);
-            }
-            (None, '?') => {
-                let mut digits = String::new();
-                while let Some(d) = chars.peek().filter(|d| d.is_ascii_digit()) {
-                    digits.push(*d);
-                    chars.next();
-                }
-                if digits.is_empty() {
-                    digits = next.to_string();
-                }
-                next = digits.parse::<usize>().map_or(next, |n| n + 1);
-                out.push('$');
-                out.push_str(&digits);
-            }
-            (None, c) => out.push(c),
+            (j + 3).min(rest.len())
+        } else if rest.starts_with('\'') || rest.starts_with('"') {
+            // `''` inside is two quoted texts back to back: the same output.
+            let q = &rest[..1];
+            rest[1..].find(q).map_or(rest.len(), |n| n + 2)
+        } else if let Some(tag) = dollar_tag(rest) {
+            rest[tag.len()..].find(tag).map_or(rest.len(), |n| n + 2 * tag.len())
+        } else {
+            0
+        };
+        if skip > 0 {
+            copy(&mut out, i, i + skip);
+            i += skip;
+            continue;
         }
+        if bytes[i] == b'?' {
+            let digits = rest[1..].bytes().take_while(u8::is_ascii_digit).count();
+            let n = match rest[1..1 + digits].parse::<usize>() {
+                Ok(n) => n,
+                Err(_) => highest + 1,
+            };
+            highest = highest.max(n);
+            out.push('$');
+            out.push_str(&n.to_string());
+            i += 1 + digits;
+            continue;
+        }
+        let c = rest.chars().next().map_or(1, char::len_utf8);
+        copy(&mut out, i, i + c);
+        i += c;
     }
     out
+}
+
+/// `$tag$` (or `$$`) at the start of `text`, if it opens a dollar-quoted string.
+fn dollar_tag(text: &str) -> Option<&str> {
+    let body = text.strip_prefix('$')?;
+    let end = body.find('$')?;
+    let name = &body[..end];
+    let valid =
+        name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') && !name.starts_with(|c: char| c.is_ascii_digit());
+    valid.then(|| &text[..end + 2])
 }
 
 /// A value converted to the type PostgreSQL expects for its parameter.
@@ -330,18 +403,6 @@ impl postgres::types::ToSql for Bound {
     }
 
     postgres::types::to_sql_checked!();
-}
-
-impl Value<'_> {
-    /// The PostgreSQL type a value stands for when its context says none.
-    fn pg_type(&self) -> postgres::types::Type {
-        use postgres::types::Type;
-        match self {
-            Value::Null | Value::Text(_) => Type::TEXT,
-            Value::Int(_) => Type::INT8,
-            Value::Blob(_) => Type::BYTEA,
-        }
-    }
 }
 
 fn bind(value: &Value<'_>, ty: &postgres::types::Type) -> Result<Bound, SqlError> {
@@ -382,16 +443,10 @@ type PgArg<'a> = &'a (dyn postgres::types::ToSql + Sync);
 impl<C: postgres::GenericClient> Pg<C> {
     /// The statement, and `args` converted to its parameters' types.
     fn prepared(&self, sql: &str, args: &[Value<'_>]) -> Result<(postgres::Statement, Vec<Bound>), SqlError> {
-        let text = to_postgres(sql);
-        let mut client = self.0.borrow_mut();
-        let stmt = match client.prepare(&text) {
-            // A parameter its context does not type (`?1 IS NULL`): typed by its value.
-            Err(e) if e.code() == Some(&postgres::error::SqlState::INDETERMINATE_DATATYPE) => {
-                let types: Vec<postgres::types::Type> = args.iter().map(Value::pg_type).collect();
-                client.prepare_typed(&text, &types)?
-            }
-            prepared => prepared?,
-        };
+        // A parameter its context does not type (`?1 IS NULL`) needs a cast
+        // in the statement (`CAST(?1 AS TEXT)`, which SQLite reads too): a
+        // failed prepare would end the transaction it is in, so none is tried.
+        let stmt = self.0.borrow_mut().prepare(&to_postgres(sql))?;
         if args.len() != stmt.params().len() {
             let wanted = stmt.params().len();
             return Err(SqlError::Type(format!("the statement takes {wanted} parameters, {} were given", args.len())));
@@ -460,5 +515,18 @@ mod tests {
         assert_eq!(to_postgres("SELECT ?, ?"), "SELECT $1, $2");
         assert_eq!(to_postgres("SELECT '?1', \"a?\" FROM t WHERE x = ?3"), "SELECT '?1', \"a?\" FROM t WHERE x = $3");
         assert_eq!(to_postgres("VALUES (?2, ?)"), "VALUES ($2, $3)");
+        assert_eq!(to_postgres("?3, ?1, ?"), "$3, $1, $4", "a bare ? follows the highest, as in SQLite");
+    }
+
+    #[test]
+    fn comments_and_every_kind_of_quoted_text_are_left_alone() {
+        assert_eq!(to_postgres("SELECT ?1 -- don't ?2\n, ?2"), "SELECT $1 -- don't ?2\n, $2");
+        assert_eq!(to_postgres("SELECT /* ? ' */ ?1"), "SELECT /* ? ' */ $1");
+        assert_eq!(to_postgres("SELECT E'it\\'s ?', ?1"), "SELECT E'it\\'s ?', $1");
+        assert_eq!(to_postgres("SELECT 'a''?', ?1"), "SELECT 'a''?', $1");
+        assert_eq!(to_postgres("DO $$ SELECT '?' $$; SELECT ?1"), "DO $$ SELECT '?' $$; SELECT $1");
+        assert_eq!(to_postgres("SELECT $fn$ ? $fn$, ?1"), "SELECT $fn$ ? $fn$, $1");
+        assert_eq!(to_postgres("SELECT ?1::text, 'é?'"), "SELECT $1::text, 'é?'");
+        assert_eq!(to_postgres("WHERE x LIKE'a\\' AND y = ?1"), "WHERE x LIKE'a\\' AND y = $1", "not an E'' string");
     }
 }

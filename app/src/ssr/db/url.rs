@@ -33,7 +33,7 @@ pub enum UrlError {
 impl PgUrl {
     /// Parses `url`; a password missing from it is looked up in
     /// `password_file` (the whole file, trailing newline ignored), else in
-    /// `pgpass` (libpq's format, for the first host).
+    /// `pgpass` (libpq's format and rules, each host in turn).
     pub fn parse(url: &str, password_file: Option<&Path>, pgpass: Option<&Path>) -> Result<Self, UrlError> {
         let url = url.trim();
         if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
@@ -41,6 +41,11 @@ impl PgUrl {
         }
         // The parser's messages never quote the password.
         let mut config = postgres::Config::from_str(url).map_err(|e| UrlError::Invalid(e.to_string()))?;
+        // `u:p@ss@host` splits at the first `@`: the rest of the password would
+        // read as a host name, and be shown wherever the URL is.
+        if hosts(&config).iter().any(|h| h.contains('@')) {
+            return Err(UrlError::Invalid("a host name contains '@': write an '@' in the password as %40".into()));
+        }
         let user = config.get_user().ok_or(UrlError::NoUser)?.to_owned();
         let db = config.get_dbname().ok_or(UrlError::NoDatabase)?.to_owned();
         if config.get_password().is_none() {
@@ -48,12 +53,13 @@ impl PgUrl {
                 let text = std::fs::read_to_string(file)
                     .map_err(|e| UrlError::PasswordFile(file.display().to_string(), e.to_string()))?;
                 config.password(text.trim_end_matches(['\r', '\n']));
-            } else if let Some(file) = pgpass {
-                let (host, port) = (first_host(&config), config.get_ports().first().copied().unwrap_or(5432));
-                // libpq ignores an unreadable password file; so does this.
-                if let Some(found) =
-                    std::fs::read_to_string(file).ok().and_then(|text| from_pgpass(&text, &host, port, &db, &user))
-                {
+            } else if let Some(text) = pgpass.and_then(private_file) {
+                let ports = config.get_ports().to_vec();
+                let found = hosts(&config).iter().enumerate().find_map(|(i, host)| {
+                    let port = ports.get(i).or(ports.first()).copied().unwrap_or(5432);
+                    from_pgpass(&text, host, port, &db, &user)
+                });
+                if let Some(found) = found {
                     config.password(found);
                 }
             }
@@ -66,31 +72,64 @@ impl PgUrl {
     }
 }
 
-fn first_host(config: &postgres::Config) -> String {
-    match config.get_hosts().first() {
-        Some(postgres::config::Host::Tcp(h)) => h.clone(),
-        Some(postgres::config::Host::Unix(p)) => p.display().to_string(),
-        None => "localhost".into(),
+/// The hosts as libpq's password file names them: a socket directory is `localhost`.
+fn hosts(config: &postgres::Config) -> Vec<String> {
+    let hosts: Vec<String> = config
+        .get_hosts()
+        .iter()
+        .map(|h| match h {
+            postgres::config::Host::Tcp(h) => h.clone(),
+            postgres::config::Host::Unix(_) => "localhost".into(),
+        })
+        .collect();
+    if hosts.is_empty() {
+        vec!["localhost".into()]
+    } else {
+        hosts
     }
+}
+
+/// A password file's text, if it is a regular file only its owner may read
+/// (libpq ignores any other, and so does this).
+fn private_file(path: &Path) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::metadata(path).ok()?;
+    (meta.is_file() && meta.permissions().mode() & 0o077 == 0).then(|| std::fs::read_to_string(path).ok()).flatten()
+}
+
+/// A line of a password file in its five fields, `\:` and `\\` unescaped;
+/// `None` for a field that was a bare `*` (it matches anything; `\*` is a
+/// literal star). The password ends at the next unescaped `:`, as in libpq.
+fn pgpass_fields(line: &str) -> Option<[Option<String>; 5]> {
+    let mut fields: Vec<Option<String>> = Vec::with_capacity(5);
+    let (mut text, mut escaped, mut chars) = (String::new(), false, line.chars());
+    loop {
+        match chars.next() {
+            Some('\\') => {
+                text.extend(chars.next());
+                escaped = true;
+            }
+            Some(c) if c != ':' => text.push(c),
+            end => {
+                let any = text == "*" && !escaped;
+                fields.push((!any).then(|| std::mem::take(&mut text)));
+                (text, escaped) = (String::new(), false);
+                if fields.len() == 5 || end.is_none() {
+                    break;
+                }
+            }
+        }
+    }
+    <[Option<String>; 5]>::try_from(fields).ok()
 }
 
 /// The password of the first matching line of a libpq password file.
 fn from_pgpass(text: &str, host: &str, port: u16, db: &str, user: &str) -> Option<String> {
     let port = port.to_string();
     text.lines().filter(|l| !l.trim_start().starts_with('#')).find_map(|line| {
-        // Fields are `:`-separated; `\:` and `\\` escape.
-        let mut fields = vec![String::new()];
-        let mut chars = line.chars();
-        while let Some(c) = chars.next() {
-            match c {
-                '\\' => fields.last_mut()?.extend(chars.next()),
-                ':' if fields.len() < 5 => fields.push(String::new()),
-                c => fields.last_mut()?.push(c),
-            }
-        }
-        let [h, p, d, u, password] = <[String; 5]>::try_from(fields).ok()?;
-        let matches = |pattern: &str, value: &str| pattern == "*" || pattern == value;
-        (matches(&h, host) && matches(&p, &port) && matches(&d, db) && matches(&u, user)).then_some(password)
+        let [h, p, d, u, password] = pgpass_fields(line)?;
+        let matches = |field: &Option<String>, value: &str| field.as_deref().is_none_or(|f| f == value);
+        (matches(&h, host) && matches(&p, &port) && matches(&d, db) && matches(&u, user)).then_some(password?)
     })
 }
 
@@ -105,6 +144,7 @@ impl fmt::Display for PgUrl {
             .enumerate()
             .map(|(i, h)| {
                 let host = match h {
+                    postgres::config::Host::Tcp(h) if h.contains(':') => format!("[{h}]"),
                     postgres::config::Host::Tcp(h) => h.clone(),
                     postgres::config::Host::Unix(p) => p.display().to_string(),
                 };
@@ -153,6 +193,8 @@ mod tests {
         assert_eq!(PgUrl::parse("mysql://a@b/c", None, None).unwrap_err(), UrlError::NotPostgres);
         assert_eq!(PgUrl::parse("postgres://db1/strongroom", None, None).unwrap_err(), UrlError::NoUser);
         assert_eq!(PgUrl::parse("postgres://u@db1", None, None).unwrap_err(), UrlError::NoDatabase);
+        let split = PgUrl::parse("postgres://u:CAN@RY-canary@db1/x", None, None).unwrap_err();
+        assert!(matches!(&split, UrlError::Invalid(_)) && !split.to_string().contains("RY-canary"), "{split}");
         let invalid = PgUrl::parse("postgres://u:secret-canary@db1/x?sslmode=sometimes", None, None).unwrap_err();
         assert!(matches!(&invalid, UrlError::Invalid(_)), "{invalid:?}");
         assert!(!invalid.to_string().contains("secret-canary"), "{invalid}");
@@ -164,15 +206,25 @@ mod tests {
         let file = dir.path().join("password");
         std::fs::write(&file, "from-file\n").unwrap();
         let pgpass = dir.path().join("pgpass");
-        std::fs::write(&pgpass, "# comment\nother:*:*:*:wrong\ndb1:5432:strongroom:sr:from\\:pgpass\n").unwrap();
+        std::fs::write(
+            &pgpass,
+            "# comment\nother:*:*:*:wrong\n\\*:*:*:*:star\ndb2:5432:strongroom:sr:from\\:pgpass:extra\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(&pgpass, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
         let password = |url: &str, file: Option<&Path>| {
             let url = PgUrl::parse(url, file, Some(&pgpass)).unwrap();
             url.config().get_password().map(|p| String::from_utf8(p.to_vec()).unwrap())
         };
         assert_eq!(password("postgres://sr:in-url@db1/strongroom", Some(&file)).as_deref(), Some("in-url"));
         assert_eq!(password("postgres://sr@db1/strongroom", Some(&file)).as_deref(), Some("from-file"));
-        assert_eq!(password("postgres://sr@db1/strongroom", None).as_deref(), Some("from:pgpass"));
+        // Each host in turn; the password ends at an unescaped `:`; `\*` is a literal star.
+        assert_eq!(password("postgres://sr@db1,db2/strongroom", None).as_deref(), Some("from:pgpass"));
         assert_eq!(password("postgres://sr@db9/strongroom", None), None);
+        assert_eq!(password("postgres://sr@*/strongroom", None).as_deref(), Some("star"));
+        // A file others may read is ignored, as libpq does.
+        std::fs::set_permissions(&pgpass, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+        assert_eq!(password("postgres://sr@db2/strongroom", None), None);
         let missing = PgUrl::parse("postgres://sr@db1/strongroom", Some(&dir.path().join("nope")), None).unwrap_err();
         assert!(matches!(missing, UrlError::PasswordFile(..)));
     }

@@ -249,7 +249,7 @@ pub fn user_count(conn: &Connection) -> Result<i64> {
 pub fn list_users(conn: &Connection) -> Result<Vec<UserView>> {
     let mut stmt = conn.prepare(
         "SELECT id, username, disabled, created_at, (SELECT count(*) FROM sessions s WHERE s.user_id = u.id),
-            (SELECT a.at FROM audit a WHERE a.actor = u.username AND a.action = 'sign-in' AND a.action <> 'secret.read'
+            (SELECT a.at FROM audit a WHERE a.actor = u.username AND a.action = 'sign-in'
                AND substr(a.outcome, 1, 2) = 'ok' ORDER BY a.id DESC LIMIT 1)
          FROM users u ORDER BY username",
     )?;

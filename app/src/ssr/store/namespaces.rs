@@ -5,65 +5,70 @@ use crate::domain::{
     view::{EffectiveSecret, NamespaceSummary, NamespaceView, SearchResults, SecretMeta, Window},
     Description, NamespacePath, SecretKey,
 };
-use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
+use crate::ssr::db::sql::{savepoint, Engine, Sql, SqlError, Value};
+use rusqlite::{params, params_from_iter, Connection, Row};
 use std::collections::BTreeMap;
 
-pub(super) fn namespace_id(conn: &Connection, ns: &NamespacePath) -> Result<i64> {
-    conn.prepare_cached("SELECT id FROM namespaces WHERE path = ?1")?
-        .query_row([ns.as_str()], |r| r.get(0))
-        .optional()?
-        .ok_or(StoreError::NamespaceNotFound)
+pub(super) fn namespace_id<S: Sql + ?Sized>(db: &S, ns: &NamespacePath) -> Result<i64> {
+    match db.query_opt("SELECT id FROM namespaces WHERE path = ?1", &[ns.as_str().into()])? {
+        Some(row) => Ok(row[0].int()?),
+        None => Err(StoreError::NamespaceNotFound),
+    }
 }
 
 /// Whether `ns` exists.
-pub fn namespace_exists(conn: &Connection, ns: &NamespacePath) -> Result<bool> {
-    match namespace_id(conn, ns) {
+pub fn namespace_exists<S: Sql + ?Sized>(db: &S, ns: &NamespacePath) -> Result<bool> {
+    match namespace_id(db, ns) {
         Ok(_) => Ok(true),
         Err(StoreError::NamespaceNotFound) => Ok(false),
         Err(e) => Err(e),
     }
 }
 
+/// The one integer a `count(*)`-like query answers.
+fn count<S: Sql + ?Sized>(db: &S, sql: &str, id: i64) -> Result<i64> {
+    let row = db.query_opt(sql, &[id.into()])?;
+    Ok(row.map(|r| r[0].int()).transpose()?.unwrap_or(0))
+}
+
 /// Changes a namespace's description.
-pub fn describe_namespace(
-    conn: &mut Connection,
+pub fn describe_namespace<S: Sql + ?Sized>(
+    db: &S,
     ns: &NamespacePath,
     description: &Description,
 ) -> Result<NamespaceSummary> {
-    let tx = conn.savepoint()?;
-    let id = namespace_id(&tx, ns)?;
-    tx.execute("UPDATE namespaces SET description = ?2 WHERE id = ?1", params![id, description.as_str()])?;
-    let secret_count: u32 =
-        tx.query_row("SELECT count(*) FROM secrets WHERE namespace_id = ?1 AND deleted_at IS NULL", [id], |r| {
-            r.get(0)
-        })?;
-    tx.commit()?;
-    Ok(NamespaceSummary { path: ns.clone(), description: description.to_string(), secret_count })
+    savepoint(db, |tx| {
+        let id = namespace_id(tx, ns)?;
+        tx.execute("UPDATE namespaces SET description = ?2 WHERE id = ?1", &[id.into(), description.as_str().into()])?;
+        let live = count(tx, "SELECT count(*) FROM secrets WHERE namespace_id = ?1 AND deleted_at IS NULL", id)?;
+        let secret_count = u32::try_from(live).unwrap_or(u32::MAX);
+        Ok(NamespaceSummary { path: ns.clone(), description: description.to_string(), secret_count })
+    })
 }
 
 /// Deletes a namespace that holds no secret (deleted ones count until purged:
 /// their history is kept) and has no child namespace.
-pub fn delete_namespace(conn: &mut Connection, ns: &NamespacePath) -> Result<NamespaceSummary> {
-    let tx = conn.savepoint()?;
-    let id = namespace_id(&tx, ns)?;
-    let count = |sql: &str| tx.query_row(sql, [id], |r| r.get::<_, i64>(0));
-    let secrets = count("SELECT count(*) FROM secrets WHERE namespace_id = ?1")?;
-    let children = count("SELECT count(*) FROM namespaces WHERE parent_id = ?1")?;
-    if secrets > 0 || children > 0 {
-        return Err(StoreError::NamespaceNotEmpty { secrets, children });
-    }
-    let description: String = tx.query_row("SELECT description FROM namespaces WHERE id = ?1", [id], |r| r.get(0))?;
-    tx.execute("DELETE FROM namespaces WHERE id = ?1", [id])?;
-    tx.commit()?;
-    Ok(NamespaceSummary { path: ns.clone(), description, secret_count: 0 })
+pub fn delete_namespace<S: Sql + ?Sized>(db: &S, ns: &NamespacePath) -> Result<NamespaceSummary> {
+    savepoint(db, |tx| {
+        let id = namespace_id(tx, ns)?;
+        let secrets = count(tx, "SELECT count(*) FROM secrets WHERE namespace_id = ?1", id)?;
+        let children = count(tx, "SELECT count(*) FROM namespaces WHERE parent_id = ?1", id)?;
+        if secrets > 0 || children > 0 {
+            return Err(StoreError::NamespaceNotEmpty { secrets, children });
+        }
+        let row = tx.query_opt("SELECT description FROM namespaces WHERE id = ?1", &[id.into()])?;
+        let description = row.map(|r| r[0].text().map(str::to_owned)).transpose()?.unwrap_or_default();
+        tx.execute("DELETE FROM namespaces WHERE id = ?1", &[id.into()])?;
+        Ok(NamespaceSummary { path: ns.clone(), description, secret_count: 0 })
+    })
 }
 
 /// The ancestors of `ns` that do not exist yet, outermost first (creating
 /// `ns` would create them too).
-pub fn missing_ancestors(conn: &Connection, ns: &NamespacePath) -> Result<Vec<NamespacePath>> {
+pub fn missing_ancestors<S: Sql + ?Sized>(db: &S, ns: &NamespacePath) -> Result<Vec<NamespacePath>> {
     let mut missing = Vec::new();
     for path in ns.self_and_ancestors().into_iter().rev().filter(|p| p != ns) {
-        if namespace_id(conn, &path).is_err() {
+        if !namespace_exists(db, &path)? {
             missing.push(path);
         }
     }
@@ -71,39 +76,47 @@ pub fn missing_ancestors(conn: &Connection, ns: &NamespacePath) -> Result<Vec<Na
 }
 
 /// Creates `ns` and any missing ancestors (with empty descriptions).
-pub fn create_namespace(
-    conn: &mut Connection,
+pub fn create_namespace<S: Sql + ?Sized>(
+    db: &S,
     ns: &NamespacePath,
     description: &Description,
     stamp: Stamp<'_>,
 ) -> Result<NamespaceSummary> {
-    let tx = conn.savepoint()?;
-    if namespace_id(&tx, ns).is_ok() {
-        return Err(StoreError::NamespaceExists);
-    }
-    let mut parent_id: Option<i64> = None;
-    for path in ns.self_and_ancestors().iter().rev() {
-        let existing = namespace_id(&tx, path).ok();
-        parent_id = Some(match existing {
-            Some(id) => id,
-            None => {
-                let text = if path == ns { description.as_str() } else { "" };
-                tx.execute(
-                    "INSERT INTO namespaces (path, parent_id, description, created_at, created_by)
-                     VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![path.as_str(), parent_id, text, stamp.at.0, stamp.actor],
-                )?;
-                tx.last_insert_rowid()
-            }
-        });
-    }
-    tx.commit()?;
-    Ok(NamespaceSummary { path: ns.clone(), description: description.to_string(), secret_count: 0 })
+    savepoint(db, |tx| {
+        if namespace_exists(tx, ns)? {
+            return Err(StoreError::NamespaceExists);
+        }
+        let mut parent_id: Option<i64> = None;
+        for path in ns.self_and_ancestors().iter().rev() {
+            parent_id = Some(match namespace_id(tx, path) {
+                Ok(id) => id,
+                Err(StoreError::NamespaceNotFound) => {
+                    let text = if path == ns { description.as_str() } else { "" };
+                    let row = tx.query_opt(
+                        "INSERT INTO namespaces (path, parent_id, description, created_at, created_by)
+                         VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
+                        &[path.as_str().into(), parent_id.into(), text.into(), stamp.at.0.into(), stamp.actor.into()],
+                    )?;
+                    row.map(|r| r[0].int()).transpose()?.ok_or(StoreError::NamespaceNotFound)?
+                }
+                Err(e) => return Err(e),
+            });
+        }
+        Ok(NamespaceSummary { path: ns.clone(), description: description.to_string(), secret_count: 0 })
+    })
 }
 
 pub(super) const SUMMARY_SQL: &str = "SELECT n.path, n.description,
     (SELECT count(*) FROM secrets s WHERE s.namespace_id = n.id AND s.deleted_at IS NULL)
     FROM namespaces n";
+
+fn summary_from_values(row: &[Value<'_>]) -> Result<NamespaceSummary> {
+    Ok(NamespaceSummary {
+        path: row[0].parse()?,
+        description: row[1].text()?.to_owned(),
+        secret_count: u32::try_from(row[2].int()?).unwrap_or(u32::MAX),
+    })
+}
 
 pub(super) fn summary_from_row(row: &Row<'_>) -> rusqlite::Result<NamespaceSummary> {
     Ok(NamespaceSummary { path: parsed(row, 0)?, description: row.get(1)?, secret_count: row.get(2)? })
@@ -115,25 +128,40 @@ pub(super) fn tree_order(list: &mut [NamespaceSummary]) {
 }
 
 /// Every namespace in tree order, with its own live secret count.
-pub fn list_namespaces(conn: &Connection) -> Result<Vec<NamespaceSummary>> {
-    let mut stmt = conn.prepare(SUMMARY_SQL)?;
-    let mut list = stmt.query_map([], summary_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+pub fn list_namespaces<S: Sql + ?Sized>(db: &S) -> Result<Vec<NamespaceSummary>> {
+    let mut list = db.query(SUMMARY_SQL, &[])?.iter().map(|r| summary_from_values(r)).collect::<Result<Vec<_>>>()?;
     tree_order(&mut list);
     Ok(list)
 }
 
 /// Namespaces and live secrets whose name contains `text` (ignoring ASCII
 /// case), in name order; callers keep what the user may see.
-pub fn search(conn: &Connection, text: &str) -> Result<SearchResults> {
+pub fn search<S: Sql + ?Sized>(db: &S, text: &str) -> Result<SearchResults> {
     let text = text.to_ascii_lowercase();
-    let mut stmt = conn.prepare_cached("SELECT path FROM namespaces WHERE instr(lower(path), ?1) > 0 ORDER BY path")?;
-    let namespaces = stmt.query_map([&text], |r| parsed(r, 0))?.collect::<rusqlite::Result<Vec<_>>>()?;
-    let mut stmt = conn.prepare_cached(
-        "SELECT n.path, s.key FROM secrets s JOIN namespaces n ON n.id = s.namespace_id
-         WHERE s.deleted_at IS NULL AND instr(lower(s.key), ?1) > 0 ORDER BY s.key, n.path",
-    )?;
-    let secrets =
-        stmt.query_map([&text], |r| Ok((parsed(r, 0)?, parsed(r, 1)?)))?.collect::<rusqlite::Result<Vec<_>>>()?;
+    // `strpos` is PostgreSQL's `instr`.
+    let found = match db.engine() {
+        Engine::Sqlite => "instr",
+        Engine::Postgres => "strpos",
+    };
+    let namespaces = db
+        .query(
+            &format!("SELECT path FROM namespaces WHERE {found}(lower(path), ?1) > 0 ORDER BY path"),
+            &[text.as_str().into()],
+        )?
+        .iter()
+        .map(|r| r[0].parse())
+        .collect::<Result<Vec<_>, _>>()?;
+    let secrets = db
+        .query(
+            &format!(
+                "SELECT n.path, s.key FROM secrets s JOIN namespaces n ON n.id = s.namespace_id
+                 WHERE s.deleted_at IS NULL AND {found}(lower(s.key), ?1) > 0 ORDER BY s.key, n.path"
+            ),
+            &[text.as_str().into()],
+        )?
+        .iter()
+        .map(|r| Ok((r[0].parse()?, r[1].parse()?)))
+        .collect::<Result<Vec<_>, SqlError>>()?;
     Ok(SearchResults { namespaces, secrets, truncated: false })
 }
 

@@ -141,10 +141,10 @@ mod tests {
     #[test]
     fn a_map_version_grows_with_a_change_above_and_a_missing_namespace_is_not_found() {
         let dir = tempfile::tempdir().unwrap();
-        let mut conn = crate::ssr::db::open(&dir.path().join("t.db")).unwrap();
+        let conn = crate::ssr::db::open(&dir.path().join("t.db")).unwrap();
         let stamp = crate::ssr::store::Stamp { actor: "t", at: Timestamp(1) };
         let (parent, child): (NamespacePath, NamespacePath) = ("a".parse().unwrap(), "a.b".parse().unwrap());
-        crate::ssr::store::create_namespace(&mut conn, &child, &Default::default(), stamp).unwrap();
+        crate::ssr::store::create_namespace(&conn, &child, &Default::default(), stamp).unwrap();
         let before = map_version(&conn, &child).unwrap();
         conn.execute("UPDATE namespaces SET changed = changed + 1 WHERE path = ?1", [parent.as_str()]).unwrap();
         assert_eq!(map_version(&conn, &child).unwrap(), before + 1);
@@ -155,11 +155,11 @@ mod tests {
     #[test]
     fn reading_another_key_does_not_prepare_the_statement_again() {
         let dir = tempfile::tempdir().unwrap();
-        let mut conn = crate::ssr::db::open(&dir.path().join("t.db")).unwrap();
+        let conn = crate::ssr::db::open(&dir.path().join("t.db")).unwrap();
         let keyring = Keyring::default();
         let ns: NamespacePath = "a.b".parse().unwrap();
         let stamp = crate::ssr::store::Stamp { actor: "t", at: Timestamp(1) };
-        crate::ssr::store::create_namespace(&mut conn, &ns, &Default::default(), stamp).unwrap();
+        crate::ssr::store::create_namespace(&conn, &ns, &Default::default(), stamp).unwrap();
         for key in ["A", "B", "C"] {
             let missing = resolve_value(&conn, &keyring, &ns, &key.parse().unwrap());
             assert!(matches!(missing, Err(StoreError::SecretNotFound)));
