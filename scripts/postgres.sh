@@ -10,7 +10,8 @@
 # en-US) by default, as on most real servers, so tests notice a column that
 # forgets Strongroom's byte-wise `COLLATE "C"`. fsync on: what is measured is
 # what production does.
-set -euo pipefail
+# -E: the ERR trap that cleans up a failed start also fires inside functions.
+set -eEuo pipefail
 bin=/usr/lib/postgresql/15/bin
 cmd="${1:-}"; dir="${2:-}"
 [ -n "$dir" ] || { echo "usage: $0 start|stop DIR" >&2; exit 2; }
@@ -46,9 +47,12 @@ start)
     fi
     [ "$attempt" = 3 ] && { cat "$dir/server.log" >&2; false; }
   done
-  PGPASSWORD="$admin_pw" as_owner "$bin/psql" -q -h 127.0.0.1 -p "$port" -U postgres -d postgres \
-    -c "CREATE ROLE strongroom LOGIN CREATEDB PASSWORD '$user_pw'" \
-    -c "CREATE DATABASE strongroom OWNER strongroom" >/dev/null
+  # The SQL on standard input: a password in psql's arguments would show in `ps`.
+  PGPASSWORD="$admin_pw" as_owner "$bin/psql" -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$port" -U postgres -d postgres \
+    >/dev/null <<SQL
+CREATE ROLE strongroom LOGIN CREATEDB PASSWORD '$user_pw';
+CREATE DATABASE strongroom OWNER strongroom;
+SQL
   echo "$port" >"$dir/port"
   trap - ERR
   echo "postgres://strongroom:$user_pw@127.0.0.1:$port/strongroom"

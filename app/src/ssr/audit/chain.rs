@@ -79,10 +79,15 @@ pub struct Chain {
     mac: Vec<u8>,
 }
 
+/// The advisory lock appenders hold on PostgreSQL (any constant, the same on every node).
+const AUDIT_LOCK: i64 = 0x5354_524f_4e47_0001;
+
 impl Chain {
     pub fn load<S: Sql + ?Sized>(db: &S) -> Result<Self, SqlError> {
         if db.engine() == Engine::Postgres {
-            db.query("SELECT 1 FROM meta WHERE name = 'audit_head' FOR UPDATE", &[])?;
+            // A lock of its own, not the head's row: it holds even before the
+            // chain's first head is written.
+            db.query("SELECT pg_advisory_xact_lock(?1)::text", &[AUDIT_LOCK.into()])?;
         }
         let last = db.query_opt("SELECT id, mac FROM audit ORDER BY id DESC LIMIT 1", &[])?;
         let (id, mac) = match last {
@@ -245,9 +250,17 @@ pub enum Verdict {
 
 /// Whether the recorded head matches the newest entry under `key`: a cheap
 /// proof that the root key this process holds is the database's (readiness).
+/// Takes no lock (a readiness probe must not wait behind writers): the head
+/// names its entry, and the two are committed together.
 pub fn head_matches<S: Sql + ?Sized>(db: &S, key: &AuditKey) -> Result<bool, SqlError> {
-    let chain = Chain::load(db)?;
-    Ok(stored_head(db)?.is_some_and(|h| h == head_value(key, chain.id, &chain.mac)))
+    let Some(head) = stored_head(db)? else { return Ok(false) };
+    let Some(id) = head.first_chunk::<8>().map(|b| i64::from_be_bytes(*b)) else { return Ok(false) };
+    let mac = match db.query_opt("SELECT mac FROM audit WHERE id = ?1", &[id.into()])? {
+        Some(row) => row[0].blob()?.to_vec(),
+        None if id == 0 => Vec::new(),
+        None => return Ok(false),
+    };
+    Ok(head == head_value(key, id, &mac))
 }
 
 /// `meta.audit_head` as stored, if any.
@@ -277,7 +290,9 @@ fn entry_and_mac(row: &[Value<'_>]) -> Result<(AuditEntry, Vec<u8>), SqlError> {
     Ok((entry, mac.blob()?.to_vec()))
 }
 
-/// Checks the whole chain, streaming (constant memory).
+/// Checks the whole chain, streaming (constant memory). Run it in one
+/// snapshot (SQLite: `Db::read`'s transaction; PostgreSQL: REPEATABLE READ),
+/// or an entry appended meanwhile reads as a cut-off end.
 pub fn verify<S: Sql + ?Sized>(db: &S, key: &AuditKey) -> Result<Verdict, SqlError> {
     let (mut prev_id, mut prev_mac, mut count) = (0i64, Vec::new(), 0u64);
     let mut broken = None;

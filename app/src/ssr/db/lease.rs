@@ -19,7 +19,7 @@ pub fn acquire<S: Sql + ?Sized>(db: &S, name: &str, holder: &str, now_ms: i64, t
         "INSERT INTO leases (name, holder, until) VALUES (?1, ?2, ?3)
          ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until = excluded.until
          WHERE leases.holder = excluded.holder OR leases.until <= ?4",
-        &[name.into(), holder.into(), (now_ms + term_ms).into(), now_ms.into()],
+        &[name.into(), holder.into(), now_ms.saturating_add(term_ms).into(), now_ms.into()],
     )?;
     Ok(changed == 1)
 }

@@ -156,7 +156,9 @@ pub trait Sql {
     fn engine(&self) -> Engine;
     /// Runs one statement; returns the rows it changed.
     fn execute(&self, sql: &str, args: &[Value<'_>]) -> Result<u64, SqlError>;
-    /// Runs one query, handing each row to `each` as it comes (constant memory).
+    /// Runs one query, handing each row to `each` as it comes (constant
+    /// memory). `each` must not use this connection: on PostgreSQL the
+    /// connection is busy with the query until it ends.
     fn query_each(
         &self,
         sql: &str,
@@ -197,18 +199,24 @@ impl Value<'_> {
 /// if none is open; on PostgreSQL every unit of work runs in one): all of it
 /// is kept, or, when it fails, none of it.
 pub fn savepoint<S: Sql + ?Sized, T, E: From<SqlError>>(db: &S, work: impl FnOnce(&S) -> Result<T, E>) -> Result<T, E> {
-    db.batch("SAVEPOINT work")?;
-    match work(db) {
-        Ok(done) => {
-            db.batch("RELEASE work")?;
-            Ok(done)
-        }
-        Err(e) => {
-            // The failure is what the caller hears; undoing is best effort.
-            let _ = db.batch("ROLLBACK TO work; RELEASE work");
-            Err(e)
+    // Undoes the savepoint unless it was released: when `work` fails or
+    // panics, and when the release itself fails (on SQLite outside a
+    // transaction, the release is the commit).
+    struct Open<'a, S: Sql + ?Sized>(Option<&'a S>);
+    impl<S: Sql + ?Sized> Drop for Open<'_, S> {
+        fn drop(&mut self) {
+            if let Some(db) = self.0 {
+                // The failure is what the caller hears; undoing is best effort.
+                let _ = db.batch("ROLLBACK TO work; RELEASE work");
+            }
         }
     }
+    db.batch("SAVEPOINT work")?;
+    let mut open = Open(Some(db));
+    let done = work(db)?;
+    db.batch("RELEASE work")?;
+    open.0 = None;
+    Ok(done)
 }
 
 // ---- SQLite -------------------------------------------------------------------

@@ -39,13 +39,15 @@ impl PgUrl {
         if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
             return Err(UrlError::NotPostgres);
         }
+        // A raw `@` in the password splits the URL at the wrong place: the
+        // rest of the password would read as a host or a database name and be
+        // shown wherever the URL is. Only one `@` may come before the query.
+        let before_query = url.split('?').next().unwrap_or_default();
+        if before_query.matches('@').count() > 1 {
+            return Err(UrlError::Invalid("it holds more than one '@': write an '@' in the password as %40".into()));
+        }
         // The parser's messages never quote the password.
         let mut config = postgres::Config::from_str(url).map_err(|e| UrlError::Invalid(e.to_string()))?;
-        // `u:p@ss@host` splits at the first `@`: the rest of the password would
-        // read as a host name, and be shown wherever the URL is.
-        if hosts(&config).iter().any(|h| h.contains('@')) {
-            return Err(UrlError::Invalid("a host name contains '@': write an '@' in the password as %40".into()));
-        }
         let user = config.get_user().ok_or(UrlError::NoUser)?.to_owned();
         let db = config.get_dbname().ok_or(UrlError::NoDatabase)?.to_owned();
         if config.get_password().is_none() {
@@ -97,39 +99,46 @@ fn private_file(path: &Path) -> Option<String> {
     (meta.is_file() && meta.permissions().mode() & 0o077 == 0).then(|| std::fs::read_to_string(path).ok()).flatten()
 }
 
-/// A line of a password file in its five fields, `\:` and `\\` unescaped;
-/// `None` for a field that was a bare `*` (it matches anything; `\*` is a
-/// literal star). The password ends at the next unescaped `:`, as in libpq.
-fn pgpass_fields(line: &str) -> Option<[Option<String>; 5]> {
-    let mut fields: Vec<Option<String>> = Vec::with_capacity(5);
+/// One field of a password file line, unescaped; `any` when it was a bare
+/// `*` (which matches anything in the first four; `\*` is a literal star).
+struct Field {
+    text: String,
+    any: bool,
+}
+
+/// A line of a password file in its five fields, as libpq reads it: `\`
+/// escapes the next character (a trailing one stays), the password ends at
+/// the next unescaped `:`.
+fn pgpass_fields(line: &str) -> Option<[Field; 5]> {
+    let mut fields: Vec<Field> = Vec::with_capacity(5);
     let (mut text, mut escaped, mut chars) = (String::new(), false, line.chars());
     loop {
         match chars.next() {
             Some('\\') => {
-                text.extend(chars.next());
+                text.push(chars.next().unwrap_or('\\'));
                 escaped = true;
             }
             Some(c) if c != ':' => text.push(c),
             end => {
                 let any = text == "*" && !escaped;
-                fields.push((!any).then(|| std::mem::take(&mut text)));
-                (text, escaped) = (String::new(), false);
+                fields.push(Field { text: std::mem::take(&mut text), any });
+                escaped = false;
                 if fields.len() == 5 || end.is_none() {
                     break;
                 }
             }
         }
     }
-    <[Option<String>; 5]>::try_from(fields).ok()
+    <[Field; 5]>::try_from(fields).ok()
 }
 
 /// The password of the first matching line of a libpq password file.
 fn from_pgpass(text: &str, host: &str, port: u16, db: &str, user: &str) -> Option<String> {
     let port = port.to_string();
-    text.lines().filter(|l| !l.trim_start().starts_with('#')).find_map(|line| {
+    text.lines().filter(|l| !l.starts_with('#')).find_map(|line| {
         let [h, p, d, u, password] = pgpass_fields(line)?;
-        let matches = |field: &Option<String>, value: &str| field.as_deref().is_none_or(|f| f == value);
-        (matches(&h, host) && matches(&p, &port) && matches(&d, db) && matches(&u, user)).then_some(password?)
+        let matches = |field: &Field, value: &str| field.any || field.text == value;
+        (matches(&h, host) && matches(&p, &port) && matches(&d, db) && matches(&u, user)).then_some(password.text)
     })
 }
 
@@ -193,8 +202,10 @@ mod tests {
         assert_eq!(PgUrl::parse("mysql://a@b/c", None, None).unwrap_err(), UrlError::NotPostgres);
         assert_eq!(PgUrl::parse("postgres://db1/strongroom", None, None).unwrap_err(), UrlError::NoUser);
         assert_eq!(PgUrl::parse("postgres://u@db1", None, None).unwrap_err(), UrlError::NoDatabase);
-        let split = PgUrl::parse("postgres://u:CAN@RY-canary@db1/x", None, None).unwrap_err();
-        assert!(matches!(&split, UrlError::Invalid(_)) && !split.to_string().contains("RY-canary"), "{split}");
+        for url in ["postgres://u:CAN@RY-canary@db1/x", "postgres://u:p@ss/RY-canary@db1/x"] {
+            let split = PgUrl::parse(url, None, None).unwrap_err();
+            assert!(matches!(&split, UrlError::Invalid(_)) && !split.to_string().contains("RY-canary"), "{split}");
+        }
         let invalid = PgUrl::parse("postgres://u:secret-canary@db1/x?sslmode=sometimes", None, None).unwrap_err();
         assert!(matches!(&invalid, UrlError::Invalid(_)), "{invalid:?}");
         assert!(!invalid.to_string().contains("secret-canary"), "{invalid}");
@@ -222,6 +233,8 @@ mod tests {
         assert_eq!(password("postgres://sr@db1,db2/strongroom", None).as_deref(), Some("from:pgpass"));
         assert_eq!(password("postgres://sr@db9/strongroom", None), None);
         assert_eq!(password("postgres://sr@*/strongroom", None).as_deref(), Some("star"));
+        std::fs::write(&pgpass, "db3:*:*:*:*\n").unwrap();
+        assert_eq!(password("postgres://sr@db3/strongroom", None).as_deref(), Some("*"), "a password that is a star");
         // A file others may read is ignored, as libpq does.
         std::fs::set_permissions(&pgpass, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
         assert_eq!(password("postgres://sr@db2/strongroom", None), None);
