@@ -430,3 +430,64 @@ fn namespaces_are_made_listed_searched_and_deleted_alike_on_both_engines() {
     assert_eq!(on_postgres, on_sqlite);
     assert!(on_sqlite.iter().any(|l| l.contains("company.pay_old")), "{on_sqlite:#?}");
 }
+
+/// Copies every row of `tables` from `from` to `to`, as stored (values stay sealed).
+fn copy_rows(from: &dyn Sql, to: &dyn Sql, tables: &[&str]) {
+    for table in tables {
+        let rows = from.query(&format!("SELECT * FROM {table}"), &[]).unwrap();
+        let columns: Vec<String> = from
+            .query("SELECT name FROM pragma_table_info(?1) ORDER BY cid", &[(*table).into()])
+            .unwrap()
+            .iter()
+            .map(|r| text(&r[0]))
+            .collect();
+        let marks: Vec<String> = (1..=columns.len()).map(|n| format!("?{n}")).collect();
+        let insert = format!("INSERT INTO {table} ({}) VALUES ({})", columns.join(", "), marks.join(", "));
+        for row in rows {
+            to.execute(&insert, &row).unwrap();
+        }
+    }
+}
+
+#[test]
+fn values_stored_on_sqlite_resolve_alike_on_postgresql_with_their_map_versions() {
+    use app::ssr::{
+        crypto::RootKey,
+        store::{self, keyring, Stamp},
+    };
+    let stamp = Stamp { actor: "t", at: app::domain::Timestamp(1_800_000_000) };
+    let (_dir, mut lite) = sqlite();
+    let unlocked = keyring::unlock(&mut lite, &RootKey::generate().unwrap(), stamp.at).unwrap();
+    let none = app::domain::Description::default();
+    store::create_namespace(&lite, &crate::ns("co.team.api"), &none, stamp).unwrap();
+    for (ns, k, v) in [("co", "DB_PASSWORD", "parent"), ("co.team", "DB_PASSWORD", "child"), ("co", "API_KEY", "k1")] {
+        let (ns, k, v) = (crate::ns(ns), crate::key(k), crate::value(v));
+        store::add_secret(&mut lite, &unlocked.keyring, &ns, &k, &v, &none, stamp).unwrap();
+    }
+    let db = TestPg::new();
+    let mut conn = db.connect();
+    pg::migrate(&mut conn).unwrap();
+    // As stored: the change counters come with the rows, not from the trigger.
+    conn.batch("ALTER TABLE secrets DISABLE TRIGGER secrets_changed").unwrap();
+    copy_rows(&lite, &conn, &["data_keys", "namespaces", "secrets", "secret_versions"]);
+    conn.batch("ALTER TABLE secrets ENABLE TRIGGER secrets_changed").unwrap();
+    let read = |sql: &dyn Sql| {
+        let ns = crate::ns("co.team.api");
+        let all = store::resolve_all(sql, &unlocked.keyring, &ns).unwrap();
+        let one = store::resolve_value(sql, &unlocked.keyring, &ns, &crate::key("DB_PASSWORD")).unwrap();
+        let values: Vec<(String, String, String)> = all
+            .iter()
+            .chain([&one])
+            .map(|r| (r.defined_in.to_string(), r.key.to_string(), r.value.expose().to_owned()))
+            .collect();
+        let missing = store::map_version(sql, &crate::ns("co.other"));
+        assert!(matches!(missing, Err(store::StoreError::NamespaceNotFound)), "{missing:?}");
+        (values, store::map_version(sql, &ns).unwrap())
+    };
+    let on_sqlite = read(&lite);
+    assert_eq!(read(&conn), on_sqlite);
+    assert_eq!(on_sqlite.0[1], ("co.team".into(), "DB_PASSWORD".into(), "child".into()), "{on_sqlite:?}");
+    // A change in an ancestor moves the map version on PostgreSQL too (its trigger).
+    conn.execute("UPDATE secrets SET description = 'x' WHERE key = 'API_KEY'", &[]).unwrap();
+    assert_eq!(store::map_version(&conn, &crate::ns("co.team.api")).unwrap(), on_sqlite.1 + 1);
+}

@@ -9,6 +9,9 @@
 //! a key it does not hold.
 
 use crate::domain::{audit::Action, NamespacePath, SecretKey, Timestamp};
+// Not `Sql` itself: in scope, `tx.execute` on a rusqlite transaction would
+// pick the trait's method. Bounds name it by path.
+use crate::ssr::db::sql::{SqlError, Value};
 use crate::ssr::{
     audit::{self, AuditKey, NewEntry},
     crypto::{BaseKey, CryptoError, DataKey, Keyring, Place, RootKey, Sealed, SecretUid, WrappedKey},
@@ -90,10 +93,12 @@ fn wrapped_keys(conn: &Connection) -> Result<Vec<WrappedKey>> {
     wrapped_keys_after(conn, 0)
 }
 
-fn wrapped_keys_after(conn: &Connection, after: i64) -> Result<Vec<WrappedKey>> {
-    let mut stmt = conn.prepare_cached("SELECT id, nonce, wrapped FROM data_keys WHERE id > ?1 ORDER BY id")?;
-    let rows = stmt.query_map([after], |r| Ok(WrappedKey { id: r.get(0)?, nonce: r.get(1)?, wrapped: r.get(2)? }))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+fn wrapped_keys_after<S: crate::ssr::db::sql::Sql + ?Sized>(db: &S, after: i64) -> Result<Vec<WrappedKey>> {
+    let rows = db.query("SELECT id, nonce, wrapped FROM data_keys WHERE id > ?1 ORDER BY id", &[after.into()])?;
+    let key = |r: &[Value<'_>]| -> Result<WrappedKey, SqlError> {
+        Ok(WrappedKey { id: r[0].int()?, nonce: r[1].blob()?.to_vec(), wrapped: r[2].blob()?.to_vec() })
+    };
+    Ok(rows.iter().map(|r| key(r)).collect::<Result<_, _>>()?)
 }
 
 fn add_data_key(tx: &Connection, root: &RootKey, now: Timestamp) -> Result<i64> {
@@ -109,8 +114,8 @@ fn add_data_key(tx: &Connection, root: &RootKey, now: Timestamp) -> Result<i64> 
 /// Learns the data keys added since `keyring` was unlocked (by `keyring
 /// rotate` in another process), so that new writes use the newest. One
 /// indexed lookup when nothing changed.
-pub fn refresh(conn: &Connection, keyring: &Keyring) -> Result<()> {
-    for stored in wrapped_keys_after(conn, keyring.newest_id().unwrap_or(0))? {
+pub fn refresh<S: crate::ssr::db::sql::Sql + ?Sized>(db: &S, keyring: &Keyring) -> Result<()> {
+    for stored in wrapped_keys_after(db, keyring.newest_id().unwrap_or(0))? {
         if let Err(e) = keyring.learn(&stored) {
             // Rekeyed, then rotated, while this process runs: it must not seal with an
             // older key (`retire` may delete it), so the write fails until a restart.
@@ -123,14 +128,14 @@ pub fn refresh(conn: &Connection, keyring: &Keyring) -> Result<()> {
 
 /// Opens a stored version, learning its data key first if another process
 /// added it since this keyring was unlocked.
-pub fn open_value(
-    conn: &Connection,
+pub fn open_value<S: crate::ssr::db::sql::Sql + ?Sized>(
+    db: &S,
     keyring: &Keyring,
     place: Place<'_>,
     sealed: &Sealed,
 ) -> Result<crate::domain::SecretValue> {
     if !keyring.contains(sealed.key_id) {
-        refresh(conn, keyring)?;
+        refresh(db, keyring)?;
     }
     Ok(keyring.open_value(place, sealed)?)
 }

@@ -3,7 +3,8 @@
 use super::*;
 use crate::domain::{view::SecretMeta, NamespacePath, SecretKey, SecretValue, Timestamp};
 use crate::ssr::crypto::{Keyring, Place, Sealed, SecretUid};
-use rusqlite::{params_from_iter, Connection};
+use crate::ssr::db::sql::{Engine, Sql, SqlError, Value};
+use rusqlite::Connection;
 use std::collections::BTreeMap;
 
 /// A value on its way to a workload: where it is defined, its version, and
@@ -26,38 +27,37 @@ pub(super) const CURRENT_SQL: &str =
      WHERE s.deleted_at IS NULL AND n.path IN";
 
 /// The nearest definition per key of what `ns` sees, decrypted, sorted by key.
-pub(super) fn resolve(
-    conn: &Connection,
+pub(super) fn resolve<S: Sql + ?Sized>(
+    db: &S,
     keyring: &Keyring,
     ns: &NamespacePath,
     key: Option<&SecretKey>,
 ) -> Result<Vec<Resolved>> {
-    namespace_id(conn, ns)?;
+    namespace_id(db, ns)?;
     let paths: Vec<String> = ns.self_and_ancestors().into_iter().map(String::from).collect();
-    let marks = vec!["?"; paths.len()].join(",");
+    let marks: Vec<String> = (1..=paths.len()).map(|n| format!("?{n}")).collect();
     // `COLLATE BINARY` (the column's own) is not decoration: without it this
     // SQLite build (STAT4) re-prepares the statement whenever the key bound
     // changes — 46 % of a workload read's time on the writer thread.
-    let filter =
-        if key.is_some() { format!(" AND s.key = ?{} COLLATE BINARY", paths.len() + 1) } else { String::new() };
-    let mut stmt = conn.prepare_cached(&format!("{CURRENT_SQL} ({marks}){filter}"))?;
-    let mut args: Vec<&str> = paths.iter().map(String::as_str).collect();
-    args.extend(key.map(SecretKey::as_str));
-    type Current =
-        (NamespacePath, SecretKey, u32, i64, Option<i64>, Option<Vec<u8>>, Option<Vec<u8>>, Option<SecretUid>);
+    // PostgreSQL's columns are `COLLATE "C"` already and know no `BINARY`.
+    let binary = match db.engine() {
+        Engine::Sqlite => " COLLATE BINARY",
+        Engine::Postgres => "",
+    };
+    let filter = if key.is_some() { format!(" AND s.key = ?{}{binary}", paths.len() + 1) } else { String::new() };
+    let mut args: Vec<Value<'_>> = paths.iter().map(|p| p.as_str().into()).collect();
+    args.extend(key.map(|k| k.as_str().into()));
     let mut nearest: BTreeMap<SecretKey, Current> = BTreeMap::new();
-    let rows = stmt.query_map(params_from_iter(args), |r| {
-        Ok((parsed(r, 0)?, parsed(r, 1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, uid_at(r, 7)?))
-    })?;
-    for row in rows {
-        let row: Current = row?;
+    db.query_each(&format!("{CURRENT_SQL} ({}){filter}", marks.join(",")), &args, &mut |r| {
+        let row = current_from(r)?;
         match nearest.get(&row.1) {
             Some(have) if have.0.depth() >= row.0.depth() => {}
             _ => {
                 nearest.insert(row.1.clone(), row);
             }
         }
-    }
+        Ok(())
+    })?;
     nearest
         .into_values()
         .map(|(defined_in, key, version, since, key_id, nonce, ciphertext, uid)| {
@@ -66,21 +66,47 @@ pub(super) fn resolve(
             };
             let place = Place { namespace: &defined_in, key: &key, version, uid };
             let value =
-                crate::ssr::store::keyring::open_value(conn, keyring, place, &Sealed { key_id, nonce, ciphertext })?;
+                crate::ssr::store::keyring::open_value(db, keyring, place, &Sealed { key_id, nonce, ciphertext })?;
             Ok(Resolved { defined_in, key, version, value_since: Timestamp(since), value })
         })
         .collect()
 }
 
+/// One row of [`CURRENT_SQL`].
+type Current = (NamespacePath, SecretKey, u32, i64, Option<i64>, Option<Vec<u8>>, Option<Vec<u8>>, Option<SecretUid>);
+
+fn current_from(r: &[Value<'_>]) -> Result<Current, SqlError> {
+    let blob = |v: &Value<'_>| -> Result<Option<Vec<u8>>, SqlError> {
+        match v {
+            Value::Null => Ok(None),
+            other => Ok(Some(other.blob()?.to_vec())),
+        }
+    };
+    let uid = match &r[7] {
+        Value::Null => None,
+        other => Some(
+            SecretUid::from_slice(other.blob()?)
+                .ok_or_else(|| SqlError::Type("a secret's uid is not 16 bytes".into()))?,
+        ),
+    };
+    let version = u32::try_from(r[2].int()?).map_err(|_| SqlError::Type("a version out of range".into()))?;
+    Ok((r[0].parse()?, r[1].parse()?, version, r[3].int()?, r[4].opt_int()?, blob(&r[5])?, blob(&r[6])?, uid))
+}
+
 /// The value `ns` sees for `key` after inheritance (nearest definition wins).
 /// For workloads only: never for a page or a server function.
-pub fn resolve_value(conn: &Connection, keyring: &Keyring, ns: &NamespacePath, key: &SecretKey) -> Result<Resolved> {
-    resolve(conn, keyring, ns, Some(key))?.pop().ok_or(StoreError::SecretNotFound)
+pub fn resolve_value<S: Sql + ?Sized>(
+    db: &S,
+    keyring: &Keyring,
+    ns: &NamespacePath,
+    key: &SecretKey,
+) -> Result<Resolved> {
+    resolve(db, keyring, ns, Some(key))?.pop().ok_or(StoreError::SecretNotFound)
 }
 
 /// Every value `ns` sees after inheritance, sorted by key. For workloads only.
-pub fn resolve_all(conn: &Connection, keyring: &Keyring, ns: &NamespacePath) -> Result<Vec<Resolved>> {
-    resolve(conn, keyring, ns, None)
+pub fn resolve_all<S: Sql + ?Sized>(db: &S, keyring: &Keyring, ns: &NamespacePath) -> Result<Vec<Resolved>> {
+    resolve(db, keyring, ns, None)
 }
 
 /// The metadata of every secret `ns` sees after inheritance, sorted by key.
@@ -116,22 +142,24 @@ pub fn own_value(
 /// A number that grows whenever what `ns` sees may have changed (a secret
 /// added, rotated, deleted, restored or purged here or in an ancestor), and
 /// never otherwise goes back: the version of `ns`'s map on the Vault surface.
-pub fn map_version(conn: &Connection, ns: &NamespacePath) -> Result<u64> {
-    let mut paths: Vec<String> = ns.self_and_ancestors().into_iter().map(String::from).collect();
+pub fn map_version<S: Sql + ?Sized>(db: &S, ns: &NamespacePath) -> Result<u64> {
+    let paths: Vec<String> = ns.self_and_ancestors().into_iter().map(String::from).collect();
     let marks: Vec<String> = (1..=paths.len()).map(|n| format!("?{n}")).collect();
-    let marks = marks.join(",");
-    // One statement answers both: is `ns` there, and the sum along its ancestry.
+    // One statement answers both: is `ns` there, and the sum along its
+    // ancestry (cast: PostgreSQL's sum of BIGINTs is a NUMERIC).
     let sql = format!(
-        "SELECT coalesce(sum(changed), 0), coalesce(max(path = ?{}), 0) FROM namespaces WHERE path IN ({marks})",
-        paths.len() + 1
+        "SELECT CAST(coalesce(sum(changed), 0) AS BIGINT), count(*) FILTER (WHERE path = ?{})
+         FROM namespaces WHERE path IN ({})",
+        paths.len() + 1,
+        marks.join(",")
     );
-    paths.push(ns.to_string());
-    let (version, found): (i64, bool) =
-        conn.prepare_cached(&sql)?.query_row(params_from_iter(paths.iter()), |r| Ok((r.get(0)?, r.get(1)?)))?;
-    if !found {
+    let mut args: Vec<Value<'_>> = paths.iter().map(|p| p.as_str().into()).collect();
+    args.push(ns.as_str().into());
+    let row = db.query_opt(&sql, &args)?.ok_or(StoreError::NamespaceNotFound)?;
+    if row[1].int()? == 0 {
         return Err(StoreError::NamespaceNotFound);
     }
-    Ok(version.max(0) as u64)
+    Ok(row[0].int()?.max(0) as u64)
 }
 
 #[cfg(test)]
@@ -164,7 +192,7 @@ mod tests {
             let missing = resolve_value(&conn, &keyring, &ns, &key.parse().unwrap());
             assert!(matches!(missing, Err(StoreError::SecretNotFound)));
         }
-        let sql = format!("{CURRENT_SQL} (?,?) AND s.key = ?3 COLLATE BINARY");
+        let sql = format!("{CURRENT_SQL} (?1,?2) AND s.key = ?3 COLLATE BINARY");
         let stmt = conn.prepare_cached(&sql).unwrap();
         assert_eq!(stmt.get_status(rusqlite::StatementStatus::RePrepare), 0);
     }
