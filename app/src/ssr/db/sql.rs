@@ -151,6 +151,9 @@ impl From<SqlError> for rusqlite::Error {
     }
 }
 
+/// What a streaming query hands each row to.
+pub type EachRow<'a> = dyn FnMut(&[Value<'_>]) -> Result<(), SqlError> + 'a;
+
 /// A connection (or a transaction on one) of either engine.
 pub trait Sql {
     fn engine(&self) -> Engine;
@@ -159,12 +162,7 @@ pub trait Sql {
     /// Runs one query, handing each row to `each` as it comes (constant
     /// memory). `each` must not use this connection: on PostgreSQL the
     /// connection is busy with the query until it ends.
-    fn query_each(
-        &self,
-        sql: &str,
-        args: &[Value<'_>],
-        each: &mut dyn FnMut(&[Value<'_>]) -> Result<(), SqlError>,
-    ) -> Result<(), SqlError>;
+    fn query_each(&self, sql: &str, args: &[Value<'_>], each: &mut EachRow<'_>) -> Result<(), SqlError>;
     /// Runs statements separated by `;`, without parameters (schema changes).
     fn batch(&self, sql: &str) -> Result<(), SqlError>;
 
@@ -237,7 +235,7 @@ fn sqlite_query_each(
     conn: &rusqlite::Connection,
     sql: &str,
     args: &[Value<'_>],
-    each: &mut dyn FnMut(&[Value<'_>]) -> Result<(), SqlError>,
+    each: &mut EachRow<'_>,
 ) -> Result<(), SqlError> {
     use rusqlite::types::ValueRef;
     let mut stmt = conn.prepare_cached(sql)?;
@@ -274,7 +272,7 @@ macro_rules! sqlite_sql {
                 &self,
                 sql: &str,
                 args: &[Value<'_>],
-                each: &mut dyn FnMut(&[Value<'_>]) -> Result<(), SqlError>,
+                each: &mut EachRow<'_>,
             ) -> Result<(), SqlError> {
                 sqlite_query_each(self, sql, args, each)
             }
@@ -478,12 +476,7 @@ impl<C: postgres::GenericClient> Sql for Pg<C> {
         Ok(self.0.borrow_mut().execute(&stmt, &refs(&bound))?)
     }
 
-    fn query_each(
-        &self,
-        sql: &str,
-        args: &[Value<'_>],
-        each: &mut dyn FnMut(&[Value<'_>]) -> Result<(), SqlError>,
-    ) -> Result<(), SqlError> {
+    fn query_each(&self, sql: &str, args: &[Value<'_>], each: &mut EachRow<'_>) -> Result<(), SqlError> {
         use postgres::fallible_iterator::FallibleIterator;
         let (stmt, bound) = self.prepared(sql, args)?;
         let mut client = self.0.borrow_mut();
