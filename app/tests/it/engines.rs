@@ -47,6 +47,13 @@ impl TestPg {
     fn connect(&self) -> Pg<postgres::Client> {
         pg::connect(&PgUrl::parse(&self.url, None, None).unwrap()).unwrap()
     }
+
+    /// A connection to the database, migrated to this binary's schema.
+    fn migrated(&self) -> Pg<postgres::Client> {
+        let mut conn = self.connect();
+        pg::migrate(&mut conn).unwrap();
+        conn
+    }
 }
 
 impl Drop for TestPg {
@@ -123,8 +130,7 @@ fn nodes_starting_together_migrate_once_whatever_the_database_default_isolation(
 #[test]
 fn a_postgresql_schema_newer_than_the_binary_is_refused_untouched() {
     let db = TestPg::new();
-    let mut conn = db.connect();
-    pg::migrate(&mut conn).unwrap();
+    let mut conn = db.migrated();
     conn.execute("UPDATE schema_version SET version = ?1", &[Value::Int(MIGRATIONS_LEN as i64 + 1)]).unwrap();
     conn.execute("INSERT INTO meta (name, value) VALUES ('kept', ?1)", &[Value::from(vec![7u8])]).unwrap();
     let refused = pg::migrate(&mut conn).unwrap_err().to_string();
@@ -177,8 +183,7 @@ fn both_engines_have_the_same_tables_columns_and_indexes_at_the_same_version() {
         "SELECT name FROM pragma_index_info(?1) ORDER BY seqno",
     );
     let db = TestPg::new();
-    let mut conn = db.connect();
-    pg::migrate(&mut conn).unwrap();
+    let conn = db.migrated();
     let pg_shape = shape(
         &conn,
         "SELECT table_name::text FROM information_schema.tables
@@ -234,8 +239,7 @@ fn both_engines_have_the_same_tables_columns_and_indexes_at_the_same_version() {
 fn the_same_statements_answer_the_same_on_both_engines() {
     let (_dir, lite) = sqlite();
     let db = TestPg::new();
-    let mut conn = db.connect();
-    pg::migrate(&mut conn).unwrap();
+    let conn = db.migrated();
     let engines: [&dyn Sql; 2] = [&lite, &conn];
     let mut answers = Vec::new();
     for sql in engines {
@@ -297,8 +301,7 @@ fn two_nodes_appending_at_once_on_postgresql_keep_one_chain_that_verifies() {
     use app::ssr::audit::{self, AuditKey, Verdict};
     let key = AuditKey::derive(&app::ssr::crypto::BaseKey::generate().unwrap());
     let db = TestPg::new();
-    let mut conn = db.connect();
-    pg::migrate(&mut conn).unwrap();
+    let conn = db.migrated();
     audit::start_chain(&conn, &key).unwrap();
     const EACH: i64 = 150;
     let nodes: Vec<_> = ["a", "b"]
@@ -333,8 +336,7 @@ fn a_rolled_back_append_on_postgresql_leaves_no_gap() {
     use app::ssr::audit::{self, AuditKey, Verdict};
     let key = AuditKey::derive(&app::ssr::crypto::BaseKey::generate().unwrap());
     let db = TestPg::new();
-    let mut conn = db.connect();
-    pg::migrate(&mut conn).unwrap();
+    let mut conn = db.migrated();
     audit::start_chain(&conn, &key).unwrap();
     let tx = Pg::new(conn.get_mut().transaction().unwrap());
     audit::append(&tx, &key, entry(1, "a")).unwrap();
@@ -350,8 +352,7 @@ fn a_lease_has_one_holder_at_a_time_on_both_engines_and_passes_on_when_it_lapses
     use app::ssr::db::lease;
     let (_dir, lite) = sqlite();
     let db = TestPg::new();
-    let mut conn = db.connect();
-    pg::migrate(&mut conn).unwrap();
+    let conn = db.migrated();
     for sql in [&lite as &dyn Sql, &conn] {
         let engine = sql.engine();
         assert!(lease::acquire(sql, "webhooks", "node-a", 1_000, 500).unwrap(), "{engine}: a free lease");
@@ -372,8 +373,7 @@ fn a_lease_has_one_holder_at_a_time_on_both_engines_and_passes_on_when_it_lapses
 fn of_many_nodes_asking_for_a_free_lease_at_once_on_postgresql_exactly_one_wins() {
     use app::ssr::db::lease;
     let db = TestPg::new();
-    let mut conn = db.connect();
-    pg::migrate(&mut conn).unwrap();
+    db.migrated();
     for round in 0..5 {
         let barrier = std::sync::Arc::new(std::sync::Barrier::new(4));
         let nodes: Vec<_> = (0..4)
@@ -422,8 +422,7 @@ fn namespaces_are_made_listed_searched_and_deleted_alike_on_both_engines() {
     let (_dir, lite) = sqlite();
     let on_sqlite = namespaces_scenario(&lite);
     let db = TestPg::new();
-    let mut conn = db.connect();
-    pg::migrate(&mut conn).unwrap();
+    let mut conn = db.migrated();
     let tx = Pg::new(conn.get_mut().transaction().unwrap());
     let on_postgres = namespaces_scenario(&tx);
     tx.into_inner().commit().unwrap();
@@ -465,8 +464,7 @@ fn values_stored_on_sqlite_resolve_alike_on_postgresql_with_their_map_versions()
         store::add_secret(&mut lite, &unlocked.keyring, &ns, &k, &v, &none, stamp).unwrap();
     }
     let db = TestPg::new();
-    let mut conn = db.connect();
-    pg::migrate(&mut conn).unwrap();
+    let conn = db.migrated();
     // As stored: the change counters come with the rows, not from the trigger.
     conn.batch("ALTER TABLE secrets DISABLE TRIGGER secrets_changed").unwrap();
     copy_rows(&lite, &conn, &["data_keys", "namespaces", "secrets", "secret_versions"]);

@@ -70,8 +70,8 @@ pub(super) fn clip(text: String) -> String {
 /// The end of the chain, for appending: load it, push entries, then `finish`
 /// to record the new head. All inside the caller's transaction, on either
 /// engine. On PostgreSQL, where writers do not queue for the whole database,
-/// `load` locks the head's row until the transaction ends: appenders on every
-/// node take turns, each entry's id is the one after the newest committed,
+/// `load` takes an advisory lock held until the transaction ends: appenders on
+/// every node take turns, each entry's id is the one after the newest committed,
 /// and the chain stays one line (a sequence would leave gaps and need not
 /// follow commit order).
 pub struct Chain {

@@ -118,10 +118,6 @@ fn summary_from_values(row: &[Value<'_>]) -> Result<NamespaceSummary> {
     })
 }
 
-pub(super) fn summary_from_row(row: &Row<'_>) -> rusqlite::Result<NamespaceSummary> {
-    Ok(NamespaceSummary { path: parsed(row, 0)?, description: row.get(1)?, secret_count: row.get(2)? })
-}
-
 /// Orders a flat list as a tree: each namespace right after its parent.
 pub(super) fn tree_order(list: &mut [NamespaceSummary]) {
     list.sort_by(|a, b| a.path.tree_cmp(&b.path));
@@ -180,9 +176,10 @@ pub(super) fn listing_from_row(row: &Row<'_>) -> rusqlite::Result<SecretMeta> {
 /// rest for the page shown.
 pub fn namespace_listing(conn: &Connection, ns: &NamespacePath) -> Result<NamespaceView> {
     let id = namespace_id(conn, ns)?;
-    let namespace = conn.query_row(&format!("{SUMMARY_SQL} WHERE n.id = ?1"), [id], summary_from_row)?;
-    let mut stmt = conn.prepare(&format!("{SUMMARY_SQL} WHERE n.parent_id = ?1"))?;
-    let mut children = stmt.query_map([id], summary_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+    let row = conn.query_opt(&format!("{SUMMARY_SQL} WHERE n.id = ?1"), &[id.into()])?;
+    let namespace = summary_from_values(&row.ok_or(StoreError::NamespaceNotFound)?)?;
+    let children = conn.query(&format!("{SUMMARY_SQL} WHERE n.parent_id = ?1"), &[id.into()])?;
+    let mut children = children.iter().map(|r| summary_from_values(r)).collect::<Result<Vec<_>>>()?;
     tree_order(&mut children);
     let mut stmt = conn.prepare(&format!(
         "SELECT {META_COLUMNS} FROM secrets s JOIN namespaces n ON n.id = s.namespace_id
