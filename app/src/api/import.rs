@@ -63,7 +63,7 @@ pub async fn preview_import(namespace: String, content: WriteOnly, format: Strin
             plan.unchanged.len(),
             import::names(&plan.unchanged)
         ));
-        act.write(|_| Ok::<_, rusqlite::Error>(())).await.map_err(|e| sqlite_error("import preview", &e))?;
+        act.write(|_| Ok::<_, rusqlite::Error>(())).await.map_err(|e| database_error("import preview", &e.into()))?;
         // Held as pasted (never as expanded values), counted in bytes.
         let pending = import::Pending { namespace: ns.clone(), format, text };
         let bytes = pending.bytes();

@@ -34,8 +34,9 @@ pub async fn login(username: String, password: WriteOnly) -> Result<(), AppError
         let address = addr.parse().map_or_else(|_| addr.clone(), crate::ssr::auth::address_key);
         let (account_key, now) = (username.trim().to_ascii_lowercase(), crate::ssr::clock::instant());
 
+        let rows = state.rows.clone();
         let user = match Username::parse(&username) {
-            Ok(name) => state.db.read(move |c| accounts::credentials(c, &name)).await.map_err(account_error)?,
+            Ok(name) => state.db.read(move |c| accounts::credentials(c, &rows, &name)).await.map_err(account_error)?,
             Err(_) => None,
         };
         if let Some(user) = &user {
@@ -75,10 +76,10 @@ pub async fn login(username: String, password: WriteOnly) -> Result<(), AppError
         };
         if rehash {
             let hash = auth.hasher.hash(retry).await.map_err(|e| internal("rehash", &e))?;
-            let id = user.id;
+            let (id, rows) = (user.id, state.rows.clone());
             state
                 .db
-                .call(move |c| accounts::set_password_hash(c, id, &hash, crate::ssr::clock::now(), None, false))
+                .call(move |c| accounts::set_password_hash(c, &rows, id, &hash, crate::ssr::clock::now(), None, false))
                 .await
                 .map_err(account_error)?;
         }
@@ -138,8 +139,8 @@ pub async fn change_password(current: WriteOnly, new_password: WriteOnly) -> Res
         if !throttle.attempt(who.username.as_str(), crate::ssr::clock::instant()) {
             return Err(AppError::RateLimited);
         }
-        let name = who.username.clone();
-        let stored = state.db.read(move |c| accounts::credentials(c, &name)).await.map_err(account_error)?;
+        let (name, rows) = (who.username.clone(), state.rows.clone());
+        let stored = state.db.read(move |c| accounts::credentials(c, &rows, &name)).await.map_err(account_error)?;
         let hasher = &state.auth.hasher;
         let stored = stored.map(|u| u.password_hash);
         if hasher.verify(current, stored).await.map_err(|e| internal("password check", &e))? == Verified::No {
@@ -147,9 +148,9 @@ pub async fn change_password(current: WriteOnly, new_password: WriteOnly) -> Res
         }
         throttle.succeed(who.username.as_str());
         let hash = hasher.hash(new_password).await.map_err(|e| internal("hash", &e))?;
-        let id = who.id;
+        let (id, rows) = (who.id, state.rows.clone());
         act.write(move |c| {
-            accounts::set_password_hash(c, who.id, &hash, crate::ssr::clock::now(), Some(&who.session), true)
+            accounts::set_password_hash(c, &rows, who.id, &hash, crate::ssr::clock::now(), Some(&who.session), true)
         })
         .await
         .map_err(account_error)?;
@@ -227,14 +228,14 @@ pub async fn setup_admin(token: String, username: String, password: WriteOnly) -
         let hash = state.auth.hasher.hash(password).await.map_err(|e| internal("hash", &e))?;
         let (token_value, session_hash) =
             crate::ssr::auth::new_session_token().map_err(|e| internal("session token", &e))?;
-        let name = username.clone();
+        let (name, rows) = (username.clone(), state.rows.clone());
         let admin = crate::domain::Grant { role: crate::domain::Role::Admin, scope: crate::domain::Scope::All };
         act.write(move |c| {
             if accounts::admin_exists(c)? {
                 return Err(accounts::AccountError::AdminExists);
             }
             let stamp = crate::ssr::store::Stamp { actor: name.as_str(), at: crate::ssr::clock::now() };
-            accounts::create_user(c, &name, &hash, &[admin], stamp)?;
+            accounts::create_user(c, &rows, &name, &hash, &[admin], stamp)?;
             let id = accounts::user_id_of(c, &name)?;
             accounts::create_session(c, &session_hash, id, crate::ssr::clock::now())
         })

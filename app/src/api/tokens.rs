@@ -40,9 +40,9 @@ pub async fn create_token(name: String, namespace: String, expires: String) -> R
             field("expires", Expiry::parse(&expires).and_then(|e| e.at(now))),
         ))?;
         let (token, hash) = tokens::new_token().map_err(token_error)?;
-        let (owner, actor) = (admin.id, admin.username.to_string());
+        let (owner, actor, rows) = (admin.id, admin.username.to_string(), state()?.rows.clone());
         let view = act
-            .write(move |c| tokens::create(c, &name, &scope, expires_at, &hash, Stamp { actor: &actor, at: now }))
+            .write(move |c| tokens::create(c, &rows, &name, &scope, expires_at, &hash, Stamp { actor: &actor, at: now }))
             .await
             .map_err(token_error)?;
         let shown = NewToken { token: token.to_string(), view };
@@ -76,7 +76,8 @@ pub async fn revoke_token(name: String) -> Result<TokenView, AppError> {
     act.run(async {
         let admin = act.require_admin().await?;
         let name = field("name", TokenName::parse(&name))?;
-        act.write(move |c| tokens::revoke(c, &name, admin.stamp())).await.map_err(token_error)
+        let rows = state()?.rows.clone();
+        act.write(move |c| tokens::revoke(c, &rows, &name, admin.stamp())).await.map_err(token_error)
     })
     .await
 }

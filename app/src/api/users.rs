@@ -63,7 +63,9 @@ pub async fn list_users() -> Result<Vec<UserView>, AppError> {
     let act = Act::new(Action::Read, "", "");
     act.run(async {
         act.require_admin().await?;
-        state()?.db.read(accounts::list_users).await.map_err(account_error)
+        let state = state()?;
+        let rows = state.rows.clone();
+        state.db.read(move |c| accounts::list_users(c, &rows)).await.map_err(account_error)
     })
     .await
 }
@@ -88,7 +90,8 @@ pub async fn add_user(
         ))?;
         let hash = state()?.auth.hasher.hash(password).await.map_err(|e| internal("hash", &e))?;
         let message = granted(format!("Added user {username} as"), &grant).await?;
-        act.write(move |c| accounts::create_user(c, &username, &hash, &[grant], admin.stamp()))
+        let rows = state()?.rows.clone();
+        act.write(move |c| accounts::create_user(c, &rows, &username, &hash, &[grant], admin.stamp()))
             .await
             .map_err(account_error)?;
         flash(message);
@@ -113,7 +116,10 @@ pub async fn grant_role(
             parse_new_grant(&act, &role, &scope, every.as_deref()),
         ))?;
         let message = granted(format!("Granted {username}"), &grant).await?;
-        act.write(move |c| accounts::add_grant(c, &username, &grant, admin.stamp())).await.map_err(account_error)?;
+        let rows = state()?.rows.clone();
+        act.write(move |c| accounts::add_grant(c, &rows, &username, &grant, admin.stamp()))
+            .await
+            .map_err(account_error)?;
         flash(message);
         Ok(())
     })
@@ -148,7 +154,8 @@ pub async fn set_user_disabled(username: String, disabled: bool) -> Result<(), A
             true => format!("Disabled {username}: their sessions ended."),
             false => format!("Enabled {username}."),
         };
-        act.write(move |c| accounts::set_disabled(c, &username, disabled)).await.map_err(account_error)?;
+        let rows = state()?.rows.clone();
+        act.write(move |c| accounts::set_disabled(c, &rows, &username, disabled)).await.map_err(account_error)?;
         flash(message);
         Ok(())
     })
@@ -166,11 +173,12 @@ pub async fn reset_password(username: String, password: WriteOnly) -> Result<(),
             field("password", Password::parse_new(password.into_inner())),
         ))?;
         let hash = state()?.auth.hasher.hash(password).await.map_err(|e| internal("hash", &e))?;
+        let rows = state()?.rows.clone();
         let message = format!("New password set for {username}; their sessions ended.");
         // Stamped inside the write, after its audit entry was: a restore compares the two.
         act.write(move |c| {
             let id = accounts::user_id_of(c, &username)?;
-            accounts::set_password_hash(c, id, &hash, crate::ssr::clock::now(), None, true)
+            accounts::set_password_hash(c, &rows, id, &hash, crate::ssr::clock::now(), None, true)
         })
         .await
         .map_err(account_error)?;

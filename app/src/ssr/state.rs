@@ -6,7 +6,7 @@ use crate::ssr::{
     auth::devices::DeviceCookies,
     auth::{token_hash, AuthError, CookiePolicy, Hasher, Throttle},
     crypto::{Keyring, RootKey},
-    db::Db,
+    db::{Db, RowKey},
     memory::Stash,
     store::accounts::{self, AccountError, SessionLimits, SessionLookup, SessionUser},
     store::import::Pending,
@@ -151,6 +151,8 @@ pub struct Shared {
     pub keyring: Arc<Keyring>,
     /// Keys the audit trail's HMAC chain.
     pub audit: Arc<AuditKey>,
+    /// Keys the security rows' MACs (`store::rows`).
+    pub rows: RowKey,
     pub auth: Arc<Auth>,
     /// The writer's group commit, for the audit trail: each workload read is one
     /// job (its token check, values and entries; see `access::workload`).
@@ -180,7 +182,6 @@ impl AppState {
     pub fn open(path: &Path, root: &RootKey, settings: &AuthSettings) -> Result<Self, OpenError> {
         let db = Db::open(path, READERS).map_err(StoreError::from)?;
         let unlocked = db.write_now(|c| crate::ssr::store::keyring::unlock(c, root, crate::ssr::clock::now()))?;
-        db.install_row_key(unlocked.row_key()).map_err(StoreError::from)?;
         let hasher = Hasher::new(
             settings.argon2_m_kib,
             settings.argon2_t,
@@ -199,7 +200,7 @@ impl AppState {
             limits: SessionLimits { idle: settings.session_idle, absolute: settings.session_absolute },
             previews: Throttle::new(20, Duration::from_secs(60), max),
         };
-        let audit = Arc::new(unlocked.audit_key());
+        let (audit, rows) = (Arc::new(unlocked.audit_key()), unlocked.row_key());
         let refusals = Arc::new(Refusals::default());
         let held = refusals.clone();
         // About once a second, the counts of held-back refusals whose minute
@@ -220,6 +221,7 @@ impl AppState {
             db,
             keyring: Arc::new(unlocked.keyring),
             audit,
+            rows,
             auth: Arc::new(auth),
             reads,
             refusals,
@@ -239,8 +241,8 @@ impl AppState {
         let hash = token_hash(token);
         let limits = self.auth.limits;
         let now = crate::ssr::clock::now();
-        let key = hash.clone();
-        match self.db.read(move |c| accounts::lookup_session(c, &key, now, limits)).await? {
+        let (key, rows) = (hash.clone(), self.rows.clone());
+        match self.db.read(move |c| accounts::lookup_session(c, &rows, &key, now, limits)).await? {
             SessionLookup::Missing => Ok(None),
             SessionLookup::Ended => {
                 let key = hash.clone();

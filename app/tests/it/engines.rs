@@ -304,7 +304,7 @@ fn two_nodes_appending_at_once_on_postgresql_keep_one_chain_that_verifies() {
     let conn = db.migrated();
     audit::start_chain(&conn, &key).unwrap();
     const EACH: i64 = 150;
-    let nodes: Vec<_> = ["a", "b"]
+    let nodes: Vec<_> = ["ann", "ben"]
         .into_iter()
         .map(|node| {
             let (mut conn, key) = (db.connect(), key.clone());
@@ -488,4 +488,147 @@ fn values_stored_on_sqlite_resolve_alike_on_postgresql_with_their_map_versions()
     // A change in an ancestor moves the map version on PostgreSQL too (its trigger).
     conn.execute("UPDATE secrets SET description = 'x' WHERE key = 'API_KEY'", &[]).unwrap();
     assert_eq!(store::map_version(&conn, &crate::ns("co.team.api")).unwrap(), on_sqlite.1 + 1);
+}
+
+/// Users, grants, sessions and tokens: the same calls, the same answers.
+fn accounts_scenario(db: &dyn Sql, rows: &app::ssr::db::RowKey) -> Vec<String> {
+    use app::domain::{Grant, Role, Scope, Timestamp, TokenName, Username};
+    use app::ssr::store::{
+        accounts::{self, AccountError, SessionLimits, SessionLookup},
+        tokens::{self, TokenError},
+        Stamp,
+    };
+    let stamp = Stamp { actor: "alice", at: Timestamp(1_700_000_000) };
+    let (alice, bob) = (Username::parse("alice").unwrap(), Username::parse("bob").unwrap());
+    let admin = Grant { role: Role::Admin, scope: Scope::All };
+    let editor = Grant { role: Role::Editor, scope: Scope::parse("company.team").unwrap() };
+    let mut seen = Vec::new();
+    accounts::create_user(db, rows, &alice, "$argon2id$a", &[admin.clone()], stamp).unwrap();
+    accounts::create_user(db, rows, &bob, "$argon2id$b", &[editor.clone()], stamp).unwrap();
+    let again = accounts::create_user(db, rows, &bob, "$argon2id$c", &[], stamp);
+    assert!(matches!(again, Err(AccountError::UserExists)), "{again:?}");
+    let twice = accounts::add_grant(db, rows, &bob, &editor, stamp);
+    assert!(matches!(twice, Err(AccountError::GrantExists)), "{twice:?}");
+    accounts::add_grant(db, rows, &bob, &Grant { role: Role::Auditor, scope: Scope::All }, stamp).unwrap();
+    let last = accounts::set_disabled(db, rows, &alice, true);
+    assert!(matches!(last, Err(AccountError::LastAdmin)), "{last:?}");
+    let last = accounts::revoke_grant(db, &alice, &admin);
+    assert!(matches!(last, Err(AccountError::LastAdmin)), "{last:?}");
+    let bob_id = accounts::user_id_of(db, &bob).unwrap();
+    accounts::create_session(db, b"session-1", bob_id, stamp.at).unwrap();
+    accounts::create_session(db, b"session-2", bob_id, stamp.at).unwrap();
+    accounts::set_password_hash(db, rows, bob_id, "$argon2id$new", Timestamp(stamp.at.0 + 5), Some(b"session-2"), true)
+        .unwrap();
+    let limits = SessionLimits { idle: std::time::Duration::from_secs(600), absolute: std::time::Duration::from_secs(3600) };
+    for (session, at) in [(&b"session-1"[..], 10), (b"session-2", 90), (b"session-2", 4000)] {
+        let found = accounts::lookup_session(db, rows, session, Timestamp(stamp.at.0 + at), limits).unwrap();
+        seen.push(match found {
+            SessionLookup::Live { user, touch } => format!("live {} {:?} touch {touch}", user.username, user.grants),
+            other => format!("{other:?}"),
+        });
+    }
+    let found = accounts::credentials(db, rows, &bob).unwrap().unwrap();
+    seen.push(format!("{} {} {}", found.username, found.password_hash, found.disabled));
+    for user in accounts::list_users(db, rows).unwrap() {
+        seen.push(format!("{user:?}"));
+    }
+    seen.push(format!("ended {}", accounts::end_sessions(db, &bob).unwrap()));
+
+    let (ci, old) = (TokenName::parse("ci").unwrap(), TokenName::parse("old").unwrap());
+    let scope = Scope::parse("company").unwrap();
+    tokens::create(db, rows, &ci, &scope, None, b"hash-ci", stamp).unwrap();
+    tokens::create(db, rows, &old, &Scope::All, Some(Timestamp(stamp.at.0 + 10)), b"hash-old", stamp).unwrap();
+    let taken = tokens::create(db, rows, &ci, &scope, None, b"hash-other", stamp);
+    assert!(matches!(taken, Err(TokenError::NameTaken)), "{taken:?}");
+    seen.push(format!("{:?}", tokens::revoke(db, rows, &old, Stamp { at: Timestamp(stamp.at.0 + 20), ..stamp }).unwrap()));
+    let twice = tokens::revoke(db, rows, &old, stamp);
+    assert!(matches!(twice, Err(TokenError::AlreadyRevoked)), "{twice:?}");
+    tokens::touch(db, tokens::lookup(db, rows, b"hash-ci").unwrap().unwrap().id, Timestamp(stamp.at.0 + 30)).unwrap();
+    for token in tokens::list(db, Timestamp(stamp.at.0 + 40)).unwrap() {
+        seen.push(format!("{token:?}"));
+    }
+    let found = tokens::lookup(db, rows, b"hash-old").unwrap().unwrap();
+    seen.push(format!("{} {} {:?} {}", found.name, found.scope, found.expires_at, found.revoked));
+    // A row changed without the root key is not used.
+    db.execute("UPDATE tokens SET namespace = '' WHERE name = 'ci'", &[]).unwrap();
+    assert!(tokens::lookup(db, rows, b"hash-ci").unwrap().is_none());
+    db.execute("UPDATE users SET disabled = 1 - disabled WHERE username = 'bob'", &[]).unwrap();
+    assert!(accounts::credentials(db, rows, &bob).unwrap().is_none());
+    db.execute("UPDATE grants SET namespace = '' WHERE role = 'editor'", &[]).unwrap();
+    seen.push(format!("{:?}", accounts::grants_of(db, rows, bob_id).unwrap()));
+    seen
+}
+
+#[test]
+fn accounts_and_tokens_behave_alike_on_both_engines() {
+    let rows = app::ssr::db::RowKey::derive(&app::ssr::crypto::BaseKey::generate().unwrap());
+    let (_dir, lite) = sqlite();
+    let on_sqlite = accounts_scenario(&lite, &rows);
+    let db = TestPg::new();
+    let mut conn = db.migrated();
+    let tx = Pg::new(conn.get_mut().transaction().unwrap());
+    let on_postgres = accounts_scenario(&tx, &rows);
+    tx.into_inner().commit().unwrap();
+    assert_eq!(on_postgres, on_sqlite);
+    assert!(on_sqlite.iter().any(|l| l.starts_with("live bob")), "{on_sqlite:#?}");
+}
+
+#[test]
+fn security_rows_sealed_on_sqlite_still_verify_when_copied_into_postgresql() {
+    use app::ssr::store::{keyring, rows};
+    let root = app::ssr::crypto::RootKey::generate().unwrap();
+    let (_dir, mut lite) = sqlite();
+    let unlocked = keyring::unlock(&mut lite, &root, app::domain::Timestamp(1)).unwrap();
+    let key = unlocked.row_key();
+    accounts_scenario(&lite, &key);
+    lite.execute_batch("UPDATE tokens SET namespace = 'company' WHERE name = 'ci'").unwrap();
+    lite.execute_batch("UPDATE users SET disabled = 1 - disabled WHERE username = 'bob'").unwrap();
+    lite.execute_batch("UPDATE grants SET namespace = 'company.team' WHERE role = 'editor'").unwrap();
+    rows::check_all(&lite, &key).unwrap();
+    let db = TestPg::new();
+    let conn = db.migrated();
+    copy_rows(&lite, &conn, &["users", "grants", "tokens"]);
+    rows::check_all(&conn, &key).unwrap();
+    conn.execute("UPDATE grants SET role = 'admin' WHERE role = 'editor'", &[]).unwrap();
+    let err = rows::check_all(&conn, &key).unwrap_err();
+    assert!(matches!(&err, rows::RowError::Tampered { table: "grants", .. }), "{err}");
+}
+
+/// Two admins of everything, each disabled by another node at the same
+/// moment: one change waits for the other, and exactly one is refused.
+#[test]
+fn of_two_nodes_disabling_the_last_two_admins_at_once_on_postgresql_one_is_refused() {
+    use app::domain::{Grant, Role, Scope, Timestamp, Username};
+    use app::ssr::store::{accounts, Stamp};
+    let rows = app::ssr::db::RowKey::derive(&app::ssr::crypto::BaseKey::generate().unwrap());
+    let db = TestPg::new();
+    let mut conn = db.migrated();
+    let stamp = Stamp { actor: "t", at: Timestamp(1) };
+    let tx = Pg::new(conn.get_mut().transaction().unwrap());
+    for name in ["ann", "ben"] {
+        let admin = Grant { role: Role::Admin, scope: Scope::All };
+        accounts::create_user(&tx, &rows, &Username::parse(name).unwrap(), "h", &[admin], stamp).unwrap();
+    }
+    tx.into_inner().commit().unwrap();
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(2));
+    let nodes: Vec<_> = ["ann", "ben"]
+        .into_iter()
+        .map(|name| {
+            let (mut conn, barrier, rows) = (db.connect(), barrier.clone(), rows.clone());
+            std::thread::spawn(move || {
+                let tx = Pg::new(conn.get_mut().transaction().unwrap());
+                // Each changes its own row first, then both count at once.
+                tx.execute("UPDATE users SET created_by = 'x' WHERE username = ?1", &[name.into()]).unwrap();
+                barrier.wait();
+                let done = accounts::set_disabled(&tx, &rows, &Username::parse(name).unwrap(), true);
+                if done.is_ok() {
+                    tx.into_inner().commit().unwrap();
+                }
+                done.is_ok()
+            })
+        })
+        .collect();
+    let allowed: Vec<bool> = nodes.into_iter().map(|n| n.join().unwrap()).collect();
+    assert_eq!(allowed.iter().filter(|ok| **ok).count(), 1, "{allowed:?}");
+    assert!(accounts::admin_exists(&conn).unwrap());
 }

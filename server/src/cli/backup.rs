@@ -322,7 +322,7 @@ fn check(path: &Path, root: &RootKey) -> Result<(), String> {
         }
         Err(e) => return Err(format!("its audit trail cannot be read: {e}")),
     }
-    rows::check_all(&conn).map_err(|e| e.to_string())?;
+    rows::check_all(&conn, &unlocked.row_key()).map_err(|e| e.to_string())?;
     rolled_back(&conn)?;
     security_rolled_back(&conn)?;
     keyring::verify_all(&conn, &unlocked.keyring)?;

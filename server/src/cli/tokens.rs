@@ -81,7 +81,8 @@ pub async fn run(command: TokenCommand) -> Result<(), RunError> {
                 Expiry::parse(&expires).and_then(|e| e.at(now)).map_err(|e| user(&format!("--expires: {e}")))?;
             let state = local::open(&key, false).await?;
             let (token, hash) = tokens::new_token().map_err(token_error)?;
-            let (chain, record) = (state.audit.clone(), entry(Action::TokenCreate, scope.as_str(), &name));
+            let (chain, rows, record) =
+                (state.audit.clone(), state.rows.clone(), entry(Action::TokenCreate, scope.as_str(), &name));
             let view = state
                 .db
                 .call(move |c| {
@@ -90,7 +91,7 @@ pub async fn run(command: TokenCommand) -> Result<(), RunError> {
                         &chain,
                         record,
                         |_| (None, None),
-                        |c| tokens::create(c, &name, &scope, expires_at, &hash, Stamp { actor: ACTOR, at: now }),
+                        |c| tokens::create(c, &rows, &name, &scope, expires_at, &hash, Stamp { actor: ACTOR, at: now }),
                     )
                 })
                 .await
@@ -125,7 +126,8 @@ pub async fn run(command: TokenCommand) -> Result<(), RunError> {
         TokenCommand::Revoke { name, key } => {
             let name = TokenName::parse(&name).map_err(|e| user(&e))?;
             let state = local::open(&key, false).await?;
-            let (chain, record) = (state.audit.clone(), entry(Action::TokenRevoke, "", &name));
+            let (chain, rows, record) =
+                (state.audit.clone(), state.rows.clone(), entry(Action::TokenRevoke, "", &name));
             let revoked = name.clone();
             state
                 .db
@@ -135,7 +137,7 @@ pub async fn run(command: TokenCommand) -> Result<(), RunError> {
                         &chain,
                         record,
                         |_| (None, None),
-                        |c| tokens::revoke(c, &revoked, Stamp { actor: ACTOR, at: app::ssr::clock::now() }),
+                        |c| tokens::revoke(c, &rows, &revoked, Stamp { actor: ACTOR, at: app::ssr::clock::now() }),
                     )
                 })
                 .await

@@ -58,7 +58,7 @@ pub async fn add(name: &str, role: &str, namespace: Option<&str>, init: bool, ke
         outcome: OK.into(),
     };
     let shown = grant.clone();
-    let chain_key = state.audit.clone();
+    let (chain_key, rows) = (state.audit.clone(), state.rows.clone());
     state
         .db
         .call(move |c| {
@@ -70,6 +70,7 @@ pub async fn add(name: &str, role: &str, namespace: Option<&str>, init: bool, ke
                 |c| {
                     accounts::create_user(
                         c,
+                        &rows,
                         &username,
                         &hash,
                         &[grant],

@@ -29,11 +29,12 @@ async fn setup() -> (Server, Tokens) {
         expired: s.token("expired", "company.team", Some(Timestamp(app::ssr::clock::now().0 - 1))).await,
         revoked: s.token("revoked", "company.team", None).await,
     };
+    let rows = s.state.rows.clone();
     s.state
         .db
-        .call(|c| {
+        .call(move |c| {
             let at = app::ssr::store::Stamp { actor: "test", at: app::ssr::clock::now() };
-            app::ssr::store::tokens::revoke(c, &app::domain::TokenName::parse("revoked").unwrap(), at)
+            app::ssr::store::tokens::revoke(c, &rows, &app::domain::TokenName::parse("revoked").unwrap(), at)
         })
         .await
         .unwrap();

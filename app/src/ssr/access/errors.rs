@@ -2,6 +2,7 @@
 //! an `AppError` (server functions) or a `ReadError` (workload reads) here, and nowhere else.
 
 use crate::error::AppError;
+use crate::ssr::db::sql::SqlError;
 use crate::ssr::store::{accounts::AccountError, import::ImportError, tokens::TokenError, StoreError};
 
 /// Why a workload request is refused or failed. Both API surfaces map this to
@@ -113,24 +114,25 @@ pub fn store_error(err: StoreError) -> AppError {
                  Your value was not saved: look at the new version, then rotate again if yours should replace it."
             ),
         ),
-        StoreError::Sqlite(e) if crate::ssr::db::unwritable(&e) => unavailable(&e),
+        StoreError::Database(e) if e.unavailable() => unavailable(&e),
         other => internal("store", &other),
     }
 }
 
-/// A database failure as the user is told it: a write the disk refused is 503
-/// "nothing was changed" (as for every write); anything else is internal.
-pub fn sqlite_error(what: &str, err: &rusqlite::Error) -> AppError {
-    if crate::ssr::db::unwritable(err) {
+/// A database failure as the user is told it: a write the disk or the
+/// database refused is 503 "nothing was changed" (as for every write);
+/// anything else is internal.
+pub fn database_error(what: &str, err: &SqlError) -> AppError {
+    if err.unavailable() {
         unavailable(err)
     } else {
         internal(what, err)
     }
 }
 
-/// Logs a write the disk refused, and tells the client plainly.
-pub(super) fn unavailable(err: &rusqlite::Error) -> AppError {
-    tracing::error!(error = %err, "a write failed: the disk is full or read-only");
+/// Logs a write the disk or database refused, and tells the client plainly.
+pub(super) fn unavailable(err: &SqlError) -> AppError {
+    tracing::error!(error = %err, "a write failed: the disk is full or read-only, or the database is unavailable");
     AppError::Unavailable
 }
 
@@ -148,7 +150,7 @@ pub fn account_error(err: AccountError) -> AppError {
         AccountError::LastAdmin => {
             AppError::conflict(None, "That would leave no enabled admin of every namespace. Add another admin first.")
         }
-        AccountError::Sqlite(e) if crate::ssr::db::unwritable(&e) => unavailable(&e),
+        AccountError::Database(e) if e.unavailable() => unavailable(&e),
         other => internal("accounts", &other),
     }
 }
@@ -160,7 +162,7 @@ pub fn token_error(e: TokenError) -> AppError {
         TokenError::NotFound => AppError::NotFound("Token not found.".into()),
         TokenError::AlreadyRevoked => AppError::conflict(None, "That token is already revoked."),
         // A full or read-only disk: 503 "nothing was changed", like every other write.
-        TokenError::Sqlite(e) => sqlite_error("tokens", &e),
+        TokenError::Database(e) => database_error("tokens", &e),
         other => internal("tokens", &other),
     }
 }

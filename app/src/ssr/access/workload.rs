@@ -20,7 +20,7 @@ use crate::ssr::{
     audit::{Actor, Appender, Client, NewEntry},
     auth::token_hash,
     crypto::Keyring,
-    db::group_commit::NotTaken,
+    db::{group_commit::NotTaken, RowKey},
     state::AppState,
     store::{self, tokens},
 };
@@ -72,9 +72,9 @@ impl From<ReadError> for Refusal {
 }
 
 /// Checks a presented token against the store: known, not revoked, not expired.
-fn check_token(c: &Connection, presented: Option<&str>, now: Timestamp) -> Result<Workload, Refusal> {
+fn check_token(c: &Connection, rows: &RowKey, presented: Option<&str>, now: Timestamp) -> Result<Workload, Refusal> {
     let token = presented.map(str::trim).filter(|t| !t.is_empty()).ok_or(ReadError::MissingToken)?;
-    let record = tokens::lookup(c, &token_hash(token))
+    let record = tokens::lookup(c, rows, &token_hash(token))
         .map_err(|e| internal_read("token lookup", &e))?
         .ok_or(ReadError::BadToken)?;
     let refuse = |error| Refusal { error, actor: Actor::Token(record.name.clone()) };
@@ -159,7 +159,7 @@ impl Recorder {
                 self.entry(who.actor(), d.defined_in.to_string(), d.key.to_string(), Some(d.version.into()), outcome);
             trail.push(tx, entry)?;
         }
-        tokens::touch(tx, who.id, self.now)
+        Ok(tokens::touch(tx, who.id, self.now)?)
     }
 }
 
@@ -216,8 +216,8 @@ impl Request<'_> {
     /// Checks the presented token, on a reader (nothing is disclosed, so
     /// nothing waits for the writer). Refusals are recorded in the audit trail.
     pub async fn authenticate(&self, presented: Option<&str>) -> Result<Workload, ReadError> {
-        let (presented, now) = (presented.map(str::to_owned), crate::ssr::clock::now());
-        match self.state.db.read(move |c| check_token(c, presented.as_deref(), now)).await {
+        let (presented, now, rows) = (presented.map(str::to_owned), crate::ssr::clock::now(), self.state.rows.clone());
+        match self.state.db.read(move |c| check_token(c, &rows, presented.as_deref(), now)).await {
             Ok(who) => Ok(who),
             Err(refusal) => {
                 self.refuse(refusal.actor, refusal.error.clone()).await;
@@ -236,9 +236,9 @@ impl Request<'_> {
         work: Box<Work<T>>,
     ) -> Result<Read<T>, ReadError> {
         let (presented, namespace, record) = (presented.map(str::to_owned), namespace.to_owned(), self.recorder());
-        let keyring = self.state.keyring.clone();
+        let (keyring, rows) = (self.state.keyring.clone(), self.state.rows.clone());
         self.in_batch(move |tx, trail| {
-            let checked = check_token(tx, presented.as_deref(), record.now).and_then(|who| {
+            let checked = check_token(tx, &rows, presented.as_deref(), record.now).and_then(|who| {
                 let refuse = |error| Refusal { error, actor: who.actor() };
                 let ns = in_scope(&who, &namespace).map_err(refuse)?;
                 let (answer, values) = work(tx, &keyring, &ns).map_err(refuse)?;
@@ -359,7 +359,7 @@ impl Request<'_> {
     /// Notes the token's use (listings and metadata: no values, no entries).
     async fn used(&self, who: &Workload) {
         let (id, now) = (who.id, crate::ssr::clock::now());
-        if let Err(e) = self.in_batch(move |tx, _| tokens::touch(tx, id, now).map(Ok)).await {
+        if let Err(e) = self.in_batch(move |tx, _| Ok(tokens::touch(tx, id, now).map(Ok)?)).await {
             tracing::warn!(error = %e, "could not note a token's use");
         }
     }

@@ -4,7 +4,7 @@ use super::*;
 use crate::domain::audit::AuditEntry;
 use crate::ssr::crypto::BaseKey;
 use crate::ssr::db::group_commit::Batch;
-use crate::ssr::db::sql::{Engine, Sql, SqlError, Value};
+use crate::ssr::db::sql::{hold, Lock, Sql, SqlError, Value};
 use hmac::{Mac, SimpleHmac};
 use rusqlite::Connection;
 use std::sync::Arc;
@@ -79,16 +79,11 @@ pub struct Chain {
     mac: Vec<u8>,
 }
 
-/// The advisory lock appenders hold on PostgreSQL (any constant, the same on every node).
-const AUDIT_LOCK: i64 = 0x5354_524f_4e47_0001;
-
 impl Chain {
     pub fn load<S: Sql + ?Sized>(db: &S) -> Result<Self, SqlError> {
-        if db.engine() == Engine::Postgres {
-            // A lock of its own, not the head's row: it holds even before the
-            // chain's first head is written.
-            db.query("SELECT pg_advisory_xact_lock(?1)::text", &[AUDIT_LOCK.into()])?;
-        }
+        // A lock of its own, not the head's row: it holds even before the
+        // chain's first head is written.
+        hold(db, Lock::Audit)?;
         let last = db.query_opt("SELECT id, mac FROM audit ORDER BY id DESC LIMIT 1", &[])?;
         let (id, mac) = match last {
             Some(row) => (row[0].int()?, row[1].blob()?.to_vec()),

@@ -25,7 +25,7 @@
 //!   triggers on `secrets` at every add, rotation, delete, restore or purge; a
 //!   namespace's map version (Vault surface) is the sum of the counters along
 //!   its ancestry, so it only ever grows.
-//! - `users.mac`, `grants.mac`, `tokens.mac`: the security rows' MACs (`rows`).
+//! - `users.mac`, `grants.mac`, `tokens.mac`: the security rows' MACs (`store::rows`).
 
 use rusqlite::Connection;
 use std::{
@@ -44,7 +44,7 @@ mod row_mac;
 pub mod sql;
 pub mod url;
 use migrations::MIGRATIONS;
-pub use row_mac::{install_row_mac, RowKey};
+pub use row_mac::RowKey;
 
 /// How many migrations this binary knows: the schema version it writes.
 pub const MIGRATIONS_LEN: usize = MIGRATIONS.len();
@@ -147,8 +147,6 @@ struct Connections {
     writer: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
     next: AtomicUsize,
-    /// Installed on every connection once the database is unlocked (`rows`).
-    row_key: std::sync::OnceLock<RowKey>,
 }
 
 impl Db {
@@ -163,18 +161,7 @@ impl Db {
             writer: Mutex::new(writer),
             readers,
             next: AtomicUsize::new(0),
-            row_key: std::sync::OnceLock::new(),
         })))
-    }
-
-    /// Gives every connection, and every one opened later, `row_mac` (see `rows`).
-    pub fn install_row_key(&self, key: RowKey) -> rusqlite::Result<()> {
-        install_row_mac(&lock(&self.0.writer), &key)?;
-        for reader in self.0.readers.iter() {
-            install_row_mac(&lock(reader), &key)?;
-        }
-        let _ = self.0.row_key.set(key);
-        Ok(())
     }
 
     /// Whether the disk under the database can take an append now: `Err`
@@ -196,11 +183,7 @@ impl Db {
     /// A read-only connection of its own, for long reads (exports) that
     /// should not hold one of the shared readers.
     pub fn own_reader(&self) -> rusqlite::Result<Connection> {
-        let conn = reader(&self.0.path)?;
-        if let Some(key) = self.0.row_key.get() {
-            install_row_mac(&conn, key)?;
-        }
-        Ok(conn)
+        reader(&self.0.path)
     }
 
     /// Runs `f` with the writer connection, blocking the calling thread: for

@@ -34,8 +34,6 @@ CREATE TABLE leases (
     ),
 ];
 
-/// The advisory lock key migrations hold (any constant, the same on every node).
-const MIGRATION_LOCK: i64 = 0x5354_524f_4e47; // "STRONG"
 
 const BASELINE_SQL: &str = r#"
 CREATE TABLE meta (
@@ -208,7 +206,7 @@ pub fn migrate(db: &mut Pg<postgres::Client>) -> Result<usize, SqlError> {
     let tx = Pg::new(tx);
     // A node that cannot get the lock in a minute says so rather than hang.
     tx.batch("SET LOCAL lock_timeout = '60s'")?;
-    tx.query("SELECT pg_advisory_xact_lock(?1)::text", &[Value::Int(MIGRATION_LOCK)])?;
+    super::sql::hold(&tx, super::sql::Lock::Migrations)?;
     tx.batch("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)")?;
     let current = version(&tx)?;
     refuse_newer(current, newest)?;

@@ -1,12 +1,9 @@
-//! The `row_mac(…)` SQL function: the MAC of a security row under the row key (see `store::rows`).
+//! The row key: the MAC of a security row (see `store::rows`), computed here
+//! in Rust, so that no SQL function — and so nothing stored in the database —
+//! can compute one, and so that both engines check rows alike.
 
-use crate::ssr::crypto::BaseKey;
+use crate::ssr::{crypto::BaseKey, db::sql::Value};
 use hmac::Mac;
-use rusqlite::{
-    functions::{Context, FunctionFlags},
-    types::ValueRef,
-    Connection,
-};
 use std::sync::Arc;
 use zeroize::Zeroizing;
 
@@ -25,33 +22,40 @@ impl RowKey {
         Self(Arc::new(base.derive("strongroom security rows v1")))
     }
 
-    /// The MAC of one row's values: each length-prefixed with its type, so
-    /// that no two different rows encode alike.
-    pub(crate) fn mac(&self, values: &[ValueRef<'_>]) -> Vec<u8> {
+    /// The HMAC over one row's values: each length-prefixed with its type, so
+    /// that no two different rows encode alike. (The encoding of the SQL
+    /// function it replaces, so rows sealed by earlier versions still match.)
+    fn hmac(&self, values: &[Value<'_>]) -> hmac::SimpleHmac<sha2::Sha256> {
         let key: &[u8] = self.0.as_ref().as_ref();
         let mut mac = crate::ssr::crypto::hmac_sha256(key);
         for value in values {
-            let (tag, bytes): (u8, std::borrow::Cow<[u8]>) = match value {
-                ValueRef::Null => (b'n', (&[][..]).into()),
-                ValueRef::Integer(i) => (b'i', i.to_be_bytes().to_vec().into()),
-                ValueRef::Real(r) => (b'r', r.to_be_bytes().to_vec().into()),
-                ValueRef::Text(t) => (b't', (*t).into()),
-                ValueRef::Blob(b) => (b'b', (*b).into()),
+            let int;
+            let (tag, bytes): (u8, &[u8]) = match value {
+                Value::Null => (b'n', &[]),
+                Value::Int(i) => {
+                    int = i.to_be_bytes();
+                    (b'i', &int)
+                }
+                Value::Text(t) => (b't', t.as_bytes()),
+                Value::Blob(b) => (b'b', b),
             };
             mac.update(&[tag]);
             mac.update(&(bytes.len() as u64).to_be_bytes());
-            mac.update(&bytes);
+            mac.update(bytes);
         }
-        mac.finalize().into_bytes().to_vec()
+        mac
     }
-}
 
-/// Installs `row_mac(…)` on `conn` (again: replaces it).
-pub fn install_row_mac(conn: &Connection, key: &RowKey) -> rusqlite::Result<()> {
-    let key = key.clone();
-    let flags = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC | FunctionFlags::SQLITE_DIRECTONLY;
-    conn.create_scalar_function("row_mac", -1, flags, move |ctx: &Context<'_>| {
-        let values = (0..ctx.len()).map(|i| ctx.get_raw(i)).collect::<Vec<_>>();
-        Ok(key.mac(&values))
-    })
+    /// The MAC of one row's values.
+    pub fn mac(&self, values: &[Value<'_>]) -> Vec<u8> {
+        self.hmac(values).finalize().into_bytes().to_vec()
+    }
+
+    /// Whether `tag` is the MAC of `values` (in constant time).
+    pub fn verify(&self, values: &[Value<'_>], tag: &Value<'_>) -> bool {
+        match tag {
+            Value::Blob(tag) => self.hmac(values).verify_slice(tag).is_ok(),
+            _ => false,
+        }
+    }
 }

@@ -140,6 +140,27 @@ pub enum SqlError {
     Schema(String),
 }
 
+impl SqlError {
+    /// Nothing can be written now, and nothing was: SQLite's disk is full,
+    /// read-only or failing; PostgreSQL is unreachable, out of disk, shutting
+    /// down or a read-only standby (a failover under way). The statement
+    /// failed whole, so the caller's unit of work changed nothing.
+    pub fn unavailable(&self) -> bool {
+        match self {
+            SqlError::Sqlite(e) => super::unwritable(e),
+            SqlError::Postgres(e) => match e.code() {
+                None => e.is_closed() || e.as_db_error().is_none(),
+                Some(code) => {
+                    let code = code.code();
+                    // 08 connection, 53 resources (disk full), 57P shutdown, 25006 read-only transaction.
+                    code.starts_with("08") || code.starts_with("53") || code.starts_with("57P") || code == "25006"
+                }
+            },
+            SqlError::Type(_) | SqlError::Schema(_) => false,
+        }
+    }
+}
+
 /// Code on SQLite's own types (`rusqlite::Result`) calls this layer with `?`:
 /// a SQLite error comes back as itself.
 impl From<SqlError> for rusqlite::Error {
@@ -191,6 +212,29 @@ impl Value<'_> {
             Value::Blob(v) => Value::Blob(Cow::Owned(v.to_vec())),
         }
     }
+}
+
+/// Locks that writers hold on PostgreSQL, where they do not queue for the
+/// whole database as SQLite's do: each an advisory lock (any constant, the
+/// same on every node) held until the transaction ends.
+#[derive(Clone, Copy, Debug)]
+pub enum Lock {
+    /// Schema migrations: one node migrates, the others wait and find it done.
+    Migrations = 0x5354_524f_4e47, // "STRONG"
+    /// The audit chain's head: appenders on every node take turns.
+    Audit = 0x5354_524f_4e47_0001,
+    /// Changes that could leave no enabled admin of every namespace.
+    Admins = 0x5354_524f_4e47_0002,
+}
+
+/// Waits for `lock`, then holds it until the transaction ends (PostgreSQL;
+/// on SQLite the writer holds the whole database already). A statement run
+/// after it sees every change committed by the lock's previous holder.
+pub fn hold<S: Sql + ?Sized>(db: &S, lock: Lock) -> Result<(), SqlError> {
+    if db.engine() == Engine::Postgres {
+        db.query("SELECT pg_advisory_xact_lock(?1)::text", &[Value::Int(lock as i64)])?;
+    }
+    Ok(())
 }
 
 /// Runs `work` inside a savepoint of `db`'s transaction (SQLite begins one

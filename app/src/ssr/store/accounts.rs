@@ -1,12 +1,15 @@
-//! Users, grants and sessions in SQLite. Free of Leptos, like `store`.
+//! Users, grants and sessions. Free of Leptos, like `store`.
 //! Passwords arrive already hashed; session tokens arrive already hashed.
 
 use crate::domain::{view::UserView, Grant, Role, Scope, Timestamp, UserId, Username};
 use crate::ssr::{
+    db::{
+        sql::{hold, savepoint, Lock, Sql, SqlError},
+        RowKey,
+    },
     store::rows::{self, GRANTS, USERS},
     store::Stamp,
 };
-use rusqlite::{params, Connection, OptionalExtension};
 use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
@@ -25,7 +28,13 @@ pub enum AccountError {
     #[error("an admin exists already")]
     AdminExists,
     #[error("database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Database(#[from] SqlError),
+}
+
+impl From<rusqlite::Error> for AccountError {
+    fn from(e: rusqlite::Error) -> Self {
+        Self::Database(e.into())
+    }
 }
 
 type Result<T, E = AccountError> = std::result::Result<T, E>;
@@ -47,234 +56,233 @@ pub struct SessionUser {
     pub grants: Vec<Grant>,
 }
 
-fn user_id(conn: &Connection, username: &Username) -> Result<UserId> {
-    conn.query_row("SELECT id FROM users WHERE username = ?1", [username.as_str()], |r| r.get(0))
-        .optional()?
-        .ok_or(AccountError::UserNotFound)
+fn user_id<S: Sql + ?Sized>(db: &S, username: &Username) -> Result<UserId> {
+    let row = db.query_opt("SELECT id FROM users WHERE username = ?1", &[username.as_str().into()])?;
+    Ok(UserId(row.ok_or(AccountError::UserNotFound)?[0].int()?))
 }
 
 /// Creates a user with an already-hashed password and its first grants.
-pub fn create_user(
-    conn: &mut Connection,
+pub fn create_user<S: Sql + ?Sized>(
+    db: &S,
+    rows: &RowKey,
     username: &Username,
     password_hash: &str,
     grants: &[Grant],
     stamp: Stamp<'_>,
 ) -> Result<()> {
-    let tx = conn.savepoint()?;
-    if user_id(&tx, username).is_ok() {
-        return Err(AccountError::UserExists);
-    }
-    tx.execute(
-        "INSERT INTO users (username, password_hash, created_at, created_by, password_changed_at)
-         VALUES (?1, ?2, ?3, ?4, ?3)",
-        params![username.as_str(), password_hash, stamp.at.0, stamp.actor],
-    )?;
-    let id = UserId(tx.last_insert_rowid());
-    seal_user(&tx, id)?;
-    for grant in grants {
-        insert_grant(&tx, id, grant, stamp)?;
-    }
-    tx.commit()?;
-    Ok(())
+    savepoint(db, |tx| {
+        // Two creates of one name at once: the unique index refuses the second.
+        let made = tx.query_opt(
+            "INSERT INTO users (username, password_hash, created_at, created_by, password_changed_at)
+             VALUES (?1, ?2, ?3, ?4, ?3) ON CONFLICT (username) DO NOTHING RETURNING id",
+            &[username.as_str().into(), password_hash.into(), stamp.at.0.into(), stamp.actor.into()],
+        )?;
+        let id = UserId(made.ok_or(AccountError::UserExists)?[0].int()?);
+        seal_user(tx, rows, id)?;
+        for grant in grants {
+            insert_grant(tx, rows, id, grant, stamp)?;
+        }
+        Ok(())
+    })
 }
 
 /// Gives a `users` row its MAC after a change (see `rows`).
-fn seal_user(conn: &Connection, id: UserId) -> Result<()> {
-    conn.execute(&format!("UPDATE users SET mac = {USERS} WHERE id = ?1"), [id])?;
+fn seal_user<S: Sql + ?Sized>(db: &S, rows: &RowKey, id: UserId) -> Result<()> {
+    rows::reseal(db, rows, &USERS, "id = ?1", &[id.into()])?;
     Ok(())
 }
 
 /// What signing in as `username` is checked against; none for a name that is
 /// no account, or whose row was changed without the root key.
-pub fn credentials(conn: &Connection, username: &Username) -> Result<Option<Credentials>> {
-    let row = conn
-        .query_row(
-            &format!("SELECT id, password_hash, disabled, mac IS {USERS} FROM users WHERE username = ?1"),
-            [username.as_str()],
-            |r| {
-                let found = Credentials {
-                    id: r.get(0)?,
-                    username: username.clone(),
-                    password_hash: r.get(1)?,
-                    disabled: r.get(2)?,
-                };
-                Ok((found, r.get::<_, bool>(3)?))
-            },
-        )
-        .optional()?;
-    Ok(match row {
-        Some((found, true)) => Some(found),
-        Some((_, false)) => {
-            rows::refused("users", username.as_str());
-            None
-        }
-        None => None,
-    })
+pub fn credentials<S: Sql + ?Sized>(db: &S, rows: &RowKey, username: &Username) -> Result<Option<Credentials>> {
+    // The covered columns (id, username, password_hash, disabled, password_changed_at), then mac.
+    static SQL: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| format!("SELECT {} FROM users WHERE username = ?1", USERS.columns("")));
+    let Some(row) = db.query_opt(&SQL, &[username.as_str().into()])? else { return Ok(None) };
+    if !USERS.intact(rows, &row) {
+        rows::refused("users", username.as_str());
+        return Ok(None);
+    }
+    Ok(Some(Credentials {
+        id: UserId(row[0].int()?),
+        username: username.clone(),
+        password_hash: row[2].text()?.to_owned(),
+        disabled: row[3].int()? != 0,
+    }))
 }
 
 /// Replaces a password hash. `ends_sessions` ends the user's sessions except
 /// the one whose hash is given (the caller's own, when changing one's own password).
-pub fn set_password_hash(
-    conn: &mut Connection,
+pub fn set_password_hash<S: Sql + ?Sized>(
+    db: &S,
+    rows: &RowKey,
     user: UserId,
     hash: &str,
     now: Timestamp,
     keep_session: Option<&[u8]>,
     ends_sessions: bool,
 ) -> Result<()> {
-    let tx = conn.savepoint()?;
-    tx.execute(
-        "UPDATE users SET password_hash = ?2, password_changed_at = ?3 WHERE id = ?1",
-        params![user, hash, now.0],
-    )?;
-    seal_user(&tx, user)?;
-    if ends_sessions {
-        tx.execute("DELETE FROM sessions WHERE user_id = ?1 AND token_hash IS NOT ?2", params![user, keep_session])?;
-    }
-    tx.commit()?;
-    Ok(())
-}
-
-pub fn user_id_of(conn: &Connection, username: &Username) -> Result<UserId> {
-    user_id(conn, username)
-}
-
-fn parse_grant(role: String, namespace: String) -> rusqlite::Result<Grant> {
-    let conv = |e: Box<dyn std::error::Error + Send + Sync>| {
-        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, e)
-    };
-    Ok(Grant {
-        role: role.parse::<Role>().map_err(|e| conv(Box::new(e)))?,
-        scope: Scope::parse(&namespace).map_err(|e| conv(Box::new(e)))?,
+    savepoint(db, |tx| {
+        tx.execute(
+            "UPDATE users SET password_hash = ?2, password_changed_at = ?3 WHERE id = ?1",
+            &[user.into(), hash.into(), now.0.into()],
+        )?;
+        seal_user(tx, rows, user)?;
+        if ends_sessions {
+            let keep = keep_session.unwrap_or_default();
+            tx.execute("DELETE FROM sessions WHERE user_id = ?1 AND token_hash <> ?2", &[user.into(), keep.into()])?;
+        }
+        Ok(())
     })
 }
 
+pub fn user_id_of<S: Sql + ?Sized>(db: &S, username: &Username) -> Result<UserId> {
+    user_id(db, username)
+}
+
+fn parse_grant(role: &str, namespace: &str) -> Result<Grant, SqlError> {
+    let bad = |what: &str| SqlError::Type(format!("a stored grant's {what} does not parse"));
+    Ok(Grant { role: role.parse::<Role>().map_err(|_| bad("role"))?, scope: Scope::parse(namespace).map_err(|_| bad("namespace"))? })
+}
+
 /// The user's grants; one whose row was changed without the root key is left out (and logged).
-pub fn grants_of(conn: &Connection, user: UserId) -> Result<Vec<Grant>> {
-    let mut stmt =
-        conn.prepare_cached(&format!("SELECT role, namespace, mac IS {GRANTS} FROM grants WHERE user_id = ?1"))?;
-    let rows =
-        stmt.query_map([user], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, bool>(2)?)))?;
+pub fn grants_of<S: Sql + ?Sized>(db: &S, rows: &RowKey, user: UserId) -> Result<Vec<Grant>> {
+    // The covered columns (user_id, role, namespace), then mac.
+    static SQL: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| format!("SELECT {} FROM grants WHERE user_id = ?1", GRANTS.columns("")));
     let mut grants = Vec::new();
-    for row in rows {
-        let (role, namespace, sealed) = row?;
-        if !sealed {
+    db.query_each(&SQL, &[user.into()], &mut |row| {
+        let (role, namespace) = (row[1].text()?, row[2].text()?);
+        if !GRANTS.intact(rows, row) {
             rows::refused("grants", &format!("user {user}: {role} on {namespace:?}"));
-            continue;
+            return Ok(());
         }
         grants.push(parse_grant(role, namespace)?);
-    }
+        Ok(())
+    })?;
     grants.sort();
     Ok(grants)
 }
 
-fn insert_grant(conn: &Connection, user: UserId, grant: &Grant, stamp: Stamp<'_>) -> Result<()> {
-    let inserted = conn.execute(
-        "INSERT OR IGNORE INTO grants (user_id, role, namespace, created_at, created_by) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![user, grant.role.as_str(), grant.scope.as_str(), stamp.at.0, stamp.actor],
+fn insert_grant<S: Sql + ?Sized>(db: &S, rows: &RowKey, user: UserId, grant: &Grant, stamp: Stamp<'_>) -> Result<()> {
+    let inserted = db.execute(
+        "INSERT INTO grants (user_id, role, namespace, created_at, created_by) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (user_id, role, namespace) DO NOTHING",
+        &[user.into(), grant.role.as_str().into(), grant.scope.as_str().into(), stamp.at.0.into(), stamp.actor.into()],
     )?;
     if inserted == 0 {
         return Err(AccountError::GrantExists);
     }
-    conn.execute(
-        &format!("UPDATE grants SET mac = {GRANTS} WHERE user_id = ?1 AND role = ?2 AND namespace = ?3"),
-        params![user, grant.role.as_str(), grant.scope.as_str()],
+    rows::reseal(
+        db,
+        rows,
+        &GRANTS,
+        "user_id = ?1 AND role = ?2 AND namespace = ?3",
+        &[user.into(), grant.role.as_str().into(), grant.scope.as_str().into()],
     )?;
     Ok(())
 }
 
-pub fn add_grant(conn: &mut Connection, username: &Username, grant: &Grant, stamp: Stamp<'_>) -> Result<()> {
-    let tx = conn.savepoint()?;
-    let id = user_id(&tx, username)?;
-    insert_grant(&tx, id, grant, stamp)?;
-    tx.commit()?;
-    Ok(())
+pub fn add_grant<S: Sql + ?Sized>(
+    db: &S,
+    rows: &RowKey,
+    username: &Username,
+    grant: &Grant,
+    stamp: Stamp<'_>,
+) -> Result<()> {
+    savepoint(db, |tx| {
+        let id = user_id(tx, username)?;
+        insert_grant(tx, rows, id, grant, stamp)
+    })
 }
 
 /// Whether an enabled admin of every namespace exists.
-pub fn admin_exists(conn: &Connection) -> Result<bool> {
-    Ok(full_admins(conn)? > 0)
+pub fn admin_exists<S: Sql + ?Sized>(db: &S) -> Result<bool> {
+    Ok(full_admins(db)? > 0)
 }
 
-/// Enabled users holding admin on every namespace.
-fn full_admins(conn: &Connection) -> Result<i64> {
-    Ok(conn.query_row(
+/// Enabled users holding admin on every namespace. Counted under a lock, so
+/// that two changes at once on PostgreSQL (each removing one of two admins)
+/// take turns, and the second counts after the first's change.
+fn full_admins<S: Sql + ?Sized>(db: &S) -> Result<i64> {
+    hold(db, Lock::Admins)?;
+    let counted = db.query(
         "SELECT count(*) FROM users u JOIN grants g ON g.user_id = u.id
          WHERE u.disabled = 0 AND g.role = 'admin' AND g.namespace = ''",
-        [],
-        |r| r.get(0),
-    )?)
+        &[],
+    )?;
+    Ok(counted[0][0].int()?)
 }
 
-pub fn revoke_grant(conn: &mut Connection, username: &Username, grant: &Grant) -> Result<()> {
-    let tx = conn.savepoint()?;
-    let id = user_id(&tx, username)?;
-    let removed = tx.execute(
-        "DELETE FROM grants WHERE user_id = ?1 AND role = ?2 AND namespace = ?3",
-        params![id, grant.role.as_str(), grant.scope.as_str()],
-    )?;
-    if removed == 0 {
-        return Err(AccountError::GrantNotFound);
-    }
-    if full_admins(&tx)? == 0 {
-        return Err(AccountError::LastAdmin);
-    }
-    tx.commit()?;
-    Ok(())
+pub fn revoke_grant<S: Sql + ?Sized>(db: &S, username: &Username, grant: &Grant) -> Result<()> {
+    savepoint(db, |tx| {
+        let id = user_id(tx, username)?;
+        let removed = tx.execute(
+            "DELETE FROM grants WHERE user_id = ?1 AND role = ?2 AND namespace = ?3",
+            &[id.into(), grant.role.as_str().into(), grant.scope.as_str().into()],
+        )?;
+        if removed == 0 {
+            return Err(AccountError::GrantNotFound);
+        }
+        if full_admins(tx)? == 0 {
+            return Err(AccountError::LastAdmin);
+        }
+        Ok(())
+    })
 }
 
 /// Disables (ending every session) or re-enables a user.
-pub fn set_disabled(conn: &mut Connection, username: &Username, disabled: bool) -> Result<()> {
-    let tx = conn.savepoint()?;
-    let id = user_id(&tx, username)?;
-    tx.execute("UPDATE users SET disabled = ?2 WHERE id = ?1", params![id, disabled])?;
-    seal_user(&tx, id)?;
-    if disabled {
-        tx.execute("DELETE FROM sessions WHERE user_id = ?1", [id])?;
-        if full_admins(&tx)? == 0 {
-            return Err(AccountError::LastAdmin);
+pub fn set_disabled<S: Sql + ?Sized>(db: &S, rows: &RowKey, username: &Username, disabled: bool) -> Result<()> {
+    savepoint(db, |tx| {
+        let id = user_id(tx, username)?;
+        tx.execute("UPDATE users SET disabled = ?2 WHERE id = ?1", &[id.into(), disabled.into()])?;
+        seal_user(tx, rows, id)?;
+        if disabled {
+            tx.execute("DELETE FROM sessions WHERE user_id = ?1", &[id.into()])?;
+            if full_admins(tx)? == 0 {
+                return Err(AccountError::LastAdmin);
+            }
         }
-    }
-    tx.commit()?;
-    Ok(())
+        Ok(())
+    })
+}
+
+/// How many accounts exist (none on a fresh install).
+pub fn user_count<S: Sql + ?Sized>(db: &S) -> Result<i64> {
+    Ok(db.query("SELECT count(*) FROM users", &[])?[0][0].int()?)
 }
 
 /// Every user with grants and live session count, by username.
-/// How many accounts exist (none on a fresh install).
-pub fn user_count(conn: &Connection) -> Result<i64> {
-    Ok(conn.query_row("SELECT count(*) FROM users", [], |r| r.get(0))?)
-}
-
-pub fn list_users(conn: &Connection) -> Result<Vec<UserView>> {
-    let mut stmt = conn.prepare(
+pub fn list_users<S: Sql + ?Sized>(db: &S, rows: &RowKey) -> Result<Vec<UserView>> {
+    let found = db.query(
         "SELECT id, username, disabled, created_at, (SELECT count(*) FROM sessions s WHERE s.user_id = u.id),
             (SELECT a.at FROM audit a WHERE a.actor = u.username AND a.action = 'sign-in'
                AND substr(a.outcome, 1, 2) = 'ok' ORDER BY a.id DESC LIMIT 1)
          FROM users u ORDER BY username",
+        &[],
     )?;
-    let rows = stmt
-        .query_map([], |r| {
-            let last: Option<i64> = r.get(5)?;
-            Ok((r.get::<_, UserId>(0)?, r.get::<_, String>(1)?, r.get(2)?, Timestamp(r.get(3)?), r.get(4)?, last))
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    rows.into_iter()
-        .map(|(id, name, disabled, created_at, sessions, last)| {
-            let username = Username::parse(&name)
-                .map_err(|e| rusqlite::Error::FromSqlConversionFailure(1, rusqlite::types::Type::Text, Box::new(e)))?;
-            let last_sign_in = last.map(Timestamp);
-            Ok(UserView { username, disabled, created_at, sessions, last_sign_in, grants: grants_of(conn, id)? })
+    found
+        .iter()
+        .map(|r| {
+            let id = UserId(r[0].int()?);
+            Ok(UserView {
+                username: r[1].parse::<Username>()?,
+                disabled: r[2].int()? != 0,
+                created_at: Timestamp(r[3].int()?),
+                sessions: u32::try_from(r[4].int()?).unwrap_or(u32::MAX),
+                last_sign_in: r[5].opt_int()?.map(Timestamp),
+                grants: grants_of(db, rows, id)?,
+            })
         })
         .collect()
 }
 
 // ---------------------------------------------------------------- sessions
 
-pub fn create_session(conn: &Connection, token_hash: &[u8], user: UserId, now: Timestamp) -> Result<()> {
-    conn.execute(
+pub fn create_session<S: Sql + ?Sized>(db: &S, token_hash: &[u8], user: UserId, now: Timestamp) -> Result<()> {
+    db.execute(
         "INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at) VALUES (?1, ?2, ?3, ?3)",
-        params![token_hash, user, now.0],
+        &[token_hash.into(), user.into(), now.0.into()],
     )?;
     Ok(())
 }
@@ -286,9 +294,6 @@ pub struct SessionLimits {
     pub absolute: Duration,
 }
 
-/// The user of a live session. An expired session (idle or absolute), or one
-/// whose user is disabled, is deleted and counts as none. `last_seen_at` is
-/// refreshed at most once a minute, so page loads rarely write.
 /// What a session lookup found. Lookups run on a read-only connection; the
 /// follow-ups (`Ended` → delete, `touch` → bump `last_seen_at`) go to the writer.
 #[derive(Debug)]
@@ -303,46 +308,55 @@ pub enum SessionLookup {
     },
 }
 
-pub fn lookup_session(
-    conn: &Connection,
+/// The user of a live session. An expired session (idle or absolute), or one
+/// whose user is disabled, counts as ended. `last_seen_at` is refreshed at
+/// most once a minute, so page loads rarely write.
+pub fn lookup_session<S: Sql + ?Sized>(
+    db: &S,
+    rows: &RowKey,
     token_hash: &[u8],
     now: Timestamp,
     limits: SessionLimits,
 ) -> Result<SessionLookup> {
-    let row: Option<(UserId, String, bool, i64, i64, bool)> = conn
-        .prepare_cached(&format!(
-            "SELECT u.id, u.username, u.disabled, s.created_at, s.last_seen_at, u.mac IS {USERS}
-             FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?1"
-        ))?
-        .query_row([token_hash], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))
-        .optional()?;
-    let Some((id, name, disabled, created, seen, sealed)) = row else { return Ok(SessionLookup::Missing) };
+    // The user's covered columns and mac, then the session's times.
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "SELECT {}, s.created_at, s.last_seen_at FROM sessions s JOIN users u ON u.id = s.user_id
+             WHERE s.token_hash = ?1",
+            USERS.columns("u")
+        )
+    });
+    let Some(row) = db.query_opt(&SQL, &[token_hash.into()])? else { return Ok(SessionLookup::Missing) };
+    let (user, times) = row.split_at(USERS.width());
+    let (id, name, disabled) = (UserId(user[0].int()?), user[1].text()?, user[3].int()? != 0);
+    let (created, seen) = (times[0].int()?, times[1].int()?);
+    let sealed = USERS.intact(rows, user);
     let expired = now.0 - seen > limits.idle.as_secs() as i64 || now.0 - created > limits.absolute.as_secs() as i64;
     // Times after now were not written by this server (a clock a minute off is forgiven).
     let from_the_future = created > now.0 + 60 || seen > now.0 + 60;
-    let Ok(username) = Username::parse(&name) else { return Ok(SessionLookup::Ended) };
+    let Ok(username) = Username::parse(name) else { return Ok(SessionLookup::Ended) };
     if !sealed {
-        rows::refused("users", &name);
+        rows::refused("users", name);
     }
     if expired || disabled || from_the_future || !sealed {
         return Ok(SessionLookup::Ended);
     }
-    let user = SessionUser { id, username, grants: grants_of(conn, id)? };
+    let user = SessionUser { id, username, grants: grants_of(db, rows, id)? };
     Ok(SessionLookup::Live { user, touch: now.0 - seen >= 60 })
 }
 
-pub fn touch_session(conn: &Connection, token_hash: &[u8], now: Timestamp) -> Result<()> {
-    conn.execute("UPDATE sessions SET last_seen_at = ?2 WHERE token_hash = ?1", params![token_hash, now.0])?;
+pub fn touch_session<S: Sql + ?Sized>(db: &S, token_hash: &[u8], now: Timestamp) -> Result<()> {
+    db.execute("UPDATE sessions SET last_seen_at = ?2 WHERE token_hash = ?1", &[token_hash.into(), now.0.into()])?;
     Ok(())
 }
 
-pub fn end_session(conn: &Connection, token_hash: &[u8]) -> Result<()> {
-    conn.execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash])?;
+pub fn end_session<S: Sql + ?Sized>(db: &S, token_hash: &[u8]) -> Result<()> {
+    db.execute("DELETE FROM sessions WHERE token_hash = ?1", &[token_hash.into()])?;
     Ok(())
 }
 
 /// Ends every session of `username`; returns how many ended.
-pub fn end_sessions(conn: &Connection, username: &Username) -> Result<usize> {
-    let id = user_id(conn, username)?;
-    Ok(conn.execute("DELETE FROM sessions WHERE user_id = ?1", [id])?)
+pub fn end_sessions<S: Sql + ?Sized>(db: &S, username: &Username) -> Result<usize> {
+    let id = user_id(db, username)?;
+    Ok(db.execute("DELETE FROM sessions WHERE user_id = ?1", &[id.into()])? as usize)
 }

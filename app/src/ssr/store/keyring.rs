@@ -15,7 +15,7 @@ use crate::ssr::db::sql::{SqlError, Value};
 use crate::ssr::{
     audit::{self, AuditKey, NewEntry},
     crypto::{BaseKey, CryptoError, DataKey, Keyring, Place, RootKey, Sealed, SecretUid, WrappedKey},
-    db::{install_row_mac, RowKey},
+    db::RowKey,
     store::rows,
     store::{parsed, uid_at, StoreError},
 };
@@ -71,8 +71,7 @@ pub fn unlock(conn: &mut Connection, root: &RootKey, now: Timestamp) -> Result<U
         None => return Err(StoreError::MissingBaseKey),
     };
     let keys = wrapped_keys(&tx)?.iter().map(|w| root.unwrap(w)).collect::<Result<Vec<_>, _>>()?;
-    install_row_mac(&tx, &RowKey::derive(&base))?;
-    rows::seal(&tx, &AuditKey::derive(&base), now)?;
+    rows::seal(&tx, &RowKey::derive(&base), &AuditKey::derive(&base), now)?;
     tx.commit()?;
     Ok(Unlocked { keyring: Keyring::unlocked(root, keys), base })
 }

@@ -10,6 +10,7 @@
 
 use crate::domain::Timestamp;
 use crate::ssr::crypto::{CryptoError, SecretUid};
+use crate::ssr::db::sql::SqlError;
 use rusqlite::Row;
 
 /// Versions whose ciphertext is kept unless configured otherwise; older ones
@@ -54,26 +55,30 @@ pub enum StoreError {
     #[error(transparent)]
     Crypto(#[from] CryptoError),
     #[error("database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Database(#[from] SqlError),
     #[error(transparent)]
     Rows(#[from] crate::ssr::store::rows::RowError),
 }
 
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        Self::Database(e.into())
+    }
+}
+
 type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-/// While the store moves onto the engine layer (`db::sql`), module by module,
-/// its errors take that layer's as they take SQLite's: a SQLite error stays
-/// itself.
+/// Errors that wrap `StoreError` take the engine layer's through it.
 macro_rules! from_sql_error {
     ($($t:ty),*) => {$(
-        impl From<crate::ssr::db::sql::SqlError> for $t {
-            fn from(e: crate::ssr::db::sql::SqlError) -> Self {
-                rusqlite::Error::from(e).into()
+        impl From<SqlError> for $t {
+            fn from(e: SqlError) -> Self {
+                StoreError::from(e).into()
             }
         }
     )*};
 }
-from_sql_error!(StoreError, import::ImportError, keyring::RetireError, rows::RowError);
+from_sql_error!(import::ImportError, keyring::RetireError);
 
 /// Who performs a write and when; recorded in the metadata.
 #[derive(Clone, Copy, Debug)]

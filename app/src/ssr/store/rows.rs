@@ -8,12 +8,12 @@
 //!
 //! Each such row carries `mac = HMAC-SHA256(k, table ‖ covered columns)`, `k`
 //! derived from the base key under its own label ([`RowKey`]). The MAC is
-//! computed in SQL by `row_mac(table, column, …)`, a function this process
-//! installs on its own connections only ([`install`]): it is `DIRECTONLY`, so
-//! no trigger or view stored in the file can call it. Writers set the MAC in
-//! the statement after their change; readers compare it in the query that
-//! uses the row, and a row whose MAC does not match is not used (a token is
-//! refused, a grant ignored, an account cannot sign in) and is logged.
+//! computed in Rust, never in SQL, so nothing stored in the database (a
+//! trigger, a view, a function) can compute one, and both engines check rows
+//! alike. Writers reseal a row in the transaction that changed it
+//! ([`reseal`]); readers select the covered columns with the row and check it
+//! ([`Table::intact`]), and a row whose MAC does not match is not used (a
+//! token is refused, a grant ignored, an account cannot sign in) and is logged.
 //!
 //! Covered columns (see [`USERS`], [`GRANTS`], [`TOKENS`]); **every security
 //! table added later joins this list**:
@@ -34,19 +34,85 @@ use crate::domain::{
     audit::{Action, OK},
     Timestamp,
 };
-use crate::ssr::audit::{self, AuditKey, NewEntry};
-use rusqlite::{Connection, OptionalExtension};
+use crate::ssr::{
+    audit::{self, AuditKey, NewEntry},
+    db::{
+        sql::{Sql, SqlError, Value},
+        RowKey,
+    },
+};
 
-/// The MAC of a `users` row, as SQL.
-pub const USERS: &str = "row_mac('users', id, username, password_hash, disabled, password_changed_at)";
-/// The MAC of a `grants` row, as SQL.
-pub const GRANTS: &str = "row_mac('grants', user_id, role, namespace)";
-/// The MAC of a `tokens` row, as SQL.
-pub const TOKENS: &str = "row_mac('tokens', id, name, token_hash, namespace, expires_at, revoked_at)";
+/// A table of security rows: which columns its MAC covers, which name a row.
+#[derive(Debug)]
+pub struct Table {
+    pub name: &'static str,
+    /// The covered columns, in MAC order.
+    covered: &'static [&'static str],
+    /// The covered columns that name one row (its key).
+    key: &'static [&'static str],
+}
 
-/// Every covered table with its MAC expression and what names a row in a message.
-pub const TABLES: [(&str, &str, &str); 3] =
-    [("users", USERS, "username"), ("grants", GRANTS, "user_id || ' ' || role"), ("tokens", TOKENS, "name")];
+pub const USERS: Table = Table {
+    name: "users",
+    covered: &["id", "username", "password_hash", "disabled", "password_changed_at"],
+    key: &["id"],
+};
+pub const GRANTS: Table =
+    Table { name: "grants", covered: &["user_id", "role", "namespace"], key: &["user_id", "role", "namespace"] };
+pub const TOKENS: Table = Table {
+    name: "tokens",
+    covered: &["id", "name", "token_hash", "namespace", "expires_at", "revoked_at"],
+    key: &["id"],
+};
+
+/// Every covered table.
+pub const TABLES: [&Table; 3] = [&USERS, &GRANTS, &TOKENS];
+
+impl Table {
+    /// How many values [`Table::columns`] selects.
+    pub const fn width(&self) -> usize {
+        self.covered.len() + 1
+    }
+
+    /// The covered columns then `mac`, each prefixed with `alias.` (if not
+    /// empty), for a `SELECT` whose row [`Table::intact`] checks.
+    pub fn columns(&self, alias: &str) -> String {
+        let dot = if alias.is_empty() { String::new() } else { format!("{alias}.") };
+        self.covered.iter().chain(["mac"].iter()).map(|c| format!("{dot}{c}")).collect::<Vec<_>>().join(", ")
+    }
+
+    /// Whether `row` (what [`Table::columns`] selected) carries its MAC.
+    pub fn intact(&self, key: &RowKey, row: &[Value<'_>]) -> bool {
+        let Some((mac, covered)) = row.split_last() else { return false };
+        covered.len() == self.covered.len() && key.verify(&self.tagged(covered), mac)
+    }
+
+    fn tagged<'a>(&self, covered: &[Value<'a>]) -> Vec<Value<'a>> {
+        std::iter::once(Value::from(self.name)).chain(covered.iter().cloned()).collect()
+    }
+}
+
+/// Gives the rows of `table` that `filter` (a `WHERE` condition over `args`)
+/// selects their MACs; returns how many. Inside the transaction of the change.
+pub fn reseal<S: Sql + ?Sized>(
+    db: &S,
+    key: &RowKey,
+    table: &Table,
+    filter: &str,
+    args: &[Value<'_>],
+) -> Result<u64, SqlError> {
+    let rows = db.query(&format!("SELECT {} FROM {} WHERE {filter}", table.columns(""), table.name), args)?;
+    let at = |c: &str| table.covered.iter().position(|x| *x == c);
+    let by_key = table.key.iter().enumerate().map(|(i, c)| format!("{c} = ?{}", i + 2)).collect::<Vec<_>>();
+    let update = format!("UPDATE {} SET mac = ?1 WHERE {}", table.name, by_key.join(" AND "));
+    for row in &rows {
+        let covered = &row[..table.covered.len()];
+        let mut values = vec![Value::from(key.mac(&table.tagged(covered)))];
+        values.extend(table.key.iter().filter_map(|c| at(c)).map(|i| covered[i].clone()));
+        db.execute(&update, &values)?;
+    }
+    Ok(rows.len() as u64)
+}
 
 /// Why a database's security rows cannot be trusted.
 #[derive(Debug, thiserror::Error)]
@@ -56,31 +122,31 @@ pub enum RowError {
     #[error("{table} row {row:?} was changed without the root key (its MAC does not match)")]
     Tampered { table: &'static str, row: String },
     #[error(transparent)]
-    Sqlite(#[from] rusqlite::Error),
+    Sql(#[from] SqlError),
+}
+
+impl From<rusqlite::Error> for RowError {
+    fn from(e: rusqlite::Error) -> Self {
+        Self::Sql(e.into())
+    }
 }
 
 /// Gives every security row its MAC, once per database (the first unlock by a
 /// version with row MACs; for a new database, its first unlock), and records
-/// that in the trail. `row_mac` must be installed on `conn`, inside the
-/// caller's write transaction.
-pub fn seal(conn: &Connection, chain: &AuditKey, now: Timestamp) -> Result<(), RowError> {
-    let sealed: Option<i64> =
-        conn.query_row("SELECT 1 FROM meta WHERE name = 'rows_sealed'", [], |r| r.get(0)).optional()?;
-    if sealed.is_some() {
+/// that in the trail. Inside the caller's write transaction.
+pub fn seal<S: Sql + ?Sized>(db: &S, rows: &RowKey, chain: &AuditKey, now: Timestamp) -> Result<(), RowError> {
+    if db.query_opt("SELECT 1 FROM meta WHERE name = 'rows_sealed'", &[])?.is_some() {
         return Ok(());
     }
-    let marked: bool =
-        conn.query_row("SELECT EXISTS (SELECT 1 FROM audit WHERE action = ?1)", [Action::RowsSealed.as_str()], |r| {
-            r.get(0)
-        })?;
-    if marked {
+    let marked = db.query_opt("SELECT 1 FROM audit WHERE action = ?1 LIMIT 1", &[Action::RowsSealed.as_str().into()])?;
+    if marked.is_some() {
         return Err(RowError::MarkRemoved);
     }
     let mut counts = Vec::new();
-    for (table, mac, _) in TABLES {
-        counts.push(format!("{} {table}", conn.execute(&format!("UPDATE {table} SET mac = {mac}"), [])?));
+    for table in TABLES {
+        counts.push(format!("{} {}", reseal(db, rows, table, "1 = 1", &[])?, table.name));
     }
-    conn.execute("INSERT INTO meta (name, value) VALUES ('rows_sealed', x'01')", [])?;
+    db.execute("INSERT INTO meta (name, value) VALUES ('rows_sealed', ?1)", &[Value::from(&[1u8][..])])?;
     let entry = NewEntry {
         at: now,
         actor: crate::ssr::audit::Actor::ServerStart,
@@ -91,26 +157,38 @@ pub fn seal(conn: &Connection, chain: &AuditKey, now: Timestamp) -> Result<(), R
         client: crate::ssr::audit::Client::Local,
         outcome: format!("{OK}: {}", counts.join(", ")),
     };
-    audit::append(conn, chain, entry)?;
+    audit::append(db, chain, entry)?;
     Ok(())
 }
 
 /// The first security row whose MAC does not match, if any (for restore).
-pub fn check_all(conn: &Connection) -> Result<(), RowError> {
-    for (table, mac, name) in TABLES {
-        let bad: Option<String> = conn
-            .query_row(&format!("SELECT {name} FROM {table} WHERE mac IS NOT {mac} LIMIT 1"), [], |r| {
-                r.get::<_, rusqlite::types::Value>(0).map(|v| match v {
-                    rusqlite::types::Value::Text(t) => t,
-                    other => format!("{other:?}"),
-                })
-            })
-            .optional()?;
+pub fn check_all<S: Sql + ?Sized>(db: &S, rows: &RowKey) -> Result<(), RowError> {
+    for table in TABLES {
+        let mut bad = None;
+        db.query_each(&format!("SELECT {} FROM {}", table.columns(""), table.name), &[], &mut |row| {
+            if bad.is_none() && !table.intact(rows, row) {
+                bad = Some(describe(table, row));
+            }
+            Ok(())
+        })?;
         if let Some(row) = bad {
-            return Err(RowError::Tampered { table, row });
+            return Err(RowError::Tampered { table: table.name, row });
         }
     }
     Ok(())
+}
+
+/// What names a row in a message: a user's or token's name, a grant's user and role.
+fn describe(table: &Table, row: &[Value<'_>]) -> String {
+    let text = |v: &Value<'_>| match v {
+        Value::Text(t) => t.to_string(),
+        Value::Int(i) => i.to_string(),
+        _ => String::from("?"),
+    };
+    match table.name {
+        "grants" => format!("{} {}", text(&row[0]), text(&row[1])),
+        _ => text(&row[1]),
+    }
 }
 
 /// Logs a row that is not used because its MAC does not match.
@@ -122,68 +200,96 @@ pub fn refused(table: &str, row: &str) {
 mod tests {
     use super::*;
     use crate::ssr::crypto::BaseKey;
-    use rusqlite::types::ValueRef;
+    use rusqlite::Connection;
 
-    fn db() -> (tempfile::TempDir, Connection, AuditKey) {
+    fn db() -> (tempfile::TempDir, Connection, RowKey, AuditKey) {
         let dir = tempfile::tempdir().unwrap();
         let conn = crate::ssr::db::open(&dir.path().join("t.db")).unwrap();
         let base = BaseKey::generate().unwrap();
-        crate::ssr::db::install_row_mac(&conn, &crate::ssr::db::RowKey::derive(&base)).unwrap();
         let chain = AuditKey::derive(&base);
         audit::start_chain(&conn, &chain).unwrap();
-        (dir, conn, chain)
+        (dir, conn, RowKey::derive(&base), chain)
     }
 
     #[test]
     fn rows_are_sealed_once_and_an_edit_without_the_key_is_found() {
-        let (_dir, conn, chain) = db();
+        let (_dir, conn, rows, chain) = db();
         conn.execute(
             "INSERT INTO users (username, password_hash, created_at, created_by, password_changed_at)
              VALUES ('alice', 'h', 1, 'x', 1)",
             [],
         )
         .unwrap();
-        seal(&conn, &chain, Timestamp(1)).unwrap();
-        seal(&conn, &chain, Timestamp(2)).unwrap();
+        seal(&conn, &rows, &chain, Timestamp(1)).unwrap();
+        seal(&conn, &rows, &chain, Timestamp(2)).unwrap();
         let marks: i64 =
             conn.query_row("SELECT count(*) FROM audit WHERE action = 'rows.sealed'", [], |r| r.get(0)).unwrap();
         assert_eq!(marks, 1);
-        check_all(&conn).unwrap();
+        check_all(&conn, &rows).unwrap();
         conn.execute("UPDATE users SET password_hash = 'known'", []).unwrap();
-        assert!(matches!(check_all(&conn), Err(RowError::Tampered { table: "users", .. })));
+        let err = check_all(&conn, &rows).unwrap_err();
+        assert!(matches!(&err, RowError::Tampered { table: "users", row } if row == "alice"), "{err}");
     }
 
     #[test]
     fn removing_the_sealed_mark_does_not_get_rows_sealed_again() {
-        let (_dir, conn, chain) = db();
-        seal(&conn, &chain, Timestamp(1)).unwrap();
+        let (_dir, conn, rows, chain) = db();
+        seal(&conn, &rows, &chain, Timestamp(1)).unwrap();
         conn.execute("DELETE FROM meta WHERE name = 'rows_sealed'", []).unwrap();
-        assert!(matches!(seal(&conn, &chain, Timestamp(2)), Err(RowError::MarkRemoved)));
+        assert!(matches!(seal(&conn, &rows, &chain, Timestamp(2)), Err(RowError::MarkRemoved)));
     }
 
     #[test]
-    fn the_function_cannot_be_called_from_a_trigger_in_the_file() {
-        let (_dir, conn, _) = db();
+    fn no_sql_function_computes_a_mac() {
+        let (_dir, conn, _, _) = db();
+        let called = conn.query_row("SELECT row_mac('tokens', 1)", [], |r| r.get::<_, Vec<u8>>(0));
+        assert!(called.is_err(), "row_mac exists in SQL");
+    }
+
+    #[test]
+    fn a_grant_is_named_by_its_key_and_resealing_covers_only_its_row() {
+        let (_dir, conn, rows, _) = db();
         conn.execute_batch(
-            "CREATE TRIGGER forge AFTER INSERT ON tokens BEGIN
-               UPDATE tokens SET mac = row_mac('tokens', NEW.id, NEW.name, NEW.token_hash, NEW.namespace,
-                                                NEW.expires_at, NEW.revoked_at) WHERE id = NEW.id;
-             END;",
+            "INSERT INTO users (id, username, password_hash, created_at, created_by, password_changed_at)
+               VALUES (7, 'bob', 'h', 1, 'x', 1);
+             INSERT INTO grants (user_id, role, namespace, created_at, created_by) VALUES
+               (7, 'admin', '', 1, 'x'), (7, 'auditor', 'company', 1, 'x');",
         )
         .unwrap();
-        let forged = conn.execute(
-            "INSERT INTO tokens (name, token_hash, namespace, created_at, created_by) VALUES ('t', x'00', '', 1, 'x')",
-            [],
-        );
-        assert!(forged.is_err(), "a trigger computed a MAC");
+        assert_eq!(reseal(&conn, &rows, &USERS, "id = ?1", &[7i64.into()]).unwrap(), 1);
+        let one = reseal(&conn, &rows, &GRANTS, "user_id = ?1 AND role = ?2", &[7i64.into(), "auditor".into()]);
+        assert_eq!(one.unwrap(), 1);
+        let err = check_all(&conn, &rows).unwrap_err();
+        assert!(matches!(&err, RowError::Tampered { table: "grants", row } if row == "7 admin"), "{err}");
+        reseal(&conn, &rows, &GRANTS, "1 = 1", &[]).unwrap();
+        check_all(&conn, &rows).unwrap();
+    }
+
+    /// Rows sealed by earlier versions (by a SQL function with this encoding) still match.
+    #[test]
+    fn the_encoding_is_the_one_rows_were_sealed_with() {
+        use hmac::Mac;
+        let base = BaseKey::generate().unwrap();
+        let derived = base.derive("strongroom security rows v1");
+        let mut expected = crate::ssr::crypto::hmac_sha256(derived.as_ref());
+        for (tag, bytes) in [(b't', b"tokens".to_vec()), (b'i', 5i64.to_be_bytes().to_vec()), (b'n', vec![]), (b'b', vec![1, 2])] {
+            expected.update(&[tag]);
+            expected.update(&(bytes.len() as u64).to_be_bytes());
+            expected.update(&bytes);
+        }
+        let values = [Value::from("tokens"), Value::Int(5), Value::Null, Value::from(&[1u8, 2][..])];
+        let key = RowKey::derive(&base);
+        assert_eq!(key.mac(&values), expected.finalize().into_bytes().to_vec());
     }
 
     #[test]
     fn values_of_different_types_or_splits_never_mac_alike() {
-        let key = crate::ssr::db::RowKey::derive(&BaseKey::generate().unwrap());
-        let a = key.mac(&[ValueRef::Text(b"ab"), ValueRef::Text(b"c")]);
-        assert_ne!(a, key.mac(&[ValueRef::Text(b"a"), ValueRef::Text(b"bc")]));
-        assert_ne!(key.mac(&[ValueRef::Integer(1)]), key.mac(&[ValueRef::Text(b"1")]));
-        assert_ne!(key.mac(&[ValueRef::Null]), key.mac(&[ValueRef::Blob(b"")]));
+        let key = RowKey::derive(&BaseKey::generate().unwrap());
+        let a = key.mac(&[Value::from("ab"), Value::from("c")]);
+        assert_ne!(a, key.mac(&[Value::from("a"), Value::from("bc")]));
+        assert_ne!(key.mac(&[Value::Int(1)]), key.mac(&[Value::from("1")]));
+        assert_ne!(key.mac(&[Value::Null]), key.mac(&[Value::from(&[][..])]));
+        assert!(key.verify(&[Value::Int(1)], &Value::from(key.mac(&[Value::Int(1)]))));
+        assert!(!key.verify(&[Value::Int(1)], &Value::Null));
     }
 }

@@ -1,4 +1,4 @@
-//! Workload tokens in SQLite. Free of Leptos, like `store`.
+//! Workload tokens. Free of Leptos, like `store`.
 //!
 //! A token is `sr_` followed by 256 random bits in base64url; only its SHA-256
 //! is stored (the token has full entropy, so one hash suffices), so a copy of
@@ -7,11 +7,14 @@
 use crate::domain::{token::TOKEN_PREFIX, Scope, Timestamp, TokenId, TokenName, TokenView};
 use crate::ssr::{
     auth::token_hash,
+    db::{
+        sql::{Sql, SqlError, Value},
+        RowKey,
+    },
     store::rows::{self, TOKENS},
     store::Stamp,
 };
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
-use rusqlite::{params, Connection, OptionalExtension, Row};
 use zeroize::Zeroizing;
 
 #[derive(Debug, thiserror::Error)]
@@ -25,7 +28,13 @@ pub enum TokenError {
     #[error("the system random number generator failed")]
     Random,
     #[error("database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Database(#[from] SqlError),
+}
+
+impl From<rusqlite::Error> for TokenError {
+    fn from(e: rusqlite::Error) -> Self {
+        Self::Database(e.into())
+    }
 }
 
 type Result<T, E = TokenError> = std::result::Result<T, E>;
@@ -52,128 +61,138 @@ pub struct TokenRecord {
 const VIEW_COLUMNS: &str =
     "name, namespace, created_at, created_by, expires_at, last_used_at, revoked_at, revoked_by, expires_at <= ?1";
 
-fn scope_from(row: &Row<'_>, idx: usize) -> rusqlite::Result<Scope> {
-    let text: String = row.get(idx)?;
-    Scope::parse(&text)
-        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, e.into()))
+fn name_of(v: &Value<'_>) -> Result<TokenName, SqlError> {
+    TokenName::parse(v.text()?).map_err(|_| SqlError::Type("a stored token name does not parse".into()))
 }
 
-fn name_from(row: &Row<'_>, idx: usize) -> rusqlite::Result<TokenName> {
-    let text: String = row.get(idx)?;
-    TokenName::parse(&text)
-        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, e.into()))
+fn scope_of(v: &Value<'_>) -> Result<Scope, SqlError> {
+    Scope::parse(v.text()?).map_err(|_| SqlError::Type("a stored token scope does not parse".into()))
 }
 
-fn view_from(row: &Row<'_>) -> rusqlite::Result<TokenView> {
-    Ok(TokenView {
-        name: name_from(row, 0)?,
-        scope: scope_from(row, 1)?,
-        created_at: Timestamp(row.get(2)?),
-        created_by: row.get(3)?,
-        expires_at: row.get::<_, Option<i64>>(4)?.map(Timestamp),
-        last_used_at: row.get::<_, Option<i64>>(5)?.map(Timestamp),
-        revoked_at: row.get::<_, Option<i64>>(6)?.map(Timestamp),
-        revoked_by: row.get(7)?,
-        expired: row.get::<_, Option<bool>>(8)?.unwrap_or(false),
+fn opt_text(v: &Value<'_>) -> Result<Option<String>, SqlError> {
+    Ok(match v {
+        Value::Null => None,
+        other => Some(other.text()?.to_owned()),
     })
 }
 
-fn view_of(conn: &Connection, name: &TokenName, now: Timestamp) -> Result<TokenView> {
-    conn.query_row(
+fn view_from(r: &[Value<'_>]) -> Result<TokenView, SqlError> {
+    Ok(TokenView {
+        name: name_of(&r[0])?,
+        scope: scope_of(&r[1])?,
+        created_at: Timestamp(r[2].int()?),
+        created_by: r[3].text()?.to_owned(),
+        expires_at: r[4].opt_int()?.map(Timestamp),
+        last_used_at: r[5].opt_int()?.map(Timestamp),
+        revoked_at: r[6].opt_int()?.map(Timestamp),
+        revoked_by: opt_text(&r[7])?,
+        expired: r[8].opt_int()?.unwrap_or(0) != 0,
+    })
+}
+
+fn view_of<S: Sql + ?Sized>(db: &S, name: &TokenName, now: Timestamp) -> Result<TokenView> {
+    let row = db.query_opt(
         &format!("SELECT {VIEW_COLUMNS} FROM tokens WHERE name = ?2"),
-        params![now.0, name.as_str()],
-        view_from,
-    )
-    .optional()?
-    .ok_or(TokenError::NotFound)
+        &[now.0.into(), name.as_str().into()],
+    )?;
+    Ok(view_from(&row.ok_or(TokenError::NotFound)?)?)
 }
 
 /// Stores a new token's hash under `name`.
-pub fn create(
-    conn: &Connection,
+pub fn create<S: Sql + ?Sized>(
+    db: &S,
+    rows: &RowKey,
     name: &TokenName,
     scope: &Scope,
     expires_at: Option<Timestamp>,
     hash: &[u8],
     stamp: Stamp<'_>,
 ) -> Result<TokenView> {
-    let taken: bool =
-        conn.query_row("SELECT EXISTS (SELECT 1 FROM tokens WHERE name = ?1)", [name.as_str()], |r| r.get(0))?;
-    if taken {
+    if db.query_opt("SELECT 1 FROM tokens WHERE name = ?1", &[name.as_str().into()])?.is_some() {
         return Err(TokenError::NameTaken);
     }
-    conn.execute(
+    // Two creates of one name at once: the unique index refuses the second.
+    let inserted = db.execute(
         "INSERT INTO tokens (name, token_hash, namespace, created_at, created_by, expires_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![name.as_str(), hash, scope.as_str(), stamp.at.0, stamp.actor, expires_at.map(|t| t.0)],
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (name) DO NOTHING",
+        &[
+            name.as_str().into(),
+            hash.into(),
+            scope.as_str().into(),
+            stamp.at.0.into(),
+            stamp.actor.into(),
+            expires_at.map(|t| t.0).into(),
+        ],
     )?;
-    seal(conn, name)?;
-    view_of(conn, name, stamp.at)
+    if inserted == 0 {
+        return Err(TokenError::NameTaken);
+    }
+    seal(db, rows, name)?;
+    view_of(db, name, stamp.at)
 }
 
 /// Every token, live ones first, newest first within each group.
-pub fn list(conn: &Connection, now: Timestamp) -> Result<Vec<TokenView>> {
-    let mut stmt = conn.prepare(&format!(
-        "SELECT {VIEW_COLUMNS} FROM tokens
-         ORDER BY revoked_at IS NOT NULL, COALESCE(expires_at <= ?1, 0), created_at DESC, id DESC"
-    ))?;
-    let list = stmt.query_map([now.0], view_from)?.collect::<rusqlite::Result<Vec<_>>>()?;
+pub fn list<S: Sql + ?Sized>(db: &S, now: Timestamp) -> Result<Vec<TokenView>> {
+    let mut list = Vec::new();
+    db.query_each(
+        &format!(
+            "SELECT {VIEW_COLUMNS} FROM tokens
+             ORDER BY revoked_at IS NOT NULL, COALESCE(expires_at <= ?1, FALSE), created_at DESC, id DESC"
+        ),
+        &[now.0.into()],
+        &mut |r| Ok(list.push(view_from(r)?)),
+    )?;
     Ok(list)
 }
 
 /// Revokes a token at once: the next request presenting it is refused.
-pub fn revoke(conn: &Connection, name: &TokenName, stamp: Stamp<'_>) -> Result<TokenView> {
-    let view = view_of(conn, name, stamp.at)?;
-    if view.revoked_at.is_some() {
+pub fn revoke<S: Sql + ?Sized>(db: &S, rows: &RowKey, name: &TokenName, stamp: Stamp<'_>) -> Result<TokenView> {
+    // Only a live token changes: of two revokes at once, one finds nothing to do.
+    let revoked = db.execute(
+        "UPDATE tokens SET revoked_at = ?2, revoked_by = ?3 WHERE name = ?1 AND revoked_at IS NULL",
+        &[name.as_str().into(), stamp.at.0.into(), stamp.actor.into()],
+    )?;
+    if revoked == 0 {
+        view_of(db, name, stamp.at)?;
         return Err(TokenError::AlreadyRevoked);
     }
-    conn.execute(
-        "UPDATE tokens SET revoked_at = ?2, revoked_by = ?3 WHERE name = ?1",
-        params![name.as_str(), stamp.at.0, stamp.actor],
-    )?;
-    seal(conn, name)?;
-    view_of(conn, name, stamp.at)
+    seal(db, rows, name)?;
+    view_of(db, name, stamp.at)
 }
 
 /// Gives a `tokens` row its MAC after a change (see `rows`).
-fn seal(conn: &Connection, name: &TokenName) -> Result<()> {
-    conn.execute(&format!("UPDATE tokens SET mac = {TOKENS} WHERE name = ?1"), [name.as_str()])?;
+fn seal<S: Sql + ?Sized>(db: &S, rows: &RowKey, name: &TokenName) -> Result<()> {
+    rows::reseal(db, rows, &TOKENS, "name = ?1", &[name.as_str().into()])?;
     Ok(())
 }
 
 /// The token whose hash is `hash`, revoked or expired or not; none if its row
 /// was changed without the root key (logged).
-pub fn lookup(conn: &Connection, hash: &[u8]) -> Result<Option<TokenRecord>> {
-    let found = conn
-        .prepare_cached(&format!(
-            "SELECT id, name, namespace, expires_at, revoked_at IS NOT NULL, mac IS {TOKENS}
-             FROM tokens WHERE token_hash = ?1"
-        ))?
-        .query_row([hash], |r| {
-            let record = TokenRecord {
-                id: r.get(0)?,
-                name: name_from(r, 1)?,
-                scope: scope_from(r, 2)?,
-                expires_at: r.get::<_, Option<i64>>(3)?.map(Timestamp),
-                revoked: r.get(4)?,
-            };
-            Ok((record, r.get::<_, bool>(5)?))
-        })
-        .optional()?;
-    Ok(match found {
-        Some((record, true)) => Some(record),
-        Some((record, false)) => {
-            rows::refused("tokens", record.name.as_str());
-            None
-        }
-        None => None,
-    })
+pub fn lookup<S: Sql + ?Sized>(db: &S, rows: &RowKey, hash: &[u8]) -> Result<Option<TokenRecord>> {
+    // The covered columns (id, name, token_hash, namespace, expires_at, revoked_at), then mac.
+    static LOOKUP: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| format!("SELECT {} FROM tokens WHERE token_hash = ?1", TOKENS.columns("")));
+    let Some(row) = db.query_opt(&LOOKUP, &[hash.into()])? else { return Ok(None) };
+    let name = name_of(&row[1])?;
+    if !TOKENS.intact(rows, &row) {
+        rows::refused("tokens", name.as_str());
+        return Ok(None);
+    }
+    Ok(Some(TokenRecord {
+        id: TokenId(row[0].int()?),
+        name,
+        scope: scope_of(&row[3])?,
+        expires_at: row[4].opt_int()?.map(Timestamp),
+        revoked: !matches!(row[5], Value::Null),
+    }))
 }
 
 /// Notes that the token was used at `at` (shown in the list as "last used").
-pub fn touch(conn: &Connection, id: TokenId, at: Timestamp) -> rusqlite::Result<()> {
-    conn.prepare_cached("UPDATE tokens SET last_used_at = ?2 WHERE id = ?1 AND COALESCE(last_used_at, 0) < ?2")?
-        .execute(params![id, at.0])?;
+pub fn touch<S: Sql + ?Sized>(db: &S, id: TokenId, at: Timestamp) -> Result<(), SqlError> {
+    db.execute(
+        "UPDATE tokens SET last_used_at = ?2 WHERE id = ?1 AND COALESCE(last_used_at, 0) < ?2",
+        &[id.into(), at.0.into()],
+    )?;
     Ok(())
 }
 
@@ -181,12 +200,13 @@ pub fn touch(conn: &Connection, id: TokenId, at: Timestamp) -> rusqlite::Result<
 mod tests {
     use super::*;
 
-    fn db() -> (tempfile::TempDir, Connection) {
+    use rusqlite::Connection;
+
+    fn db() -> (tempfile::TempDir, Connection, RowKey) {
         let dir = tempfile::tempdir().unwrap();
         let conn = crate::ssr::db::open(&dir.path().join("t.db")).unwrap();
         let base = crate::ssr::crypto::BaseKey::generate().unwrap();
-        crate::ssr::db::install_row_mac(&conn, &crate::ssr::db::RowKey::derive(&base)).unwrap();
-        (dir, conn)
+        (dir, conn, RowKey::derive(&base))
     }
 
     fn stamp(at: i64) -> Stamp<'static> {
@@ -195,40 +215,40 @@ mod tests {
 
     #[test]
     fn a_token_is_prefixed_random_and_only_its_hash_is_stored() {
-        let (_dir, conn) = db();
+        let (_dir, conn, rows) = db();
         let (token, hash) = new_token().unwrap();
         let (other, _) = new_token().unwrap();
         assert!(token.starts_with("sr_") && token.len() == 3 + 43, "{}", token.as_str());
         assert_ne!(token.as_str(), other.as_str());
         let name = TokenName::parse("ci").unwrap();
-        create(&conn, &name, &Scope::All, None, &hash, stamp(10)).unwrap();
+        create(&conn, &rows, &name, &Scope::All, None, &hash, stamp(10)).unwrap();
         let stored: Vec<u8> = conn.query_row("SELECT token_hash FROM tokens", [], |r| r.get(0)).unwrap();
         assert_eq!(stored, token_hash(&token));
         assert!(!stored.windows(token.len()).any(|w| w == token.as_bytes()));
-        let found = lookup(&conn, &token_hash(&token)).unwrap().unwrap();
+        let found = lookup(&conn, &rows, &token_hash(&token)).unwrap().unwrap();
         assert_eq!((found.name, found.scope, found.revoked), (name, Scope::All, false));
-        assert!(lookup(&conn, &token_hash(&other)).unwrap().is_none());
+        assert!(lookup(&conn, &rows, &token_hash(&other)).unwrap().is_none());
     }
 
     #[test]
     fn names_are_unique_and_revoking_twice_is_refused() {
-        let (_dir, conn) = db();
+        let (_dir, conn, rows) = db();
         let name = TokenName::parse("ci").unwrap();
-        create(&conn, &name, &Scope::All, None, &new_token().unwrap().1, stamp(10)).unwrap();
-        let again = create(&conn, &name, &Scope::All, None, &new_token().unwrap().1, stamp(11));
+        create(&conn, &rows, &name, &Scope::All, None, &new_token().unwrap().1, stamp(10)).unwrap();
+        let again = create(&conn, &rows, &name, &Scope::All, None, &new_token().unwrap().1, stamp(11));
         assert!(matches!(again, Err(TokenError::NameTaken)));
-        let view = revoke(&conn, &name, stamp(12)).unwrap();
+        let view = revoke(&conn, &rows, &name, stamp(12)).unwrap();
         assert_eq!((view.status(), view.revoked_by.as_deref()), ("revoked", Some("alice")));
-        assert!(matches!(revoke(&conn, &name, stamp(13)), Err(TokenError::AlreadyRevoked)));
-        assert!(matches!(revoke(&conn, &TokenName::parse("nope").unwrap(), stamp(13)), Err(TokenError::NotFound)));
+        assert!(matches!(revoke(&conn, &rows, &name, stamp(13)), Err(TokenError::AlreadyRevoked)));
+        assert!(matches!(revoke(&conn, &rows, &TokenName::parse("nope").unwrap(), stamp(13)), Err(TokenError::NotFound)));
     }
 
     #[test]
     fn the_list_marks_expired_tokens_and_puts_live_ones_first() {
-        let (_dir, conn) = db();
+        let (_dir, conn, rows) = db();
         let scope = Scope::parse("company.team").unwrap();
         for (name, expires) in [("old", Some(Timestamp(50))), ("live", None), ("soon", Some(Timestamp(500)))] {
-            create(&conn, &TokenName::parse(name).unwrap(), &scope, expires, &new_token().unwrap().1, stamp(10))
+            create(&conn, &rows, &TokenName::parse(name).unwrap(), &scope, expires, &new_token().unwrap().1, stamp(10))
                 .unwrap();
         }
         let list = list(&conn, Timestamp(100)).unwrap();

@@ -17,15 +17,15 @@ pub async fn prepare(dir: &std::path::Path, root: &RootKey, secrets: usize) -> S
     let state = AppState::open(&dir.join("strongroom.db"), root, &Default::default()).unwrap();
     let hash = state.auth.hasher.hash(Password::parse_new(PASSWORD.into()).unwrap()).await.unwrap();
     let (token, token_hash) = tokens::new_token().unwrap();
-    let keyring = state.keyring.clone();
+    let (keyring, rows) = (state.keyring.clone(), state.rows.clone());
     state
         .db
         .call(move |c| {
             let stamp = Stamp { actor: "drill", at: app::ssr::clock::now() };
             let grant = Grant { role: Role::Admin, scope: Scope::parse("").unwrap() };
-            accounts::create_user(c, &Username::parse("admin").unwrap(), &hash, &[grant], stamp).unwrap();
+            accounts::create_user(c, &rows, &Username::parse("admin").unwrap(), &hash, &[grant], stamp).unwrap();
             let scope = Scope::parse("drill").unwrap();
-            tokens::create(c, &TokenName::parse("drill").unwrap(), &scope, None, &token_hash, stamp).unwrap();
+            tokens::create(c, &rows, &TokenName::parse("drill").unwrap(), &scope, None, &token_hash, stamp).unwrap();
             let ns = NamespacePath::parse("drill").unwrap();
             store::create_namespace(c, &ns, &Description::default(), stamp).unwrap();
             for w in 0..secrets {

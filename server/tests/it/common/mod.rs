@@ -69,10 +69,11 @@ impl Server {
     pub async fn add_user(&self, name: &str, role: Role, scope: &str) {
         let hash = self.state.auth.hasher.hash(Password::parse_new(PASSWORD.into()).unwrap()).await.unwrap();
         let (name, grant) = (Username::parse(name).unwrap(), Grant { role, scope: Scope::parse(scope).unwrap() });
+        let rows = self.state.rows.clone();
         self.state
             .db
             .call(move |c| {
-                accounts::create_user(c, &name, &hash, &[grant], Stamp { actor: "test", at: app::ssr::clock::now() })
+                accounts::create_user(c, &rows, &name, &hash, &[grant], Stamp { actor: "test", at: app::ssr::clock::now() })
             })
             .await
             .unwrap();
@@ -82,11 +83,13 @@ impl Server {
     pub async fn token(&self, name: &str, scope: &str, expires_at: Option<Timestamp>) -> String {
         let (token, hash) = app::ssr::store::tokens::new_token().unwrap();
         let (name, scope) = (app::domain::TokenName::parse(name).unwrap(), Scope::parse(scope).unwrap());
+        let rows = self.state.rows.clone();
         self.state
             .db
             .call(move |c| {
                 app::ssr::store::tokens::create(
                     c,
+                    &rows,
                     &name,
                     &scope,
                     expires_at,
