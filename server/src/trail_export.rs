@@ -146,7 +146,7 @@ pub async fn export(
         }
         let mut open = true;
         // One read transaction: the export is one consistent snapshot.
-        let result = conn.unchecked_transaction().and_then(|snapshot| {
+        let result = conn.unchecked_transaction().map_err(Into::into).and_then(|snapshot| {
             audit::for_each(&snapshot, &filter, &scopes, |entry| {
                 format.write(&entry, &mut buf);
                 if buf.len() >= CHUNK {

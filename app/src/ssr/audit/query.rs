@@ -4,34 +4,34 @@ use crate::domain::{
     audit::{AuditEntry, AuditFilter, AuditPage, OutcomeFilter},
     Scope, Timestamp,
 };
-use rusqlite::{params, Connection, Row, ToSql};
+use crate::ssr::db::sql::{Sql, SqlError, Value};
 
 pub(super) const COLUMNS: &str = "id, at, actor, action, namespace, key, version, client, outcome";
 
-pub(super) fn entry_from_row(r: &Row<'_>) -> rusqlite::Result<AuditEntry> {
+pub(super) fn entry_from(r: &[Value<'_>]) -> Result<AuditEntry, SqlError> {
     Ok(AuditEntry {
-        id: r.get(0)?,
-        at: Timestamp(r.get(1)?),
-        actor: r.get(2)?,
-        action: r.get(3)?,
-        namespace: r.get(4)?,
-        key: r.get(5)?,
-        version: r.get(6)?,
-        client: r.get(7)?,
-        outcome: r.get(8)?,
+        id: r[0].int()?,
+        at: Timestamp(r[1].int()?),
+        actor: r[2].text()?.to_owned(),
+        action: r[3].text()?.to_owned(),
+        namespace: r[4].text()?.to_owned(),
+        key: r[5].text()?.to_owned(),
+        version: r[6].opt_int()?,
+        client: r[7].text()?.to_owned(),
+        outcome: r[8].text()?.to_owned(),
     })
 }
 
 /// The WHERE clause and its parameters for `filter`, limited to what `scopes`
 /// may see (entries without a namespace only for scope `All`).
-pub(super) fn where_clause(filter: &AuditFilter, scopes: &[Scope]) -> (String, Vec<Box<dyn ToSql>>) {
+pub(super) fn where_clause(filter: &AuditFilter, scopes: &[Scope]) -> (String, Vec<Value<'static>>) {
     let mut clauses: Vec<String> = Vec::new();
-    let mut args: Vec<Box<dyn ToSql>> = Vec::new();
+    let mut args: Vec<Value<'static>> = Vec::new();
     // `ns` or below: `ns.` ≤ namespace < `ns/` (`/` follows `.`), an index range.
-    let subtree = |ns: &str, args: &mut Vec<Box<dyn ToSql>>| {
-        args.push(Box::new(ns.to_owned()));
-        args.push(Box::new(format!("{ns}.")));
-        args.push(Box::new(format!("{ns}/")));
+    let subtree = |ns: &str, args: &mut Vec<Value<'static>>| {
+        args.push(ns.to_owned().into());
+        args.push(format!("{ns}.").into());
+        args.push(format!("{ns}/").into());
         let n = args.len();
         format!("(namespace = ?{} OR (namespace >= ?{} AND namespace < ?{}))", n - 2, n - 1, n)
     };
@@ -43,7 +43,7 @@ pub(super) fn where_clause(filter: &AuditFilter, scopes: &[Scope]) -> (String, V
                 Scope::All => None,
             })
             .collect();
-        clauses.push(if parts.is_empty() { "0".into() } else { format!("({})", parts.join(" OR ")) });
+        clauses.push(if parts.is_empty() { "1 = 0".into() } else { format!("({})", parts.join(" OR ")) });
     }
     if let Some(ns) = &filter.namespace {
         let clause = subtree(ns.as_str(), &mut args);
@@ -54,27 +54,27 @@ pub(super) fn where_clause(filter: &AuditFilter, scopes: &[Scope]) -> (String, V
             .actions
             .iter()
             .map(|a| {
-                args.push(Box::new(a.as_str()));
+                args.push(a.as_str().to_owned().into());
                 format!("?{}", args.len())
             })
             .collect();
         clauses.push(format!("action IN ({})", marks.join(", ")));
     }
-    let mut push = |sql: &str, arg: Box<dyn ToSql>| {
+    let mut push = |sql: &str, arg: Value<'static>| {
         args.push(arg);
         clauses.push(sql.replace('?', &format!("?{}", args.len())));
     };
     if let Some(actor) = &filter.actor {
-        push("actor = ?", Box::new(actor.clone()));
+        push("actor = ?", actor.clone().into());
     }
     if let Some(key) = &filter.key {
-        push("key = ?", Box::new(key.clone()));
+        push("key = ?", key.clone().into());
     }
     if let Some(from) = filter.from {
-        push("at >= ?", Box::new(from.0));
+        push("at >= ?", from.0.into());
     }
     if let Some(to) = filter.to {
-        push("at < ?", Box::new(to.0));
+        push("at < ?", to.0.into());
     }
     // Written as the `audit_refused` index's condition, so that index serves it.
     match filter.outcome {
@@ -82,7 +82,7 @@ pub(super) fn where_clause(filter: &AuditFilter, scopes: &[Scope]) -> (String, V
         Some(OutcomeFilter::Ok) => clauses.push("substr(outcome, 1, 2) = 'ok'".into()),
         None => {}
     }
-    let sql = if clauses.is_empty() { "1".to_owned() } else { clauses.join(" AND ") };
+    let sql = if clauses.is_empty() { "1 = 1".to_owned() } else { clauses.join(" AND ") };
     (sql, args)
 }
 
@@ -96,21 +96,22 @@ pub(super) const MAX_MERGED: usize = 64;
 
 /// The distinct namespaces in `ns`'s subtree that have entries, by one index
 /// seek each (a loose index scan); `None` when there are more than `MAX_MERGED`.
-pub(super) fn namespaces_in_subtree(conn: &Connection, ns: &str) -> rusqlite::Result<Option<Vec<String>>> {
+pub(super) fn namespaces_in_subtree<S: Sql + ?Sized>(db: &S, ns: &str) -> Result<Option<Vec<String>>, SqlError> {
     let mut found = Vec::new();
-    let own = conn.prepare_cached("SELECT 1 FROM audit WHERE namespace = ?1 LIMIT 1")?.exists([ns])?;
-    if own {
+    if db.query_opt("SELECT 1 FROM audit WHERE namespace = ?1 LIMIT 1", &[ns.into()])?.is_some() {
         found.push(ns.to_owned());
     }
     let (low, high) = (format!("{ns}."), format!("{ns}/"));
-    let mut first = conn.prepare_cached("SELECT min(namespace) FROM audit WHERE namespace >= ?1 AND namespace < ?2")?;
-    let mut next = first.query_row([&low, &high], |r| r.get::<_, Option<String>>(0))?;
-    let mut after = conn.prepare_cached("SELECT min(namespace) FROM audit WHERE namespace > ?1 AND namespace < ?2")?;
+    let least = |sql: &str, from: &str| -> Result<Option<String>, SqlError> {
+        let row = db.query(sql, &[from.into(), high.as_str().into()])?;
+        Ok(row.first().map(|r| r[0].opt_text().map(|t| t.map(str::to_owned))).transpose()?.flatten())
+    };
+    let mut next = least("SELECT min(namespace) FROM audit WHERE namespace >= ?1 AND namespace < ?2", &low)?;
     while let Some(name) = next {
         if found.len() == MAX_MERGED {
             return Ok(None);
         }
-        next = after.query_row([&name, &high], |r| r.get::<_, Option<String>>(0))?;
+        next = least("SELECT min(namespace) FROM audit WHERE namespace > ?1 AND namespace < ?2", &name)?;
         found.push(name);
     }
     Ok(Some(found))
@@ -120,13 +121,13 @@ pub(super) fn namespaces_in_subtree(conn: &Connection, ns: &str) -> rusqlite::Re
 /// the newest `limit + 1` entries of each namespace in it (an index range
 /// each), merged: a busy subtree's entries are not all gathered and sorted.
 /// `None` when the filter has more to it or the subtree has many namespaces.
-pub(super) fn subtree_page(
-    conn: &Connection,
+pub(super) fn subtree_page<S: Sql + ?Sized>(
+    db: &S,
     filter: &AuditFilter,
     scopes: &[Scope],
     before: Option<i64>,
     limit: usize,
-) -> rusqlite::Result<Option<Vec<AuditEntry>>> {
+) -> Result<Option<Vec<AuditEntry>>, SqlError> {
     let AuditFilter { namespace: Some(ns), actor: None, actions, key: None, from: None, to: None, outcome } = filter
     else {
         return Ok(None);
@@ -134,7 +135,7 @@ pub(super) fn subtree_page(
     if !actions.is_empty() {
         return Ok(None);
     }
-    let Some(names) = namespaces_in_subtree(conn, ns.as_str())? else { return Ok(None) };
+    let Some(names) = namespaces_in_subtree(db, ns.as_str())? else { return Ok(None) };
     let visible = |name: &str| {
         scopes.iter().any(|scope| match scope {
             Scope::All => true,
@@ -147,13 +148,11 @@ pub(super) fn subtree_page(
         Some(OutcomeFilter::Refused) => " AND substr(outcome, 1, 2) <> 'ok'",
         Some(OutcomeFilter::Ok) => " AND substr(outcome, 1, 2) = 'ok'",
     };
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM audit WHERE namespace = ?1 AND id < ?2{outcome} ORDER BY id DESC LIMIT ?3"
-    ))?;
+    let sql = format!("SELECT {COLUMNS} FROM audit WHERE namespace = ?1 AND id < ?2{outcome} ORDER BY id DESC LIMIT ?3");
     let mut entries = Vec::new();
     for name in names.iter().filter(|name| visible(name)) {
-        let rows = stmt.query_map(params![name, before.unwrap_or(i64::MAX), limit as i64 + 1], entry_from_row)?;
-        entries.extend(rows.collect::<rusqlite::Result<Vec<_>>>()?);
+        let args = [name.as_str().into(), before.unwrap_or(i64::MAX).into(), (limit as i64 + 1).into()];
+        db.query_each(&sql, &args, &mut |r| Ok(entries.push(entry_from(r)?)))?;
     }
     entries.sort_unstable_by_key(|e| std::cmp::Reverse(e.id));
     entries.truncate(limit + 1);
@@ -162,16 +161,16 @@ pub(super) fn subtree_page(
 
 /// Up to `limit` entries matching `filter`, newest first, older than `before`
 /// (keyset pagination: the cost does not grow with how far one pages back).
-pub fn page(
-    conn: &Connection,
+pub fn page<S: Sql + ?Sized>(
+    db: &S,
     filter: &AuditFilter,
     scopes: &[Scope],
     before: Option<i64>,
     limit: usize,
-) -> rusqlite::Result<AuditPage> {
-    let mut entries = match subtree_page(conn, filter, scopes, before, limit)? {
+) -> Result<AuditPage, SqlError> {
+    let mut entries = match subtree_page(db, filter, scopes, before, limit)? {
         Some(entries) => entries,
-        None => query_page(conn, filter, scopes, before, limit)?,
+        None => query_page(db, filter, scopes, before, limit)?,
     };
     let older = (entries.len() > limit).then(|| {
         entries.truncate(limit);
@@ -181,41 +180,41 @@ pub fn page(
 }
 
 /// [`page`] as one query: the newest `limit + 1` matches.
-pub(super) fn query_page(
-    conn: &Connection,
+pub(super) fn query_page<S: Sql + ?Sized>(
+    db: &S,
     filter: &AuditFilter,
     scopes: &[Scope],
     before: Option<i64>,
     limit: usize,
-) -> rusqlite::Result<Vec<AuditEntry>> {
+) -> Result<Vec<AuditEntry>, SqlError> {
     let (mut sql, mut args) = where_clause(filter, scopes);
     if let Some(before) = before {
-        args.push(Box::new(before));
+        args.push(before.into());
         sql = format!("{sql} AND id < ?{}", args.len());
     }
     let query = format!("SELECT {COLUMNS} FROM audit WHERE {sql} ORDER BY id DESC LIMIT {}", limit + 1);
-    let mut stmt = conn.prepare(&query)?;
-    let entries = stmt
-        .query_map(rusqlite::params_from_iter(args.iter().map(|a| a.as_ref())), entry_from_row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut entries = Vec::new();
+    db.query_each(&query, &args, &mut |r| Ok(entries.push(entry_from(r)?)))?;
     Ok(entries)
 }
 
 /// Calls `each` for every entry matching `filter`, oldest first, one row in
 /// memory at a time; stops early when `each` returns false.
-pub fn for_each(
-    conn: &Connection,
+pub fn for_each<S: Sql + ?Sized>(
+    db: &S,
     filter: &AuditFilter,
     scopes: &[Scope],
     mut each: impl FnMut(AuditEntry) -> bool,
-) -> rusqlite::Result<()> {
+) -> Result<(), SqlError> {
     let (sql, args) = where_clause(filter, scopes);
-    let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM audit WHERE {sql} ORDER BY id"))?;
-    let mut rows = stmt.query(rusqlite::params_from_iter(args.iter().map(|a| a.as_ref())))?;
-    while let Some(row) = rows.next()? {
-        if !each(entry_from_row(row)?) {
-            break;
+    let streamed = db.query_each(&format!("SELECT {COLUMNS} FROM audit WHERE {sql} ORDER BY id"), &args, &mut |r| {
+        match each(entry_from(r)?) {
+            true => Ok(()),
+            false => Err(SqlError::Stopped),
         }
+    });
+    match streamed {
+        Err(SqlError::Stopped) => Ok(()),
+        other => other,
     }
-    Ok(())
 }

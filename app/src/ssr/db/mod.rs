@@ -42,7 +42,9 @@ mod migrations;
 pub mod pg;
 mod row_mac;
 pub mod sql;
+mod transact;
 pub mod url;
+pub use transact::Transact;
 use migrations::MIGRATIONS;
 pub use row_mac::RowKey;
 

@@ -157,6 +157,10 @@ BEGIN
 END $$;
 CREATE TRIGGER secrets_changed AFTER INSERT OR UPDATE OR DELETE ON secrets
     FOR EACH ROW EXECUTE FUNCTION secrets_changed();
+-- SQLite's: the time in whole seconds (the transaction's start, on PostgreSQL),
+-- so that statements comparing with "now" read the same on both engines.
+CREATE FUNCTION unixepoch() RETURNS BIGINT LANGUAGE sql STABLE
+    AS $$ SELECT CAST(floor(extract(epoch FROM now())) AS BIGINT) $$;
 "#;
 
 /// Connects to the first host that accepts (honouring `target_session_attrs`).

@@ -61,6 +61,11 @@ impl From<Vec<u8>> for Value<'_> {
         Self::Blob(Cow::Owned(v))
     }
 }
+impl From<u32> for Value<'_> {
+    fn from(v: u32) -> Self {
+        Self::Int(v.into())
+    }
+}
 impl From<crate::domain::UserId> for Value<'_> {
     fn from(v: crate::domain::UserId) -> Self {
         Self::Int(v.0)
@@ -90,6 +95,30 @@ impl Value<'_> {
             Value::Null => Ok(None),
             other => other.int().map(Some),
         }
+    }
+
+    pub fn opt_text(&self) -> Result<Option<&str>, SqlError> {
+        match self {
+            Value::Null => Ok(None),
+            other => other.text().map(Some),
+        }
+    }
+
+    /// An integer that fits a `u32` (versions, counts of days).
+    pub fn u32(&self) -> Result<u32, SqlError> {
+        u32::try_from(self.int()?).map_err(|_| SqlError::Type("an integer out of range".into()))
+    }
+
+    pub fn opt_u32(&self) -> Result<Option<u32>, SqlError> {
+        match self {
+            Value::Null => Ok(None),
+            other => other.u32().map(Some),
+        }
+    }
+
+    /// A boolean as SQLite stores one (PostgreSQL's are read as integers too).
+    pub fn bool(&self) -> Result<bool, SqlError> {
+        Ok(self.opt_int()?.unwrap_or(0) != 0)
     }
 
     pub fn text(&self) -> Result<&str, SqlError> {
@@ -138,6 +167,9 @@ pub enum SqlError {
     /// The database's schema is not one this binary can use.
     #[error("{0}")]
     Schema(String),
+    /// A streaming query's reader stopped early (not a failure: see [`Sql::query_each`]).
+    #[error("the reader stopped")]
+    Stopped,
 }
 
 impl SqlError {
@@ -156,7 +188,7 @@ impl SqlError {
                     code.starts_with("08") || code.starts_with("53") || code.starts_with("57P") || code == "25006"
                 }
             },
-            SqlError::Type(_) | SqlError::Schema(_) => false,
+            SqlError::Type(_) | SqlError::Schema(_) | SqlError::Stopped => false,
         }
     }
 }
@@ -182,7 +214,8 @@ pub trait Sql {
     fn execute(&self, sql: &str, args: &[Value<'_>]) -> Result<u64, SqlError>;
     /// Runs one query, handing each row to `each` as it comes (constant
     /// memory). `each` must not use this connection: on PostgreSQL the
-    /// connection is busy with the query until it ends.
+    /// connection is busy with the query until it ends. `each` ends the
+    /// query early by returning [`SqlError::Stopped`].
     fn query_each(&self, sql: &str, args: &[Value<'_>], each: &mut EachRow<'_>) -> Result<(), SqlError>;
     /// Runs statements separated by `;`, without parameters (schema changes).
     fn batch(&self, sql: &str) -> Result<(), SqlError>;
@@ -225,6 +258,8 @@ pub enum Lock {
     Audit = 0x5354_524f_4e47_0001,
     /// Changes that could leave no enabled admin of every namespace.
     Admins = 0x5354_524f_4e47_0002,
+    /// The keyring: unlocking a new database, rotate, retire, rekey.
+    Keyring = 0x5354_524f_4e47_0003,
 }
 
 /// Waits for `lock`, then holds it until the transaction ends (PostgreSQL;

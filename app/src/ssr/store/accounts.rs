@@ -107,7 +107,7 @@ pub fn credentials<S: Sql + ?Sized>(db: &S, rows: &RowKey, username: &Username) 
         id: UserId(row[0].int()?),
         username: username.clone(),
         password_hash: row[2].text()?.to_owned(),
-        disabled: row[3].int()? != 0,
+        disabled: row[3].bool()?,
     }))
 }
 
@@ -267,7 +267,7 @@ pub fn list_users<S: Sql + ?Sized>(db: &S, rows: &RowKey) -> Result<Vec<UserView
             let id = UserId(r[0].int()?);
             Ok(UserView {
                 username: r[1].parse::<Username>()?,
-                disabled: r[2].int()? != 0,
+                disabled: r[2].bool()?,
                 created_at: Timestamp(r[3].int()?),
                 sessions: u32::try_from(r[4].int()?).unwrap_or(u32::MAX),
                 last_sign_in: r[5].opt_int()?.map(Timestamp),
@@ -328,7 +328,7 @@ pub fn lookup_session<S: Sql + ?Sized>(
     });
     let Some(row) = db.query_opt(&SQL, &[token_hash.into()])? else { return Ok(SessionLookup::Missing) };
     let (user, times) = row.split_at(USERS.width());
-    let (id, name, disabled) = (UserId(user[0].int()?), user[1].text()?, user[3].int()? != 0);
+    let (id, name, disabled) = (UserId(user[0].int()?), user[1].text()?, user[3].bool()?);
     let (created, seen) = (times[0].int()?, times[1].int()?);
     let sealed = USERS.intact(rows, user);
     let expired = now.0 - seen > limits.idle.as_secs() as i64 || now.0 - created > limits.absolute.as_secs() as i64;

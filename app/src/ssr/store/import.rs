@@ -15,7 +15,7 @@ use crate::ssr::{
     formats::{Entry, Format},
     store::{self, Stamp, StoreError},
 };
-use rusqlite::Connection;
+use crate::ssr::db::sql::{savepoint, Sql};
 use std::collections::HashSet;
 
 /// An import waiting to be applied (held in the stash between preview and
@@ -55,7 +55,7 @@ enum Change {
     Same,
 }
 
-fn change_of(conn: &Connection, keyring: &Keyring, ns: &NamespacePath, entry: &Entry) -> Result<Change, ImportError> {
+fn change_of<S: Sql + ?Sized>(conn: &S, keyring: &Keyring, ns: &NamespacePath, entry: &Entry) -> Result<Change, ImportError> {
     match store::own_value(conn, keyring, ns, &entry.key) {
         Ok(Some(current)) if current.expose() == entry.value.expose() => Ok(Change::Same),
         Ok(Some(_)) => Ok(Change::Rotate),
@@ -66,8 +66,8 @@ fn change_of(conn: &Connection, keyring: &Keyring, ns: &NamespacePath, entry: &E
 }
 
 /// What applying `entries` to `ns` would do, by key name. Reads only.
-pub fn plan(
-    conn: &Connection,
+pub fn plan<S: Sql + ?Sized>(
+    conn: &S,
     keyring: &Keyring,
     ns: &NamespacePath,
     format: Format,
@@ -94,8 +94,8 @@ pub fn plan(
 /// (unchanged ones are left alone), each with its own audit entry, or nothing
 /// is. `by` (who and from where) is recorded in the entries. Returns what was done.
 #[allow(clippy::too_many_arguments)] // each is a distinct input of one audited write
-pub fn apply(
-    conn: &mut Connection,
+pub fn apply<S: Sql + ?Sized>(
+    conn: &S,
     keyring: &Keyring,
     chain: &AuditKey,
     ns: &NamespacePath,
@@ -104,8 +104,7 @@ pub fn apply(
     stamp: Stamp<'_>,
     by: (&Actor, &Client),
 ) -> Result<ImportPlan, ImportError> {
-    conn.execute_batch("SAVEPOINT import")?;
-    let mut change = || -> Result<ImportPlan, ImportError> {
+    savepoint(conn, |conn| {
         let plan = plan(conn, keyring, ns, format, entries)?;
         let (adds, rotates): (HashSet<&SecretKey>, HashSet<&SecretKey>) =
             (plan.adds.iter().collect(), plan.rotates.iter().collect());
@@ -128,14 +127,10 @@ pub fn apply(
                 client: by.1.clone(),
                 outcome: format!("{OK}: imported"),
             };
-            audit::append(conn, chain, record)?;
+            audit::append(conn, chain, record).map_err(StoreError::from)?;
         }
         Ok(plan)
-    };
-    let done = change();
-    let end = if done.is_ok() { "RELEASE import" } else { "ROLLBACK TO import; RELEASE import" };
-    conn.execute_batch(end)?;
-    done
+    })
 }
 
 /// The outcome the import's own entry records: counts and the format.

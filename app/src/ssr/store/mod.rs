@@ -11,19 +11,10 @@
 use crate::domain::Timestamp;
 use crate::ssr::crypto::{CryptoError, SecretUid};
 use crate::ssr::db::sql::SqlError;
-use rusqlite::Row;
 
 /// Versions whose ciphertext is kept unless configured otherwise; older ones
 /// keep only their metadata.
 pub const RETAINED_VERSIONS: u32 = 10;
-
-/// The default retention as SQL: what `set_default_retention` recorded, else
-/// [`RETAINED_VERSIONS`] (a literal here: `concat!` takes no constants).
-macro_rules! default_keep {
-    () => {
-        "COALESCE((SELECT CAST(CAST(value AS TEXT) AS INTEGER) FROM meta WHERE name = 'keep_versions'), 10)"
-    };
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -122,24 +113,13 @@ const META_COLUMNS: &str = concat!(
 /// secrets, reading all of it for every row cost most of the page's time.
 const LISTING_COLUMNS: &str = concat!("n.path, s.key, s.description, s.tags, ", due!(), " <= unixepoch()");
 
-/// Reads a column that holds a domain type; a stored value that no longer
-/// parses is reported as a conversion failure, not trusted.
-pub(super) fn parsed<T>(row: &Row<'_>, idx: usize) -> rusqlite::Result<T>
-where
-    T: std::str::FromStr,
-    T::Err: std::error::Error + Send + Sync + 'static,
-{
-    let text: String = row.get(idx)?;
-    text.parse().map_err(|e| rusqlite::Error::FromSqlConversionFailure(idx, rusqlite::types::Type::Text, Box::new(e)))
-}
-
 /// A `secrets.uid` column: NULL for secrets made before format 2.
-pub(super) fn uid_at(row: &Row<'_>, index: usize) -> rusqlite::Result<Option<SecretUid>> {
-    match row.get_ref(index)?.as_blob_or_null()? {
-        None => Ok(None),
-        Some(bytes) => SecretUid::from_slice(bytes)
+pub(super) fn uid_of(value: &crate::ssr::db::sql::Value<'_>) -> Result<Option<SecretUid>, SqlError> {
+    match value {
+        crate::ssr::db::sql::Value::Null => Ok(None),
+        other => SecretUid::from_slice(other.blob()?)
             .map(Some)
-            .ok_or_else(|| rusqlite::Error::InvalidColumnType(index, "uid".into(), rusqlite::types::Type::Blob)),
+            .ok_or_else(|| SqlError::Type("a stored secret uid is not 16 bytes".into())),
     }
 }
 

@@ -6,7 +6,6 @@ use crate::domain::{
     Description, NamespacePath, SecretKey,
 };
 use crate::ssr::db::sql::{savepoint, Engine, Sql, SqlError, Value};
-use rusqlite::{params, params_from_iter, Connection, Row};
 use std::collections::BTreeMap;
 
 pub(super) fn namespace_id<S: Sql + ?Sized>(db: &S, ns: &NamespacePath) -> Result<i64> {
@@ -161,12 +160,12 @@ pub fn search<S: Sql + ?Sized>(db: &S, text: &str) -> Result<SearchResults> {
     Ok(SearchResults { namespaces, secrets, truncated: false })
 }
 
-pub(super) fn listing_from_row(row: &Row<'_>) -> rusqlite::Result<SecretMeta> {
+pub(super) fn listing_from(row: &[Value<'_>]) -> Result<SecretMeta, SqlError> {
     Ok(SecretMeta {
-        description: row.get(2)?,
-        tags: parsed(row, 3)?,
-        overdue: row.get::<_, Option<bool>>(4)?.unwrap_or(false),
-        ..SecretMeta::named(parsed(row, 0)?, parsed(row, 1)?)
+        description: row[2].text()?.to_owned(),
+        tags: row[3].parse()?,
+        overdue: row[4].bool()?,
+        ..SecretMeta::named(row[0].parse()?, row[1].parse()?)
     })
 }
 
@@ -174,75 +173,85 @@ pub(super) fn listing_from_row(row: &Row<'_>) -> rusqlite::Result<SecretMeta> {
 /// children. The effective secrets carry only their namespace, key,
 /// description, tags and whether they are overdue: [`fill_metas`] reads the
 /// rest for the page shown.
-pub fn namespace_listing(conn: &Connection, ns: &NamespacePath) -> Result<NamespaceView> {
-    let id = namespace_id(conn, ns)?;
-    let row = conn.query_opt(&format!("{SUMMARY_SQL} WHERE n.id = ?1"), &[id.into()])?;
+pub fn namespace_listing<S: Sql + ?Sized>(db: &S, ns: &NamespacePath) -> Result<NamespaceView> {
+    let id = namespace_id(db, ns)?;
+    let row = db.query_opt(&format!("{SUMMARY_SQL} WHERE n.id = ?1"), &[id.into()])?;
     let namespace = summary_from_values(&row.ok_or(StoreError::NamespaceNotFound)?)?;
-    let children = conn.query(&format!("{SUMMARY_SQL} WHERE n.parent_id = ?1"), &[id.into()])?;
+    let children = db.query(&format!("{SUMMARY_SQL} WHERE n.parent_id = ?1"), &[id.into()])?;
     let mut children = children.iter().map(|r| summary_from_values(r)).collect::<Result<Vec<_>>>()?;
     tree_order(&mut children);
-    let mut stmt = conn.prepare(&format!(
-        "SELECT {META_COLUMNS} FROM secrets s JOIN namespaces n ON n.id = s.namespace_id
-         WHERE s.namespace_id = ?1 AND s.deleted_at IS NOT NULL ORDER BY s.key"
-    ))?;
-    let deleted = stmt.query_map([id], meta_from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
-    let effective = effective_secrets(conn, ns, LISTING_COLUMNS, listing_from_row)?;
+    let mut deleted = Vec::new();
+    db.query_each(
+        &format!(
+            "SELECT {META_COLUMNS} FROM secrets s JOIN namespaces n ON n.id = s.namespace_id
+             WHERE s.namespace_id = ?1 AND s.deleted_at IS NOT NULL ORDER BY s.key"
+        ),
+        &[id.into()],
+        &mut |r| Ok(deleted.push(meta_from(r)?)),
+    )?;
+    let effective = effective_secrets(db, ns, LISTING_COLUMNS, listing_from)?;
     Ok(NamespaceView { namespace, window: Window::whole(effective.len()), effective, deleted, children })
 }
 
 /// Reads the whole metadata of each of `secrets` (from [`namespace_listing`]).
-pub fn fill_metas(conn: &Connection, secrets: &mut [EffectiveSecret]) -> Result<()> {
-    let mut stmt = conn.prepare_cached(&format!(
+pub fn fill_metas<S: Sql + ?Sized>(db: &S, secrets: &mut [EffectiveSecret]) -> Result<()> {
+    let sql = format!(
         "SELECT {META_COLUMNS} FROM secrets s JOIN namespaces n ON n.id = s.namespace_id
          WHERE n.path = ?1 AND s.key = ?2"
-    ))?;
+    );
     for secret in secrets {
-        let params = params![secret.meta.namespace.as_str(), secret.meta.key.as_str()];
-        secret.meta = stmt.query_row(params, meta_from_row)?;
+        let args = [secret.meta.namespace.as_str().into(), secret.meta.key.as_str().into()];
+        let row = db.query_opt(&sql, &args)?.ok_or(StoreError::SecretNotFound)?;
+        secret.meta = meta_from(&row)?;
     }
     Ok(())
 }
 
-pub(super) type FromRow = fn(&Row<'_>) -> rusqlite::Result<SecretMeta>;
+pub(super) type FromRow = fn(&[Value<'_>]) -> Result<SecretMeta, SqlError>;
 
 /// Live definitions visible from `ns`, nearest first per key.
-pub(super) fn visible_definitions(
-    conn: &Connection,
+pub(super) fn visible_definitions<S: Sql + ?Sized>(
+    db: &S,
     ns: &NamespacePath,
 ) -> Result<BTreeMap<SecretKey, Vec<SecretMeta>>> {
-    visible_definitions_with(conn, ns, META_COLUMNS, meta_from_row)
+    visible_definitions_with(db, ns, META_COLUMNS, meta_from)
 }
 
-pub(super) fn visible_definitions_with(
-    conn: &Connection,
+pub(super) fn visible_definitions_with<S: Sql + ?Sized>(
+    db: &S,
     ns: &NamespacePath,
     columns: &str,
     from_row: FromRow,
 ) -> Result<BTreeMap<SecretKey, Vec<SecretMeta>>> {
     let paths: Vec<String> = ns.self_and_ancestors().into_iter().map(String::from).collect();
-    let marks = vec!["?"; paths.len()].join(",");
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {columns} FROM secrets s JOIN namespaces n ON n.id = s.namespace_id
-         WHERE s.deleted_at IS NULL AND n.path IN ({marks})"
-    ))?;
+    let marks = (1..=paths.len()).map(|n| format!("?{n}")).collect::<Vec<_>>().join(",");
+    let args: Vec<Value<'_>> = paths.iter().map(|p| p.as_str().into()).collect();
     let mut by_key: BTreeMap<SecretKey, Vec<SecretMeta>> = BTreeMap::new();
-    for meta in stmt.query_map(params_from_iter(paths.iter()), from_row)? {
-        let meta = meta?;
-        by_key.entry(meta.key.clone()).or_default().push(meta);
-    }
+    db.query_each(
+        &format!(
+            "SELECT {columns} FROM secrets s JOIN namespaces n ON n.id = s.namespace_id
+             WHERE s.deleted_at IS NULL AND n.path IN ({marks})"
+        ),
+        &args,
+        &mut |r| {
+            let meta = from_row(r)?;
+            by_key.entry(meta.key.clone()).or_default().push(meta);
+            Ok(())
+        },
+    )?;
     for defs in by_key.values_mut() {
         defs.sort_by_key(|m| std::cmp::Reverse(m.namespace.depth()));
     }
     Ok(by_key)
 }
 
-pub(super) fn effective_secrets(
-    conn: &Connection,
+pub(super) fn effective_secrets<S: Sql + ?Sized>(
+    db: &S,
     ns: &NamespacePath,
     columns: &str,
     from_row: FromRow,
 ) -> Result<Vec<EffectiveSecret>> {
-    Ok(visible_definitions_with(conn, ns, columns, from_row)?
+    Ok(visible_definitions_with(db, ns, columns, from_row)?
         .into_values()
         .map(|mut defs| {
             let shadows = defs.get(1).map(|m| m.namespace.clone());

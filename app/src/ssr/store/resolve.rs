@@ -4,7 +4,6 @@ use super::*;
 use crate::domain::{view::SecretMeta, NamespacePath, SecretKey, SecretValue, Timestamp};
 use crate::ssr::crypto::{Keyring, Place, Sealed, SecretUid};
 use crate::ssr::db::sql::{Engine, Sql, SqlError, Value};
-use rusqlite::Connection;
 use std::collections::BTreeMap;
 
 /// A value on its way to a workload: where it is defined, its version, and
@@ -110,7 +109,7 @@ pub fn resolve_all<S: Sql + ?Sized>(db: &S, keyring: &Keyring, ns: &NamespacePat
 }
 
 /// The metadata of every secret `ns` sees after inheritance, sorted by key.
-pub fn effective_meta(conn: &Connection, ns: &NamespacePath) -> Result<Vec<SecretMeta>> {
+pub fn effective_meta<S: Sql + ?Sized>(conn: &S, ns: &NamespacePath) -> Result<Vec<SecretMeta>> {
     namespace_id(conn, ns)?;
     Ok(visible_definitions(conn, ns)?.into_values().map(|mut defs| defs.swap_remove(0)).collect())
 }
@@ -118,8 +117,8 @@ pub fn effective_meta(conn: &Connection, ns: &NamespacePath) -> Result<Vec<Secre
 /// The current value of the secret defined in `ns` itself (not inherited):
 /// `None` when `ns` defines no such key, `SecretDeleted` when it is deleted.
 /// For comparing an import with what is stored; never for a page.
-pub fn own_value(
-    conn: &Connection,
+pub fn own_value<S: Sql + ?Sized>(
+    conn: &S,
     keyring: &Keyring,
     ns: &NamespacePath,
     key: &SecretKey,

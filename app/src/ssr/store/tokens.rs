@@ -69,13 +69,6 @@ fn scope_of(v: &Value<'_>) -> Result<Scope, SqlError> {
     Scope::parse(v.text()?).map_err(|_| SqlError::Type("a stored token scope does not parse".into()))
 }
 
-fn opt_text(v: &Value<'_>) -> Result<Option<String>, SqlError> {
-    Ok(match v {
-        Value::Null => None,
-        other => Some(other.text()?.to_owned()),
-    })
-}
-
 fn view_from(r: &[Value<'_>]) -> Result<TokenView, SqlError> {
     Ok(TokenView {
         name: name_of(&r[0])?,
@@ -85,8 +78,8 @@ fn view_from(r: &[Value<'_>]) -> Result<TokenView, SqlError> {
         expires_at: r[4].opt_int()?.map(Timestamp),
         last_used_at: r[5].opt_int()?.map(Timestamp),
         revoked_at: r[6].opt_int()?.map(Timestamp),
-        revoked_by: opt_text(&r[7])?,
-        expired: r[8].opt_int()?.unwrap_or(0) != 0,
+        revoked_by: r[7].opt_text()?.map(str::to_owned),
+        expired: r[8].bool()?,
     })
 }
 
