@@ -135,7 +135,8 @@ async fn readyz(State(state): State<AppState>) -> Response {
         .call(move |c| {
             // The write lock, then room on the disk for an append (a full or
             // read-only disk refuses every audited read).
-            let writable = c.execute_batch("BEGIN IMMEDIATE; ROLLBACK").map_err(|e| e.to_string());
+            use app::ssr::db::sql::Sql;
+            let writable = c.begin().and_then(|()| c.rollback()).map_err(|e| e.to_string());
             let writable = writable.and_then(|()| db.room_to_write());
             let keys = app::ssr::audit::head_matches(c, &key).map_err(|e| e.to_string());
             (writable, keys)

@@ -146,15 +146,16 @@ pub async fn export(
         }
         let mut open = true;
         // One read transaction: the export is one consistent snapshot.
-        let result = conn.unchecked_transaction().map_err(Into::into).and_then(|snapshot| {
-            audit::for_each(&snapshot, &filter, &scopes, |entry| {
+        let result = app::ssr::db::in_snapshot(&conn, |snapshot| {
+            audit::for_each(snapshot, &filter, &scopes, |entry| {
                 format.write(&entry, &mut buf);
                 if buf.len() >= CHUNK {
                     open = send(Bytes::from(std::mem::take(&mut buf)));
                 }
                 open
             })
-        });
+        })
+        .and_then(|done| done);
         match result {
             Ok(()) if open && !buf.is_empty() => {
                 send(Bytes::from(buf));

@@ -84,7 +84,10 @@ impl Metrics {
 }
 
 /// Live secrets, namespaces, active tokens, enabled users and audit entries.
-pub fn stored_counts(conn: &rusqlite::Connection) -> rusqlite::Result<Vec<(&'static str, i64)>> {
+pub fn stored_counts(
+    conn: &crate::ssr::db::Conn,
+) -> Result<Vec<(&'static str, i64)>, crate::ssr::db::sql::SqlError> {
+    use crate::ssr::db::sql::Sql;
     let queries = [
         ("secrets", "SELECT count(*) FROM secrets WHERE deleted_at IS NULL"),
         ("namespaces", "SELECT count(*) FROM namespaces"),
@@ -92,5 +95,5 @@ pub fn stored_counts(conn: &rusqlite::Connection) -> rusqlite::Result<Vec<(&'sta
         ("users", "SELECT count(*) FROM users WHERE disabled = 0"),
         ("audit_entries", "SELECT COALESCE(MAX(id), 0) FROM audit"),
     ];
-    queries.into_iter().map(|(kind, sql)| Ok((kind, conn.query_row(sql, [], |r| r.get(0))?))).collect()
+    queries.into_iter().map(|(kind, sql)| Ok((kind, conn.query(sql, &[])?[0][0].int()?))).collect()
 }

@@ -288,9 +288,7 @@ impl AppState {
         // One transaction: the entry and the new head are committed together
         // (apart, a crash between them would read as tampering).
         let appended = self.db.call(move |c| {
-            let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            crate::ssr::audit::append(&tx, &key, entry)?;
-            tx.commit()
+            crate::ssr::db::Transact::write(c, |tx| crate::ssr::audit::append(tx, &key, entry))
         });
         if let Err(e) = appended.await {
             tracing::error!(error = %e, "could not record a refused request in the audit trail");

@@ -5,10 +5,11 @@ use crate::config::KeyArgs;
 use app::{
     domain::{audit::Action, Timestamp},
     ssr::audit::{self, Actor, Chain, Client, NewEntry, Verdict},
+    ssr::db::sql::SqlError,
 };
 
 /// A failed query on the database `key` names, as the command reports it.
-fn db_error(key: &KeyArgs) -> impl Fn(rusqlite::Error) -> RunError + '_ {
+fn db_error(key: &KeyArgs) -> impl Fn(SqlError) -> RunError + '_ {
     |e| RunError::Database(key.db_path().display().to_string(), app::ssr::store::StoreError::from(e).into())
 }
 
@@ -16,7 +17,7 @@ pub async fn verify(key: &KeyArgs) -> Result<(), RunError> {
     // Checking a database that is not there would create an empty one, and call it intact.
     let state = super::local::open(key, false).await?;
     let chain_key = state.audit.clone();
-    let verdict = state.db.read(move |c| Ok(audit::verify(c, &chain_key)?)).await.map_err(db_error(key))?;
+    let verdict = state.db.read(move |c| audit::verify(c, &chain_key)).await.map_err(db_error(key))?;
     match verdict {
         Verdict::Intact { entries } => {
             println!("audit trail intact: {entries} entries");
@@ -49,9 +50,9 @@ pub async fn seed(count: u64, key: &KeyArgs) -> Result<(), RunError> {
         let chain_key = chain_key.clone();
         state
             .db
-            .call(move |c| -> rusqlite::Result<()> {
-                let tx = c.transaction()?;
-                let mut chain = Chain::load(&tx)?;
+            .call(move |c| {
+                app::ssr::db::Transact::write(c, |tx| {
+                let mut chain = Chain::load(tx)?;
                 for n in done..done + batch {
                     // A cheap deterministic mix (SplitMix64) instead of a random crate.
                     let mut z = n.wrapping_add(0x9E37_79B9_7F4A_7C15);
@@ -61,13 +62,13 @@ pub async fn seed(count: u64, key: &KeyArgs) -> Result<(), RunError> {
                     let team = (z >> 8) % 50;
                     let names_ns = !matches!(action, Action::SignIn | Action::SignOut);
                     chain.push(
-                        &tx,
+                        tx,
                         &chain_key,
                         NewEntry {
                             at: Timestamp(start + n as i64 * step),
                             actor: Actor::User(
                                 app::domain::Username::parse(&format!("user{:02}", (z >> 16) % 20))
-                                    .map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))?,
+                                    .map_err(|e| SqlError::Type(e.to_string()))?,
                             ),
                             action,
                             namespace: if names_ns { format!("company.team{team:02}") } else { String::new() },
@@ -78,8 +79,8 @@ pub async fn seed(count: u64, key: &KeyArgs) -> Result<(), RunError> {
                         },
                     )?;
                 }
-                chain.finish(&tx, &chain_key)?;
-                tx.commit()
+                chain.finish(tx, &chain_key)
+                })
             })
             .await
             .map_err(db_error(key))?;

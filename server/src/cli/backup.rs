@@ -70,7 +70,13 @@ pub async fn backup(to: PathBuf, key: &KeyArgs) -> Result<(), RunError> {
         .map_err(|e| RunError::User(format!("cannot create {}: {e}", to.display())))?;
     let target = to.to_string_lossy().into_owned();
     // One read transaction: a consistent copy however busy the server is.
-    let copied = state.db.call(move |c| c.execute("VACUUM INTO ?1", [target])).await;
+    let copied = state
+        .db
+        .call(move |c| match c.sqlite() {
+            Some(c) => c.execute("VACUUM INTO ?1", [target]),
+            None => Err(rusqlite::Error::InvalidParameterName("a backup from PostgreSQL is not built yet".into())),
+        })
+        .await;
     if let Err(e) = copied {
         let _ = std::fs::remove_file(&to);
         return Err(failed("cannot back up into", &to)(e));

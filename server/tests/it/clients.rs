@@ -453,7 +453,7 @@ exit_after_auth = true
         .state
         .db
         .read(|c| {
-            c.query_row("SELECT group_concat(actor || outcome || client, '') FROM audit", [], |r| r.get::<_, String>(0))
+            c.sqlite().unwrap().query_row("SELECT group_concat(actor || outcome || client, '') FROM audit", [], |r| r.get::<_, String>(0))
         })
         .await
         .unwrap();

@@ -141,7 +141,7 @@ async fn item_17_a_purged_ciphertext_is_gone_from_every_database_file() {
         .state
         .db
         .read(|c| {
-            let mut stmt = c.prepare("SELECT ciphertext FROM secret_versions")?;
+            let mut stmt = c.sqlite().unwrap().prepare("SELECT ciphertext FROM secret_versions")?;
             let rows = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<Vec<Vec<u8>>>>();
             rows
         })
@@ -422,7 +422,7 @@ async fn item_19_a_recreated_secret_refuses_its_predecessors_ciphertext() {
         .state
         .db
         .read(|c| {
-            c.query_row("SELECT secret_id, hex(nonce) || ':' || hex(ciphertext) FROM secret_versions", [], |r| {
+            c.sqlite().unwrap().query_row("SELECT secret_id, hex(nonce) || ':' || hex(ciphertext) FROM secret_versions", [], |r| {
                 Ok((r.get(0)?, r.get(1)?))
             })
         })
@@ -433,7 +433,7 @@ async fn item_19_a_recreated_secret_refuses_its_predecessors_ciphertext() {
     assert_eq!(admin.call("secrets/purge", &[("namespace", "again"), ("key", "K"), ("confirm", "K")]).await.0, 200);
     let add = [("namespace", "again"), ("key", "K"), ("value", "the second value"), ("description", "")];
     assert_eq!(admin.call("secrets/add", &add).await.0, 200);
-    let second: i64 = s.state.db.read(|c| c.query_row("SELECT id FROM secrets", [], |r| r.get(0))).await.unwrap();
+    let second: i64 = s.state.db.read(|c| c.sqlite().unwrap().query_row("SELECT id FROM secrets", [], |r| r.get(0))).await.unwrap();
     assert_eq!(second, first.0, "the test wants the row id reused, as SQLite does");
     let (nonce, ciphertext) = first.1.split_once(':').unwrap();
     s.sql(&format!("UPDATE secret_versions SET nonce = X'{nonce}', ciphertext = X'{ciphertext}'"));
@@ -690,7 +690,7 @@ async fn issue_18_item_15_workload_exports_are_bounded_per_token() {
     let id: app::domain::TokenId = s
         .state
         .db
-        .read(|c| c.query_row("SELECT id FROM tokens WHERE name = 'exporter'", [], |r| r.get(0)))
+        .read(|c| c.sqlite().unwrap().query_row("SELECT id FROM tokens WHERE name = 'exporter'", [], |r| r.get(0)))
         .await
         .unwrap();
     let held = [s.state.workload_exports.take(id).unwrap(), s.state.workload_exports.take(id).unwrap()];

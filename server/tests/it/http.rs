@@ -273,7 +273,7 @@ async fn purge_removes_a_deleted_secret_and_every_ciphertext_for_good() {
     let (_, view) = a.call("namespaces/get", &[("namespace", "co")]).await;
     assert_eq!(view["deleted"], serde_json::json!([]));
     let rows: i64 =
-        s.state.db.read(|c| c.query_row("SELECT count(*) FROM secret_versions", [], |r| r.get(0))).await.unwrap();
+        s.state.db.read(|c| c.sqlite().unwrap().query_row("SELECT count(*) FROM secret_versions", [], |r| r.get(0))).await.unwrap();
     assert_eq!(rows, 0);
     // The key can be used afresh.
     let add = [("namespace", "co"), ("key", "K"), ("value", "new"), ("description", "")];

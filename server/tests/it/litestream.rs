@@ -232,7 +232,7 @@ async fn litestream_replicates_a_serving_database_and_restores_every_secret() {
 
     // Wait (bounded) until a restore has every row the server has, then stop
     // Litestream as a service manager does.
-    let want = s.state.db.read(counts).await.unwrap();
+    let want = s.state.db.read(|c| counts(c.sqlite().unwrap())).await.unwrap();
     let scratch = tempfile::tempdir().unwrap();
     let deadline = app::ssr::clock::instant() + Duration::from_secs(10);
     let mut attempts = 0;

@@ -21,7 +21,7 @@ use crate::{
 };
 use axum::http::{header, request::Parts};
 use leptos::prelude::*;
-use rusqlite::Connection;
+use crate::ssr::db::{sql::SqlError, Conn};
 use std::sync::Mutex;
 
 /// One server-function call as the audit trail records it: exactly one entry,
@@ -160,10 +160,10 @@ impl Act {
     pub async fn write<T, E, F>(&self, change: F) -> Result<T, E>
     where
         T: Recorded + Send + 'static,
-        E: From<rusqlite::Error> + Send + 'static,
-        F: FnOnce(&mut Connection) -> Result<T, E> + Send + 'static,
+        E: From<SqlError> + Send + 'static,
+        F: FnOnce(&mut Conn) -> Result<T, E> + Send + 'static,
     {
-        let state = state().map_err(|_| E::from(rusqlite::Error::InvalidQuery))?;
+        let state = state().map_err(|_| E::from(SqlError::Type("no server state".into())))?;
         let outcome = self.success.lock().unwrap_or_else(|p| p.into_inner()).take();
         let (key, entry) = (state.audit.clone(), self.entry(outcome.unwrap_or_else(|| OK.to_owned()), None));
         let result =

@@ -24,7 +24,7 @@ use crate::ssr::{
     state::AppState,
     store::{self, tokens},
 };
-use rusqlite::{Connection, Transaction};
+use crate::ssr::db::sql::{Sql, SqlError};
 use std::sync::Arc;
 
 pub use super::errors::ReadError;
@@ -72,7 +72,7 @@ impl From<ReadError> for Refusal {
 }
 
 /// Checks a presented token against the store: known, not revoked, not expired.
-fn check_token(c: &Connection, rows: &RowKey, presented: Option<&str>, now: Timestamp) -> Result<Workload, Refusal> {
+fn check_token(c: &dyn Sql, rows: &RowKey, presented: Option<&str>, now: Timestamp) -> Result<Workload, Refusal> {
     let token = presented.map(str::trim).filter(|t| !t.is_empty()).ok_or(ReadError::MissingToken)?;
     let record = tokens::lookup(c, rows, &token_hash(token))
         .map_err(|e| internal_read("token lookup", &e))?
@@ -103,7 +103,7 @@ fn in_scope(who: &Workload, namespace: &str) -> Result<NamespacePath, ReadError>
 /// scope. It returns what to answer with and the values it discloses: each of
 /// those gets its entry in the same transaction. A refusal it returns is
 /// recorded instead, and nothing is disclosed.
-pub type Work<T> = dyn FnOnce(&Connection, &Keyring, &NamespacePath) -> Result<(T, Vec<Resolved>), ReadError> + Send;
+pub type Work<T> = dyn FnOnce(&dyn Sql, &Keyring, &NamespacePath) -> Result<(T, Vec<Resolved>), ReadError> + Send;
 
 /// What a read hands back: who read, the namespace, the work's answer and the
 /// values, recorded.
@@ -134,7 +134,7 @@ impl Recorder {
 
     /// Appends the refusal's entry, unless the client has had its share this
     /// minute: then it is counted (see `auth::Refusals`).
-    fn refuse(&self, tx: &Connection, trail: &mut Appender, refusal: &Refusal) -> rusqlite::Result<()> {
+    fn refuse(&self, tx: &dyn Sql, trail: &mut Appender, refusal: &Refusal) -> Result<(), SqlError> {
         let verb = refusal.error.verb();
         if verb == "refused" && !self.refusals.admit(&self.client.to_string(), crate::ssr::clock::instant()) {
             return Ok(());
@@ -147,19 +147,19 @@ impl Recorder {
     /// One entry per value disclosed, and the token's last use.
     fn disclose(
         &self,
-        tx: &Connection,
+        tx: &dyn Sql,
         trail: &mut Appender,
         who: &Workload,
         asked: &NamespacePath,
         values: &[Resolved],
-    ) -> rusqlite::Result<()> {
+    ) -> Result<(), SqlError> {
         for d in values {
             let outcome = if d.defined_in == *asked { OK.to_owned() } else { format!("{OK}: read via {asked}") };
             let entry =
                 self.entry(who.actor(), d.defined_in.to_string(), d.key.to_string(), Some(d.version.into()), outcome);
             trail.push(tx, entry)?;
         }
-        Ok(tokens::touch(tx, who.id, self.now)?)
+        tokens::touch(tx, who.id, self.now)
     }
 }
 
@@ -179,10 +179,10 @@ impl Request<'_> {
     /// written (logged); an answer is given only once its entries are durable.
     async fn in_batch<T: Send + 'static>(
         &self,
-        work: impl FnOnce(&Transaction<'_>, &mut Appender) -> rusqlite::Result<Result<T, ReadError>> + Send + 'static,
+        work: impl FnOnce(&dyn Sql, &mut Appender) -> Result<Result<T, ReadError>, SqlError> + Send + 'static,
     ) -> Result<T, ReadError> {
         let (answer, answered) = tokio::sync::oneshot::channel();
-        let job = Box::new(move |tx: &Transaction<'_>, trail: &mut Appender| {
+        let job = Box::new(move |tx: &dyn Sql, trail: &mut Appender| {
             let before = trail.pushed();
             let result = work(tx, trail)?;
             let recorded = trail.pushed() > before;
@@ -359,7 +359,7 @@ impl Request<'_> {
     /// Notes the token's use (listings and metadata: no values, no entries).
     async fn used(&self, who: &Workload) {
         let (id, now) = (who.id, crate::ssr::clock::now());
-        if let Err(e) = self.in_batch(move |tx, _| Ok(tokens::touch(tx, id, now).map(Ok)?)).await {
+        if let Err(e) = self.in_batch(move |tx, _| tokens::touch(tx, id, now).map(Ok)).await {
             tracing::warn!(error = %e, "could not note a token's use");
         }
     }

@@ -6,7 +6,6 @@ use crate::ssr::crypto::BaseKey;
 use crate::ssr::db::group_commit::Batch;
 use crate::ssr::db::sql::{hold, Lock, Sql, SqlError, Value};
 use hmac::{Mac, SimpleHmac};
-use rusqlite::Connection;
 use std::sync::Arc;
 use zeroize::Zeroizing;
 
@@ -154,9 +153,9 @@ pub struct Appender {
 const BATCH_ENTRIES: usize = 512;
 
 impl Appender {
-    pub fn push(&mut self, tx: &Connection, entry: NewEntry) -> rusqlite::Result<i64> {
+    pub fn push<S: Sql + ?Sized>(&mut self, tx: &S, entry: NewEntry) -> Result<i64, SqlError> {
         self.pushed += 1;
-        Ok(self.chain.push(tx, &self.key, entry)?)
+        self.chain.push(tx, &self.key, entry)
     }
 
     /// Entries appended in this batch so far.
@@ -168,14 +167,14 @@ impl Appender {
 impl Batch for Trail {
     type Shared = Appender;
 
-    fn begin(&self, tx: &Connection) -> rusqlite::Result<Appender> {
+    fn begin(&self, tx: &dyn Sql) -> Result<Appender, SqlError> {
         Ok(Appender { chain: Chain::load(tx)?, key: self.0.clone(), pushed: 0 })
     }
 
-    fn finish(&self, appender: Appender, tx: &Connection) -> rusqlite::Result<()> {
+    fn finish(&self, appender: Appender, tx: &dyn Sql) -> Result<(), SqlError> {
         match appender.pushed {
             0 => Ok(()),
-            _ => Ok(appender.chain.finish(tx, &self.0)?),
+            _ => appender.chain.finish(tx, &self.0),
         }
     }
 
@@ -203,29 +202,35 @@ pub fn append<S: Sql + ?Sized>(db: &S, key: &AuditKey, entry: NewEntry) -> Resul
 /// neither (an entry that cannot be written undoes the change). `describe`
 /// reads the entry's version, and an outcome to record instead of `entry`'s,
 /// off the result.
-pub fn with_entry<T, E: From<rusqlite::Error>>(
-    conn: &mut Connection,
+pub fn with_entry<C: Sql + ?Sized, T, E: From<SqlError>>(
+    conn: &mut C,
     key: &AuditKey,
     entry: NewEntry,
     describe: impl FnOnce(&T) -> (Option<i64>, Option<String>),
-    change: impl FnOnce(&mut Connection) -> Result<T, E>,
+    change: impl FnOnce(&mut C) -> Result<T, E>,
 ) -> Result<T, E> {
     // A panic in `change` leaves the savepoint open; `Db::call` rolls back any
     // transaction it finds open before the writer's next use. Outside a
-    // transaction, the write lock is taken first (IMMEDIATE): a deferred one
-    // that reads, then writes after another process (a command) committed,
-    // would fail with SQLITE_BUSY instead of waiting its turn.
-    let outermost = conn.is_autocommit();
-    conn.execute_batch(if outermost { "BEGIN IMMEDIATE; SAVEPOINT audited" } else { "SAVEPOINT audited" })?;
-    let done = change(conn).and_then(|value| {
+    // transaction, one is begun taking SQLite's write lock first: a deferred
+    // one that reads, then writes after another process (a command)
+    // committed, would fail with SQLITE_BUSY instead of waiting its turn.
+    let outermost = !conn.in_transaction();
+    if outermost {
+        conn.begin()?;
+    }
+    let done = (|| {
+        conn.batch("SAVEPOINT audited")?;
+        let value = change(conn)?;
         let (version, outcome) = describe(&value);
-        append(conn, key, NewEntry { version, outcome: outcome.unwrap_or(entry.outcome), ..entry })
-            .map_err(rusqlite::Error::from)?;
-        conn.execute_batch(if outermost { "RELEASE audited; COMMIT" } else { "RELEASE audited" })?;
+        append(&*conn, key, NewEntry { version, outcome: outcome.unwrap_or(entry.outcome), ..entry })?;
+        conn.batch("RELEASE audited")?;
+        if outermost {
+            conn.commit()?;
+        }
         Ok(value)
-    });
+    })();
     if done.is_err() {
-        let _ = conn.execute_batch(if outermost { "ROLLBACK" } else { "ROLLBACK TO audited; RELEASE audited" });
+        let _ = if outermost { conn.rollback() } else { conn.batch("ROLLBACK TO audited; RELEASE audited") };
     }
     done
 }

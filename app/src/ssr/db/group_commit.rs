@@ -7,8 +7,10 @@
 //! is `B`, made by `begin` and closed by `finish`. A job that fails with a
 //! database error rolls the whole batch back: every job in it is told.
 
-use super::Db;
-use rusqlite::{Connection, Transaction, TransactionBehavior};
+use super::{
+    sql::{Sql, SqlError},
+    Conn, Db,
+};
 use std::{
     collections::VecDeque,
     sync::{
@@ -23,7 +25,7 @@ use std::{
 pub type Done = Box<dyn FnOnce(Result<(), Arc<str>>) + Send>;
 
 /// One request's work inside the batch's transaction.
-pub type Job<B> = Box<dyn FnOnce(&Transaction<'_>, &mut <B as Batch>::Shared) -> rusqlite::Result<Done> + Send>;
+pub type Job<B> = Box<dyn FnOnce(&dyn Sql, &mut <B as Batch>::Shared) -> Result<Done, SqlError> + Send>;
 
 /// Most jobs one batch runs; the rest wait for the next batch.
 const MAX_BATCH: usize = 512;
@@ -49,8 +51,8 @@ pub struct BatchStats {
 /// How a batch begins and ends, and what its jobs share in between.
 pub trait Batch: Send + 'static {
     type Shared;
-    fn begin(&self, tx: &Connection) -> rusqlite::Result<Self::Shared>;
-    fn finish(&self, shared: Self::Shared, tx: &Connection) -> rusqlite::Result<()>;
+    fn begin(&self, tx: &dyn Sql) -> Result<Self::Shared, SqlError>;
+    fn finish(&self, shared: Self::Shared, tx: &dyn Sql) -> Result<(), SqlError>;
     /// Whether the batch holds as much as one transaction should: no more
     /// jobs join it (one job may take it past the mark).
     fn full(&self, _shared: &Self::Shared) -> bool {
@@ -133,29 +135,34 @@ fn run<B: Batch>(db: &Db, opener: &B, waiting: &mut VecDeque<Job<B>>, counts: &B
     let mut told = Vec::new();
     // A panic must not end the thread: every later job would fail.
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        db.write_now(|conn| {
+        db.write_now(|conn: &mut Conn| {
             // A panic elsewhere can leave the shared writer inside a transaction.
-            if !conn.is_autocommit() {
-                conn.execute_batch("ROLLBACK")?;
+            if conn.in_transaction() {
+                conn.rollback()?;
             }
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let mut shared = opener.begin(&tx)?;
-            while let Some(job) = waiting.pop_front() {
-                told.push(job(&tx, &mut shared)?);
-                // A failed statement can roll the whole transaction back (a full
-                // disk, an I/O error): what followed would commit entry by entry.
-                if tx.is_autocommit() {
-                    return Err(rusqlite::Error::SqliteFailure(
-                        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ABORT),
-                        Some("the batch's transaction was rolled back".into()),
-                    ));
+            conn.begin()?;
+            let batch = (|| {
+                let mut shared = opener.begin(conn)?;
+                while let Some(job) = waiting.pop_front() {
+                    told.push(job(conn, &mut shared)?);
+                    // A failed statement can roll SQLite's whole transaction back (a
+                    // full disk, an I/O error): what followed would commit entry by entry.
+                    if !conn.in_transaction() {
+                        return Err(SqlError::Type("the batch's transaction was rolled back".into()));
+                    }
+                    if opener.full(&shared) {
+                        break;
+                    }
                 }
-                if opener.full(&shared) {
-                    break;
+                opener.finish(shared, conn)
+            })();
+            match batch {
+                Ok(()) => conn.commit(),
+                Err(e) => {
+                    let _ = conn.rollback();
+                    Err(e)
                 }
             }
-            opener.finish(shared, &tx)?;
-            tx.commit()
         })
     }));
     let size = told.len() as u64;

@@ -28,6 +28,7 @@
 //! - `users.mac`, `grants.mac`, `tokens.mac`: the security rows' MACs (`store::rows`).
 
 use rusqlite::Connection;
+use sql::Sql as _;
 use std::{
     path::Path,
     sync::{
@@ -36,6 +37,7 @@ use std::{
     },
 };
 
+mod conn;
 pub mod group_commit;
 pub mod lease;
 mod migrations;
@@ -44,6 +46,7 @@ mod row_mac;
 pub mod sql;
 mod transact;
 pub mod url;
+pub use conn::Conn;
 pub use transact::Transact;
 use migrations::MIGRATIONS;
 pub use row_mac::RowKey;
@@ -135,19 +138,38 @@ fn migrate_to(conn: &mut Connection, version: usize) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// Where the store lives.
+#[derive(Clone)]
+pub enum Source {
+    File(std::path::PathBuf),
+    Postgres(url::PgUrl),
+}
+
+impl Source {
+    /// Opens one connection (migrating the schema on the first).
+    fn connect(&self, read_only: bool) -> Result<Conn, sql::SqlError> {
+        match self {
+            Source::File(path) if read_only => Ok(Conn::Sqlite(reader(path)?)),
+            Source::File(path) => Ok(Conn::Sqlite(open(path)?)),
+            Source::Postgres(url) => Ok(Conn::Postgres(pg::connect(url)?)),
+        }
+    }
+}
+
 /// The database as async code sees it: one writer connection and a few
-/// read-only ones. WAL lets readers run while the writer waits on `fsync`, so
-/// pages and session checks do not queue behind sign-ins and edits. rusqlite
-/// connections are not `Sync`, so each sits behind its own mutex; all work runs
-/// on the blocking pool via [`run_blocking`].
+/// read-only ones. On SQLite, WAL lets readers run while the writer waits on
+/// `fsync`, so pages and session checks do not queue behind sign-ins and
+/// edits; on PostgreSQL the same shape keeps this node's connections few.
+/// Connections are not `Sync`, so each sits behind its own mutex; all work
+/// runs on the blocking pool via [`run_blocking`].
 /// One `Arc` for all of it: a clone (one per read) touches one shared count.
 #[derive(Clone)]
 pub struct Db(Arc<Connections>);
 
 struct Connections {
-    path: std::path::PathBuf,
-    writer: Mutex<Connection>,
-    readers: Vec<Mutex<Connection>>,
+    source: Source,
+    writer: Mutex<Conn>,
+    readers: Vec<Mutex<Conn>>,
     next: AtomicUsize,
 }
 
@@ -155,22 +177,40 @@ impl Db {
     /// Opens and migrates the file at `path` (see [`open`]), plus `readers`
     /// connections that SQLite itself keeps from writing (`query_only`).
     pub fn open(path: &Path, readers: usize) -> rusqlite::Result<Self> {
-        let writer = open(path)?;
+        let source = Source::File(path.to_owned());
+        let writer = Conn::Sqlite(open(path)?);
+        let readers = (0..readers.max(1))
+            .map(|_| reader(path).map(|c| Mutex::new(Conn::Sqlite(c))))
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(Self(Arc::new(Connections { source, writer: Mutex::new(writer), readers, next: AtomicUsize::new(0) })))
+    }
+
+    /// Connects to PostgreSQL at `url` and brings its schema up to date (one
+    /// node at a time), with `readers` more connections for reads.
+    pub fn connect(url: &url::PgUrl, readers: usize) -> Result<Self, sql::SqlError> {
+        let source = Source::Postgres(url.clone());
+        let mut writer = pg::connect(url)?;
+        pg::migrate(&mut writer)?;
         let readers =
-            (0..readers.max(1)).map(|_| reader(path).map(Mutex::new)).collect::<rusqlite::Result<Vec<_>>>()?;
-        Ok(Self(Arc::new(Connections {
-            path: path.to_owned(),
-            writer: Mutex::new(writer),
-            readers,
-            next: AtomicUsize::new(0),
-        })))
+            (0..readers.max(1)).map(|_| pg::connect(url).map(|c| Mutex::new(Conn::Postgres(c)))).collect::<Result<_, _>>()?;
+        let writer = Mutex::new(Conn::Postgres(writer));
+        Ok(Self(Arc::new(Connections { source, writer, readers, next: AtomicUsize::new(0) })))
+    }
+
+    pub fn engine(&self) -> sql::Engine {
+        match self.0.source {
+            Source::File(_) => sql::Engine::Sqlite,
+            Source::Postgres(_) => sql::Engine::Postgres,
+        }
     }
 
     /// Whether the disk under the database can take an append now: `Err`
     /// says why not (mounted read-only, or less than 1 MiB free). Cheap: one
-    /// `statvfs`, no write.
+    /// `statvfs`, no write. (PostgreSQL's disk is the database server's: its
+    /// own errors say when it is full.)
     pub fn room_to_write(&self) -> Result<(), String> {
-        let dir = self.0.path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let Source::File(path) = &self.0.source else { return Ok(()) };
+        let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
         let fs = rustix::fs::statvfs(dir).map_err(|e| format!("cannot stat the data directory: {e}"))?;
         if fs.f_flag.contains(rustix::fs::StatVfsMountFlags::RDONLY) {
             return Err("the data directory is on a read-only file system".into());
@@ -184,32 +224,35 @@ impl Db {
 
     /// A read-only connection of its own, for long reads (exports) that
     /// should not hold one of the shared readers.
-    pub fn own_reader(&self) -> rusqlite::Result<Connection> {
-        reader(&self.0.path)
+    pub fn own_reader(&self) -> Result<Conn, sql::SqlError> {
+        self.0.source.connect(true)
     }
 
     /// Runs `f` with the writer connection, blocking the calling thread: for
     /// start-up, before the runtime serves requests.
-    pub fn write_now<T>(&self, f: impl FnOnce(&mut Connection) -> T) -> T {
-        f(&mut lock(&self.0.writer))
+    pub fn write_now<T>(&self, f: impl FnOnce(&mut Conn) -> T) -> T {
+        let mut conn = lock(&self.0.writer);
+        self.0.revive(&mut conn);
+        f(&mut conn)
     }
 
     /// Runs `f` with the writer connection on the blocking pool.
     pub async fn call<T, F>(&self, f: F) -> T
     where
         T: Send + 'static,
-        F: FnOnce(&mut Connection) -> T + Send + 'static,
+        F: FnOnce(&mut Conn) -> T + Send + 'static,
     {
         let db = self.0.clone();
         run_blocking(move || {
             let asked = crate::ssr::clock::instant();
             let mut conn = lock(&db.writer);
             waited("writer", asked);
+            db.revive(&mut conn);
             // Every writer use starts outside a transaction, whatever the last
             // one did (a panic can leave one open).
-            if !conn.is_autocommit() {
+            if conn.in_transaction() {
                 tracing::error!("the writer connection was left inside a transaction; rolling it back");
-                let _ = conn.execute_batch("ROLLBACK");
+                let _ = conn.rollback();
             }
             f(&mut conn)
         })
@@ -221,8 +264,10 @@ impl Db {
     /// Returns false when a reader kept part of the WAL in use. Waits at most
     /// 100 ms for readers: Litestream holds a read transaction all the time,
     /// and the full busy timeout would stall every write for 5 s per purge.
+    /// (Nothing to do on PostgreSQL: see docs/HA.md on VACUUM.)
     pub async fn checkpoint_truncate(&self) -> rusqlite::Result<bool> {
         self.call(|c| {
+            let Some(c) = c.sqlite() else { return Ok(true) };
             c.busy_timeout(std::time::Duration::from_millis(100))?;
             let done = c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get::<_, i64>(0));
             c.busy_timeout(BUSY_TIMEOUT)?;
@@ -236,15 +281,17 @@ impl Db {
     pub async fn read<T, F>(&self, f: F) -> T
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> T + Send + 'static,
+        F: FnOnce(&Conn) -> T + Send + 'static,
     {
         let db = self.0.clone();
         run_blocking(move || {
             let asked = crate::ssr::clock::instant();
             let readers = &db.readers;
             let free = readers.iter().find_map(|r| r.try_lock().ok());
-            let conn = free.unwrap_or_else(|| lock(&readers[db.next.fetch_add(1, Ordering::Relaxed) % readers.len()]));
+            let mut conn =
+                free.unwrap_or_else(|| lock(&readers[db.next.fetch_add(1, Ordering::Relaxed) % readers.len()]));
             waited("reader", asked);
+            db.revive(&mut conn);
             let _snapshot = Snapshot::begin(&conn); // if it fails, f's own queries say what is wrong
             f(&conn)
         })
@@ -252,21 +299,56 @@ impl Db {
     }
 }
 
-/// A read transaction over a reader connection, from prepared (cached) `BEGIN`
-/// and `COMMIT`: parsing them anew for every read costs more than the read.
-struct Snapshot<'a>(&'a Connection);
+impl Connections {
+    /// A PostgreSQL connection that was lost (its server restarted, a
+    /// failover) is replaced before use; if that fails too, the caller's
+    /// statements fail with "unavailable", and the next use tries again.
+    fn revive(&self, conn: &mut Conn) {
+        if let (Conn::Postgres(client), Source::Postgres(url)) = (&mut *conn, &self.source) {
+            if client.get_mut().is_closed() {
+                match pg::connect(url) {
+                    Ok(fresh) => *client = fresh,
+                    Err(e) => tracing::warn!(error = %e, "the database is unavailable; will try again"),
+                }
+            }
+        }
+    }
+}
+
+/// Runs `f` on `conn` inside one read transaction: all it reads is one snapshot.
+pub fn in_snapshot<T>(conn: &Conn, f: impl FnOnce(&Conn) -> T) -> Result<T, sql::SqlError> {
+    let _snapshot = Snapshot::begin(conn)?;
+    Ok(f(conn))
+}
+
+/// A read transaction over a reader connection. On SQLite from prepared
+/// (cached) `BEGIN` and `COMMIT`: parsing them anew for every read costs more
+/// than the read. On PostgreSQL, repeatable read: one snapshot for all of it.
+struct Snapshot<'a>(&'a Conn);
 
 impl<'a> Snapshot<'a> {
-    fn begin(conn: &'a Connection) -> rusqlite::Result<Self> {
-        conn.prepare_cached("BEGIN")?.execute([])?;
+    fn begin(conn: &'a Conn) -> Result<Self, sql::SqlError> {
+        match conn {
+            Conn::Sqlite(c) => {
+                c.prepare_cached("BEGIN")?.execute([])?;
+            }
+            Conn::Postgres(c) => c.batch("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")?,
+        }
         Ok(Self(conn))
     }
 }
 
 impl Drop for Snapshot<'_> {
     fn drop(&mut self) {
-        if self.0.prepare_cached("COMMIT").and_then(|mut end| end.execute([])).is_err() {
-            let _ = self.0.execute_batch("ROLLBACK");
+        match self.0 {
+            Conn::Sqlite(c) => {
+                if c.prepare_cached("COMMIT").and_then(|mut end| end.execute([])).is_err() {
+                    let _ = c.execute_batch("ROLLBACK");
+                }
+            }
+            Conn::Postgres(c) => {
+                let _ = c.batch("COMMIT");
+            }
         }
     }
 }
@@ -291,7 +373,7 @@ fn waited(connection: &str, asked: std::time::Instant) {
 
 /// A panic while holding the lock leaves no half-written state behind
 /// (transactions roll back on drop), so a poisoned lock is still usable.
-fn lock(conn: &Mutex<Connection>) -> std::sync::MutexGuard<'_, Connection> {
+fn lock<C>(conn: &Mutex<C>) -> std::sync::MutexGuard<'_, C> {
     conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
@@ -330,14 +412,14 @@ mod tests {
     fn readers_see_committed_writes_and_cannot_write() {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open(&dir.path().join("t.db"), 2).unwrap();
-        db.write_now(|c| c.execute("INSERT INTO meta (name, value) VALUES ('x', X'01')", [])).unwrap();
+        db.write_now(|c| c.execute("INSERT INTO meta (name, value) VALUES ('x', X'01')", &[])).unwrap();
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         let (seen, write) = rt.block_on(async {
-            let seen = db.read(|c| c.query_row("SELECT count(*) FROM meta WHERE name = 'x'", [], |r| r.get(0))).await;
-            let write = db.read(|c| c.execute("DELETE FROM meta", [])).await;
+            let seen = db.read(|c| c.query("SELECT count(*) FROM meta WHERE name = 'x'", &[]).unwrap()[0][0].int()).await;
+            let write = db.read(|c| c.execute("DELETE FROM meta", &[])).await;
             (seen, write)
         });
-        assert_eq!(seen, Ok(1i64));
+        assert_eq!(seen.unwrap(), 1i64);
         assert!(write.is_err(), "a reader wrote");
     }
 
@@ -362,7 +444,7 @@ mod tests {
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
         let path = dir.path().join("t.db");
         let db = Db::open(&path, 1).unwrap();
-        db.write_now(|c| c.execute("INSERT INTO meta (name, value) VALUES ('x', X'01')", [])).unwrap();
+        db.write_now(|c| c.execute("INSERT INTO meta (name, value) VALUES ('x', X'01')", &[])).unwrap();
         for name in ["t.db", "t.db-wal", "t.db-shm"] {
             let mode = std::fs::metadata(dir.path().join(name)).unwrap().permissions().mode() & 0o777;
             assert_eq!(mode, 0o600, "{name}");

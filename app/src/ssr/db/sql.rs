@@ -219,6 +219,12 @@ pub trait Sql {
     fn query_each(&self, sql: &str, args: &[Value<'_>], each: &mut EachRow<'_>) -> Result<(), SqlError>;
     /// Runs statements separated by `;`, without parameters (schema changes).
     fn batch(&self, sql: &str) -> Result<(), SqlError>;
+    /// Whether a transaction is open on this connection.
+    fn in_transaction(&self) -> bool;
+    /// Begins a write transaction (on SQLite, taking the write lock first).
+    fn begin(&self) -> Result<(), SqlError>;
+    fn commit(&self) -> Result<(), SqlError>;
+    fn rollback(&self) -> Result<(), SqlError>;
 
     /// Runs one query; returns its rows.
     fn query(&self, sql: &str, args: &[Value<'_>]) -> Result<Vec<Row>, SqlError> {
@@ -287,6 +293,18 @@ pub fn savepoint<S: Sql + ?Sized, T, E: From<SqlError>>(db: &S, work: impl FnOnc
                 let _ = db.batch("ROLLBACK TO work; RELEASE work");
             }
         }
+    }
+    // PostgreSQL has savepoints inside transactions only: outside one, the
+    // work gets a transaction of its own (as SQLite's outermost savepoint is).
+    if db.engine() == Engine::Postgres && !db.in_transaction() {
+        db.begin()?;
+        return match work(db) {
+            Ok(done) => db.commit().map(|()| done).map_err(E::from),
+            Err(e) => {
+                let _ = db.rollback();
+                Err(e)
+            }
+        };
     }
     db.batch("SAVEPOINT work")?;
     let mut open = Open(Some(db));
@@ -358,6 +376,20 @@ macro_rules! sqlite_sql {
             fn batch(&self, sql: &str) -> Result<(), SqlError> {
                 Ok(self.execute_batch(sql)?)
             }
+            fn in_transaction(&self) -> bool {
+                !self.is_autocommit()
+            }
+            fn begin(&self) -> Result<(), SqlError> {
+                // The write lock first: a deferred transaction that reads, then
+                // writes after another process committed, fails with SQLITE_BUSY.
+                self.batch("BEGIN IMMEDIATE")
+            }
+            fn commit(&self) -> Result<(), SqlError> {
+                self.batch("COMMIT")
+            }
+            fn rollback(&self) -> Result<(), SqlError> {
+                self.batch("ROLLBACK")
+            }
         }
     )*};
 }
@@ -367,11 +399,12 @@ sqlite_sql!(rusqlite::Connection, rusqlite::Transaction<'_>, rusqlite::Savepoint
 
 /// A PostgreSQL client or transaction, as [`Sql`]. The cell lets it be used
 /// through a shared reference, as a SQLite connection is (one thread at a time).
-pub struct Pg<C>(RefCell<C>);
+/// The flag: a transaction begun with [`Sql::begin`] is open.
+pub struct Pg<C>(RefCell<C>, std::cell::Cell<bool>);
 
 impl<C> Pg<C> {
     pub fn new(client: C) -> Self {
-        Self(RefCell::new(client))
+        Self(RefCell::new(client), std::cell::Cell::new(false))
     }
 
     /// The client itself (to begin or commit a transaction).
@@ -545,7 +578,19 @@ fn refs(bound: &[Bound]) -> Vec<PgArg<'_>> {
     bound.iter().map(|b| b as PgArg<'_>).collect()
 }
 
-impl<C: postgres::GenericClient> Sql for Pg<C> {
+/// Whether a PostgreSQL client is a transaction (a client may be in one
+/// begun with [`Sql::begin`] too).
+pub trait PgClient: postgres::GenericClient {
+    const TRANSACTION: bool;
+}
+impl PgClient for postgres::Client {
+    const TRANSACTION: bool = false;
+}
+impl PgClient for postgres::Transaction<'_> {
+    const TRANSACTION: bool = true;
+}
+
+impl<C: PgClient> Sql for Pg<C> {
     fn engine(&self) -> Engine {
         Engine::Postgres
     }
@@ -573,6 +618,27 @@ impl<C: postgres::GenericClient> Sql for Pg<C> {
 
     fn batch(&self, sql: &str) -> Result<(), SqlError> {
         Ok(self.0.borrow_mut().batch_execute(sql)?)
+    }
+
+    fn in_transaction(&self) -> bool {
+        C::TRANSACTION || self.1.get()
+    }
+
+    fn begin(&self) -> Result<(), SqlError> {
+        self.batch("BEGIN")?;
+        self.1.set(true);
+        Ok(())
+    }
+
+    fn commit(&self) -> Result<(), SqlError> {
+        // Ended either way: a failed COMMIT rolls back.
+        self.1.set(false);
+        self.batch("COMMIT")
+    }
+
+    fn rollback(&self) -> Result<(), SqlError> {
+        self.1.set(false);
+        self.batch("ROLLBACK")
     }
 }
 

@@ -156,7 +156,7 @@ impl Server {
     }
 
     pub async fn audit_count(&self) -> i64 {
-        self.state.db.read(|c| c.query_row("SELECT count(*) FROM audit", [], |r| r.get(0))).await.unwrap()
+        self.state.db.read(|c| c.sqlite().unwrap().query_row("SELECT count(*) FROM audit", [], |r| r.get(0))).await.unwrap()
     }
 
     /// The newest audit entry's outcome.
