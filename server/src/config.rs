@@ -19,6 +19,8 @@ pub struct ServeArgs {
     /// Directory for the database (and the trial root key when none is configured).
     #[arg(long, env = "STRONGROOM_DATA_DIR", default_value = "data")]
     pub data_dir: PathBuf,
+    #[command(flatten)]
+    pub store: StoreArgs,
     /// Serve the browser assets (`pkg/`, favicon) from this directory instead of the
     /// copies built into the binary (for development).
     #[arg(long, env = "STRONGROOM_SITE_ROOT")]
@@ -107,6 +109,60 @@ pub enum ConfigError {
     DataDir(PathBuf, std::io::Error),
     #[error("cannot write the trial root key {0}: {1}")]
     WriteKeyFile(PathBuf, std::io::Error),
+    #[error("STRONGROOM_DATABASE_URL / --database-url: {0}")]
+    BadDatabaseUrl(app::ssr::db::url::UrlError),
+    #[error(
+        "with STRONGROOM_DATABASE_URL every node must hold the same root key: set STRONGROOM_MASTER_KEY_FILE \
+         (or STRONGROOM_MASTER_KEY); the trial key in the data directory is refused"
+    )]
+    TrialKeyWithDatabase,
+}
+
+/// Where the store is: a PostgreSQL database, else the data directory's SQLite file.
+#[derive(clap::Args, Clone, Default)]
+pub struct StoreArgs {
+    /// PostgreSQL instead of the data directory's SQLite file, as a libpq URL:
+    /// postgres://strongroom@db1,db2/strongroom?target_session_attrs=read-write
+    #[arg(long, env = "STRONGROOM_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// File holding the database password, when the URL has none (else PGPASSFILE).
+    #[arg(long, env = "STRONGROOM_DATABASE_PASSWORD_FILE")]
+    pub database_password_file: Option<PathBuf>,
+}
+
+/// Never shows the URL: it may hold a password.
+impl std::fmt::Debug for StoreArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreArgs")
+            .field("database_url", &self.database_url.as_ref().map(|_| ".."))
+            .field("database_password_file", &self.database_password_file)
+            .finish()
+    }
+}
+
+impl StoreArgs {
+    /// The store: PostgreSQL when a URL is set (its password from the URL,
+    /// the password file, or `PGPASSFILE`), else `strongroom.db` in `data_dir`.
+    pub fn source(&self, data_dir: &Path) -> Result<app::ssr::db::Source, ConfigError> {
+        use app::ssr::db::{url::PgUrl, Source};
+        match self.database_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+            None => Ok(Source::File(data_dir.join("strongroom.db"))),
+            Some(url) => {
+                let pgpass = std::env::var_os("PGPASSFILE").map(PathBuf::from);
+                let url = PgUrl::parse(url, self.database_password_file.as_deref(), pgpass.as_deref())
+                    .map_err(ConfigError::BadDatabaseUrl)?;
+                Ok(Source::Postgres(url))
+            }
+        }
+    }
+
+    /// Refuses the trial key with a shared database: each node would make its own.
+    pub fn check_key(&self, origin: &KeyOrigin) -> Result<(), ConfigError> {
+        match (origin, &self.database_url) {
+            (KeyOrigin::Trial { .. }, Some(url)) if !url.trim().is_empty() => Err(ConfigError::TrialKeyWithDatabase),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// Where the root key came from.
@@ -190,8 +246,16 @@ impl ServeArgs {
 
     /// The root key from `STRONGROOM_MASTER_KEY`, the key file, or the trial key
     /// file in the data directory (created on first use, mode 0600).
+    /// With a database URL, the trial key is refused.
     pub fn root_key(&self, env_key: Option<String>) -> Result<(RootKey, KeyOrigin), ConfigError> {
-        root_key(&self.data_dir, self.master_key_file.as_deref(), env_key)
+        let (key, origin) = root_key(&self.data_dir, self.master_key_file.as_deref(), env_key)?;
+        self.store.check_key(&origin)?;
+        Ok((key, origin))
+    }
+
+    /// The store this server serves.
+    pub fn source(&self) -> Result<app::ssr::db::Source, ConfigError> {
+        self.store.source(&self.data_dir)
     }
 }
 
@@ -247,6 +311,7 @@ mod tests {
         ServeArgs {
             addr: "127.0.0.1:0".into(),
             data_dir: dir.to_owned(),
+            store: StoreArgs::default(),
             site_root: None,
             master_key_file: None,
             public_url: None,
@@ -342,6 +407,8 @@ pub struct KeyArgs {
     /// File holding the base64 root key. `STRONGROOM_MASTER_KEY` may hold the key itself.
     #[arg(long, env = "STRONGROOM_MASTER_KEY_FILE")]
     pub master_key_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 /// Creates a data directory (owner-only) if missing.
@@ -352,9 +419,18 @@ pub fn ensure_dir(dir: &Path) -> Result<(), ConfigError> {
 
 impl KeyArgs {
     /// The root key (see [`root_key`]), creating the data directory if missing.
+    /// With a database URL, the trial key is refused.
     pub fn root_key(&self) -> Result<(RootKey, KeyOrigin), ConfigError> {
         ensure_dir(&self.data_dir)?;
-        root_key(&self.data_dir, self.master_key_file.as_deref(), std::env::var("STRONGROOM_MASTER_KEY").ok())
+        let (key, origin) =
+            root_key(&self.data_dir, self.master_key_file.as_deref(), std::env::var("STRONGROOM_MASTER_KEY").ok())?;
+        self.store.check_key(&origin)?;
+        Ok((key, origin))
+    }
+
+    /// The store these commands open.
+    pub fn source(&self) -> Result<app::ssr::db::Source, ConfigError> {
+        self.store.source(&self.data_dir)
     }
 
     pub fn db_path(&self) -> PathBuf {

@@ -42,7 +42,9 @@ pub async fn create_token(name: String, namespace: String, expires: String) -> R
         let (token, hash) = tokens::new_token().map_err(token_error)?;
         let (owner, actor, rows) = (admin.id, admin.username.to_string(), state()?.rows.clone());
         let view = act
-            .write(move |c| tokens::create(c, &rows, &name, &scope, expires_at, &hash, Stamp { actor: &actor, at: now }))
+            .write(move |c| {
+                tokens::create(c, &rows, &name, &scope, expires_at, &hash, Stamp { actor: &actor, at: now })
+            })
             .await
             .map_err(token_error)?;
         let shown = NewToken { token: token.to_string(), view };

@@ -84,9 +84,7 @@ impl Metrics {
 }
 
 /// Live secrets, namespaces, active tokens, enabled users and audit entries.
-pub fn stored_counts(
-    conn: &crate::ssr::db::Conn,
-) -> Result<Vec<(&'static str, i64)>, crate::ssr::db::sql::SqlError> {
+pub fn stored_counts(conn: &crate::ssr::db::Conn) -> Result<Vec<(&'static str, i64)>, crate::ssr::db::sql::SqlError> {
     use crate::ssr::db::sql::Sql;
     let queries = [
         ("secrets", "SELECT count(*) FROM secrets WHERE deleted_at IS NULL"),

@@ -6,7 +6,7 @@ use crate::ssr::{
     auth::devices::DeviceCookies,
     auth::{token_hash, AuthError, CookiePolicy, Hasher, Throttle},
     crypto::{Keyring, RootKey},
-    db::{Db, RowKey},
+    db::{Db, RowKey, Source},
     memory::Stash,
     store::accounts::{self, AccountError, SessionLimits, SessionLookup, SessionUser},
     store::import::Pending,
@@ -180,7 +180,16 @@ impl AppState {
     /// check (a wrong key fails with `StoreError::Crypto(WrongRootKey)`) and
     /// unwraps the keyring. Blocking: call before the runtime serves requests.
     pub fn open(path: &Path, root: &RootKey, settings: &AuthSettings) -> Result<Self, OpenError> {
-        let db = Db::open(path, READERS).map_err(StoreError::from)?;
+        Self::open_source(&Source::File(path.to_owned()), root, settings)
+    }
+
+    /// [`AppState::open`] on either engine: the SQLite file, or PostgreSQL
+    /// (its schema migrated by whichever node starts first).
+    pub fn open_source(source: &Source, root: &RootKey, settings: &AuthSettings) -> Result<Self, OpenError> {
+        let db = match source {
+            Source::File(path) => Db::open(path, READERS).map_err(StoreError::from)?,
+            Source::Postgres(url) => Db::connect(url, READERS).map_err(StoreError::from)?,
+        };
         let unlocked = db.write_now(|c| crate::ssr::store::keyring::unlock(c, root, crate::ssr::clock::now()))?;
         let hasher = Hasher::new(
             settings.argon2_m_kib,
@@ -287,9 +296,8 @@ impl AppState {
         let key = self.audit.clone();
         // One transaction: the entry and the new head are committed together
         // (apart, a crash between them would read as tampering).
-        let appended = self.db.call(move |c| {
-            crate::ssr::db::Transact::write(c, |tx| crate::ssr::audit::append(tx, &key, entry))
-        });
+        let appended =
+            self.db.call(move |c| crate::ssr::db::Transact::write(c, |tx| crate::ssr::audit::append(tx, &key, entry)));
         if let Err(e) = appended.await {
             tracing::error!(error = %e, "could not record a refused request in the audit trail");
         }

@@ -519,7 +519,8 @@ fn accounts_scenario(db: &dyn Sql, rows: &app::ssr::db::RowKey) -> Vec<String> {
     accounts::create_session(db, b"session-2", bob_id, stamp.at).unwrap();
     accounts::set_password_hash(db, rows, bob_id, "$argon2id$new", Timestamp(stamp.at.0 + 5), Some(b"session-2"), true)
         .unwrap();
-    let limits = SessionLimits { idle: std::time::Duration::from_secs(600), absolute: std::time::Duration::from_secs(3600) };
+    let limits =
+        SessionLimits { idle: std::time::Duration::from_secs(600), absolute: std::time::Duration::from_secs(3600) };
     for (session, at) in [(&b"session-1"[..], 10), (b"session-2", 90), (b"session-2", 4000)] {
         let found = accounts::lookup_session(db, rows, session, Timestamp(stamp.at.0 + at), limits).unwrap();
         seen.push(match found {
@@ -540,7 +541,10 @@ fn accounts_scenario(db: &dyn Sql, rows: &app::ssr::db::RowKey) -> Vec<String> {
     tokens::create(db, rows, &old, &Scope::All, Some(Timestamp(stamp.at.0 + 10)), b"hash-old", stamp).unwrap();
     let taken = tokens::create(db, rows, &ci, &scope, None, b"hash-other", stamp);
     assert!(matches!(taken, Err(TokenError::NameTaken)), "{taken:?}");
-    seen.push(format!("{:?}", tokens::revoke(db, rows, &old, Stamp { at: Timestamp(stamp.at.0 + 20), ..stamp }).unwrap()));
+    seen.push(format!(
+        "{:?}",
+        tokens::revoke(db, rows, &old, Stamp { at: Timestamp(stamp.at.0 + 20), ..stamp }).unwrap()
+    ));
     let twice = tokens::revoke(db, rows, &old, stamp);
     assert!(matches!(twice, Err(TokenError::AlreadyRevoked)), "{twice:?}");
     tokens::touch(db, tokens::lookup(db, rows, b"hash-ci").unwrap().unwrap().id, Timestamp(stamp.at.0 + 30)).unwrap();

@@ -12,7 +12,6 @@ use app::ssr::{
     store::StoreError,
 };
 use clap::Subcommand;
-use rusqlite::Connection;
 use std::path::PathBuf;
 
 #[derive(Subcommand, Debug)]
@@ -37,21 +36,27 @@ pub enum KeyringCommand {
 
 /// The database and what the root key unlocks in it.
 struct Opened {
-    conn: Connection,
+    conn: db::Conn,
     root: RootKey,
     unlocked: Unlocked,
 }
 
 fn open(key: &KeyArgs) -> Result<Opened, RunError> {
-    let path = key.db_path();
-    let shown = path.display().to_string();
-    if !path.is_file() {
+    let source = key.source()?;
+    let shown = source.to_string();
+    let present = source.exists().map_err(|e| RunError::User(format!("cannot reach the database at {shown}: {e}")))?;
+    if !present {
         return Err(RunError::User(format!("no database at {shown}")));
     }
     let (root, _) = key.root_key()?;
-    let mut conn = db::open(&path).map_err(|e| RunError::Database(shown.clone(), StoreError::from(e).into()))?;
+    let mut conn = source.connect(false).map_err(|e| RunError::Database(shown.clone(), StoreError::from(e).into()))?;
     let unlocked = keyring::unlock(&mut conn, &root, app::ssr::clock::now()).map_err(|e| store_error(&shown, e))?;
     Ok(Opened { conn, root, unlocked })
+}
+
+/// The store as messages name it (a URL without its password).
+fn shown(key: &KeyArgs) -> String {
+    key.source().map_or_else(|_| key.db_path().display().to_string(), |s| s.to_string())
 }
 
 fn store_error(shown: &str, e: StoreError) -> RunError {
@@ -76,7 +81,7 @@ pub async fn keyring(command: KeyringCommand) -> Result<(), RunError> {
 
 fn list(key: &KeyArgs) -> Result<(), RunError> {
     let opened = open(key)?;
-    let shown = key.db_path().display().to_string();
+    let shown = shown(key);
     let keys = keyring::list(&opened.conn).map_err(|e| store_error(&shown, e))?;
     let newest = keys.last().map(|k| k.id);
     println!("{:>4}  {:<20}  {:>10}", "id", "created (UTC)", "versions");
@@ -89,7 +94,7 @@ fn list(key: &KeyArgs) -> Result<(), RunError> {
 
 fn rotate(key: &KeyArgs) -> Result<(), RunError> {
     let mut opened = open(key)?;
-    let shown = key.db_path().display().to_string();
+    let shown = shown(key);
     let chain = opened.unlocked.audit_key();
     let id = keyring::rotate(&mut opened.conn, &opened.root, &chain, app::ssr::clock::now())
         .map_err(|e| store_error(&shown, e))?;
@@ -111,7 +116,7 @@ fn retire(key: &KeyArgs, id: i64) -> Result<(), RunError> {
 pub async fn rewrap(key: KeyArgs, batch: usize) -> Result<(), RunError> {
     blocking(move || {
         let mut opened = open(&key)?;
-        let shown = key.db_path().display().to_string();
+        let shown = shown(&key);
         let started = app::ssr::clock::instant();
         let mut total = Rewrapped::default();
         // Twice over: the second pass finds what a server still holding an
@@ -158,7 +163,7 @@ pub async fn rekey(key: KeyArgs, new_key_file: PathBuf) -> Result<(), RunError> 
         if new.to_base64() == opened.root.to_base64() {
             return Err(RunError::User(format!("{} holds the current root key", new_key_file.display())));
         }
-        let shown = key.db_path().display().to_string();
+        let shown = shown(&key);
         let count = keyring::rekey(&mut opened.conn, &opened.root, &new, app::ssr::clock::now())
             .map_err(|e| store_error(&shown, e))?;
         println!(

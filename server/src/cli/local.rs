@@ -5,18 +5,15 @@ use super::RunError;
 use crate::config::KeyArgs;
 use app::ssr::{
     crypto::{CryptoError, RootKey},
+    db::Source,
     state::{AppState, AuthSettings, OpenError},
     store::StoreError,
 };
 
-/// Opens (creating and migrating if needed) the database, checking the root key.
-pub async fn open_state(
-    db_path: std::path::PathBuf,
-    root: RootKey,
-    settings: AuthSettings,
-) -> Result<AppState, RunError> {
-    let shown = db_path.display().to_string();
-    app::ssr::db::run_blocking(move || AppState::open(&db_path, &root, &settings)).await.map_err(|e| match e {
+/// Opens (creating and migrating if needed) the store, checking the root key.
+pub async fn open_state(source: Source, root: RootKey, settings: AuthSettings) -> Result<AppState, RunError> {
+    let shown = source.to_string();
+    app::ssr::db::run_blocking(move || AppState::open_source(&source, &root, &settings)).await.map_err(|e| match e {
         OpenError::Store(StoreError::Crypto(CryptoError::WrongRootKey)) => RunError::WrongRootKey(shown),
         other => RunError::Database(shown, other),
     })
@@ -27,9 +24,18 @@ pub async fn open_state(
 /// command never creates an empty one by mistake) unless `create` is set.
 pub async fn open(key: &KeyArgs, create: bool) -> Result<AppState, RunError> {
     crate::config::refuse_root_in_others_dir(&key.data_dir).map_err(RunError::User)?;
-    if !create && !key.db_path().is_file() {
-        return Err(RunError::User(format!("no database at {}", key.db_path().display())));
+    let source = key.source()?;
+    if !create && !exists(&source).await? {
+        return Err(RunError::User(format!("no database at {source}")));
     }
     let (root, _) = key.root_key()?;
-    open_state(key.db_path(), root, AuthSettings::default()).await
+    open_state(source, root, AuthSettings::default()).await
+}
+
+/// Whether the store is there (see `Source::exists`); PostgreSQL unreachable is an error.
+pub async fn exists(source: &Source) -> Result<bool, RunError> {
+    let probe = source.clone();
+    app::ssr::db::run_blocking(move || probe.exists())
+        .await
+        .map_err(|e| RunError::User(format!("cannot reach the database at {source}: {e}")))
 }

@@ -24,14 +24,18 @@ pub async fn serve(args: ServeArgs) -> Result<(), RunError> {
             path.display()
         );
     }
-    let sqlite = rusqlite::version();
-    if !sqlite_supported(rusqlite::version_number()) {
-        return Err(RunError::User(format!(
-            "SQLite {sqlite} is older than 3.51.3, which fixes a WAL-reset corruption bug: \
-             build strongroom with its bundled SQLite"
-        )));
+    let source = args.source()?;
+    if let app::ssr::db::Source::File(_) = source {
+        let sqlite = rusqlite::version();
+        if !sqlite_supported(rusqlite::version_number()) {
+            return Err(RunError::User(format!(
+                "SQLite {sqlite} is older than 3.51.3, which fixes a WAL-reset corruption bug: \
+                 build strongroom with its bundled SQLite"
+            )));
+        }
+        tracing::info!(sqlite, "SQLite version");
     }
-    tracing::info!(sqlite, "SQLite version");
+    tracing::info!(store = %source, "opening the store");
     let settings = args.auth_settings()?;
     let limits = args.limits()?;
     let front = crate::Front {
@@ -40,10 +44,13 @@ pub async fn serve(args: ServeArgs) -> Result<(), RunError> {
         assets: crate::assets::Assets::new(args.site_root.clone()),
         request_timeout: limits.request_timeout,
     };
-    let state = open_state(args.db_path(), root, settings).await?;
+    let state = open_state(source, root, settings).await?;
     let (keep, chain) = (args.keep_versions, state.audit.clone());
     let now = app::ssr::clock::now();
-    match state.db.call(move |c| app::ssr::store::set_default_retention(c, &chain, keep, now)).await {
+    let recorded = state.db.call(move |c| {
+        app::ssr::db::Transact::write(c, |tx| app::ssr::store::set_default_retention(tx, &chain, keep, now))
+    });
+    match recorded.await {
         Ok(None) => tracing::info!(keep, "versions kept per secret by default"),
         Ok(Some(0)) => tracing::info!(keep, "versions kept per secret by default (recorded)"),
         Ok(Some(destroyed)) => {

@@ -28,7 +28,12 @@ fn read_secret_line(prompt: &str) -> Result<String, String> {
 pub async fn add(name: &str, role: &str, namespace: Option<&str>, init: bool, key: &KeyArgs) -> Result<(), String> {
     // Run from another directory, a relative default data dir would silently make a
     // second database (with its own trial key) that the server never reads.
-    if !init && !key.db_path().is_file() {
+    let source = key.source().map_err(|e| e.to_string())?;
+    let present = super::local::exists(&source).await.map_err(|e| e.to_string())?;
+    if !init && matches!(source, app::ssr::db::Source::Postgres(_)) && !present {
+        return Err(format!("no database at {source}: pass --init to create one there"));
+    }
+    if !init && !present {
         let looked = std::path::absolute(key.db_path()).unwrap_or_else(|_| key.db_path());
         return Err(format!(
             "no database at {}: pass the server's data directory (--data-dir or STRONGROOM_DATA_DIR), \

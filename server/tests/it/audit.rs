@@ -254,6 +254,7 @@ async fn the_command_verifies_the_file_and_exits_non_zero_naming_the_entry() {
             .args(["audit", "verify", "--data-dir", s.dir.path().to_str().unwrap()])
             .env("STRONGROOM_MASTER_KEY", s.root_key.as_str())
             .env_remove("STRONGROOM_MASTER_KEY_FILE")
+            .envs(s.store_env())
             .output()
             .unwrap()
     };
@@ -273,13 +274,13 @@ async fn a_change_whose_entry_cannot_be_written_does_not_happen() {
     let mut admin = s.login("admin").await;
     admin.call("namespaces/create", &[("namespace", "company"), ("description", "")]).await;
     let before = s.audit_count().await;
-    s.sql("CREATE TRIGGER no_audit BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'audit is read-only'); END;");
+    s.refuse_audit_inserts(true);
     let (status, body) =
         admin.call("secrets/add", &[("namespace", "company"), ("key", "K"), ("value", "v"), ("description", "")]).await;
     assert_eq!(status, 500, "{body}");
     let (status, _) = admin.call("namespaces/create", &[("namespace", "other"), ("description", "")]).await;
     assert_eq!(status, 500);
-    s.sql("DROP TRIGGER no_audit");
+    s.refuse_audit_inserts(false);
     assert_eq!(s.audit_count().await, before, "nothing was recorded");
     let (_, view) = admin.call("namespaces/get", &[("namespace", "company")]).await;
     assert_eq!(view["effective"].as_array().unwrap().len(), 0, "the secret was stored: {view}");

@@ -135,7 +135,7 @@ async fn hvac_reads_the_kv_v2_surface() {
 fn strongroom(s: &Server, token: &str, args: &[&str]) -> std::process::Command {
     let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_strongroom"));
     c.args(args).env("STRONGROOM_SERVER", &s.base).env("STRONGROOM_TOKEN", token).env("RUST_LOG", "warn");
-    c.env_remove("STRONGROOM_TOKEN_FILE").env_remove("STRONGROOM_MASTER_KEY_FILE");
+    c.env_remove("STRONGROOM_TOKEN_FILE").env_remove("STRONGROOM_MASTER_KEY_FILE").envs(s.store_env());
     c
 }
 
@@ -449,14 +449,7 @@ exit_after_auth = true
     assert_eq!(std::fs::read_to_string(&out_file).unwrap(), "from the parent|pässwörd ✓ 日本語");
     // The read was audited; the token never reached the trail.
     assert!(s.audit_count().await > before);
-    let trail = s
-        .state
-        .db
-        .read(|c| {
-            c.sqlite().unwrap().query_row("SELECT group_concat(actor || outcome || client, '') FROM audit", [], |r| r.get::<_, String>(0))
-        })
-        .await
-        .unwrap();
+    let trail = s.texts("SELECT actor || outcome || client FROM audit").await.concat();
     assert!(!trail.contains(&token));
     // lookup-self: the presented token as id, a random accessor.
     let (status, _, body) = s.api("GET", "/v1/auth/token/lookup-self", Some(&token)).await;

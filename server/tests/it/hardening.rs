@@ -422,9 +422,11 @@ async fn item_19_a_recreated_secret_refuses_its_predecessors_ciphertext() {
         .state
         .db
         .read(|c| {
-            c.sqlite().unwrap().query_row("SELECT secret_id, hex(nonce) || ':' || hex(ciphertext) FROM secret_versions", [], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
+            c.sqlite().unwrap().query_row(
+                "SELECT secret_id, hex(nonce) || ':' || hex(ciphertext) FROM secret_versions",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
         })
         .await
         .unwrap();
@@ -433,7 +435,7 @@ async fn item_19_a_recreated_secret_refuses_its_predecessors_ciphertext() {
     assert_eq!(admin.call("secrets/purge", &[("namespace", "again"), ("key", "K"), ("confirm", "K")]).await.0, 200);
     let add = [("namespace", "again"), ("key", "K"), ("value", "the second value"), ("description", "")];
     assert_eq!(admin.call("secrets/add", &add).await.0, 200);
-    let second: i64 = s.state.db.read(|c| c.sqlite().unwrap().query_row("SELECT id FROM secrets", [], |r| r.get(0))).await.unwrap();
+    let second: i64 = s.number("SELECT id FROM secrets").await;
     assert_eq!(second, first.0, "the test wants the row id reused, as SQLite does");
     let (nonce, ciphertext) = first.1.split_once(':').unwrap();
     s.sql(&format!("UPDATE secret_versions SET nonce = X'{nonce}', ciphertext = X'{ciphertext}'"));
@@ -687,12 +689,7 @@ async fn issue_18_item_15_workload_exports_are_bounded_per_token() {
     let s = start().await;
     s.secrets("exp", &[("K", "v")]).await;
     let token = s.token("exporter", "exp", None).await;
-    let id: app::domain::TokenId = s
-        .state
-        .db
-        .read(|c| c.sqlite().unwrap().query_row("SELECT id FROM tokens WHERE name = 'exporter'", [], |r| r.get(0)))
-        .await
-        .unwrap();
+    let id = app::domain::TokenId(s.number("SELECT id FROM tokens WHERE name = 'exporter'").await);
     let held = [s.state.workload_exports.take(id).unwrap(), s.state.workload_exports.take(id).unwrap()];
     let (status, _, body) = s.api("GET", "/v1/namespaces/exp/export?format=json", Some(&token)).await;
     assert_eq!(status, 503, "{body}");

@@ -8,12 +8,8 @@ use serde_json::Value;
 const SECRETS: [(&str, &str); 3] =
     [("DB_PASSWORD", "canary-db-1"), ("API_KEY", "canary-api-1"), ("CERT", "canary-cert-1")];
 
-fn key_ids(dir: &std::path::Path) -> Vec<i64> {
-    let conn = rusqlite::Connection::open(dir.join("strongroom.db")).unwrap();
-    let mut stmt = conn
-        .prepare("SELECT key_id FROM secret_versions WHERE key_id IS NOT NULL ORDER BY secret_id, version")
-        .unwrap();
-    stmt.query_map([], |r| r.get(0)).unwrap().collect::<Result<_, _>>().unwrap()
+async fn key_ids(s: &crate::common::Server) -> Vec<i64> {
+    s.numbers("SELECT key_id FROM secret_versions WHERE key_id IS NOT NULL ORDER BY secret_id, version").await
 }
 
 async fn read_all(s: &crate::common::Server, token: &str) -> Vec<(String, String)> {
@@ -51,7 +47,7 @@ async fn keys_rotate_rewrap_retire_and_rekey_while_the_server_serves() {
         .call("secrets/rotate", &[("namespace", "company.team"), ("key", "API_KEY"), ("value", "canary-api-2")])
         .await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(key_ids(dir), vec![1, 1, 2, 1]);
+    assert_eq!(key_ids(&s).await, vec![1, 1, 2, 1]);
     expected[0].1 = "canary-api-2".into();
     assert_eq!(read_all(&s, &token).await, expected);
 
@@ -65,7 +61,7 @@ async fn keys_rotate_rewrap_retire_and_rekey_while_the_server_serves() {
         "{}",
         text(&out)
     );
-    assert_eq!(key_ids(dir), vec![2, 2, 2, 2]);
+    assert_eq!(key_ids(&s).await, vec![2, 2, 2, 2]);
     assert_eq!(read_all(&s, &token).await, expected);
 
     let out = strongroom(&["keyring", "retire", "2"], dir, &s.root_key);
@@ -93,10 +89,6 @@ async fn keys_rotate_rewrap_retire_and_rekey_while_the_server_serves() {
     // The trail verifies across the change, and says what was done.
     let out = strongroom(&["audit", "verify"], dir, &new_key);
     assert!(out.status.success(), "{}", text(&out));
-    let actions: Vec<String> = {
-        let conn = rusqlite::Connection::open(dir.join("strongroom.db")).unwrap();
-        let mut stmt = conn.prepare("SELECT action FROM audit WHERE action LIKE 'keyring.%' ORDER BY id").unwrap();
-        stmt.query_map([], |r| r.get(0)).unwrap().collect::<Result<_, _>>().unwrap()
-    };
+    let actions = s.texts("SELECT action FROM audit WHERE action LIKE 'keyring.%' ORDER BY id").await;
     assert_eq!(actions, ["keyring.rotate", "keyring.rewrap", "keyring.retire", "keyring.rekey"]);
 }

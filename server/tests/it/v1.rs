@@ -211,7 +211,7 @@ async fn every_value_read_is_one_audit_entry_and_the_chain_verifies() {
 #[tokio::test]
 async fn a_read_whose_audit_entry_cannot_be_written_fails_and_shows_no_value() {
     let (s, t) = setup().await;
-    s.sql("CREATE TRIGGER no_more_audit BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'audit is read-only'); END;");
+    s.refuse_audit_inserts(true);
     for path in ["/v1/namespaces/company.team/secrets/API_KEY", "/v1/namespaces/company.team/export?format=json"] {
         let (status, _, body) = s.api("GET", path, Some(&t.team)).await;
         // 503: the server may recover (a full disk); no value leaves unrecorded meanwhile.
@@ -222,7 +222,7 @@ async fn a_read_whose_audit_entry_cannot_be_written_fails_and_shows_no_value() {
     assert_eq!(status, 503, "{body}");
     assert!(!body.contains("team-api-key"), "{body}");
     // Once the trail accepts entries again, reads work.
-    s.sql("DROP TRIGGER no_more_audit;");
+    s.refuse_audit_inserts(false);
     assert_eq!(s.api("GET", "/v1/namespaces/company.team/secrets/API_KEY", Some(&t.team)).await.0, 200);
 }
 

@@ -59,19 +59,16 @@ async fn retention_is_set_per_server_and_per_secret_and_destroys_older_values_at
         let form = [("namespace", "company"), ("key", "K"), ("value", value.as_str())];
         assert_eq!(admin.call("secrets/rotate", &form).await.0, 200);
     }
-    let destroyed = |s: &crate::common::Server| {
-        let conn = rusqlite::Connection::open(s.dir.path().join("strongroom.db")).unwrap();
-        let mut stmt =
-            conn.prepare("SELECT version FROM secret_versions WHERE ciphertext IS NULL ORDER BY version").unwrap();
-        stmt.query_map([], |r| r.get::<_, u32>(0)).unwrap().collect::<Result<Vec<_>, _>>().unwrap()
-    };
-    assert_eq!(destroyed(&s), Vec::<u32>::new());
+    async fn destroyed(s: &crate::common::Server) -> Vec<i64> {
+        s.numbers("SELECT version FROM secret_versions WHERE ciphertext IS NULL ORDER BY version").await
+    }
+    assert_eq!(destroyed(&s).await, Vec::<i64>::new());
 
     // This secret keeps 2: versions 1 to 4 lose their values now.
     let (status, body) =
         admin.call("secrets/retention", &[("namespace", "company"), ("key", "K"), ("keep", "2")]).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(destroyed(&s), [1, 2, 3, 4]);
+    assert_eq!(destroyed(&s).await, [1, 2, 3, 4]);
     assert_eq!(s.last_outcome().await, "ok: keeps 2 versions");
     let (_, detail) = admin.call("secrets/get", &[("namespace", "company"), ("key", "K")]).await;
     assert_eq!(detail["retention"], serde_json::json!({"own": 2, "default": 10}));
@@ -84,20 +81,23 @@ async fn retention_is_set_per_server_and_per_secret_and_destroys_older_values_at
             admin.call("secrets/retention", &[("namespace", "company"), ("key", "K"), ("keep", bad)]).await;
         assert_eq!((status, error_field(&body)), (422, ("Validation".into(), Some("keep".into()))), "{bad}: {body}");
     }
-    assert_eq!(destroyed(&s), [1, 2, 3, 4], "a refused setting changes nothing");
+    assert_eq!(destroyed(&s).await, [1, 2, 3, 4], "a refused setting changes nothing");
     // Destroying values is an admin's call, as purge is: an editor is refused.
     s.add_user("ed", Role::Editor, "company").await;
     let mut editor = s.login("ed").await;
     let (status, _) = editor.call("secrets/retention", &[("namespace", "company"), ("key", "K"), ("keep", "1")]).await;
     assert_eq!(status, 403);
-    assert_eq!(destroyed(&s), [1, 2, 3, 4]);
+    assert_eq!(destroyed(&s).await, [1, 2, 3, 4]);
 
     // Back to the server's default, and the default lowered to 3 (as
     // STRONGROOM_KEEP_VERSIONS does at start): version 4 goes too.
     assert_eq!(admin.call("secrets/retention", &[("namespace", "company"), ("key", "K"), ("keep", "")]).await.0, 200);
     let default = |keep: u32| {
         let chain = s.state.audit.clone();
-        s.state.db.call(move |c| app::ssr::store::set_default_retention(c, &chain, keep, app::ssr::clock::now()))
+        s.state.db.call(move |c| {
+            let now = app::ssr::clock::now();
+            app::ssr::db::Transact::write(c, |tx| app::ssr::store::set_default_retention(tx, &chain, keep, now))
+        })
     };
     assert_eq!(default(10).await.unwrap(), Some(0), "first recorded");
     assert_eq!(default(10).await.unwrap(), None, "unchanged: nothing written");
@@ -106,9 +106,9 @@ async fn retention_is_set_per_server_and_per_secret_and_destroys_older_values_at
     assert_eq!(s.last_outcome().await, "ok: by default 3 versions kept (was 10); 0 older values destroyed");
     let form = [("namespace", "company"), ("key", "K"), ("value", "v7")];
     assert_eq!(admin.call("secrets/rotate", &form).await.0, 200);
-    assert_eq!(destroyed(&s), [1, 2, 3, 4]);
+    assert_eq!(destroyed(&s).await, [1, 2, 3, 4]);
     let gone = default(1).await.unwrap();
-    assert_eq!((gone, destroyed(&s)), (Some(2), vec![1, 2, 3, 4, 5, 6]));
+    assert_eq!((gone, destroyed(&s).await), (Some(2), vec![1, 2, 3, 4, 5, 6]));
     let (_, detail) = admin.call("secrets/get", &[("namespace", "company"), ("key", "K")]).await;
     assert_eq!(detail["retention"], serde_json::json!({"own": null, "default": 1}));
     assert_eq!(detail["versions"].as_array().unwrap().len(), 7, "the history stays");

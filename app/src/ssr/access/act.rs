@@ -7,6 +7,7 @@
 //! response the status of its `AppError` (`server/src/layers/api_errors.rs`).
 
 use super::*;
+use crate::ssr::db::{sql::SqlError, Conn};
 use crate::ssr::{
     audit::{self, Actor, Client, NewEntry},
     state::AppState,
@@ -21,7 +22,6 @@ use crate::{
 };
 use axum::http::{header, request::Parts};
 use leptos::prelude::*;
-use crate::ssr::db::{sql::SqlError, Conn};
 use std::sync::Mutex;
 
 /// One server-function call as the audit trail records it: exactly one entry,

@@ -15,6 +15,7 @@ use crate::domain::{
     view::{NamespaceSummary, SecretMeta},
     NamespacePath, Scope, SecretKey, Timestamp, TokenId, TokenName,
 };
+use crate::ssr::db::sql::{Sql, SqlError};
 use crate::ssr::{
     access::errors::{internal_read, read_store_error},
     audit::{Actor, Appender, Client, NewEntry},
@@ -24,7 +25,6 @@ use crate::ssr::{
     state::AppState,
     store::{self, tokens},
 };
-use crate::ssr::db::sql::{Sql, SqlError};
 use std::sync::Arc;
 
 pub use super::errors::ReadError;

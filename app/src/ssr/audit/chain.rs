@@ -81,7 +81,11 @@ pub struct Chain {
 impl Chain {
     pub fn load<S: Sql + ?Sized>(db: &S) -> Result<Self, SqlError> {
         // A lock of its own, not the head's row: it holds even before the
-        // chain's first head is written.
+        // chain's first head is written. Held until the transaction ends, so
+        // there must be one (each statement would be its own otherwise).
+        if db.engine() == crate::ssr::db::sql::Engine::Postgres && !db.in_transaction() {
+            return Err(SqlError::Type("the audit chain is appended to inside a transaction only".into()));
+        }
         hold(db, Lock::Audit)?;
         let last = db.query_opt("SELECT id, mac FROM audit ORDER BY id DESC LIMIT 1", &[])?;
         let (id, mac) = match last {

@@ -148,7 +148,8 @@ pub(super) fn subtree_page<S: Sql + ?Sized>(
         Some(OutcomeFilter::Refused) => " AND substr(outcome, 1, 2) <> 'ok'",
         Some(OutcomeFilter::Ok) => " AND substr(outcome, 1, 2) = 'ok'",
     };
-    let sql = format!("SELECT {COLUMNS} FROM audit WHERE namespace = ?1 AND id < ?2{outcome} ORDER BY id DESC LIMIT ?3");
+    let sql =
+        format!("SELECT {COLUMNS} FROM audit WHERE namespace = ?1 AND id < ?2{outcome} ORDER BY id DESC LIMIT ?3");
     let mut entries = Vec::new();
     for name in names.iter().filter(|name| visible(name)) {
         let args = [name.as_str().into(), before.unwrap_or(i64::MAX).into(), (limit as i64 + 1).into()];
@@ -207,12 +208,13 @@ pub fn for_each<S: Sql + ?Sized>(
     mut each: impl FnMut(AuditEntry) -> bool,
 ) -> Result<(), SqlError> {
     let (sql, args) = where_clause(filter, scopes);
-    let streamed = db.query_each(&format!("SELECT {COLUMNS} FROM audit WHERE {sql} ORDER BY id"), &args, &mut |r| {
-        match each(entry_from(r)?) {
+    let streamed =
+        db.query_each(&format!("SELECT {COLUMNS} FROM audit WHERE {sql} ORDER BY id"), &args, &mut |r| match each(
+            entry_from(r)?,
+        ) {
             true => Ok(()),
             false => Err(SqlError::Stopped),
-        }
-    });
+        });
     match streamed {
         Err(SqlError::Stopped) => Ok(()),
         other => other,

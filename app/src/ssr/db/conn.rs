@@ -1,6 +1,6 @@
 //! One connection of either engine: what `Db` holds and hands to its callers.
 
-use super::sql::{Engine, EachRow, Pg, Sql, SqlError, Value};
+use super::sql::{EachRow, Engine, Pg, Sql, SqlError, Value};
 use super::Transact;
 
 pub enum Conn {

@@ -47,9 +47,9 @@ pub mod sql;
 mod transact;
 pub mod url;
 pub use conn::Conn;
-pub use transact::Transact;
 use migrations::MIGRATIONS;
 pub use row_mac::RowKey;
+pub use transact::Transact;
 
 /// How many migrations this binary knows: the schema version it writes.
 pub const MIGRATIONS_LEN: usize = MIGRATIONS.len();
@@ -146,12 +146,37 @@ pub enum Source {
 }
 
 impl Source {
-    /// Opens one connection (migrating the schema on the first).
-    fn connect(&self, read_only: bool) -> Result<Conn, sql::SqlError> {
+    /// Opens one connection; a writable one brings the schema up to date.
+    pub fn connect(&self, read_only: bool) -> Result<Conn, sql::SqlError> {
         match self {
             Source::File(path) if read_only => Ok(Conn::Sqlite(reader(path)?)),
             Source::File(path) => Ok(Conn::Sqlite(open(path)?)),
-            Source::Postgres(url) => Ok(Conn::Postgres(pg::connect(url)?)),
+            Source::Postgres(url) if read_only => Ok(Conn::Postgres(pg::connect(url)?)),
+            Source::Postgres(url) => {
+                let mut conn = pg::connect(url)?;
+                pg::migrate(&mut conn)?;
+                Ok(Conn::Postgres(conn))
+            }
+        }
+    }
+
+    /// Whether a store is there: the SQLite file exists, or the PostgreSQL
+    /// database has Strongroom's schema (a command that is not asked to
+    /// create one must not make an empty store by mistake).
+    pub fn exists(&self) -> Result<bool, sql::SqlError> {
+        match self {
+            Source::File(path) => Ok(path.is_file()),
+            Source::Postgres(url) => Ok(pg::version(&pg::connect(url)?)? > 0),
+        }
+    }
+}
+
+impl std::fmt::Display for Source {
+    /// The file's path, or the URL without its password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::File(path) => write!(f, "{}", path.display()),
+            Source::Postgres(url) => write!(f, "{url}"),
         }
     }
 }
@@ -191,8 +216,9 @@ impl Db {
         let source = Source::Postgres(url.clone());
         let mut writer = pg::connect(url)?;
         pg::migrate(&mut writer)?;
-        let readers =
-            (0..readers.max(1)).map(|_| pg::connect(url).map(|c| Mutex::new(Conn::Postgres(c)))).collect::<Result<_, _>>()?;
+        let readers = (0..readers.max(1))
+            .map(|_| pg::connect(url).map(|c| Mutex::new(Conn::Postgres(c))))
+            .collect::<Result<_, _>>()?;
         let writer = Mutex::new(Conn::Postgres(writer));
         Ok(Self(Arc::new(Connections { source, writer, readers, next: AtomicUsize::new(0) })))
     }
@@ -415,7 +441,8 @@ mod tests {
         db.write_now(|c| c.execute("INSERT INTO meta (name, value) VALUES ('x', X'01')", &[])).unwrap();
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         let (seen, write) = rt.block_on(async {
-            let seen = db.read(|c| c.query("SELECT count(*) FROM meta WHERE name = 'x'", &[]).unwrap()[0][0].int()).await;
+            let seen =
+                db.read(|c| c.query("SELECT count(*) FROM meta WHERE name = 'x'", &[]).unwrap()[0][0].int()).await;
             let write = db.read(|c| c.execute("DELETE FROM meta", &[])).await;
             (seen, write)
         });

@@ -34,7 +34,6 @@ CREATE TABLE leases (
     ),
 ];
 
-
 const BASELINE_SQL: &str = r#"
 CREATE TABLE meta (
     name  TEXT COLLATE "C" PRIMARY KEY,

@@ -15,9 +15,8 @@ pub trait Transact {
 
 impl Transact for rusqlite::Connection {
     fn write<T, E: From<SqlError>>(&mut self, work: impl FnOnce(&dyn Sql) -> Result<T, E>) -> Result<T, E> {
-        let tx = self
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(|e| E::from(e.into()))?;
+        let tx =
+            self.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(|e| E::from(e.into()))?;
         let done = work(&tx)?;
         tx.commit().map_err(|e| E::from(e.into()))?;
         Ok(done)

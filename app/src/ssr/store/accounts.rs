@@ -142,7 +142,10 @@ pub fn user_id_of<S: Sql + ?Sized>(db: &S, username: &Username) -> Result<UserId
 
 fn parse_grant(role: &str, namespace: &str) -> Result<Grant, SqlError> {
     let bad = |what: &str| SqlError::Type(format!("a stored grant's {what} does not parse"));
-    Ok(Grant { role: role.parse::<Role>().map_err(|_| bad("role"))?, scope: Scope::parse(namespace).map_err(|_| bad("namespace"))? })
+    Ok(Grant {
+        role: role.parse::<Role>().map_err(|_| bad("role"))?,
+        scope: Scope::parse(namespace).map_err(|_| bad("namespace"))?,
+    })
 }
 
 /// The user's grants; one whose row was changed without the root key is left out (and logged).

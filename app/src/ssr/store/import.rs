@@ -9,13 +9,13 @@ use crate::domain::{
     view::ImportPlan,
     Description, NamespacePath, SecretKey,
 };
+use crate::ssr::db::sql::{savepoint, Sql};
 use crate::ssr::{
     audit::{self, Actor, AuditKey, Client, NewEntry},
     crypto::Keyring,
     formats::{Entry, Format},
     store::{self, Stamp, StoreError},
 };
-use crate::ssr::db::sql::{savepoint, Sql};
 use std::collections::HashSet;
 
 /// An import waiting to be applied (held in the stash between preview and
@@ -55,7 +55,12 @@ enum Change {
     Same,
 }
 
-fn change_of<S: Sql + ?Sized>(conn: &S, keyring: &Keyring, ns: &NamespacePath, entry: &Entry) -> Result<Change, ImportError> {
+fn change_of<S: Sql + ?Sized>(
+    conn: &S,
+    keyring: &Keyring,
+    ns: &NamespacePath,
+    entry: &Entry,
+) -> Result<Change, ImportError> {
     match store::own_value(conn, keyring, ns, &entry.key) {
         Ok(Some(current)) if current.expose() == entry.value.expose() => Ok(Change::Same),
         Ok(Some(_)) => Ok(Change::Rotate),

@@ -138,7 +138,8 @@ pub fn seal<S: Sql + ?Sized>(db: &S, rows: &RowKey, chain: &AuditKey, now: Times
     if db.query_opt("SELECT 1 FROM meta WHERE name = 'rows_sealed'", &[])?.is_some() {
         return Ok(());
     }
-    let marked = db.query_opt("SELECT 1 FROM audit WHERE action = ?1 LIMIT 1", &[Action::RowsSealed.as_str().into()])?;
+    let marked =
+        db.query_opt("SELECT 1 FROM audit WHERE action = ?1 LIMIT 1", &[Action::RowsSealed.as_str().into()])?;
     if marked.is_some() {
         return Err(RowError::MarkRemoved);
     }
@@ -272,7 +273,9 @@ mod tests {
         let base = BaseKey::generate().unwrap();
         let derived = base.derive("strongroom security rows v1");
         let mut expected = crate::ssr::crypto::hmac_sha256(derived.as_ref());
-        for (tag, bytes) in [(b't', b"tokens".to_vec()), (b'i', 5i64.to_be_bytes().to_vec()), (b'n', vec![]), (b'b', vec![1, 2])] {
+        for (tag, bytes) in
+            [(b't', b"tokens".to_vec()), (b'i', 5i64.to_be_bytes().to_vec()), (b'n', vec![]), (b'b', vec![1, 2])]
+        {
             expected.update(&[tag]);
             expected.update(&(bytes.len() as u64).to_be_bytes());
             expected.update(&bytes);

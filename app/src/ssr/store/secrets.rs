@@ -14,7 +14,11 @@ pub(super) fn meta_from(row: &[Value<'_>]) -> Result<SecretMeta, SqlError> {
 }
 
 /// The row id and metadata of `(ns, key)`, deleted or not.
-pub(super) fn find_secret<S: Sql + ?Sized>(db: &S, ns: &NamespacePath, key: &SecretKey) -> Result<(Handle, SecretMeta)> {
+pub(super) fn find_secret<S: Sql + ?Sized>(
+    db: &S,
+    ns: &NamespacePath,
+    key: &SecretKey,
+) -> Result<(Handle, SecretMeta)> {
     let ns_id = namespace_id(db, ns)?;
     let row = db.query_opt(
         &format!(
@@ -343,7 +347,10 @@ pub fn set_rotation<S: Sql + ?Sized>(
         Rotation::By(t) => (Some(t.0), None),
         Rotation::EveryDays(n) => (None, Some(n)),
     };
-    db.execute("UPDATE secrets SET rotate_by = ?2, rotate_every_days = ?3 WHERE id = ?1", &[id.into(), by.into(), days.into()])?;
+    db.execute(
+        "UPDATE secrets SET rotate_by = ?2, rotate_every_days = ?3 WHERE id = ?1",
+        &[id.into(), by.into(), days.into()],
+    )?;
     meta_by_id(db, id)
 }
 

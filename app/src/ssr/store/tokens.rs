@@ -233,7 +233,10 @@ mod tests {
         let view = revoke(&conn, &rows, &name, stamp(12)).unwrap();
         assert_eq!((view.status(), view.revoked_by.as_deref()), ("revoked", Some("alice")));
         assert!(matches!(revoke(&conn, &rows, &name, stamp(13)), Err(TokenError::AlreadyRevoked)));
-        assert!(matches!(revoke(&conn, &rows, &TokenName::parse("nope").unwrap(), stamp(13)), Err(TokenError::NotFound)));
+        assert!(matches!(
+            revoke(&conn, &rows, &TokenName::parse("nope").unwrap(), stamp(13)),
+            Err(TokenError::NotFound)
+        ));
     }
 
     #[test]

@@ -15,6 +15,8 @@ use std::{net::IpAddr, path::PathBuf, sync::Mutex};
 pub const PASSWORD: &str = "correct horse battery staple";
 
 pub struct Server {
+    /// Dropped last: the database the server's connections use.
+    _database: Option<TestDatabase>,
     pub base: String,
     pub host: String,
     pub dir: tempfile::TempDir,
@@ -43,7 +45,18 @@ pub async fn start() -> Server {
 pub async fn start_with(front: strongroom::Front) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let root = RootKey::generate().unwrap();
-    let state = AppState::open(&dir.path().join("strongroom.db"), &root, &Default::default()).unwrap();
+    // Off the runtime: the PostgreSQL client blocks (on a runtime of its own).
+    let (file, key) = (dir.path().join("strongroom.db"), RootKey::from_base64(&root.to_base64()).unwrap());
+    let (database, state) = tokio::task::spawn_blocking(move || {
+        let database = TestDatabase::create();
+        let source = match &database {
+            Some(db) => db.source(),
+            None => app::ssr::db::Source::File(file),
+        };
+        (database, AppState::open_source(&source, &key, &Default::default()).unwrap())
+    })
+    .await
+    .unwrap();
     let options = LeptosOptions::builder().output_name("strongroom").site_root("target/site").build();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -52,7 +65,11 @@ pub async fn start_with(front: strongroom::Front) -> Server {
         axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await.unwrap()
     });
     let root_key = root.to_base64().to_string();
+    if let Some(db) = &database {
+        DATABASES.lock().unwrap().insert(dir.path().to_owned(), db.url());
+    }
     let server = Server {
+        _database: database,
         base: format!("http://{addr}"),
         host: addr.to_string(),
         dir,
@@ -64,6 +81,59 @@ pub async fn start_with(front: strongroom::Front) -> Server {
     server
 }
 
+/// Each server's database URL by its data dir, for commands run on that data dir.
+static DATABASES: Mutex<std::collections::BTreeMap<PathBuf, String>> = Mutex::new(std::collections::BTreeMap::new());
+
+/// Whether the suites run on PostgreSQL (`make unit-postgres`).
+pub fn on_postgres() -> bool {
+    std::env::var("STRONGROOM_TEST_ENGINE").is_ok_and(|e| e == "postgres")
+}
+
+/// A fresh database on the test PostgreSQL (`STRONGROOM_TEST_DATABASE_URL`,
+/// see `scripts/with-postgres.sh`) for one server, dropped with it; none on SQLite.
+pub struct TestDatabase {
+    server: String,
+    name: String,
+}
+
+impl TestDatabase {
+    fn create() -> Option<Self> {
+        if !on_postgres() {
+            return None;
+        }
+        let server = std::env::var("STRONGROOM_TEST_DATABASE_URL")
+            .expect("STRONGROOM_TEST_ENGINE=postgres needs STRONGROOM_TEST_DATABASE_URL (scripts/with-postgres.sh)");
+        let mut bytes = [0u8; 6];
+        getrandom::fill(&mut bytes).unwrap();
+        let name = format!("s_{}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>());
+        let mut admin = postgres::Client::connect(&server, postgres::NoTls).unwrap();
+        admin.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+        Some(Self { server, name })
+    }
+
+    fn url(&self) -> String {
+        let (base, _) = self.server.rsplit_once('/').unwrap();
+        format!("{base}/{}", self.name)
+    }
+
+    pub fn source(&self) -> app::ssr::db::Source {
+        app::ssr::db::Source::Postgres(app::ssr::db::url::PgUrl::parse(&self.url(), None, None).unwrap())
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        // On a thread of its own: the client blocks, and this may run on the test's runtime.
+        let (server, name) = (self.server.clone(), self.name.clone());
+        let _ = std::thread::spawn(move || {
+            if let Ok(mut admin) = postgres::Client::connect(&server, postgres::NoTls) {
+                let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+            }
+        })
+        .join();
+    }
+}
+
 impl Server {
     /// Adds a user with password `PASSWORD` and one grant, straight in the store.
     pub async fn add_user(&self, name: &str, role: Role, scope: &str) {
@@ -73,7 +143,14 @@ impl Server {
         self.state
             .db
             .call(move |c| {
-                accounts::create_user(c, &rows, &name, &hash, &[grant], Stamp { actor: "test", at: app::ssr::clock::now() })
+                accounts::create_user(
+                    c,
+                    &rows,
+                    &name,
+                    &hash,
+                    &[grant],
+                    Stamp { actor: "test", at: app::ssr::clock::now() },
+                )
             })
             .await
             .unwrap();
@@ -156,7 +233,50 @@ impl Server {
     }
 
     pub async fn audit_count(&self) -> i64 {
-        self.state.db.read(|c| c.sqlite().unwrap().query_row("SELECT count(*) FROM audit", [], |r| r.get(0))).await.unwrap()
+        self.number("SELECT count(*) FROM audit").await
+    }
+
+    /// The integers in the first column of `query`'s rows, on either engine.
+    pub async fn numbers(&self, query: &'static str) -> Vec<i64> {
+        use app::ssr::db::sql::Sql;
+        let rows = self.state.db.read(move |c| c.query(query, &[]).unwrap()).await;
+        rows.iter().map(|r| r[0].int().unwrap()).collect()
+    }
+
+    /// The texts in the first column of `query`'s rows, on either engine.
+    pub async fn texts(&self, query: &'static str) -> Vec<String> {
+        use app::ssr::db::sql::Sql;
+        let rows = self.state.db.read(move |c| c.query(query, &[]).unwrap()).await;
+        rows.iter().map(|r| r[0].text().unwrap().to_owned()).collect()
+    }
+
+    /// The environment a command needs to open this server's store (the
+    /// database URL when the suites run on PostgreSQL; the data dir is an argument).
+    pub fn store_env(&self) -> Vec<(&'static str, String)> {
+        self._database.iter().map(|db| ("STRONGROOM_DATABASE_URL", db.url())).collect()
+    }
+
+    /// Makes every audit append fail (`on`), or work again, as a broken
+    /// trail would: a trigger on either engine.
+    pub fn refuse_audit_inserts(&self, on: bool) {
+        self.sql(match (on, self._database.is_some()) {
+            (true, false) => {
+                "CREATE TRIGGER no_audit BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'audit is read-only'); END;"
+            }
+            (false, false) => "DROP TRIGGER no_audit",
+            (true, true) => {
+                "CREATE FUNCTION no_audit() RETURNS trigger LANGUAGE plpgsql AS
+                   $$ BEGIN RAISE EXCEPTION 'audit is read-only'; END $$;
+                 CREATE TRIGGER no_audit BEFORE INSERT ON audit FOR EACH ROW EXECUTE FUNCTION no_audit();"
+            }
+            (false, true) => "DROP TRIGGER no_audit ON audit; DROP FUNCTION no_audit();",
+        });
+    }
+
+    /// The one integer `query` answers, on either engine.
+    pub async fn number(&self, query: &'static str) -> i64 {
+        use app::ssr::db::sql::Sql;
+        self.state.db.read(move |c| c.query(query, &[]).unwrap()[0][0].int().unwrap()).await
     }
 
     /// The newest audit entry's outcome.
@@ -215,8 +335,16 @@ impl Server {
             .collect()
     }
 
-    /// Runs SQL on the database file directly, as someone with the file could.
+    /// Runs SQL on the database directly, as someone with the file (or the
+    /// database's password) could.
     pub fn sql(&self, statement: &str) {
+        if let Some(db) = &self._database {
+            let (url, statement) = (db.url(), statement.to_owned());
+            let run = std::thread::spawn(move || {
+                postgres::Client::connect(&url, postgres::NoTls).and_then(|mut c| c.batch_execute(&statement))
+            });
+            return run.join().unwrap().unwrap();
+        }
         let conn = rusqlite::Connection::open(self.dir.path().join("strongroom.db")).unwrap();
         conn.execute_batch(statement).unwrap();
     }
@@ -287,10 +415,12 @@ pub fn error_field(body: &Value) -> (String, Option<String>) {
 
 /// Runs the real binary on `data_dir` with `root_key`; waits for it.
 pub fn strongroom(args: &[&str], data_dir: &std::path::Path, root_key: &str) -> std::process::Output {
+    let url = DATABASES.lock().unwrap().get(data_dir).cloned();
     std::process::Command::new(env!("CARGO_BIN_EXE_strongroom"))
         .args(args)
         .arg("--data-dir")
         .arg(data_dir)
+        .envs(url.map(|u| ("STRONGROOM_DATABASE_URL", u)))
         .env_remove("STRONGROOM_MASTER_KEY_FILE")
         .env("STRONGROOM_MASTER_KEY", root_key)
         .env("RUST_LOG", "warn")
