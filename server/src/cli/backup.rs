@@ -70,16 +70,29 @@ pub async fn backup(to: PathBuf, key: &KeyArgs) -> Result<(), RunError> {
         .map_err(|e| RunError::User(format!("cannot create {}: {e}", to.display())))?;
     let target = to.to_string_lossy().into_owned();
     // One read transaction: a consistent copy however busy the server is.
+    // From PostgreSQL, the same portable SQLite file: a copy into it (see `store copy`).
+    let root = key.root_key()?.0;
     let copied = state
         .db
         .call(move |c| match c.sqlite() {
-            Some(c) => c.execute("VACUUM INTO ?1", [target]),
-            None => Err(rusqlite::Error::InvalidParameterName("a backup from PostgreSQL is not built yet".into())),
+            Some(c) => c.execute("VACUUM INTO ?1", [target]).map(|_| ()).map_err(|e| e.to_string()),
+            None => {
+                let mut file =
+                    app::ssr::db::Source::File(PathBuf::from(&target)).connect(false).map_err(|e| e.to_string())?;
+                app::ssr::db::in_snapshot(c, |snapshot| {
+                    app::ssr::store::copy::copy(snapshot, &mut file, &root, app::ssr::clock::now(), |_, _, _| ())
+                })
+                .map_err(|e| e.to_string())?
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+            }
         })
         .await;
     if let Err(e) = copied {
-        let _ = std::fs::remove_file(&to);
-        return Err(failed("cannot back up into", &to)(e));
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", to.display()));
+        }
+        return Err(RunError::User(format!("cannot back up into {}: {e}", to.display())));
     }
     let s = summary(&to).map_err(failed("cannot read the backup", &to))?;
     println!(

@@ -11,6 +11,7 @@ mod import;
 mod keyring;
 mod local;
 mod serve;
+mod store;
 mod tokens;
 mod users;
 pub mod workload;
@@ -105,6 +106,9 @@ pub enum Command {
     /// List, rotate or retire the data keys (while the server runs).
     #[command(subcommand)]
     Keyring(keyring::KeyringCommand),
+    /// Move a store between SQLite and PostgreSQL (`store copy FROM TO`).
+    #[command(subcommand)]
+    Store(store::StoreCommand),
     /// Re-seal every stored version under the newest data key, in small batches while
     /// the server runs; run it again to resume after an interruption.
     Rewrap {
@@ -199,6 +203,7 @@ pub async fn run(cli: Cli) -> Result<(), RunError> {
         Some(Command::Backup { path, key }) => backup::backup(path, &key).await,
         Some(Command::Restore { path, key }) => backup::restore(path, &key).await,
         Some(Command::Keyring(command)) => keyring::keyring(command).await,
+        Some(Command::Store(command)) => store::run(command).await,
         Some(Command::Rewrap { batch, key }) => keyring::rewrap(key, batch).await,
         Some(Command::Rekey { new_key_file, key }) => keyring::rekey(key, new_key_file).await,
         Some(Command::Get { namespace, key, remote }) => workload::get(&remote, &namespace, &key).await,

@@ -14,6 +14,7 @@ mod backup;
 mod catalog;
 mod cli;
 mod clients;
+mod copy;
 mod crash;
 mod faults;
 mod hardening;

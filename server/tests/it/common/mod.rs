@@ -98,9 +98,11 @@ pub struct TestDatabase {
 
 impl TestDatabase {
     fn create() -> Option<Self> {
-        if !on_postgres() {
-            return None;
-        }
+        on_postgres().then(Self::new)
+    }
+
+    /// A new, empty database on the test PostgreSQL (blocking: call off the runtime).
+    pub fn new() -> Self {
         let server = std::env::var("STRONGROOM_TEST_DATABASE_URL")
             .expect("STRONGROOM_TEST_ENGINE=postgres needs STRONGROOM_TEST_DATABASE_URL (scripts/with-postgres.sh)");
         let mut bytes = [0u8; 6];
@@ -108,10 +110,10 @@ impl TestDatabase {
         let name = format!("s_{}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>());
         let mut admin = postgres::Client::connect(&server, postgres::NoTls).unwrap();
         admin.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
-        Some(Self { server, name })
+        Self { server, name }
     }
 
-    fn url(&self) -> String {
+    pub fn url(&self) -> String {
         let (base, _) = self.server.rsplit_once('/').unwrap();
         format!("{base}/{}", self.name)
     }
