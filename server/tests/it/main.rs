@@ -23,5 +23,6 @@ mod keys;
 mod litestream;
 mod metrics;
 mod namespaces;
+mod nodes;
 mod v1;
 mod versions;

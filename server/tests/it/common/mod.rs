@@ -17,6 +17,8 @@ pub const PASSWORD: &str = "correct horse battery staple";
 pub struct Server {
     /// Dropped last: the database the server's connections use.
     _database: Option<TestDatabase>,
+    /// The PostgreSQL database this server is on, if it is.
+    pub database_url: Option<String>,
     pub base: String,
     pub host: String,
     pub dir: tempfile::TempDir,
@@ -43,17 +45,39 @@ pub async fn start() -> Server {
 
 /// A server with this public origin and these trusted proxies.
 pub async fn start_with(front: strongroom::Front) -> Server {
-    let dir = tempfile::tempdir().unwrap();
     let root = RootKey::generate().unwrap();
+    let database = tokio::task::spawn_blocking(TestDatabase::create).await.unwrap();
+    let server = node(front, &root, database, None).await;
+    server.add_user("admin", Role::Admin, "").await;
+    server
+}
+
+/// Two servers on one PostgreSQL database, as two nodes behind a load
+/// balancer: the same root key, nothing else shared but the database.
+pub async fn start_pair() -> (Server, Server) {
+    let root = RootKey::generate().unwrap();
+    let database = tokio::task::spawn_blocking(TestDatabase::new).await.unwrap();
+    let url = database.url();
+    let first = node(Default::default(), &root, Some(database), None).await;
+    first.add_user("admin", Role::Admin, "").await;
+    let second = node(Default::default(), &root, None, Some(url)).await;
+    (first, second)
+}
+
+/// One server on `database` (or the database at `url`, owned by another
+/// node), else on a SQLite file in its own data dir.
+async fn node(front: strongroom::Front, root: &RootKey, database: Option<TestDatabase>, url: Option<String>) -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let url = url.or_else(|| database.as_ref().map(TestDatabase::url));
     // Off the runtime: the PostgreSQL client blocks (on a runtime of its own).
-    let (file, key) = (dir.path().join("strongroom.db"), RootKey::from_base64(&root.to_base64()).unwrap());
-    let (database, state) = tokio::task::spawn_blocking(move || {
-        let database = TestDatabase::create();
-        let source = match &database {
-            Some(db) => db.source(),
+    let (file, key, shared) =
+        (dir.path().join("strongroom.db"), RootKey::from_base64(&root.to_base64()).unwrap(), url.clone());
+    let state = tokio::task::spawn_blocking(move || {
+        let source = match shared {
+            Some(url) => app::ssr::db::Source::Postgres(app::ssr::db::url::PgUrl::parse(&url, None, None).unwrap()),
             None => app::ssr::db::Source::File(file),
         };
-        (database, AppState::open_source(&source, &key, &Default::default()).unwrap())
+        AppState::open_source(&source, &key, &Default::default()).unwrap()
     })
     .await
     .unwrap();
@@ -65,20 +89,19 @@ pub async fn start_with(front: strongroom::Front) -> Server {
         axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await.unwrap()
     });
     let root_key = root.to_base64().to_string();
-    if let Some(db) = &database {
-        DATABASES.lock().unwrap().insert(dir.path().to_owned(), db.url());
+    if let Some(url) = &url {
+        DATABASES.lock().unwrap().insert(dir.path().to_owned(), url.clone());
     }
-    let server = Server {
+    Server {
         _database: database,
+        database_url: url,
         base: format!("http://{addr}"),
         host: addr.to_string(),
         dir,
         state,
         root_key,
         seen: Default::default(),
-    };
-    server.add_user("admin", Role::Admin, "").await;
-    server
+    }
 }
 
 /// Each server's database URL by its data dir, for commands run on that data dir.
@@ -255,13 +278,13 @@ impl Server {
     /// The environment a command needs to open this server's store (the
     /// database URL when the suites run on PostgreSQL; the data dir is an argument).
     pub fn store_env(&self) -> Vec<(&'static str, String)> {
-        self._database.iter().map(|db| ("STRONGROOM_DATABASE_URL", db.url())).collect()
+        self.database_url.iter().map(|url| ("STRONGROOM_DATABASE_URL", url.clone())).collect()
     }
 
     /// Makes every audit append fail (`on`), or work again, as a broken
     /// trail would: a trigger on either engine.
     pub fn refuse_audit_inserts(&self, on: bool) {
-        self.sql(match (on, self._database.is_some()) {
+        self.sql(match (on, self.database_url.is_some()) {
             (true, false) => {
                 "CREATE TRIGGER no_audit BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'audit is read-only'); END;"
             }
@@ -340,8 +363,8 @@ impl Server {
     /// Runs SQL on the database directly, as someone with the file (or the
     /// database's password) could.
     pub fn sql(&self, statement: &str) {
-        if let Some(db) = &self._database {
-            let (url, statement) = (db.url(), statement.to_owned());
+        if let Some(url) = &self.database_url {
+            let (url, statement) = (url.clone(), statement.to_owned());
             let run = std::thread::spawn(move || {
                 postgres::Client::connect(&url, postgres::NoTls).and_then(|mut c| c.batch_execute(&statement))
             });

@@ -1,0 +1,76 @@
+//! Two Strongroom nodes on one PostgreSQL database behave as one server:
+//! a session or a token is good on either, a revocation or a sign-out takes
+//! effect on both at once, a data key added through one is used by the
+//! other, and reads through both at once keep one audit chain that verifies,
+//! with one entry per value read.
+
+use crate::common::start_pair;
+
+#[tokio::test]
+async fn a_session_and_its_end_hold_on_both_nodes() {
+    let (a, b) = start_pair().await;
+    let mut on_a = a.login("admin").await;
+    let mut on_b = b.anon();
+    on_b.cookie = on_a.cookie.clone();
+    let (status, me) = on_b.call("session/me", &[]).await;
+    assert_eq!((status, me["username"].as_str()), (200, Some("admin")), "{me}");
+    // A namespace made through A is there through B.
+    assert_eq!(on_a.call("namespaces/create", &[("namespace", "co"), ("description", "")]).await.0, 200);
+    assert_eq!(on_b.call("namespaces/get", &[("namespace", "co")]).await.0, 200);
+    assert_eq!(on_a.call("session/logout", &[]).await.0, 200);
+    assert_eq!(on_b.call("namespaces/get", &[("namespace", "co")]).await.0, 401);
+}
+
+#[tokio::test]
+async fn a_token_revoked_through_one_node_is_refused_by_the_other_at_once() {
+    let (a, b) = start_pair().await;
+    a.secrets("co", &[("K", "node-canary")]).await;
+    let token = a.token("ci", "co", None).await;
+    let path = "/v1/namespaces/co/secrets/K";
+    assert_eq!(b.api("GET", path, Some(&token)).await.0, 200);
+    let mut admin = a.login("admin").await;
+    assert_eq!(admin.call("tokens/revoke", &[("name", "ci")]).await.0, 200);
+    let (status, _, body) = b.api("GET", path, Some(&token)).await;
+    assert_eq!(status, 401, "{body}");
+    assert!(!body.contains("node-canary"), "{body}");
+}
+
+#[tokio::test]
+async fn a_data_key_added_through_one_node_seals_the_other_nodes_next_write() {
+    let (a, b) = start_pair().await;
+    b.secrets("co", &[("K", "v1")]).await;
+    let (root, chain) = (app::ssr::crypto::RootKey::from_base64(&a.root_key).unwrap(), a.state.audit.clone());
+    let rotated = a.state.db.call(move |c| app::ssr::store::keyring::rotate(c, &root, &chain, app::ssr::clock::now()));
+    assert_eq!(rotated.await.unwrap(), 2);
+    let mut admin = b.login("admin").await;
+    assert_eq!(admin.call("secrets/rotate", &[("namespace", "co"), ("key", "K"), ("value", "v2")]).await.0, 200);
+    let keys = b.numbers("SELECT key_id FROM secret_versions ORDER BY version").await;
+    assert_eq!(keys, [1, 2]);
+    let token = a.token("ci", "co", None).await;
+    let (status, _, body) = a.api("GET", "/v1/namespaces/co/secrets/K", Some(&token)).await;
+    assert_eq!((status, body.contains("v2")), (200, true), "{body}");
+}
+
+#[tokio::test]
+async fn reads_through_both_nodes_at_once_keep_one_chain_with_an_entry_per_read() {
+    let (a, b) = start_pair().await;
+    a.secrets("co", &[("K", "v")]).await;
+    let token = a.token("ci", "co", None).await;
+    let before = a.number("SELECT count(*) FROM audit WHERE action = 'secret.read'").await;
+    let read = |node: &crate::common::Server| {
+        let (url, token) = (format!("{}/v1/namespaces/co/secrets/K", node.base), token.clone());
+        async move {
+            let http = reqwest::Client::new();
+            http.get(url).bearer_auth(token).send().await.unwrap().status().as_u16()
+        }
+    };
+    let reads: Vec<_> = (0..40).map(|n| read(if n % 2 == 0 { &a } else { &b })).collect();
+    let statuses = futures_util::future::join_all(reads).await;
+    let ok = statuses.iter().filter(|s| **s == 200).count() as i64;
+    assert_eq!(ok, 40, "{statuses:?}");
+    let after = b.number("SELECT count(*) FROM audit WHERE action = 'secret.read'").await;
+    assert_eq!(after - before, ok, "one entry per value read");
+    let key = b.state.audit.clone();
+    let verdict = b.state.db.read(move |c| app::ssr::audit::verify(c, &key)).await.unwrap();
+    assert!(matches!(verdict, app::ssr::audit::Verdict::Intact { .. }), "{verdict:?}");
+}
