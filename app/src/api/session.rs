@@ -136,7 +136,7 @@ pub async fn change_password(current: WriteOnly, new_password: WriteOnly) -> Res
         let state = state()?;
         // The same account throttle as sign-in: this is a password check too.
         let throttle = &state.auth.accounts;
-        if !throttle.attempt(who.username.as_str(), crate::ssr::clock::instant()) {
+        if !throttle.attempt(who.username.as_str(), crate::ssr::clock::instant()).await {
             return Err(AppError::RateLimited);
         }
         let (name, rows) = (who.username.clone(), state.rows.clone());
@@ -146,7 +146,7 @@ pub async fn change_password(current: WriteOnly, new_password: WriteOnly) -> Res
         if hasher.verify(current, stored).await.map_err(|e| internal("password check", &e))? == Verified::No {
             return Err(AppError::validation("current", "The current password is not correct."));
         }
-        throttle.succeed(who.username.as_str());
+        throttle.succeed(who.username.as_str()).await;
         let hash = hasher.hash(new_password).await.map_err(|e| internal("hash", &e))?;
         let (id, rows) = (who.id, state.rows.clone());
         act.write(move |c| {

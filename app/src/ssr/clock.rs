@@ -12,6 +12,11 @@ pub fn now() -> Timestamp {
     Timestamp(SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64))
 }
 
+/// The wall-clock time in milliseconds (throttles several nodes share).
+pub fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
 /// The monotonic clock, for waits and throttles (never stored).
 pub fn instant() -> Instant {
     Instant::now()

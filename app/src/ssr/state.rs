@@ -4,12 +4,13 @@ use crate::domain::{token::NewToken, view::ImportPlan};
 use crate::ssr::{
     audit::AuditKey,
     auth::devices::DeviceCookies,
-    auth::{token_hash, AuthError, CookiePolicy, Hasher, Throttle},
+    auth::{token_hash, AuthError, BoxFuture, CookiePolicy, Counter, Hasher, Rule, SharedCounts, Throttle},
     crypto::{Keyring, RootKey},
     db::{Db, RowKey, Source},
     memory::Stash,
     store::accounts::{self, AccountError, SessionLimits, SessionLookup, SessionUser},
     store::import::Pending,
+    store::throttles,
     store::StoreError,
 };
 use crate::ssr::{
@@ -89,11 +90,50 @@ fn append_all(entries: Vec<NewEntry>) -> Job<Trail> {
 /// while sign-ins and edits wait on `fsync`.
 const READERS: usize = 4;
 
+/// Failure counts in the database (see `store::throttles`), for several nodes.
+struct DbCounts {
+    db: Db,
+    kind: &'static str,
+    rule: Rule,
+}
+
+impl SharedCounts for DbCounts {
+    fn attempt<'a>(&'a self, key: &'a str) -> BoxFuture<'a, bool> {
+        let (kind, key, rule, now) = (self.kind, key.to_owned(), self.rule, crate::ssr::clock::now_ms());
+        Box::pin(async move {
+            let counted = self.db.call(move |c| throttles::attempt(c, kind, &key, now, rule)).await;
+            counted.unwrap_or_else(|e| {
+                tracing::error!(error = %e, "a sign-in was refused: its failures could not be counted");
+                false
+            })
+        })
+    }
+
+    fn succeed<'a>(&'a self, key: &'a str) -> BoxFuture<'a, ()> {
+        let (kind, key) = (self.kind, key.to_owned());
+        Box::pin(async move {
+            if let Err(e) = self.db.call(move |c| throttles::succeed(c, kind, &key)).await {
+                tracing::warn!(error = %e, "could not clear a sign-in's failures");
+            }
+        })
+    }
+
+    fn forgive<'a>(&'a self, key: &'a str) -> BoxFuture<'a, ()> {
+        let (kind, key) = (self.kind, key.to_owned());
+        Box::pin(async move {
+            if let Err(e) = self.db.call(move |c| throttles::forgive(c, kind, &key)).await {
+                tracing::warn!(error = %e, "could not take back a counted sign-in");
+            }
+        })
+    }
+}
+
 /// Sign-in machinery, built once at start.
 pub struct Auth {
     pub hasher: Hasher,
     /// Failed sign-ins per account name: 5 free, then 30 s doubling to 1 h.
-    pub accounts: Throttle,
+    /// In the database on PostgreSQL, where several nodes count together.
+    pub accounts: Counter,
     /// Failed sign-ins per client address: 20 free, then 30 s, then one a
     /// minute. An address is slowed, never locked for long: behind NAT many
     /// people share one.
@@ -101,7 +141,7 @@ pub struct Auth {
     /// Browsers that signed in to an account before (see `devices`), and their
     /// failed sign-ins: 5 free, then 30 s doubling to 1 h.
     pub devices: DeviceCookies,
-    pub device_attempts: Throttle,
+    pub device_attempts: Counter,
     pub cookies: CookiePolicy,
     pub limits: SessionLimits,
     /// Import previews per user (each compares pasted values with stored
@@ -199,12 +239,17 @@ impl AppState {
             settings.hash_queue,
         )?;
         let (base, max) = (Duration::from_secs(30), Duration::from_secs(3600));
+        // One node counts in memory; several on PostgreSQL count in the database.
+        let counter = |kind: &'static str, local: Throttle| match source {
+            Source::File(_) => Counter::Local(local),
+            Source::Postgres(_) => Counter::Shared(Box::new(DbCounts { db: db.clone(), kind, rule: local.rule() })),
+        };
         let auth = Auth {
             hasher,
-            accounts: Throttle::new(5, base, max),
+            accounts: counter("account", Throttle::new(5, base, max)),
             addresses: Throttle::new(20, base, Duration::from_secs(60)),
             devices: DeviceCookies::new(&unlocked.base),
-            device_attempts: Throttle::new(5, base, max),
+            device_attempts: counter("device", Throttle::new(5, base, max)),
             cookies: CookiePolicy::new(settings.secure_cookies)?,
             limits: SessionLimits { idle: settings.session_idle, absolute: settings.session_absolute },
             previews: Throttle::new(20, Duration::from_secs(60), max),

@@ -74,3 +74,24 @@ async fn reads_through_both_nodes_at_once_keep_one_chain_with_an_entry_per_read(
     let verdict = b.state.db.read(move |c| app::ssr::audit::verify(c, &key)).await.unwrap();
     assert!(matches!(verdict, app::ssr::audit::Verdict::Intact { .. }), "{verdict:?}");
 }
+
+#[tokio::test]
+async fn five_wrong_passwords_spread_over_two_nodes_lock_the_account_on_both() {
+    let (a, b) = start_pair().await;
+    a.add_user("editor", app::domain::Role::Editor, "co").await;
+    async fn login(node: &crate::common::Server, password: &str) -> u16 {
+        node.anon().call("session/login", &[("username", "editor"), ("password", password)]).await.0
+    }
+    for n in 0..5 {
+        let node = if n % 2 == 0 { &a } else { &b };
+        assert_eq!(login(node, "wrong password here").await, 401);
+    }
+    // Locked: the right password is refused through either node.
+    assert_eq!(login(&a, crate::common::PASSWORD).await, 401);
+    assert_eq!(login(&b, crate::common::PASSWORD).await, 401);
+    // Other accounts are not.
+    assert_eq!(
+        b.anon().call("session/login", &[("username", "admin"), ("password", crate::common::PASSWORD)]).await.0,
+        200
+    );
+}

@@ -10,17 +10,20 @@
 //! its own allowance only: others' failures (same name, same address) cannot
 //! lock it out.
 
-use super::{devices::DeviceCookies, AuthError, Hasher, Throttle, Verified};
+use super::{devices::DeviceCookies, AuthError, Counter, Hasher, Throttle, Verified};
 use crate::domain::Password;
 use std::time::Instant;
 
 /// The throttles and the hasher a sign-in goes through (see `state::Auth`).
 pub struct SignIns<'a> {
     pub hasher: &'a Hasher,
-    pub accounts: &'a Throttle,
+    /// Shared by every node (several nodes on PostgreSQL): five wrong
+    /// passwords lock an account wherever they were typed.
+    pub accounts: &'a Counter,
+    /// Per node: each node sees its clients' addresses.
     pub addresses: &'a Throttle,
     pub devices: &'a DeviceCookies,
-    pub device_attempts: &'a Throttle,
+    pub device_attempts: &'a Counter,
 }
 
 /// One attempt, as the door saw it.
@@ -71,10 +74,10 @@ impl SignIns<'_> {
             .and_then(|value| self.devices.check(attempt.account, value))
             .map(|id| format!("device {id}"));
         let admitted = match &device {
-            Some(device) => self.device_attempts.attempt(device, attempt.now),
+            Some(device) => self.device_attempts.attempt(device, attempt.now).await,
             None => {
                 self.addresses.attempt(attempt.address, attempt.now)
-                    && self.accounts.attempt(attempt.account, attempt.now)
+                    && self.accounts.attempt(attempt.account, attempt.now).await
             }
         };
         if !admitted {
@@ -92,10 +95,10 @@ impl SignIns<'_> {
         match verdict {
             Verified::Yes { rehash } if known => {
                 match &device {
-                    Some(device) => self.device_attempts.succeed(device),
+                    Some(device) => self.device_attempts.succeed(device).await,
                     None => {
                         self.addresses.forgive(attempt.address);
-                        self.accounts.succeed(attempt.account);
+                        self.accounts.succeed(attempt.account).await;
                     }
                 }
                 let new_device = if device.is_none() { self.devices.issue(attempt.account) } else { None };
@@ -115,20 +118,20 @@ mod tests {
 
     struct Parts {
         hasher: Hasher,
-        accounts: Throttle,
+        accounts: Counter,
         addresses: Throttle,
         devices: DeviceCookies,
-        device_attempts: Throttle,
+        device_attempts: Counter,
     }
 
     fn parts() -> Parts {
         let (base, max) = (Duration::from_secs(30), Duration::from_secs(3600));
         Parts {
             hasher: Hasher::new(super::super::MIN_M_KIB, super::super::MIN_T, 1, 2, 8).unwrap(),
-            accounts: Throttle::new(5, base, max),
+            accounts: Counter::Local(Throttle::new(5, base, max)),
             addresses: Throttle::new(20, base, Duration::from_secs(60)),
             devices: DeviceCookies::new(&BaseKey::generate().unwrap()),
-            device_attempts: Throttle::new(5, base, max),
+            device_attempts: Counter::Local(Throttle::new(5, base, max)),
         }
     }
 

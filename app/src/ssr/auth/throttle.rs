@@ -26,12 +26,68 @@ pub(super) struct Failures {
     last: Instant,
 }
 
+/// A throttle's rule: `free` failures, then waits from `base` doubling up to `max`.
+#[derive(Clone, Copy, Debug)]
+pub struct Rule {
+    pub free: u32,
+    pub base: Duration,
+    pub max: Duration,
+}
+
+/// A future as [`SharedCounts`] returns it.
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
+/// Failure counts kept where every node sees them (the database: see
+/// `state::DbCounts`), under the same rule as [`Throttle`]. A count that
+/// cannot be reached refuses the attempt.
+pub trait SharedCounts: Send + Sync {
+    fn attempt<'a>(&'a self, key: &'a str) -> BoxFuture<'a, bool>;
+    fn succeed<'a>(&'a self, key: &'a str) -> BoxFuture<'a, ()>;
+    fn forgive<'a>(&'a self, key: &'a str) -> BoxFuture<'a, ()>;
+}
+
+/// A throttle in this process (one node), or shared by every node.
+pub enum Counter {
+    Local(Throttle),
+    Shared(Box<dyn SharedCounts>),
+}
+
+impl Counter {
+    /// See [`Throttle::attempt`].
+    pub async fn attempt(&self, key: &str, now: Instant) -> bool {
+        match self {
+            Counter::Local(t) => t.attempt(key, now),
+            Counter::Shared(s) => s.attempt(key).await,
+        }
+    }
+
+    /// See [`Throttle::succeed`].
+    pub async fn succeed(&self, key: &str) {
+        match self {
+            Counter::Local(t) => t.succeed(key),
+            Counter::Shared(s) => s.succeed(key).await,
+        }
+    }
+
+    /// See [`Throttle::forgive`].
+    pub async fn forgive(&self, key: &str) {
+        match self {
+            Counter::Local(t) => t.forgive(key),
+            Counter::Shared(s) => s.forgive(key).await,
+        }
+    }
+}
+
 /// Bounds the memory a flood of distinct names or addresses can take.
 pub(super) const MAX_TRACKED: usize = 100_000;
 
 impl Throttle {
     pub fn new(free: u32, base: Duration, max: Duration) -> Self {
         Self { free, base, max, entries: Mutex::new(HashMap::new()) }
+    }
+
+    pub fn rule(&self) -> Rule {
+        Rule { free: self.free, base: self.base, max: self.max }
     }
 
     fn wait_for(&self, f: &Failures) -> Duration {

@@ -189,4 +189,29 @@ CREATE TABLE leases (
     until  INTEGER NOT NULL
 ) STRICT;
 "#,
+    // What several nodes must agree on (`auth::shared`, `memory::handover`):
+    // sign-in failures per account and device, and one-time hand-overs (a new
+    // token shown once, a pasted import awaiting its apply), sealed.
+    r#"
+CREATE TABLE throttles (
+    kind     TEXT NOT NULL,
+    key      TEXT NOT NULL,
+    failures INTEGER NOT NULL,
+    last_ms  INTEGER NOT NULL,
+    PRIMARY KEY (kind, key)
+) STRICT;
+CREATE INDEX throttles_by_age ON throttles(last_ms);
+CREATE TABLE handovers (
+    id         TEXT PRIMARY KEY,
+    kind       TEXT NOT NULL,
+    owner      INTEGER NOT NULL,
+    bytes      INTEGER NOT NULL,
+    key_id     INTEGER NOT NULL,
+    nonce      BLOB NOT NULL,
+    sealed     BLOB NOT NULL,
+    expires_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX handovers_by_owner ON handovers(kind, owner);
+CREATE INDEX handovers_by_expiry ON handovers(expires_at);
+"#,
 ];

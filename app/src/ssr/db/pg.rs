@@ -32,6 +32,31 @@ CREATE TABLE leases (
 );
 "#,
     ),
+    (
+        14,
+        r#"
+CREATE TABLE throttles (
+    kind     TEXT COLLATE "C" NOT NULL,
+    key      TEXT COLLATE "C" NOT NULL,
+    failures BIGINT NOT NULL,
+    last_ms  BIGINT NOT NULL,
+    PRIMARY KEY (kind, key)
+);
+CREATE INDEX throttles_by_age ON throttles(last_ms);
+CREATE TABLE handovers (
+    id         TEXT COLLATE "C" PRIMARY KEY,
+    kind       TEXT COLLATE "C" NOT NULL,
+    owner      BIGINT NOT NULL,
+    bytes      BIGINT NOT NULL,
+    key_id     BIGINT NOT NULL,
+    nonce      BYTEA NOT NULL,
+    sealed     BYTEA NOT NULL,
+    expires_at BIGINT NOT NULL
+);
+CREATE INDEX handovers_by_owner ON handovers(kind, owner);
+CREATE INDEX handovers_by_expiry ON handovers(expires_at);
+"#,
+    ),
 ];
 
 const BASELINE_SQL: &str = r#"

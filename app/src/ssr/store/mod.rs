@@ -131,6 +131,7 @@ mod namespaces;
 mod resolve;
 pub mod rows;
 mod secrets;
+pub mod throttles;
 pub mod tokens;
 pub use namespaces::*;
 pub use resolve::*;
