@@ -67,7 +67,7 @@ pub async fn preview_import(namespace: String, content: WriteOnly, format: Strin
         // Held as pasted (never as expanded values), counted in bytes.
         let pending = import::Pending { namespace: ns.clone(), format, text };
         let bytes = pending.bytes();
-        let id = state.imports.put_sized(who.id, (pending, plan), bytes).ok_or_else(|| {
+        let id = state.imports.put(who.id, (pending, plan), bytes).await.ok_or_else(|| {
             AppError::conflict(
                 None,
                 "Too many imports are waiting to be applied on this server. Try again in a few minutes.",
@@ -88,6 +88,7 @@ pub async fn pending_import(namespace: String, id: String) -> Result<Option<Impo
         Ok(state()?
             .imports
             .peek(who.id, &id, |(pending, plan)| (pending.namespace == ns).then(|| plan.clone()))
+            .await
             .flatten())
     })
     .await
@@ -100,7 +101,7 @@ pub async fn apply_import(namespace: String, id: String) -> Result<ImportPlan, A
     act.run(async {
         let (who, ns) = act.require(Role::Editor, &namespace).await?;
         let state = state()?;
-        let pending = match state.imports.take(who.id, &id) {
+        let pending = match state.imports.take(who.id, &id).await {
             Some((pending, _)) if pending.namespace == ns => pending,
             _ => return Err(AppError::conflict(None, EXPIRED)),
         };

@@ -155,7 +155,7 @@ pub async fn change_password(current: WriteOnly, new_password: WriteOnly) -> Res
         .await
         .map_err(account_error)?;
         // A form post comes back to the account page, which says so once.
-        let notice = state.notices.put(id, ()).ok_or(AppError::Internal)?;
+        let notice = state.notices.put(id, (), 0).await.ok_or(AppError::Internal)?;
         leptos_axum::redirect(&format!("/account?changed={notice}"));
         Ok(())
     })
@@ -169,7 +169,7 @@ pub async fn password_changed(changed: String) -> Result<bool, AppError> {
     let act = Act::new(Action::Read, "", "");
     act.run(async {
         let who = act.signed_in().await?;
-        Ok(state()?.notices.take(who.id, &changed).is_some())
+        Ok(state()?.notices.take(who.id, &changed).await.is_some())
     })
     .await
 }

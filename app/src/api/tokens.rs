@@ -48,7 +48,7 @@ pub async fn create_token(name: String, namespace: String, expires: String) -> R
             .await
             .map_err(token_error)?;
         let shown = NewToken { token: token.to_string(), view };
-        let id = state()?.new_tokens.put(owner, shown).ok_or(AppError::Internal)?;
+        let id = state()?.new_tokens.put(owner, shown, 0).await.ok_or(AppError::Internal)?;
         leptos_axum::redirect(&format!("/admin/tokens?created={id}"));
         Ok(())
     })
@@ -64,9 +64,9 @@ pub async fn reveal_token(created: String) -> Result<Option<NewToken>, AppError>
         let stash = state()?.new_tokens.clone();
         // A HEAD of the page renders it too, but sends no body: it must not use up the showing.
         if request_method() == Some(axum::http::Method::HEAD) {
-            return Ok(stash.peek(admin.id, &created, NewToken::clone));
+            return Ok(stash.peek(admin.id, &created, NewToken::clone).await);
         }
-        Ok(stash.take(admin.id, &created))
+        Ok(stash.take(admin.id, &created).await)
     })
     .await
 }

@@ -1,5 +1,6 @@
 //! `AppState`: what every request handler and server function shares.
 
+use crate::domain::UserId;
 use crate::domain::{token::NewToken, view::ImportPlan};
 use crate::ssr::{
     audit::AuditKey,
@@ -10,8 +11,8 @@ use crate::ssr::{
     memory::Stash,
     store::accounts::{self, AccountError, SessionLimits, SessionLookup, SessionUser},
     store::import::Pending,
-    store::throttles,
     store::StoreError,
+    store::{handovers, throttles},
 };
 use crate::ssr::{
     audit::{Actor, Client, NewEntry, Trail},
@@ -19,6 +20,7 @@ use crate::ssr::{
     db::group_commit::{GroupCommit, Job},
 };
 use std::{path::Path, sync::Arc, time::Duration};
+use zeroize::Zeroizing;
 
 /// Sign-in and session settings (see `.env.example`).
 #[derive(Clone, Debug)]
@@ -89,6 +91,136 @@ fn append_all(entries: Vec<NewEntry>) -> Job<Trail> {
 /// Read-only connections beside the writer: pages and session checks read
 /// while sign-ins and edits wait on `fsync`.
 const READERS: usize = 4;
+
+/// What a hand-over holds, as bytes for the database (several nodes). The
+/// bytes are zeroized when dropped: an import's are the pasted values.
+pub trait Handed: Sized + Send + 'static {
+    fn encode(&self) -> Option<Zeroizing<Vec<u8>>>;
+    fn decode(bytes: &[u8]) -> Option<Self>;
+}
+
+impl Handed for NewToken {
+    fn encode(&self) -> Option<Zeroizing<Vec<u8>>> {
+        serde_json::to_vec(self).ok().map(Zeroizing::new)
+    }
+    fn decode(bytes: &[u8]) -> Option<Self> {
+        serde_json::from_slice(bytes).ok()
+    }
+}
+
+impl Handed for () {
+    fn encode(&self) -> Option<Zeroizing<Vec<u8>>> {
+        Some(Zeroizing::new(Vec::new()))
+    }
+    fn decode(_: &[u8]) -> Option<Self> {
+        Some(())
+    }
+}
+
+/// A pending import as stored: the namespace, the format, the plan, the text.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct PendingImport {
+    namespace: crate::domain::NamespacePath,
+    format: String,
+    plan: ImportPlan,
+    text: String,
+}
+
+impl Handed for (Pending, ImportPlan) {
+    fn encode(&self) -> Option<Zeroizing<Vec<u8>>> {
+        let (pending, plan) = self;
+        let stored = PendingImport {
+            namespace: pending.namespace.clone(),
+            format: pending.format.as_str().to_owned(),
+            plan: plan.clone(),
+            text: Zeroizing::new(pending.text.to_string()).to_string(),
+        };
+        let bytes = serde_json::to_vec(&stored).ok().map(Zeroizing::new);
+        drop(Zeroizing::new(stored.text));
+        bytes
+    }
+    fn decode(bytes: &[u8]) -> Option<Self> {
+        let stored: PendingImport = serde_json::from_slice(bytes).ok()?;
+        let text = Zeroizing::new(stored.text);
+        let format = crate::ssr::formats::Format::IMPORTS.into_iter().find(|f| f.as_str() == stored.format)?;
+        Some((Pending { namespace: stored.namespace, format, text }, stored.plan))
+    }
+}
+
+/// A one-time hand-over between two requests of one user: in memory on one
+/// node (`memory::Stash`); on PostgreSQL in the database, sealed
+/// (`store::handovers`), so that whichever node serves the next request finds it.
+pub enum Handover<T> {
+    Memory(Stash<T>),
+    Shared { db: Db, keyring: Arc<Keyring>, kind: &'static str, limits: handovers::Limits },
+}
+
+impl<T> Handover<T> {
+    /// In memory on one node; in the database (sealed) for several. A full
+    /// stash of imports refuses rather than push out another user's paste.
+    fn new(
+        (on, db, keyring): (&Source, &Db, &Arc<Keyring>),
+        kind: &'static str,
+        limits: handovers::Limits,
+    ) -> Arc<Self> {
+        let ttl = Duration::from_secs(limits.ttl_secs.max(0) as u64);
+        let stash = Stash::new(ttl, limits.capacity as usize, limits.per_owner as usize);
+        let stash = match kind {
+            "import" => stash.with_max_bytes(limits.max_bytes as usize).keeping_others(),
+            _ => stash,
+        };
+        Arc::new(match on {
+            Source::File(_) => Handover::Memory(stash),
+            Source::Postgres(_) => Handover::Shared { db: db.clone(), keyring: keyring.clone(), kind, limits },
+        })
+    }
+}
+
+impl<T: Handed> Handover<T> {
+    /// Holds `item` (of `bytes`) for `owner`; its id, or `None` when full.
+    pub async fn put(&self, owner: UserId, item: T, bytes: usize) -> Option<String> {
+        match self {
+            Handover::Memory(stash) => stash.put_sized(owner, item, bytes),
+            Handover::Shared { db, keyring, kind, limits } => {
+                let (keyring, kind, limits, now) = (keyring.clone(), *kind, *limits, crate::ssr::clock::now());
+                let encoded = item.encode()?;
+                let put = db.call(move |c| handovers::put(c, &keyring, kind, owner, &encoded, limits, now)).await;
+                put.unwrap_or_else(|e| {
+                    tracing::error!(error = %e, "could not hold a hand-over");
+                    None
+                })
+            }
+        }
+    }
+
+    /// Takes `owner`'s item `id` (once, whichever node asks).
+    pub async fn take(&self, owner: UserId, id: &str) -> Option<T> {
+        match self {
+            Handover::Memory(stash) => stash.take(owner, id),
+            Handover::Shared { db, keyring, kind, .. } => {
+                let (keyring, kind, id, now) = (keyring.clone(), *kind, id.to_owned(), crate::ssr::clock::now());
+                let taken = db.call(move |c| handovers::take(c, &keyring, kind, owner, &id, now)).await;
+                taken
+                    .map_err(|e| tracing::error!(error = %e, "could not take a hand-over"))
+                    .ok()?
+                    .and_then(|b| T::decode(&b))
+            }
+        }
+    }
+
+    /// Looks at `owner`'s item `id` without taking it.
+    pub async fn peek<R>(&self, owner: UserId, id: &str, f: impl FnOnce(&T) -> R) -> Option<R> {
+        match self {
+            Handover::Memory(stash) => stash.peek(owner, id, f),
+            Handover::Shared { db, keyring, kind, .. } => {
+                let (keyring, kind, id, now) = (keyring.clone(), *kind, id.to_owned(), crate::ssr::clock::now());
+                let seen = db.read(move |c| handovers::peek(c, &keyring, kind, owner, &id, now)).await;
+                let item = seen.map_err(|e| tracing::error!(error = %e, "could not read a hand-over")).ok()??;
+                T::decode(&item).map(|t| f(&t))
+            }
+        }
+    }
+}
 
 /// Failure counts in the database (see `store::throttles`), for several nodes.
 struct DbCounts {
@@ -199,13 +331,13 @@ pub struct Shared {
     pub reads: Arc<GroupCommit<Trail>>,
     /// Refused requests held back per client (see `auth::Refusals`).
     pub refusals: Arc<Refusals>,
-    /// New tokens waiting to be shown once (see `stash`).
-    pub new_tokens: Arc<Stash<NewToken>>,
+    /// New tokens waiting to be shown once (see [`Handover`]).
+    pub new_tokens: Arc<Handover<NewToken>>,
     /// Parsed imports waiting to be applied, with their names-only plan.
-    pub imports: Arc<Stash<(Pending, ImportPlan)>>,
+    pub imports: Arc<Handover<(Pending, ImportPlan)>>,
     /// One-time confirmations shown on the page a post redirects to ("password
     /// changed"): a link someone else made cannot show them.
-    pub notices: Arc<Stash<()>>,
+    pub notices: Arc<Handover<()>>,
     /// The first run: the setup link, and what `/login` tells a newcomer.
     pub setup: Arc<crate::ssr::auth::setup::Setup>,
     /// Trail exports running: 8 at once, 2 per user.
@@ -264,16 +396,17 @@ impl AppState {
             (!entries.is_empty()).then(|| append_all(entries))
         };
         let reads = Arc::new(GroupCommit::start(db.clone(), "audit-reads", MAX_WAITING, Trail(audit.clone()), idle)?);
-        let new_tokens = Arc::new(Stash::new(Duration::from_secs(300), 256, 8));
+        let keyring = Arc::new(unlocked.keyring);
+        let shared = (source, &db, &keyring);
+        let new_tokens = Handover::new(shared, "token", handovers::Limits::new(300, 256, 8, i64::MAX));
         // Pasted texts: at most 1 MiB each, 4 per user, 32 MiB in all; one user's never push out another's.
-        let imports =
-            Arc::new(Stash::new(Duration::from_secs(900), 64, 4).with_max_bytes(32 * 1024 * 1024).keeping_others());
-        let notices = Arc::new(Stash::new(Duration::from_secs(300), 256, 4));
+        let imports = Handover::new(shared, "import", handovers::Limits::new(900, 64, 4, 32 * 1024 * 1024));
+        let notices = Handover::new(shared, "notice", handovers::Limits::new(300, 256, 4, i64::MAX));
         let exports = crate::ssr::memory::Slots::new(8, 2);
         let workload_exports = crate::ssr::memory::Slots::new(8, 2);
         Ok(Self(Arc::new(Shared {
             db,
-            keyring: Arc::new(unlocked.keyring),
+            keyring,
             audit,
             rows,
             auth: Arc::new(auth),

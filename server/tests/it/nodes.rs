@@ -95,3 +95,47 @@ async fn five_wrong_passwords_spread_over_two_nodes_lock_the_account_on_both() {
         200
     );
 }
+
+/// A form post's redirect, and a client of the other node with the same session.
+async fn redirected(res: reqwest::Response) -> String {
+    assert_eq!(res.status(), 303);
+    res.headers()["location"].to_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_new_token_is_shown_once_by_whichever_node_serves_the_redirect() {
+    let (a, b) = start_pair().await;
+    let on_a = a.login("admin").await;
+    let form = [("name", "ci"), ("namespace", "*"), ("expires", "never")];
+    let page = redirected(on_a.post_page("tokens/create", "/admin/tokens", &form).await).await;
+    let mut on_b = b.anon();
+    on_b.cookie = on_a.cookie.clone();
+    let (status, _, body) = on_b.get(&page).await;
+    let token = body.split("sr_").nth(1).map(|rest| format!("sr_{}", &rest[..43])).unwrap_or_default();
+    assert_eq!((status, token.len()), (200, 46), "the other node did not show the token");
+    let (_, _, again) = on_a.get(&page).await;
+    assert!(!again.contains("sr_"), "shown twice");
+    // Held sealed while it waited: the token never sat in the database in clear.
+    assert_eq!(a.number("SELECT count(*) FROM handovers").await, 0, "taken means deleted");
+    assert_eq!(b.api("GET", "/v1/auth/token/lookup-self", Some(&token)).await.0, 200);
+}
+
+#[tokio::test]
+async fn an_import_previewed_on_one_node_is_applied_on_the_other_and_held_sealed_meanwhile() {
+    let (a, b) = start_pair().await;
+    a.secrets("co", &[]).await;
+    let on_a = a.login("admin").await;
+    let form = [("namespace", "co"), ("content", "PASTED=import-canary-value"), ("format", "")];
+    let page = redirected(on_a.post_page("import/preview", "/ns/co", &form).await).await;
+    let id = page.split("import=").nth(1).unwrap().to_owned();
+    let held = a.texts("SELECT encode(sealed, 'escape') FROM handovers").await;
+    assert_eq!(held.len(), 1);
+    assert!(!held[0].contains("import-canary-value"), "held in clear");
+    let mut on_b = b.anon();
+    on_b.cookie = on_a.cookie.clone();
+    let (status, plan) = on_b.call("import/apply", &[("namespace", "co"), ("id", id.as_str())]).await;
+    assert_eq!(status, 200, "{plan}");
+    assert_eq!(plan["adds"], serde_json::json!(["PASTED"]));
+    let (status, again) = on_b.call("import/apply", &[("namespace", "co"), ("id", id.as_str())]).await;
+    assert_eq!(status, 409, "applied twice: {again}");
+}

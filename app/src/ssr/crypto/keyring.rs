@@ -347,7 +347,33 @@ pub struct Sealed {
     pub ciphertext: Vec<u8>,
 }
 
+/// What binds a sealed hand-over (`store::handovers`) to its row: a tag no
+/// value's associated data starts with (theirs start with format 1 or 2),
+/// then the caller's context and the key id.
+fn blob_aad(context: &[u8], key_id: i64) -> Vec<u8> {
+    let mut aad = b"strongroom handover v1\0".to_vec();
+    aad.extend_from_slice(&(context.len() as u32).to_be_bytes());
+    aad.extend_from_slice(context);
+    aad.extend_from_slice(&key_id.to_be_bytes());
+    aad
+}
+
 impl Keyring {
+    /// Seals `bytes` under the newest data key, bound to `context`.
+    pub fn seal_blob(&self, context: &[u8], bytes: &[u8]) -> Result<Sealed, CryptoError> {
+        let keys = self.read();
+        let dk = keys.last().ok_or(CryptoError::UnknownDataKey)?;
+        let (nonce, ciphertext) = seal(&dk.key, &blob_aad(context, dk.id), bytes)?;
+        Ok(Sealed { key_id: dk.id, nonce: nonce.to_vec(), ciphertext })
+    }
+
+    /// Opens what [`Keyring::seal_blob`] sealed with the same `context`.
+    pub fn open_blob(&self, context: &[u8], sealed: &Sealed) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+        let keys = self.read();
+        let dk = keys.iter().find(|k| k.id == sealed.key_id).ok_or(CryptoError::UnknownDataKey)?;
+        open(&dk.key, &blob_aad(context, dk.id), &sealed.nonce, &sealed.ciphertext)
+    }
+
     /// Seals `value` for `place` under the newest data key.
     pub fn seal_value(&self, place: Place<'_>, value: &SecretValue) -> Result<Sealed, CryptoError> {
         let keys = self.read();

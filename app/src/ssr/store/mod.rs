@@ -125,6 +125,7 @@ pub(super) fn uid_of(value: &crate::ssr::db::sql::Value<'_>) -> Result<Option<Se
 
 pub mod accounts;
 pub mod copy;
+pub mod handovers;
 pub mod import;
 pub mod keyring;
 mod namespaces;
