@@ -38,8 +38,12 @@ pub enum AppError {
     /// The browser could not reach the server.
     #[error("Could not reach the server. Check your connection and try again.")]
     Network,
-    /// The server cannot write now (its disk is full or read-only); nothing was changed.
-    #[error("The server cannot save changes right now: its disk is full or read-only. Nothing was changed; try again later.")]
+    /// The server cannot write now (its disk is full or read-only, or its
+    /// database is unavailable); nothing was changed.
+    #[error(
+        "The server cannot save changes right now: its disk is full or read-only, or its database is unavailable. \
+         Nothing was changed; try again later."
+    )]
     Unavailable,
     #[error("Something went wrong.")]
     Internal,

@@ -16,7 +16,7 @@ use crate::{
     ssr::{
         access::*,
         audit::Actor,
-        db::run_blocking,
+        db::{run_blocking, sql::SqlError},
         formats::{self, Format},
         store::import,
     },
@@ -63,7 +63,7 @@ pub async fn preview_import(namespace: String, content: WriteOnly, format: Strin
             plan.unchanged.len(),
             import::names(&plan.unchanged)
         ));
-        act.write(|_| Ok::<_, rusqlite::Error>(())).await.map_err(|e| database_error("import preview", &e.into()))?;
+        act.write(|_| Ok::<_, SqlError>(())).await.map_err(|e| database_error("import preview", &e))?;
         // Held as pasted (never as expanded values), counted in bytes.
         let pending = import::Pending { namespace: ns.clone(), format, text };
         let bytes = pending.bytes();

@@ -85,7 +85,8 @@ pub async fn login(username: String, password: WriteOnly) -> Result<(), AppError
         }
         let (token, hash) = crate::ssr::auth::new_session_token().map_err(|e| internal("session token", &e))?;
         let id = user.id;
-        act.write(move |c| accounts::create_session(c, &hash, id, crate::ssr::clock::now()))
+        let rows = state.rows.clone();
+        act.write(move |c| accounts::create_session(c, &rows, &hash, id, crate::ssr::clock::now()))
             .await
             .map_err(account_error)?;
         set_header(axum::http::header::SET_COOKIE, &auth.cookies.set(&token, auth.limits.absolute));
@@ -237,7 +238,7 @@ pub async fn setup_admin(token: String, username: String, password: WriteOnly) -
             let stamp = crate::ssr::store::Stamp { actor: name.as_str(), at: crate::ssr::clock::now() };
             accounts::create_user(c, &rows, &name, &hash, &[admin], stamp)?;
             let id = accounts::user_id_of(c, &name)?;
-            accounts::create_session(c, &session_hash, id, crate::ssr::clock::now())
+            accounts::create_session(c, &rows, &session_hash, id, crate::ssr::clock::now())
         })
         .await
         .map_err(account_error)?;

@@ -82,16 +82,3 @@ impl Metrics {
         String::from_utf8(out).unwrap_or_default()
     }
 }
-
-/// Live secrets, namespaces, active tokens, enabled users and audit entries.
-pub fn stored_counts(conn: &crate::ssr::db::Conn) -> Result<Vec<(&'static str, i64)>, crate::ssr::db::sql::SqlError> {
-    use crate::ssr::db::sql::Sql;
-    let queries = [
-        ("secrets", "SELECT count(*) FROM secrets WHERE deleted_at IS NULL"),
-        ("namespaces", "SELECT count(*) FROM namespaces"),
-        ("tokens", "SELECT count(*) FROM tokens WHERE revoked_at IS NULL"),
-        ("users", "SELECT count(*) FROM users WHERE disabled = 0"),
-        ("audit_entries", "SELECT COALESCE(MAX(id), 0) FROM audit"),
-    ];
-    queries.into_iter().map(|(kind, sql)| Ok((kind, conn.query(sql, &[])?[0][0].int()?))).collect()
-}

@@ -515,8 +515,8 @@ fn accounts_scenario(db: &dyn Sql, rows: &app::ssr::db::RowKey) -> Vec<String> {
     let last = accounts::revoke_grant(db, &alice, &admin);
     assert!(matches!(last, Err(AccountError::LastAdmin)), "{last:?}");
     let bob_id = accounts::user_id_of(db, &bob).unwrap();
-    accounts::create_session(db, b"session-1", bob_id, stamp.at).unwrap();
-    accounts::create_session(db, b"session-2", bob_id, stamp.at).unwrap();
+    accounts::create_session(db, rows, b"session-1", bob_id, stamp.at).unwrap();
+    accounts::create_session(db, rows, b"session-2", bob_id, stamp.at).unwrap();
     accounts::set_password_hash(db, rows, bob_id, "$argon2id$new", Timestamp(stamp.at.0 + 5), Some(b"session-2"), true)
         .unwrap();
     let limits =
@@ -528,6 +528,15 @@ fn accounts_scenario(db: &dyn Sql, rows: &app::ssr::db::RowKey) -> Vec<String> {
             other => format!("{other:?}"),
         });
     }
+    // A session added without the root key (a known token's hash) is no session.
+    let forged: &[u8] = b"forged";
+    db.execute(
+        "INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at) VALUES (?1, ?2, ?3, ?3)",
+        &[forged.into(), bob_id.into(), stamp.at.0.into()],
+    )
+    .unwrap();
+    let found = accounts::lookup_session(db, rows, forged, Timestamp(stamp.at.0 + 10), limits).unwrap();
+    assert!(matches!(found, SessionLookup::Ended), "{found:?}");
     let found = accounts::credentials(db, rows, &bob).unwrap().unwrap();
     seen.push(format!("{} {} {}", found.username, found.password_hash, found.disabled));
     for user in accounts::list_users(db, rows).unwrap() {
@@ -635,4 +644,25 @@ fn of_two_nodes_disabling_the_last_two_admins_at_once_on_postgresql_one_is_refus
     let allowed: Vec<bool> = nodes.into_iter().map(|n| n.join().unwrap()).collect();
     assert_eq!(allowed.iter().filter(|ok| **ok).count(), 1, "{allowed:?}");
     assert!(accounts::admin_exists(&conn).unwrap());
+}
+
+/// Toggling a user whose row was edited without the root key does not make
+/// the edit the server's (a new password from an admin does replace it).
+#[test]
+fn a_tampered_user_is_not_resealed_by_enabling_it() {
+    use app::domain::{Grant, Role, Scope, Timestamp, Username};
+    use app::ssr::store::{accounts, Stamp};
+    let rows = app::ssr::db::RowKey::derive(&app::ssr::crypto::BaseKey::generate().unwrap());
+    let (_dir, lite) = sqlite();
+    let stamp = Stamp { actor: "t", at: Timestamp(1) };
+    let (alice, bob) = (Username::parse("alice").unwrap(), Username::parse("bob").unwrap());
+    accounts::create_user(&lite, &rows, &alice, "$good", &[Grant { role: Role::Admin, scope: Scope::All }], stamp)
+        .unwrap();
+    accounts::create_user(&lite, &rows, &bob, "$good", &[], stamp).unwrap();
+    lite.execute_batch("UPDATE users SET password_hash = '$known' WHERE username = 'bob'").unwrap();
+    assert!(accounts::set_disabled(&lite, &rows, &bob, true).is_err());
+    assert!(accounts::credentials(&lite, &rows, &bob).unwrap().is_none(), "the edit became valid");
+    let id = accounts::user_id_of(&lite, &bob).unwrap();
+    accounts::set_password_hash(&lite, &rows, id, "$reset", Timestamp(2), None, true).unwrap();
+    assert_eq!(accounts::credentials(&lite, &rows, &bob).unwrap().unwrap().password_hash, "$reset");
 }

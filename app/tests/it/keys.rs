@@ -254,7 +254,8 @@ fn a_database_made_before_stored_base_keys_keeps_its_derived_keys() {
     // (Later migrations undone too, since they run again.)
     let undo = "ALTER TABLE secrets DROP COLUMN tags; DROP INDEX audit_refused; DROP INDEX audit_refused_by_namespace;
                 ALTER TABLE users DROP COLUMN mac; ALTER TABLE grants DROP COLUMN mac; ALTER TABLE tokens DROP COLUMN mac;
-                CREATE TABLE changes (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL) STRICT; DROP TABLE leases;";
+                CREATE TABLE changes (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL) STRICT; DROP TABLE leases;
+                DROP TABLE throttles; DROP TABLE handovers; ALTER TABLE sessions DROP COLUMN mac;";
     conn.execute_batch(undo).unwrap();
     conn.pragma_update(None, "user_version", 9).unwrap();
     drop(conn);

@@ -128,6 +128,7 @@ fn refused(e: &ReadError) -> Response {
         ReadError::Unrecorded => {
             errors(StatusCode::SERVICE_UNAVAILABLE, &["the read could not be audited: try again later"])
         }
+        ReadError::Unavailable => errors(StatusCode::SERVICE_UNAVAILABLE, &["the database is unavailable: try again"]),
         _ => errors(StatusCode::FORBIDDEN, &["permission denied"]),
     }
 }

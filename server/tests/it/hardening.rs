@@ -383,6 +383,7 @@ async fn item_1_stalled_exports_are_bounded() {
         .args(["audit", "seed", "100000", "--data-dir"])
         .arg(s.dir.path())
         .env("STRONGROOM_MASTER_KEY", &s.root_key)
+        .envs(s.store_env())
         .output()
         .unwrap();
     assert!(seeded.status.success(), "{}", String::from_utf8_lossy(&seeded.stderr));

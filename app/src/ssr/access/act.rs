@@ -210,7 +210,7 @@ pub fn outcome_of(error: &AppError) -> String {
         AppError::RateLimited => "refused: too many attempts".into(),
         AppError::BadRequest => "refused: malformed request".into(),
         AppError::Network | AppError::Internal => "failed: internal error".into(),
-        AppError::Unavailable => "failed: the disk is full or read-only".into(),
+        AppError::Unavailable => "failed: the disk is full or read-only, or the database is unavailable".into(),
     }
 }
 

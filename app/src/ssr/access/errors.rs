@@ -30,6 +30,9 @@ pub enum ReadError {
     /// The audit trail could not be written (a full or read-only disk): no value is disclosed unrecorded.
     #[error("the read could not be recorded in the audit trail; try again later")]
     Unrecorded,
+    /// The database cannot be reached (a failover under way): nothing was read or changed.
+    #[error("the database is unavailable; nothing was read or changed: try again shortly")]
+    Unavailable,
     #[error("internal error")]
     Internal,
 }
@@ -42,7 +45,7 @@ impl ReadError {
             Self::OutOfScope => 403,
             Self::NamespaceNotFound | Self::SecretNotFound => 404,
             Self::BadName { .. } => 400,
-            Self::Busy | Self::Unrecorded => 503,
+            Self::Busy | Self::Unrecorded | Self::Unavailable => 503,
             Self::Internal => 500,
         }
     }
@@ -60,6 +63,7 @@ impl ReadError {
             Self::BadName { .. } => "bad_name",
             Self::Busy => "busy",
             Self::Unrecorded => "unrecorded",
+            Self::Unavailable => "unavailable",
             Self::Internal => "internal",
         }
     }
@@ -71,7 +75,7 @@ impl ReadError {
 
     /// Refused (the caller's doing), not failed (ours).
     pub fn verb(&self) -> &'static str {
-        if matches!(self, Self::Internal | Self::Unrecorded) {
+        if matches!(self, Self::Internal | Self::Unrecorded | Self::Unavailable) {
             "failed"
         } else {
             "refused"
@@ -186,8 +190,16 @@ pub fn read_store_error(e: StoreError) -> ReadError {
     match e {
         StoreError::NamespaceNotFound => ReadError::NamespaceNotFound,
         StoreError::SecretNotFound => ReadError::SecretNotFound,
+        StoreError::Database(e) if e.unavailable() => unavailable_read(&e),
         other => internal_read("workload read", &other),
     }
+}
+
+/// A workload request the database could not serve (lost, a standby, a
+/// failover): logged, and 503, as writes are.
+pub fn unavailable_read(e: &SqlError) -> ReadError {
+    tracing::error!(error = %e, "a workload request failed: the database is unavailable");
+    ReadError::Unavailable
 }
 
 /// Logs an unexpected failure of a workload request and hides it from the client.

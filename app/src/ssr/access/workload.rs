@@ -17,7 +17,7 @@ use crate::domain::{
 };
 use crate::ssr::db::sql::{Sql, SqlError};
 use crate::ssr::{
-    access::errors::{internal_read, read_store_error},
+    access::errors::{internal_read, read_store_error, unavailable_read},
     audit::{Actor, Appender, Client, NewEntry},
     auth::token_hash,
     crypto::Keyring,
@@ -75,7 +75,10 @@ impl From<ReadError> for Refusal {
 fn check_token(c: &dyn Sql, rows: &RowKey, presented: Option<&str>, now: Timestamp) -> Result<Workload, Refusal> {
     let token = presented.map(str::trim).filter(|t| !t.is_empty()).ok_or(ReadError::MissingToken)?;
     let record = tokens::lookup(c, rows, &token_hash(token))
-        .map_err(|e| internal_read("token lookup", &e))?
+        .map_err(|e| match e {
+            tokens::TokenError::Database(e) if e.unavailable() => unavailable_read(&e),
+            other => internal_read("token lookup", &other),
+        })?
         .ok_or(ReadError::BadToken)?;
     let refuse = |error| Refusal { error, actor: Actor::Token(record.name.clone()) };
     if record.revoked {

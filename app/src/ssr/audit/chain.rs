@@ -224,6 +224,11 @@ pub fn with_entry<C: Sql + ?Sized, T, E: From<SqlError>>(
     }
     let done = (|| {
         conn.batch("SAVEPOINT audited")?;
+        // On PostgreSQL the chain's lock first, before the change locks any
+        // row: a batch of reads holds it and then touches token rows, so a
+        // change that locked a row first and then waited for the chain would
+        // deadlock with it. Every writer takes the chain, then rows.
+        hold(&*conn, Lock::Audit)?;
         let value = change(conn)?;
         let (version, outcome) = describe(&value);
         append(&*conn, key, NewEntry { version, outcome: outcome.unwrap_or(entry.outcome), ..entry })?;

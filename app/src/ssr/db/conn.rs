@@ -6,6 +6,50 @@ use super::Transact;
 pub enum Conn {
     Sqlite(rusqlite::Connection),
     Postgres(Pg<postgres::Client>),
+    /// Given up: every statement fails (see the drop below).
+    Closed,
+}
+
+/// The PostgreSQL client closes by blocking on a runtime of its own, which
+/// panics on a thread that drives async tasks (a server's last reference
+/// can be dropped there): such a drop happens on a thread of its own.
+impl Drop for Conn {
+    fn drop(&mut self) {
+        if matches!(self, Conn::Postgres(_)) && tokio::runtime::Handle::try_current().is_ok() {
+            let conn = std::mem::replace(self, Conn::Closed);
+            let _ = std::thread::Builder::new().name("db-close".into()).spawn(move || drop(conn));
+        }
+    }
+}
+
+/// What a closed connection answers.
+struct Closed;
+
+impl Sql for Closed {
+    fn engine(&self) -> Engine {
+        Engine::Postgres
+    }
+    fn execute(&self, _: &str, _: &[Value<'_>]) -> Result<u64, SqlError> {
+        Err(SqlError::Closed)
+    }
+    fn query_each(&self, _: &str, _: &[Value<'_>], _: &mut EachRow<'_>) -> Result<(), SqlError> {
+        Err(SqlError::Closed)
+    }
+    fn batch(&self, _: &str) -> Result<(), SqlError> {
+        Err(SqlError::Closed)
+    }
+    fn in_transaction(&self) -> bool {
+        false
+    }
+    fn begin(&self) -> Result<(), SqlError> {
+        Err(SqlError::Closed)
+    }
+    fn commit(&self) -> Result<(), SqlError> {
+        Err(SqlError::Closed)
+    }
+    fn rollback(&self) -> Result<(), SqlError> {
+        Err(SqlError::Closed)
+    }
 }
 
 impl Conn {
@@ -14,7 +58,7 @@ impl Conn {
     pub fn sqlite(&self) -> Option<&rusqlite::Connection> {
         match self {
             Conn::Sqlite(c) => Some(c),
-            Conn::Postgres(_) => None,
+            Conn::Postgres(_) | Conn::Closed => None,
         }
     }
 
@@ -22,6 +66,7 @@ impl Conn {
         match self {
             Conn::Sqlite(c) => c,
             Conn::Postgres(c) => c,
+            Conn::Closed => &Closed,
         }
     }
 }
@@ -58,6 +103,7 @@ impl Transact for Conn {
         match self {
             Conn::Sqlite(c) => c.write(work),
             Conn::Postgres(c) => c.write(work),
+            Conn::Closed => Err(SqlError::Closed.into()),
         }
     }
 }

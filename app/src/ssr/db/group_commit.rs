@@ -174,7 +174,16 @@ fn run<B: Batch>(db: &Db, opener: &B, waiting: &mut VecDeque<Job<B>>, counts: &B
             Ok(())
         }
         Ok(Err(e)) => Err(e.to_string().into()),
-        Err(_) => Err("the writer thread panicked".into()),
+        Err(_) => {
+            // At once, not at the writer's next use: on PostgreSQL the open
+            // transaction holds the audit chain's lock for every node.
+            db.write_now(|c| {
+                if c.in_transaction() {
+                    let _ = c.rollback();
+                }
+            });
+            Err("the writer thread panicked".into())
+        }
     };
     if outcome.is_err() {
         waiting.clear();

@@ -330,12 +330,16 @@ impl Connections {
     /// failover) is replaced before use; if that fails too, the caller's
     /// statements fail with "unavailable", and the next use tries again.
     fn revive(&self, conn: &mut Conn) {
-        if let (Conn::Postgres(client), Source::Postgres(url)) = (&mut *conn, &self.source) {
-            if client.get_mut().is_closed() {
-                match pg::connect(url) {
-                    Ok(fresh) => *client = fresh,
-                    Err(e) => tracing::warn!(error = %e, "the database is unavailable; will try again"),
-                }
+        let Source::Postgres(url) = &self.source else { return };
+        let lost = match conn {
+            Conn::Postgres(client) => client.get_mut().is_closed(),
+            Conn::Closed => true,
+            Conn::Sqlite(_) => false,
+        };
+        if lost {
+            match pg::connect(url) {
+                Ok(fresh) => *conn = Conn::Postgres(fresh),
+                Err(e) => tracing::warn!(error = %e, "the database is unavailable; will try again"),
             }
         }
     }
@@ -359,6 +363,7 @@ impl<'a> Snapshot<'a> {
                 c.prepare_cached("BEGIN")?.execute([])?;
             }
             Conn::Postgres(c) => c.batch("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")?,
+            Conn::Closed => return Err(sql::SqlError::Closed),
         }
         Ok(Self(conn))
     }
@@ -375,6 +380,7 @@ impl Drop for Snapshot<'_> {
             Conn::Postgres(c) => {
                 let _ = c.batch("COMMIT");
             }
+            Conn::Closed => {}
         }
     }
 }

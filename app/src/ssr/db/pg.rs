@@ -57,6 +57,13 @@ CREATE INDEX handovers_by_owner ON handovers(kind, owner);
 CREATE INDEX handovers_by_expiry ON handovers(expires_at);
 "#,
     ),
+    (
+        15,
+        r#"
+DELETE FROM sessions;
+ALTER TABLE sessions ADD COLUMN mac BYTEA;
+"#,
+    ),
 ];
 
 const BASELINE_SQL: &str = r#"
@@ -190,7 +197,12 @@ CREATE FUNCTION unixepoch() RETURNS BIGINT LANGUAGE sql STABLE
 /// Connects to the first host that accepts (honouring `target_session_attrs`).
 /// Without TLS for now: loopback and private networks only (see README).
 pub fn connect(url: &PgUrl) -> Result<Pg<postgres::Client>, SqlError> {
-    Ok(Pg::new(url.config().connect(postgres::NoTls)?))
+    let mut client = url.config().connect(postgres::NoTls)?;
+    // A node that stops mid-transaction (a panic, a hang) must not hold the
+    // audit chain's lock for every node: the server ends such a session.
+    // Nor does a writer wait for a lock for ever.
+    client.batch_execute("SET idle_in_transaction_session_timeout = '60s'; SET lock_timeout = '30s'")?;
+    Ok(Pg::new(client))
 }
 
 /// The schema version recorded in the database (0: none yet; a negative

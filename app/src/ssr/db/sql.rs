@@ -170,6 +170,9 @@ pub enum SqlError {
     /// A streaming query's reader stopped early (not a failure: see [`Sql::query_each`]).
     #[error("the reader stopped")]
     Stopped,
+    /// The connection was given up (see `db::Conn`'s drop).
+    #[error("the database connection is closed")]
+    Closed,
 }
 
 impl SqlError {
@@ -181,13 +184,21 @@ impl SqlError {
         match self {
             SqlError::Sqlite(e) => super::unwritable(e),
             SqlError::Postgres(e) => match e.code() {
-                None => e.is_closed() || e.as_db_error().is_none(),
+                // No server answer: the connection was lost or never made.
+                None => e.is_closed() || std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>()),
                 Some(code) => {
                     let code = code.code();
-                    // 08 connection, 53 resources (disk full), 57P shutdown, 25006 read-only transaction.
-                    code.starts_with("08") || code.starts_with("53") || code.starts_with("57P") || code == "25006"
+                    // 08 connection, 53 resources (disk full), 57P shutdown, 25006 read-only
+                    // transaction (a standby: failover under way); and contention that ended
+                    // the transaction: 40001 serialization, 40P01 deadlock, 55P03 lock
+                    // timeout, 57014 cancelled. Each rolled the whole transaction back.
+                    code.starts_with("08")
+                        || code.starts_with("53")
+                        || code.starts_with("57P")
+                        || ["25006", "40001", "40P01", "55P03", "57014"].contains(&code)
                 }
             },
+            SqlError::Closed => true,
             SqlError::Type(_) | SqlError::Schema(_) | SqlError::Stopped => false,
         }
     }
@@ -399,12 +410,16 @@ sqlite_sql!(rusqlite::Connection, rusqlite::Transaction<'_>, rusqlite::Savepoint
 
 /// A PostgreSQL client or transaction, as [`Sql`]. The cell lets it be used
 /// through a shared reference, as a SQLite connection is (one thread at a time).
-/// The flag: a transaction begun with [`Sql::begin`] is open.
-pub struct Pg<C>(RefCell<C>, std::cell::Cell<bool>);
+/// The flag: a transaction begun with [`Sql::begin`] is open. The cache: the
+/// statements this connection prepared, by text (preparing is a round trip).
+pub struct Pg<C>(RefCell<C>, std::cell::Cell<bool>, RefCell<std::collections::HashMap<String, postgres::Statement>>);
+
+/// Statements a connection keeps prepared; past this the cache starts over.
+const CACHED_STATEMENTS: usize = 256;
 
 impl<C> Pg<C> {
     pub fn new(client: C) -> Self {
-        Self(RefCell::new(client), std::cell::Cell::new(false))
+        Self(RefCell::new(client), std::cell::Cell::new(false), RefCell::default())
     }
 
     /// The client itself (to begin or commit a transaction).
@@ -564,7 +579,19 @@ impl<C: postgres::GenericClient> Pg<C> {
         // A parameter its context does not type (`?1 IS NULL`) needs a cast
         // in the statement (`CAST(?1 AS TEXT)`, which SQLite reads too): a
         // failed prepare would end the transaction it is in, so none is tried.
-        let stmt = self.0.borrow_mut().prepare(&to_postgres(sql))?;
+        let cached = self.2.borrow().get(sql).cloned();
+        let stmt = match cached {
+            Some(stmt) => stmt,
+            None => {
+                let stmt = self.0.borrow_mut().prepare(&to_postgres(sql))?;
+                let mut cache = self.2.borrow_mut();
+                if cache.len() >= CACHED_STATEMENTS {
+                    cache.clear();
+                }
+                cache.insert(sql.to_owned(), stmt.clone());
+                stmt
+            }
+        };
         if args.len() != stmt.params().len() {
             let wanted = stmt.params().len();
             return Err(SqlError::Type(format!("the statement takes {wanted} parameters, {} were given", args.len())));
@@ -625,7 +652,10 @@ impl<C: PgClient> Sql for Pg<C> {
     }
 
     fn begin(&self) -> Result<(), SqlError> {
-        self.batch("BEGIN")?;
+        // Said, not assumed: the locks that order writers need each statement
+        // to see what the lock's last holder committed (a database whose
+        // default is REPEATABLE READ would give them a stale snapshot).
+        self.batch("BEGIN ISOLATION LEVEL READ COMMITTED")?;
         self.1.set(true);
         Ok(())
     }

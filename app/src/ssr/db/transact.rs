@@ -25,7 +25,9 @@ impl Transact for rusqlite::Connection {
 
 impl Transact for Pg<postgres::Client> {
     fn write<T, E: From<SqlError>>(&mut self, work: impl FnOnce(&dyn Sql) -> Result<T, E>) -> Result<T, E> {
-        let tx = Pg::new(self.get_mut().transaction().map_err(|e| E::from(e.into()))?);
+        // READ COMMITTED, whatever the database's default (see `Sql::begin`).
+        let tx = self.get_mut().build_transaction().isolation_level(postgres::IsolationLevel::ReadCommitted).start();
+        let tx = Pg::new(tx.map_err(|e| E::from(e.into()))?);
         let done = work(&tx)?;
         tx.into_inner().commit().map_err(|e| E::from(e.into()))?;
         Ok(done)

@@ -40,10 +40,10 @@ impl PgUrl {
             return Err(UrlError::NotPostgres);
         }
         // A raw `@` in the password splits the URL at the wrong place: the
-        // rest of the password would read as a host or a database name and be
-        // shown wherever the URL is. Only one `@` may come before the query.
-        let before_query = url.split('?').next().unwrap_or_default();
-        if before_query.matches('@').count() > 1 {
+        // rest of the password would read as a host, a user or a database
+        // name and be shown wherever the URL is. The parser splits at the
+        // first `@` anywhere, query included: one `@` in the whole URL.
+        if url.matches('@').count() > 1 {
             return Err(UrlError::Invalid("it holds more than one '@': write an '@' in the password as %40".into()));
         }
         // The parser's messages never quote the password.
@@ -52,8 +52,11 @@ impl PgUrl {
         let db = config.get_dbname().ok_or(UrlError::NoDatabase)?.to_owned();
         if config.get_password().is_none() {
             if let Some(file) = password_file {
-                let text = std::fs::read_to_string(file)
-                    .map_err(|e| UrlError::PasswordFile(file.display().to_string(), e.to_string()))?;
+                // As libpq's pgpass: a file others can read is not used.
+                let text = private_file(file).ok_or_else(|| {
+                    let why = "it cannot be read, or others can read it (chmod 600)";
+                    UrlError::PasswordFile(file.display().to_string(), why.into())
+                })?;
                 config.password(text.trim_end_matches(['\r', '\n']));
             } else if let Some(text) = pgpass.and_then(private_file) {
                 let ports = config.get_ports().to_vec();
@@ -202,7 +205,11 @@ mod tests {
         assert_eq!(PgUrl::parse("mysql://a@b/c", None, None).unwrap_err(), UrlError::NotPostgres);
         assert_eq!(PgUrl::parse("postgres://db1/strongroom", None, None).unwrap_err(), UrlError::NoUser);
         assert_eq!(PgUrl::parse("postgres://u@db1", None, None).unwrap_err(), UrlError::NoDatabase);
-        for url in ["postgres://u:CAN@RY-canary@db1/x", "postgres://u:p@ss/RY-canary@db1/x"] {
+        for url in [
+            "postgres://u:CAN@RY-canary@db1/x",
+            "postgres://u:p@ss/RY-canary@db1/x",
+            "postgres://u@db1/x?password=RY-canary@other",
+        ] {
             let split = PgUrl::parse(url, None, None).unwrap_err();
             assert!(matches!(&split, UrlError::Invalid(_)) && !split.to_string().contains("RY-canary"), "{split}");
         }
@@ -216,6 +223,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("password");
         std::fs::write(&file, "from-file\n").unwrap();
+        std::fs::set_permissions(&file, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+        let refused = PgUrl::parse("postgres://sr@db1/strongroom", Some(&file), None).map(|_| ());
+        assert!(matches!(refused, Err(UrlError::PasswordFile(..))), "a password file others can read is used");
+        std::fs::set_permissions(&file, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
         let pgpass = dir.path().join("pgpass");
         std::fs::write(
             &pgpass,

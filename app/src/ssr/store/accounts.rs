@@ -7,7 +7,7 @@ use crate::ssr::{
         sql::{hold, savepoint, Lock, Sql, SqlError},
         RowKey,
     },
-    store::rows::{self, GRANTS, USERS},
+    store::rows::{self, GRANTS, SESSIONS, USERS},
     store::Stamp,
 };
 use std::time::Duration;
@@ -29,6 +29,8 @@ pub enum AccountError {
     AdminExists,
     #[error("database error: {0}")]
     Database(#[from] SqlError),
+    #[error(transparent)]
+    Rows(#[from] rows::RowError),
 }
 
 impl From<rusqlite::Error> for AccountError {
@@ -123,6 +125,8 @@ pub fn set_password_hash<S: Sql + ?Sized>(
     ends_sessions: bool,
 ) -> Result<()> {
     savepoint(db, |tx| {
+        // No check first: a new password (an admin's reset) replaces what an
+        // edit without the root key could have put there.
         tx.execute(
             "UPDATE users SET password_hash = ?2, password_changed_at = ?3 WHERE id = ?1",
             &[user.into(), hash.into(), now.0.into()],
@@ -238,6 +242,8 @@ pub fn revoke_grant<S: Sql + ?Sized>(db: &S, username: &Username, grant: &Grant)
 pub fn set_disabled<S: Sql + ?Sized>(db: &S, rows: &RowKey, username: &Username, disabled: bool) -> Result<()> {
     savepoint(db, |tx| {
         let id = user_id(tx, username)?;
+        // Resealing would make an edited password hash this server's: reset the password first.
+        rows::check_before_change(tx, rows, &USERS, "id = ?1", &[id.into()])?;
         tx.execute("UPDATE users SET disabled = ?2 WHERE id = ?1", &[id.into(), disabled.into()])?;
         seal_user(tx, rows, id)?;
         if disabled {
@@ -282,12 +288,21 @@ pub fn list_users<S: Sql + ?Sized>(db: &S, rows: &RowKey) -> Result<Vec<UserView
 
 // ---------------------------------------------------------------- sessions
 
-pub fn create_session<S: Sql + ?Sized>(db: &S, token_hash: &[u8], user: UserId, now: Timestamp) -> Result<()> {
-    db.execute(
-        "INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at) VALUES (?1, ?2, ?3, ?3)",
-        &[token_hash.into(), user.into(), now.0.into()],
-    )?;
-    Ok(())
+pub fn create_session<S: Sql + ?Sized>(
+    db: &S,
+    rows: &RowKey,
+    token_hash: &[u8],
+    user: UserId,
+    now: Timestamp,
+) -> Result<()> {
+    savepoint(db, |tx| {
+        tx.execute(
+            "INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at) VALUES (?1, ?2, ?3, ?3)",
+            &[token_hash.into(), user.into(), now.0.into()],
+        )?;
+        rows::reseal(tx, rows, &SESSIONS, "token_hash = ?1", &[token_hash.into()])?;
+        Ok(())
+    })
 }
 
 /// Session lifetimes.
@@ -321,18 +336,24 @@ pub fn lookup_session<S: Sql + ?Sized>(
     now: Timestamp,
     limits: SessionLimits,
 ) -> Result<SessionLookup> {
-    // The user's covered columns and mac, then the session's times.
+    // The user's covered columns and mac, the session's, then when it was last seen.
     static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         format!(
-            "SELECT {}, s.created_at, s.last_seen_at FROM sessions s JOIN users u ON u.id = s.user_id
+            "SELECT {}, {}, s.last_seen_at FROM sessions s JOIN users u ON u.id = s.user_id
              WHERE s.token_hash = ?1",
-            USERS.columns("u")
+            USERS.columns("u"),
+            SESSIONS.columns("s")
         )
     });
     let Some(row) = db.query_opt(&SQL, &[token_hash.into()])? else { return Ok(SessionLookup::Missing) };
-    let (user, times) = row.split_at(USERS.width());
+    let (user, rest) = row.split_at(USERS.width());
+    let (session, seen) = rest.split_at(SESSIONS.width());
     let (id, name, disabled) = (UserId(user[0].int()?), user[1].text()?, user[3].bool()?);
-    let (created, seen) = (times[0].int()?, times[1].int()?);
+    let (created, seen) = (session[2].int()?, seen[0].int()?);
+    if !SESSIONS.intact(rows, session) {
+        rows::refused("sessions", &format!("of user {name}"));
+        return Ok(SessionLookup::Ended);
+    }
     let sealed = USERS.intact(rows, user);
     let expired = now.0 - seen > limits.idle.as_secs() as i64 || now.0 - created > limits.absolute.as_secs() as i64;
     // Times after now were not written by this server (a clock a minute off is forgiven).

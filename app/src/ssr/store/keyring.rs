@@ -291,18 +291,22 @@ pub fn rewrap_batch(
                 let old = Place { namespace: &ns, key: &key, version, uid: old_uid };
                 let value = keyring.open_value(old, &sealed)?;
                 let resealed = keyring.seal_value(Place { uid: Some(new_uid), ..old }, &value)?;
-                tx.execute(
+                // Only the ciphertext read: one destroyed meanwhile by the
+                // retention limit (another node) stays destroyed.
+                let resealed_now = tx.execute(
                     "UPDATE secret_versions SET key_id = ?3, nonce = ?4, ciphertext = ?5
-                     WHERE secret_id = ?1 AND version = ?2",
+                     WHERE secret_id = ?1 AND version = ?2 AND key_id = ?6 AND nonce = ?7",
                     &[
                         id.into(),
                         version.into(),
                         resealed.key_id.into(),
                         resealed.nonce.as_slice().into(),
                         resealed.ciphertext.as_slice().into(),
+                        key_id.into(),
+                        sealed.nonce.as_slice().into(),
                     ],
                 )?;
-                done.versions += 1;
+                done.versions += resealed_now;
             }
             if old_uid.is_none() {
                 tx.execute("UPDATE secrets SET uid = ?2 WHERE id = ?1", &[id.into(), new_uid.0.as_slice().into()])?;

@@ -113,6 +113,18 @@ const META_COLUMNS: &str = concat!(
 /// secrets, reading all of it for every row cost most of the page's time.
 const LISTING_COLUMNS: &str = concat!("n.path, s.key, s.description, s.tags, ", due!(), " <= unixepoch()");
 
+/// Live secrets, namespaces, active tokens, enabled users and audit entries (`/metrics`).
+pub fn stored_counts<S: crate::ssr::db::sql::Sql + ?Sized>(db: &S) -> Result<Vec<(&'static str, i64)>, SqlError> {
+    let queries = [
+        ("secrets", "SELECT count(*) FROM secrets WHERE deleted_at IS NULL"),
+        ("namespaces", "SELECT count(*) FROM namespaces"),
+        ("tokens", "SELECT count(*) FROM tokens WHERE revoked_at IS NULL"),
+        ("users", "SELECT count(*) FROM users WHERE disabled = 0"),
+        ("audit_entries", "SELECT COALESCE(MAX(id), 0) FROM audit"),
+    ];
+    queries.into_iter().map(|(kind, sql)| Ok((kind, db.query(sql, &[])?[0][0].int()?))).collect()
+}
+
 /// A `secrets.uid` column: NULL for secrets made before format 2.
 pub(super) fn uid_of(value: &crate::ssr::db::sql::Value<'_>) -> Result<Option<SecretUid>, SqlError> {
     match value {

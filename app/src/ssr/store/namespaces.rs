@@ -91,12 +91,18 @@ pub fn create_namespace<S: Sql + ?Sized>(
                 Ok(id) => id,
                 Err(StoreError::NamespaceNotFound) => {
                     let text = if path == ns { description.as_str() } else { "" };
+                    // Made by another node meanwhile: an ancestor is used as it
+                    // is; the namespace asked for exists already.
                     let row = tx.query_opt(
                         "INSERT INTO namespaces (path, parent_id, description, created_at, created_by)
-                         VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
+                         VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (path) DO NOTHING RETURNING id",
                         &[path.as_str().into(), parent_id.into(), text.into(), stamp.at.0.into(), stamp.actor.into()],
                     )?;
-                    row.map(|r| r[0].int()).transpose()?.ok_or(StoreError::NamespaceNotFound)?
+                    match row {
+                        Some(r) => r[0].int()?,
+                        None if path == ns => return Err(StoreError::NamespaceExists),
+                        None => namespace_id(tx, path)?,
+                    }
                 }
                 Err(e) => return Err(e),
             });

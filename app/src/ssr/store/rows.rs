@@ -19,7 +19,9 @@
 //! table added later joins this list**:
 //! - `users`: `id, username, password_hash, disabled, password_changed_at`;
 //! - `grants`: `user_id, role, namespace`;
-//! - `tokens`: `id, name, token_hash, namespace, expires_at, revoked_at`.
+//! - `tokens`: `id, name, token_hash, namespace, expires_at, revoked_at`;
+//! - `sessions`: `token_hash, user_id, created_at` (not `last_seen_at`, which
+//!   every page may move; a session ends by time measured from `created_at` too).
 //!
 //! A MAC says a row is one this server wrote, not that it is the newest: an
 //! older row put back from an older copy (a token before its revocation) is
@@ -64,8 +66,12 @@ pub const TOKENS: Table = Table {
     covered: &["id", "name", "token_hash", "namespace", "expires_at", "revoked_at"],
     key: &["id"],
 };
+pub const SESSIONS: Table =
+    Table { name: "sessions", covered: &["token_hash", "user_id", "created_at"], key: &["token_hash"] };
 
-/// Every covered table.
+/// The covered tables a database carries for good (sealed once, checked at
+/// restore). Sessions are checked where they are used; a copy's never come
+/// back (restore deletes them, `store copy` leaves them).
 pub const TABLES: [&Table; 3] = [&USERS, &GRANTS, &TOKENS];
 
 impl Table {
@@ -112,6 +118,29 @@ pub fn reseal<S: Sql + ?Sized>(
         db.execute(&update, &values)?;
     }
     Ok(rows.len() as u64)
+}
+
+/// Refuses to change rows of `table` that `filter` selects unless each still
+/// carries its MAC (and locks them on PostgreSQL until the change commits):
+/// resealing a row someone edited without the root key would make the edit
+/// look like this server's.
+pub fn check_before_change<S: Sql + ?Sized>(
+    db: &S,
+    key: &RowKey,
+    table: &Table,
+    filter: &str,
+    args: &[Value<'_>],
+) -> Result<(), RowError> {
+    let lock = if db.engine() == crate::ssr::db::sql::Engine::Postgres { " FOR UPDATE" } else { "" };
+    let rows = db.query(&format!("SELECT {} FROM {} WHERE {filter}{lock}", table.columns(""), table.name), args)?;
+    match rows.iter().find(|row| !table.intact(key, row)) {
+        Some(row) => {
+            let named = describe(table, row);
+            refused(table.name, &named);
+            Err(RowError::Tampered { table: table.name, row: named })
+        }
+        None => Ok(()),
+    }
 }
 
 /// Why a database's security rows cannot be trusted.
@@ -188,6 +217,7 @@ fn describe(table: &Table, row: &[Value<'_>]) -> String {
     };
     match table.name {
         "grants" => format!("{} {}", text(&row[0]), text(&row[1])),
+        "sessions" => format!("of user {}", text(&row[1])),
         _ => text(&row[1]),
     }
 }

@@ -140,6 +140,8 @@ pub fn list<S: Sql + ?Sized>(db: &S, now: Timestamp) -> Result<Vec<TokenView>> {
 
 /// Revokes a token at once: the next request presenting it is refused.
 pub fn revoke<S: Sql + ?Sized>(db: &S, rows: &RowKey, name: &TokenName, stamp: Stamp<'_>) -> Result<TokenView> {
+    // No check first: a revoked row is refused whatever else it says, so
+    // resealing it legitimizes nothing, and revoking is the remedy.
     // Only a live token changes: of two revokes at once, one finds nothing to do.
     let revoked = db.execute(
         "UPDATE tokens SET revoked_at = ?2, revoked_by = ?3 WHERE name = ?1 AND revoked_at IS NULL",
