@@ -6,7 +6,7 @@ export CARGO_TARGET_DIR ?= $(HOME)/.cache/strongroom/target
 export STRONGROOM_TOOLS ?= $(HOME)/.cache/strongroom/tools
 WASM := --target wasm32-unknown-unknown --no-default-features --features hydrate
 
-.PHONY: run dev test setup build-release build-debug lint unit e2e deb deb-check deb-test bench clean
+.PHONY: run dev test setup build-release build-debug lint unit e2e deb deb-check deb-test bench drill clean
 
 ## make run: set up, build (release), serve on 127.0.0.1:3000 with data in ./data
 run: setup build-release
@@ -66,6 +66,11 @@ deb-test: build-release
 ## make bench: figures (sizes, memory), printed
 bench: setup build-release
 	scripts/bench.sh $(CARGO_TARGET_DIR)/release/strongroom
+
+## make drill: the failover drill (about 2 minutes; not part of make test): two nodes on
+## PostgreSQL kept by pg_auto_failover, the primary killed, then one node killed
+drill: setup build-release
+	scripts/drill.sh $(CARGO_TARGET_DIR)/release/strongroom
 
 clean:
 	rm -rf target/site

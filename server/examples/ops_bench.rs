@@ -150,7 +150,7 @@ async fn main() {
             for i in 0..1000.min(seeded - chunk * 1000) {
                 let key = SecretKey::parse(&format!("SECRET_{i}")).unwrap();
                 let value = SecretValue::parse(format!("value {chunk}/{i}")).unwrap();
-                store::add_secret(&mut conn, &unlocked.keyring, &ns, &key, &value, &none, stamp).unwrap();
+                store::add_secret(&conn, &unlocked.keyring, &ns, &key, &value, &none, stamp).unwrap();
             }
             conn.execute_batch("COMMIT").unwrap();
         }

@@ -32,7 +32,7 @@ pub fn router(state: AppState) -> Router {
 }
 
 async fn scrape(State(state): State<AppState>) -> Response {
-    match state.db.read(|c| app::ssr::store::stored_counts(c)).await {
+    match state.db.read(app::ssr::store::stored_counts::<app::ssr::db::Conn>).await {
         Ok(counts) => {
             for (kind, n) in counts {
                 metrics().stored.with_label_values(&[kind]).set(n);

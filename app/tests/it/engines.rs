@@ -461,7 +461,7 @@ fn values_stored_on_sqlite_resolve_alike_on_postgresql_with_their_map_versions()
     store::create_namespace(&lite, &crate::ns("co.team.api"), &none, stamp).unwrap();
     for (ns, k, v) in [("co", "DB_PASSWORD", "parent"), ("co.team", "DB_PASSWORD", "child"), ("co", "API_KEY", "k1")] {
         let (ns, k, v) = (crate::ns(ns), crate::key(k), crate::value(v));
-        store::add_secret(&mut lite, &unlocked.keyring, &ns, &k, &v, &none, stamp).unwrap();
+        store::add_secret(&lite, &unlocked.keyring, &ns, &k, &v, &none, stamp).unwrap();
     }
     let db = TestPg::new();
     let conn = db.migrated();
@@ -503,8 +503,8 @@ fn accounts_scenario(db: &dyn Sql, rows: &app::ssr::db::RowKey) -> Vec<String> {
     let admin = Grant { role: Role::Admin, scope: Scope::All };
     let editor = Grant { role: Role::Editor, scope: Scope::parse("company.team").unwrap() };
     let mut seen = Vec::new();
-    accounts::create_user(db, rows, &alice, "$argon2id$a", &[admin.clone()], stamp).unwrap();
-    accounts::create_user(db, rows, &bob, "$argon2id$b", &[editor.clone()], stamp).unwrap();
+    accounts::create_user(db, rows, &alice, "$argon2id$a", std::slice::from_ref(&admin), stamp).unwrap();
+    accounts::create_user(db, rows, &bob, "$argon2id$b", std::slice::from_ref(&editor), stamp).unwrap();
     let again = accounts::create_user(db, rows, &bob, "$argon2id$c", &[], stamp);
     assert!(matches!(again, Err(AccountError::UserExists)), "{again:?}");
     let twice = accounts::add_grant(db, rows, &bob, &editor, stamp);

@@ -40,7 +40,7 @@ impl Process {
     }
     fn rotate(&mut self, path: &str, k: &str, v: &str) {
         let keyring = &self.unlocked.keyring;
-        store::rotate_secret(&mut self.conn, keyring, &ns(path), &key(k), &value(v), None, STAMP).unwrap();
+        store::rotate_secret(&self.conn, keyring, &ns(path), &key(k), &value(v), None, STAMP).unwrap();
     }
     fn key_ids(&self) -> Vec<i64> {
         let mut stmt = self
@@ -83,16 +83,8 @@ fn setup() -> (Setup, Process) {
     store::create_namespace(&p.conn, &ns("co.team"), &Description::default(), STAMP).unwrap();
     for (n, k) in [("co", "A"), ("co", "B"), ("co.team", "C")] {
         let keyring = &p.unlocked.keyring;
-        store::add_secret(
-            &mut p.conn,
-            keyring,
-            &ns(n),
-            &key(k),
-            &value(&format!("{k}1")),
-            &Description::default(),
-            STAMP,
-        )
-        .unwrap();
+        store::add_secret(&p.conn, keyring, &ns(n), &key(k), &value(&format!("{k}1")), &Description::default(), STAMP)
+            .unwrap();
     }
     p.rotate("co", "B", "B2");
     p.rotate("co.team", "C", "C2");
@@ -129,9 +121,8 @@ fn rewrap_moves_every_stored_version_to_the_newest_key_and_the_server_still_read
     assert_eq!(server.read("co.team", "C"), "C3");
     assert_eq!(server.read("co", "A"), "A1");
     // Older versions too (restore re-seals version 1 as version 4).
-    let mut server = server;
     let keyring = &server.unlocked.keyring;
-    store::restore_version(&mut server.conn, keyring, &ns("co.team"), &key("C"), 1, STAMP).unwrap();
+    store::restore_version(&server.conn, keyring, &ns("co.team"), &key("C"), 1, STAMP).unwrap();
     assert_eq!(server.read("co.team", "C"), "C1");
     // Nothing left to do: a second run finds nothing.
     assert_eq!(keyring::rewrap_batch(&mut cli.conn, &cli.unlocked.keyring, 0, 1000).unwrap(), None);
@@ -200,7 +191,7 @@ fn rewrap_gives_secrets_made_before_format_2_their_random_id() {
     assert_eq!(uid.map(|u| u.len()), Some(16));
     assert_eq!(cli.read("co", "B"), "B2");
     let keyring = &cli.unlocked.keyring;
-    store::restore_version(&mut cli.conn, keyring, &ns("co"), &key("B"), 1, STAMP).unwrap();
+    store::restore_version(&cli.conn, keyring, &ns("co"), &key("B"), 1, STAMP).unwrap();
     assert_eq!(cli.read("co", "B"), "B1");
 }
 

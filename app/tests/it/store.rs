@@ -42,10 +42,10 @@ impl Fixture {
         store::create_namespace(&self.conn, &ns(path), &none(), STAMP).unwrap();
     }
     fn add(&mut self, path: &str, k: &str, v: &str) {
-        store::add_secret(&mut self.conn, &self.keyring, &ns(path), &key(k), &value(v), &none(), STAMP).unwrap();
+        store::add_secret(&self.conn, &self.keyring, &ns(path), &key(k), &value(v), &none(), STAMP).unwrap();
     }
     fn rotate(&mut self, path: &str, k: &str, v: &str) -> u32 {
-        store::rotate_secret(&mut self.conn, &self.keyring, &ns(path), &key(k), &value(v), None, STAMP).unwrap().version
+        store::rotate_secret(&self.conn, &self.keyring, &ns(path), &key(k), &value(v), None, STAMP).unwrap().version
     }
     fn read(&self, path: &str, k: &str) -> Result<(String, String), StoreError> {
         store::resolve_value(&self.conn, &self.keyring, &ns(path), &key(k))
@@ -236,22 +236,22 @@ fn a_deleted_secret_stops_shadowing_and_restore_brings_it_back() {
     f.namespace("co.team");
     f.add("co", "DB", "co-db");
     f.add("co.team", "DB", "team-db");
-    store::delete_secret(&mut f.conn, &ns("co.team"), &key("DB"), STAMP).unwrap();
+    store::delete_secret(&f.conn, &ns("co.team"), &key("DB"), STAMP).unwrap();
     assert_eq!(f.read("co.team", "DB").unwrap().1, "co-db");
     let view = store::namespace_listing(&f.conn, &ns("co.team")).unwrap();
     assert_eq!(view.deleted.len(), 1);
     assert!(matches!(
-        store::rotate_secret(&mut f.conn, &f.keyring, &ns("co.team"), &key("DB"), &value("x"), None, STAMP),
+        store::rotate_secret(&f.conn, &f.keyring, &ns("co.team"), &key("DB"), &value("x"), None, STAMP),
         Err(StoreError::SecretDeleted)
     ));
     assert!(matches!(
-        store::add_secret(&mut f.conn, &f.keyring, &ns("co.team"), &key("DB"), &value("x"), &none(), STAMP),
+        store::add_secret(&f.conn, &f.keyring, &ns("co.team"), &key("DB"), &value("x"), &none(), STAMP),
         Err(StoreError::SecretDeleted)
     ));
-    store::restore_secret(&mut f.conn, &ns("co.team"), &key("DB"), STAMP).unwrap();
+    store::restore_secret(&f.conn, &ns("co.team"), &key("DB"), STAMP).unwrap();
     assert_eq!(f.read("co.team", "DB").unwrap().1, "team-db");
     assert!(matches!(
-        store::restore_secret(&mut f.conn, &ns("co.team"), &key("DB"), STAMP),
+        store::restore_secret(&f.conn, &ns("co.team"), &key("DB"), STAMP),
         Err(StoreError::SecretNotDeleted)
     ));
 }
@@ -262,14 +262,14 @@ fn each_write_makes_a_new_version_and_restore_reseals_an_old_one() {
     f.namespace("a");
     f.add("a", "K", "one");
     assert_eq!(f.rotate("a", "K", "two"), 2);
-    let meta = store::restore_version(&mut f.conn, &f.keyring, &ns("a"), &key("K"), 1, STAMP).unwrap();
+    let meta = store::restore_version(&f.conn, &f.keyring, &ns("a"), &key("K"), 1, STAMP).unwrap();
     assert_eq!(meta.version, 3);
     assert_eq!(f.read("a", "K").unwrap().1, "one");
     let detail = store::secret_detail(&f.conn, &ns("a"), &key("K")).unwrap();
     let versions: Vec<(u32, Option<u32>)> = detail.versions.iter().map(|v| (v.version, v.restored_from)).collect();
     assert_eq!(versions, [(3, Some(1)), (2, None), (1, None)]);
     assert!(matches!(
-        store::restore_version(&mut f.conn, &f.keyring, &ns("a"), &key("K"), 9, STAMP),
+        store::restore_version(&f.conn, &f.keyring, &ns("a"), &key("K"), 9, STAMP),
         Err(StoreError::VersionNotFound)
     ));
 }
@@ -292,10 +292,10 @@ fn versions_past_the_retention_limit_lose_their_ciphertext_but_keep_metadata() {
         .unwrap();
     assert_eq!(nulls, 1);
     assert!(matches!(
-        store::restore_version(&mut f.conn, &f.keyring, &ns("a"), &key("K"), 1, STAMP),
+        store::restore_version(&f.conn, &f.keyring, &ns("a"), &key("K"), 1, STAMP),
         Err(StoreError::VersionDestroyed(1))
     ));
-    store::restore_version(&mut f.conn, &f.keyring, &ns("a"), &key("K"), 2, STAMP).unwrap();
+    store::restore_version(&f.conn, &f.keyring, &ns("a"), &key("K"), 2, STAMP).unwrap();
     assert_eq!(f.read("a", "K").unwrap().1, "v2");
 }
 
@@ -306,21 +306,18 @@ fn refused_writes_change_nothing() {
     f.add("a", "K", "original");
     let before: i64 = f.conn.query_row("SELECT total_changes()", [], |r| r.get(0)).unwrap();
     assert!(matches!(
-        store::add_secret(&mut f.conn, &f.keyring, &ns("a"), &key("K"), &value("x"), &none(), STAMP),
+        store::add_secret(&f.conn, &f.keyring, &ns("a"), &key("K"), &value("x"), &none(), STAMP),
         Err(StoreError::SecretExists)
     ));
     assert!(matches!(
-        store::add_secret(&mut f.conn, &f.keyring, &ns("missing"), &key("K"), &value("x"), &none(), STAMP),
+        store::add_secret(&f.conn, &f.keyring, &ns("missing"), &key("K"), &value("x"), &none(), STAMP),
         Err(StoreError::NamespaceNotFound)
     ));
     assert!(matches!(
-        store::rotate_secret(&mut f.conn, &f.keyring, &ns("a"), &key("NOPE"), &value("x"), None, STAMP),
+        store::rotate_secret(&f.conn, &f.keyring, &ns("a"), &key("NOPE"), &value("x"), None, STAMP),
         Err(StoreError::SecretNotFound)
     ));
-    assert!(matches!(
-        store::delete_secret(&mut f.conn, &ns("a"), &key("NOPE"), STAMP),
-        Err(StoreError::SecretNotFound)
-    ));
+    assert!(matches!(store::delete_secret(&f.conn, &ns("a"), &key("NOPE"), STAMP), Err(StoreError::SecretNotFound)));
     let after: i64 = f.conn.query_row("SELECT total_changes()", [], |r| r.get(0)).unwrap();
     assert_eq!(before, after);
     assert_eq!(f.read("a", "K").unwrap().1, "original");

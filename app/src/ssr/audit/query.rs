@@ -153,7 +153,10 @@ pub(super) fn subtree_page<S: Sql + ?Sized>(
     let mut entries = Vec::new();
     for name in names.iter().filter(|name| visible(name)) {
         let args = [name.as_str().into(), before.unwrap_or(i64::MAX).into(), (limit as i64 + 1).into()];
-        db.query_each(&sql, &args, &mut |r| Ok(entries.push(entry_from(r)?)))?;
+        db.query_each(&sql, &args, &mut |r| {
+            entries.push(entry_from(r)?);
+            Ok(())
+        })?;
     }
     entries.sort_unstable_by_key(|e| std::cmp::Reverse(e.id));
     entries.truncate(limit + 1);
@@ -195,7 +198,10 @@ pub(super) fn query_page<S: Sql + ?Sized>(
     }
     let query = format!("SELECT {COLUMNS} FROM audit WHERE {sql} ORDER BY id DESC LIMIT {}", limit + 1);
     let mut entries = Vec::new();
-    db.query_each(&query, &args, &mut |r| Ok(entries.push(entry_from(r)?)))?;
+    db.query_each(&query, &args, &mut |r| {
+        entries.push(entry_from(r)?);
+        Ok(())
+    })?;
     Ok(entries)
 }
 

@@ -3,6 +3,7 @@
 use super::sql::{EachRow, Engine, Pg, Sql, SqlError, Value};
 use super::Transact;
 
+#[expect(clippy::large_enum_variant, reason = "a handful per process, never moved in a hot loop")]
 pub enum Conn {
     Sqlite(rusqlite::Connection),
     Postgres(Pg<postgres::Client>),

@@ -140,6 +140,7 @@ fn migrate_to(conn: &mut Connection, version: usize) -> rusqlite::Result<()> {
 
 /// Where the store lives.
 #[derive(Clone)]
+#[expect(clippy::large_enum_variant, reason = "one per process")]
 pub enum Source {
     File(std::path::PathBuf),
     Postgres(url::PgUrl),

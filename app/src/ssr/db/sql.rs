@@ -270,13 +270,25 @@ impl Value<'_> {
 #[derive(Clone, Copy, Debug)]
 pub enum Lock {
     /// Schema migrations: one node migrates, the others wait and find it done.
-    Migrations = 0x5354_524f_4e47, // "STRONG"
+    Migrations,
     /// The audit chain's head: appenders on every node take turns.
-    Audit = 0x5354_524f_4e47_0001,
+    Audit,
     /// Changes that could leave no enabled admin of every namespace.
-    Admins = 0x5354_524f_4e47_0002,
+    Admins,
     /// The keyring: unlocking a new database, rotate, retire, rekey.
-    Keyring = 0x5354_524f_4e47_0003,
+    Keyring,
+}
+
+impl Lock {
+    /// The advisory lock's key: any constant, the same on every node ("STRONG…").
+    fn key(self) -> i64 {
+        match self {
+            Lock::Migrations => 0x5354_524f_4e47,
+            Lock::Audit => 0x5354_524f_4e47_0001,
+            Lock::Admins => 0x5354_524f_4e47_0002,
+            Lock::Keyring => 0x5354_524f_4e47_0003,
+        }
+    }
 }
 
 /// Waits for `lock`, then holds it until the transaction ends (PostgreSQL;
@@ -284,7 +296,7 @@ pub enum Lock {
 /// after it sees every change committed by the lock's previous holder.
 pub fn hold<S: Sql + ?Sized>(db: &S, lock: Lock) -> Result<(), SqlError> {
     if db.engine() == Engine::Postgres {
-        db.query("SELECT pg_advisory_xact_lock(?1)::text", &[Value::Int(lock as i64)])?;
+        db.query("SELECT pg_advisory_xact_lock(?1)::text", &[Value::Int(lock.key())])?;
     }
     Ok(())
 }

@@ -193,7 +193,10 @@ pub fn namespace_listing<S: Sql + ?Sized>(db: &S, ns: &NamespacePath) -> Result<
              WHERE s.namespace_id = ?1 AND s.deleted_at IS NOT NULL ORDER BY s.key"
         ),
         &[id.into()],
-        &mut |r| Ok(deleted.push(meta_from(r)?)),
+        &mut |r| {
+            deleted.push(meta_from(r)?);
+            Ok(())
+        },
     )?;
     let effective = effective_secrets(db, ns, LISTING_COLUMNS, listing_from)?;
     Ok(NamespaceView { namespace, window: Window::whole(effective.len()), effective, deleted, children })

@@ -387,7 +387,10 @@ pub fn due_secrets<S: Sql + ?Sized>(db: &S, days: u32) -> Result<Vec<SecretMeta>
             due!()
         ),
         &[days.into()],
-        &mut |r| Ok(list.push(meta_from(r)?)),
+        &mut |r| {
+            list.push(meta_from(r)?);
+            Ok(())
+        },
     )?;
     Ok(list)
 }

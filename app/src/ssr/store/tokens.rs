@@ -133,7 +133,10 @@ pub fn list<S: Sql + ?Sized>(db: &S, now: Timestamp) -> Result<Vec<TokenView>> {
              ORDER BY revoked_at IS NOT NULL, COALESCE(expires_at <= ?1, FALSE), created_at DESC, id DESC"
         ),
         &[now.0.into()],
-        &mut |r| Ok(list.push(view_from(r)?)),
+        &mut |r| {
+            list.push(view_from(r)?);
+            Ok(())
+        },
     )?;
     Ok(list)
 }
