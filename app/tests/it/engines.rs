@@ -23,7 +23,6 @@ struct TestPg {
 
 impl TestPg {
     fn new() -> Self {
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/postgres.sh");
         match std::env::var("STRONGROOM_TEST_DATABASE_URL") {
             Ok(server) => {
                 let name = format!("t_{}", hex(&rand_bytes()));
@@ -32,16 +31,20 @@ impl TestPg {
                 let (base, _) = server.rsplit_once('/').unwrap();
                 Self { url: format!("{base}/{name}"), own_server: None, shared: Some((server.clone(), name)) }
             }
-            Err(_) => {
-                let dir = std::env::temp_dir().join(format!("strongroom-pg-{}", hex(&rand_bytes())));
-                // The guard first: whatever happens next, its drop stops the server.
-                let mut pg = Self { url: String::new(), own_server: Some(dir.clone()), shared: None };
-                let out = Command::new("bash").arg(script).arg("start").arg(&dir).output().unwrap();
-                assert!(out.status.success(), "scripts/postgres.sh start: {}", String::from_utf8_lossy(&out.stderr));
-                pg.url = String::from_utf8(out.stdout).unwrap().trim().to_owned();
-                pg
-            }
+            Err(_) => Self::own(&[]),
         }
+    }
+
+    /// A server of its own (`scripts/postgres.sh start DIR EXTRA…`).
+    fn own(extra: &[&str]) -> Self {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/postgres.sh");
+        let dir = std::env::temp_dir().join(format!("strongroom-pg-{}", hex(&rand_bytes())));
+        // The guard first: whatever happens next, its drop stops the server.
+        let mut pg = Self { url: String::new(), own_server: Some(dir.clone()), shared: None };
+        let out = Command::new("bash").arg(script).arg("start").arg(&dir).args(extra).output().unwrap();
+        assert!(out.status.success(), "scripts/postgres.sh start: {}", String::from_utf8_lossy(&out.stderr));
+        pg.url = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+        pg
     }
 
     fn connect(&self) -> Pg<postgres::Client> {
@@ -665,4 +668,39 @@ fn a_tampered_user_is_not_resealed_by_enabling_it() {
     let id = accounts::user_id_of(&lite, &bob).unwrap();
     accounts::set_password_hash(&lite, &rows, id, "$reset", Timestamp(2), None, true).unwrap();
     assert_eq!(accounts::credentials(&lite, &rows, &bob).unwrap().unwrap().password_hash, "$reset");
+}
+
+/// `sslmode=verify-full`: encrypted, and only to a server whose certificate
+/// chains to the trusted CA and names the host asked for.
+#[test]
+fn tls_to_postgresql_is_verified_against_the_ca_and_the_host_name() {
+    let db = TestPg::own(&["tls"]);
+    let encrypted = |url: &str| -> Result<i64, String> {
+        let url = PgUrl::parse(url, None, None).map_err(|e| e.to_string())?;
+        let conn = pg::connect(&url).map_err(|e| e.to_string())?;
+        let row = conn.query("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()", &[]).unwrap();
+        Ok(row[0][0].int().unwrap())
+    };
+    assert_eq!(encrypted(&db.url), Ok(1), "verify-full against the right CA");
+    // The same server under another name: the certificate names `localhost` only.
+    let by_address = db.url.replace("@localhost:", "@127.0.0.1:");
+    assert!(encrypted(&by_address).is_err(), "the host name was not checked");
+    // Another CA: refused.
+    let other = tempfile::tempdir().unwrap();
+    let ca = other.path().join("ca.crt");
+    let made = Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1"])
+        .args(["-subj", "/CN=another CA", "-keyout"])
+        .arg(other.path().join("ca.key"))
+        .arg("-out")
+        .arg(&ca)
+        .output()
+        .unwrap();
+    assert!(made.status.success());
+    let (base, _) = db.url.split_once("sslrootcert=").unwrap();
+    assert!(encrypted(&format!("{base}sslrootcert={}", ca.display())).is_err(), "an untrusted CA was accepted");
+    // No sslmode: not encrypted (loopback, private networks).
+    let (plain, _) = by_address.split_once('?').unwrap();
+    assert_eq!(encrypted(plain), Ok(0));
+    assert!(PgUrl::parse(&format!("{plain}?sslmode=verify-ca"), None, None).is_err());
 }

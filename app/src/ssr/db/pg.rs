@@ -197,12 +197,47 @@ CREATE FUNCTION unixepoch() RETURNS BIGINT LANGUAGE sql STABLE
 /// Connects to the first host that accepts (honouring `target_session_attrs`).
 /// Without TLS for now: loopback and private networks only (see README).
 pub fn connect(url: &PgUrl) -> Result<Pg<postgres::Client>, SqlError> {
-    let mut client = url.config().connect(postgres::NoTls)?;
+    let mut client = match url.tls() {
+        None => url.config().connect(postgres::NoTls)?,
+        Some(tls) => url.config().connect(verifying(tls)?)?,
+    };
     // A node that stops mid-transaction (a panic, a hang) must not hold the
     // audit chain's lock for every node: the server ends such a session.
     // Nor does a writer wait for a lock for ever.
     client.batch_execute("SET idle_in_transaction_session_timeout = '60s'; SET lock_timeout = '30s'")?;
     Ok(Pg::new(client))
+}
+
+/// A TLS connector that checks the server's certificate chain and host name
+/// against `tls`'s CA file, or the system's trusted roots.
+fn verifying(tls: &super::url::Tls) -> Result<tokio_postgres_rustls::MakeRustlsConnect, SqlError> {
+    let bad = |what: String| SqlError::Schema(format!("TLS to the database: {what}"));
+    let mut roots = rustls::RootCertStore::empty();
+    match &tls.roots {
+        Some(path) => {
+            use rustls::pki_types::{pem::PemObject, CertificateDer};
+            let certs = CertificateDer::pem_file_iter(path).map_err(|e| bad(format!("{}: {e}", path.display())))?;
+            for cert in certs {
+                let cert = cert.map_err(|e| bad(format!("{}: {e}", path.display())))?;
+                roots.add(cert).map_err(|e| bad(format!("{}: {e}", path.display())))?;
+            }
+        }
+        None => {
+            for cert in rustls_native_certs::load_native_certs().certs {
+                let _ = roots.add(cert);
+            }
+        }
+    }
+    if roots.is_empty() {
+        return Err(bad("no certificate authority to trust (sslrootcert=FILE)".into()));
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| bad(e.to_string()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
 }
 
 /// The schema version recorded in the database (0: none yet; a negative

@@ -7,13 +7,29 @@
 //! else a libpq password file (`PGPASSFILE`, `host:port:database:user:password`
 //! lines, `*` matching anything). It is never shown: `Display` and `Debug`
 //! print the URL without it.
+//!
+//! TLS: `sslmode=verify-full` (or `require`, verified all the same) encrypts
+//! and checks the server's certificate and host name, against the CA file
+//! in `sslrootcert=` or else the system's trusted roots. Without it the
+//! connection is not encrypted: loopback and private networks only.
 
-use std::{fmt, path::Path, str::FromStr};
+use std::{
+    fmt,
+    path::{Path, PathBuf},
+    str::FromStr,
+};
 
 /// A PostgreSQL connection's settings, password included (never displayed).
 #[derive(Clone)]
 pub struct PgUrl {
     config: postgres::Config,
+    tls: Option<Tls>,
+}
+
+/// TLS with verification: the certificate authorities to trust (`None`: the system's).
+#[derive(Clone, Debug)]
+pub struct Tls {
+    pub roots: Option<PathBuf>,
 }
 
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
@@ -28,6 +44,41 @@ pub enum UrlError {
     NoDatabase,
     #[error("the database password file {0} cannot be read: {1}")]
     PasswordFile(String, String),
+    #[error("the database URL's TLS settings: {0}")]
+    Tls(String),
+}
+
+/// Takes the TLS parameters libpq knows and the client does not
+/// (`sslmode=verify-full|verify-ca`, `sslrootcert`) out of `url`.
+fn take_tls(url: &str) -> Result<(String, Option<Tls>), UrlError> {
+    let Some((base, query)) = url.split_once('?') else { return Ok((url.to_owned(), None)) };
+    let (mut mode, mut roots, mut kept) = (None, None, Vec::new());
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        match pair.split_once('=') {
+            Some(("sslmode", value)) => mode = Some(value.to_owned()),
+            Some(("sslrootcert", value)) => roots = Some(PathBuf::from(value)),
+            _ => kept.push(pair),
+        }
+    }
+    let tls = match mode.as_deref() {
+        Some("verify-full" | "require") => Some(Tls { roots }),
+        Some("verify-ca") => {
+            return Err(UrlError::Tls(
+                "sslmode=verify-ca is not offered: use verify-full (the host name is checked too)".into(),
+            ))
+        }
+        Some("disable" | "prefer") | None => {
+            if let Some(mode) = &mode {
+                kept.push(if mode == "disable" { "sslmode=disable" } else { "sslmode=prefer" });
+            }
+            None
+        }
+        Some(other) => {
+            return Err(UrlError::Tls(format!("sslmode={other} is not one of disable, prefer, require, verify-full")))
+        }
+    };
+    let rest = if kept.is_empty() { String::new() } else { format!("?{}", kept.join("&")) };
+    Ok((format!("{base}{rest}"), tls))
 }
 
 impl PgUrl {
@@ -46,8 +97,12 @@ impl PgUrl {
         if url.matches('@').count() > 1 {
             return Err(UrlError::Invalid("it holds more than one '@': write an '@' in the password as %40".into()));
         }
+        let (url, tls) = take_tls(url)?;
         // The parser's messages never quote the password.
-        let mut config = postgres::Config::from_str(url).map_err(|e| UrlError::Invalid(e.to_string()))?;
+        let mut config = postgres::Config::from_str(&url).map_err(|e| UrlError::Invalid(e.to_string()))?;
+        if tls.is_some() {
+            config.ssl_mode(postgres::config::SslMode::Require);
+        }
         let user = config.get_user().ok_or(UrlError::NoUser)?.to_owned();
         let db = config.get_dbname().ok_or(UrlError::NoDatabase)?.to_owned();
         if config.get_password().is_none() {
@@ -69,11 +124,16 @@ impl PgUrl {
                 }
             }
         }
-        Ok(Self { config })
+        Ok(Self { config, tls })
     }
 
     pub fn config(&self) -> &postgres::Config {
         &self.config
+    }
+
+    /// TLS with verification, when the URL asks for it.
+    pub fn tls(&self) -> Option<&Tls> {
+        self.tls.as_ref()
     }
 }
 
