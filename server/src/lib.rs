@@ -135,9 +135,18 @@ async fn readyz(State(state): State<AppState>) -> Response {
         .call(move |c| {
             // The write lock, then room on the disk for an append (a full or
             // read-only disk refuses every audited read).
-            use app::ssr::db::sql::Sql;
+            use app::ssr::db::sql::{Engine, Sql};
             let writable = c.begin().and_then(|()| c.rollback()).map_err(|e| e.to_string());
             let writable = writable.and_then(|()| db.room_to_write());
+            // On PostgreSQL a standby takes a BEGIN too: ask whether it is one.
+            let standby = || -> Result<(), String> {
+                let row = c.query("SELECT pg_is_in_recovery()", &[]).map_err(|e| e.to_string())?;
+                match row.first().map(|r| r[0].bool()) {
+                    Some(Ok(true)) => Err("the database is a read-only standby (a failover under way?)".into()),
+                    _ => Ok(()),
+                }
+            };
+            let writable = writable.and_then(|()| if c.engine() == Engine::Postgres { standby() } else { Ok(()) });
             let keys = app::ssr::audit::head_matches(c, &key).map_err(|e| e.to_string());
             (writable, keys)
         })

@@ -277,6 +277,8 @@ pub enum Lock {
     Admins,
     /// The keyring: unlocking a new database, rotate, retire, rekey.
     Keyring,
+    /// Settings every node records at start (the default retention).
+    Settings,
 }
 
 impl Lock {
@@ -287,6 +289,7 @@ impl Lock {
             Lock::Audit => 0x5354_524f_4e47_0001,
             Lock::Admins => 0x5354_524f_4e47_0002,
             Lock::Keyring => 0x5354_524f_4e47_0003,
+            Lock::Settings => 0x5354_524f_4e47_0004,
         }
     }
 }

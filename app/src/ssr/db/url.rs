@@ -274,7 +274,7 @@ mod tests {
             assert!(matches!(&split, UrlError::Invalid(_)) && !split.to_string().contains("RY-canary"), "{split}");
         }
         let invalid = PgUrl::parse("postgres://u:secret-canary@db1/x?sslmode=sometimes", None, None).unwrap_err();
-        assert!(matches!(&invalid, UrlError::Invalid(_)), "{invalid:?}");
+        assert!(matches!(&invalid, UrlError::Tls(_)), "{invalid:?}");
         assert!(!invalid.to_string().contains("secret-canary"), "{invalid}");
     }
 

@@ -162,6 +162,8 @@ pub fn set_default_retention<S: Sql + ?Sized>(
     keep: u32,
     now: Timestamp,
 ) -> Result<Option<u64>> {
+    // Nodes starting together record it once (they should all say the same).
+    crate::ssr::db::sql::hold(tx, crate::ssr::db::sql::Lock::Settings)?;
     let before = default_keep(tx)?;
     let recorded = tx.query_opt("SELECT 1 FROM meta WHERE name = 'keep_versions'", &[])?.is_some();
     if recorded && before == keep {
