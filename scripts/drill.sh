@@ -99,7 +99,9 @@ BIN="$S/strongroom"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 secret() { python3 -c 'import secrets; print(secrets.token_urlsafe(24))'; }
 # A command as postgres, with pg_autoctl's files kept in $P (not in ~postgres).
-pg_env=(env PATH="$pgbin:/usr/local/bin:/usr/bin:/bin" XDG_RUNTIME_DIR="$P/run" XDG_CONFIG_HOME="$P/cfg"
+# `env -i`: nothing of this shell's environment (the root key, the database URL
+# with its password) reaches the postgres account's processes.
+pg_env=(env -i PATH="$pgbin:/usr/local/bin:/usr/bin:/bin" HOME="$P" XDG_RUNTIME_DIR="$P/run" XDG_CONFIG_HOME="$P/cfg"
   XDG_DATA_HOME="$P/share" PGHOST="$P/sock" PGPASSFILE="$P/pgpass")
 as_pg() { runuser -u postgres -- "${pg_env[@]}" "$@"; }
 psql_pg() { as_pg psql -X -q -v ON_ERROR_STOP=1 -p "$1" -d "$2"; } # SQL on stdin: no password in `ps`

@@ -99,12 +99,45 @@ pub trait Handed: Sized + Send + 'static {
     fn decode(bytes: &[u8]) -> Option<Self>;
 }
 
+/// Length-prefixed fields in one buffer of exactly the size needed: nothing
+/// grows, so no partial copy of a secret is left behind in freed memory.
+fn frame(fields: &[&[u8]]) -> Option<Zeroizing<Vec<u8>>> {
+    let size = fields.iter().map(|f| 4 + f.len()).sum();
+    let mut out = Zeroizing::new(Vec::with_capacity(size));
+    for field in fields {
+        out.extend_from_slice(&u32::try_from(field.len()).ok()?.to_be_bytes());
+        out.extend_from_slice(field);
+    }
+    Some(out)
+}
+
+/// The fields [`frame`] wrote, borrowed from `bytes`.
+fn unframe(mut bytes: &[u8]) -> Option<Vec<&[u8]>> {
+    let mut fields = Vec::new();
+    while !bytes.is_empty() {
+        let (len, rest) = bytes.split_first_chunk::<4>()?;
+        let len = u32::from_be_bytes(*len) as usize;
+        fields.push(rest.get(..len)?);
+        bytes = &rest[len..];
+    }
+    Some(fields)
+}
+
+/// A secret's text out of its field: one exact copy, zeroized when dropped.
+fn secret_text(field: &[u8]) -> Option<Zeroizing<String>> {
+    std::str::from_utf8(field).ok().map(|text| Zeroizing::new(text.to_owned()))
+}
+
 impl Handed for NewToken {
     fn encode(&self) -> Option<Zeroizing<Vec<u8>>> {
-        serde_json::to_vec(self).ok().map(Zeroizing::new)
+        // The view holds names and times only; the token is framed as it is.
+        let view = serde_json::to_vec(&self.view).ok()?;
+        frame(&[self.token.as_bytes(), &view])
     }
     fn decode(bytes: &[u8]) -> Option<Self> {
-        serde_json::from_slice(bytes).ok()
+        let fields = unframe(bytes)?;
+        let (token, view) = (secret_text(fields.first()?)?, serde_json::from_slice(fields.get(1)?).ok()?);
+        Some(NewToken { token: token.to_string(), view })
     }
 }
 
@@ -117,33 +150,22 @@ impl Handed for () {
     }
 }
 
-/// A pending import as stored: the namespace, the format, the plan, the text.
-#[derive(serde::Serialize, serde::Deserialize)]
-struct PendingImport {
-    namespace: crate::domain::NamespacePath,
-    format: String,
-    plan: ImportPlan,
-    text: String,
-}
-
 impl Handed for (Pending, ImportPlan) {
     fn encode(&self) -> Option<Zeroizing<Vec<u8>>> {
         let (pending, plan) = self;
-        let stored = PendingImport {
-            namespace: pending.namespace.clone(),
-            format: pending.format.as_str().to_owned(),
-            plan: plan.clone(),
-            text: Zeroizing::new(pending.text.to_string()).to_string(),
-        };
-        let bytes = serde_json::to_vec(&stored).ok().map(Zeroizing::new);
-        drop(Zeroizing::new(stored.text));
-        bytes
+        // The plan holds key names only; the pasted text is framed as it is.
+        let plan = serde_json::to_vec(plan).ok()?;
+        let (namespace, format) = (pending.namespace.as_str().as_bytes(), pending.format.as_str().as_bytes());
+        frame(&[namespace, format, &plan, pending.text.as_bytes()])
     }
     fn decode(bytes: &[u8]) -> Option<Self> {
-        let stored: PendingImport = serde_json::from_slice(bytes).ok()?;
-        let text = Zeroizing::new(stored.text);
-        let format = crate::ssr::formats::Format::IMPORTS.into_iter().find(|f| f.as_str() == stored.format)?;
-        Some((Pending { namespace: stored.namespace, format, text }, stored.plan))
+        let fields = unframe(bytes)?;
+        let namespace = std::str::from_utf8(fields.first()?).ok()?.parse().ok()?;
+        let format = std::str::from_utf8(fields.get(1)?).ok()?;
+        let format = crate::ssr::formats::Format::IMPORTS.into_iter().find(|f| f.as_str() == format)?;
+        let plan = serde_json::from_slice(fields.get(2)?).ok()?;
+        let text = secret_text(fields.get(3)?)?;
+        Some((Pending { namespace, format, text }, plan))
     }
 }
 
@@ -165,9 +187,9 @@ impl<T> Handover<T> {
     ) -> Arc<Self> {
         let ttl = Duration::from_secs(limits.ttl_secs.max(0) as u64);
         let stash = Stash::new(ttl, limits.capacity as usize, limits.per_owner as usize);
-        let stash = match kind {
-            "import" => stash.with_max_bytes(limits.max_bytes as usize).keeping_others(),
-            _ => stash,
+        let stash = match limits.evict_others {
+            false => stash.with_max_bytes(limits.max_bytes as usize).keeping_others(),
+            true => stash,
         };
         Arc::new(match on {
             Source::File(_) => Handover::Memory(stash),
@@ -184,7 +206,12 @@ impl<T: Handed> Handover<T> {
             Handover::Shared { db, keyring, kind, limits } => {
                 let (keyring, kind, limits, now) = (keyring.clone(), *kind, *limits, crate::ssr::clock::now());
                 let encoded = item.encode()?;
-                let put = db.call(move |c| handovers::put(c, &keyring, kind, owner, &encoded, limits, now)).await;
+                let put = db.call(move |c| {
+                    crate::ssr::db::Transact::write(c, |tx| {
+                        handovers::put(tx, &keyring, kind, owner, &encoded, limits, now)
+                    })
+                });
+                let put = put.await;
                 put.unwrap_or_else(|e| {
                     tracing::error!(error = %e, "could not hold a hand-over");
                     None
@@ -398,10 +425,10 @@ impl AppState {
         let reads = Arc::new(GroupCommit::start(db.clone(), "audit-reads", MAX_WAITING, Trail(audit.clone()), idle)?);
         let keyring = Arc::new(unlocked.keyring);
         let shared = (source, &db, &keyring);
-        let new_tokens = Handover::new(shared, "token", handovers::Limits::new(300, 256, 8, i64::MAX));
+        let new_tokens = Handover::new(shared, "token", handovers::Limits::new(300, 256, 8, i64::MAX, true));
         // Pasted texts: at most 1 MiB each, 4 per user, 32 MiB in all; one user's never push out another's.
-        let imports = Handover::new(shared, "import", handovers::Limits::new(900, 64, 4, 32 * 1024 * 1024));
-        let notices = Handover::new(shared, "notice", handovers::Limits::new(300, 256, 4, i64::MAX));
+        let imports = Handover::new(shared, "import", handovers::Limits::new(900, 64, 4, 32 * 1024 * 1024, false));
+        let notices = Handover::new(shared, "notice", handovers::Limits::new(300, 256, 4, i64::MAX, true));
         let exports = crate::ssr::memory::Slots::new(8, 2);
         let workload_exports = crate::ssr::memory::Slots::new(8, 2);
         Ok(Self(Arc::new(Shared {
@@ -479,5 +506,28 @@ impl AppState {
         if let Err(e) = appended.await {
             tracing::error!(error = %e, "could not record a refused request in the audit trail");
         }
+    }
+}
+
+#[cfg(test)]
+mod handed_tests {
+    use super::*;
+
+    #[test]
+    fn a_pending_import_comes_back_whole_and_bad_frames_are_refused() {
+        let pending = Pending {
+            namespace: "company.team".parse().unwrap(),
+            format: crate::ssr::formats::Format::Dotenv,
+            text: Zeroizing::new("A=1\nB=\"two\\nlines\"\n".to_owned()),
+        };
+        let plan = ImportPlan { adds: vec!["A".parse().unwrap()], ..Default::default() };
+        let bytes = (pending, plan.clone()).encode().unwrap();
+        let (back, back_plan) = <(Pending, ImportPlan)>::decode(&bytes).unwrap();
+        assert_eq!(
+            (back.namespace.as_str(), back.text.as_str(), back_plan),
+            ("company.team", "A=1\nB=\"two\\nlines\"\n", plan)
+        );
+        assert!(<(Pending, ImportPlan)>::decode(&bytes[..bytes.len() - 1]).is_none(), "a cut frame");
+        assert!(unframe(&[0, 0, 0, 9, 1]).is_none());
     }
 }

@@ -703,4 +703,6 @@ fn tls_to_postgresql_is_verified_against_the_ca_and_the_host_name() {
     let (plain, _) = by_address.split_once('?').unwrap();
     assert_eq!(encrypted(plain), Ok(0));
     assert!(PgUrl::parse(&format!("{plain}?sslmode=verify-ca"), None, None).is_err());
+    // A CA file without a TLS mode would read as TLS asked for and give plain text: refused.
+    assert!(PgUrl::parse(&format!("{plain}?sslrootcert=/etc/ca.pem"), None, None).is_err());
 }

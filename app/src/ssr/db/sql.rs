@@ -279,6 +279,8 @@ pub enum Lock {
     Keyring,
     /// Settings every node records at start (the default retention).
     Settings,
+    /// One-time hand-overs: their bounds hold across nodes.
+    Handovers,
 }
 
 impl Lock {
@@ -290,6 +292,7 @@ impl Lock {
             Lock::Admins => 0x5354_524f_4e47_0002,
             Lock::Keyring => 0x5354_524f_4e47_0003,
             Lock::Settings => 0x5354_524f_4e47_0004,
+            Lock::Handovers => 0x5354_524f_4e47_0005,
         }
     }
 }

@@ -67,6 +67,9 @@ fn take_tls(url: &str) -> Result<(String, Option<Tls>), UrlError> {
                 "sslmode=verify-ca is not offered: use verify-full (the host name is checked too)".into(),
             ))
         }
+        Some("disable" | "prefer") | None if roots.is_some() => {
+            return Err(UrlError::Tls("sslrootcert= is used with sslmode=verify-full only".into()))
+        }
         Some("disable" | "prefer") | None => {
             if let Some(mode) = &mode {
                 kept.push(if mode == "disable" { "sslmode=disable" } else { "sslmode=prefer" });
@@ -103,6 +106,14 @@ impl PgUrl {
         if tls.is_some() {
             config.ssl_mode(postgres::config::SslMode::Require);
         }
+        // A host that vanishes (power off, a partition) sends no reset: without
+        // these, a connection would wait for it for many minutes.
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(std::time::Duration::from_secs(10));
+        }
+        config.keepalives_idle(std::time::Duration::from_secs(30));
+        config.keepalives_interval(std::time::Duration::from_secs(10));
+        config.keepalives_retries(3);
         let user = config.get_user().ok_or(UrlError::NoUser)?.to_owned();
         let db = config.get_dbname().ok_or(UrlError::NoDatabase)?.to_owned();
         if config.get_password().is_none() {

@@ -22,11 +22,13 @@ pub struct Limits {
     pub per_owner: i64,
     /// Bytes held at once, all owners.
     pub max_bytes: i64,
+    /// When full, the oldest item (anyone's) makes room; else a new one is refused.
+    pub evict_others: bool,
 }
 
 impl Limits {
-    pub const fn new(ttl_secs: i64, capacity: i64, per_owner: i64, max_bytes: i64) -> Self {
-        Self { ttl_secs, capacity, per_owner, max_bytes }
+    pub const fn new(ttl_secs: i64, capacity: i64, per_owner: i64, max_bytes: i64, evict_others: bool) -> Self {
+        Self { ttl_secs, capacity, per_owner, max_bytes, evict_others }
     }
 }
 
@@ -35,6 +37,8 @@ fn context(id: &str, kind: &str, owner: UserId) -> Vec<u8> {
 }
 
 /// Holds `bytes` for `owner`; its id, or `None` when the kind is full.
+/// Inside the caller's write transaction: nodes take turns (a lock), so the
+/// bounds hold across them.
 pub fn put<S: Sql + ?Sized>(
     db: &S,
     keyring: &Keyring,
@@ -48,6 +52,7 @@ pub fn put<S: Sql + ?Sized>(
     let mut raw = [0u8; 16];
     getrandom::fill(&mut raw).map_err(|_| crate::ssr::crypto::CryptoError::Random)?;
     let id = URL_SAFE_NO_PAD.encode(raw);
+    crate::ssr::db::sql::hold(db, crate::ssr::db::sql::Lock::Handovers)?;
     db.execute("DELETE FROM handovers WHERE expires_at <= ?1", &[now.0.into()])?;
     // The owner's oldest make room for the new one.
     let mine = db.query(
@@ -57,13 +62,27 @@ pub fn put<S: Sql + ?Sized>(
     for old in mine.iter().skip(usize::try_from(limits.per_owner - 1).unwrap_or(0)) {
         db.execute("DELETE FROM handovers WHERE id = ?1", &[old[0].clone()])?;
     }
-    let held = db.query(
-        "SELECT count(*), CAST(COALESCE(sum(bytes), 0) AS BIGINT) FROM handovers WHERE kind = ?1",
-        &[kind.into()],
-    )?;
     let size = bytes.len() as i64;
-    if held[0][0].int()? >= limits.capacity || held[0][1].int()? + size > limits.max_bytes {
+    if size > limits.max_bytes {
         return Ok(None);
+    }
+    loop {
+        let held = db.query(
+            "SELECT count(*), CAST(COALESCE(sum(bytes), 0) AS BIGINT) FROM handovers WHERE kind = ?1",
+            &[kind.into()],
+        )?;
+        if held[0][0].int()? < limits.capacity && held[0][1].int()? + size <= limits.max_bytes {
+            break;
+        }
+        // Full: as in memory, the item closest to expiring makes room (one-time
+        // notices, new tokens), or the new one is refused (someone's paste).
+        if !limits.evict_others {
+            return Ok(None);
+        }
+        let oldest =
+            db.query_opt("SELECT id FROM handovers WHERE kind = ?1 ORDER BY expires_at LIMIT 1", &[kind.into()])?;
+        let Some(oldest) = oldest else { return Ok(None) };
+        db.execute("DELETE FROM handovers WHERE id = ?1", &[oldest[0].clone()])?;
     }
     refresh(db, keyring)?;
     let sealed = keyring.seal_blob(&context(&id, kind, owner), bytes)?;

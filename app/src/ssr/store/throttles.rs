@@ -34,8 +34,13 @@ pub fn attempt<S: Sql + ?Sized>(db: &S, kind: &str, key: &str, now_ms: i64, rule
         (rule.max.as_millis() as i64).into(),
     ];
     let counted = db.query_opt(&sql, &args)?.is_some();
-    // Counts older than the longest wait are over: dropped (an index range).
-    db.execute("DELETE FROM throttles WHERE last_ms < ?1", &[(now_ms - rule.max.as_millis() as i64).into()])?;
+    // Only counts still under the free allowance are forgotten once old, as
+    // one node forgets nothing else until a right password: a key past its
+    // allowance keeps waiting the longest wait between attempts for good.
+    db.execute(
+        "DELETE FROM throttles WHERE kind = ?1 AND last_ms < ?2 AND failures < ?3",
+        &[kind.into(), (now_ms - rule.max.as_millis() as i64).into(), i64::from(rule.free).into()],
+    )?;
     Ok(counted)
 }
 
