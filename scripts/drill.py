@@ -450,8 +450,10 @@ def main():
         select actor, count(*) from audit where action = 'secret.read' and outcome like 'ok%' group by actor""")}
     for node in ("a", "b"):
         e, r, amb = entries.get(f"token:drill-reader-{node}", 0), reads_200[node], reads_ambiguous[node]
-        # a read cut by the kill of node b may have been audited without an answer
-        okay = e == r if node == "a" else r <= e <= r + amb
+        # A read cut by the kill of node b may have been audited with its answer
+        # lost (and a client retry on a fresh connection then refused): at most
+        # one per reader thread (2) beyond the reads counted unanswered. Never fewer.
+        okay = e == r if node == "a" else r <= e <= r + amb + 2
         check(f"node {node}: one secret.read audit entry per 200 read", okay,
               f"{r} reads answered 200, {e} audit entries, {amb} reads unanswered")
     e_ver = entries.get("token:drill-verifier", 0)

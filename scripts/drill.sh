@@ -97,7 +97,8 @@ cp "$bin_in" "$S/strongroom" # a stable copy: the build may replace the original
 BIN="$S/strongroom"
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-secret() { python3 -c 'import secrets; print(secrets.token_urlsafe(24))'; }
+# Hex: a password never starts with '-', which a command would read as an option.
+secret() { python3 -c 'import secrets; print(secrets.token_hex(24))'; }
 # A command as postgres, with pg_autoctl's files kept in $P (not in ~postgres).
 # `env -i`: nothing of this shell's environment (the root key, the database URL
 # with its password) reaches the postgres account's processes.
