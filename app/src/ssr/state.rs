@@ -226,7 +226,7 @@ impl<T: Handed> Handover<T> {
             Handover::Memory(stash) => stash.take(owner, id),
             Handover::Shared { db, keyring, kind, .. } => {
                 let (keyring, kind, id, now) = (keyring.clone(), *kind, id.to_owned(), crate::ssr::clock::now());
-                let taken = db.call(move |c| handovers::take(c, &keyring, kind, owner, &id, now)).await;
+                let taken = db.call(move |c| handovers::find(c, &keyring, (kind, owner, &id), true, now)).await;
                 taken
                     .map_err(|e| tracing::error!(error = %e, "could not take a hand-over"))
                     .ok()?
@@ -241,7 +241,7 @@ impl<T: Handed> Handover<T> {
             Handover::Memory(stash) => stash.peek(owner, id, f),
             Handover::Shared { db, keyring, kind, .. } => {
                 let (keyring, kind, id, now) = (keyring.clone(), *kind, id.to_owned(), crate::ssr::clock::now());
-                let seen = db.read(move |c| handovers::peek(c, &keyring, kind, owner, &id, now)).await;
+                let seen = db.read(move |c| handovers::find(c, &keyring, (kind, owner, &id), false, now)).await;
                 let item = seen.map_err(|e| tracing::error!(error = %e, "could not read a hand-over")).ok()??;
                 T::decode(&item).map(|t| f(&t))
             }

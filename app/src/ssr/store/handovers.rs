@@ -103,38 +103,22 @@ pub fn put<S: Sql + ?Sized>(
     Ok(Some(id))
 }
 
-/// Takes the item: deleted in the same statement that finds it, so that of
-/// two nodes asked at once one gets it. `None` when it is not `owner`'s,
-/// expired or gone.
-pub fn take<S: Sql + ?Sized>(
+/// The item, taken (`take`: deleted in the same statement that finds it, so
+/// that of two nodes asked at once one gets it) or only looked at. `None`
+/// when it is not `owner`'s, expired or gone.
+pub fn find<S: Sql + ?Sized>(
     db: &S,
     keyring: &Keyring,
-    kind: &str,
-    owner: UserId,
-    id: &str,
+    (kind, owner, id): (&str, UserId, &str),
+    take: bool,
     now: Timestamp,
 ) -> Result<Option<Zeroizing<Vec<u8>>>, StoreError> {
-    let row = db.query_opt(
-        "DELETE FROM handovers WHERE id = ?1 AND kind = ?2 AND owner = ?3
-         RETURNING key_id, nonce, sealed, expires_at",
-        &[id.into(), kind.into(), owner.into()],
-    )?;
-    open(db, keyring, kind, owner, id, row, now)
-}
-
-/// Looks at the item without taking it.
-pub fn peek<S: Sql + ?Sized>(
-    db: &S,
-    keyring: &Keyring,
-    kind: &str,
-    owner: UserId,
-    id: &str,
-    now: Timestamp,
-) -> Result<Option<Zeroizing<Vec<u8>>>, StoreError> {
-    let row = db.query_opt(
-        "SELECT key_id, nonce, sealed, expires_at FROM handovers WHERE id = ?1 AND kind = ?2 AND owner = ?3",
-        &[id.into(), kind.into(), owner.into()],
-    )?;
+    let sql = if take {
+        "DELETE FROM handovers WHERE id = ?1 AND kind = ?2 AND owner = ?3 RETURNING key_id, nonce, sealed, expires_at"
+    } else {
+        "SELECT key_id, nonce, sealed, expires_at FROM handovers WHERE id = ?1 AND kind = ?2 AND owner = ?3"
+    };
+    let row = db.query_opt(sql, &[id.into(), kind.into(), owner.into()])?;
     open(db, keyring, kind, owner, id, row, now)
 }
 
