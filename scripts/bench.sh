@@ -41,12 +41,16 @@ echo "== workload reads vs OpenBao (server/examples/read_bench.rs)"
 command -v wrk >/dev/null || DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq wrk >/dev/null
 cargo run -q --release -p strongroom --example read_bench -- "$bin" scripts/openbao-peer.sh
 
-echo "== the same on PostgreSQL 15 (one node; Strongroom, PostgreSQL and wrk share this machine; fsync on)"
+echo "== the same on PostgreSQL 15 (Strongroom, PostgreSQL and wrk share this machine; fsync on)"
 # A throw-away PostgreSQL each (scripts/with-postgres.sh); the examples' binary inherits the URL.
-for example in read_bench page_bench; do
-  scripts/with-postgres.sh bash -c 'STRONGROOM_DATABASE_URL="$STRONGROOM_TEST_DATABASE_URL" \
-    cargo run -q --release -p strongroom --example "$0" -- "$1" scripts/openbao-peer.sh' "$example" "$bin"
-done
+on_postgres() {
+  scripts/with-postgres.sh bash -c 'export STRONGROOM_DATABASE_URL="$STRONGROOM_TEST_DATABASE_URL"; \
+    cargo run -q --release -p strongroom --example "$@"' -- "$@"
+}
+on_postgres read_bench -- "$bin" scripts/openbao-peer.sh
+on_postgres page_bench -- "$bin"
+on_postgres ops_bench -- "$bin"
+on_postgres audit_bench -- "$bin" "${AUDIT_ENTRIES:-1000000}"
 
 echo "== audit trail at scale (server/examples/audit_bench.rs)"
 cargo run -q --release -p strongroom --example audit_bench -- "$bin" "${AUDIT_ENTRIES:-1000000}"

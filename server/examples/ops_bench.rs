@@ -11,7 +11,7 @@ mod support;
 
 use app::{
     domain::{Description, NamespacePath, SecretKey, SecretValue},
-    ssr::{store, store::keyring},
+    ssr::{db::Transact, store, store::keyring},
 };
 use std::{
     sync::{
@@ -133,28 +133,37 @@ async fn main() {
     server.kill().unwrap();
     server.wait().unwrap();
 
-    // Many secrets, stored straight into the file, then a backup and a rewrap.
+    // Many secrets, stored straight into the store (the file, or the database
+    // STRONGROOM_DATABASE_URL names), then a backup and a rewrap.
     let root = instance.root();
-    let path = instance.dir.path().join("strongroom.db");
+    let source = match std::env::var("STRONGROOM_DATABASE_URL") {
+        Ok(url) => app::ssr::db::Source::Postgres(app::ssr::db::url::PgUrl::parse(&url, None, None).unwrap()),
+        Err(_) => app::ssr::db::Source::File(instance.dir.path().join("strongroom.db")),
+    };
     let started = app::ssr::clock::instant();
-    {
-        let mut conn = app::ssr::db::open(&path).unwrap();
+    // The PostgreSQL client blocks: off the async threads.
+    tokio::task::spawn_blocking(move || {
+        let mut conn = source.connect(false).unwrap();
         let unlocked = keyring::unlock(&mut conn, &root, app::ssr::clock::now()).unwrap();
         let stamp = store::Stamp { actor: "bench", at: app::ssr::clock::now() };
         let none = Description::default();
         for chunk in 0..seeded.div_ceil(1000) {
             let ns = NamespacePath::parse(&format!("bench.team{chunk}")).unwrap();
-            store::create_namespace(&conn, &ns, &none, stamp).unwrap();
             // One transaction per thousand (each add is a savepoint inside it).
-            conn.execute_batch("BEGIN IMMEDIATE").unwrap();
-            for i in 0..1000.min(seeded - chunk * 1000) {
-                let key = SecretKey::parse(&format!("SECRET_{i}")).unwrap();
-                let value = SecretValue::parse(format!("value {chunk}/{i}")).unwrap();
-                store::add_secret(&conn, &unlocked.keyring, &ns, &key, &value, &none, stamp).unwrap();
-            }
-            conn.execute_batch("COMMIT").unwrap();
+            conn.write(|tx| {
+                store::create_namespace(tx, &ns, &none, stamp)?;
+                for i in 0..1000.min(seeded - chunk * 1000) {
+                    let key = SecretKey::parse(&format!("SECRET_{i}")).unwrap();
+                    let value = SecretValue::parse(format!("value {chunk}/{i}")).unwrap();
+                    store::add_secret(tx, &unlocked.keyring, &ns, &key, &value, &none, stamp)?;
+                }
+                Ok::<_, store::StoreError>(())
+            })
+            .unwrap();
         }
-    }
+    })
+    .await
+    .unwrap();
     println!("seeded {seeded} secrets in {:.1} s", started.elapsed().as_secs_f64());
     let target = instance.dir.path().join("backup.db");
     let started = app::ssr::clock::instant();

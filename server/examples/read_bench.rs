@@ -5,6 +5,9 @@
 //! its `/healthz` (what the HTTP stack alone does) and for OpenBao (its file
 //! audit device on), the ratios, Strongroom's peak RSS, and how many reads
 //! each fsync carried. Both servers share the machine's cores with wrk.
+//! With `STRONGROOM_DATABASE_URL` set, Strongroom runs on that PostgreSQL,
+//! OpenBao on its PostgreSQL storage backend in the same database, and the
+//! native read is measured again through two Strongroom nodes at once.
 // A measuring tool fails loudly: the no-unwrap policy (clippy.toml) is for the product.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -61,6 +64,26 @@ fn wrk(url: &str, header: &str) -> Load {
     }
 }
 
+/// `wrk` against each URL at once (one process each, the same settings);
+/// their rates summed, the worse of their latencies.
+fn wrk_together(urls: &[String], header: &str) -> Load {
+    // All started before any is waited for.
+    let started: Vec<_> = urls
+        .iter()
+        .map(|url| {
+            let (url, header) = (url.clone(), header.to_owned());
+            std::thread::spawn(move || wrk(&url, &header))
+        })
+        .collect();
+    let runs: Vec<Load> = started.into_iter().map(|t| t.join().unwrap()).collect();
+    Load {
+        rps: runs.iter().map(|l| l.rps).sum(),
+        p50_ms: runs.iter().map(|l| l.p50_ms).fold(0.0, f64::max),
+        p99_ms: runs.iter().map(|l| l.p99_ms).fold(0.0, f64::max),
+        non_2xx: runs.iter().map(|l| l.non_2xx).sum(),
+    }
+}
+
 fn row(name: &str, l: &Load) {
     println!("{name:<44} {:>9.0} {:>9.2} {:>9.2} {:>8}", l.rps, l.p50_ms, l.p99_ms, l.non_2xx);
 }
@@ -95,6 +118,23 @@ async fn main() {
     let vault = wrk(&format!("{base}/v1/secret/data/bench/team"), &format!("X-Vault-Token: {token}"));
     eprintln!("read_bench: Strongroom /healthz");
     let health = wrk(&format!("{base}/healthz"), "Accept: */*");
+    // A second node on the same database: the same reads through both at once.
+    let postgres = std::env::var("STRONGROOM_DATABASE_URL").ok();
+    let two_nodes = if postgres.is_some() {
+        eprintln!("read_bench: Strongroom native API through two nodes on one PostgreSQL");
+        let second = instance.sibling();
+        let (mut other, other_base) = second.serve().await;
+        let path = "/v1/namespaces/bench.team/secrets/DB_PASSWORD";
+        let both = wrk_together(
+            &[format!("{base}{path}"), format!("{other_base}{path}")],
+            &format!("Authorization: Bearer {token}"),
+        );
+        let _ = other.kill();
+        let _ = other.wait();
+        Some(both)
+    } else {
+        None
+    };
     let peak = rss_kib(server.id(), "VmHWM:");
     // A graceful stop logs the batch counts.
     let _ = Command::new("kill").args(["-TERM", &server.id().to_string()]).status();
@@ -111,7 +151,9 @@ async fn main() {
 
     eprintln!("read_bench: OpenBao KV v2 with a file audit device");
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port().to_string();
-    let started = Command::new("bash").args([&peer, "start", &port, "audit"]).stdout(Stdio::piped()).output().unwrap();
+    let mut start = vec![peer.as_str(), "start", &port, "audit"];
+    start.extend(postgres.as_deref()); // its PostgreSQL storage backend, in the same database
+    let started = Command::new("bash").args(&start).stdout(Stdio::piped()).output().unwrap();
     let bao_url = String::from_utf8_lossy(&started.stdout).trim().to_owned();
     let bao_bin = format!("{}/.cache/strongroom/pyenv/bin/bao", std::env::var("HOME").unwrap());
     let put = Command::new(&bao_bin)
@@ -132,7 +174,8 @@ async fn main() {
     let bao = wrk(&format!("{bao_url}/v1/secret/data/bench/team"), "X-Vault-Token: root");
     let _ = Command::new("bash").args([&peer, "stop", &port]).status();
 
-    println!("== workload reads: every read durable (fsync) and audited before its value leaves");
+    let engine = if postgres.is_some() { "PostgreSQL 15 (both servers)" } else { "SQLite; OpenBao: in memory" };
+    println!("== workload reads: every read durable (fsync) and audited before its value leaves; store: {engine}");
     println!(
         "load: wrk -t{THREADS} -c{CONNECTIONS} -d{SECONDS} after a {WARM_UP} warm-up; a {}-byte value; native: one key \
          inherited from the parent namespace; Vault: a map of 2 keys (one inherited); token scope: the parent \
@@ -146,6 +189,9 @@ async fn main() {
     row("Strongroom /v1/secret/data/{path} (Vault)", &vault);
     row("OpenBao 2.7.2 /v1/secret/data/{path}", &bao);
     row("Strongroom /healthz (no store, no audit)", &health);
+    if let Some(both) = &two_nodes {
+        row("Strongroom native, two nodes at once (sum)", both);
+    }
     println!(
         "req/s ratio native / OpenBao:  {:.2}x   Vault surface / OpenBao: {:.2}x   (target >= 3x)",
         native.rps / bao.rps,

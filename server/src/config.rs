@@ -149,7 +149,10 @@ impl StoreArgs {
             None => Ok(Source::File(data_dir.join("strongroom.db"))),
             Some(url) => {
                 let pgpass = std::env::var_os("PGPASSFILE").map(PathBuf::from);
-                let url = PgUrl::parse(url, self.database_password_file.as_deref(), pgpass.as_deref())
+                let env = |name| std::env::var(name).ok();
+                let url =
+                    app::ssr::db::url::with_tls_env(url, env("PGSSLMODE").as_deref(), env("PGSSLROOTCERT").as_deref());
+                let url = PgUrl::parse(&url, self.database_password_file.as_deref(), pgpass.as_deref())
                     .map_err(ConfigError::BadDatabaseUrl)?;
                 Ok(Source::Postgres(url))
             }

@@ -64,6 +64,8 @@ pub async fn login(username: String, password: WriteOnly) -> Result<(), AppError
                 act.count_refusal();
                 return Err(AppError::RateLimited);
             }
+            // Nothing can be recorded either: the database is what is missing.
+            (Outcome::Unavailable, _) => return Err(AppError::Unavailable),
             (refused, user) => {
                 if refused == Outcome::Disabled {
                     act.set_outcome("refused: account disabled");
@@ -137,8 +139,10 @@ pub async fn change_password(current: WriteOnly, new_password: WriteOnly) -> Res
         let state = state()?;
         // The same account throttle as sign-in: this is a password check too.
         let throttle = &state.auth.accounts;
-        if !throttle.attempt(who.username.as_str(), crate::ssr::clock::instant()).await {
-            return Err(AppError::RateLimited);
+        match throttle.attempt(who.username.as_str(), crate::ssr::clock::instant()).await {
+            Ok(true) => {}
+            Ok(false) => return Err(AppError::RateLimited),
+            Err(_) => return Err(AppError::Unavailable),
         }
         let (name, rows) = (who.username.clone(), state.rows.clone());
         let stored = state.db.read(move |c| accounts::credentials(c, &rows, &name)).await.map_err(account_error)?;

@@ -40,15 +40,19 @@ pub async fn create_token(name: String, namespace: String, expires: String) -> R
             field("expires", Expiry::parse(&expires).and_then(|e| e.at(now))),
         ))?;
         let (token, hash) = tokens::new_token().map_err(token_error)?;
-        let (owner, actor, rows) = (admin.id, admin.username.to_string(), state()?.rows.clone());
-        let view = act
+        let (owner, actor, rows, handover) =
+            (admin.id, admin.username.to_string(), state()?.rows.clone(), state()?.new_tokens.clone());
+        // The token row and its one showing are written together: a token nobody
+        // can ever see is never made.
+        let id = act
             .write(move |c| {
-                tokens::create(c, &rows, &name, &scope, expires_at, &hash, Stamp { actor: &actor, at: now })
+                let view =
+                    tokens::create(c, &rows, &name, &scope, expires_at, &hash, Stamp { actor: &actor, at: now })?;
+                let shown = NewToken { token: token.to_string(), view };
+                handover.put_with(&*c, owner, shown)?.ok_or_else(|| tokens::TokenError::Unshown("full".into()))
             })
             .await
             .map_err(token_error)?;
-        let shown = NewToken { token: token.to_string(), view };
-        let id = state()?.new_tokens.put(owner, shown, 0).await.ok_or(AppError::Internal)?;
         leptos_axum::redirect(&format!("/admin/tokens?created={id}"));
         Ok(())
     })

@@ -5,7 +5,7 @@ use crate::domain::{token::NewToken, view::ImportPlan};
 use crate::ssr::{
     audit::AuditKey,
     auth::devices::DeviceCookies,
-    auth::{token_hash, AuthError, BoxFuture, CookiePolicy, Counter, Hasher, Rule, SharedCounts, Throttle},
+    auth::{token_hash, AuthError, BoxFuture, CookiePolicy, Counter, Hasher, Rule, SharedCounts, Throttle, Uncounted},
     crypto::{Keyring, RootKey},
     db::{Db, RowKey, Source},
     memory::Stash,
@@ -220,6 +220,25 @@ impl<T: Handed> Handover<T> {
         }
     }
 
+    /// Holds `item` for `owner` inside the caller's transaction `tx`: on
+    /// PostgreSQL a change and its hand-over commit together or not at all (a
+    /// token is never made without its one showing); in memory, at once (an id
+    /// whose change then failed is never handed to anyone). `Ok(None)`: full.
+    pub fn put_with(
+        &self,
+        tx: &dyn crate::ssr::db::sql::Sql,
+        owner: UserId,
+        item: T,
+    ) -> Result<Option<String>, StoreError> {
+        match self {
+            Handover::Memory(stash) => Ok(stash.put_sized(owner, item, 0)),
+            Handover::Shared { keyring, kind, limits, .. } => {
+                let Some(encoded) = item.encode() else { return Ok(None) };
+                handovers::put(tx, keyring, kind, owner, &encoded, *limits, crate::ssr::clock::now())
+            }
+        }
+    }
+
     /// Takes `owner`'s item `id` (once, whichever node asks).
     pub async fn take(&self, owner: UserId, id: &str) -> Option<T> {
         match self {
@@ -257,13 +276,13 @@ struct DbCounts {
 }
 
 impl SharedCounts for DbCounts {
-    fn attempt<'a>(&'a self, key: &'a str) -> BoxFuture<'a, bool> {
+    fn attempt<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<bool, Uncounted>> {
         let (kind, key, rule, now) = (self.kind, key.to_owned(), self.rule, crate::ssr::clock::now_ms());
         Box::pin(async move {
             let counted = self.db.call(move |c| throttles::attempt(c, kind, &key, now, rule)).await;
-            counted.unwrap_or_else(|e| {
+            counted.map_err(|e| {
                 tracing::error!(error = %e, "a sign-in was refused: its failures could not be counted");
-                false
+                Uncounted
             })
         })
     }

@@ -42,6 +42,12 @@ impl Instance {
         Self { bin, dir: tempfile::tempdir().unwrap(), key: key.trim().to_owned() }
     }
 
+    /// Another node of the same store: a data dir of its own, the same root
+    /// key (a second server on the database `STRONGROOM_DATABASE_URL` names).
+    pub fn sibling(&self) -> Self {
+        Self { bin: self.bin.clone(), dir: tempfile::tempdir().unwrap(), key: self.key.clone() }
+    }
+
     /// The root key, for opening the data dir in-process.
     pub fn root(&self) -> app::ssr::crypto::RootKey {
         app::ssr::crypto::RootKey::from_base64(&self.key).unwrap()

@@ -57,6 +57,8 @@ pub trait Recorded {
 }
 impl Recorded for () {}
 impl Recorded for usize {}
+/// A hand-over's id (see `state::Handover::put_with`).
+impl Recorded for String {}
 impl Recorded for crate::domain::view::NamespaceSummary {}
 impl Recorded for crate::domain::TokenView {}
 impl Recorded for crate::domain::view::ImportPlan {

@@ -57,11 +57,13 @@ pub enum Outcome {
     Wrong,
     /// Too many sign-ins are waiting for a hash: not checked.
     Busy,
+    /// The shared failure counts could not be reached: not checked.
+    Unavailable,
 }
 
 impl SignIns<'_> {
     /// Decides `attempt` with `password` against `stored`. Every outcome but
-    /// `Busy` and `Locked` costs one password check, whether or not the
+    /// `Busy`, `Locked` and `Unavailable` costs one password check, whether or not the
     /// account exists.
     pub async fn attempt(
         &self,
@@ -73,12 +75,13 @@ impl SignIns<'_> {
             .device_cookie
             .and_then(|value| self.devices.check(attempt.account, value))
             .map(|id| format!("device {id}"));
-        let admitted = match &device {
+        let counted = match &device {
             Some(device) => self.device_attempts.attempt(device, attempt.now).await,
-            None => {
-                self.addresses.attempt(attempt.address, attempt.now)
-                    && self.accounts.attempt(attempt.account, attempt.now).await
-            }
+            None if !self.addresses.attempt(attempt.address, attempt.now) => Ok(false),
+            None => self.accounts.attempt(attempt.account, attempt.now).await,
+        };
+        let Ok(admitted) = counted else {
+            return Ok(Outcome::Unavailable);
         };
         if !admitted {
             self.hasher.pause().await;

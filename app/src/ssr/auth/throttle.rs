@@ -37,11 +37,15 @@ pub struct Rule {
 /// A future as [`SharedCounts`] returns it.
 pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
 
+/// The failures could not be counted (the database is unavailable): the
+/// attempt is refused, and said to be refused for that reason, not "locked".
+#[derive(Debug, PartialEq, Eq)]
+pub struct Uncounted;
+
 /// Failure counts kept where every node sees them (the database: see
-/// `state::DbCounts`), under the same rule as [`Throttle`]. A count that
-/// cannot be reached refuses the attempt.
+/// `state::DbCounts`), under the same rule as [`Throttle`].
 pub trait SharedCounts: Send + Sync {
-    fn attempt<'a>(&'a self, key: &'a str) -> BoxFuture<'a, bool>;
+    fn attempt<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<bool, Uncounted>>;
     fn succeed<'a>(&'a self, key: &'a str) -> BoxFuture<'a, ()>;
     fn forgive<'a>(&'a self, key: &'a str) -> BoxFuture<'a, ()>;
 }
@@ -54,9 +58,9 @@ pub enum Counter {
 
 impl Counter {
     /// See [`Throttle::attempt`].
-    pub async fn attempt(&self, key: &str, now: Instant) -> bool {
+    pub async fn attempt(&self, key: &str, now: Instant) -> Result<bool, Uncounted> {
         match self {
-            Counter::Local(t) => t.attempt(key, now),
+            Counter::Local(t) => Ok(t.attempt(key, now)),
             Counter::Shared(s) => s.attempt(key).await,
         }
     }

@@ -84,6 +84,24 @@ fn take_tls(url: &str) -> Result<(String, Option<Tls>), UrlError> {
     Ok((format!("{base}{rest}"), tls))
 }
 
+/// `url` with libpq's `PGSSLMODE` / `PGSSLROOTCERT` (given as `mode`,
+/// `root`) added where it says nothing of its own: someone who set them for
+/// `psql` and expects a verified connection must not get a plain one.
+pub fn with_tls_env(url: &str, mode: Option<&str>, root: Option<&str>) -> String {
+    let query = url.split_once('?').map_or("", |(_, q)| q);
+    let says = |name: &str| query.split('&').any(|p| p.split_once('=').map_or(p, |(k, _)| k) == name);
+    let mut url = url.to_owned();
+    for (name, value) in [("sslmode", mode), ("sslrootcert", root)] {
+        if let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) {
+            if !says(name) {
+                url.push(if url.contains('?') { '&' } else { '?' });
+                url.push_str(&format!("{name}={value}"));
+            }
+        }
+    }
+    url
+}
+
 impl PgUrl {
     /// Parses `url`; a password missing from it is looked up in
     /// `password_file` (the whole file, trailing newline ignored), else in
@@ -269,6 +287,26 @@ mod tests {
         assert!(!format!("{url:?}").contains("hunter2"));
         assert_eq!(url.config().get_password(), Some(&b"hunter2-canary"[..]));
         assert_eq!(url.config().get_target_session_attrs(), postgres::config::TargetSessionAttrs::ReadWrite);
+    }
+
+    #[test]
+    fn libpq_tls_variables_fill_in_what_the_url_leaves_out() {
+        let env = (Some("verify-full"), Some("/etc/ca.crt"));
+        assert_eq!(
+            with_tls_env("postgres://u@h/d", env.0, env.1),
+            "postgres://u@h/d?sslmode=verify-full&sslrootcert=/etc/ca.crt"
+        );
+        assert_eq!(
+            with_tls_env("postgres://u@h/d?sslmode=disable", env.0, None),
+            "postgres://u@h/d?sslmode=disable",
+            "the URL's own word wins"
+        );
+        assert_eq!(
+            with_tls_env("postgres://u@h/d?application_name=x", None, None),
+            "postgres://u@h/d?application_name=x"
+        );
+        let verified = PgUrl::parse(&with_tls_env("postgres://u:p@h/d", env.0, None), None, None).unwrap();
+        assert!(verified.tls.is_some(), "PGSSLMODE=verify-full gives a verified connection");
     }
 
     #[test]

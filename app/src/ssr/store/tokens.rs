@@ -27,8 +27,20 @@ pub enum TokenError {
     AlreadyRevoked,
     #[error("the system random number generator failed")]
     Random,
+    /// The new token could not be held for its one showing (nothing is made).
+    #[error("the new token could not be held for showing: {0}")]
+    Unshown(String),
     #[error("database error: {0}")]
     Database(#[from] SqlError),
+}
+
+impl From<super::StoreError> for TokenError {
+    fn from(e: super::StoreError) -> Self {
+        match e {
+            super::StoreError::Database(e) => Self::Database(e),
+            other => Self::Unshown(other.to_string()),
+        }
+    }
 }
 
 impl From<rusqlite::Error> for TokenError {
