@@ -35,7 +35,7 @@ pub async fn create_token(name: String, namespace: String, expires: String) -> R
         let admin = act.require_admin().await?;
         let now = crate::ssr::clock::now();
         let (name, scope, expires_at) = crate::error::every((
-            field("name", TokenName::parse(&name)),
+            field("name", TokenName::parse_chosen(&name)),
             field("namespace", crate::domain::token::token_scope(&namespace)),
             field("expires", Expiry::parse(&expires).and_then(|e| e.at(now))),
         ))?;

@@ -299,7 +299,10 @@ fn load_file(ev: leptos::ev::Event, field: String, note: RwSignal<String>) {
 pub fn this_origin() -> String {
     #[cfg(feature = "ssr")]
     {
-        if let Some(origin) = crate::ssr::access::state().ok().and_then(|s| s.setup.first_run().public_origin) {
+        // Quietly: the route list is made at start by rendering without a request or state.
+        if let Some(origin) =
+            use_context::<crate::ssr::state::AppState>().and_then(|s| s.setup.first_run().public_origin)
+        {
             return origin;
         }
         if let Some(parts) = use_context::<axum::http::request::Parts>() {

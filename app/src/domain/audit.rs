@@ -52,6 +52,13 @@ actions! {
     UserEndSessions = "user.end-sessions",
     TokenCreate = "token.create",
     TokenRevoke = "token.revoke",
+    /// AppRoles (workload logins): made, a secret id issued or revoked, revoked.
+    AppRoleCreate = "approle.create",
+    AppRoleSecretId = "approle.secret-id",
+    AppRoleSecretIdRevoke = "approle.secret-id-revoke",
+    AppRoleRevoke = "approle.revoke",
+    /// A workload logging in with a role id and secret id (or refused).
+    AppRoleLogin = "approle.login",
     /// Key management from the command line (`keyring rotate|retire`, `rewrap`, `rekey`).
     KeyringRotate = "keyring.rotate",
     KeyringRewrap = "keyring.rewrap",
@@ -84,6 +91,7 @@ impl Action {
                 | Action::SignOut
                 | Action::Read
                 | Action::SecretRead
+                | Action::AppRoleLogin
                 | Action::AuditExport
                 | Action::Request
                 | Action::RowsSealed

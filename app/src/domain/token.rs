@@ -9,6 +9,10 @@ use std::{fmt, str::FromStr};
 /// Every token starts with this, so a leaked one is easy to recognise and scan for.
 pub const TOKEN_PREFIX: &str = "sr_";
 
+/// The name of a login's token starts with this: `approle.ROLE.ID` (see
+/// `ssr::store::approles`). Names people choose may not.
+pub const LOGIN_PREFIX: &str = "approle.";
+
 /// A token's name: 2 to 64 of `[a-z0-9._-]`, starting with a letter or digit
 /// (lowercased). It names the workload in the audit trail as `token:NAME`.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -21,6 +25,10 @@ pub enum TokenNameError {
     Length,
     #[error("Name may contain only letters, digits, '.', '_' and '-', and must start with a letter or digit.")]
     BadChar,
+    #[error("Names starting with 'approle.' are kept for the tokens of AppRole logins.")]
+    Reserved,
+    #[error("An AppRole's name is 2 to 40 of a-z, 0-9, '_' and '-' (no '.'), starting with a letter or digit.")]
+    BadRole,
 }
 
 impl TokenName {
@@ -43,7 +51,75 @@ impl TokenName {
 
     /// How the audit trail names a workload using this token (no username has a `:`).
     pub fn actor(&self) -> String {
-        format!("token:{}", self.0)
+        match self.login_role() {
+            Some(role) => format!("approle:{role}"),
+            None => format!("token:{}", self.0),
+        }
+    }
+
+    /// A name a person chose for a token: not one kept for logins.
+    pub fn parse_chosen(input: &str) -> Result<Self, TokenNameError> {
+        let name = Self::parse(input)?;
+        if name.0.starts_with(LOGIN_PREFIX) {
+            return Err(TokenNameError::Reserved);
+        }
+        Ok(name)
+    }
+
+    /// An AppRole's name: at most 40 characters and no '.', so that a
+    /// login's token name (`approle.ROLE.ID`) fits and names one role only.
+    pub fn parse_role(input: &str) -> Result<Self, TokenNameError> {
+        let name = Self::parse(input)?;
+        if name.0.len() > 40 || name.0.contains('.') {
+            return Err(TokenNameError::BadRole);
+        }
+        Ok(name)
+    }
+
+    /// The AppRole whose login this token is, if it is one.
+    pub fn login_role(&self) -> Option<&str> {
+        self.0.strip_prefix(LOGIN_PREFIX)?.rsplit_once('.').map(|(role, _)| role)
+    }
+}
+
+/// A lifetime typed as `90s`, `15m`, `1h` or `30d` (or `never`, where
+/// allowed), in seconds; 0 is never.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ttl(pub i64);
+
+impl Ttl {
+    /// Parses `input`, at most `max` seconds; `never` only if `never_ok`.
+    pub fn parse(input: &str, max: i64, never_ok: bool) -> Result<Self, String> {
+        let input = input.trim().to_ascii_lowercase();
+        if input == "never" {
+            return if never_ok { Ok(Self(0)) } else { Err("a lifetime is required here, not never".into()) };
+        }
+        let (number, unit) = input.split_at(input.find(|c: char| !c.is_ascii_digit()).unwrap_or(input.len()));
+        let unit = match unit {
+            "s" | "" => 1,
+            "m" => 60,
+            "h" => 3600,
+            "d" => 86_400,
+            _ => return Err(format!("{input:?} is not a lifetime: write 90s, 15m, 1h or 30d")),
+        };
+        let secs = number.parse::<i64>().ok().and_then(|n| n.checked_mul(unit)).filter(|s| *s > 0);
+        match secs {
+            Some(secs) if secs <= max => Ok(Self(secs)),
+            Some(_) => Err(format!("at most {}", Self(max))),
+            None => Err(format!("{input:?} is not a lifetime: write 90s, 15m, 1h or 30d")),
+        }
+    }
+}
+
+impl fmt::Display for Ttl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            0 => f.write_str("never"),
+            s if s % 86_400 == 0 => write!(f, "{}d", s / 86_400),
+            s if s % 3600 == 0 => write!(f, "{}h", s / 3600),
+            s if s % 60 == 0 => write!(f, "{}m", s / 60),
+            s => write!(f, "{s}s"),
+        }
     }
 }
 
@@ -210,6 +286,20 @@ mod tests {
     #[test]
     fn the_actor_cannot_be_mistaken_for_a_username() {
         assert_eq!(TokenName::parse("ci").unwrap().actor(), "token:ci");
+        let login = TokenName::parse("approle.deploy-prod.5f0c1a2b-9e3d").unwrap();
+        assert_eq!((login.login_role(), login.actor().as_str()), (Some("deploy-prod"), "approle:deploy-prod"));
+        assert_eq!(TokenName::parse_chosen("approle.x.y"), Err(TokenNameError::Reserved));
+        assert_eq!(TokenName::parse_role("a.b"), Err(TokenNameError::BadRole));
+        assert_eq!(TokenName::parse_role(&"a".repeat(41)), Err(TokenNameError::BadRole));
+        assert!(TokenName::parse_role("deploy_prod-2").is_ok());
+        assert_eq!(Ttl::parse("15m", 86_400, false), Ok(Ttl(900)));
+        assert_eq!(Ttl::parse("never", 86_400, true), Ok(Ttl(0)));
+        assert!(Ttl::parse("never", 86_400, false).is_err() && Ttl::parse("25h", 86_400, false).is_err());
+        assert!(Ttl::parse("0s", 60, false).is_err() && Ttl::parse("1w", 1 << 40, false).is_err());
+        assert_eq!(
+            (Ttl(900).to_string(), Ttl(86_400 * 30).to_string(), Ttl(90).to_string()),
+            ("15m".into(), "30d".into(), "90s".into())
+        );
     }
 
     #[test]

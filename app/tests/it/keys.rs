@@ -246,7 +246,8 @@ fn a_database_made_before_stored_base_keys_keeps_its_derived_keys() {
     let undo = "ALTER TABLE secrets DROP COLUMN tags; DROP INDEX audit_refused; DROP INDEX audit_refused_by_namespace;
                 ALTER TABLE users DROP COLUMN mac; ALTER TABLE grants DROP COLUMN mac; ALTER TABLE tokens DROP COLUMN mac;
                 CREATE TABLE changes (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL) STRICT; DROP TABLE leases;
-                DROP TABLE throttles; DROP TABLE handovers; ALTER TABLE sessions DROP COLUMN mac;";
+                DROP TABLE throttles; DROP TABLE handovers; ALTER TABLE sessions DROP COLUMN mac;
+                DROP TABLE approle_secret_ids; DROP TABLE approles;";
     conn.execute_batch(undo).unwrap();
     conn.pragma_update(None, "user_version", 9).unwrap();
     drop(conn);

@@ -5,6 +5,7 @@
 //! data directory with the root key — and `get | export | run` (`workload`), which
 //! talk to a running server with a token.
 
+mod approle;
 mod audit;
 mod backup;
 mod import;
@@ -45,6 +46,9 @@ pub enum Command {
     /// Manage workload tokens (local, like `user add`).
     #[command(subcommand)]
     Token(tokens::TokenCommand),
+    /// AppRoles: workloads log in with a role id and a secret id for a short-lived token.
+    #[command(subcommand, name = "approle")]
+    AppRole(approle::AppRoleCommand),
     /// Print one secret's value, as NAMESPACE sees it (from a running server, with a token).
     Get {
         namespace: String,
@@ -200,6 +204,7 @@ pub async fn run(cli: Cli) -> Result<(), RunError> {
             users::add(&name, &role, namespace.as_deref(), init, &key).await.map_err(RunError::User)
         }
         Some(Command::Token(command)) => tokens::run(command).await,
+        Some(Command::AppRole(command)) => approle::run(command).await,
         Some(Command::Backup { path, key }) => backup::backup(path, &key).await,
         Some(Command::Restore { path, key }) => backup::restore(path, &key).await,
         Some(Command::Keyring(command)) => keyring::keyring(command).await,

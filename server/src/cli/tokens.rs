@@ -74,7 +74,7 @@ pub async fn run(command: TokenCommand) -> Result<(), RunError> {
     let user = |e: &dyn std::fmt::Display| RunError::User(e.to_string());
     match command {
         TokenCommand::Create { name, namespace, expires, key } => {
-            let name = TokenName::parse(&name).map_err(|e| user(&e))?;
+            let name = TokenName::parse_chosen(&name).map_err(|e| user(&e))?;
             let scope = token_scope(&namespace).map_err(|e| user(&format!("--namespace: {e}")))?;
             let now = app::ssr::clock::now();
             let expires_at =

@@ -4,6 +4,7 @@
 //! `app::ssr::access::workload::Request`, which both call. A session cookie opens
 //! nothing here: values never reach a browser session.
 
+pub mod approle;
 pub mod native;
 pub mod vault;
 
@@ -11,7 +12,7 @@ use app::ssr::{access::workload, state::AppState};
 use axum::{
     extract::ConnectInfo,
     http::{header, HeaderMap},
-    routing::{any, get},
+    routing::{any, get, post},
     Router,
 };
 use std::net::SocketAddr;
@@ -24,6 +25,7 @@ pub fn routes(state: AppState) -> Router {
         .route("/v1/sys/internal/ui/mounts", get(vault::mount))
         .route("/v1/sys/internal/ui/mounts/{*path}", get(vault::mount))
         .route("/v1/auth/token/lookup-self", get(vault::lookup_self))
+        .route("/v1/auth/approle/login", post(approle::login).put(approle::login))
         .route("/v1/secret/data/{*path}", any(vault::data))
         .route("/v1/secret/metadata", any(vault::metadata_root))
         .route("/v1/secret/metadata/", any(vault::metadata_root))

@@ -35,11 +35,11 @@ use std::{
 const MOUNT: &str = "secret";
 
 /// `Content-Type` exactly `application/json`: hvac parses error bodies only then.
-fn reply(status: StatusCode, body: &Value) -> Response {
+pub(super) fn reply(status: StatusCode, body: &Value) -> Response {
     (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
 }
 
-fn errors(status: StatusCode, messages: &[&str]) -> Response {
+pub(super) fn errors(status: StatusCode, messages: &[&str]) -> Response {
     reply(status, &json!({ "errors": messages }))
 }
 
@@ -77,7 +77,7 @@ fn wrapped(data: impl Serialize) -> Response {
 }
 
 /// A random (version 4) UUID, as Vault gives every answer.
-fn request_id() -> String {
+pub(super) fn request_id() -> String {
     let mut b = [0u8; 16];
     let _ = getrandom::fill(&mut b);
     b[6] = (b[6] & 0x0f) | 0x40;

@@ -210,3 +210,34 @@ fn idle_and_half_sent_connections_are_closed_and_their_number_is_bounded() {
     let _ = server.kill();
     let _ = server.wait();
 }
+
+/// A clean start logs no error: the route list is made by rendering the app
+/// without a request or server state, and nothing may take that for a fault
+/// (every start once logged "AppState missing", which buries real alarms).
+#[tokio::test]
+async fn a_clean_start_logs_no_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, port) = (dir.path().join("server.log"), crate::common::binary::free_port());
+    let mut server = Command::new(env!("CARGO_BIN_EXE_strongroom"))
+        .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .arg(dir.path().join("data"))
+        .env_remove("STRONGROOM_MASTER_KEY_FILE")
+        .env("STRONGROOM_MASTER_KEY", RootKey::generate().unwrap().to_base64().as_str())
+        .env("RUST_LOG", "info")
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let mut ready = false;
+    for _ in 0..200 {
+        if reqwest::get(format!("http://127.0.0.1:{port}/readyz")).await.is_ok_and(|r| r.status() == 200) {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    let _ = server.kill();
+    let _ = server.wait();
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(ready, "{logged}");
+    assert!(logged.contains("listening on") && !logged.contains("ERROR"), "{logged}");
+}

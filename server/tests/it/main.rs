@@ -8,6 +8,7 @@
 
 mod common;
 
+mod approle;
 mod audit;
 mod auth;
 mod backup;

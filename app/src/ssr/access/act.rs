@@ -325,7 +325,10 @@ pub fn flash(message: impl AsRef<str>) {
 
 /// The message a form post left for this page, taken (cleared) as it is shown.
 pub fn take_flash() -> Option<String> {
-    let (state, cookies) = (state().ok()?, request_cookies()?);
+    // No request, no flash (and no error): the route list is made at start by
+    // rendering without a request or state.
+    let cookies = request_cookies()?;
+    let state = state().ok()?;
     if !state.auth.cookies.has_flash(&cookies) {
         return None;
     }

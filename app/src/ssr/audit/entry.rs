@@ -31,6 +31,8 @@ pub enum Actor {
     Token(TokenName),
     /// A presented token that is no token: `(unknown token)`.
     UnknownToken,
+    /// An AppRole, logging in: `approle:NAME` (its logins' tokens read as that too).
+    AppRole(TokenName),
     /// `strongroom …` run on the server's machine: `(command line)`.
     CommandLine,
     /// The server itself, as it starts (sealing rows, retention): `(server start)`.
@@ -46,7 +48,8 @@ impl fmt::Display for Actor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Actor::User(name) => f.write_str(name.as_str()),
-            Actor::Token(name) => write!(f, "token:{}", name.as_str()),
+            Actor::Token(name) => f.write_str(&name.actor()),
+            Actor::AppRole(name) => write!(f, "approle:{}", name.as_str()),
             Actor::UnknownToken => f.write_str("(unknown token)"),
             Actor::CommandLine => f.write_str("(command line)"),
             Actor::ServerStart => f.write_str("(server start)"),

@@ -221,4 +221,32 @@ CREATE INDEX handovers_by_expiry ON handovers(expires_at);
 DELETE FROM sessions;
 ALTER TABLE sessions ADD COLUMN mac BLOB;
 "#,
+    // AppRoles (`store::approles`): workload logins. Security rows (MACs).
+    r#"
+CREATE TABLE approles (
+    id            INTEGER PRIMARY KEY,
+    name          TEXT NOT NULL UNIQUE,
+    role_id       TEXT NOT NULL UNIQUE,
+    namespace     TEXT NOT NULL,
+    token_ttl     INTEGER NOT NULL,
+    secret_id_ttl INTEGER NOT NULL,
+    created_at    INTEGER NOT NULL,
+    created_by    TEXT NOT NULL,
+    revoked_at    INTEGER,
+    revoked_by    TEXT,
+    mac           BLOB
+) STRICT;
+CREATE TABLE approle_secret_ids (
+    id         INTEGER PRIMARY KEY,
+    approle_id INTEGER NOT NULL REFERENCES approles(id),
+    hash       BLOB NOT NULL UNIQUE,
+    accessor   TEXT NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL,
+    created_by TEXT NOT NULL,
+    expires_at INTEGER,
+    revoked_at INTEGER,
+    mac        BLOB
+) STRICT;
+CREATE INDEX approle_secret_ids_by_role ON approle_secret_ids(approle_id);
+"#,
 ];

@@ -19,11 +19,22 @@ use crate::ssr::{
 };
 
 /// The tables copied, parents before children.
-pub const TABLES: [&str; 9] =
-    ["meta", "data_keys", "namespaces", "secrets", "secret_versions", "users", "grants", "tokens", "audit"];
+pub const TABLES: [&str; 11] = [
+    "meta",
+    "data_keys",
+    "namespaces",
+    "secrets",
+    "secret_versions",
+    "users",
+    "grants",
+    "tokens",
+    "approles",
+    "approle_secret_ids",
+    "audit",
+];
 
 /// Tables whose ids PostgreSQL numbers itself: numbered on after the copy.
-const NUMBERED: [&str; 5] = ["data_keys", "namespaces", "secrets", "users", "tokens"];
+const NUMBERED: [&str; 7] = ["data_keys", "namespaces", "secrets", "users", "tokens", "approles", "approle_secret_ids"];
 
 /// Rows per INSERT: well under both engines' parameter limits.
 const ROWS_PER_INSERT: usize = 200;

@@ -258,13 +258,16 @@ pub fn rewrap_batch(
         let mut done = Rewrapped { cursor, ..Rewrapped::default() };
         while (done.versions as usize) < batch {
             // Locked on PostgreSQL: a rotation of this secret on another node waits for the batch.
+            // A scalar subquery, not EXISTS: PostgreSQL turned an EXISTS here
+            // into a hash of every version, built again for each secret found
+            // (100,000 secrets would take over an hour); this is one index probe.
             let lock = if tx.engine() == crate::ssr::db::sql::Engine::Postgres { " FOR UPDATE OF s" } else { "" };
             let found = tx.query_opt(
                 &format!(
                     "SELECT s.id, n.path, s.key, s.uid FROM secrets s JOIN namespaces n ON n.id = s.namespace_id
-                     WHERE s.id > ?1 AND (s.uid IS NULL OR EXISTS (
+                     WHERE s.id > ?1 AND (s.uid IS NULL OR (
                          SELECT 1 FROM secret_versions v
-                         WHERE v.secret_id = s.id AND v.key_id IS NOT NULL AND v.key_id <> ?2))
+                         WHERE v.secret_id = s.id AND v.key_id IS NOT NULL AND v.key_id <> ?2 LIMIT 1) IS NOT NULL)
                      ORDER BY s.id LIMIT 1{lock}"
                 ),
                 &[done.cursor.into(), newest.into()],

@@ -136,6 +136,7 @@ pub(super) fn uid_of(value: &crate::ssr::db::sql::Value<'_>) -> Result<Option<Se
 }
 
 pub mod accounts;
+pub mod approles;
 pub mod copy;
 pub mod handovers;
 pub mod import;

@@ -20,6 +20,8 @@
 //! - `users`: `id, username, password_hash, disabled, password_changed_at`;
 //! - `grants`: `user_id, role, namespace`;
 //! - `tokens`: `id, name, token_hash, namespace, expires_at, revoked_at`;
+//! - `approles`: `id, name, role_id, namespace, token_ttl, revoked_at`;
+//! - `approle_secret_ids`: `id, approle_id, hash, expires_at, revoked_at`;
 //! - `sessions`: `token_hash, user_id, created_at` (not `last_seen_at`, which
 //!   every page may move; a session ends by time measured from `created_at` too).
 //!
@@ -66,13 +68,23 @@ pub const TOKENS: Table = Table {
     covered: &["id", "name", "token_hash", "namespace", "expires_at", "revoked_at"],
     key: &["id"],
 };
+pub const APPROLES: Table = Table {
+    name: "approles",
+    covered: &["id", "name", "role_id", "namespace", "token_ttl", "revoked_at"],
+    key: &["id"],
+};
+pub const SECRET_IDS: Table = Table {
+    name: "approle_secret_ids",
+    covered: &["id", "approle_id", "hash", "expires_at", "revoked_at"],
+    key: &["id"],
+};
 pub const SESSIONS: Table =
     Table { name: "sessions", covered: &["token_hash", "user_id", "created_at"], key: &["token_hash"] };
 
 /// The covered tables a database carries for good (sealed once, checked at
 /// restore). Sessions are checked where they are used; a copy's never come
 /// back (restore deletes them, `store copy` leaves them).
-pub const TABLES: [&Table; 3] = [&USERS, &GRANTS, &TOKENS];
+pub const TABLES: [&Table; 5] = [&USERS, &GRANTS, &TOKENS, &APPROLES, &SECRET_IDS];
 
 impl Table {
     /// How many values [`Table::columns`] selects.

@@ -136,15 +136,16 @@ pub fn create<S: Sql + ?Sized>(
     view_of(db, name, stamp.at)
 }
 
-/// Every token, live ones first, newest first within each group.
+/// Every token made by hand, live ones first, newest first within each
+/// group. Logins' tokens are not listed (`approles::list` counts them).
 pub fn list<S: Sql + ?Sized>(db: &S, now: Timestamp) -> Result<Vec<TokenView>> {
     let mut list = Vec::new();
     db.query_each(
         &format!(
-            "SELECT {VIEW_COLUMNS} FROM tokens
+            "SELECT {VIEW_COLUMNS} FROM tokens WHERE substr(name, 1, length(?2)) <> ?2
              ORDER BY revoked_at IS NOT NULL, COALESCE(expires_at <= ?1, FALSE), created_at DESC, id DESC"
         ),
-        &[now.0.into()],
+        &[now.0.into(), crate::domain::token::LOGIN_PREFIX.into()],
         &mut |r| {
             list.push(view_from(r)?);
             Ok(())

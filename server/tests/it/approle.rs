@@ -1,0 +1,212 @@
+//! AppRole logins (`POST /v1/auth/approle/login`), by the clients that exist:
+//! hvac's `auth.approle.login` and `bao write auth/approle/login` (installed
+//! by `scripts/setup.sh`), and the `strongroom approle` commands that make the
+//! roles. Refusals say nothing of which part was wrong; revoking ends logins.
+
+use crate::common::{start, strongroom, text, Server};
+use serde_json::Value;
+use std::{collections::HashMap, path::PathBuf, process::Output};
+
+fn pyenv() -> PathBuf {
+    PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/strongroom/pyenv/bin")
+}
+
+async fn run(mut command: std::process::Command) -> Output {
+    tokio::task::spawn_blocking(move || command.output().unwrap()).await.unwrap()
+}
+
+/// `strongroom ARGS` on the server's store, off the runtime.
+async fn cli(s: &Server, args: &[&str]) -> Output {
+    let (args, dir, key): (Vec<String>, _, _) =
+        (args.iter().map(|a| a.to_string()).collect(), s.dir.path().to_owned(), s.root_key.clone());
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        strongroom(&args, &dir, &key)
+    })
+    .await
+    .unwrap()
+}
+
+/// The `name value` lines `approle create` and `approle secret-id` print.
+fn fields(out: &Output) -> HashMap<String, String> {
+    assert!(out.status.success(), "{}", text(out));
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_once(char::is_whitespace).map(|(k, v)| (k.to_owned(), v.trim().to_owned())))
+        .collect()
+}
+
+async fn setup(ttls: &[&str]) -> (Server, HashMap<String, String>) {
+    let s = start().await;
+    s.secrets("company", &[("SHARED", "from the parent")]).await;
+    s.secrets("company.team", &[("DB_PASSWORD", "team password")]).await;
+    s.secrets("company.other", &[("OTHER", "not for the team")]).await;
+    let mut args = vec!["approle", "create", "deploy", "--namespace", "company.team"];
+    args.extend(ttls);
+    let role = fields(&cli(&s, &args).await);
+    (s, role)
+}
+
+async fn login(s: &Server, role_id: &str, secret_id: &str) -> (u16, Value) {
+    let res = reqwest::Client::new()
+        .post(format!("{}/v1/auth/approle/login", s.base))
+        .json(&serde_json::json!({ "role_id": role_id, "secret_id": secret_id }))
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+async fn read(s: &Server, token: &str, path: &str) -> u16 {
+    let res = reqwest::Client::new()
+        .get(format!("{}/v1/secret/data/{path}", s.base))
+        .header("X-Vault-Token", token)
+        .send()
+        .await
+        .unwrap();
+    res.status().as_u16()
+}
+
+const HVAC: &str = r#"
+import hvac, json, os
+url = os.environ["URL"]
+c = hvac.Client(url=url)
+login = c.auth.approle.login(role_id=os.environ["ROLE_ID"], secret_id=os.environ["SECRET_ID"])
+out = {"ttl": login["auth"]["lease_duration"], "role": login["auth"]["metadata"]["role_name"]}
+out["data"] = c.secrets.kv.v2.read_secret_version(path="company/team", mount_point="secret", raise_on_deleted_version=True)["data"]["data"]
+try:
+    c.secrets.kv.v2.read_secret_version(path="company/other", mount_point="secret", raise_on_deleted_version=True)
+    out["other"] = "read"
+except hvac.exceptions.Forbidden:
+    out["other"] = "forbidden"
+try:
+    hvac.Client(url=url).auth.approle.login(role_id=os.environ["ROLE_ID"], secret_id="srs_wrong")
+    out["wrong"] = "logged in"
+except hvac.exceptions.InvalidRequest as e:
+    out["wrong"] = str(e)
+print(json.dumps(out))
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hvac_and_the_bao_cli_log_in_and_read_as_the_role() {
+    let (s, role) = setup(&["--token-ttl", "15m"]).await;
+    let (role_id, secret_id) = (&role["role_id"], &role["secret_id"]);
+    assert!(secret_id.starts_with("srs_") && role_id.len() == 36, "{role:?}");
+
+    let mut hvac = std::process::Command::new(pyenv().join("python"));
+    hvac.args(["-c", HVAC]).env("URL", &s.base).env("ROLE_ID", role_id).env("SECRET_ID", secret_id);
+    let out = run(hvac).await;
+    assert!(out.status.success(), "{}", text(&out));
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["role"], "deploy");
+    assert!((899..=900).contains(&json["ttl"].as_i64().unwrap()), "{json}");
+    assert_eq!(json["data"], serde_json::json!({ "DB_PASSWORD": "team password", "SHARED": "from the parent" }));
+    assert_eq!(json["other"], "forbidden");
+    assert!(json["wrong"].as_str().unwrap().contains("invalid role or secret ID"), "{json}");
+
+    // The bao CLI: `write` is a PUT; then a read with the token it got.
+    let bao = |args: &[&str], token: Option<&str>| {
+        let mut c = std::process::Command::new(pyenv().join("bao"));
+        c.args(args).env("BAO_ADDR", &s.base).env("HOME", s.dir.path()).env_remove("BAO_TOKEN");
+        if let Some(token) = token {
+            c.env("BAO_TOKEN", token);
+        }
+        c
+    };
+    let (role_arg, secret_arg) = (format!("role_id={role_id}"), format!("secret_id={secret_id}"));
+    let out = run(bao(&["write", "-format=json", "auth/approle/login", &role_arg, &secret_arg], None)).await;
+    assert!(out.status.success(), "{}", text(&out));
+    let auth: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let token = auth["auth"]["client_token"].as_str().unwrap().to_owned();
+    let out = run(bao(&["kv", "get", "-field=DB_PASSWORD", "-mount=secret", "company/team"], Some(&token))).await;
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "team password", "{}", text(&out));
+
+    // Audited as the role; the logins' tokens are not listed one by one.
+    let actors =
+        s.texts("SELECT actor || ' ' || action || ' ' || outcome FROM audit WHERE actor LIKE 'approle:%'").await;
+    assert!(actors.iter().filter(|a| a.starts_with("approle:deploy approle.login ok")).count() == 2, "{actors:?}");
+    assert!(actors.iter().any(|a| a.starts_with("approle:deploy secret.read ok")), "{actors:?}");
+    assert!(actors.iter().any(|a| a.contains("refused: unknown secret id")), "{actors:?}");
+    let listed = s.state.db.read(|c| app::ssr::store::tokens::list(c, app::ssr::clock::now())).await.unwrap();
+    assert!(listed.is_empty(), "login tokens are counted per role, not listed: {listed:?}");
+    let out = cli(&s, &["approle", "list"]).await;
+    let line = String::from_utf8_lossy(&out.stdout).lines().find(|l| l.starts_with("deploy")).unwrap().to_owned();
+    assert!(line.split_whitespace().rev().nth(1) == Some("2"), "two live logins: {line}");
+    // Neither the secret id nor a login's token is stored in clear (SQLite: the files).
+    let files: Vec<Vec<u8>> = s.db_files().iter().map(|f| std::fs::read(f).unwrap_or_default()).collect();
+    for needle in [secret_id.as_str(), token.as_str()] {
+        assert!(!files.iter().any(|f| f.windows(needle.len()).any(|w| w == needle.as_bytes())), "{needle} in clear");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_say_nothing_and_revoking_ends_what_was_given() {
+    let (s, role) = setup(&["--token-ttl", "2s", "--secret-id-ttl", "30d"]).await;
+    let (role_id, secret_id) = (role["role_id"].clone(), role["secret_id"].clone());
+    // Wrong secret, unknown role, missing field, another role's secret: one answer.
+    let other = fields(&cli(&s, &["approle", "create", "other", "--namespace", "company.other"]).await);
+    for (r, sid) in [
+        (role_id.as_str(), "srs_guess"),
+        ("00000000-0000-4000-8000-000000000000", secret_id.as_str()),
+        (role_id.as_str(), other["secret_id"].as_str()),
+    ] {
+        let (status, body) = login(&s, r, sid).await;
+        assert_eq!((status, body), (400, serde_json::json!({ "errors": ["invalid role or secret ID"] })));
+    }
+    let outcomes = s.texts("SELECT outcome FROM audit WHERE action = 'approle.login' ORDER BY id").await;
+    assert_eq!(
+        outcomes,
+        ["refused: unknown secret id", "refused: unknown role id", "refused: the secret id belongs to another role"]
+    );
+
+    // A login's token lives for the role's TTL, then reads are refused.
+    let (status, body) = login(&s, &role_id, &secret_id).await;
+    assert_eq!(status, 200, "{body}");
+    let token = body["auth"]["client_token"].as_str().unwrap().to_owned();
+    assert!(token.starts_with("sr_") && body["auth"]["accessor"].as_str().unwrap().len() == 36);
+    assert_eq!(read(&s, &token, "company/team").await, 200);
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    assert_eq!(read(&s, &token, "company/team").await, 403, "expired");
+
+    // A revoked secret id no longer logs in; another one does.
+    let out = cli(&s, &["approle", "secret-id", "revoke", "deploy", &role["secret_id_accessor"]]).await;
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(login(&s, &role_id, &secret_id).await.0, 400);
+    let fresh = fields(&cli(&s, &["approle", "secret-id", "deploy"]).await);
+    let (status, body) = login(&s, &role_id, &fresh["secret_id"]).await;
+    assert_eq!(status, 200, "{body}");
+    let live = body["auth"]["client_token"].as_str().unwrap().to_owned();
+
+    // Revoking the role ends its live logins at once, and any new one.
+    let out = cli(&s, &["approle", "revoke", "deploy"]).await;
+    assert!(text(&out).contains("1 live login token"), "{}", text(&out));
+    assert_eq!(read(&s, &live, "company/team").await, 403);
+    assert_eq!(login(&s, &role_id, &fresh["secret_id"]).await.0, 400);
+    // Names typed by people cannot pass for a login's.
+    let out = cli(&s, &["token", "create", "approle.deploy.x", "--namespace", "company"]).await;
+    assert!(!out.status.success() && text(&out).contains("approle."), "{}", text(&out));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_role_changed_without_the_root_key_logs_nobody_in() {
+    let (s, role) = setup(&[]).await;
+    assert_eq!(login(&s, &role["role_id"], &role["secret_id"]).await.0, 200);
+    // Someone with write access to the database widens the role's scope.
+    s.sql("UPDATE approles SET namespace = '*'");
+    assert_eq!(login(&s, &role["role_id"], &role["secret_id"]).await.0, 400);
+    assert_eq!(s.last_outcome().await, "refused: the role's row was changed without the root key");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_logins_are_throttled_per_client() {
+    let (s, role) = setup(&[]).await;
+    let mut statuses = Vec::new();
+    for _ in 0..60 {
+        statuses.push(login(&s, &role["role_id"], "srs_guess").await.0);
+    }
+    assert!(statuses[..50].iter().all(|&c| c == 400), "{statuses:?}");
+    assert!(statuses[50..].iter().all(|&c| c == 429), "{statuses:?}");
+    // Throttled attempts write no entries (a flood costs no fsyncs).
+    assert_eq!(s.number("SELECT count(*) FROM audit WHERE action = 'approle.login'").await, 50);
+}
