@@ -1,7 +1,9 @@
 //! `strongroom get | export | run`: a workload's side, against a running
 //! server with a token. The token comes from `--token-file` /
 //! `STRONGROOM_TOKEN_FILE` (it then stays out of shell history and `ps`) or
-//! `STRONGROOM_TOKEN` / `--token`. HTTPS servers work (rustls, the system's
+//! `STRONGROOM_TOKEN` / `--token`; or from an AppRole login with
+//! `STRONGROOM_ROLE_ID` and `STRONGROOM_SECRET_ID_FILE` (a short-lived token,
+//! for this command only). HTTPS servers work (rustls, the system's
 //! CAs, or `--ca-file` for a private CA). Nothing here prints a value except
 //! `get` and `export`, to standard output, which is what they are for.
 
@@ -23,6 +25,12 @@ pub struct Remote {
     /// A file holding the token.
     #[arg(long, env = "STRONGROOM_TOKEN_FILE")]
     pub token_file: Option<PathBuf>,
+    /// Log in as this AppRole instead of holding a token (with --secret-id-file).
+    #[arg(long, env = "STRONGROOM_ROLE_ID")]
+    pub role_id: Option<String>,
+    /// A file holding the AppRole's secret id.
+    #[arg(long, env = "STRONGROOM_SECRET_ID_FILE")]
+    pub secret_id_file: Option<PathBuf>,
     /// A PEM file of CA certificates to trust besides the system's (a private CA).
     #[arg(long, env = "STRONGROOM_CA_FILE")]
     pub ca_file: Option<PathBuf>,
@@ -81,19 +89,64 @@ fn fail(message: impl Into<String>) -> RunError {
     RunError::User(message.into())
 }
 
+/// The first line of a file holding a credential, trimmed.
+fn read_secret(path: &std::path::Path, what: &str) -> Result<Zeroizing<String>, RunError> {
+    let text = Zeroizing::new(
+        std::fs::read_to_string(path)
+            .map_err(|e| fail(format!("cannot read the {what} file {}: {e}", path.display())))?,
+    );
+    Ok(Zeroizing::new(text.trim().to_owned()))
+}
+
 impl Remote {
-    fn token(&self) -> Result<Zeroizing<String>, RunError> {
+    /// The token to present: the one given, or one from an AppRole login.
+    async fn token(&self, client: &reqwest::Client, base: &str) -> Result<Zeroizing<String>, RunError> {
+        let given = self.token.is_some() || self.token_file.is_some();
+        match (&self.role_id, &self.secret_id_file) {
+            (None, None) => self.given_token(),
+            _ if given => Err(fail("give a token or an AppRole (STRONGROOM_ROLE_ID), not both")),
+            (Some(role_id), Some(path)) => self.login(client, base, role_id, &read_secret(path, "secret id")?).await,
+            (Some(_), None) => Err(fail("an AppRole login needs its secret id: set STRONGROOM_SECRET_ID_FILE")),
+            (None, Some(_)) => Err(fail("a secret id needs its AppRole: set STRONGROOM_ROLE_ID")),
+        }
+    }
+
+    /// `POST /v1/auth/approle/login`; the short-lived token it answers with.
+    async fn login(
+        &self,
+        client: &reqwest::Client,
+        base: &str,
+        role_id: &str,
+        secret_id: &str,
+    ) -> Result<Zeroizing<String>, RunError> {
+        let body = serde_json::json!({ "role_id": role_id.trim(), "secret_id": secret_id });
+        let res = client
+            .post(format!("{base}/v1/auth/approle/login"))
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| fail(format!("cannot reach {base}: {}", without_url(&e))))?;
+        let status = res.status();
+        let answer: serde_json::Value = res.json().await.unwrap_or_default();
+        match answer["auth"]["client_token"].as_str() {
+            Some(token) if status.is_success() => Ok(Zeroizing::new(token.to_owned())),
+            _ => {
+                let why =
+                    answer["errors"][0].as_str().map_or_else(|| format!("the server answered {status}"), printable);
+                Err(fail(format!("the AppRole login was refused: {why}")))
+            }
+        }
+    }
+
+    fn given_token(&self) -> Result<Zeroizing<String>, RunError> {
         match (&self.token, &self.token_file) {
             (Some(_), Some(_)) => Err(fail("give the token once: --token/STRONGROOM_TOKEN or --token-file")),
             (Some(token), None) => Ok(Zeroizing::new(token.trim().to_owned())),
-            (None, Some(path)) => {
-                let text = Zeroizing::new(
-                    std::fs::read_to_string(path)
-                        .map_err(|e| fail(format!("cannot read the token file {}: {e}", path.display())))?,
-                );
-                Ok(Zeroizing::new(text.trim().to_owned()))
-            }
-            (None, None) => Err(fail("no token: set STRONGROOM_TOKEN_FILE or STRONGROOM_TOKEN (or --token-file)")),
+            (None, Some(path)) => read_secret(path, "token"),
+            (None, None) => Err(fail(
+                "no token: set STRONGROOM_TOKEN_FILE or STRONGROOM_TOKEN (or --token-file), \
+                 or STRONGROOM_ROLE_ID and STRONGROOM_SECRET_ID_FILE",
+            )),
         }
     }
 
@@ -124,9 +177,9 @@ impl Remote {
                  (STRONGROOM_ALLOW_HTTP=true) on a network you trust"
             )));
         }
-        let token = self.token()?;
-        let res = self
-            .client()?
+        let client = self.client()?;
+        let token = self.token(&client, base).await?;
+        let res = client
             .get(format!("{base}{path}"))
             .bearer_auth(token.as_str())
             .send()
@@ -219,7 +272,8 @@ pub fn code_loading_help() -> String {
          command is refused, nothing runs):\n  - keys that can make a program run other code, compared without \
          regard to case:\n    {}\n  - keys already set in this command's own environment (a secret must not \
          silently replace them).\n  Keys named with --only count as allowed.\n\
-         The command never receives STRONGROOM_TOKEN or STRONGROOM_TOKEN_FILE.\n\
+         The command never receives STRONGROOM_TOKEN, STRONGROOM_TOKEN_FILE, STRONGROOM_ROLE_ID, \
+         STRONGROOM_SECRET_ID_FILE or a login's token.\n\
          Anyone who may edit NAMESPACE or any namespace above it chooses these values: pin what run sets with --only.",
         app::domain::env_name::family(),
     )
@@ -303,10 +357,13 @@ pub async fn run(remote: &Remote, ns: &str, selection: &Selection, command: Vec<
     let chosen = selection.choose(secrets, |name| std::env::var_os(name).is_some())?;
     let mut child = std::process::Command::new(program);
     child.args(args);
-    // Neither the token nor a root key this shell may hold goes to the command.
+    // No credential this shell may hold goes to the command: not the token,
+    // not the AppRole's ids, not a root key (the login's token never was in it).
+    const KEPT_BACK: [&str; 5] =
+        ["STRONGROOM_TOKEN", "STRONGROOM_MASTER_KEY", "STRONGROOM_ROLE_ID", "STRONGROOM_SECRET_ID", "STRONGROOM_JWT"];
     for (name, _) in std::env::vars_os() {
         let upper = name.to_string_lossy().to_ascii_uppercase();
-        if upper.starts_with("STRONGROOM_TOKEN") || upper.starts_with("STRONGROOM_MASTER_KEY") {
+        if KEPT_BACK.iter().any(|p| upper.starts_with(p)) {
             child.env_remove(name);
         }
     }

@@ -210,3 +210,84 @@ async fn failed_logins_are_throttled_per_client() {
     // Throttled attempts write no entries (a flood costs no fsyncs).
     assert_eq!(s.number("SELECT count(*) FROM audit WHERE action = 'approle.login'").await, 50);
 }
+
+/// OpenBao Agent's `approle` auto-auth (the Kubernetes sidecar injector and
+/// most VM set-ups use this agent): it logs in with the role id and secret id
+/// files, renders a template from the KV v2 surface, and deletes the secret id
+/// file after reading it (its default). The read is audited as the role.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openbao_agent_logs_in_with_approle_and_renders_a_template() {
+    let (s, role) = setup(&[]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (role_file, secret_file, out_file) =
+        (dir.path().join("role-id"), dir.path().join("secret-id"), dir.path().join("rendered"));
+    std::fs::write(&role_file, &role["role_id"]).unwrap();
+    std::fs::write(&secret_file, &role["secret_id"]).unwrap();
+    let config = format!(
+        r#"
+vault {{ address = "{base}" }}
+auto_auth {{
+  method "approle" {{
+    config = {{
+      role_id_file_path = "{role}"
+      secret_id_file_path = "{secret}"
+    }}
+  }}
+}}
+template {{
+  contents = "{{{{ with secret \"secret/data/company/team\" }}}}{{{{ .Data.data.DB_PASSWORD }}}}|{{{{ .Data.data.SHARED }}}}{{{{ end }}}}"
+  destination = "{out}"
+}}
+exit_after_auth = true
+"#,
+        base = s.base,
+        role = role_file.display(),
+        secret = secret_file.display(),
+        out = out_file.display()
+    );
+    let config_file = dir.path().join("agent.hcl");
+    std::fs::write(&config_file, config).unwrap();
+    let mut c = std::process::Command::new("timeout");
+    c.arg("60").arg(pyenv().join("bao")).arg("agent").arg(format!("-config={}", config_file.display()));
+    c.env("HOME", dir.path()).env_remove("BAO_TOKEN").env_remove("VAULT_TOKEN");
+    let out = run(c).await;
+    assert!(out.status.success(), "bao agent: {}", text(&out));
+    assert_eq!(std::fs::read_to_string(&out_file).unwrap(), "team password|from the parent");
+    assert!(!secret_file.exists(), "the agent removes the secret id file after reading it");
+    let reads = s.texts("SELECT actor || ' ' || key FROM audit WHERE action = 'secret.read' ORDER BY key").await;
+    assert_eq!(reads, ["approle:deploy DB_PASSWORD", "approle:deploy SHARED"]);
+    let trail = s.texts("SELECT actor || outcome || client || key FROM audit").await.concat();
+    assert!(!trail.contains(&role["secret_id"]));
+}
+
+/// `strongroom get | run` log in by themselves with `STRONGROOM_ROLE_ID` and
+/// `STRONGROOM_SECRET_ID_FILE`; the command `run` starts receives neither,
+/// nor the login's token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn get_and_run_log_in_with_an_approle_and_keep_it_from_the_command() {
+    let (s, role) = setup(&[]).await;
+    let dir = tempfile::tempdir().unwrap();
+    let secret_file = dir.path().join("secret-id");
+    std::fs::write(&secret_file, format!("{}\n", role["secret_id"])).unwrap();
+    let workload = |args: &[&str]| {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_strongroom"));
+        c.args(args).env("STRONGROOM_SERVER", &s.base).env("RUST_LOG", "warn");
+        c.env("STRONGROOM_ROLE_ID", &role["role_id"]).env("STRONGROOM_SECRET_ID_FILE", &secret_file);
+        c.env_remove("STRONGROOM_TOKEN").env_remove("STRONGROOM_TOKEN_FILE");
+        c
+    };
+    let out = run(workload(&["get", "company.team", "DB_PASSWORD"])).await;
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "team password", "{}", text(&out));
+    let show = r#"printf '%s|' "$DB_PASSWORD"; env | grep -c -e ROLE_ID -e SECRET_ID -e '=srs_' -e '=sr_' || true"#;
+    let out = run(workload(&["run", "company.team", "--", "sh", "-c", show])).await;
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "team password|0", "{}", text(&out));
+    // A wrong secret id: a plain refusal, nothing run.
+    std::fs::write(&secret_file, "srs_wrong").unwrap();
+    let out = run(workload(&["run", "company.team", "--", "sh", "-c", "echo ran"])).await;
+    assert!(!out.status.success() && !String::from_utf8_lossy(&out.stdout).contains("ran"));
+    assert!(text(&out).contains("the AppRole login was refused: invalid role or secret ID"), "{}", text(&out));
+    // A token and an AppRole at once is a mistake, said so.
+    let mut both = workload(&["get", "company.team", "DB_PASSWORD"]);
+    both.env("STRONGROOM_TOKEN", "sr_x");
+    assert!(text(&run(both).await).contains("not both"));
+}
