@@ -2,6 +2,7 @@
 //! endpoint with a stable URL under `/api`, and each follows one shape:
 //! identify the caller → parse arguments → store work → map the error.
 
+pub mod approles;
 pub mod audit;
 pub mod import;
 pub mod namespaces;

@@ -240,6 +240,43 @@ impl TokenView {
     }
 }
 
+/// An AppRole as lists show it: never a secret id.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppRoleView {
+    pub name: TokenName,
+    pub role_id: String,
+    pub scope: Scope,
+    /// Seconds (see [`Ttl`]).
+    pub token_ttl: i64,
+    /// Seconds; 0 is never.
+    pub secret_id_ttl: i64,
+    pub created_at: Timestamp,
+    pub created_by: String,
+    pub revoked_at: Option<Timestamp>,
+    /// Secret ids neither revoked nor expired.
+    pub live_secret_ids: i64,
+    /// Login tokens neither revoked nor expired.
+    pub live_logins: i64,
+}
+
+/// A secret id just issued for an AppRole: the only time it is shown.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct NewSecretId {
+    pub role: TokenName,
+    pub role_id: String,
+    pub scope: Scope,
+    pub secret_id: String,
+    /// Names the secret id (to revoke it) without being it.
+    pub accessor: String,
+    pub expires_at: Option<Timestamp>,
+}
+
+impl Drop for NewSecretId {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.secret_id);
+    }
+}
+
 /// The answer to creating a token: the only time the token is shown.
 #[derive(Clone, Serialize, Deserialize)]
 pub struct NewToken {

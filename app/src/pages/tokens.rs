@@ -4,9 +4,13 @@
 
 use super::{LoadError, Loading};
 use crate::{
+    api::approles::{list_approles, reveal_secret_id, CreateApprole, IssueSecretId, RevokeApprole, RevokeSecretId},
     api::tokens::{list_tokens, reveal_token, CreateToken, RevokeToken},
     components::{error_of, settled, this_origin, typed, CopyButton, FieldError, FormError, SubmitButton},
-    domain::{token::NewToken, Timestamp, TokenView},
+    domain::{
+        token::{AppRoleView, NewSecretId, NewToken, Ttl},
+        Timestamp, TokenView,
+    },
 };
 use leptos::{prelude::*, server_fn::ServerFn};
 use leptos_meta::Title;
@@ -76,6 +80,192 @@ pub fn TokensPage() -> impl IntoView {
                 <SubmitButton url=CreateToken::url() back=TOKENS.to_owned()>"Create token"</SubmitButton>
             </ActionForm>
         </section>
+        <AppRoles/>
+    }
+}
+
+/// AppRoles: workloads log in with a role id and a secret id for a
+/// short-lived token, instead of holding a token for ever.
+#[component]
+fn AppRoles() -> impl IntoView {
+    let query = settled(use_query_map());
+    let issued = move || query.read().get("issued").unwrap_or_default();
+    let create = ServerAction::<CreateApprole>::new();
+    let (another, revoke, revoke_secret) = (
+        ServerAction::<IssueSecretId>::new(),
+        ServerAction::<RevokeApprole>::new(),
+        ServerAction::<RevokeSecretId>::new(),
+    );
+    let roles = Resource::new(|| (), |_| list_approles());
+    let fresh = Resource::new(issued, |id| async move {
+        if id.is_empty() {
+            Ok(None)
+        } else {
+            reveal_secret_id(id).await.map(Some)
+        }
+    });
+    let create_error = error_of(create);
+    let (another_error, revoke_error, revoke_secret_error) =
+        (error_of(another), error_of(revoke), error_of(revoke_secret));
+    view! {
+        <h2 id="approles">"AppRoles"</h2>
+        <p class="hint">"A workload logs in with a role id and a secret id (Vault's AppRole: hvac, the bao CLI and \
+            agent, strongroom run) and gets a token that lives an hour or less. Its reads are audited as approle:NAME."</p>
+        <Suspense>
+            {move || Suspend::new(async move {
+                match fresh.await {
+                    Ok(Some(Some(new))) => view! { <RevealedSecretId new/> }.into_any(),
+                    Ok(Some(None)) => view! {
+                        <p class="banner" role="status">"That secret id was already shown. A secret id is shown only \
+                            once: if it was not copied, revoke it and issue another."</p>
+                    }.into_any(),
+                    Ok(None) => ().into_any(),
+                    Err(error) => view! { <LoadError error/> }.into_any(),
+                }
+            })}
+        </Suspense>
+        <FormError error=another_error/>
+        <FormError error=revoke_error/>
+        <FormError error=revoke_secret_error/>
+        <Suspense fallback=Loading>
+            {move || Suspend::new(async move {
+                match roles.await {
+                    Ok(list) if list.is_empty() => view! { <p class="muted">"No AppRoles yet."</p> }.into_any(),
+                    Ok(list) => view! { <AppRoleTable list another revoke revoke_secret/> }.into_any(),
+                    Err(error) => view! { <LoadError error/> }.into_any(),
+                }
+            })}
+        </Suspense>
+        <section class="panel">
+            <h2>"Create an AppRole"</h2>
+            <ActionForm action=create>
+                <label for="approle-name">"Name"</label>
+                <input id="approle-name" name="name" value=typed(CreateApprole::url(), &[], "name") required placeholder="deploy-prod" autocomplete="off" spellcheck="false"/>
+                <FieldError error=create_error field="name" id="approle-name-error".into()/>
+                <label for="approle-namespace">"Namespace"</label>
+                <input id="approle-namespace" name="namespace" value=typed(CreateApprole::url(), &[], "namespace") required placeholder="company.team, or * for every namespace" autocomplete="off"/>
+                <FieldError error=create_error field="namespace" id="approle-namespace-error".into()/>
+                <label for="approle-token-ttl">"Token lifetime"</label>
+                <input id="approle-token-ttl" name="token_ttl" value=typed(CreateApprole::url(), &[], "token_ttl") placeholder="1h (15m … 24h)" autocomplete="off"/>
+                <FieldError error=create_error field="token_ttl" id="approle-token-ttl-error".into()/>
+                <label for="approle-secret-id-ttl">"Secret id lifetime"</label>
+                <input id="approle-secret-id-ttl" name="secret_id_ttl" value=typed(CreateApprole::url(), &[], "secret_id_ttl") placeholder="30d, up to 366d, or never" autocomplete="off"/>
+                <FieldError error=create_error field="secret_id_ttl" id="approle-secret-id-ttl-error".into()/>
+                <FormError error=create_error fields=&["name", "namespace", "token_ttl", "secret_id_ttl"]/>
+                <SubmitButton url=CreateApprole::url() back=TOKENS.to_owned()>"Create AppRole"</SubmitButton>
+            </ActionForm>
+        </section>
+    }
+}
+
+/// The one time a secret id is shown, with its role id and snippets.
+#[component]
+fn RevealedSecretId(new: NewSecretId) -> impl IntoView {
+    let origin = this_origin();
+    let ns = match new.scope.as_str() {
+        "" => "your.namespace".to_owned(),
+        scope => scope.to_owned(),
+    };
+    let (role_id, secret_id) = (new.role_id.clone(), new.secret_id.clone());
+    let snippets = [
+        (
+            "snippet-approle-run",
+            "Run a command with its secrets",
+            format!(
+                "STRONGROOM_SERVER={origin} STRONGROOM_ROLE_ID={role_id} \\\n  STRONGROOM_SECRET_ID_FILE=/run/secrets/secret-id strongroom run {ns} -- ./your-job"
+            ),
+        ),
+        (
+            "snippet-approle-bao",
+            "Vault / OpenBao clients",
+            format!("VAULT_ADDR={origin}\nbao write auth/approle/login role_id={role_id} secret_id=@/run/secrets/secret-id"),
+        ),
+    ];
+    view! {
+        <section class="panel reveal" role="status" aria-label="New secret id">
+            <h2>{format!("A secret id for AppRole {}", new.role)}</h2>
+            <p><strong>"Copy it now: it is shown only this once."</strong>" Strongroom keeps only its hash. It expires "
+                {when(new.expires_at, "never")}"."</p>
+            <label for="new-role-id">"Role id (not secret)"</label>
+            <div class="token-row">
+                <input id="new-role-id" readonly value=role_id.clone() class="token" spellcheck="false" autocomplete="off"/>
+                <CopyButton from="new-role-id".to_owned() what="the role id".to_owned()/>
+            </div>
+            <label for="new-secret-id">"Secret id"</label>
+            <div class="token-row">
+                <input id="new-secret-id" data-testid="new-secret-id" readonly value=secret_id class="token" spellcheck="false" autocomplete="off"/>
+                <CopyButton from="new-secret-id".to_owned() what="the secret id".to_owned()/>
+            </div>
+            <p class="hint">{format!("Its accessor (to revoke it): {}", new.accessor)}</p>
+            <h3>"Ready to paste"</h3>
+            <dl class="snippets">
+                {snippets.into_iter().map(|(id, label, text)| view! {
+                    <dt>{label}</dt>
+                    <dd><pre tabindex="0"><code id=id>{text}</code></pre>
+                        <CopyButton from=id.to_owned() what=format!("the {label} snippet")/></dd>
+                }).collect_view()}
+            </dl>
+        </section>
+    }
+}
+
+#[component]
+fn AppRoleTable(
+    list: Vec<AppRoleView>,
+    another: ServerAction<IssueSecretId>,
+    revoke: ServerAction<RevokeApprole>,
+    revoke_secret: ServerAction<RevokeSecretId>,
+) -> impl IntoView {
+    view! {
+        <table aria-label="AppRoles">
+            <thead><tr>
+                <th scope="col">"Name"</th><th scope="col">"Role id"</th><th scope="col">"Scope"</th>
+                <th scope="col">"Token lifetime"</th><th scope="col">"Secret ids"</th><th scope="col">"Live logins"</th>
+                <th scope="col">"Status"</th><th scope="col">"Actions"</th>
+            </tr></thead>
+            <tbody>
+                {list.into_iter().map(|r| {
+                    let name = r.name.to_string();
+                    let live = r.revoked_at.is_none();
+                    let status = if live { "active".to_owned() } else { format!("revoked {}", when(r.revoked_at, "")) };
+                    let accessor_id = format!("accessor-{name}");
+                    let labels = (
+                        format!("New secret id for {name}"),
+                        format!("Accessor of the {name} secret id to revoke"),
+                        format!("Revoke that secret id of {name}"),
+                        format!("Revoke {name}"),
+                    );
+                    let (n1, n2, n3) = (name.clone(), name.clone(), name.clone());
+                    view! {
+                        <tr class:inherited=!live>
+                            <td>{name}</td>
+                            <td><code>{r.role_id.clone()}</code></td>
+                            <td>{r.scope.to_string()}</td>
+                            <td>{Ttl(r.token_ttl).to_string()}</td>
+                            <td>{format!("{} live, each for {}", r.live_secret_ids, Ttl(r.secret_id_ttl))}</td>
+                            <td>{r.live_logins}</td>
+                            <td>{status}</td>
+                            <td>{live.then(|| view! {
+                                <ActionForm action=another>
+                                    <input type="hidden" name="name" value=n1/>
+                                    <SubmitButton url=IssueSecretId::url() class="small" back=TOKENS.to_owned()>{labels.0}</SubmitButton>
+                                </ActionForm>
+                                <ActionForm action=revoke_secret>
+                                    <input type="hidden" name="name" value=n2/>
+                                    <label for=accessor_id.clone() class="visually-hidden">{labels.1}</label>
+                                    <input id=accessor_id.clone() name="accessor" required placeholder="accessor" autocomplete="off" spellcheck="false" class="small"/>
+                                    <SubmitButton url=RevokeSecretId::url() class="small" back=TOKENS.to_owned()>{labels.2}</SubmitButton>
+                                </ActionForm>
+                                <ActionForm action=revoke>
+                                    <input type="hidden" name="name" value=n3/>
+                                    <SubmitButton url=RevokeApprole::url() class="small" back=TOKENS.to_owned()>{labels.3}</SubmitButton>
+                                </ActionForm>
+                            })}</td>
+                        </tr>
+                    }
+                }).collect_view()}
+            </tbody>
+        </table>
     }
 }
 

@@ -1,7 +1,10 @@
 //! `AppState`: what every request handler and server function shares.
 
 use crate::domain::UserId;
-use crate::domain::{token::NewToken, view::ImportPlan};
+use crate::domain::{
+    token::{NewSecretId, NewToken},
+    view::ImportPlan,
+};
 use crate::ssr::{
     audit::AuditKey,
     auth::devices::DeviceCookies,
@@ -138,6 +141,20 @@ impl Handed for NewToken {
         let fields = unframe(bytes)?;
         let (token, view) = (secret_text(fields.first()?)?, serde_json::from_slice(fields.get(1)?).ok()?);
         Some(NewToken { token: token.to_string(), view })
+    }
+}
+
+impl Handed for NewSecretId {
+    fn encode(&self) -> Option<Zeroizing<Vec<u8>>> {
+        // Names, ids and times as JSON; the secret id is framed as it is.
+        let rest = (&self.role, &self.role_id, &self.scope, &self.accessor, self.expires_at);
+        frame(&[self.secret_id.as_bytes(), &serde_json::to_vec(&rest).ok()?])
+    }
+    fn decode(bytes: &[u8]) -> Option<Self> {
+        let fields = unframe(bytes)?;
+        let secret_id = secret_text(fields.first()?)?;
+        let (role, role_id, scope, accessor, expires_at) = serde_json::from_slice(fields.get(1)?).ok()?;
+        Some(NewSecretId { role, role_id, scope, secret_id: secret_id.to_string(), accessor, expires_at })
     }
 }
 
@@ -383,6 +400,8 @@ pub struct Shared {
     pub refusals: Arc<Refusals>,
     /// New tokens waiting to be shown once (see [`Handover`]).
     pub new_tokens: Arc<Handover<NewToken>>,
+    /// A secret id just issued on `/admin/tokens`, shown once (like a new token).
+    pub new_secret_ids: Arc<Handover<NewSecretId>>,
     /// Parsed imports waiting to be applied, with their names-only plan.
     pub imports: Arc<Handover<(Pending, ImportPlan)>>,
     /// One-time confirmations shown on the page a post redirects to ("password
@@ -450,6 +469,7 @@ impl AppState {
         let keyring = Arc::new(unlocked.keyring);
         let shared = (source, &db, &keyring);
         let new_tokens = Handover::new(shared, "token", handovers::Limits::new(300, 256, 8, i64::MAX, true));
+        let new_secret_ids = Handover::new(shared, "secret-id", handovers::Limits::new(300, 256, 8, i64::MAX, true));
         // Pasted texts: at most 1 MiB each, 4 per user, 32 MiB in all; one user's never push out another's.
         let imports = Handover::new(shared, "import", handovers::Limits::new(900, 64, 4, 32 * 1024 * 1024, false));
         let notices = Handover::new(shared, "notice", handovers::Limits::new(300, 256, 4, i64::MAX, true));
@@ -464,6 +484,7 @@ impl AppState {
             reads,
             refusals,
             new_tokens,
+            new_secret_ids,
             notices,
             setup: Arc::default(),
             imports,

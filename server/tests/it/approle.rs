@@ -291,3 +291,61 @@ async fn get_and_run_log_in_with_an_approle_and_keep_it_from_the_command() {
     both.env("STRONGROOM_TOKEN", "sr_x");
     assert!(text(&run(both).await).contains("not both"));
 }
+
+/// The browser's side on `/admin/tokens` (forms, no JavaScript needed): an
+/// admin makes an AppRole and sees its secret id once; it logs in; another
+/// secret id, then the role revoked, from the same page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admins_make_and_revoke_approles_on_the_tokens_page() {
+    let s = start().await;
+    s.secrets("company.team", &[("DB_PASSWORD", "team password")]).await;
+    let admin = s.login("admin").await;
+    let form = [("name", "deploy"), ("namespace", "company.team"), ("token_ttl", "15m"), ("secret_id_ttl", "")];
+    let res = admin.post_page("approles/create", "/admin/tokens", &form).await;
+    assert_eq!(res.status(), 303);
+    let page = res.headers()["location"].to_str().unwrap().to_owned();
+    assert!(page.starts_with("/admin/tokens?issued="), "{page}");
+    let (status, _, body) = admin.get(&page).await;
+    assert_eq!(status, 200);
+    let secret_id = body.split("srs_").nth(1).map(|rest| format!("srs_{}", &rest[..43])).expect("the secret id, once");
+    let list = s.state.db.read(|c| app::ssr::store::approles::list(c, app::ssr::clock::now())).await.unwrap();
+    let role_id = list[0].role_id.clone();
+    assert!(body.contains(&role_id) && body.contains("deploy"));
+    assert_eq!(
+        (list[0].token_ttl, list[0].secret_id_ttl),
+        (900, 30 * 86_400),
+        "the lifetimes asked for, or the defaults"
+    );
+    let (_, _, again) = admin.get(&page).await;
+    assert!(!again.contains("srs_") && again.contains("already shown"), "shown twice");
+    assert_eq!(login(&s, &role_id, &secret_id).await.0, 200);
+
+    // Bad input gets a clear error and makes nothing.
+    let bad = [("name", "a.b"), ("namespace", "company"), ("token_ttl", "2d"), ("secret_id_ttl", "")];
+    let (status, body) = s.login("admin").await.call("approles/create", &bad).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body.to_string().contains("no '.'") && body.to_string().contains("at most 1d"), "{body}");
+
+    let res = admin.post_page("approles/secret_id", "/admin/tokens", &[("name", "deploy")]).await;
+    let page = res.headers()["location"].to_str().unwrap().to_owned();
+    let (_, _, body) = admin.get(&page).await;
+    let second = body.split("srs_").nth(1).map(|rest| format!("srs_{}", &rest[..43])).unwrap();
+    assert_ne!(second, secret_id);
+    let res = admin.post_page("approles/revoke", "/admin/tokens", &[("name", "deploy")]).await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(login(&s, &role_id, &second).await.0, 400);
+    let actions = s
+        .texts("SELECT action || ' ' || actor || ' ' || substr(outcome, 1, 7) FROM audit WHERE action LIKE 'approle.%' ORDER BY id")
+        .await;
+    assert_eq!(
+        actions,
+        [
+            "approle.create admin ok",
+            "approle.login approle:deploy ok",
+            "approle.create admin refused",
+            "approle.secret-id admin ok",
+            "approle.revoke admin ok",
+            "approle.login approle:deploy refused",
+        ]
+    );
+}

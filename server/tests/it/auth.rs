@@ -66,6 +66,12 @@ fn expectations() -> BTreeMap<&'static str, Needs> {
         ("/api/tokens/create", FullAdmin),
         ("/api/tokens/reveal", FullAdmin),
         ("/api/tokens/revoke", FullAdmin),
+        ("/api/approles/list", FullAdmin),
+        ("/api/approles/create", FullAdmin),
+        ("/api/approles/secret_id", FullAdmin),
+        ("/api/approles/reveal", FullAdmin),
+        ("/api/approles/revoke_secret_id", FullAdmin),
+        ("/api/approles/revoke", FullAdmin),
         ("/api/import/preview", Role(app::domain::Role::Editor)),
         ("/api/import/plan", Role(app::domain::Role::Editor)),
         ("/api/import/apply", Role(app::domain::Role::Editor)),
@@ -107,6 +113,10 @@ fn args(ns: &str) -> Vec<(&'static str, String)> {
         ("confirm", "K"),
         ("token", "no-such-setup-link"),
         ("days", "30"),
+        ("token_ttl", ""),
+        ("secret_id_ttl", ""),
+        ("accessor", "no-such-accessor"),
+        ("issued", "no-such-secret-id"),
     ]
     .into_iter()
     .map(|(k, v)| (k, v.to_owned()))

@@ -3,7 +3,9 @@
 
 use crate::error::AppError;
 use crate::ssr::db::sql::SqlError;
-use crate::ssr::store::{accounts::AccountError, import::ImportError, tokens::TokenError, StoreError};
+use crate::ssr::store::{
+    accounts::AccountError, approles::AppRoleError, import::ImportError, tokens::TokenError, StoreError,
+};
 
 /// Why a workload request is refused or failed. Both API surfaces map this to
 /// their own wire shapes; the text is safe to show (never a value or token).
@@ -156,6 +158,23 @@ pub fn account_error(err: AccountError) -> AppError {
         }
         AccountError::Database(e) if e.unavailable() => unavailable(&e),
         other => internal("accounts", &other),
+    }
+}
+
+/// Maps an AppRole failure to what the admin is told.
+pub fn approle_error(e: AppRoleError) -> AppError {
+    match e {
+        AppRoleError::NameTaken => {
+            AppError::conflict(Some("name"), "An AppRole with that name exists. Pick another name.")
+        }
+        AppRoleError::NotFound => AppError::NotFound("AppRole not found.".into()),
+        AppRoleError::Revoked => AppError::conflict(None, "That AppRole is revoked."),
+        AppRoleError::NoSuchSecretId => {
+            AppError::validation("accessor", "No live secret id of this AppRole has that accessor.")
+        }
+        AppRoleError::Database(e) => database_error("approles", &e),
+        AppRoleError::Token(e) => token_error(e),
+        other => internal("approles", &other),
     }
 }
 

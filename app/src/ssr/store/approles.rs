@@ -49,6 +49,9 @@ pub enum AppRoleError {
     Refused(&'static str),
     #[error("the system random number generator failed")]
     Random,
+    /// A new secret id could not be held for its one showing (nothing is made).
+    #[error("the new secret id could not be held for showing: {0}")]
+    Unshown(String),
     #[error(transparent)]
     Token(#[from] tokens::TokenError),
     #[error(transparent)]
@@ -57,27 +60,22 @@ pub enum AppRoleError {
     Database(#[from] SqlError),
 }
 
-type Result<T, E = AppRoleError> = std::result::Result<T, E>;
-
-/// An AppRole as lists show it: never a secret id.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct AppRoleView {
-    pub name: TokenName,
-    pub role_id: String,
-    pub scope: Scope,
-    pub token_ttl: i64,
-    pub secret_id_ttl: i64,
-    pub created_at: Timestamp,
-    pub created_by: String,
-    pub revoked_at: Option<Timestamp>,
-    /// Secret ids neither revoked nor expired.
-    pub live_secret_ids: i64,
-    /// Login tokens neither revoked nor expired.
-    pub live_logins: i64,
+impl From<super::StoreError> for AppRoleError {
+    fn from(e: super::StoreError) -> Self {
+        match e {
+            super::StoreError::Database(e) => Self::Database(e),
+            super::StoreError::Rows(e) => Self::Rows(e),
+            other => Self::Unshown(other.to_string()),
+        }
+    }
 }
 
+type Result<T, E = AppRoleError> = std::result::Result<T, E>;
+
+pub use crate::domain::token::AppRoleView;
+
 /// A secret id just issued: shown once, then only its hash is kept.
-pub struct NewSecretId {
+pub struct Issued {
     pub secret_id: Zeroizing<String>,
     /// Names the secret id (to revoke it) without being it.
     pub accessor: String,
@@ -154,7 +152,7 @@ pub fn create<S: Sql + ?Sized>(
     scope: &Scope,
     (token_ttl, secret_id_ttl): (i64, i64),
     stamp: Stamp<'_>,
-) -> Result<(AppRoleView, NewSecretId)> {
+) -> Result<(AppRoleView, Issued)> {
     // Two creates of one name at once: the unique index refuses the second.
     let inserted = db.execute(
         "INSERT INTO approles (name, role_id, namespace, token_ttl, secret_id_ttl, created_at, created_by)
@@ -191,12 +189,7 @@ fn live_role<S: Sql + ?Sized>(db: &S, rows: &RowKey, name: &TokenName) -> Result
 }
 
 /// Issues another secret id for live role `name`, expiring after the role's secret-id TTL.
-pub fn issue_secret_id<S: Sql + ?Sized>(
-    db: &S,
-    rows: &RowKey,
-    name: &TokenName,
-    stamp: Stamp<'_>,
-) -> Result<NewSecretId> {
+pub fn issue_secret_id<S: Sql + ?Sized>(db: &S, rows: &RowKey, name: &TokenName, stamp: Stamp<'_>) -> Result<Issued> {
     let (role, ttl) = live_role(db, rows, name)?;
     let secret_id = Zeroizing::new(format!("{SECRET_ID_PREFIX}{}", URL_SAFE_NO_PAD.encode(random::<32>()?.as_ref())));
     let accessor = uuid()?;
@@ -214,7 +207,7 @@ pub fn issue_secret_id<S: Sql + ?Sized>(
         ],
     )?;
     rows::reseal(db, rows, &SECRET_IDS, "accessor = ?1", &[accessor.as_str().into()])?;
-    Ok(NewSecretId { secret_id, accessor, expires_at })
+    Ok(Issued { secret_id, accessor, expires_at })
 }
 
 /// Revokes the secret id of role `name` whose accessor is `accessor`.
