@@ -150,8 +150,9 @@ impl StoreArgs {
             Some(url) => {
                 let pgpass = std::env::var_os("PGPASSFILE").map(PathBuf::from);
                 let env = |name| std::env::var(name).ok();
-                let url =
-                    app::ssr::db::url::with_tls_env(url, env("PGSSLMODE").as_deref(), env("PGSSLROOTCERT").as_deref());
+                let (mode, root) = (env("PGSSLMODE"), env("PGSSLROOTCERT"));
+                let url = app::ssr::db::url::with_tls_env(url, mode.as_deref(), root.as_deref())
+                    .map_err(ConfigError::BadDatabaseUrl)?;
                 let url = PgUrl::parse(&url, self.database_password_file.as_deref(), pgpass.as_deref())
                     .map_err(ConfigError::BadDatabaseUrl)?;
                 Ok(Source::Postgres(url))

@@ -21,6 +21,35 @@ fn issued(id: &str) {
     leptos_axum::redirect(&format!("/admin/tokens?issued={id}"));
 }
 
+/// A secret id held for its showing: the hand-over's id, and the accessor the
+/// audit entry names (restore checks the secret ids against these).
+#[cfg(feature = "ssr")]
+struct Held {
+    id: String,
+    accessor: String,
+}
+
+#[cfg(feature = "ssr")]
+impl crate::ssr::access::Recorded for Held {
+    fn outcome(&self) -> Option<String> {
+        Some(format!("ok: accessor {}", self.accessor))
+    }
+}
+
+/// Holds `next` (of role `view`) for `owner`'s one showing, in transaction `c`.
+#[cfg(feature = "ssr")]
+fn hold(
+    c: &dyn crate::ssr::db::sql::Sql,
+    handover: &crate::ssr::state::Handover<NewSecretId>,
+    owner: crate::domain::UserId,
+    view: &AppRoleView,
+    next: approles::Issued,
+) -> Result<Held, approles::AppRoleError> {
+    let accessor = next.accessor.clone();
+    let id = handover.put_with(c, owner, shown(view, next))?;
+    Ok(Held { id: id.ok_or_else(|| approles::AppRoleError::Unshown("full".into()))?, accessor })
+}
+
 /// Every AppRole: name, role id, scope, TTLs, live secret ids and logins. Never a secret id.
 #[server(prefix = "/api", endpoint = "approles/list")]
 pub async fn list_approles() -> Result<Vec<AppRoleView>, AppError> {
@@ -64,12 +93,11 @@ pub async fn create_approle(
             .write(move |c| {
                 let stamp = Stamp { actor: &actor, at: crate::ssr::clock::now() };
                 let (view, first) = approles::create(&*c, &rows, &name, &scope, (token_ttl.0, secret_id_ttl.0), stamp)?;
-                let shown = shown(&view, first);
-                handover.put_with(&*c, owner, shown)?.ok_or_else(|| approles::AppRoleError::Unshown("full".into()))
+                hold(&*c, &handover, owner, &view, first)
             })
             .await
             .map_err(approle_error)?;
-        issued(&id);
+        issued(&id.id);
         Ok(())
     })
     .await
@@ -101,13 +129,11 @@ pub async fn issue_secret_id(name: String) -> Result<(), AppError> {
                 let now = crate::ssr::clock::now();
                 let next = approles::issue_secret_id(&*c, &rows, &name, Stamp { actor: &actor, at: now })?;
                 let view = approles::get(&*c, &name, now)?;
-                handover
-                    .put_with(&*c, owner, shown(&view, next))?
-                    .ok_or_else(|| approles::AppRoleError::Unshown("full".into()))
+                hold(&*c, &handover, owner, &view, next)
             })
             .await
             .map_err(approle_error)?;
-        issued(&id);
+        issued(&id.id);
         Ok(())
     })
     .await

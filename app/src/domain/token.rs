@@ -27,7 +27,7 @@ pub enum TokenNameError {
     BadChar,
     #[error("Names starting with 'approle.' are kept for the tokens of AppRole logins.")]
     Reserved,
-    #[error("An AppRole's name is 2 to 40 of a-z, 0-9, '_' and '-' (no '.'), starting with a letter or digit.")]
+    #[error("An AppRole's name is 2 to 40 of a-z, 0-9, '_' and '-' (no '.'), starting with a letter or digit, and not 'revoke'.")]
     BadRole,
 }
 
@@ -70,7 +70,8 @@ impl TokenName {
     /// login's token name (`approle.ROLE.ID`) fits and names one role only.
     pub fn parse_role(input: &str) -> Result<Self, TokenNameError> {
         let name = Self::parse(input)?;
-        if name.0.len() > 40 || name.0.contains('.') {
+        // `revoke` reads as `approle secret-id revoke …` on the command line.
+        if name.0.len() > 40 || name.0.contains('.') || name.0 == "revoke" {
             return Err(TokenNameError::BadRole);
         }
         Ok(name)
@@ -125,7 +126,7 @@ impl fmt::Display for Ttl {
 
 impl fmt::Display for TokenName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.pad(&self.0)
     }
 }
 

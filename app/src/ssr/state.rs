@@ -343,8 +343,8 @@ pub struct Auth {
     /// ones): 20 free, then 60 s doubling to 1 h.
     pub previews: Throttle,
     /// Failed workload logins (AppRole) per client address, on this node: 50
-    /// free, then 10 s doubling to 5 min. Successes are never counted: a CI
-    /// fleet behind one NAT logs in often, and rightly.
+    /// free, then 10 s doubling to 5 min, forgotten after 10 quiet minutes.
+    /// Only refusals are counted: a CI fleet behind one NAT logs in often, and rightly.
     pub machine_logins: Throttle,
 }
 
@@ -454,7 +454,8 @@ impl AppState {
             cookies: CookiePolicy::new(settings.secure_cookies)?,
             limits: SessionLimits { idle: settings.session_idle, absolute: settings.session_absolute },
             previews: Throttle::new(20, Duration::from_secs(60), max),
-            machine_logins: Throttle::new(50, Duration::from_secs(10), Duration::from_secs(300)),
+            machine_logins: Throttle::new(50, Duration::from_secs(10), Duration::from_secs(300))
+                .forgetting_after(Duration::from_secs(600)),
         };
         let (audit, rows) = (Arc::new(unlocked.audit_key()), unlocked.row_key());
         let refusals = Arc::new(Refusals::default());

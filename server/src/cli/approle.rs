@@ -96,19 +96,27 @@ fn user(e: &dyn std::fmt::Display) -> RunError {
     RunError::User(e.to_string())
 }
 
-/// Runs `change` on the store with its audit entry, in one transaction.
+/// Runs `change` on the store with its audit entry, in one transaction; the
+/// entry's outcome is what `outcome` says of the result (`None`: plain ok).
 async fn audited<T: Send + 'static>(
     key: &KeyArgs,
     record: NewEntry,
+    outcome: impl FnOnce(&T) -> Option<String> + Send + 'static,
     change: impl FnOnce(&dyn app::ssr::db::sql::Sql, &app::ssr::db::RowKey) -> Result<T, AppRoleError> + Send + 'static,
 ) -> Result<T, RunError> {
     let state = local::open(key, false).await?;
     let (chain, rows) = (state.audit.clone(), state.rows.clone());
     state
         .db
-        .call(move |c| audit::with_entry(c, &chain, record, |_| (None, None), |c| change(&*c, &rows)))
+        .call(move |c| audit::with_entry(c, &chain, record, |v| (None, outcome(v)), |c| change(&*c, &rows)))
         .await
         .map_err(failed)
+}
+
+/// The outcome that names a new secret id by its accessor (restore checks
+/// the secret ids against these; see `cli::backup`).
+fn issued(accessor: &str) -> Option<String> {
+    Some(format!("{OK}: accessor {accessor}"))
 }
 
 fn when(t: Option<Timestamp>) -> String {
@@ -125,10 +133,15 @@ pub async fn run(command: AppRoleCommand) -> Result<(), RunError> {
             let secret_id_ttl = Ttl::parse(&secret_id_ttl, approles::MAX_SECRET_ID_TTL, true)
                 .map_err(|e| user(&format!("--secret-id-ttl: {e}")))?;
             let record = entry(Action::AppRoleCreate, scope.as_str(), &name, OK.into());
-            let (view, secret) = audited(&key, record, move |c, rows| {
-                let stamp = Stamp { actor: ACTOR, at: app::ssr::clock::now() };
-                approles::create(c, rows, &name, &scope, (token_ttl.0, secret_id_ttl.0), stamp)
-            })
+            let (view, secret) = audited(
+                &key,
+                record,
+                |(_, s): &(_, approles::Issued)| issued(&s.accessor),
+                move |c, rows| {
+                    let stamp = Stamp { actor: ACTOR, at: app::ssr::clock::now() };
+                    approles::create(c, rows, &name, &scope, (token_ttl.0, secret_id_ttl.0), stamp)
+                },
+            )
             .await?;
             eprintln!(
                 "created AppRole {} for {}: tokens live {}, secret ids {}; the secret id is shown only now",
@@ -141,12 +154,17 @@ pub async fn run(command: AppRoleCommand) -> Result<(), RunError> {
         }
         AppRoleCommand::SecretId { revoke: Some(SecretIdCommand::Revoke { name, accessor, key }), .. } => {
             let name = TokenName::parse_role(&name).map_err(|e| user(&e))?;
-            let record = entry(Action::AppRoleSecretIdRevoke, "", &name, format!("{OK}: accessor {}", accessor.trim()));
+            let record = entry(Action::AppRoleSecretIdRevoke, "", &name, issued(accessor.trim()).unwrap_or_default());
             let shown = name.clone();
-            audited(&key, record, move |c, rows| {
-                let stamp = Stamp { actor: ACTOR, at: app::ssr::clock::now() };
-                approles::revoke_secret_id(c, rows, &name, &accessor, stamp)
-            })
+            audited(
+                &key,
+                record,
+                |_| None,
+                move |c, rows| {
+                    let stamp = Stamp { actor: ACTOR, at: app::ssr::clock::now() };
+                    approles::revoke_secret_id(c, rows, &name, &accessor, stamp)
+                },
+            )
             .await?;
             eprintln!("revoked that secret id of AppRole {shown}");
             Ok(())
@@ -155,10 +173,15 @@ pub async fn run(command: AppRoleCommand) -> Result<(), RunError> {
             let name = TokenName::parse_role(name.as_deref().unwrap_or_default()).map_err(|e| user(&e))?;
             let record = entry(Action::AppRoleSecretId, "", &name, OK.into());
             let shown = name.clone();
-            let secret = audited(&key, record, move |c, rows| {
-                let stamp = Stamp { actor: ACTOR, at: app::ssr::clock::now() };
-                approles::issue_secret_id(c, rows, &name, stamp)
-            })
+            let secret = audited(
+                &key,
+                record,
+                |s: &approles::Issued| issued(&s.accessor),
+                move |c, rows| {
+                    let stamp = Stamp { actor: ACTOR, at: app::ssr::clock::now() };
+                    approles::issue_secret_id(c, rows, &name, stamp)
+                },
+            )
             .await?;
             eprintln!("a new secret id for AppRole {shown}, expires {}; shown only now:", when(secret.expires_at));
             println!("secret_id          {}", secret.secret_id.as_str());
@@ -191,9 +214,12 @@ pub async fn run(command: AppRoleCommand) -> Result<(), RunError> {
             let name = TokenName::parse_role(&name).map_err(|e| user(&e))?;
             let record = entry(Action::AppRoleRevoke, "", &name, OK.into());
             let shown = name.clone();
-            let logins = audited(&key, record, move |c, rows| {
-                approles::revoke(c, rows, &name, Stamp { actor: ACTOR, at: app::ssr::clock::now() })
-            })
+            let logins = audited(
+                &key,
+                record,
+                |_| None,
+                move |c, rows| approles::revoke(c, rows, &name, Stamp { actor: ACTOR, at: app::ssr::clock::now() }),
+            )
             .await?;
             eprintln!("revoked AppRole {shown}, its secret ids and {logins} live login token(s)");
             Ok(())

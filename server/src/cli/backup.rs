@@ -264,6 +264,8 @@ fn security_rolled_back(conn: &Connection) -> Result<(), String> {
             .optional()
             .map_err(q)?;
         match row {
+            // A login's token is pruned by the role's next login once expired.
+            None if name.starts_with(app::domain::token::LOGIN_PREFIX) => {}
             None => return Err(format!("token {name:?} is gone, though the trail records it")),
             Some(now) if now != was_revoked => {
                 return Err(format!(
@@ -312,6 +314,81 @@ fn security_rolled_back(conn: &Connection) -> Result<(), String> {
     Ok(())
 }
 
+/// The AppRoles and their secret ids against the (verified) trail, as
+/// [`security_rolled_back`] does for tokens: a role or secret id revoked in
+/// the trail but live in its row, or one the trail made that is gone, is an
+/// older row put back (its MAC holds: it was this server's, once).
+fn approles_rolled_back(conn: &Connection) -> Result<(), String> {
+    use std::collections::HashMap;
+    let q = |e: rusqlite::Error| format!("its AppRoles cannot be read: {e}");
+    let mut stmt = conn
+        .prepare(
+            "SELECT action, key, outcome FROM audit
+             WHERE action IN (?1, ?2, ?3, ?4) AND substr(outcome, 1, 2) = 'ok' ORDER BY id",
+        )
+        .map_err(q)?;
+    let actions =
+        [Action::AppRoleCreate, Action::AppRoleRevoke, Action::AppRoleSecretId, Action::AppRoleSecretIdRevoke];
+    let names: Vec<&str> = actions.iter().map(|a| a.as_str()).collect();
+    let mut rows = stmt.query(rusqlite::params_from_iter(names.iter())).map_err(q)?;
+    // Role name -> revoked; secret id accessor -> (role, revoked).
+    let (mut roles, mut secret_ids) = (HashMap::<String, bool>::new(), HashMap::<String, (String, bool)>::new());
+    while let Some(r) = rows.next().map_err(q)? {
+        let (action, role, outcome): (String, String, String) =
+            (r.get(0).map_err(q)?, r.get(1).map_err(q)?, r.get(2).map_err(q)?);
+        let accessor = outcome.strip_prefix("ok: accessor ").map(str::to_owned);
+        match Action::parse(&action) {
+            Some(Action::AppRoleCreate | Action::AppRoleSecretId) => {
+                if action == Action::AppRoleCreate.as_str() {
+                    roles.insert(role.clone(), false);
+                }
+                if let Some(accessor) = accessor {
+                    secret_ids.insert(accessor, (role, false));
+                }
+            }
+            Some(Action::AppRoleSecretIdRevoke) => {
+                if let Some(accessor) = accessor {
+                    secret_ids.insert(accessor, (role, true));
+                }
+            }
+            Some(Action::AppRoleRevoke) => {
+                // Revoking a role revokes every secret id it had.
+                secret_ids.values_mut().filter(|(of, _)| *of == role).for_each(|(_, revoked)| *revoked = true);
+                roles.insert(role, true);
+            }
+            _ => {}
+        }
+    }
+    let state = |sql: &str, key: &str| -> Result<Option<bool>, String> {
+        conn.query_row(sql, [key], |r| r.get(0)).optional().map_err(q)
+    };
+    for (name, was_revoked) in roles {
+        match state("SELECT revoked_at IS NOT NULL FROM approles WHERE name = ?1", &name)? {
+            None => return Err(format!("AppRole {name:?} is gone, though the trail records it")),
+            Some(now) if now != was_revoked => {
+                return Err(format!("AppRole {name:?} is not as the trail last left it (revoked: {was_revoked})"))
+            }
+            Some(_) => {}
+        }
+    }
+    for (accessor, (role, was_revoked)) in secret_ids {
+        match state("SELECT revoked_at IS NOT NULL FROM approle_secret_ids WHERE accessor = ?1", &accessor)? {
+            None => {
+                return Err(format!(
+                    "a secret id of AppRole {role:?} ({accessor}) is gone, though the trail records it"
+                ))
+            }
+            Some(false) if was_revoked => {
+                return Err(format!(
+                    "a secret id of AppRole {role:?} ({accessor}) is live again after the trail revoked it"
+                ))
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(())
+}
+
 /// Why a file cannot be restored. Also ends every session in it.
 fn check(path: &Path, root: &RootKey) -> Result<(), String> {
     {
@@ -344,6 +421,7 @@ fn check(path: &Path, root: &RootKey) -> Result<(), String> {
     rows::check_all(&conn, &unlocked.row_key()).map_err(|e| e.to_string())?;
     rolled_back(&conn)?;
     security_rolled_back(&conn)?;
+    approles_rolled_back(&conn)?;
     keyring::verify_all(&conn, &unlocked.keyring)?;
     // A session in a copy is someone's sign-in from then (or one made up): none comes back.
     conn.execute("DELETE FROM sessions", []).map_err(|e| format!("cannot end its sessions: {e}"))?;

@@ -49,8 +49,10 @@ pub async fn login(State(state): State<AppState>, addr: ConnectInfo<SocketAddr>,
     if role_id.len() > 128 || secret_id.len() > 256 {
         return errors(StatusCode::BAD_REQUEST, &[REFUSED]);
     }
+    // Only refusals count: a client with too many is not heard (and writes no
+    // entries) until its wait is over; right logins are never held back.
     let throttle = &state.auth.machine_logins;
-    if !throttle.attempt(&client, app::ssr::clock::instant()) {
+    if throttle.is_locked(&client, app::ssr::clock::instant()) {
         return errors(StatusCode::TOO_MANY_REQUESTS, &["too many failed logins from this client: try again later"]);
     }
     let (rows, chain, now, from) = (state.rows.clone(), state.audit.clone(), app::ssr::clock::now(), client.clone());
@@ -63,7 +65,8 @@ pub async fn login(State(state): State<AppState>, addr: ConnectInfo<SocketAddr>,
                 let (answer, actor, outcome) = match approles::login(tx, &rows, &role_id, &secret_id, now) {
                     Ok(login) => {
                         let actor = Actor::AppRole(login.role.clone());
-                        (Ok(login), actor, OK.to_owned())
+                        let outcome = format!("{OK}: secret id {}", login.secret_accessor);
+                        (Ok(login), actor, outcome)
                     }
                     Err(AppRoleError::Refused(why)) => {
                         let role = approles::name_of_role_id(tx, &role_id)?;
@@ -80,7 +83,8 @@ pub async fn login(State(state): State<AppState>, addr: ConnectInfo<SocketAddr>,
                     actor,
                     action: Action::AppRoleLogin,
                     namespace: answer.as_ref().map_or_else(|_| String::new(), |l| l.scope.as_str().to_owned()),
-                    key: String::new(),
+                    // The token's name: which login later reads came from is in the token list's trail.
+                    key: answer.as_ref().map_or_else(|_| String::new(), |l| l.token_name.to_string()),
                     version: None,
                     client: Client::Address(from),
                     outcome,
@@ -92,7 +96,6 @@ pub async fn login(State(state): State<AppState>, addr: ConnectInfo<SocketAddr>,
         .await;
     match result {
         Ok(Ok(login)) => {
-            throttle.forgive(&client);
             let ttl = (login.expires_at.0 - now.0).max(1);
             reply(
                 StatusCode::OK,
@@ -110,15 +113,14 @@ pub async fn login(State(state): State<AppState>, addr: ConnectInfo<SocketAddr>,
             )
         }
         Ok(Err(_)) => {
+            throttle.attempt(&client, app::ssr::clock::instant());
             tracing::info!(client = %client, "an AppRole login was refused");
             errors(StatusCode::BAD_REQUEST, &[REFUSED])
         }
         Err(AppRoleError::Database(e)) if e.unavailable() => {
-            throttle.forgive(&client);
             errors(StatusCode::SERVICE_UNAVAILABLE, &["the database is unavailable: try again later"])
         }
         Err(e) => {
-            throttle.forgive(&client);
             tracing::error!(error = %e, "an AppRole login failed");
             errors(StatusCode::INTERNAL_SERVER_ERROR, &["internal error"])
         }

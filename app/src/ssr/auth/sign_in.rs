@@ -81,6 +81,10 @@ impl SignIns<'_> {
             None => self.accounts.attempt(attempt.account, attempt.now).await,
         };
         let Ok(admitted) = counted else {
+            // Not the client's failure: the address's count taken above is given back.
+            if device.is_none() {
+                self.addresses.forgive(attempt.address);
+            }
             return Ok(Outcome::Unavailable);
         };
         if !admitted {

@@ -85,6 +85,23 @@ fn ipv6_clients_are_throttled_by_their_64() {
 }
 
 #[test]
+fn a_forgetting_throttle_starts_afresh_after_a_quiet_spell() {
+    let t =
+        Throttle::new(2, Duration::from_secs(10), Duration::from_secs(300)).forgetting_after(Duration::from_secs(600));
+    let now = crate::ssr::clock::instant();
+    assert!(t.attempt("nat", now) && t.attempt("nat", now) && !t.attempt("nat", now));
+    assert!(t.is_locked("nat", now + Duration::from_secs(9)));
+    let later = now + Duration::from_secs(601);
+    assert!(!t.is_locked("nat", later));
+    // Its allowance whole again: one failure does not lock it.
+    assert!(t.attempt("nat", later) && !t.is_locked("nat", later));
+    // Without forgetting, the count stands (accounts): one more failure locks it.
+    let kept = Throttle::new(2, Duration::from_secs(10), Duration::from_secs(300));
+    assert!(kept.attempt("acct", now) && kept.attempt("acct", now));
+    assert!(kept.attempt("acct", later) && kept.is_locked("acct", later));
+}
+
+#[test]
 fn the_wait_is_capped() {
     let t = Throttle::new(1, Duration::from_secs(30), Duration::from_secs(3600));
     let now = crate::ssr::clock::instant();

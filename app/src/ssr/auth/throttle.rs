@@ -17,6 +17,8 @@ pub struct Throttle {
     free: u32,
     base: Duration,
     max: Duration,
+    /// Failures older than this (since the last) are forgotten; `None`: kept.
+    quiet: Option<Duration>,
     entries: Mutex<HashMap<String, Failures>>,
 }
 
@@ -87,7 +89,18 @@ pub(super) const MAX_TRACKED: usize = 100_000;
 
 impl Throttle {
     pub fn new(free: u32, base: Duration, max: Duration) -> Self {
-        Self { free, base, max, entries: Mutex::new(HashMap::new()) }
+        Self { free, base, max, quiet: None, entries: Mutex::new(HashMap::new()) }
+    }
+
+    /// Forgets a key's failures after `quiet` without one (machine logins: a
+    /// fleet's old mistakes must not cap its logins for good). Accounts keep
+    /// theirs: forgetting would hand a guesser a fresh allowance every hour.
+    pub fn forgetting_after(self, quiet: Duration) -> Self {
+        Self { quiet: Some(quiet), ..self }
+    }
+
+    fn forgotten(&self, f: &Failures, now: Instant) -> bool {
+        self.quiet.is_some_and(|quiet| now.saturating_duration_since(f.last) > quiet)
     }
 
     pub fn rule(&self) -> Rule {
@@ -108,7 +121,7 @@ impl Throttle {
 
     /// True while `key` must wait.
     pub fn is_locked(&self, key: &str, now: Instant) -> bool {
-        self.lock().get(key).is_some_and(|f| self.waits(f, now))
+        self.lock().get(key).is_some_and(|f| !self.forgotten(f, now) && self.waits(f, now))
     }
 
     /// Whether an attempt at `now` must wait. Attempts arrive slightly out of
@@ -125,6 +138,9 @@ impl Throttle {
     /// refused rather than let through unchecked.
     pub fn attempt(&self, key: &str, now: Instant) -> bool {
         let mut entries = self.lock();
+        if entries.get(key).is_some_and(|f| self.forgotten(f, now)) {
+            entries.remove(key);
+        }
         if let Some(f) = entries.get(key) {
             if self.waits(f, now) {
                 return false;

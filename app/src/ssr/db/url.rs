@@ -86,20 +86,40 @@ fn take_tls(url: &str) -> Result<(String, Option<Tls>), UrlError> {
 
 /// `url` with libpq's `PGSSLMODE` / `PGSSLROOTCERT` (given as `mode`,
 /// `root`) added where it says nothing of its own: someone who set them for
-/// `psql` and expects a verified connection must not get a plain one.
-pub fn with_tls_env(url: &str, mode: Option<&str>, root: Option<&str>) -> String {
+/// `psql` and expects a verified connection must not get a plain one. The CA
+/// file is added only where the connection verifies (as libpq ignores it
+/// otherwise); a value this URL form cannot carry is refused.
+pub fn with_tls_env(url: &str, mode: Option<&str>, root: Option<&str>) -> Result<String, UrlError> {
     let query = url.split_once('?').map_or("", |(_, q)| q);
-    let says = |name: &str| query.split('&').any(|p| p.split_once('=').map_or(p, |(k, _)| k) == name);
+    let said = |name: &str| {
+        query.split('&').find_map(|p| {
+            let (k, v) = p.split_once('=').unwrap_or((p, ""));
+            (k == name).then(|| v.to_owned())
+        })
+    };
+    let given = |v: Option<&str>| v.map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
     let mut url = url.to_owned();
-    for (name, value) in [("sslmode", mode), ("sslrootcert", root)] {
-        if let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) {
-            if !says(name) {
-                url.push(if url.contains('?') { '&' } else { '?' });
-                url.push_str(&format!("{name}={value}"));
-            }
+    let mut add = |name: &str, value: &str| -> Result<(), UrlError> {
+        if value.contains(['&', '#', '?']) {
+            return Err(UrlError::Tls(format!("{name} from the environment holds '&', '#' or '?': rename the file")));
         }
+        url.push(if url.contains('?') { '&' } else { '?' });
+        url.push_str(&format!("{name}={value}"));
+        Ok(())
+    };
+    let mode = match (said("sslmode"), given(mode)) {
+        (Some(own), _) => Some(own),
+        (None, Some(env)) => {
+            add("sslmode", &env)?;
+            Some(env)
+        }
+        (None, None) => None,
+    };
+    let verifies = matches!(mode.as_deref(), Some("verify-full" | "require"));
+    if let (None, Some(root), true) = (said("sslrootcert"), given(root), verifies) {
+        add("sslrootcert", &root)?;
     }
-    url
+    Ok(url)
 }
 
 impl PgUrl {
@@ -293,19 +313,21 @@ mod tests {
     fn libpq_tls_variables_fill_in_what_the_url_leaves_out() {
         let env = (Some("verify-full"), Some("/etc/ca.crt"));
         assert_eq!(
-            with_tls_env("postgres://u@h/d", env.0, env.1),
+            with_tls_env("postgres://u@h/d", env.0, env.1).unwrap(),
             "postgres://u@h/d?sslmode=verify-full&sslrootcert=/etc/ca.crt"
         );
+        // The URL's own word wins; a CA file goes only where the connection verifies.
         assert_eq!(
-            with_tls_env("postgres://u@h/d?sslmode=disable", env.0, None),
-            "postgres://u@h/d?sslmode=disable",
-            "the URL's own word wins"
+            with_tls_env("postgres://u@h/d?sslmode=disable", env.0, env.1).unwrap(),
+            "postgres://u@h/d?sslmode=disable"
         );
+        assert_eq!(with_tls_env("postgres://u@h/d", None, env.1).unwrap(), "postgres://u@h/d");
         assert_eq!(
-            with_tls_env("postgres://u@h/d?application_name=x", None, None),
+            with_tls_env("postgres://u@h/d?application_name=x", None, None).unwrap(),
             "postgres://u@h/d?application_name=x"
         );
-        let verified = PgUrl::parse(&with_tls_env("postgres://u:p@h/d", env.0, None), None, None).unwrap();
+        assert!(with_tls_env("postgres://u@h/d", env.0, Some("/etc/a&b.crt")).is_err());
+        let verified = PgUrl::parse(&with_tls_env("postgres://u:p@h/d", env.0, None).unwrap(), None, None).unwrap();
         assert!(verified.tls.is_some(), "PGSSLMODE=verify-full gives a verified connection");
     }
 

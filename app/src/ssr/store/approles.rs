@@ -85,7 +85,11 @@ pub struct Issued {
 /// A login that succeeded: its token (shown once, to the workload).
 pub struct Login {
     pub token: Zeroizing<String>,
+    /// The token's row name (`approle.ROLE.ID`).
+    pub token_name: TokenName,
     pub accessor: String,
+    /// The accessor of the secret id that logged in (for the trail).
+    pub secret_accessor: String,
     pub role: TokenName,
     pub scope: Scope,
     pub expires_at: Timestamp,
@@ -193,7 +197,7 @@ pub fn issue_secret_id<S: Sql + ?Sized>(db: &S, rows: &RowKey, name: &TokenName,
     let (role, ttl) = live_role(db, rows, name)?;
     let secret_id = Zeroizing::new(format!("{SECRET_ID_PREFIX}{}", URL_SAFE_NO_PAD.encode(random::<32>()?.as_ref())));
     let accessor = uuid()?;
-    let expires_at = (ttl > 0).then(|| Timestamp(stamp.at.0 + ttl));
+    let expires_at = (ttl > 0).then(|| Timestamp(stamp.at.0.saturating_add(ttl)));
     db.execute(
         "INSERT INTO approle_secret_ids (approle_id, hash, accessor, created_at, created_by, expires_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -247,8 +251,9 @@ pub fn revoke<S: Sql + ?Sized>(db: &S, rows: &RowKey, name: &TokenName, stamp: S
     rows::reseal(db, rows, &SECRET_IDS, "approle_id = ?1", &[role.into()])?;
     let prefix = format!("{LOGIN_PREFIX}{name}.");
     let logins = "substr(name, 1, length(?1)) = ?1 AND revoked_at IS NULL";
+    // Expired ones need no revoking (and are not counted as live).
     let revoked = db.execute(
-        &format!("UPDATE tokens SET revoked_at = ?2, revoked_by = ?3 WHERE {logins}"),
+        &format!("UPDATE tokens SET revoked_at = ?2, revoked_by = ?3 WHERE {logins} AND expires_at > ?2"),
         &[prefix.as_str().into(), stamp.at.0.into(), stamp.actor.into()],
     )?;
     rows::reseal(db, rows, &rows::TOKENS, "substr(name, 1, length(?1)) = ?1", &[prefix.as_str().into()])?;
@@ -300,6 +305,11 @@ pub fn login<S: Sql + ?Sized>(db: &S, rows: &RowKey, role_id: &str, secret_id: &
     if secret[3].opt_int()?.is_some_and(|at| at <= now.0) {
         return Err(refused("the secret id has expired"));
     }
+    let secret_accessor = db
+        .query_opt("SELECT accessor FROM approle_secret_ids WHERE id = ?1", &[secret[0].clone()])?
+        .map(|r| r[0].text().map(str::to_owned))
+        .transpose()?
+        .unwrap_or_default();
     let prefix = format!("{LOGIN_PREFIX}{name}.");
     db.execute(
         "DELETE FROM tokens WHERE substr(name, 1, length(?1)) = ?1 AND expires_at <= ?2",
@@ -310,10 +320,10 @@ pub fn login<S: Sql + ?Sized>(db: &S, rows: &RowKey, role_id: &str, secret_id: &
     let token_name = TokenName::parse(&format!("{prefix}{}", &accessor[..13]))
         .map_err(|_| SqlError::Type("a login token's name does not parse".into()))?;
     let (token, hash) = tokens::new_token()?;
-    let expires_at = Timestamp(now.0 + ttl);
+    let expires_at = Timestamp(now.0.saturating_add(ttl));
     let actor = format!("approle:{name}");
     tokens::create(db, rows, &token_name, &scope, Some(expires_at), &hash, Stamp { actor: &actor, at: now })?;
-    Ok(Login { token, accessor, role: name, scope, expires_at })
+    Ok(Login { token, token_name, accessor, secret_accessor, role: name, scope, expires_at })
 }
 
 /// The name of the role whose role id is `role_id`, if any (what a refused

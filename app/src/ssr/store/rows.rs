@@ -20,7 +20,7 @@
 //! - `users`: `id, username, password_hash, disabled, password_changed_at`;
 //! - `grants`: `user_id, role, namespace`;
 //! - `tokens`: `id, name, token_hash, namespace, expires_at, revoked_at`;
-//! - `approles`: `id, name, role_id, namespace, token_ttl, revoked_at`;
+//! - `approles`: `id, name, role_id, namespace, token_ttl, revoked_at, secret_id_ttl`;
 //! - `approle_secret_ids`: `id, approle_id, hash, expires_at, revoked_at`;
 //! - `sessions`: `token_hash, user_id, created_at` (not `last_seen_at`, which
 //!   every page may move; a session ends by time measured from `created_at` too).
@@ -70,7 +70,7 @@ pub const TOKENS: Table = Table {
 };
 pub const APPROLES: Table = Table {
     name: "approles",
-    covered: &["id", "name", "role_id", "namespace", "token_ttl", "revoked_at"],
+    covered: &["id", "name", "role_id", "namespace", "token_ttl", "revoked_at", "secret_id_ttl"],
     key: &["id"],
 };
 pub const SECRET_IDS: Table = Table {
