@@ -75,3 +75,35 @@ test('without JavaScript: a token is shown once and never again', async ({ brows
   await flush();
   await context.close();
 });
+
+test('hydrated: an AppRole shows its secret id once, logs in, and stops at revoke', async ({ page, request }) => {
+  const value = canary();
+  await signIn(page, 'admin', (url) => gotoHydrated(page, url));
+  await createNamespace(page, 'approleread');
+  await addSecret(page, 'approleread', 'E2E_APPROLE_READ', value);
+  await gotoHydrated(page, '/admin/tokens');
+  await page.getByLabel('AppRole name', { exact: true }).fill('e2e-deploy');
+  await page.getByLabel('AppRole namespace', { exact: true }).fill('approleread');
+  await page.getByLabel('Token lifetime', { exact: true }).fill('15m');
+  await page.getByRole('button', { name: 'Create AppRole' }).click();
+
+  const shown = page.getByTestId('new-secret-id');
+  await expect(shown).toHaveValue(/^srs_[A-Za-z0-9_-]{43}$/);
+  const secretId = await shown.inputValue();
+  const roleId = await page.locator('#new-role-id').inputValue();
+  const row = page.getByRole('table', { name: 'AppRoles' }).getByRole('row').filter({ hasText: 'e2e-deploy' });
+  await expect(row).toContainText('15m');
+  await page.reload();
+  await expect(page.getByTestId('new-secret-id')).toHaveCount(0);
+  expect(await page.content()).not.toContain(secretId);
+
+  const login = await request.post('/v1/auth/approle/login', { data: { role_id: roleId, secret_id: secretId } });
+  expect(login.status()).toBe(200);
+  const token = (await login.json()).auth.client_token as string;
+  const read = () =>
+    request.get('/v1/namespaces/approleread/secrets/E2E_APPROLE_READ', { headers: { Authorization: `Bearer ${token}` } });
+  expect((await (await read()).json()).value).toBe(value);
+  await row.getByRole('button', { name: 'Revoke e2e-deploy' }).click();
+  await expect(row).toContainText('revoked');
+  expect((await read()).status()).toBe(401);
+});

@@ -139,10 +139,10 @@ fn AppRoles() -> impl IntoView {
         <section class="panel">
             <h2>"Create an AppRole"</h2>
             <ActionForm action=create>
-                <label for="approle-name">"Name"</label>
+                <label for="approle-name">"AppRole name"</label>
                 <input id="approle-name" name="name" value=typed(CreateApprole::url(), &[], "name") required placeholder="deploy-prod" autocomplete="off" spellcheck="false"/>
                 <FieldError error=create_error field="name" id="approle-name-error".into()/>
-                <label for="approle-namespace">"Namespace"</label>
+                <label for="approle-namespace">"AppRole namespace"</label>
                 <input id="approle-namespace" name="namespace" value=typed(CreateApprole::url(), &[], "namespace") required placeholder="company.team, or * for every namespace" autocomplete="off"/>
                 <FieldError error=create_error field="namespace" id="approle-namespace-error".into()/>
                 <label for="approle-token-ttl">"Token lifetime"</label>
