@@ -197,14 +197,7 @@ fn RevealedSecretId(new: NewSecretId) -> impl IntoView {
                 <CopyButton from="new-secret-id".to_owned() what="the secret id".to_owned()/>
             </div>
             <p class="hint">{format!("Its accessor (to revoke it): {}", new.accessor)}</p>
-            <h3>"Ready to paste"</h3>
-            <dl class="snippets">
-                {snippets.into_iter().map(|(id, label, text)| view! {
-                    <dt>{label}</dt>
-                    <dd><pre tabindex="0"><code id=id>{text}</code></pre>
-                        <CopyButton from=id.to_owned() what=format!("the {label} snippet")/></dd>
-                }).collect_view()}
-            </dl>
+            <Snippets snippets=snippets.into()/>
         </section>
     }
 }
@@ -307,15 +300,23 @@ fn Revealed(new: NewToken) -> impl IntoView {
                     spellcheck="false" autocomplete="off"/>
                 <CopyButton from="new-token".to_owned() what="the token".to_owned()/>
             </div>
-            <h3>"Ready to paste"</h3>
-            <dl class="snippets">
-                {snippets.into_iter().map(|(id, label, text)| view! {
-                    <dt>{label}</dt>
-                    <dd><pre tabindex="0"><code id=id>{text}</code></pre>
-                        <CopyButton from=id.to_owned() what=format!("the {label} snippet")/></dd>
-                }).collect_view()}
-            </dl>
+            <Snippets snippets=snippets.into()/>
         </section>
+    }
+}
+
+/// Snippets ready to paste beside something shown once: `(element id, label, text)`.
+#[component]
+fn Snippets(snippets: Vec<(&'static str, &'static str, String)>) -> impl IntoView {
+    view! {
+        <h3>"Ready to paste"</h3>
+        <dl class="snippets">
+            {snippets.into_iter().map(|(id, label, text)| view! {
+                <dt>{label}</dt>
+                <dd><pre tabindex="0"><code id=id>{text}</code></pre>
+                    <CopyButton from=id.to_owned() what=format!("the {label} snippet")/></dd>
+            }).collect_view()}
+        </dl>
     }
 }
 
