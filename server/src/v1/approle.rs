@@ -83,7 +83,7 @@ pub async fn login(State(state): State<AppState>, addr: ConnectInfo<SocketAddr>,
                     actor,
                     action: Action::AppRoleLogin,
                     namespace: answer.as_ref().map_or_else(|_| String::new(), |l| l.scope.as_str().to_owned()),
-                    // The token's name: which login later reads came from is in the token list's trail.
+                    // The token's name (`approle.ROLE.ID`): `token revoke` of this one login names it too.
                     key: answer.as_ref().map_or_else(|_| String::new(), |l| l.token_name.to_string()),
                     version: None,
                     client: Client::Address(from),
