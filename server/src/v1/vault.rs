@@ -80,17 +80,7 @@ fn wrapped(data: impl Serialize) -> Response {
 pub(super) fn request_id() -> String {
     let mut b = [0u8; 16];
     let _ = getrandom::fill(&mut b);
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let mut id = String::with_capacity(36);
-    for (i, byte) in b.iter().enumerate() {
-        if matches!(i, 4 | 6 | 8 | 10) {
-            id.push('-');
-        }
-        id.push(char::from(b"0123456789abcdef"[usize::from(byte >> 4)]));
-        id.push(char::from(b"0123456789abcdef"[usize::from(byte & 0x0f)]));
-    }
-    id
+    app::ssr::crypto::uuid_v4(b)
 }
 
 /// A secret map's data: its values (borrowed, never copied) and metadata.

@@ -103,11 +103,7 @@ fn random<const N: usize>() -> Result<Zeroizing<[u8; N]>> {
 
 /// A random id in UUID form (what Vault's clients show and expect).
 fn uuid() -> Result<String> {
-    let mut b = *random::<16>()?;
-    b[6] = (b[6] & 0x0f) | 0x40; // version 4
-    b[8] = (b[8] & 0x3f) | 0x80; // RFC 4122 variant
-    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    Ok(format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..]))
+    Ok(crate::ssr::crypto::uuid_v4(*random::<16>()?))
 }
 
 const VIEW: &str = "SELECT a.name, a.role_id, a.namespace, a.token_ttl, a.secret_id_ttl, a.created_at, a.created_by,
@@ -256,7 +252,10 @@ pub fn revoke<S: Sql + ?Sized>(db: &S, rows: &RowKey, name: &TokenName, stamp: S
         &format!("UPDATE tokens SET revoked_at = ?2, revoked_by = ?3 WHERE {logins} AND expires_at > ?2"),
         &[prefix.as_str().into(), stamp.at.0.into(), stamp.actor.into()],
     )?;
-    rows::reseal(db, rows, &rows::TOKENS, "substr(name, 1, length(?1)) = ?1", &[prefix.as_str().into()])?;
+    // Only revoked rows are resealed: that legitimizes nothing (an expired
+    // login left as it was keeps whatever MAC it had).
+    let revoked_logins = "substr(name, 1, length(?1)) = ?1 AND revoked_at IS NOT NULL";
+    rows::reseal(db, rows, &rows::TOKENS, revoked_logins, &[prefix.as_str().into()])?;
     Ok(revoked as u64)
 }
 
