@@ -5,6 +5,7 @@ pub mod assets;
 pub mod cli;
 pub mod config;
 pub mod env_file;
+pub mod jwks;
 pub mod layers;
 pub mod listen;
 pub mod metrics;

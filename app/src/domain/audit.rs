@@ -59,6 +59,11 @@ actions! {
     AppRoleRevoke = "approle.revoke",
     /// A workload logging in with a role id and secret id (or refused).
     AppRoleLogin = "approle.login",
+    /// JWT roles (workload logins with signed identity tokens): made, revoked.
+    JwtRoleCreate = "jwt-role.create",
+    JwtRoleRevoke = "jwt-role.revoke",
+    /// A workload logging in with a signed identity token (or refused).
+    JwtLogin = "jwt.login",
     /// Key management from the command line (`keyring rotate|retire`, `rewrap`, `rekey`).
     KeyringRotate = "keyring.rotate",
     KeyringRewrap = "keyring.rewrap",
@@ -92,6 +97,7 @@ impl Action {
                 | Action::Read
                 | Action::SecretRead
                 | Action::AppRoleLogin
+                | Action::JwtLogin
                 | Action::AuditExport
                 | Action::Request
                 | Action::RowsSealed

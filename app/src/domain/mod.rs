@@ -6,6 +6,7 @@ pub mod audit;
 pub mod description;
 pub mod env_name;
 pub mod ids;
+pub mod jwt;
 pub mod local_path;
 pub mod namespace;
 pub mod secret_key;

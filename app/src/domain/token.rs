@@ -9,9 +9,14 @@ use std::{fmt, str::FromStr};
 /// Every token starts with this, so a leaked one is easy to recognise and scan for.
 pub const TOKEN_PREFIX: &str = "sr_";
 
-/// The name of a login's token starts with this: `approle.ROLE.ID` (see
-/// `ssr::store::approles`). Names people choose may not.
+/// The name of an AppRole login's token starts with this: `approle.ROLE.ID`
+/// (see `ssr::store::approles`). Names people choose may not.
 pub const LOGIN_PREFIX: &str = "approle.";
+/// The name of a JWT login's token starts with this: `jwt.ROLE.ID` (see
+/// `ssr::store::jwt_roles`). Names people choose may not.
+pub const JWT_LOGIN_PREFIX: &str = "jwt.";
+/// Every prefix kept for logins' tokens.
+pub const LOGIN_PREFIXES: [&str; 2] = [LOGIN_PREFIX, JWT_LOGIN_PREFIX];
 
 /// A token's name: 2 to 64 of `[a-z0-9._-]`, starting with a letter or digit
 /// (lowercased). It names the workload in the audit trail as `token:NAME`.
@@ -25,9 +30,9 @@ pub enum TokenNameError {
     Length,
     #[error("Name may contain only letters, digits, '.', '_' and '-', and must start with a letter or digit.")]
     BadChar,
-    #[error("Names starting with 'approle.' are kept for the tokens of AppRole logins.")]
+    #[error("Names starting with 'approle.' or 'jwt.' are kept for the tokens of logins.")]
     Reserved,
-    #[error("An AppRole's name is 2 to 40 of a-z, 0-9, '_' and '-' (no '.'), starting with a letter or digit, and not 'revoke'.")]
+    #[error("A role's name is 2 to 40 of a-z, 0-9, '_' and '-' (no '.'), starting with a letter or digit, and not 'revoke'.")]
     BadRole,
 }
 
@@ -52,7 +57,7 @@ impl TokenName {
     /// How the audit trail names a workload using this token (no username has a `:`).
     pub fn actor(&self) -> String {
         match self.login_role() {
-            Some(role) => format!("approle:{role}"),
+            Some((kind, role)) => format!("{kind}:{role}"),
             None => format!("token:{}", self.0),
         }
     }
@@ -60,7 +65,7 @@ impl TokenName {
     /// A name a person chose for a token: not one kept for logins.
     pub fn parse_chosen(input: &str) -> Result<Self, TokenNameError> {
         let name = Self::parse(input)?;
-        if name.0.starts_with(LOGIN_PREFIX) {
+        if is_login_name(&name.0) {
             return Err(TokenNameError::Reserved);
         }
         Ok(name)
@@ -77,10 +82,18 @@ impl TokenName {
         Ok(name)
     }
 
-    /// The AppRole whose login this token is, if it is one.
-    pub fn login_role(&self) -> Option<&str> {
-        self.0.strip_prefix(LOGIN_PREFIX)?.rsplit_once('.').map(|(role, _)| role)
+    /// The kind (`approle`, `jwt`) and role whose login this token is, if it is one.
+    pub fn login_role(&self) -> Option<(&'static str, &str)> {
+        LOGIN_PREFIXES.iter().find_map(|prefix| {
+            let role = self.0.strip_prefix(prefix)?.rsplit_once('.')?.0;
+            Some((prefix.trim_end_matches('.'), role))
+        })
     }
+}
+
+/// Whether `name` is kept for logins' tokens (`approle.…`, `jwt.…`).
+pub fn is_login_name(name: &str) -> bool {
+    LOGIN_PREFIXES.iter().any(|p| name.starts_with(p))
 }
 
 /// A lifetime typed as `90s`, `15m`, `1h` or `30d` (or `never`, where
@@ -325,8 +338,15 @@ mod tests {
     fn the_actor_cannot_be_mistaken_for_a_username() {
         assert_eq!(TokenName::parse("ci").unwrap().actor(), "token:ci");
         let login = TokenName::parse("approle.deploy-prod.5f0c1a2b-9e3d").unwrap();
-        assert_eq!((login.login_role(), login.actor().as_str()), (Some("deploy-prod"), "approle:deploy-prod"));
+        assert_eq!(
+            (login.login_role(), login.actor().as_str()),
+            (Some(("approle", "deploy-prod")), "approle:deploy-prod")
+        );
+        let jwt = TokenName::parse("jwt.gh-deploy.5f0c1a2b-9e3d").unwrap();
+        assert_eq!(jwt.actor(), "jwt:gh-deploy");
         assert_eq!(TokenName::parse_chosen("approle.x.y"), Err(TokenNameError::Reserved));
+        assert_eq!(TokenName::parse_chosen("jwt.x.y"), Err(TokenNameError::Reserved));
+        assert!(TokenName::parse_chosen("jwtx.y").is_ok());
         assert_eq!(TokenName::parse_role("a.b"), Err(TokenNameError::BadRole));
         assert_eq!(TokenName::parse_role(&"a".repeat(41)), Err(TokenNameError::BadRole));
         assert!(TokenName::parse_role("deploy_prod-2").is_ok());

@@ -265,7 +265,7 @@ fn security_rolled_back(conn: &Connection) -> Result<(), String> {
             .map_err(q)?;
         match row {
             // A login's token is pruned by the role's next login once expired.
-            None if name.starts_with(app::domain::token::LOGIN_PREFIX) => {}
+            None if app::domain::token::is_login_name(&name) => {}
             None => return Err(format!("token {name:?} is gone, though the trail records it")),
             Some(now) if now != was_revoked => {
                 return Err(format!(
@@ -314,7 +314,7 @@ fn security_rolled_back(conn: &Connection) -> Result<(), String> {
     Ok(())
 }
 
-/// The AppRoles and their secret ids against the (verified) trail, as
+/// The AppRoles, their secret ids and the JWT roles against the (verified) trail, as
 /// [`security_rolled_back`] does for tokens: a role or secret id revoked in
 /// the trail but live in its row, or one the trail made that is gone, is an
 /// older row put back (its MAC holds: it was this server's, once).
@@ -324,15 +324,22 @@ fn approles_rolled_back(conn: &Connection) -> Result<(), String> {
     let mut stmt = conn
         .prepare(
             "SELECT action, key, outcome FROM audit
-             WHERE action IN (?1, ?2, ?3, ?4) AND substr(outcome, 1, 2) = 'ok' ORDER BY id",
+             WHERE action IN (?1, ?2, ?3, ?4, ?5, ?6) AND substr(outcome, 1, 2) = 'ok' ORDER BY id",
         )
         .map_err(q)?;
-    let actions =
-        [Action::AppRoleCreate, Action::AppRoleRevoke, Action::AppRoleSecretId, Action::AppRoleSecretIdRevoke];
+    let actions = [
+        Action::AppRoleCreate,
+        Action::AppRoleRevoke,
+        Action::AppRoleSecretId,
+        Action::AppRoleSecretIdRevoke,
+        Action::JwtRoleCreate,
+        Action::JwtRoleRevoke,
+    ];
     let names: Vec<&str> = actions.iter().map(|a| a.as_str()).collect();
     let mut rows = stmt.query(rusqlite::params_from_iter(names.iter())).map_err(q)?;
     // Role name -> revoked; secret id accessor -> (role, revoked).
     let (mut roles, mut secret_ids) = (HashMap::<String, bool>::new(), HashMap::<String, (String, bool)>::new());
+    let mut jwt_roles = HashMap::<String, bool>::new();
     while let Some(r) = rows.next().map_err(q)? {
         let (action, role, outcome): (String, String, String) =
             (r.get(0).map_err(q)?, r.get(1).map_err(q)?, r.get(2).map_err(q)?);
@@ -356,6 +363,12 @@ fn approles_rolled_back(conn: &Connection) -> Result<(), String> {
                 secret_ids.values_mut().filter(|(of, _)| *of == role).for_each(|(_, revoked)| *revoked = true);
                 roles.insert(role, true);
             }
+            Some(Action::JwtRoleCreate) => {
+                jwt_roles.insert(role, false);
+            }
+            Some(Action::JwtRoleRevoke) => {
+                jwt_roles.insert(role, true);
+            }
             _ => {}
         }
     }
@@ -367,6 +380,15 @@ fn approles_rolled_back(conn: &Connection) -> Result<(), String> {
             None => return Err(format!("AppRole {name:?} is gone, though the trail records it")),
             Some(now) if now != was_revoked => {
                 return Err(format!("AppRole {name:?} is not as the trail last left it (revoked: {was_revoked})"))
+            }
+            Some(_) => {}
+        }
+    }
+    for (name, was_revoked) in jwt_roles {
+        match state("SELECT revoked_at IS NOT NULL FROM jwt_roles WHERE name = ?1", &name)? {
+            None => return Err(format!("JWT role {name:?} is gone, though the trail records it")),
+            Some(now) if now != was_revoked => {
+                return Err(format!("JWT role {name:?} is not as the trail last left it (revoked: {was_revoked})"))
             }
             Some(_) => {}
         }

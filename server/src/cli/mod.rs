@@ -9,6 +9,7 @@ mod approle;
 mod audit;
 mod backup;
 mod import;
+mod jwt_role;
 mod keyring;
 mod local;
 mod serve;
@@ -49,6 +50,9 @@ pub enum Command {
     /// AppRoles: workloads log in with a role id and a secret id for a short-lived token.
     #[command(subcommand, name = "approle")]
     AppRole(approle::AppRoleCommand),
+    /// JWT roles: workloads log in with a signed identity token (GitHub Actions, GitLab CI).
+    #[command(subcommand, name = "jwt-role")]
+    JwtRole(jwt_role::JwtRoleCommand),
     /// Print one secret's value, as NAMESPACE sees it (from a running server, with a token).
     Get {
         namespace: String,
@@ -205,6 +209,7 @@ pub async fn run(cli: Cli) -> Result<(), RunError> {
         }
         Some(Command::Token(command)) => tokens::run(command).await,
         Some(Command::AppRole(command)) => approle::run(command).await,
+        Some(Command::JwtRole(command)) => jwt_role::run(command).await,
         Some(Command::Backup { path, key }) => backup::backup(path, &key).await,
         Some(Command::Restore { path, key }) => backup::restore(path, &key).await,
         Some(Command::Keyring(command)) => keyring::keyring(command).await,

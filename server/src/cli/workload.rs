@@ -2,8 +2,9 @@
 //! server with a token. The token comes from `--token-file` /
 //! `STRONGROOM_TOKEN_FILE` (it then stays out of shell history and `ps`) or
 //! `STRONGROOM_TOKEN` / `--token`; or from an AppRole login with
-//! `STRONGROOM_ROLE_ID` and `STRONGROOM_SECRET_ID_FILE` (a short-lived token,
-//! for this command only). HTTPS servers work (rustls, the system's
+//! `STRONGROOM_ROLE_ID` and `STRONGROOM_SECRET_ID_FILE`, or a JWT login with
+//! `STRONGROOM_JWT_ROLE` and `STRONGROOM_JWT_FILE` (a short-lived token, for
+//! this command only). HTTPS servers work (rustls, the system's
 //! CAs, or `--ca-file` for a private CA). Nothing here prints a value except
 //! `get` and `export`, to standard output, which is what they are for.
 
@@ -31,6 +32,12 @@ pub struct Remote {
     /// A file holding the AppRole's secret id.
     #[arg(long, env = "STRONGROOM_SECRET_ID_FILE")]
     pub secret_id_file: Option<PathBuf>,
+    /// Log in as this JWT role with the signed token in --jwt-file (GitHub Actions, GitLab CI).
+    #[arg(long, env = "STRONGROOM_JWT_ROLE")]
+    pub jwt_role: Option<String>,
+    /// A file holding the workload's signed identity token (JWT).
+    #[arg(long, env = "STRONGROOM_JWT_FILE")]
+    pub jwt_file: Option<PathBuf>,
     /// A PEM file of CA certificates to trust besides the system's (a private CA).
     #[arg(long, env = "STRONGROOM_CA_FILE")]
     pub ca_file: Option<PathBuf>,
@@ -89,6 +96,31 @@ fn fail(message: impl Into<String>) -> RunError {
     RunError::User(message.into())
 }
 
+/// `POST /v1/auth/{method}/login` with `body`; the short-lived token it answers with.
+async fn login(
+    client: &reqwest::Client,
+    base: &str,
+    method: &str,
+    body: &serde_json::Value,
+) -> Result<Zeroizing<String>, RunError> {
+    let res = client
+        .post(format!("{base}/v1/auth/{method}/login"))
+        .json(body)
+        .send()
+        .await
+        .map_err(|e| fail(format!("cannot reach {base}: {}", without_url(&e))))?;
+    let status = res.status();
+    let answer: serde_json::Value = res.json().await.unwrap_or_default();
+    match answer["auth"]["client_token"].as_str() {
+        Some(token) if status.is_success() => Ok(Zeroizing::new(token.to_owned())),
+        _ => {
+            let why = answer["errors"][0].as_str().map_or_else(|| format!("the server answered {status}"), printable);
+            let method = if method == "jwt" { "JWT" } else { "AppRole" };
+            Err(fail(format!("the {method} login was refused: {why}")))
+        }
+    }
+}
+
 /// The first line of a file holding a credential, trimmed.
 fn read_secret(path: &std::path::Path, what: &str) -> Result<Zeroizing<String>, RunError> {
     let text = Zeroizing::new(
@@ -99,42 +131,30 @@ fn read_secret(path: &std::path::Path, what: &str) -> Result<Zeroizing<String>, 
 }
 
 impl Remote {
-    /// The token to present: the one given, or one from an AppRole login.
+    /// The token to present: the one given, or one from an AppRole or JWT login.
     async fn token(&self, client: &reqwest::Client, base: &str) -> Result<Zeroizing<String>, RunError> {
         let given = self.token.is_some() || self.token_file.is_some();
-        match (&self.role_id, &self.secret_id_file) {
-            (None, None) => self.given_token(),
-            _ if given => Err(fail("give a token or an AppRole (STRONGROOM_ROLE_ID), not both")),
-            (Some(role_id), Some(path)) => self.login(client, base, role_id, &read_secret(path, "secret id")?).await,
-            (Some(_), None) => Err(fail("an AppRole login needs its secret id: set STRONGROOM_SECRET_ID_FILE")),
-            (None, Some(_)) => Err(fail("a secret id needs its AppRole: set STRONGROOM_ROLE_ID")),
+        let approle = self.role_id.is_some() || self.secret_id_file.is_some();
+        let jwt = self.jwt_role.is_some() || self.jwt_file.is_some();
+        if [given, approle, jwt].iter().filter(|g| **g).count() > 1 {
+            return Err(fail(
+                "give one of a token, an AppRole (STRONGROOM_ROLE_ID) or a JWT role (STRONGROOM_JWT_ROLE)",
+            ));
         }
-    }
-
-    /// `POST /v1/auth/approle/login`; the short-lived token it answers with.
-    async fn login(
-        &self,
-        client: &reqwest::Client,
-        base: &str,
-        role_id: &str,
-        secret_id: &str,
-    ) -> Result<Zeroizing<String>, RunError> {
-        let body = serde_json::json!({ "role_id": role_id.trim(), "secret_id": secret_id });
-        let res = client
-            .post(format!("{base}/v1/auth/approle/login"))
-            .json(&body)
-            .send()
-            .await
-            .map_err(|e| fail(format!("cannot reach {base}: {}", without_url(&e))))?;
-        let status = res.status();
-        let answer: serde_json::Value = res.json().await.unwrap_or_default();
-        match answer["auth"]["client_token"].as_str() {
-            Some(token) if status.is_success() => Ok(Zeroizing::new(token.to_owned())),
-            _ => {
-                let why =
-                    answer["errors"][0].as_str().map_or_else(|| format!("the server answered {status}"), printable);
-                Err(fail(format!("the AppRole login was refused: {why}")))
+        match (&self.role_id, &self.secret_id_file, &self.jwt_role, &self.jwt_file) {
+            (Some(role_id), Some(path), ..) => {
+                let body = serde_json::json!({ "role_id": role_id.trim(), "secret_id": read_secret(path, "secret id")?.as_str() });
+                login(client, base, "approle", &body).await
             }
+            (Some(_), None, ..) => Err(fail("an AppRole login needs its secret id: set STRONGROOM_SECRET_ID_FILE")),
+            (None, Some(_), ..) => Err(fail("a secret id needs its AppRole: set STRONGROOM_ROLE_ID")),
+            (.., Some(role), Some(path)) => {
+                let body = serde_json::json!({ "role": role.trim(), "jwt": read_secret(path, "JWT")?.as_str() });
+                login(client, base, "jwt", &body).await
+            }
+            (.., Some(_), None) => Err(fail("a JWT login needs the token: set STRONGROOM_JWT_FILE")),
+            (.., None, Some(_)) => Err(fail("a JWT needs its role: set STRONGROOM_JWT_ROLE")),
+            _ => self.given_token(),
         }
     }
 
@@ -145,7 +165,7 @@ impl Remote {
             (None, Some(path)) => read_secret(path, "token"),
             (None, None) => Err(fail(
                 "no token: set STRONGROOM_TOKEN_FILE or STRONGROOM_TOKEN (or --token-file), \
-                 or STRONGROOM_ROLE_ID and STRONGROOM_SECRET_ID_FILE",
+                 or STRONGROOM_ROLE_ID and STRONGROOM_SECRET_ID_FILE, or STRONGROOM_JWT_ROLE and STRONGROOM_JWT_FILE",
             )),
         }
     }
@@ -273,7 +293,7 @@ pub fn code_loading_help() -> String {
          regard to case:\n    {}\n  - keys already set in this command's own environment (a secret must not \
          silently replace them).\n  Keys named with --only count as allowed.\n\
          The command never receives STRONGROOM_TOKEN, STRONGROOM_TOKEN_FILE, STRONGROOM_ROLE_ID, \
-         STRONGROOM_SECRET_ID_FILE or a login's token.\n\
+         STRONGROOM_SECRET_ID_FILE, STRONGROOM_JWT_ROLE, STRONGROOM_JWT_FILE or a login's token.\n\
          Anyone who may edit NAMESPACE or any namespace above it chooses these values: pin what run sets with --only.",
         app::domain::env_name::family(),
     )
@@ -358,7 +378,7 @@ pub async fn run(remote: &Remote, ns: &str, selection: &Selection, command: Vec<
     let mut child = std::process::Command::new(program);
     child.args(args);
     // No credential this shell may hold goes to the command: not the token,
-    // not the AppRole's ids, not a root key (the login's token never was in it).
+    // not the AppRole's ids or the JWT, not a root key (the login's token never was in it).
     const KEPT_BACK: [&str; 5] =
         ["STRONGROOM_TOKEN", "STRONGROOM_MASTER_KEY", "STRONGROOM_ROLE_ID", "STRONGROOM_SECRET_ID", "STRONGROOM_JWT"];
     for (name, _) in std::env::vars_os() {

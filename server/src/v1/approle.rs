@@ -7,7 +7,10 @@
 //! (a CI fleet behind one NAT logs in often, and rightly). Every login and
 //! every refusal the throttle lets through is one audit entry, never a secret.
 
-use super::vault::{errors, reply, request_id};
+use super::{
+    login::{answer, failure, locked, refused},
+    vault::errors,
+};
 use app::ssr::auth::address_key;
 use app::{
     domain::audit::{Action, OK},
@@ -49,11 +52,8 @@ pub async fn login(State(state): State<AppState>, addr: ConnectInfo<SocketAddr>,
     if role_id.len() > 128 || secret_id.len() > 256 {
         return errors(StatusCode::BAD_REQUEST, &[REFUSED]);
     }
-    // Only refusals count: a client with too many is not heard (and writes no
-    // entries) until its wait is over; right logins are never held back.
-    let throttle = &state.auth.machine_logins;
-    if throttle.is_locked(&client, app::ssr::clock::instant()) {
-        return errors(StatusCode::TOO_MANY_REQUESTS, &["too many failed logins from this client: try again later"]);
+    if let Some(wait) = locked(&state, &client) {
+        return wait;
     }
     let (rows, chain, now, from) = (state.rows.clone(), state.audit.clone(), app::ssr::clock::now(), client.clone());
     let result = state
@@ -95,34 +95,13 @@ pub async fn login(State(state): State<AppState>, addr: ConnectInfo<SocketAddr>,
         })
         .await;
     match result {
-        Ok(Ok(login)) => {
-            let ttl = (login.expires_at.0 - now.0).max(1);
-            reply(
-                StatusCode::OK,
-                &json!({
-                    "request_id": request_id(), "lease_id": "", "renewable": false, "lease_duration": 0,
-                    "data": null, "wrap_info": null, "warnings": null, "mount_type": "",
-                    "auth": {
-                        "client_token": login.token.as_str(), "accessor": login.accessor,
-                        "policies": ["default"], "token_policies": ["default"], "identity_policies": null,
-                        "metadata": { "role_name": login.role.as_str(), "strongroom_scope": login.scope.as_str() },
-                        "lease_duration": ttl, "renewable": false, "entity_id": "", "token_type": "service",
-                        "orphan": true, "mfa_requirement": null, "num_uses": 0,
-                    },
-                }),
-            )
-        }
-        Ok(Err(_)) => {
-            throttle.attempt(&client, app::ssr::clock::instant());
-            tracing::info!(client = %client, "an AppRole login was refused");
-            errors(StatusCode::BAD_REQUEST, &[REFUSED])
-        }
-        Err(AppRoleError::Database(e)) if e.unavailable() => {
-            errors(StatusCode::SERVICE_UNAVAILABLE, &["the database is unavailable: try again later"])
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "an AppRole login failed");
-            errors(StatusCode::INTERNAL_SERVER_ERROR, &["internal error"])
-        }
+        Ok(Ok(login)) => answer(
+            &login.token,
+            &login.accessor,
+            json!({ "role_name": login.role.as_str(), "strongroom_scope": login.scope.as_str() }),
+            login.expires_at.0 - now.0,
+        ),
+        Ok(Err(_)) => refused(&state, &client, "AppRole", REFUSED),
+        Err(e) => failure("AppRole", &e),
     }
 }

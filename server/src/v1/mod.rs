@@ -5,6 +5,8 @@
 //! nothing here: values never reach a browser session.
 
 pub mod approle;
+pub mod jwt;
+mod login;
 pub mod native;
 pub mod vault;
 
@@ -13,9 +15,9 @@ use axum::{
     extract::ConnectInfo,
     http::{header, HeaderMap},
     routing::{any, get, post},
-    Router,
+    Extension, Router,
 };
-use std::net::SocketAddr;
+use std::{net::SocketAddr, sync::Arc};
 
 /// Every `/v1` route.
 pub fn routes(state: AppState) -> Router {
@@ -26,11 +28,13 @@ pub fn routes(state: AppState) -> Router {
         .route("/v1/sys/internal/ui/mounts/{*path}", get(vault::mount))
         .route("/v1/auth/token/lookup-self", get(vault::lookup_self))
         .route("/v1/auth/approle/login", post(approle::login).put(approle::login))
+        .route("/v1/auth/jwt/login", post(jwt::login).put(jwt::login))
         .route("/v1/secret/data/{*path}", any(vault::data))
         .route("/v1/secret/metadata", any(vault::metadata_root))
         .route("/v1/secret/metadata/", any(vault::metadata_root))
         .route("/v1/secret/metadata/{*path}", any(vault::metadata))
         .route("/v1/{*rest}", any(vault::unknown))
+        .layer(Extension(Arc::new(crate::jwks::Jwks::new())))
         .with_state(state)
 }
 

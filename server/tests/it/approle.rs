@@ -289,7 +289,7 @@ async fn get_and_run_log_in_with_an_approle_and_keep_it_from_the_command() {
     // A token and an AppRole at once is a mistake, said so.
     let mut both = workload(&["get", "company.team", "DB_PASSWORD"]);
     both.env("STRONGROOM_TOKEN", "sr_x");
-    assert!(text(&run(both).await).contains("not both"));
+    assert!(text(&run(both).await).contains("give one of a token, an AppRole"));
 }
 
 /// The browser's side on `/admin/tokens` (forms, no JavaScript needed): an

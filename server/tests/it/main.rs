@@ -20,6 +20,7 @@ mod crash;
 mod faults;
 mod hardening;
 mod http;
+mod jwt;
 mod keys;
 mod litestream;
 mod metrics;

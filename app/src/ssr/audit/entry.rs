@@ -33,6 +33,9 @@ pub enum Actor {
     UnknownToken,
     /// An AppRole, logging in: `approle:NAME` (its logins' tokens read as that too).
     AppRole(TokenName),
+    /// A JWT role, logging in: `jwt:NAME`, and `jwt:NAME sub=SUBJECT` once a
+    /// token's signature held (its logins' tokens read as `jwt:NAME`).
+    Jwt { role: TokenName, subject: Option<String> },
     /// `strongroom …` run on the server's machine: `(command line)`.
     CommandLine,
     /// The server itself, as it starts (sealing rows, retention): `(server start)`.
@@ -50,6 +53,8 @@ impl fmt::Display for Actor {
             Actor::User(name) => f.write_str(name.as_str()),
             Actor::Token(name) => f.write_str(&name.actor()),
             Actor::AppRole(name) => write!(f, "approle:{}", name.as_str()),
+            Actor::Jwt { role, subject: None } => write!(f, "jwt:{}", role.as_str()),
+            Actor::Jwt { role, subject: Some(sub) } => write!(f, "jwt:{} sub={sub}", role.as_str()),
             Actor::UnknownToken => f.write_str("(unknown token)"),
             Actor::CommandLine => f.write_str("(command line)"),
             Actor::ServerStart => f.write_str("(server start)"),

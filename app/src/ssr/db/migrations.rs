@@ -249,4 +249,22 @@ CREATE TABLE approle_secret_ids (
 ) STRICT;
 CREATE INDEX approle_secret_ids_by_role ON approle_secret_ids(approle_id);
 "#,
+    // JWT roles (`store::jwt_roles`): workload logins with signed identity
+    // tokens. Security rows (MACs).
+    r#"
+CREATE TABLE jwt_roles (
+    id           INTEGER PRIMARY KEY,
+    name         TEXT NOT NULL UNIQUE,
+    issuer       TEXT NOT NULL,
+    audience     TEXT NOT NULL,
+    bound_claims TEXT NOT NULL,
+    namespace    TEXT NOT NULL,
+    token_ttl    INTEGER NOT NULL,
+    created_at   INTEGER NOT NULL,
+    created_by   TEXT NOT NULL,
+    revoked_at   INTEGER,
+    revoked_by   TEXT,
+    mac          BLOB
+) STRICT;
+"#,
 ];

@@ -3,11 +3,9 @@
 //! `role_id` and any number of `secret_id`s (stored as hashes, each with an
 //! expiry); a login with both gets a short-lived token scoped like the role.
 //!
-//! A login's token is a row of `tokens` named `approle.ROLE.ID` (the name is
-//! covered by the row's MAC, so who logged in cannot be rewritten), created by
-//! `approle:ROLE`, expiring after the role's token TTL. Names typed by people
-//! may not start with `approle.` (see `TokenName::is_login`). Revoking a role
-//! revokes its secret ids and its live logins at once.
+//! A login's token is a row of `tokens` named `approle.ROLE.ID`, created by
+//! `approle:ROLE` (see `logins`). Revoking a role revokes its secret ids and
+//! its live logins at once.
 //!
 //! `approles` and `approle_secret_ids` are security rows (`store::rows`): a
 //! row changed without the root key is refused, never trusted.
@@ -19,8 +17,8 @@ use crate::ssr::{
         sql::{Sql, SqlError, Value},
         RowKey,
     },
-    store::rows::{self, RowError, APPROLES, SECRET_IDS},
-    store::{tokens, Stamp},
+    store::rows::{self, APPROLES, SECRET_IDS},
+    store::Stamp,
 };
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use zeroize::Zeroizing;
@@ -28,47 +26,11 @@ use zeroize::Zeroizing;
 /// What a secret id starts with (secret scanners can look for it).
 pub const SECRET_ID_PREFIX: &str = "srs_";
 
-/// The longest a login's token may live: logins are for short-lived tokens.
-pub const MAX_TOKEN_TTL: i64 = 24 * 3600;
 /// The longest a secret id may live (0 means never expires).
 pub const MAX_SECRET_ID_TTL: i64 = 366 * 86_400;
 
-#[derive(Debug, thiserror::Error)]
-pub enum AppRoleError {
-    #[error("an AppRole with that name exists")]
-    NameTaken,
-    #[error("no AppRole with that name")]
-    NotFound,
-    #[error("that AppRole is revoked")]
-    Revoked,
-    #[error("no live secret id with that accessor for this AppRole")]
-    NoSuchSecretId,
-    /// A login refused; the reason is for the audit trail and the log only:
-    /// the client is told nothing of which part was wrong.
-    #[error("{0}")]
-    Refused(&'static str),
-    #[error("the system random number generator failed")]
-    Random,
-    /// A new secret id could not be held for its one showing (nothing is made).
-    #[error("the new secret id could not be held for showing: {0}")]
-    Unshown(String),
-    #[error(transparent)]
-    Token(#[from] tokens::TokenError),
-    #[error(transparent)]
-    Rows(#[from] RowError),
-    #[error("database error: {0}")]
-    Database(#[from] SqlError),
-}
-
-impl From<super::StoreError> for AppRoleError {
-    fn from(e: super::StoreError) -> Self {
-        match e {
-            super::StoreError::Database(e) => Self::Database(e),
-            super::StoreError::Rows(e) => Self::Rows(e),
-            other => Self::Unshown(other.to_string()),
-        }
-    }
-}
+use super::logins::{random, uuid};
+pub use super::logins::{RoleError as AppRoleError, MAX_TOKEN_TTL};
 
 type Result<T, E = AppRoleError> = std::result::Result<T, E>;
 
@@ -95,23 +57,16 @@ pub struct Login {
     pub expires_at: Timestamp,
 }
 
-fn random<const N: usize>() -> Result<Zeroizing<[u8; N]>> {
-    let mut raw = Zeroizing::new([0u8; N]);
-    getrandom::fill(raw.as_mut()).map_err(|_| AppRoleError::Random)?;
-    Ok(raw)
+fn view_sql() -> String {
+    VIEW_TEMPLATE.replace("{LIVE}", &super::logins::live_count("a.name"))
 }
 
-/// A random id in UUID form (what Vault's clients show and expect).
-fn uuid() -> Result<String> {
-    Ok(crate::ssr::crypto::uuid_v4(*random::<16>()?))
-}
-
-const VIEW: &str = "SELECT a.name, a.role_id, a.namespace, a.token_ttl, a.secret_id_ttl, a.created_at, a.created_by,
+const VIEW_TEMPLATE: &str =
+    "SELECT a.name, a.role_id, a.namespace, a.token_ttl, a.secret_id_ttl, a.created_at, a.created_by,
        a.revoked_at,
        (SELECT count(*) FROM approle_secret_ids s WHERE s.approle_id = a.id AND s.revoked_at IS NULL
           AND (s.expires_at IS NULL OR s.expires_at > ?1)),
-       (SELECT count(*) FROM tokens t WHERE substr(t.name, 1, length(?2) + length(a.name) + 1) = ?2 || a.name || '.'
-          AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > ?1))
+       {LIVE}
      FROM approles a";
 
 fn view_from(r: &[Value<'_>]) -> Result<AppRoleView, SqlError> {
@@ -132,14 +87,14 @@ fn view_from(r: &[Value<'_>]) -> Result<AppRoleView, SqlError> {
 
 /// Every AppRole, live ones first, by name.
 pub fn list<S: Sql + ?Sized>(db: &S, now: Timestamp) -> Result<Vec<AppRoleView>> {
-    let sql = format!("{VIEW} ORDER BY a.revoked_at IS NOT NULL, a.name");
+    let sql = format!("{} ORDER BY a.revoked_at IS NOT NULL, a.name", view_sql());
     let rows = db.query(&sql, &[now.0.into(), LOGIN_PREFIX.into()])?;
     Ok(rows.iter().map(|r| view_from(r)).collect::<Result<_, _>>()?)
 }
 
 /// One AppRole by name.
 pub fn get<S: Sql + ?Sized>(db: &S, name: &TokenName, now: Timestamp) -> Result<AppRoleView> {
-    let sql = format!("{VIEW} WHERE a.name = ?3");
+    let sql = format!("{} WHERE a.name = ?3", view_sql());
     let row = db.query_opt(&sql, &[now.0.into(), LOGIN_PREFIX.into(), name.as_str().into()])?;
     Ok(view_from(&row.ok_or(AppRoleError::NotFound)?)?)
 }
@@ -245,25 +200,12 @@ pub fn revoke<S: Sql + ?Sized>(db: &S, rows: &RowKey, name: &TokenName, stamp: S
         &[role.into(), stamp.at.0.into()],
     )?;
     rows::reseal(db, rows, &SECRET_IDS, "approle_id = ?1", &[role.into()])?;
-    let prefix = format!("{LOGIN_PREFIX}{name}.");
-    let logins = "substr(name, 1, length(?1)) = ?1 AND revoked_at IS NULL";
-    // Expired ones need no revoking (and are not counted as live).
-    let revoked = db.execute(
-        &format!("UPDATE tokens SET revoked_at = ?2, revoked_by = ?3 WHERE {logins} AND expires_at > ?2"),
-        &[prefix.as_str().into(), stamp.at.0.into(), stamp.actor.into()],
-    )?;
-    // Only revoked rows are resealed: that legitimizes nothing (an expired
-    // login left as it was keeps whatever MAC it had).
-    let revoked_logins = "substr(name, 1, length(?1)) = ?1 AND revoked_at IS NOT NULL";
-    rows::reseal(db, rows, &rows::TOKENS, revoked_logins, &[prefix.as_str().into()])?;
-    Ok(revoked as u64)
+    super::logins::revoke_all(db, rows, (LOGIN_PREFIX, name), stamp)
 }
 
 /// Logs in with `role_id` and `secret_id`: a new token scoped like the role,
 /// living for the role's token TTL (never past the secret id's expiry is not
 /// promised: the secret id proves who logs in, the token is what they hold).
-/// Expired login tokens of the role are pruned here, so a fleet that logs in
-/// all day does not grow the table for ever.
 pub fn login<S: Sql + ?Sized>(db: &S, rows: &RowKey, role_id: &str, secret_id: &str, now: Timestamp) -> Result<Login> {
     let refused = AppRoleError::Refused;
     let role = db
@@ -309,20 +251,17 @@ pub fn login<S: Sql + ?Sized>(db: &S, rows: &RowKey, role_id: &str, secret_id: &
         .map(|r| r[0].text().map(str::to_owned))
         .transpose()?
         .unwrap_or_default();
-    let prefix = format!("{LOGIN_PREFIX}{name}.");
-    db.execute(
-        "DELETE FROM tokens WHERE substr(name, 1, length(?1)) = ?1 AND expires_at <= ?2",
-        &[prefix.as_str().into(), now.0.into()],
-    )?;
-    let accessor = uuid()?;
-    // The token's name carries the role and the first part of the accessor (the list and the trail show it).
-    let token_name = TokenName::parse(&format!("{prefix}{}", &accessor[..13]))
-        .map_err(|_| SqlError::Type("a login token's name does not parse".into()))?;
-    let (token, hash) = tokens::new_token()?;
-    let expires_at = Timestamp(now.0.saturating_add(ttl));
     let actor = format!("approle:{name}");
-    tokens::create(db, rows, &token_name, &scope, Some(expires_at), &hash, Stamp { actor: &actor, at: now })?;
-    Ok(Login { token, token_name, accessor, secret_accessor, role: name, scope, expires_at })
+    let t = super::logins::issue(db, rows, (LOGIN_PREFIX, &name), &scope, ttl, &actor, now)?;
+    Ok(Login {
+        token: t.token,
+        token_name: t.token_name,
+        accessor: t.accessor,
+        secret_accessor,
+        role: name,
+        scope,
+        expires_at: t.expires_at,
+    })
 }
 
 /// The name of the role whose role id is `role_id`, if any (what a refused

@@ -19,7 +19,7 @@ use crate::ssr::{
 };
 
 /// The tables copied, parents before children.
-pub const TABLES: [&str; 11] = [
+pub const TABLES: [&str; 12] = [
     "meta",
     "data_keys",
     "namespaces",
@@ -30,11 +30,13 @@ pub const TABLES: [&str; 11] = [
     "tokens",
     "approles",
     "approle_secret_ids",
+    "jwt_roles",
     "audit",
 ];
 
 /// Tables whose ids PostgreSQL numbers itself: numbered on after the copy.
-const NUMBERED: [&str; 7] = ["data_keys", "namespaces", "secrets", "users", "tokens", "approles", "approle_secret_ids"];
+const NUMBERED: [&str; 8] =
+    ["data_keys", "namespaces", "secrets", "users", "tokens", "approles", "approle_secret_ids", "jwt_roles"];
 
 /// Rows per INSERT: well under both engines' parameter limits.
 const ROWS_PER_INSERT: usize = 200;

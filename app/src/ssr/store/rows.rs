@@ -22,6 +22,7 @@
 //! - `tokens`: `id, name, token_hash, namespace, expires_at, revoked_at`;
 //! - `approles`: `id, name, role_id, namespace, token_ttl, revoked_at, secret_id_ttl`;
 //! - `approle_secret_ids`: `id, approle_id, hash, expires_at, revoked_at`;
+//! - `jwt_roles`: `id, name, issuer, audience, bound_claims, namespace, token_ttl, revoked_at`;
 //! - `sessions`: `token_hash, user_id, created_at` (not `last_seen_at`, which
 //!   every page may move; a session ends by time measured from `created_at` too).
 //!
@@ -78,13 +79,18 @@ pub const SECRET_IDS: Table = Table {
     covered: &["id", "approle_id", "hash", "expires_at", "revoked_at"],
     key: &["id"],
 };
+pub const JWT_ROLES: Table = Table {
+    name: "jwt_roles",
+    covered: &["id", "name", "issuer", "audience", "bound_claims", "namespace", "token_ttl", "revoked_at"],
+    key: &["id"],
+};
 pub const SESSIONS: Table =
     Table { name: "sessions", covered: &["token_hash", "user_id", "created_at"], key: &["token_hash"] };
 
 /// The covered tables a database carries for good (sealed once, checked at
 /// restore). Sessions are checked where they are used; a copy's never come
 /// back (restore deletes them, `store copy` leaves them).
-pub const TABLES: [&Table; 5] = [&USERS, &GRANTS, &TOKENS, &APPROLES, &SECRET_IDS];
+pub const TABLES: [&Table; 6] = [&USERS, &GRANTS, &TOKENS, &APPROLES, &SECRET_IDS, &JWT_ROLES];
 
 impl Table {
     /// How many values [`Table::columns`] selects.

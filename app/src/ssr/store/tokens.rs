@@ -4,7 +4,10 @@
 //! is stored (the token has full entropy, so one hash suffices), so a copy of
 //! the database does not hand out working tokens.
 
-use crate::domain::{token::TOKEN_PREFIX, Scope, Timestamp, TokenId, TokenName, TokenView};
+use crate::domain::{
+    token::{LOGIN_PREFIXES, TOKEN_PREFIX},
+    Scope, Timestamp, TokenId, TokenName, TokenView,
+};
 use crate::ssr::{
     auth::token_hash,
     db::{
@@ -137,15 +140,16 @@ pub fn create<S: Sql + ?Sized>(
 }
 
 /// Every token made by hand, live ones first, newest first within each
-/// group. Logins' tokens are not listed (`approles::list` counts them).
+/// group. Logins' tokens are not listed (`approles::list`, `jwt_roles::list` count them).
 pub fn list<S: Sql + ?Sized>(db: &S, now: Timestamp) -> Result<Vec<TokenView>> {
     let mut list = Vec::new();
     db.query_each(
         &format!(
-            "SELECT {VIEW_COLUMNS} FROM tokens WHERE substr(name, 1, length(?2)) <> ?2
+            "SELECT {VIEW_COLUMNS} FROM tokens
+             WHERE substr(name, 1, length(?2)) <> ?2 AND substr(name, 1, length(?3)) <> ?3
              ORDER BY revoked_at IS NOT NULL, COALESCE(expires_at <= ?1, FALSE), created_at DESC, id DESC"
         ),
-        &[now.0.into(), crate::domain::token::LOGIN_PREFIX.into()],
+        &[now.0.into(), LOGIN_PREFIXES[0].into(), LOGIN_PREFIXES[1].into()],
         &mut |r| {
             list.push(view_from(r)?);
             Ok(())
