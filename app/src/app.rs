@@ -174,6 +174,14 @@ fn TrialBanner() -> impl IntoView {
     }
 }
 
+/// Whether single sign-on is set (its sign-out also ends the IdP's session).
+fn sso_sign_out() -> bool {
+    #[cfg(feature = "ssr")]
+    return use_context::<crate::ssr::state::AppState>().is_some_and(|s| s.auth.sso.is_some());
+    #[cfg(not(feature = "ssr"))]
+    false
+}
+
 /// The brand, and for a signed-in user: who, their links, and Sign out.
 #[component]
 fn TopBar() -> impl IntoView {
@@ -190,9 +198,20 @@ fn TopBar() -> impl IntoView {
                             <a href="/account">"Account"</a>
                             {me.can_read_trail().then(|| view! { <a href="/audit">"Audit"</a> })}
                             {me.is_admin().then(|| view! { <a href="/admin/users">"Users"</a><a href="/admin/tokens">"Tokens"</a> })}
-                            <ActionForm action=logout>
-                                <SubmitButton url=Logout::url() class="link" back="/login".to_owned()>"Sign out"</SubmitButton>
-                            </ActionForm>
+                            {if sso_sign_out() {
+                                // Ends the IdP's session too, where it offers that.
+                                view! {
+                                    <form method="post" action="/auth/oidc/logout">
+                                        <button type="submit" class="link">"Sign out"</button>
+                                    </form>
+                                }.into_any()
+                            } else {
+                                view! {
+                                    <ActionForm action=logout>
+                                        <SubmitButton url=Logout::url() class="link" back="/login".to_owned()>"Sign out"</SubmitButton>
+                                    </ActionForm>
+                                }.into_any()
+                            }}
                         </nav>
                     })
                 })}

@@ -5,6 +5,10 @@
 //               -> a token signed by the key `kid` (the first key by default);
 //               claims set to null are removed.
 //   GET  /stats -> {"jwks": N, "kids": [...]}: how often the keys were fetched.
+//   POST /id-claims {"claims": {...}} -> 204: claims set on every token the
+//               OIDC endpoints sign from now on (an SSO test's user: sub,
+//               preferred_username, groups; or a bad aud, iss, nonce, exp);
+//               null removes a claim.
 // Usage: node jwt-issuer.mjs PORT [ALG ...]   (default RS256; one key per ALG)
 import http from 'node:http';
 import { OAuth2Issuer, OAuth2Service } from 'oauth2-mock-server';
@@ -16,6 +20,13 @@ const kids = [];
 for (const alg of algs.length ? algs : ['RS256']) kids.push((await issuer.keys.generate(alg)).kid);
 const service = new OAuth2Service(issuer);
 let jwks = 0;
+let idClaims = {};
+service.on('beforeTokenSigning', (token) => {
+  for (const [k, v] of Object.entries(idClaims)) {
+    if (v === null) delete token.payload[k];
+    else token.payload[k] = v;
+  }
+});
 
 const body = (req) =>
   new Promise((resolve, reject) => {
@@ -41,6 +52,12 @@ const server = http.createServer(async (req, res) => {
         },
       });
       res.end(token);
+      return;
+    }
+    if (req.method === 'POST' && req.url === '/id-claims') {
+      idClaims = (await body(req)).claims ?? {};
+      res.statusCode = 204;
+      res.end();
       return;
     }
     if (req.url === '/stats') {

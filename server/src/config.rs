@@ -75,6 +75,8 @@ pub struct ServeArgs {
     /// the public address. Unset: no metrics endpoint.
     #[arg(long, env = "STRONGROOM_METRICS_ADDR")]
     pub metrics_addr: Option<String>,
+    #[command(flatten)]
+    pub sso: crate::sso::config::SsoArgs,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -85,6 +87,8 @@ pub enum ConfigError {
     BadPublicUrl(String),
     #[error("STRONGROOM_SESSION_IDLE_MINUTES and STRONGROOM_SESSION_MAX_HOURS must be at least 1")]
     BadSessionLimits,
+    #[error("single sign-on: {0}")]
+    Sso(String),
     #[error(
         "STRONGROOM_MAX_CONNECTIONS, STRONGROOM_MAX_CONNECTIONS_PER_CLIENT, STRONGROOM_HEADER_TIMEOUT_SECS, \
          STRONGROOM_REQUEST_TIMEOUT_SECS and STRONGROOM_KEEPALIVE_IDLE_SECS must be at least 1"
@@ -229,14 +233,22 @@ impl ServeArgs {
             return Err(ConfigError::BadSessionLimits);
         }
         let secure = self.public_origin()?.is_some_and(|o| o.starts_with("https://"));
+        let sso =
+            self.sso()?.map(|c| app::ssr::state::SsoPolicy { name: c.name, password_sign_in: c.password_sign_in });
         Ok(app::ssr::state::AuthSettings {
             argon2_m_kib: self.argon2_m_kib,
             argon2_t: self.argon2_t,
             session_idle: std::time::Duration::from_secs(self.session_idle_minutes * 60),
             session_absolute: std::time::Duration::from_secs(self.session_max_hours * 3600),
             secure_cookies: secure,
+            sso,
             ..Default::default()
         })
+    }
+
+    /// Single sign-on's settings, checked; `None` when no issuer is set.
+    pub fn sso(&self) -> Result<Option<crate::sso::config::SsoConfig>, ConfigError> {
+        self.sso.config(self.public_origin()?).map_err(ConfigError::Sso)
     }
 
     pub fn db_path(&self) -> PathBuf {
@@ -328,6 +340,7 @@ mod tests {
             max_connections_per_client: 64,
             request_timeout_secs: 60,
             keepalive_idle_secs: 75,
+            sso: Default::default(),
             trusted_proxies: String::new(),
             keep_versions: 10,
             metrics_addr: None,

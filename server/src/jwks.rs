@@ -100,8 +100,12 @@ impl Jwks {
             return Err(JwksError::Fetch(format!("{discovery} is for issuer {}", doc["issuer"])));
         }
         let uri = doc["jwks_uri"].as_str().ok_or_else(|| JwksError::Fetch(format!("{discovery} has no jwks_uri")))?;
-        // The keys' address must be as safe as the issuer's (https, or http on loopback).
+        // The keys' address must be as safe as the issuer's: https for an https
+        // issuer (never plain http to this machine), http on loopback for a test one.
         Issuer::parse(uri).map_err(|e| JwksError::Fetch(format!("jwks_uri: {e}")))?;
+        if issuer.as_str().starts_with("https://") && !uri.starts_with("https://") {
+            return Err(JwksError::Fetch(format!("jwks_uri {uri} is not https, though the issuer is")));
+        }
         self.get_json(uri).await
     }
 

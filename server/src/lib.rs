@@ -9,6 +9,7 @@ pub mod jwks;
 pub mod layers;
 pub mod listen;
 pub mod metrics;
+pub mod sso;
 pub mod telemetry;
 pub mod trail_export;
 pub mod v1;
@@ -37,6 +38,8 @@ pub struct Front {
     pub assets: assets::Assets,
     /// How long a request body may take to arrive (`STRONGROOM_REQUEST_TIMEOUT_SECS`).
     pub request_timeout: std::time::Duration,
+    /// Single sign-on, when configured (`/auth/oidc/*`).
+    pub sso: Option<std::sync::Arc<sso::Sso>>,
 }
 
 impl Default for Front {
@@ -46,12 +49,14 @@ impl Default for Front {
             proxies: Default::default(),
             assets: Default::default(),
             request_timeout: std::time::Duration::from_secs(60),
+            sso: None,
         }
     }
 }
 
 pub fn router(state: AppState, options: LeptosOptions, front: Front) -> Router {
-    let Front { own_origin, proxies, assets, request_timeout } = front;
+    let Front { own_origin, proxies, assets, request_timeout, sso } = front;
+    let sso = sso.map_or_else(Router::new, |sso| sso.routes(state.clone()));
     let routes = route_list();
     let context = {
         let state = state.clone();
@@ -70,6 +75,7 @@ pub fn router(state: AppState, options: LeptosOptions, front: Front) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz).with_state(state.clone()))
         .route("/audit/{file}", get(trail_export::export).with_state(state.clone()))
+        .merge(sso)
         .merge(pages.clone())
         .layer(from_fn_with_state(state.clone(), api_errors::error_status))
         .layer(from_fn_with_state(state.clone(), forms::utf8_forms))

@@ -9,7 +9,7 @@ use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
 use crate::{
-    domain::{audit::Action, Password, Username},
+    domain::{audit::Action, sso::PasswordSignIn, Password, Username},
     ssr::{
         access::*,
         audit::Actor,
@@ -29,6 +29,11 @@ pub async fn login(username: String, password: WriteOnly) -> Result<(), AppError
     act.run(async {
         let state = state()?;
         let auth = state.auth.clone();
+        let policy = auth.sso.as_ref().map(|s| s.password_sign_in);
+        if policy == Some(PasswordSignIn::None) {
+            act.set_outcome("refused: password sign-in is off");
+            return Err(password_sign_in_off("Password sign-in is turned off"));
+        }
         let password = field("password", Password::parse_attempt(password.into_inner()))?;
         let addr = client_addr();
         let address = addr.parse().map_or_else(|_| addr.clone(), crate::ssr::auth::address_key);
@@ -76,6 +81,15 @@ pub async fn login(username: String, password: WriteOnly) -> Result<(), AppError
                 return Err(AppError::SignInFailed);
             }
         };
+        if policy == Some(PasswordSignIn::Admins) {
+            // Checked after the password: only its holder learns the account is not an admin.
+            let (id, rows) = (user.id, state.rows.clone());
+            let grants = state.db.read(move |c| accounts::grants_of(c, &rows, id)).await.map_err(account_error)?;
+            if !grants.iter().any(|g| g.role == crate::domain::Role::Admin) {
+                act.set_outcome("refused: password sign-in is for admins");
+                return Err(password_sign_in_off("Password sign-in is for admins only"));
+            }
+        }
         if rehash {
             let hash = auth.hasher.hash(retry).await.map_err(|e| internal("rehash", &e))?;
             let (id, rows) = (user.id, state.rows.clone());
@@ -101,6 +115,12 @@ pub async fn login(username: String, password: WriteOnly) -> Result<(), AppError
     .await
 }
 
+/// The answer to a password sign-in the SSO policy does not allow.
+#[cfg(feature = "ssr")]
+fn password_sign_in_off(what: &str) -> AppError {
+    AppError::Conflict { field: None, message: format!("{what}: sign in with single sign-on.") }
+}
+
 /// Ends the caller's session and clears the cookie.
 #[server(prefix = "/api", endpoint = "session/logout")]
 pub async fn logout() -> Result<(), AppError> {
@@ -110,6 +130,10 @@ pub async fn logout() -> Result<(), AppError> {
         let state = state()?;
         act.write(move |c| accounts::end_session(c, &who.session)).await.map_err(account_error)?;
         set_header(axum::http::header::SET_COOKIE, &state.auth.cookies.clear());
+        if state.auth.sso.is_some() {
+            // Signed out on purpose: the next page asks, rather than going back through the IdP.
+            set_header(axum::http::header::SET_COOKIE, &state.auth.cookies.sso_hint(false));
+        }
         Ok(())
     })
     .await

@@ -11,6 +11,7 @@ pub mod local_path;
 pub mod namespace;
 pub mod secret_key;
 pub mod secret_value;
+pub mod sso;
 pub mod submitted;
 pub mod tags;
 pub mod time;

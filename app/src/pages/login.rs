@@ -6,7 +6,17 @@ use crate::{
 };
 use leptos::{prelude::*, server_fn::ServerFn};
 use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+/// The SSO button's text, when SSO is set, and whether the password form is
+/// shown (`STRONGROOM_PASSWORD_SIGNIN=none` hides it). Rendered on the server only.
+fn sign_in_options() -> (Option<String>, bool) {
+    #[cfg(feature = "ssr")]
+    if let Some(sso) = use_context::<crate::ssr::state::AppState>().and_then(|s| s.auth.sso.clone()) {
+        return (Some(sso.name), sso.password_sign_in != crate::domain::sso::PasswordSignIn::None);
+    }
+    (None, true)
+}
 
 /// Where to go after signing in: a page of this server (see `local_path`), else home.
 pub fn safe_next(next: Option<String>) -> String {
@@ -18,6 +28,9 @@ pub fn LoginPage() -> impl IntoView {
     let login = ServerAction::<Login>::new();
     let error = error_of(login);
     let first = Resource::new(|| (), |_| first_run());
+    let (sso, password) = sign_in_options();
+    let next = safe_next(use_query_map().get_untracked().get("next"));
+    let sso_link = format!("/auth/oidc/login?next={}", crate::components::encode_query_value(&next));
     view! {
         <Title text="Sign in · Strongroom"/>
         <Suspense>
@@ -41,6 +54,10 @@ pub fn LoginPage() -> impl IntoView {
         </Suspense>
         <section class="panel narrow">
             <h1>"Sign in"</h1>
+            {sso.map(|name| view! {
+                <p><a class="button primary" id="sso-sign-in" href=sso_link>{format!("Sign in with {name}")}</a></p>
+            })}
+            <Show when=move || password>
             <ActionForm action=login>
                 <label for="login-username">"Username"</label>
                 <input id="login-username" name="username" value=typed(Login::url(), &[], "username")
@@ -52,6 +69,7 @@ pub fn LoginPage() -> impl IntoView {
                 <FormError error fields=&["password"]/>
                 <SubmitButton url=Login::url()>"Sign in"</SubmitButton>
             </ActionForm>
+            </Show>
         </section>
     }
 }

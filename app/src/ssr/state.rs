@@ -37,6 +37,31 @@ pub struct AuthSettings {
     pub session_idle: Duration,
     pub session_absolute: Duration,
     pub secure_cookies: bool,
+    /// Single sign-on, when configured (`STRONGROOM_OIDC_*`).
+    pub sso: Option<SsoPolicy>,
+}
+
+/// What the app itself needs to know of SSO (the flow runs in the server).
+#[derive(Clone, Debug)]
+pub struct SsoPolicy {
+    /// The sign-in button's text: "Sign in with {name}".
+    pub name: String,
+    /// Who may still sign in with a password.
+    pub password_sign_in: crate::domain::sso::PasswordSignIn,
+}
+
+/// One SSO sign-in under way, between `/auth/oidc/login` and the IdP's
+/// redirect back: kept server-side under the `state` sent to the IdP (any
+/// node finds it), taken once.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct OidcFlow {
+    /// The PKCE verifier (S256).
+    pub verifier: String,
+    pub nonce: String,
+    /// The same-site path to go on to.
+    pub next: String,
+    /// Hash of the login cookie that binds the flow to the browser that began it.
+    pub binding: Vec<u8>,
 }
 
 impl Default for AuthSettings {
@@ -51,6 +76,7 @@ impl Default for AuthSettings {
             session_idle: Duration::from_secs(30 * 60),
             session_absolute: Duration::from_secs(12 * 3600),
             secure_cookies: false,
+            sso: None,
         }
     }
 }
@@ -155,6 +181,15 @@ impl Handed for NewSecretId {
         let secret_id = secret_text(fields.first()?)?;
         let (role, role_id, scope, accessor, expires_at) = serde_json::from_slice(fields.get(1)?).ok()?;
         Some(NewSecretId { role, role_id, scope, secret_id: secret_id.to_string(), accessor, expires_at })
+    }
+}
+
+impl Handed for OidcFlow {
+    fn encode(&self) -> Option<Zeroizing<Vec<u8>>> {
+        serde_json::to_vec(self).ok().map(Zeroizing::new)
+    }
+    fn decode(bytes: &[u8]) -> Option<Self> {
+        serde_json::from_slice(bytes).ok()
     }
 }
 
@@ -346,6 +381,8 @@ pub struct Auth {
     /// free, then 10 s doubling to 5 min, forgotten after 10 quiet minutes.
     /// Only refusals are counted: a CI fleet behind one NAT logs in often, and rightly.
     pub machine_logins: Throttle,
+    /// Single sign-on, when configured.
+    pub sso: Option<SsoPolicy>,
 }
 
 impl Auth {
@@ -402,6 +439,8 @@ pub struct Shared {
     pub new_tokens: Arc<Handover<NewToken>>,
     /// A secret id just issued on `/admin/tokens`, shown once (like a new token).
     pub new_secret_ids: Arc<Handover<NewSecretId>>,
+    /// SSO sign-ins under way, by their `state` (see [`OidcFlow`]).
+    pub oidc_flows: Arc<Handover<OidcFlow>>,
     /// Parsed imports waiting to be applied, with their names-only plan.
     pub imports: Arc<Handover<(Pending, ImportPlan)>>,
     /// One-time confirmations shown on the page a post redirects to ("password
@@ -456,6 +495,7 @@ impl AppState {
             previews: Throttle::new(20, Duration::from_secs(60), max),
             machine_logins: Throttle::new(50, Duration::from_secs(10), Duration::from_secs(300))
                 .forgetting_after(Duration::from_secs(600)),
+            sso: settings.sso.clone(),
         };
         let (audit, rows) = (Arc::new(unlocked.audit_key()), unlocked.row_key());
         let refusals = Arc::new(Refusals::default());
@@ -471,6 +511,8 @@ impl AppState {
         let shared = (source, &db, &keyring);
         let new_tokens = Handover::new(shared, "token", handovers::Limits::new(300, 256, 8, i64::MAX, true));
         let new_secret_ids = Handover::new(shared, "secret-id", handovers::Limits::new(300, 256, 8, i64::MAX, true));
+        // Anyone may begin a sign-in: all share owner 0; the oldest gives way when full.
+        let oidc_flows = Handover::new(shared, "oidc", handovers::Limits::new(600, 4096, 4096, i64::MAX, true));
         // Pasted texts: at most 1 MiB each, 4 per user, 32 MiB in all; one user's never push out another's.
         let imports = Handover::new(shared, "import", handovers::Limits::new(900, 64, 4, 32 * 1024 * 1024, false));
         let notices = Handover::new(shared, "notice", handovers::Limits::new(300, 256, 4, i64::MAX, true));
@@ -486,6 +528,7 @@ impl AppState {
             refusals,
             new_tokens,
             new_secret_ids,
+            oidc_flows,
             notices,
             setup: Arc::default(),
             imports,

@@ -38,7 +38,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Serve the web UI and API (the default command).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Print a new random 256-bit root key, base64-encoded.
     Keygen,
     /// Manage users (the first admin is made here).
@@ -203,7 +203,7 @@ pub async fn run(cli: Cli) -> Result<(), RunError> {
             println!("{}", key.to_base64().as_str());
             Ok(())
         }
-        Some(Command::Serve(args)) => serve::serve(args).await,
+        Some(Command::Serve(args)) => serve::serve(*args).await,
         Some(Command::User(UserCommand::Add { name, role, namespace, init, key })) => {
             users::add(&name, &role, namespace.as_deref(), init, &key).await.map_err(RunError::User)
         }

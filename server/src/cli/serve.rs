@@ -43,6 +43,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), RunError> {
         proxies: args.trusted_proxies()?,
         assets: crate::assets::Assets::new(args.site_root.clone()),
         request_timeout: limits.request_timeout,
+        sso: args.sso()?.map(|c| std::sync::Arc::new(crate::sso::Sso::new(c))),
     };
     let state = open_state(source, root, settings).await?;
     let (keep, chain) = (args.keep_versions, state.audit.clone());

@@ -16,6 +16,7 @@ fn is_page(req: &Request) -> bool {
         && !path.starts_with("/api/")
         && !path.starts_with("/v1/")
         && !path.starts_with("/pkg/")
+        && !path.starts_with("/auth/")
         && path != "/favicon.svg"
         && path != "/healthz"
         && path != "/readyz"
@@ -39,6 +40,15 @@ fn without_foreign_error(req: &Request) -> Option<String> {
     let kept: Vec<&str> = query.split('&').filter(|pair| !pair.is_empty() && !foreign(pair)).collect();
     let path = req.uri().path();
     Some(if kept.is_empty() { path.to_owned() } else { format!("{path}?{}", kept.join("&")) })
+}
+
+fn has_cookie(req: &Request, name: &str) -> bool {
+    req.headers()
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .any(|pair| pair.trim().strip_prefix(name).is_some_and(|rest| rest.starts_with('=') && rest.len() > 1))
 }
 
 pub async fn require_session(State(state): State<AppState>, req: Request, next: Next) -> Response {
@@ -74,6 +84,11 @@ pub async fn require_session(State(state): State<AppState>, req: Request, next: 
         // Not recorded: anyone can ask for pages, and each entry costs an fsync.
         // Nothing is shown or done; refused sign-ins and mutations are recorded.
         let here = encode_query_value(req.uri().path_and_query().map_or("/", |pq| pq.as_str()));
+        // Someone who signed in through the IdP goes back through it: silently,
+        // while the IdP's session lasts (and their roles are re-computed).
+        if state.auth.sso.is_some() && has_cookie(&req, app::ssr::auth::SSO_HINT) {
+            return see_other(&format!("/auth/oidc/login?next={here}"));
+        }
         return see_other(&format!("/login?next={here}"));
     }
     next.run(req).await

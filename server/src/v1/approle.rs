@@ -8,7 +8,7 @@
 //! every refusal the throttle lets through is one audit entry, never a secret.
 
 use super::{
-    login::{answer, failure, locked, refused},
+    login::{answer, count, failure, refused, succeeded},
     vault::errors,
 };
 use app::ssr::auth::address_key;
@@ -52,9 +52,7 @@ pub async fn login(State(state): State<AppState>, addr: ConnectInfo<SocketAddr>,
     if role_id.len() > 128 || secret_id.len() > 256 {
         return errors(StatusCode::BAD_REQUEST, &[REFUSED]);
     }
-    if let Some(wait) = locked(&state, &client) {
-        return wait;
-    }
+    let counted = count(&state, &client);
     let (rows, chain, now, from) = (state.rows.clone(), state.audit.clone(), app::ssr::clock::now(), client.clone());
     let result = state
         .db
@@ -89,19 +87,25 @@ pub async fn login(State(state): State<AppState>, addr: ConnectInfo<SocketAddr>,
                     client: Client::Address(from),
                     outcome,
                 };
-                audit::append(tx, &chain, entry)?;
+                // Over the limit, a refusal writes nothing (a flood costs no fsyncs).
+                if counted || answer.is_ok() {
+                    audit::append(tx, &chain, entry)?;
+                }
                 Ok(answer)
             })
         })
         .await;
     match result {
-        Ok(Ok(login)) => answer(
-            &login.token,
-            &login.accessor,
-            json!({ "role_name": login.role.as_str(), "strongroom_scope": login.scope.as_str() }),
-            login.expires_at.0 - now.0,
-        ),
-        Ok(Err(_)) => refused(&state, &client, "AppRole", REFUSED),
+        Ok(Ok(login)) => {
+            succeeded(&state, &client, counted);
+            answer(
+                &login.token,
+                &login.accessor,
+                json!({ "role_name": login.role.as_str(), "strongroom_scope": login.scope.as_str() }),
+                login.expires_at.0 - now.0,
+            )
+        }
+        Ok(Err(_)) => refused(&client, "AppRole", counted, REFUSED),
         Err(e) => failure("AppRole", &e),
     }
 }

@@ -15,7 +15,7 @@
 //! which part was wrong; the trail and the log say.
 
 use super::{
-    login::{answer, failure, locked, refused},
+    login::{answer, count, failure, refused, succeeded},
     vault::errors,
 };
 use crate::jwks::Jwks;
@@ -91,9 +91,7 @@ pub async fn login(
     let Ok(Credentials { role: Some(role), jwt: Some(jwt) }) = serde_json::from_slice(&body) else {
         return errors(StatusCode::BAD_REQUEST, &["role and jwt are required"]);
     };
-    if let Some(wait) = locked(&state, &client) {
-        return wait;
-    }
+    let counted = count(&state, &client);
     let now = app::ssr::clock::now();
     // The role first: only a role's issuer is ever asked for keys.
     let verdict: Result<(Role, String), (Actor, Why)> = match TokenName::parse_role(&role) {
@@ -142,19 +140,25 @@ pub async fn login(
                     client: Client::Address(from),
                     outcome,
                 };
-                audit::append(tx, &chain, entry)?;
+                // Over the limit, a refusal writes nothing (a flood costs no fsyncs).
+                if counted || login.is_some() {
+                    audit::append(tx, &chain, entry)?;
+                }
                 Ok(login)
             })
         })
         .await;
     match result {
-        Ok(Some((role, token))) => answer(
-            &token.token,
-            &token.accessor,
-            json!({ "role": role.name.as_str(), "strongroom_scope": role.scope.as_str() }),
-            token.expires_at.0 - now.0,
-        ),
-        Ok(None) => refused(&state, &client, "JWT", REFUSED),
+        Ok(Some((role, token))) => {
+            succeeded(&state, &client, counted);
+            answer(
+                &token.token,
+                &token.accessor,
+                json!({ "role": role.name.as_str(), "strongroom_scope": role.scope.as_str() }),
+                token.expires_at.0 - now.0,
+            )
+        }
+        Ok(None) => refused(&client, "JWT", counted, REFUSED),
         Err(e) => failure("JWT", &e),
     }
 }
@@ -192,27 +196,42 @@ async fn verify(jwks: &Jwks, role: &Role, jwt: &str, now: i64) -> Result<String,
     validation.set_issuer(&[role.issuer.as_str()]);
     validation.set_audience(&[role.audience.as_str()]);
     let claims = decode::<Map<String, Value>>(jwt, &key, &validation).map_err(|e| refusal(e.kind()))?.claims;
-    // Types and lifetime checked here too, not only by the library.
+    // Types and times checked here too, not only by the library: `iss` one
+    // string (RFC 7519), not a list holding it; `iat` not in the future.
+    if claims.get("iss").and_then(Value::as_str) != Some(role.issuer.as_str()) {
+        return Err("the token's iss is not the issuer, as one string".into());
+    }
     let number = |name: &str| claims.get(name).map(|v| v.as_i64().ok_or(format!("{name} is not a whole number")));
     let exp = number("exp").transpose()?.ok_or("the token has no exp")?;
     let iat = number("iat").transpose()?;
     number("nbf").transpose()?;
+    if iat.is_some_and(|iat| iat > now + LEEWAY as i64) {
+        return Err("the token was issued in the future (iat)".into());
+    }
     if exp - now > MAX_JWT_LIFETIME || iat.is_some_and(|iat| exp - iat > MAX_JWT_LIFETIME) {
         return Err("the token is good for more than a day".into());
     }
+    // Exactly: a string equal to an allowed value (not a number or a boolean that prints like one).
     for (claim, allowed) in role.bound.pairs() {
-        let value = match claims.get(claim) {
-            Some(Value::String(s)) => s.clone(),
-            Some(v @ (Value::Number(_) | Value::Bool(_))) => v.to_string(),
+        match claims.get(claim) {
+            Some(Value::String(value)) if allowed.contains(value) => {}
+            Some(Value::String(_)) => return Err(format!("bound claim {claim} does not match").into()),
             Some(_) => return Err(format!("bound claim {claim} is not a string").into()),
             None => return Err(format!("the token has no {claim} claim").into()),
-        };
-        if !allowed.contains(&value) {
-            return Err(format!("bound claim {claim} does not match").into());
         }
     }
     let sub = claims.get("sub").and_then(Value::as_str).unwrap_or("(none)");
-    Ok(sub.chars().take(128).map(|c| if c.is_control() { '?' } else { c }).collect())
+    Ok(printable(sub, 128))
+}
+
+/// `text` for the trail: at most `max` characters, control and bidirectional
+/// formatting characters (which could make an entry read as something else) as `?`.
+fn printable(text: &str, max: usize) -> String {
+    let hidden = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{061c}')
+    };
+    text.chars().take(max).map(|c| if hidden(c) { '?' } else { c }).collect()
 }
 
 fn refusal(kind: &ErrorKind) -> Why {

@@ -6,16 +6,27 @@ use app::ssr::{state::AppState, store::logins::RoleError};
 use axum::{http::StatusCode, response::Response};
 use serde_json::{json, Value};
 
-/// A client with too many refused logins is not heard (and writes no
-/// entries) until its wait is over; right logins are never held back.
-pub(super) fn locked(state: &AppState, client: &str) -> Option<Response> {
-    let locked = state.auth.machine_logins.is_locked(client, app::ssr::clock::instant());
-    locked.then(|| errors(StatusCode::TOO_MANY_REQUESTS, &["too many failed logins from this client: try again later"]))
+/// Counts a login against its client before it is checked, so that logins
+/// sent at once cannot all be checked past the limit; `false`: the client is
+/// over its limit. Such a login is still checked — a right one is never held
+/// back (a CI fleet behind one NAT must not be locked out by someone else's
+/// failures) — but a wrong one is answered 429 and writes no entry.
+pub(super) fn count(state: &AppState, client: &str) -> bool {
+    state.auth.machine_logins.attempt(client, app::ssr::clock::instant())
 }
 
-/// A refused login: counted against the client, and told nothing of which part was wrong.
-pub(super) fn refused(state: &AppState, client: &str, kind: &str, message: &str) -> Response {
-    state.auth.machine_logins.attempt(client, app::ssr::clock::instant());
+/// A login that succeeded: its counted attempt is taken back.
+pub(super) fn succeeded(state: &AppState, client: &str, counted: bool) {
+    if counted {
+        state.auth.machine_logins.forgive(client);
+    }
+}
+
+/// A refused login: told nothing of which part was wrong (or, over the limit, to wait).
+pub(super) fn refused(client: &str, kind: &str, counted: bool, message: &str) -> Response {
+    if !counted {
+        return errors(StatusCode::TOO_MANY_REQUESTS, &["too many failed logins from this client: try again later"]);
+    }
     tracing::info!(client = %client, "a {kind} login was refused");
     errors(StatusCode::BAD_REQUEST, &[message])
 }

@@ -209,6 +209,9 @@ async fn failed_logins_are_throttled_per_client() {
     assert!(statuses[50..].iter().all(|&c| c == 429), "{statuses:?}");
     // Throttled attempts write no entries (a flood costs no fsyncs).
     assert_eq!(s.number("SELECT count(*) FROM audit WHERE action = 'approle.login'").await, 50);
+    // Someone else's failures never hold back a right login from the same address (one NAT).
+    assert_eq!(login(&s, &role["role_id"], &role["secret_id"]).await.0, 200);
+    assert_eq!(login(&s, &role["role_id"], "srs_guess").await.0, 429);
 }
 
 /// OpenBao Agent's `approle` auto-auth (the Kubernetes sidecar injector and

@@ -26,5 +26,6 @@ mod litestream;
 mod metrics;
 mod namespaces;
 mod nodes;
+mod sso;
 mod v1;
 mod versions;

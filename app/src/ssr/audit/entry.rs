@@ -36,6 +36,9 @@ pub enum Actor {
     /// A JWT role, logging in: `jwt:NAME`, and `jwt:NAME sub=SUBJECT` once a
     /// token's signature held (its logins' tokens read as `jwt:NAME`).
     Jwt { role: TokenName, subject: Option<String> },
+    /// A single sign-on the IdP vouched for, refused here: `sso:SUBJECT`, or
+    /// `(sso)` before any ID token held (a successful one acts as the user).
+    Sso(Option<String>),
     /// `strongroom …` run on the server's machine: `(command line)`.
     CommandLine,
     /// The server itself, as it starts (sealing rows, retention): `(server start)`.
@@ -56,6 +59,8 @@ impl fmt::Display for Actor {
             Actor::Jwt { role, subject: None } => write!(f, "jwt:{}", role.as_str()),
             Actor::Jwt { role, subject: Some(sub) } => write!(f, "jwt:{} sub={sub}", role.as_str()),
             Actor::UnknownToken => f.write_str("(unknown token)"),
+            Actor::Sso(Some(subject)) => write!(f, "sso:{subject}"),
+            Actor::Sso(None) => f.write_str("(sso)"),
             Actor::CommandLine => f.write_str("(command line)"),
             Actor::ServerStart => f.write_str("(server start)"),
             Actor::UnknownUser => f.write_str(UNKNOWN_USER),

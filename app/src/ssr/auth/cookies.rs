@@ -6,6 +6,10 @@ use hmac::{Mac, SimpleHmac};
 use sha2::Sha256;
 use std::time::Duration;
 
+/// Set after an SSO sign-in (not a credential): when the session ends, pages
+/// go back through the IdP instead of to `/login`; cleared at sign-out.
+pub const SSO_HINT: &str = "strongroom_sso";
+
 /// How the session cookie is named and flagged.
 #[derive(Clone, Debug)]
 pub struct CookiePolicy {
@@ -51,6 +55,13 @@ impl CookiePolicy {
     pub fn set(&self, token: &str, max_age: Duration) -> String {
         let secure = if self.secure { "; Secure" } else { "" };
         format!("{}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}", self.name(), max_age.as_secs())
+    }
+
+    /// The SSO hint cookie's header, set (`on`) or cleared.
+    pub fn sso_hint(&self, on: bool) -> String {
+        let secure = if self.secure { "; Secure" } else { "" };
+        let (value, age) = if on { ("1", 30 * 86_400) } else { ("", 0) };
+        format!("{SSO_HINT}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={age}{secure}")
     }
 
     pub fn clear(&self) -> String {

@@ -267,4 +267,30 @@ CREATE TABLE jwt_roles (
     mac          BLOB
 ) STRICT;
 "#,
+    // SSO (`store::sso`): IdP identities and the grants their groups give
+    // (security rows); a session may end sooner than the configured limit (an
+    // SSO session), and that limit joins the session's MAC: sessions from
+    // before had none, so everyone signs in again.
+    r#"
+CREATE TABLE sso_identities (
+    id              INTEGER PRIMARY KEY,
+    issuer          TEXT NOT NULL,
+    subject         TEXT NOT NULL,
+    user_id         INTEGER NOT NULL REFERENCES users(id),
+    created_at      INTEGER NOT NULL,
+    last_sign_in_at INTEGER,
+    mac             BLOB,
+    UNIQUE (issuer, subject)
+) STRICT;
+CREATE INDEX sso_identities_by_user ON sso_identities(user_id);
+CREATE TABLE idp_grants (
+    user_id   INTEGER NOT NULL REFERENCES users(id),
+    role      TEXT NOT NULL,
+    namespace TEXT NOT NULL,
+    mac       BLOB,
+    PRIMARY KEY (user_id, role, namespace)
+) STRICT;
+DELETE FROM sessions;
+ALTER TABLE sessions ADD COLUMN max_age INTEGER;
+"#,
 ];

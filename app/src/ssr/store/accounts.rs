@@ -350,12 +350,15 @@ pub fn lookup_session<S: Sql + ?Sized>(
     let (session, seen) = rest.split_at(SESSIONS.width());
     let (id, name, disabled) = (UserId(user[0].int()?), user[1].text()?, user[3].bool()?);
     let (created, seen) = (session[2].int()?, seen[0].int()?);
+    // An SSO session ends sooner: its user's roles are re-computed at the IdP.
+    let absolute =
+        session[3].opt_int()?.map_or(limits.absolute.as_secs() as i64, |max| max.min(limits.absolute.as_secs() as i64));
     if !SESSIONS.intact(rows, session) {
         rows::refused("sessions", &format!("of user {name}"));
         return Ok(SessionLookup::Ended);
     }
     let sealed = USERS.intact(rows, user);
-    let expired = now.0 - seen > limits.idle.as_secs() as i64 || now.0 - created > limits.absolute.as_secs() as i64;
+    let expired = now.0 - seen > limits.idle.as_secs() as i64 || now.0 - created > absolute;
     // Times after now were not written by this server (a clock a minute off is forgiven).
     let from_the_future = created > now.0 + 60 || seen > now.0 + 60;
     let Ok(username) = Username::parse(name) else { return Ok(SessionLookup::Ended) };

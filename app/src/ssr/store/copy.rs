@@ -19,7 +19,7 @@ use crate::ssr::{
 };
 
 /// The tables copied, parents before children.
-pub const TABLES: [&str; 12] = [
+pub const TABLES: [&str; 14] = [
     "meta",
     "data_keys",
     "namespaces",
@@ -31,12 +31,23 @@ pub const TABLES: [&str; 12] = [
     "approles",
     "approle_secret_ids",
     "jwt_roles",
+    "sso_identities",
+    "idp_grants",
     "audit",
 ];
 
 /// Tables whose ids PostgreSQL numbers itself: numbered on after the copy.
-const NUMBERED: [&str; 8] =
-    ["data_keys", "namespaces", "secrets", "users", "tokens", "approles", "approle_secret_ids", "jwt_roles"];
+const NUMBERED: [&str; 9] = [
+    "data_keys",
+    "namespaces",
+    "secrets",
+    "users",
+    "tokens",
+    "approles",
+    "approle_secret_ids",
+    "jwt_roles",
+    "sso_identities",
+];
 
 /// Rows per INSERT: well under both engines' parameter limits.
 const ROWS_PER_INSERT: usize = 200;

@@ -91,10 +91,10 @@ pub(super) fn issue<S: Sql + ?Sized>(
     actor: &str,
     now: Timestamp,
 ) -> Result<LoginToken, RoleError> {
-    let prefix = format!("{prefix}{role}.");
+    let (prefix, end) = range(prefix, role);
     db.execute(
-        "DELETE FROM tokens WHERE substr(name, 1, length(?1)) = ?1 AND expires_at <= ?2",
-        &[prefix.as_str().into(), now.0.into()],
+        "DELETE FROM tokens WHERE name >= ?1 AND name < ?3 AND expires_at <= ?2",
+        &[prefix.as_str().into(), now.0.into(), end.as_str().into()],
     )?;
     let accessor = uuid()?;
     // The name carries the role and the first part of the accessor (the trail shows it).
@@ -113,25 +113,38 @@ pub(super) fn revoke_all<S: Sql + ?Sized>(
     (prefix, role): (&str, &TokenName),
     stamp: Stamp<'_>,
 ) -> Result<u64, RoleError> {
-    let prefix = format!("{prefix}{role}.");
-    let logins = "substr(name, 1, length(?1)) = ?1 AND revoked_at IS NULL";
+    let (prefix, end) = range(prefix, role);
     // Expired ones need no revoking (and are not counted as live).
     let revoked = db.execute(
-        &format!("UPDATE tokens SET revoked_at = ?2, revoked_by = ?3 WHERE {logins} AND expires_at > ?2"),
-        &[prefix.as_str().into(), stamp.at.0.into(), stamp.actor.into()],
+        "UPDATE tokens SET revoked_at = ?2, revoked_by = ?3
+         WHERE name >= ?1 AND name < ?4 AND revoked_at IS NULL AND expires_at > ?2",
+        &[prefix.as_str().into(), stamp.at.0.into(), stamp.actor.into(), end.as_str().into()],
     )?;
     // Only revoked rows are resealed: that legitimizes nothing (an expired
     // login left as it was keeps whatever MAC it had).
-    let revoked_logins = "substr(name, 1, length(?1)) = ?1 AND revoked_at IS NOT NULL";
-    super::rows::reseal(db, rows, &super::rows::TOKENS, revoked_logins, &[prefix.as_str().into()])?;
-    Ok(revoked as u64)
+    let revoked_logins = "name >= ?1 AND name < ?2 AND revoked_at IS NOT NULL";
+    super::rows::reseal(
+        db,
+        rows,
+        &super::rows::TOKENS,
+        revoked_logins,
+        &[prefix.as_str().into(), end.as_str().into()],
+    )?;
+    Ok(revoked)
+}
+
+/// The names of `role`'s login tokens, as a range the name index serves
+/// (`substr(name, …) = …` would read every token): from `PREFIX.ROLE.` up to
+/// `PREFIX.ROLE/` (`/` follows `.`; names are ASCII, compared byte-wise).
+fn range(prefix: &str, role: &TokenName) -> (String, String) {
+    (format!("{prefix}{role}."), format!("{prefix}{role}/"))
 }
 
 /// SQL counting the live login tokens of the role named by column `name_col`
 /// under login prefix `?2`, at `?1`.
 pub(super) fn live_count(name_col: &str) -> String {
     format!(
-        "(SELECT count(*) FROM tokens t WHERE substr(t.name, 1, length(?2) + length({name_col}) + 1) = ?2 || {name_col} || '.'
+        "(SELECT count(*) FROM tokens t WHERE t.name >= ?2 || {name_col} || '.' AND t.name < ?2 || {name_col} || '/'
           AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > ?1))"
     )
 }

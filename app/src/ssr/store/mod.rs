@@ -147,6 +147,7 @@ mod namespaces;
 mod resolve;
 pub mod rows;
 mod secrets;
+pub mod sso;
 pub mod throttles;
 pub mod tokens;
 pub use namespaces::*;

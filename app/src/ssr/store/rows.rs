@@ -23,7 +23,9 @@
 //! - `approles`: `id, name, role_id, namespace, token_ttl, revoked_at, secret_id_ttl`;
 //! - `approle_secret_ids`: `id, approle_id, hash, expires_at, revoked_at`;
 //! - `jwt_roles`: `id, name, issuer, audience, bound_claims, namespace, token_ttl, revoked_at`;
-//! - `sessions`: `token_hash, user_id, created_at` (not `last_seen_at`, which
+//! - `sso_identities`: `id, issuer, subject, user_id`;
+//! - `idp_grants`: `user_id, role, namespace`;
+//! - `sessions`: `token_hash, user_id, created_at, max_age` (not `last_seen_at`, which
 //!   every page may move; a session ends by time measured from `created_at` too).
 //!
 //! A MAC says a row is one this server wrote, not that it is the newest: an
@@ -84,13 +86,18 @@ pub const JWT_ROLES: Table = Table {
     covered: &["id", "name", "issuer", "audience", "bound_claims", "namespace", "token_ttl", "revoked_at"],
     key: &["id"],
 };
+pub const SSO_IDENTITIES: Table =
+    Table { name: "sso_identities", covered: &["id", "issuer", "subject", "user_id"], key: &["id"] };
+pub const IDP_GRANTS: Table =
+    Table { name: "idp_grants", covered: &["user_id", "role", "namespace"], key: &["user_id", "role", "namespace"] };
 pub const SESSIONS: Table =
-    Table { name: "sessions", covered: &["token_hash", "user_id", "created_at"], key: &["token_hash"] };
+    Table { name: "sessions", covered: &["token_hash", "user_id", "created_at", "max_age"], key: &["token_hash"] };
 
 /// The covered tables a database carries for good (sealed once, checked at
 /// restore). Sessions are checked where they are used; a copy's never come
 /// back (restore deletes them, `store copy` leaves them).
-pub const TABLES: [&Table; 6] = [&USERS, &GRANTS, &TOKENS, &APPROLES, &SECRET_IDS, &JWT_ROLES];
+pub const TABLES: [&Table; 8] =
+    [&USERS, &GRANTS, &TOKENS, &APPROLES, &SECRET_IDS, &JWT_ROLES, &SSO_IDENTITIES, &IDP_GRANTS];
 
 impl Table {
     /// How many values [`Table::columns`] selects.

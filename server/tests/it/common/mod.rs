@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each test file uses part of this
 
 pub mod binary;
+pub mod idp;
 
 use app::{
     domain::{Grant, Password, Role, Scope, Timestamp, Username},
