@@ -102,3 +102,15 @@ if [ "$(cat "$PYENV/.strongroom-requirements" 2>/dev/null)" != "$PY_REQUIREMENTS
   "$PYENV/bin/pip" install -q --disable-pip-version-check $PY_REQUIREMENTS
   echo "$PY_REQUIREMENTS" >"$PYENV/.strongroom-requirements"
 fi
+
+# Prefect 3 and its Vault blocks (VaultToken, VaultAppRole) in a venv of their own:
+# Prefect 1.4.1 is pinned in the other.
+PREFECT3ENV="$HOME/.cache/strongroom/pyenv-prefect3"
+PREFECT3_REQUIREMENTS="prefect==3.9.1 prefect-vault==0.2.0"
+if [ "$(cat "$PREFECT3ENV/.strongroom-requirements" 2>/dev/null)" != "$PREFECT3_REQUIREMENTS" ]; then
+  say "installing Prefect 3 into $PREFECT3ENV: $PREFECT3_REQUIREMENTS"
+  [ -x "$PREFECT3ENV/bin/python" ] || python3 -m venv "$PREFECT3ENV"
+  # shellcheck disable=SC2086 # the list is meant to split
+  "$PREFECT3ENV/bin/pip" install -q --disable-pip-version-check $PREFECT3_REQUIREMENTS
+  echo "$PREFECT3_REQUIREMENTS" >"$PREFECT3ENV/.strongroom-requirements"
+fi

@@ -335,6 +335,8 @@ pub struct UserView {
     /// The last successful sign-in the trail records.
     pub last_sign_in: Option<Timestamp>,
     pub grants: Vec<super::Grant>,
+    /// Those of `grants` the IdP's groups gave (re-computed at each SSO sign-in).
+    pub idp_grants: Vec<super::Grant>,
 }
 
 /// What an import would do (or did), by key name only: no value travels back.

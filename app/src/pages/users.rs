@@ -93,9 +93,15 @@ pub fn UsersPage() -> impl IntoView {
     }
 }
 
-/// Grants as chips (`editor · finance`).
-fn grant_chips(grants: &[Grant]) -> impl IntoView {
-    grants.iter().map(|g| view! { <span class="chip">{format!("{} · {}", g.role, g.scope)}</span>" " }).collect_view()
+/// Grants as chips (`editor · finance`), those from the IdP's groups marked.
+fn grant_chips(grants: &[Grant], from_idp: &[Grant]) -> impl IntoView {
+    grants
+        .iter()
+        .map(|g| {
+            let sso = if from_idp.contains(g) { " (from SSO)" } else { "" };
+            view! { <span class="chip">{format!("{} · {}{sso}", g.role, g.scope)}</span>" " }
+        })
+        .collect_view()
 }
 
 #[component]
@@ -106,7 +112,7 @@ fn UserRow(u: UserView) -> impl IntoView {
         <tr class:inherited=u.disabled>
             <td data-label="User"><a href=href.clone()>{name.clone()}</a>
                 {u.disabled.then_some(" (disabled)")}</td>
-            <td data-label="Grants">{grant_chips(&u.grants)}</td>
+            <td data-label="Grants">{grant_chips(&u.grants, &u.idp_grants)}</td>
             <td data-label="Sessions">{u.sessions}</td>
             <td data-label="Last sign-in">{match u.last_sign_in {
                 Some(at) => view! { <When at/> }.into_any(),
@@ -189,7 +195,8 @@ fn ManageUser(u: UserView, a: Actions, revoking: Option<(String, String)>) -> im
         .grants
         .iter()
         .map(|g| {
-            let label = format!("{} on {}", g.role, g.scope);
+            let sso = if u.idp_grants.contains(g) { " (from SSO)" } else { "" };
+            let label = format!("{} on {}{sso}", g.role, g.scope);
             let href = format!(
                 "{here}?confirm=revoke&role={}&scope={}",
                 g.role.as_str(),

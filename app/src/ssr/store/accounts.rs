@@ -281,6 +281,7 @@ pub fn list_users<S: Sql + ?Sized>(db: &S, rows: &RowKey) -> Result<Vec<UserView
                 sessions: u32::try_from(r[4].int()?).unwrap_or(u32::MAX),
                 last_sign_in: r[5].opt_int()?.map(Timestamp),
                 grants: grants_of(db, rows, id)?,
+                idp_grants: super::sso::from_idp(db, rows, id)?,
             })
         })
         .collect()
