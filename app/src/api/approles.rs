@@ -12,7 +12,7 @@ use leptos::prelude::*;
 #[cfg(feature = "ssr")]
 use crate::{
     domain::{audit::Action, token::Ttl, TokenName},
-    ssr::{access::*, store::approles, store::Stamp},
+    ssr::{access::*, store::approles, store::jwt_roles, store::Stamp},
 };
 
 /// Where the forms come back to, the new secret id's hand-over named.
@@ -180,6 +180,31 @@ pub async fn revoke_approle(name: String) -> Result<(), AppError> {
         let name = field("name", TokenName::parse_role(&name))?;
         let rows = state()?.rows.clone();
         act.write(move |c| approles::revoke(&*c, &rows, &name, admin.stamp()).map(|_| ())).await.map_err(approle_error)
+    })
+    .await
+}
+
+/// Every JWT role: issuer, audience, bound claims, scope, TTL, live logins
+/// (made with `strongroom jwt-role create`). Never a token.
+#[server(prefix = "/api", endpoint = "jwt_roles/list")]
+pub async fn list_jwt_roles() -> Result<Vec<crate::domain::jwt::JwtRoleView>, AppError> {
+    let act = Act::new(Action::Read, "", "");
+    act.run(async {
+        act.require_admin().await?;
+        state()?.db.read(|c| jwt_roles::list(c, crate::ssr::clock::now())).await.map_err(approle_error)
+    })
+    .await
+}
+
+/// Revokes a JWT role at once, and the tokens of its live logins.
+#[server(prefix = "/api", endpoint = "jwt_roles/revoke")]
+pub async fn revoke_jwt_role(name: String) -> Result<(), AppError> {
+    let act = Act::new(Action::JwtRoleRevoke, "", &name);
+    act.run(async {
+        let admin = act.require_admin().await?;
+        let name = field("name", TokenName::parse_role(&name))?;
+        let rows = state()?.rows.clone();
+        act.write(move |c| jwt_roles::revoke(&*c, &rows, &name, admin.stamp()).map(|_| ())).await.map_err(approle_error)
     })
     .await
 }

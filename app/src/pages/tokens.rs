@@ -4,10 +4,14 @@
 
 use super::{LoadError, Loading};
 use crate::{
-    api::approles::{list_approles, reveal_secret_id, CreateApprole, IssueSecretId, RevokeApprole, RevokeSecretId},
+    api::approles::{
+        list_approles, list_jwt_roles, reveal_secret_id, CreateApprole, IssueSecretId, RevokeApprole, RevokeJwtRole,
+        RevokeSecretId,
+    },
     api::tokens::{list_tokens, reveal_token, CreateToken, RevokeToken},
     components::{error_of, settled, this_origin, typed, CopyButton, FieldError, FormError, SubmitButton},
     domain::{
+        jwt::JwtRoleView,
         token::{AppRoleView, NewSecretId, NewToken, Ttl},
         Timestamp, TokenView,
     },
@@ -81,6 +85,72 @@ pub fn TokensPage() -> impl IntoView {
             </ActionForm>
         </section>
         <AppRoles/>
+        <JwtRoles/>
+    }
+}
+
+/// JWT roles: CI jobs and pods log in with the ID token their platform signs
+/// (made with `strongroom jwt-role create`: a role binds an issuer, an
+/// audience and claims, which belong in configuration reviewed like code).
+#[component]
+fn JwtRoles() -> impl IntoView {
+    let roles = Resource::new(|| (), |_| list_jwt_roles());
+    let revoke = ServerAction::<RevokeJwtRole>::new();
+    let revoke_error = error_of(revoke);
+    view! {
+        <h2 id="jwt-roles">"JWT roles"</h2>
+        <p class="hint">"A CI job or pod logs in with the ID token its platform signs (GitHub Actions, GitLab CI, \
+            Kubernetes) and gets a token that lives minutes. Made with "<code>"strongroom jwt-role create"</code>
+            "; its logins are audited as jwt:NAME with the token's subject."</p>
+        <FormError error=revoke_error/>
+        <Suspense fallback=Loading>
+            {move || Suspend::new(async move {
+                match roles.await {
+                    Ok(list) if list.is_empty() => view! { <p class="muted">"No JWT roles yet."</p> }.into_any(),
+                    Ok(list) => view! { <JwtRoleTable list revoke/> }.into_any(),
+                    Err(error) => view! { <LoadError error/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn JwtRoleTable(list: Vec<JwtRoleView>, revoke: ServerAction<RevokeJwtRole>) -> impl IntoView {
+    view! {
+        <table aria-label="JWT roles">
+            <thead><tr>
+                <th scope="col">"Name"</th><th scope="col">"Issuer"</th><th scope="col">"Audience"</th>
+                <th scope="col">"Bound claims"</th><th scope="col">"Scope"</th><th scope="col">"Token lifetime"</th>
+                <th scope="col">"Live logins"</th><th scope="col">"Status"</th><th scope="col">"Actions"</th>
+            </tr></thead>
+            <tbody>
+                {list.into_iter().map(|r| {
+                    let name = r.name.to_string();
+                    let live = r.revoked_at.is_none();
+                    let status = if live { "active".to_owned() } else { format!("revoked {}", when(r.revoked_at, "")) };
+                    let label = format!("Revoke JWT role {name}");
+                    view! {
+                        <tr class:inherited=!live>
+                            <td>{name.clone()}</td>
+                            <td><code>{r.issuer.to_string()}</code></td>
+                            <td><code>{r.audience.clone()}</code></td>
+                            <td><code>{r.bound.to_string()}</code></td>
+                            <td>{r.scope.to_string()}</td>
+                            <td>{Ttl(r.token_ttl).to_string()}</td>
+                            <td>{r.live_logins}</td>
+                            <td>{status}</td>
+                            <td>{live.then(|| view! {
+                                <ActionForm action=revoke>
+                                    <input type="hidden" name="name" value=name/>
+                                    <SubmitButton url=RevokeJwtRole::url() class="small" back=TOKENS.to_owned()>{label}</SubmitButton>
+                                </ActionForm>
+                            })}</td>
+                        </tr>
+                    }
+                }).collect_view()}
+            </tbody>
+        </table>
     }
 }
 

@@ -493,7 +493,19 @@ async fn logout(State((state, sso)): State<Shared>, addr: ConnectInfo<SocketAddr
             }
         }
     }
-    let mut res = (StatusCode::SEE_OTHER, [(header::LOCATION, to)]).into_response();
+    // To the IdP by a page of ours, not a 303: the form's redirect to another
+    // origin would be blocked by this server's CSP (`form-action 'self'`).
+    let mut res = if to.starts_with('/') {
+        (StatusCode::SEE_OTHER, [(header::LOCATION, to)]).into_response()
+    } else {
+        let to = to.replace('&', "&amp;").replace('"', "&quot;").replace('<', "&lt;");
+        let body = format!(
+            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+             <meta http-equiv=\"refresh\" content=\"0;url={to}\"><title>Signing out · Strongroom</title></head>\
+             <body><p>Signed out here. <a href=\"{to}\">Sign out at the identity provider too</a></p></body></html>"
+        );
+        (StatusCode::OK, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response()
+    };
     for value in [state.auth.cookies.clear(), state.auth.cookies.sso_hint(false)] {
         if let Ok(v) = HeaderValue::from_str(&value) {
             res.headers_mut().append(header::SET_COOKIE, v);

@@ -72,6 +72,8 @@ fn expectations() -> BTreeMap<&'static str, Needs> {
         ("/api/approles/reveal", FullAdmin),
         ("/api/approles/revoke_secret_id", FullAdmin),
         ("/api/approles/revoke", FullAdmin),
+        ("/api/jwt_roles/list", FullAdmin),
+        ("/api/jwt_roles/revoke", FullAdmin),
         ("/api/import/preview", Role(app::domain::Role::Editor)),
         ("/api/import/plan", Role(app::domain::Role::Editor)),
         ("/api/import/apply", Role(app::domain::Role::Editor)),

@@ -396,3 +396,30 @@ fn split(jwt: &str) -> (String, String, String) {
     let mut parts = jwt.split('.').map(str::to_owned);
     (parts.next().unwrap(), parts.next().unwrap(), parts.next().unwrap())
 }
+
+/// `/admin/tokens` lists JWT roles (never a token) with their live logins,
+/// and revokes one; an auditor cannot.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admins_see_and_revoke_jwt_roles_on_the_tokens_page() {
+    let issuer = Issuer::start(&["RS256"]);
+    let s = setup(&issuer).await;
+    let jwt = issuer.mint(github("strongroom"), 300, json!({}), None).await;
+    let (_, body) = login(&s, "gh", &jwt).await;
+    let token = body["auth"]["client_token"].as_str().unwrap().to_owned();
+    let admin = s.login("admin").await;
+    let (status, _, page) = admin.get("/admin/tokens").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("JWT roles") && page.contains("ref=refs/heads/main|refs/heads/dev, repository_id=42"));
+    assert!(!page.contains(&token) && !page.contains("eyJ"), "no token, no JWT on the page");
+    s.add_user("lead", app::domain::Role::Auditor, "company").await;
+    let (status, _) = s.login("lead").await.call("jwt_roles/revoke", &[("name", "gh")]).await;
+    assert_eq!(status, 403);
+    let res = admin.post_page("jwt_roles/revoke", "/admin/tokens", &[("name", "gh")]).await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(login(&s, "gh", &jwt).await.0, 400);
+    assert_eq!(s.last_outcome().await, "refused: the role is revoked");
+    let revoked = s
+        .texts("SELECT actor || ' ' || substr(outcome, 1, 7) || ' ' || key FROM audit WHERE action = 'jwt-role.revoke'")
+        .await;
+    assert_eq!(revoked, ["lead refused gh", "admin ok gh"], "the refusal is audited too");
+}
