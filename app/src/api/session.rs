@@ -85,7 +85,8 @@ pub async fn login(username: String, password: WriteOnly) -> Result<(), AppError
             // Checked after the password: only its holder learns the account is not an admin.
             let (id, rows) = (user.id, state.rows.clone());
             let grants = state.db.read(move |c| accounts::grants_of(c, &rows, id)).await.map_err(account_error)?;
-            if !grants.iter().any(|g| g.role == crate::domain::Role::Admin) {
+            // Break-glass: admins of every namespace, not of one subtree.
+            if !grants.iter().any(|g| g.role == crate::domain::Role::Admin && g.scope == crate::domain::Scope::All) {
                 act.set_outcome("refused: password sign-in is for admins");
                 return Err(password_sign_in_off("Password sign-in is for admins only"));
             }

@@ -50,6 +50,8 @@ actions! {
     UserEnable = "user.enable",
     UserResetPassword = "user.reset-password",
     UserEndSessions = "user.end-sessions",
+    /// An account linked to an SSO identity (`strongroom user link-sso`).
+    UserLinkSso = "user.link-sso",
     TokenCreate = "token.create",
     TokenRevoke = "token.revoke",
     /// AppRoles (workload logins): made, a secret id issued or revoked, revoked.

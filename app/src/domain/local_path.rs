@@ -5,13 +5,15 @@
 /// `/`, and holds no backslash and no control character (browsers drop tabs
 /// and newlines from URLs, so `/\t/evil.example` would become
 /// `//evil.example`, another host; many also read `\` as `/`). Server-function
-/// URLs (`/api/…`) are not pages to return to.
+/// URLs (`/api/…`) and sign-in steps (`/auth/…`, which would chain sign-ins)
+/// are not pages to return to, nor is anything over 2,048 bytes.
 pub fn local_path(input: &str) -> Option<&str> {
     let mut chars = input.chars();
     let same_origin = chars.next() == Some('/')
         && !matches!(chars.next(), Some('/' | '\\'))
         && !input.chars().any(|c| c == '\\' || c.is_control() || c == '\u{2028}' || c == '\u{2029}');
-    (same_origin && !input.starts_with("/api/")).then_some(input)
+    let page = !input.starts_with("/api/") && !input.starts_with("/auth/") && input.len() <= 2048;
+    (same_origin && page).then_some(input)
 }
 
 #[cfg(test)]
@@ -27,6 +29,8 @@ mod tests {
 
     #[test]
     fn anything_that_a_browser_could_read_as_another_origin_is_refused() {
+        assert_eq!(local_path("/auth/oidc/login?next=/"), None, "sign-ins do not chain");
+        assert_eq!(local_path(&format!("/{}", "a".repeat(2048))), None);
         for bad in [
             "",
             "ns/x",

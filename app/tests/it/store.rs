@@ -345,3 +345,60 @@ fn deleting_a_secret_names_the_namespaces_that_stop_seeing_it() {
     let (sees, _) = store::dependents(&f.conn, &ns("company"), &key("STRIPE")).unwrap();
     assert_eq!(sees, [ns("company.x_y")]);
 }
+
+/// SSO accounts (`store::sso`): made at the first sign-in, their IdP grants
+/// re-computed at each one, a grant revoked and made again by hand is the
+/// admin's (never taken by the next sign-in), and another identity with the
+/// same name is refused.
+#[test]
+fn grants_from_the_idp_follow_the_groups_and_never_take_a_hand_grant() {
+    use app::{
+        domain::{Grant, Role, Scope, Username},
+        ssr::store::{accounts, sso, sso::SignIn},
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut conn = db::open(&dir.path().join("sso.db")).unwrap();
+    let rows = keyring::unlock(&mut conn, &RootKey::generate().unwrap(), STAMP.at).unwrap().row_key();
+    let admin = Grant { role: Role::Admin, scope: Scope::All };
+    let auditor = Grant { role: Role::Auditor, scope: Scope::parse("company").unwrap() };
+    let (root, carol) = (Username::parse("root").unwrap(), Username::parse("carol").unwrap());
+    accounts::create_user(&conn, &rows, &root, "x", std::slice::from_ref(&admin), STAMP).unwrap();
+    let id = ("https://idp.example.com", "u-1");
+
+    let first = sso::sign_in(&conn, &rows, id, Some(&carol), &[admin.clone(), auditor.clone()], STAMP).unwrap();
+    let SignIn::Admitted { user, created: true, .. } = first else { panic!("{first:?}") };
+    assert_eq!(sso::from_idp(&conn, &rows, user).unwrap().len(), 2);
+    // The group that gave auditor is left: that grant goes, the account stays.
+    assert!(matches!(
+        sso::sign_in(&conn, &rows, id, None, std::slice::from_ref(&admin), STAMP).unwrap(),
+        SignIn::Admitted { .. }
+    ));
+    assert_eq!(accounts::grants_of(&conn, &rows, user).unwrap(), std::slice::from_ref(&admin));
+
+    // Revoked by hand, then granted by hand: the admin's grant now, not the IdP's.
+    accounts::revoke_grant(&conn, &carol, &admin).unwrap();
+    accounts::add_grant(&conn, &rows, &carol, &admin, STAMP).unwrap();
+    assert!(sso::from_idp(&conn, &rows, user).unwrap().is_empty());
+    assert!(matches!(sso::sign_in(&conn, &rows, id, None, &[], STAMP).unwrap(), SignIn::Admitted { .. }));
+    assert_eq!(
+        accounts::grants_of(&conn, &rows, user).unwrap(),
+        std::slice::from_ref(&admin),
+        "the next sign-in keeps it"
+    );
+
+    // Another identity named like an account: refused, nothing made; no role at all: nothing made.
+    let other = ("https://idp.example.com", "u-2");
+    assert_eq!(
+        sso::sign_in(&conn, &rows, other, Some(&carol), std::slice::from_ref(&admin), STAMP).unwrap(),
+        SignIn::NameTaken(carol.clone())
+    );
+    let dave = Username::parse("dave").unwrap();
+    assert_eq!(
+        sso::sign_in(&conn, &rows, ("https://idp.example.com", "u-3"), Some(&dave), &[], STAMP).unwrap(),
+        SignIn::NoRole
+    );
+    assert_eq!(accounts::user_count(&conn).unwrap(), 2);
+    // An identity row edited without the root key (pointed at root's account) is refused.
+    conn.execute("UPDATE sso_identities SET user_id = (SELECT id FROM users WHERE username = 'root')", []).unwrap();
+    assert_eq!(sso::sign_in(&conn, &rows, id, None, std::slice::from_ref(&admin), STAMP).unwrap(), SignIn::Tampered);
+}

@@ -171,6 +171,20 @@ pub enum UserCommand {
         #[command(flatten)]
         key: KeyArgs,
     },
+    /// Link an existing account to an SSO identity (the IdP's issuer and `sub`): that
+    /// identity then signs in as this account. SSO never links accounts by name itself.
+    #[command(name = "link-sso")]
+    LinkSso {
+        name: String,
+        /// The IdP's issuer URL, exactly as in STRONGROOM_OIDC_ISSUER (the ID token's `iss`).
+        #[arg(long)]
+        issuer: String,
+        /// The identity's `sub` at that IdP (the trail names refused sign-ins `sso:SUB`).
+        #[arg(long)]
+        subject: String,
+        #[command(flatten)]
+        key: KeyArgs,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -206,6 +220,9 @@ pub async fn run(cli: Cli) -> Result<(), RunError> {
         Some(Command::Serve(args)) => serve::serve(*args).await,
         Some(Command::User(UserCommand::Add { name, role, namespace, init, key })) => {
             users::add(&name, &role, namespace.as_deref(), init, &key).await.map_err(RunError::User)
+        }
+        Some(Command::User(UserCommand::LinkSso { name, issuer, subject, key })) => {
+            users::link_sso(&name, &issuer, &subject, &key).await.map_err(RunError::User)
         }
         Some(Command::Token(command)) => tokens::run(command).await,
         Some(Command::AppRole(command)) => approle::run(command).await,

@@ -1,4 +1,5 @@
-//! `strongroom user add`: how the first admin is made.
+//! `strongroom user add`: how the first admin is made; `user link-sso`: an
+//! existing account linked to an SSO identity, explicitly.
 
 use crate::config::KeyArgs;
 use app::{
@@ -90,5 +91,48 @@ pub async fn add(name: &str, role: &str, namespace: Option<&str>, init: bool, ke
             other => other.to_string(),
         })?;
     println!("added {} as {} on {}", name.to_ascii_lowercase(), shown.role, shown.scope);
+    Ok(())
+}
+
+/// Links account `name` to the SSO identity `(issuer, subject)`.
+pub async fn link_sso(name: &str, issuer: &str, subject: &str, key: &KeyArgs) -> Result<(), String> {
+    let username = Username::parse(name).map_err(|e| e.to_string())?;
+    let subject = subject.trim().to_owned();
+    if subject.is_empty() || subject.len() > 255 || !subject.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err("--subject: 1 to 255 visible ASCII characters (the ID token's sub)".into());
+    }
+    let issuer = app::domain::jwt::Issuer::parse(issuer).map_err(|e| format!("--issuer: {e}"))?;
+    let state = super::local::open(key, false).await.map_err(|e| e.to_string())?;
+    let entry = NewEntry {
+        at: app::ssr::clock::now(),
+        actor: Actor::CommandLine,
+        action: Action::UserLinkSso,
+        namespace: String::new(),
+        key: format!("{username} to sso:{subject}"),
+        version: None,
+        client: Client::Local,
+        outcome: OK.into(),
+    };
+    let (chain_key, rows, shown) = (state.audit.clone(), state.rows.clone(), username.clone());
+    state
+        .db
+        .call(move |c| {
+            audit::with_entry(
+                c,
+                &chain_key,
+                entry,
+                |_| (None, None),
+                |c| {
+                    let stamp = Stamp { actor: "(command line)", at: app::ssr::clock::now() };
+                    app::ssr::store::sso::link(c, &rows, &username, (issuer.as_str(), &subject), stamp)
+                },
+            )
+        })
+        .await
+        .map_err(|e| match e {
+            AccountError::UserExists => "that SSO identity is linked to an account already".to_owned(),
+            e => e.to_string(),
+        })?;
+    eprintln!("linked {shown} to that SSO identity: it signs in as {shown} from now on");
     Ok(())
 }

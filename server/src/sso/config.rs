@@ -172,9 +172,13 @@ pub fn groups(claims: &Map<String, Value>, name: &str) -> Result<Option<Vec<Stri
 }
 
 /// The account name an SSO identity gets: the username claim, else the
-/// email, lowercased; `None` if neither is a valid username.
+/// email if the IdP verified it (else anyone could pick a name by typing an
+/// address), lowercased; `None` if neither is a valid username.
 pub fn username(claims: &Map<String, Value>, claim: &str) -> Option<Username> {
-    [claim, "email"].iter().filter_map(|c| claims.get(*c)?.as_str()).find_map(|name| Username::parse(name).ok())
+    let named = claims.get(claim).and_then(Value::as_str).and_then(|n| Username::parse(n).ok());
+    let verified = claims.get("email_verified").and_then(Value::as_bool) == Some(true);
+    let email = claims.get("email").and_then(Value::as_str).filter(|_| verified);
+    named.or_else(|| email.and_then(|e| Username::parse(e).ok()))
 }
 
 #[cfg(test)]
@@ -194,8 +198,15 @@ mod tests {
         assert_eq!(groups(claims, "/realm_access/roles"), Ok(Some(vec!["r".into()])));
         assert_eq!(groups(claims, "missing"), Ok(None));
         assert!(groups(claims, "bad").is_err());
-        let named = json!({ "preferred_username": "Alice Smith", "email": "Alice@Example.com" });
+        let named =
+            json!({ "preferred_username": "Alice Smith", "email": "Alice@Example.com", "email_verified": true });
         assert_eq!(username(named.as_object().unwrap(), "preferred_username").unwrap().as_str(), "alice@example.com");
+        let unverified = json!({ "email": "admin@example.com" });
+        assert_eq!(
+            username(unverified.as_object().unwrap(), "preferred_username"),
+            None,
+            "an unverified email names nobody"
+        );
     }
 
     #[test]

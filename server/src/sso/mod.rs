@@ -29,7 +29,7 @@ use app::{
     },
     ssr::{
         audit::{self, Actor, Client, NewEntry},
-        auth::{address_key, new_session_token, token_hash},
+        auth::{address_key, new_session_token, token_hash, Throttle},
         db::{
             sql::{hold, Lock},
             Transact,
@@ -57,16 +57,32 @@ use openidconnect::{
 use std::{collections::HashMap, net::SocketAddr, sync::Arc, time::Duration};
 use tokio::sync::Mutex;
 
-/// The cookie binding a flow to the browser that began it.
-const FLOW_COOKIE: &str = "strongroom_sso_flow";
+/// The cookie binding a flow to the browser that began it; `__Host-` over
+/// https, so a sibling subdomain cannot plant one (login CSRF).
+fn flow_cookie(secure: bool) -> &'static str {
+    if secure {
+        "__Host-strongroom_sso_flow"
+    } else {
+        "strongroom_sso_flow"
+    }
+}
 /// The shortest wait between two discoveries (an unknown `kid` asks for one).
 const REDISCOVER_EVERY: Duration = Duration::from_secs(60);
+/// After a failed discovery, how long logins fail at once.
+const RETRY_DISCOVERY_AFTER: Duration = Duration::from_secs(10);
 
 pub struct Sso {
     config: SsoConfig,
     http: reqwest::Client,
     /// The IdP's discovery document and keys, and when they were fetched.
     metadata: Mutex<Option<(Arc<ProviderMetadataWithLogout>, std::time::Instant)>>,
+    /// When discovery last failed: for a few seconds after, logins fail at
+    /// once instead of each asking the IdP again.
+    failed: std::sync::Mutex<Option<std::time::Instant>>,
+    /// Sign-ins begun per client: each holds a flow for ten minutes, and the
+    /// flows are bounded, so one client cannot push out everyone's. 60 free,
+    /// then 5 s doubling to a minute; a completed sign-in gives its start back.
+    starts: Throttle,
 }
 
 type Params = Query<HashMap<String, String>>;
@@ -80,7 +96,9 @@ impl Sso {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap_or_default();
-        Self { config, http, metadata: Mutex::new(None) }
+        let starts = Throttle::new(60, Duration::from_secs(5), Duration::from_secs(60))
+            .forgetting_after(Duration::from_secs(120));
+        Self { config, http, metadata: Mutex::new(None), failed: std::sync::Mutex::new(None), starts }
     }
 
     /// The routes under `/auth/oidc`.
@@ -95,8 +113,12 @@ impl Sso {
     /// The IdP's metadata: cached; `fresh` fetches it again unless that was
     /// done within the last minute (an ID token signed with a new key).
     async fn metadata(&self, fresh: bool) -> Result<Arc<ProviderMetadataWithLogout>, String> {
-        let mut held = self.metadata.lock().await;
         let now = app::ssr::clock::instant();
+        let failed = *self.failed.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut held = self.metadata.lock().await;
+        if held.is_none() && failed.is_some_and(|at| now.duration_since(at) < RETRY_DISCOVERY_AFTER) {
+            return Err("discovery failed moments ago".into());
+        }
         if let Some((meta, at)) = held.as_ref() {
             if !fresh || now.duration_since(*at) < REDISCOVER_EVERY {
                 return Ok(meta.clone());
@@ -105,8 +127,9 @@ impl Sso {
         let issuer = IssuerUrl::new(self.config.issuer.as_str().to_owned()).map_err(|e| e.to_string())?;
         let meta = ProviderMetadataWithLogout::discover_async(issuer, &self.http).await.map_err(|e| {
             let why = std::error::Error::source(&e).map_or_else(|| e.to_string(), |s| format!("{e}: {s}"));
-            tracing::warn!(error = %why, "the identity provider's discovery failed");
-            why
+            tracing::warn!(error = %printable(&why, 300), "the identity provider's discovery failed");
+            *self.failed.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(now);
+            printable(&why, 300)
         })?;
         let meta = Arc::new(meta);
         *held = Some((meta.clone(), now));
@@ -167,7 +190,10 @@ fn unreachable_idp() -> Response {
     )
 }
 
-async fn login(State((state, sso)): State<Shared>, Query(query): Params) -> Response {
+async fn login(State((state, sso)): State<Shared>, addr: ConnectInfo<SocketAddr>, Query(query): Params) -> Response {
+    if !sso.starts.attempt(&address_key(addr.0.ip()), app::ssr::clock::instant()) {
+        return page(StatusCode::TOO_MANY_REQUESTS, "Try again later", "Too many sign-ins were begun from here.");
+    }
     let next = query.get("next").and_then(|n| local_path(n)).unwrap_or("/").to_owned();
     let Ok(meta) = sso.metadata(false).await else { return unreachable_idp() };
     let Ok(client) = sso.client(&meta) else { return unreachable_idp() };
@@ -191,7 +217,8 @@ async fn login(State((state, sso)): State<Shared>, Query(query): Params) -> Resp
     }
     let (url, _, _) = request.url();
     let secure = if sso.config.secure() { "; Secure" } else { "" };
-    let cookie = format!("{FLOW_COOKIE}={binding}; Path=/auth/oidc; HttpOnly; SameSite=Lax; Max-Age=600{secure}");
+    let name = flow_cookie(sso.config.secure());
+    let cookie = format!("{name}={binding}; Path=/; HttpOnly; SameSite=Lax; Max-Age=600{secure}");
     (StatusCode::SEE_OTHER, [(header::LOCATION, url.to_string()), (header::SET_COOKIE, cookie)]).into_response()
 }
 
@@ -236,14 +263,20 @@ async fn callback(
             namespace: String::new(),
             key: String::new(),
             version: None,
-            client: Client::Address(client),
+            client: Client::Address(client.clone()),
             outcome: format!("refused: sso: {}", refusal.why),
         };
-        let recorded = state.db.call(move |c| c.write(|tx| audit::append(tx, &chain, entry))).await;
-        if let Err(e) = recorded {
-            tracing::error!(error = %e, "an SSO refusal could not be recorded");
+        let from = client;
+        // Before any ID token held, anyone can ask: such refusals get the
+        // allowance of refused requests (ten entries a minute per client, the
+        // rest counted), not an entry and an fsync each.
+        if refusal.subject.is_some() || state.refusals.admit(&from, app::ssr::clock::instant()) {
+            let recorded = state.db.call(move |c| c.write(|tx| audit::append(tx, &chain, entry))).await;
+            if let Err(e) = recorded {
+                tracing::error!(error = %e, "an SSO refusal could not be recorded");
+            }
+            tracing::info!(why = %refusal.why, "an SSO sign-in was refused");
         }
-        tracing::info!(why = %refusal.why, "an SSO sign-in was refused");
         if refusal.why.starts_with("the IdP cannot be reached") {
             return unreachable_idp();
         }
@@ -322,6 +355,7 @@ async fn callback(
     if let Some(told) = told {
         return page(StatusCode::FORBIDDEN, "Sign-in refused", told);
     }
+    sso.starts.forgive(&address_key(addr.0.ip()));
     // A same-origin page that navigates on: its navigation carries the Strict session cookie.
     let next_attr = next.replace('&', "&amp;").replace('"', "&quot;").replace('<', "&lt;");
     let body = format!(
@@ -334,7 +368,7 @@ async fn callback(
     let mut res = (StatusCode::OK, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response();
     let set = [
         auth.cookies.set(&session, auth.limits.absolute.min(sso.config.session_max)),
-        format!("{FLOW_COOKIE}=; Path=/auth/oidc; HttpOnly; SameSite=Lax; Max-Age=0{secure}"),
+        format!("{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}", flow_cookie(sso.config.secure())),
         auth.cookies.sso_hint(true),
     ];
     for value in set {
@@ -373,6 +407,7 @@ async fn check(
     if let Some(error) = query.get("error") {
         let error: String = error.chars().filter(|c| c.is_ascii_graphic()).take(64).collect();
         return Err(refuse(None, format!("the IdP answered error={error}"), FAILED));
+        // (`error_description` is the IdP's prose: not recorded.)
     }
     let (Some(code), Some(flow_id)) = (query.get("code"), query.get("state")) else {
         return Err(refuse(None, "no code or state", FAILED));
@@ -383,7 +418,7 @@ async fn check(
     let Some(flow) = state.oidc_flows.take(UserId(0), flow_id).await else {
         return Err(refuse(None, "unknown, expired or used state", FAILED));
     };
-    if cookie(headers, FLOW_COOKIE).map(token_hash).as_deref() != Some(flow.binding.as_slice()) {
+    if cookie(headers, flow_cookie(sso.config.secure())).map(token_hash).as_deref() != Some(flow.binding.as_slice()) {
         return Err(refuse(None, "the sign-in began in another browser", FAILED));
     }
     let unreachable = |e: String| refuse(None, format!("the IdP cannot be reached: {e}"), FAILED);
@@ -397,7 +432,7 @@ async fn check(
         .await
         .map_err(|e| match e {
             openidconnect::RequestTokenError::Request(e) => unreachable(e.to_string()),
-            other => refuse(None, format!("the IdP refused the code: {other}"), FAILED),
+            other => refuse(None, format!("the IdP refused the code: {}", printable(&other.to_string(), 200)), FAILED),
         })?;
     let Some(id_token) = openidconnect::TokenResponse::id_token(&tokens) else {
         return Err(refuse(None, "the IdP sent no ID token", FAILED));
@@ -405,19 +440,30 @@ async fn check(
     let nonce = Nonce::new(flow.nonce.clone());
     let claims = match id_token.claims(&client.id_token_verifier(), &nonce) {
         Ok(claims) => claims.clone(),
-        // Signed with a key not held: the IdP rotated its keys (fetched again at most once a minute).
-        Err(openidconnect::ClaimsVerificationError::SignatureVerification(
-            openidconnect::SignatureVerificationError::NoMatchingKey,
-        )) => {
+        // Signed with a key not held, or one replaced under the same kid: the
+        // IdP rotated its keys (fetched again at most once a minute).
+        Err(openidconnect::ClaimsVerificationError::SignatureVerification(_)) => {
             let meta = sso.metadata(true).await.map_err(unreachable)?;
             let client = sso.client(&meta).map_err(unreachable)?;
             let verifier = client.id_token_verifier();
             let claims = id_token.claims(&verifier, &nonce).cloned();
-            claims.map_err(|e| refuse(None, format!("the ID token: {e}"), FAILED))?
+            claims.map_err(|e| refuse(None, format!("the ID token: {}", printable(&e.to_string(), 200)), FAILED))?
         }
-        Err(e) => return Err(refuse(None, format!("the ID token: {e}"), FAILED)),
+        Err(e) => return Err(refuse(None, format!("the ID token: {}", printable(&e.to_string(), 200)), FAILED)),
     };
-    let subject = claims.subject().as_str().chars().take(255).collect::<String>();
+    // OIDC Core: `sub` is at most 255 ASCII characters; anything else is refused, never cut short
+    // (two subjects cut alike would be one account).
+    let subject = claims.subject().as_str().to_owned();
+    if subject.is_empty() || subject.len() > 255 || !subject.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(refuse(
+            None,
+            format!("the ID token's sub {:?} is not 1 to 255 visible ASCII characters", printable(&subject, 64)),
+            FAILED,
+        ));
+    }
+    if claims.issue_time().timestamp() > app::ssr::clock::now().0 + 60 {
+        return Err(refuse(Some(&subject), "the ID token was issued in the future (iat)", FAILED));
+    }
     // The signature held: the raw claims (groups may be any claim, nested) are read from the token itself.
     let raw = raw_claims(&id_token.to_string()).ok_or_else(|| refuse(Some(&subject), "unreadable claims", FAILED))?;
     let groups_claim = &sso.config.groups_claim;
@@ -447,6 +493,15 @@ async fn check(
         grants: sso.config.mapping.grants(&groups),
         next: flow.next.clone(),
     })
+}
+
+/// IdP text for the trail and the log: at most `max` characters, control and
+/// bidirectional formatting characters as `?` (an entry must read as one line).
+fn printable(text: &str, max: usize) -> String {
+    let hidden = |c: char| {
+        c.is_control() || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    text.chars().take(max).map(|c| if hidden(c) { '?' } else { c }).collect()
 }
 
 /// The payload of a JWT whose signature was checked.

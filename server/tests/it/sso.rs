@@ -111,7 +111,7 @@ fn location(res: &reqwest::Response) -> String {
 async fn begin(node: &Node, next: &str) -> (String, String) {
     let res = http().get(format!("{}/auth/oidc/login?next={next}", node.base)).send().await.unwrap();
     assert_eq!(res.status(), 303);
-    let flow = set_cookie(&res, "strongroom_sso_flow").expect("a flow cookie");
+    let flow = set_cookie(&res, "strongroom_sso_flow").expect("a flow cookie (__Host- over https)");
     let to_idp = location(&res);
     assert!(to_idp.contains("code_challenge_method=S256") && to_idp.contains("nonce="), "{to_idp}");
     let res = http().get(&to_idp).send().await.unwrap();
@@ -189,6 +189,17 @@ async fn groups_give_roles_at_each_sign_in_and_refusals_are_audited() {
     assert!(status == 403 && body.contains("An account with your name already exists"), "{body}");
     assert!(node.last_sign_in().contains("the name admin belongs to another account"));
     assert_eq!(users(), before, "no account made, none taken over");
+    // Only an admin links accounts, explicitly: then that identity signs in as the account.
+    let mut link = Command::new(env!("CARGO_BIN_EXE_strongroom"));
+    link.args(["user", "link-sso", "admin", "--issuer", &idp.url, "--subject", "u-3", "--data-dir"])
+        .arg(node.dir.path());
+    link.env("STRONGROOM_MASTER_KEY", &node.root).env_remove("STRONGROOM_MASTER_KEY_FILE");
+    assert!(link.status().unwrap().success());
+    let (status, body, _) = sign_in(&node, "/").await;
+    assert_eq!(status, 200, "{body}");
+    assert!(node.last_sign_in().starts_with("admin ok: sso sub=u-3, IdP grants [admin@*]"), "{}", node.last_sign_in());
+    let by_hand = node.texts("SELECT count(*) || '' FROM idp_grants");
+    assert_eq!(by_hand, ["0"], "admin's own grant stays a hand grant");
 
     // Claims the IdP should not have sent, or that were forged.
     let now = app::ssr::clock::now().0;
@@ -198,6 +209,9 @@ async fn groups_give_roles_at_each_sign_in_and_refusals_are_audited() {
         (json!({ "iss": "http://localhost:1" }), "refused: sso: the ID token: Invalid issuer"),
         (json!({ "nonce": "replayed" }), "refused: sso: the ID token: Invalid nonce"),
         (json!({ "exp": now - 600 }), "refused: sso: the ID token: Expired"),
+        (json!({ "iat": now + 3600, "exp": now + 7200 }), "refused: sso: the ID token was issued in the future"),
+        // Never cut short: two subjects cut alike would be one account.
+        (json!({ "sub": "x".repeat(300) }), "is not 1 to 255 visible ASCII characters"),
         (
             json!({ "groups": null, "_claim_names": { "groups": "src1" } }),
             "refused: sso: the IdP sent a groups overage claim instead of the groups",
@@ -216,7 +230,7 @@ async fn groups_give_roles_at_each_sign_in_and_refusals_are_audited() {
 
     // `next` is a path of this server, never another site.
     idp.id_claims(json!({ "sub": "u-1", "preferred_username": "alice", "groups": ["platform"] })).await;
-    for next in ["https://evil.example/x", "//evil.example", "/\\evil.example"] {
+    for next in ["https://evil.example/x", "//evil.example", "/\\evil.example", "/auth/oidc/login?next=/"] {
         let (status, body, _) = sign_in(&node, &app::components::encode_query_value(next)).await;
         assert!(status == 200 && body.contains("content=\"0;url=/\""), "{next}: {body}");
     }
@@ -250,6 +264,19 @@ async fn an_unreachable_idp_gives_a_plain_page_and_password_sign_in_can_be_limit
     let res = http().get(format!("{}/auth/oidc/login?next=/", node.base)).send().await.unwrap();
     assert_eq!(res.status(), 503);
     assert!(res.text().await.unwrap().contains("The identity provider cannot be reached"));
+    // One client cannot begin sign-ins without end (each holds a flow for ten minutes).
+    let mut statuses = Vec::new();
+    for _ in 0..60 {
+        statuses.push(http().get(format!("{}/auth/oidc/login", node.base)).send().await.unwrap().status().as_u16());
+    }
+    assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 1, "60 free, then a wait: {statuses:?}");
+    // Anyone can call the callback: refusals before any ID token get ten entries a minute, the rest counted.
+    for i in 0..30 {
+        let res = http().get(format!("{}/auth/oidc/callback?error=e{i}", node.base)).send().await.unwrap();
+        assert_eq!(res.status(), 403);
+    }
+    let recorded = node.texts("SELECT outcome FROM audit WHERE outcome LIKE 'refused: sso: the IdP answered%'");
+    assert_eq!(recorded.len(), 10, "{recorded:?}");
 
     // The login page offers SSO.
     let res = http().get(format!("{}/login", node.base)).send().await.unwrap();

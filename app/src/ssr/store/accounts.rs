@@ -231,6 +231,11 @@ pub fn revoke_grant<S: Sql + ?Sized>(db: &S, username: &Username, grant: &Grant)
         if removed == 0 {
             return Err(AccountError::GrantNotFound);
         }
+        // Given by the IdP once, revoked by hand now: a later grant by hand is the admin's.
+        tx.execute(
+            "DELETE FROM idp_grants WHERE user_id = ?1 AND role = ?2 AND namespace = ?3",
+            &[id.into(), grant.role.as_str().into(), grant.scope.as_str().into()],
+        )?;
         if full_admins(tx)? == 0 {
             return Err(AccountError::LastAdmin);
         }

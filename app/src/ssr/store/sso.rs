@@ -103,14 +103,20 @@ pub fn sign_in<S: Sql + ?Sized>(
 /// given are removed, new ones added (a grant already made by hand stays a
 /// hand grant, and is never removed here).
 fn sync_grants<S: Sql + ?Sized>(db: &S, rows: &RowKey, user: UserId, grants: &[Grant], stamp: Stamp<'_>) -> Result<()> {
-    let held = from_idp(db, rows, user)?;
+    let (marked, current) = (from_idp(db, rows, user)?, accounts::grants_of(db, rows, user)?);
     let key = "user_id = ?1 AND role = ?2 AND namespace = ?3";
+    for stale in marked.iter().filter(|g| !current.contains(g)) {
+        // Its grant was revoked by hand meanwhile: nothing of the IdP's left to mark.
+        let args: [Value<'_>; 3] = [user.into(), stale.role.as_str().into(), stale.scope.as_str().into()];
+        db.execute(&format!("DELETE FROM idp_grants WHERE {key}"), &args)?;
+    }
+    let held: Vec<Grant> = marked.into_iter().filter(|g| current.contains(g)).collect();
     for gone in held.iter().filter(|g| !grants.contains(g)) {
         let args: [Value<'_>; 3] = [user.into(), gone.role.as_str().into(), gone.scope.as_str().into()];
         db.execute(&format!("DELETE FROM grants WHERE {key}"), &args)?;
         db.execute(&format!("DELETE FROM idp_grants WHERE {key}"), &args)?;
     }
-    let hand = accounts::grants_of(db, rows, user)?;
+    let hand: Vec<&Grant> = current.iter().filter(|g| !held.contains(g)).collect();
     for new in grants.iter().filter(|g| !held.contains(g) && !hand.contains(g)) {
         let args: [Value<'_>; 3] = [user.into(), new.role.as_str().into(), new.scope.as_str().into()];
         db.execute(
@@ -150,5 +156,28 @@ pub fn is_sso<S: Sql + ?Sized>(db: &S, user: UserId) -> Result<bool> {
 pub fn limit_session<S: Sql + ?Sized>(db: &S, rows: &RowKey, token_hash: &[u8], max_age: i64) -> Result<()> {
     db.execute("UPDATE sessions SET max_age = ?2 WHERE token_hash = ?1", &[token_hash.into(), max_age.into()])?;
     rows::reseal(db, rows, &rows::SESSIONS, "token_hash = ?1", &[token_hash.into()])?;
+    Ok(())
+}
+
+/// Links account `username` to identity `(issuer, subject)`, which then signs
+/// in as it (an admin's explicit act: SSO never links by name). Refused when
+/// the identity is linked already.
+pub fn link<S: Sql + ?Sized>(
+    db: &S,
+    rows: &RowKey,
+    username: &Username,
+    (issuer, subject): (&str, &str),
+    stamp: Stamp<'_>,
+) -> Result<()> {
+    let user = accounts::user_id_of(db, username)?;
+    let inserted = db.execute(
+        "INSERT INTO sso_identities (issuer, subject, user_id, created_at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (issuer, subject) DO NOTHING",
+        &[issuer.into(), subject.into(), user.into(), stamp.at.0.into()],
+    )?;
+    if inserted == 0 {
+        return Err(AccountError::UserExists);
+    }
+    rows::reseal(db, rows, &SSO_IDENTITIES, "issuer = ?1 AND subject = ?2", &[issuer.into(), subject.into()])?;
     Ok(())
 }
