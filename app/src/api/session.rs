@@ -22,7 +22,7 @@ use crate::{
 /// wrong password, disabled or locked account all answer `SignInFailed` after
 /// the same argon2 work.
 #[server(prefix = "/api", endpoint = "session/login")]
-pub async fn login(username: String, password: WriteOnly) -> Result<(), AppError> {
+pub async fn login(username: String, password: WriteOnly, code: Option<String>) -> Result<(), AppError> {
     // Open to anyone: this is how a session starts. Throttled per account and address.
     let act = Act::new(Action::SignIn, "", "");
     act.set_actor(Actor::UnknownUser);
@@ -91,6 +91,7 @@ pub async fn login(username: String, password: WriteOnly) -> Result<(), AppError
                 return Err(password_sign_in_off("Password sign-in is for admins only"));
             }
         }
+        second_factor(&act, &state, &user, code.as_deref()).await?;
         if rehash {
             let hash = auth.hasher.hash(retry).await.map_err(|e| internal("rehash", &e))?;
             let (id, rows) = (user.id, state.rows.clone());
@@ -114,6 +115,71 @@ pub async fn login(username: String, password: WriteOnly) -> Result<(), AppError
         Ok(())
     })
     .await
+}
+
+/// After a right password: the account's one-time code, if it has a second
+/// factor (each code once, wrong ones throttled per account); an admin
+/// without one is refused while SSO is on (the break-glass account is the
+/// one an attacker would aim at).
+#[cfg(feature = "ssr")]
+async fn second_factor(
+    act: &Act,
+    state: &crate::ssr::state::AppState,
+    user: &accounts::Credentials,
+    code: Option<&str>,
+) -> Result<(), AppError> {
+    use crate::ssr::{
+        auth::totp,
+        store::second_factors::{self, Factor},
+    };
+    let (id, rows, key) = (user.id, state.rows.clone(), state.factors.clone());
+    let factor = state
+        .db
+        .read(move |c| second_factors::of(c, &rows, &key, id))
+        .await
+        .map_err(|e| internal("second factor", &e))?;
+    let auth = &state.auth;
+    let Some(factor) = factor else {
+        if auth.sso.is_some() {
+            let rows = state.rows.clone();
+            let grants = state.db.read(move |c| accounts::grants_of(c, &rows, id)).await.map_err(account_error)?;
+            if grants.iter().any(|g| g.role == crate::domain::Role::Admin) {
+                act.set_outcome("refused: an admin without a second factor while SSO is on");
+                return Err(AppError::Conflict {
+                    field: None,
+                    message: "This admin account needs a one-time code while single sign-on is on: an operator \
+                              sets one up with `strongroom user totp NAME` on the server."
+                        .into(),
+                });
+            }
+        }
+        return Ok(());
+    };
+    let account = user.username.as_str();
+    if !auth.codes.attempt(account, crate::ssr::clock::instant()) {
+        act.set_outcome("refused: locked after wrong one-time codes");
+        return Err(AppError::SignInFailed);
+    }
+    let step = match (&factor, code) {
+        (Factor::Totp { secret, last_step }, Some(code)) => {
+            totp::verify(secret, code, crate::ssr::clock::now().0, *last_step)
+        }
+        _ => None,
+    };
+    let used = match step {
+        Some(step) => state
+            .db
+            .call(move |c| second_factors::use_step(&*c, id, step))
+            .await
+            .map_err(|e| internal("second factor", &e))?,
+        None => false,
+    };
+    if !used {
+        act.set_outcome("refused: wrong or missing one-time code");
+        return Err(AppError::SignInFailed);
+    }
+    auth.codes.succeed(account);
+    Ok(())
 }
 
 /// The answer to a password sign-in the SSO policy does not allow.

@@ -52,6 +52,8 @@ actions! {
     UserEndSessions = "user.end-sessions",
     /// An account linked to an SSO identity (`strongroom user link-sso`).
     UserLinkSso = "user.link-sso",
+    /// A second factor (TOTP) set up or removed for an account (`strongroom user totp`).
+    UserTotp = "user.totp",
     TokenCreate = "token.create",
     TokenRevoke = "token.revoke",
     /// AppRoles (workload logins): made, a secret id issued or revoked, revoked.

@@ -66,6 +66,9 @@ pub fn LoginPage() -> impl IntoView {
                 <input id="login-password" name="password" type="password" autocomplete="current-password"
                     required aria-describedby="login-password-error"/>
                 <FieldError error field="password" id="login-password-error".into()/>
+                <label for="login-code">"One-time code (if set up)"</label>
+                <input id="login-code" name="code" autocomplete="one-time-code" inputmode="numeric"
+                    spellcheck="false" maxlength="7"/>
                 <FormError error fields=&["password"]/>
                 <SubmitButton url=Login::url()>"Sign in"</SubmitButton>
             </ActionForm>

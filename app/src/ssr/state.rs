@@ -383,6 +383,9 @@ pub struct Auth {
     pub machine_logins: Throttle,
     /// Single sign-on, when configured.
     pub sso: Option<SsoPolicy>,
+    /// Wrong one-time codes per account (after a right password): 5 free,
+    /// then 30 s doubling to an hour — a code is six digits.
+    pub codes: Throttle,
 }
 
 impl Auth {
@@ -429,6 +432,8 @@ pub struct Shared {
     pub audit: Arc<AuditKey>,
     /// Keys the security rows' MACs (`store::rows`).
     pub rows: RowKey,
+    /// Seals the second factors of local accounts (`store::second_factors`).
+    pub factors: crate::ssr::crypto::FactorKey,
     pub auth: Arc<Auth>,
     /// The writer's group commit, for the audit trail: each workload read is one
     /// job (its token check, values and entries; see `access::workload`).
@@ -496,8 +501,9 @@ impl AppState {
             machine_logins: Throttle::new(50, Duration::from_secs(10), Duration::from_secs(300))
                 .forgetting_after(Duration::from_secs(600)),
             sso: settings.sso.clone(),
+            codes: Throttle::new(5, Duration::from_secs(30), Duration::from_secs(3600)),
         };
-        let (audit, rows) = (Arc::new(unlocked.audit_key()), unlocked.row_key());
+        let (audit, rows, factors) = (Arc::new(unlocked.audit_key()), unlocked.row_key(), unlocked.factor_key());
         let refusals = Arc::new(Refusals::default());
         let held = refusals.clone();
         // About once a second, the counts of held-back refusals whose minute
@@ -523,6 +529,7 @@ impl AppState {
             keyring,
             audit,
             rows,
+            factors,
             auth: Arc::new(auth),
             reads,
             refusals,

@@ -248,7 +248,8 @@ fn a_database_made_before_stored_base_keys_keeps_its_derived_keys() {
                 CREATE TABLE changes (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL) STRICT; DROP TABLE leases;
                 DROP TABLE throttles; DROP TABLE handovers; ALTER TABLE sessions DROP COLUMN mac;
                 DROP TABLE approle_secret_ids; DROP TABLE approles; DROP TABLE jwt_roles;
-                DROP TABLE idp_grants; DROP TABLE sso_identities; ALTER TABLE sessions DROP COLUMN max_age;";
+                DROP TABLE idp_grants; DROP TABLE sso_identities; ALTER TABLE sessions DROP COLUMN max_age;
+                DROP TABLE second_factors;";
     conn.execute_batch(undo).unwrap();
     conn.pragma_update(None, "user_version", 9).unwrap();
     drop(conn);

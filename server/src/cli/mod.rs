@@ -171,6 +171,17 @@ pub enum UserCommand {
         #[command(flatten)]
         key: KeyArgs,
     },
+    /// Set up a one-time code (TOTP) as the account's second factor: prints the secret and
+    /// an otpauth:// URI for an authenticator app (shown only now), replacing any before.
+    /// Required of admins' password sign-ins while SSO is on.
+    Totp {
+        name: String,
+        /// Remove the account's second factor instead.
+        #[arg(long)]
+        remove: bool,
+        #[command(flatten)]
+        key: KeyArgs,
+    },
     /// Link an existing account to an SSO identity (the IdP's issuer and `sub`): that
     /// identity then signs in as this account. SSO never links accounts by name itself.
     #[command(name = "link-sso")]
@@ -220,6 +231,9 @@ pub async fn run(cli: Cli) -> Result<(), RunError> {
         Some(Command::Serve(args)) => serve::serve(*args).await,
         Some(Command::User(UserCommand::Add { name, role, namespace, init, key })) => {
             users::add(&name, &role, namespace.as_deref(), init, &key).await.map_err(RunError::User)
+        }
+        Some(Command::User(UserCommand::Totp { name, remove, key })) => {
+            users::totp(&name, remove, &key).await.map_err(RunError::User)
         }
         Some(Command::User(UserCommand::LinkSso { name, issuer, subject, key })) => {
             users::link_sso(&name, &issuer, &subject, &key).await.map_err(RunError::User)

@@ -1,5 +1,6 @@
-//! `strongroom user add`: how the first admin is made; `user link-sso`: an
-//! existing account linked to an SSO identity, explicitly.
+//! `strongroom user add`: how the first admin is made; `user totp`: a
+//! one-time code as an account's second factor; `user link-sso`: an existing
+//! account linked to an SSO identity, explicitly.
 
 use crate::config::KeyArgs;
 use app::{
@@ -134,5 +135,55 @@ pub async fn link_sso(name: &str, issuer: &str, subject: &str, key: &KeyArgs) ->
             e => e.to_string(),
         })?;
     eprintln!("linked {shown} to that SSO identity: it signs in as {shown} from now on");
+    Ok(())
+}
+
+/// Sets up (or with `remove`, removes) the TOTP second factor of account `name`.
+pub async fn totp(name: &str, remove: bool, key: &KeyArgs) -> Result<(), String> {
+    use app::ssr::{auth::totp, store::second_factors};
+    let username = Username::parse(name).map_err(|e| e.to_string())?;
+    let mut secret = zeroize::Zeroizing::new([0u8; totp::SECRET_BYTES]);
+    getrandom::fill(secret.as_mut()).map_err(|e| format!("the system random number generator failed: {e}"))?;
+    let state = super::local::open(key, false).await.map_err(|e| e.to_string())?;
+    let entry = NewEntry {
+        at: app::ssr::clock::now(),
+        actor: Actor::CommandLine,
+        action: Action::UserTotp,
+        namespace: String::new(),
+        key: username.to_string(),
+        version: None,
+        client: Client::Local,
+        outcome: if remove { format!("{OK}: removed") } else { format!("{OK}: set up") },
+    };
+    let (chain_key, rows, factors, shown) =
+        (state.audit.clone(), state.rows.clone(), state.factors.clone(), username.clone());
+    let stored = *secret;
+    state
+        .db
+        .call(move |c| {
+            audit::with_entry(
+                c,
+                &chain_key,
+                entry,
+                |_| (None, None),
+                |c| {
+                    let user = accounts::user_id_of(&*c, &username)?;
+                    if remove {
+                        second_factors::remove(&*c, user)?;
+                        return Ok::<_, second_factors::FactorError>(());
+                    }
+                    second_factors::enroll(&*c, &rows, &factors, user, &stored, app::ssr::clock::now())
+                },
+            )
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+    if remove {
+        eprintln!("removed the one-time code of {shown}");
+    } else {
+        eprintln!("a one-time code for {shown}: add it to an authenticator app (shown only now)");
+        println!("secret {}", totp::base32(secret.as_ref()));
+        println!("uri    {}", totp::uri(shown.as_str(), secret.as_ref()));
+    }
     Ok(())
 }

@@ -306,7 +306,80 @@ async fn an_unreachable_idp_gives_a_plain_page_and_password_sign_in_can_be_limit
     assert_eq!(res.status(), 409);
     assert!(res.text().await.unwrap().contains("Password sign-in is for admins only: sign in with single sign-on."));
     assert_eq!(node.last_sign_in(), "ed refused: password sign-in is for admins");
+    // A local admin is the break-glass account: while SSO is on, only with a one-time code
+    // (`one_time_codes_guard_password_sign_ins_and_are_required_of_admins_under_sso`).
     let res = sign_in("admin").await;
-    assert_eq!(res.status(), 200, "a local admin: break-glass");
-    assert!(set_cookie(&res, "strongroom_session").is_some());
+    assert_eq!(res.status(), 409);
+    assert!(res.text().await.unwrap().contains("needs a one-time code"));
+}
+
+/// A one-time code (TOTP) as a local account's second factor: set up with
+/// `strongroom user totp`, then required at sign-in, each code once, wrong
+/// ones throttled; while SSO is on an admin without one is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_time_codes_guard_password_sign_ins_and_are_required_of_admins_under_sso() {
+    use app::ssr::auth::totp;
+    let idp = Issuer::start(&["RS256"]);
+    let node = serve(&idp.url, &[]).await;
+    let sign_in = |name: &'static str, code: String| {
+        let base = node.base.clone();
+        async move {
+            let res = http()
+                .post(format!("{base}/api/session/login"))
+                .header("origin", &base)
+                .form(&[("username", name), ("password", PASSWORD), ("code", code.as_str())])
+                .send()
+                .await
+                .unwrap();
+            let status = res.status().as_u16();
+            (status, res.text().await.unwrap())
+        }
+    };
+    // SSO is on: the admin has no second factor yet, so even the right password is refused.
+    let (status, body) = sign_in("admin", String::new()).await;
+    assert!(status == 409 && body.contains("needs a one-time code"), "{status} {body}");
+    assert_eq!(node.last_sign_in(), "admin refused: an admin without a second factor while SSO is on");
+
+    let mut set_up = Command::new(env!("CARGO_BIN_EXE_strongroom"));
+    set_up.args(["user", "totp", "admin", "--data-dir"]).arg(node.dir.path());
+    set_up.env("STRONGROOM_MASTER_KEY", &node.root).env_remove("STRONGROOM_MASTER_KEY_FILE");
+    let out = set_up.output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let printed = String::from_utf8_lossy(&out.stdout).into_owned();
+    let uri = printed.lines().find_map(|l| l.strip_prefix("uri    ")).unwrap().to_owned();
+    assert!(uri.starts_with("otpauth://totp/Strongroom:admin?secret="), "{uri}");
+    let secret_b32 = printed.lines().find_map(|l| l.strip_prefix("secret ")).unwrap().to_owned();
+    let secret = base32_decode(&secret_b32);
+    // Not in the database file in clear (it is sealed).
+    let file = std::fs::read(node.dir.path().join("strongroom.db")).unwrap();
+    assert!(!file.windows(secret.len()).any(|w| w == secret.as_slice()));
+
+    let now = app::ssr::clock::now().0;
+    let code = format!("{:06}", totp::code(&secret, now / totp::STEP));
+    assert_eq!(sign_in("admin", String::new()).await.0, 401, "no code");
+    assert_eq!(sign_in("admin", "000000".into()).await.0, 401, "a wrong code");
+    assert_eq!(node.last_sign_in(), "admin refused: wrong or missing one-time code");
+    let (status, body) = sign_in("admin", code.clone()).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(sign_in("admin", code).await.0, 401, "a code works once");
+    // Wrong codes are throttled per account (after the right password): five, then a wait.
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        statuses.push(sign_in("admin", "111111".into()).await.0);
+    }
+    assert_eq!(node.last_sign_in(), "admin refused: locked after wrong one-time codes", "{statuses:?}");
+}
+
+fn base32_decode(text: &str) -> Vec<u8> {
+    const ALPHABET: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let (mut bits, mut count, mut out) = (0u64, 0, Vec::new());
+    for c in text.chars() {
+        bits = (bits << 5) | ALPHABET.find(c).unwrap() as u64;
+        count += 5;
+        if count >= 8 {
+            count -= 8;
+            out.push((bits >> count) as u8);
+        }
+    }
+    out
 }

@@ -11,6 +11,7 @@ mod refusals;
 pub mod setup;
 mod sign_in;
 mod throttle;
+pub mod totp;
 pub use bearer::*;
 pub use cookies::*;
 pub use passwords::*;

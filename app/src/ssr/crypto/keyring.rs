@@ -193,6 +193,41 @@ impl BaseKey {
     }
 }
 
+/// Seals the second factors of local accounts (`store::second_factors`): a
+/// key derived from the base key, so data-key rotation and retirement never
+/// touch them and a rekey keeps them; each sealed to its user.
+#[derive(Clone)]
+pub struct FactorKey(std::sync::Arc<Zeroizing<[u8; KEY_LEN]>>);
+
+impl FactorKey {
+    pub fn derive(base: &BaseKey) -> Self {
+        Self(std::sync::Arc::new(base.derive("strongroom second factors v1")))
+    }
+
+    fn aad(user: i64) -> Vec<u8> {
+        let mut aad = b"strongroom second factor v1\0".to_vec();
+        aad.extend_from_slice(&user.to_be_bytes());
+        aad
+    }
+
+    /// `secret` sealed for `user`: (nonce, ciphertext).
+    pub fn seal(&self, user: i64, secret: &[u8]) -> Result<(Vec<u8>, Vec<u8>), CryptoError> {
+        let (nonce, sealed) = seal(&self.0, &Self::aad(user), secret)?;
+        Ok((nonce.to_vec(), sealed))
+    }
+
+    /// The secret sealed for `user`; a ciphertext moved to another user, or changed, is refused.
+    pub fn open(&self, user: i64, nonce: &[u8], sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+        open(&self.0, &Self::aad(user), nonce, sealed)
+    }
+}
+
+impl fmt::Debug for FactorKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("FactorKey(..)")
+    }
+}
+
 impl fmt::Debug for BaseKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("BaseKey(<redacted>)")

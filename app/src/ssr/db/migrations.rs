@@ -293,4 +293,15 @@ CREATE TABLE idp_grants (
 DELETE FROM sessions;
 ALTER TABLE sessions ADD COLUMN max_age INTEGER;
 "#,
+    // Second factors of local accounts (`store::second_factors`). Security rows.
+    r#"
+CREATE TABLE second_factors (
+    user_id    INTEGER PRIMARY KEY REFERENCES users(id),
+    nonce      BLOB NOT NULL,
+    sealed     BLOB NOT NULL,
+    last_step  INTEGER,
+    created_at INTEGER NOT NULL,
+    mac        BLOB
+) STRICT;
+"#,
 ];

@@ -138,6 +138,19 @@ DELETE FROM sessions;
 ALTER TABLE sessions ADD COLUMN max_age BIGINT;
 "#,
     ),
+    (
+        19,
+        r#"
+CREATE TABLE second_factors (
+    user_id    BIGINT PRIMARY KEY REFERENCES users(id),
+    nonce      BYTEA NOT NULL,
+    sealed     BYTEA NOT NULL,
+    last_step  BIGINT,
+    created_at BIGINT NOT NULL,
+    mac        BYTEA
+);
+"#,
+    ),
 ];
 
 const BASELINE_SQL: &str = r#"

@@ -19,7 +19,7 @@ use crate::ssr::{
 };
 
 /// The tables copied, parents before children.
-pub const TABLES: [&str; 14] = [
+pub const TABLES: [&str; 15] = [
     "meta",
     "data_keys",
     "namespaces",
@@ -33,6 +33,7 @@ pub const TABLES: [&str; 14] = [
     "jwt_roles",
     "sso_identities",
     "idp_grants",
+    "second_factors",
     "audit",
 ];
 

@@ -34,6 +34,10 @@ impl Unlocked {
     pub fn row_key(&self) -> RowKey {
         RowKey::derive(&self.base)
     }
+
+    pub fn factor_key(&self) -> crate::ssr::crypto::FactorKey {
+        crate::ssr::crypto::FactorKey::derive(&self.base)
+    }
 }
 
 /// Verifies `root` against the database's key check and unwraps the keyring

@@ -146,6 +146,7 @@ pub mod logins;
 mod namespaces;
 mod resolve;
 pub mod rows;
+pub mod second_factors;
 mod secrets;
 pub mod sso;
 pub mod throttles;

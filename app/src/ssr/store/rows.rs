@@ -25,6 +25,7 @@
 //! - `jwt_roles`: `id, name, issuer, audience, bound_claims, namespace, token_ttl, revoked_at`;
 //! - `sso_identities`: `id, issuer, subject, user_id`;
 //! - `idp_grants`: `user_id, role, namespace`;
+//! - `second_factors`: `user_id, nonce, sealed`;
 //! - `sessions`: `token_hash, user_id, created_at, max_age` (not `last_seen_at`, which
 //!   every page may move; a session ends by time measured from `created_at` too).
 //!
@@ -90,14 +91,16 @@ pub const SSO_IDENTITIES: Table =
     Table { name: "sso_identities", covered: &["id", "issuer", "subject", "user_id"], key: &["id"] };
 pub const IDP_GRANTS: Table =
     Table { name: "idp_grants", covered: &["user_id", "role", "namespace"], key: &["user_id", "role", "namespace"] };
+pub const SECOND_FACTORS: Table =
+    Table { name: "second_factors", covered: &["user_id", "nonce", "sealed"], key: &["user_id"] };
 pub const SESSIONS: Table =
     Table { name: "sessions", covered: &["token_hash", "user_id", "created_at", "max_age"], key: &["token_hash"] };
 
 /// The covered tables a database carries for good (sealed once, checked at
 /// restore). Sessions are checked where they are used; a copy's never come
 /// back (restore deletes them, `store copy` leaves them).
-pub const TABLES: [&Table; 8] =
-    [&USERS, &GRANTS, &TOKENS, &APPROLES, &SECRET_IDS, &JWT_ROLES, &SSO_IDENTITIES, &IDP_GRANTS];
+pub const TABLES: [&Table; 9] =
+    [&USERS, &GRANTS, &TOKENS, &APPROLES, &SECRET_IDS, &JWT_ROLES, &SSO_IDENTITIES, &IDP_GRANTS, &SECOND_FACTORS];
 
 impl Table {
     /// How many values [`Table::columns`] selects.
