@@ -50,6 +50,8 @@ actions! {
     UserEnable = "user.enable",
     UserResetPassword = "user.reset-password",
     UserEndSessions = "user.end-sessions",
+    /// Keys declared required in a namespace and below, or no longer (`strongroom require`).
+    NamespaceRequire = "namespace.require",
     /// An account linked to an SSO identity (`strongroom user link-sso`).
     UserLinkSso = "user.link-sso",
     /// A second factor (TOTP) set up or removed for an account (`strongroom user totp`).

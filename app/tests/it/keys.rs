@@ -249,7 +249,7 @@ fn a_database_made_before_stored_base_keys_keeps_its_derived_keys() {
                 DROP TABLE throttles; DROP TABLE handovers; ALTER TABLE sessions DROP COLUMN mac;
                 DROP TABLE approle_secret_ids; DROP TABLE approles; DROP TABLE jwt_roles;
                 DROP TABLE idp_grants; DROP TABLE sso_identities; ALTER TABLE sessions DROP COLUMN max_age;
-                DROP TABLE second_factors;";
+                DROP TABLE second_factors; DROP TABLE required_keys;";
     conn.execute_batch(undo).unwrap();
     conn.pragma_update(None, "user_version", 9).unwrap();
     drop(conn);

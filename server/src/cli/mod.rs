@@ -12,6 +12,7 @@ mod import;
 mod jwt_role;
 mod keyring;
 mod local;
+mod require;
 mod serve;
 mod store;
 mod tokens;
@@ -53,6 +54,25 @@ pub enum Command {
     /// JWT roles: workloads log in with a signed identity token (GitHub Actions, GitLab CI).
     #[command(subcommand, name = "jwt-role")]
     JwtRole(jwt_role::JwtRoleCommand),
+    /// Declare KEYs required in NAMESPACE and every namespace under it (`check` then says
+    /// whether they resolve); with --remove, no longer required. Local, like `token`.
+    Require {
+        namespace: String,
+        #[arg(required = true)]
+        keys: Vec<String>,
+        #[arg(long)]
+        remove: bool,
+        #[command(flatten)]
+        key: KeyArgs,
+    },
+    /// Whether every key NAMESPACE requires resolves for it (from a running server, with a
+    /// token): exit 0 when complete, 1 when some are missing (their names printed, one a
+    /// line), 2 on any error. Reads no value.
+    Check {
+        namespace: String,
+        #[command(flatten)]
+        remote: Remote,
+    },
     /// Print one secret's value, as NAMESPACE sees it (from a running server, with a token).
     Get {
         namespace: String,
@@ -239,6 +259,10 @@ pub async fn run(cli: Cli) -> Result<(), RunError> {
             users::link_sso(&name, &issuer, &subject, &key).await.map_err(RunError::User)
         }
         Some(Command::Token(command)) => tokens::run(command).await,
+        Some(Command::Require { namespace, keys, remove, key }) => {
+            require::require(&namespace, &keys, remove, &key).await
+        }
+        Some(Command::Check { namespace, remote }) => workload::check(&remote, &namespace).await,
         Some(Command::AppRole(command)) => approle::run(command).await,
         Some(Command::JwtRole(command)) => jwt_role::run(command).await,
         Some(Command::Backup { path, key }) => backup::backup(path, &key).await,

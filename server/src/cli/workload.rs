@@ -395,6 +395,39 @@ pub async fn run(remote: &Remote, ns: &str, selection: &Selection, command: Vec<
     Err(fail(format!("cannot run {}: {error}", program.to_string_lossy())))
 }
 
+/// `strongroom check NS`: exit 0 when every required key resolves, 1 with
+/// the missing names (one a line) when some do not, 2 on any error — so CI
+/// can tell a gap from an outage.
+pub async fn check(remote: &Remote, namespace_arg: &str) -> Result<(), RunError> {
+    let outcome = async {
+        let ns = namespace(namespace_arg)?;
+        let body = remote.fetch(&format!("/v1/namespaces/{ns}/check")).await?;
+        let answer: serde_json::Value =
+            serde_json::from_slice(&body).map_err(|_| fail("the server's answer is not a check"))?;
+        let missing: Vec<String> = answer["missing"]
+            .as_array()
+            .ok_or_else(|| fail("the server's answer is not a check"))?
+            .iter()
+            .filter_map(|m| m["key"].as_str().map(printable))
+            .collect();
+        Ok::<_, RunError>(missing)
+    };
+    match outcome.await {
+        Ok(missing) if missing.is_empty() => Ok(()),
+        Ok(missing) => {
+            for key in &missing {
+                println!("{key}");
+            }
+            eprintln!("{namespace_arg}: {} required key(s) missing", missing.len());
+            std::process::exit(1)
+        }
+        Err(e) => {
+            eprintln!("strongroom: {e}");
+            std::process::exit(2)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

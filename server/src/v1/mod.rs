@@ -5,6 +5,7 @@
 //! nothing here: values never reach a browser session.
 
 pub mod approle;
+pub mod check;
 pub mod jwt;
 mod login;
 pub mod native;
@@ -24,6 +25,7 @@ pub fn routes(state: AppState) -> Router {
     Router::new()
         .route("/v1/namespaces/{namespace}/secrets/{key}", get(native::secret))
         .route("/v1/namespaces/{namespace}/export", get(native::export))
+        .route("/v1/namespaces/{namespace}/check", get(check::check))
         .route("/v1/sys/internal/ui/mounts", get(vault::mount))
         .route("/v1/sys/internal/ui/mounts/{*path}", get(vault::mount))
         .route("/v1/auth/token/lookup-self", get(vault::lookup_self))

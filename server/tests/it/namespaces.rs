@@ -48,3 +48,93 @@ async fn a_description_changes_and_only_an_empty_namespace_is_deleted() {
     assert_eq!(admin.call("namespaces/delete", &[("namespace", "company")]).await.0, 200);
     assert_eq!(admin.call("namespaces/delete", &[("namespace", "company")]).await.0, 404);
 }
+
+/// Required keys (`strongroom require`), inherited by children, checked by
+/// `GET /v1/namespaces/{ns}/check` and `strongroom check` (exit 0 complete,
+/// 1 missing with the names, 2 on an error) — names only, no read recorded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn required_keys_are_inherited_and_checked_without_reading_a_value() {
+    use crate::common::{strongroom, text};
+    let s = start().await;
+    s.secrets("company", &[("DB_PASSWORD", "p")]).await;
+    s.secrets("company.team", &[("API_KEY", "k")]).await;
+    s.secrets("company.other", &[]).await;
+    let cli = |args: &[&str]| strongroom(args, s.dir.path(), &s.root_key);
+    let out = cli(&["require", "company", "DB_PASSWORD", "STRIPE_KEY"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = cli(&["require", "company.team", "API_KEY"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(!cli(&["require", "company", "bad key"]).status.success());
+
+    let token = s.token("ci", "company", None).await;
+    let check = |ns: &'static str| {
+        let (base, token) = (s.base.clone(), token.clone());
+        async move {
+            let res = reqwest::Client::new()
+                .get(format!("{base}/v1/namespaces/{ns}/check"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap();
+            (res.status().as_u16(), res.json::<serde_json::Value>().await.unwrap())
+        }
+    };
+    let before = s.audit_count().await;
+    let (status, body) = check("company.team").await;
+    assert_eq!(status, 200);
+    assert_eq!(body["complete"], false);
+    let keys = |list: &serde_json::Value| {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| format!("{}@{}", r["key"].as_str().unwrap(), r["declared_in"].as_str().unwrap()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(keys(&body["required"]), ["API_KEY@company.team", "DB_PASSWORD@company", "STRIPE_KEY@company"]);
+    assert_eq!(keys(&body["missing"]), ["STRIPE_KEY@company"]);
+    assert_eq!(s.audit_count().await, before, "a check is not a read");
+    assert!(!body.to_string().contains("\"p\"") && !body.to_string().contains("\"k\""));
+
+    // `strongroom check`: 1 with the names, then 0 once complete; 2 on an error.
+    let run_check = |ns: &str, token: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_strongroom"))
+            .args(["check", ns])
+            .env("STRONGROOM_SERVER", &s.base)
+            .env("STRONGROOM_TOKEN", token)
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap()
+    };
+    let out = tokio::task::block_in_place(|| run_check("company.other", &token));
+    assert_eq!(
+        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned()),
+        (Some(1), "STRIPE_KEY\n".to_owned())
+    );
+    s.secrets("company", &[("STRIPE_KEY", "s")]).await;
+    let out = tokio::task::block_in_place(|| run_check("company.team", &token));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = tokio::task::block_in_place(|| run_check("company.team", "sr_not_a_token"));
+    assert_eq!(out.status.code(), Some(2), "an error is not a gap: {}", text(&out));
+    // Outside the token's scope: refused like a read.
+    let outside = s.token("narrow", "company.team", None).await;
+    let (base, t) = (s.base.clone(), outside);
+    let res =
+        reqwest::Client::new().get(format!("{base}/v1/namespaces/company/check")).bearer_auth(t).send().await.unwrap();
+    assert_eq!(res.status(), 403);
+    // No longer required: complete.
+    assert!(cli(&["require", "company.team", "API_KEY", "--remove"]).status.success());
+    assert_eq!(keys(&check("company.team").await.1["required"]), ["DB_PASSWORD@company", "STRIPE_KEY@company"]);
+    let trail = s
+        .texts(
+            "SELECT action || ' ' || namespace || ' ' || key FROM audit WHERE action = 'namespace.require' ORDER BY id",
+        )
+        .await;
+    assert_eq!(
+        trail,
+        [
+            "namespace.require company DB_PASSWORD,STRIPE_KEY",
+            "namespace.require company.team API_KEY",
+            "namespace.require company.team API_KEY"
+        ]
+    );
+}

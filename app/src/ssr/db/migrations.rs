@@ -304,4 +304,15 @@ CREATE TABLE second_factors (
     mac        BLOB
 ) STRICT;
 "#,
+    // Required keys (`store::required`): names a namespace and its children must define. Security rows.
+    r#"
+CREATE TABLE required_keys (
+    namespace_id INTEGER NOT NULL REFERENCES namespaces(id),
+    key          TEXT NOT NULL,
+    created_at   INTEGER NOT NULL,
+    created_by   TEXT NOT NULL,
+    mac          BLOB,
+    PRIMARY KEY (namespace_id, key)
+) STRICT;
+"#,
 ];

@@ -151,6 +151,19 @@ CREATE TABLE second_factors (
 );
 "#,
     ),
+    (
+        20,
+        r#"
+CREATE TABLE required_keys (
+    namespace_id BIGINT NOT NULL REFERENCES namespaces(id),
+    key          TEXT COLLATE "C" NOT NULL,
+    created_at   BIGINT NOT NULL,
+    created_by   TEXT COLLATE "C" NOT NULL,
+    mac          BYTEA,
+    PRIMARY KEY (namespace_id, key)
+);
+"#,
+    ),
 ];
 
 const BASELINE_SQL: &str = r#"

@@ -19,7 +19,7 @@ use crate::ssr::{
 };
 
 /// The tables copied, parents before children.
-pub const TABLES: [&str; 15] = [
+pub const TABLES: [&str; 16] = [
     "meta",
     "data_keys",
     "namespaces",
@@ -34,6 +34,7 @@ pub const TABLES: [&str; 15] = [
     "sso_identities",
     "idp_grants",
     "second_factors",
+    "required_keys",
     "audit",
 ];
 

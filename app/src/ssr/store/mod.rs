@@ -144,6 +144,7 @@ pub mod jwt_roles;
 pub mod keyring;
 pub mod logins;
 mod namespaces;
+pub mod required;
 mod resolve;
 pub mod rows;
 pub mod second_factors;

@@ -26,6 +26,7 @@
 //! - `sso_identities`: `id, issuer, subject, user_id`;
 //! - `idp_grants`: `user_id, role, namespace`;
 //! - `second_factors`: `user_id, nonce, sealed`;
+//! - `required_keys`: `namespace_id, key`;
 //! - `sessions`: `token_hash, user_id, created_at, max_age` (not `last_seen_at`, which
 //!   every page may move; a session ends by time measured from `created_at` too).
 //!
@@ -93,14 +94,26 @@ pub const IDP_GRANTS: Table =
     Table { name: "idp_grants", covered: &["user_id", "role", "namespace"], key: &["user_id", "role", "namespace"] };
 pub const SECOND_FACTORS: Table =
     Table { name: "second_factors", covered: &["user_id", "nonce", "sealed"], key: &["user_id"] };
+pub const REQUIRED_KEYS: Table =
+    Table { name: "required_keys", covered: &["namespace_id", "key"], key: &["namespace_id", "key"] };
 pub const SESSIONS: Table =
     Table { name: "sessions", covered: &["token_hash", "user_id", "created_at", "max_age"], key: &["token_hash"] };
 
 /// The covered tables a database carries for good (sealed once, checked at
 /// restore). Sessions are checked where they are used; a copy's never come
 /// back (restore deletes them, `store copy` leaves them).
-pub const TABLES: [&Table; 9] =
-    [&USERS, &GRANTS, &TOKENS, &APPROLES, &SECRET_IDS, &JWT_ROLES, &SSO_IDENTITIES, &IDP_GRANTS, &SECOND_FACTORS];
+pub const TABLES: [&Table; 10] = [
+    &USERS,
+    &GRANTS,
+    &TOKENS,
+    &APPROLES,
+    &SECRET_IDS,
+    &JWT_ROLES,
+    &SSO_IDENTITIES,
+    &IDP_GRANTS,
+    &SECOND_FACTORS,
+    &REQUIRED_KEYS,
+];
 
 impl Table {
     /// How many values [`Table::columns`] selects.
