@@ -1,7 +1,7 @@
 //! Server functions for namespaces.
 
 use crate::{
-    domain::view::{NamespaceList, NamespaceSummary, NamespaceView, SearchResults},
+    domain::view::{NamespaceList, NamespaceSummary, NamespaceView, RequiredView, SearchResults},
     error::AppError,
 };
 use leptos::prelude::*;
@@ -161,6 +161,49 @@ pub async fn get_namespace(
             .await
             .map_err(store_error)?;
         Ok(view)
+    })
+    .await
+}
+
+/// The keys a namespace requires (its own and its parents'), each with where
+/// it is defined, if anywhere. Names only: anyone who may see the namespace.
+#[server(prefix = "/api", endpoint = "namespaces/required")]
+pub async fn required_keys(namespace: String) -> Result<Vec<RequiredView>, AppError> {
+    let act = Act::new(Action::Read, &namespace, "");
+    act.run(async {
+        let (_who, ns) = act.require(Role::Auditor, &namespace).await?;
+        let state = state()?;
+        let rows = state.rows.clone();
+        state.db.read(move |c| store::required::status(c, &rows, &ns)).await.map_err(store_error)
+    })
+    .await
+}
+
+/// Declares keys required in a namespace and every namespace under it.
+#[server(prefix = "/api", endpoint = "namespaces/require")]
+pub async fn require_keys(namespace: String, #[server(default)] keys: String) -> Result<(), AppError> {
+    let act = Act::new(Action::NamespaceRequire, &namespace, keys.trim());
+    act.run(async {
+        let (who, ns) = act.require(Role::Editor, &namespace).await?;
+        let keys = field("keys", store::required::parse_keys(&keys))?;
+        let rows = state()?.rows.clone();
+        act.write(move |c| store::required::require(c, &rows, &ns, &keys, who.stamp())).await.map_err(store_error)?;
+        flash("Required keys saved.");
+        Ok(())
+    })
+    .await
+}
+
+/// No longer requires `key` in the namespace (a parent's requirement stays).
+#[server(prefix = "/api", endpoint = "namespaces/unrequire")]
+pub async fn unrequire_key(namespace: String, key: String) -> Result<(), AppError> {
+    let act = Act::new(Action::NamespaceRequire, &namespace, &key);
+    act.run(async {
+        let (_who, ns) = act.require(Role::Editor, &namespace).await?;
+        let keys = field("key", store::required::parse_keys(&key))?;
+        act.write(move |c| store::required::unrequire(c, &ns, &keys)).await.map_err(store_error)?;
+        flash(format!("{key} is no longer required here."));
+        Ok(())
     })
     .await
 }

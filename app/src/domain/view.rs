@@ -361,3 +361,12 @@ pub struct FirstRunView {
     /// The 0600 file holding the one-time setup link, if one is valid.
     pub link_file: Option<String>,
 }
+
+/// A key a namespace requires (its own requirement or a parent's), and the
+/// namespace whose live secret it sees for it, if any. Names only.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequiredView {
+    pub key: super::SecretKey,
+    pub declared_in: super::NamespacePath,
+    pub defined_in: Option<super::NamespacePath>,
+}

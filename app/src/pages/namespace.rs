@@ -5,7 +5,7 @@ use super::{count_label, LoadError, Loading};
 use crate::{
     api::{
         import::{pending_import, ApplyImport, PreviewImport},
-        namespaces::{get_namespace, DeleteNamespace, DescribeNamespace},
+        namespaces::{get_namespace, required_keys, DeleteNamespace, DescribeNamespace, RequireKeys, UnrequireKey},
         secrets::AddSecret,
     },
     components::{
@@ -141,6 +141,7 @@ fn NamespaceBody(v: NamespaceView, q: String, status: String, can_edit: bool, ca
                 }.into_any()
             }}
         </section>
+        <RequiredKeys ns=path.clone() can_edit/>
         {can_edit.then(|| view! {
             <AddForm ns=path.clone()/>
             <ImportForm ns=path.clone()/>
@@ -488,5 +489,78 @@ fn DescribeForm(ns: String, description: String) -> impl IntoView {
                 <SubmitButton url=DescribeNamespace::url()>"Save description"</SubmitButton>
             </ActionForm>
         </div>
+    }
+}
+
+/// The keys this namespace requires (its own and its parents'), whether each
+/// resolves here, and for editors the forms to require more or fewer.
+#[component]
+fn RequiredKeys(ns: String, can_edit: bool) -> impl IntoView {
+    let here = ns.clone();
+    let list = Resource::new(move || here.clone(), required_keys);
+    let (require, unrequire) = (ServerAction::<RequireKeys>::new(), ServerAction::<UnrequireKey>::new());
+    let (require_error, unrequire_error) = (error_of(require), error_of(unrequire));
+    let back = format!("/ns/{ns}#required");
+    let (ns_form, back_form) = (ns.clone(), back.clone());
+    view! {
+        <section id="required" aria-labelledby="required-title">
+            <h2 id="required-title">"Required keys"</h2>
+            <FormError error=unrequire_error/>
+            <Suspense fallback=Loading>
+                {move || {
+                    let (ns, back) = (ns.clone(), back.clone());
+                    Suspend::new(async move {
+                        match list.await {
+                            Ok(list) if list.is_empty() => view! {
+                                <p class="muted">"None. Required keys are names this namespace and those under it must define; \
+                                    strongroom check says whether they do."</p>
+                            }.into_any(),
+                            Ok(list) => view! {
+                                <table aria-label="Required keys">
+                                    <thead><tr><th scope="col">"Key"</th><th scope="col">"Required by"</th>
+                                        <th scope="col">"Here"</th>{can_edit.then(|| view! { <th scope="col">"Actions"</th> })}</tr></thead>
+                                    <tbody>{list.into_iter().map(|r| {
+                                        let here = match &r.defined_in {
+                                            Some(d) if d.as_str() == ns => "defined here".to_owned(),
+                                            Some(d) => format!("inherited from {d}"),
+                                            None => "missing".to_owned(),
+                                        };
+                                        let own = r.declared_in.as_str() == ns;
+                                        let (key, label) = (r.key.to_string(), format!("No longer require {} here", r.key));
+                                        let (ns, back) = (ns.clone(), back.clone());
+                                        view! {
+                                            <tr class:missing=r.defined_in.is_none()>
+                                                <td><code>{r.key.to_string()}</code></td>
+                                                <td>{r.declared_in.to_string()}</td>
+                                                <td>{here}</td>
+                                                {can_edit.then(|| view! { <td>{own.then(|| view! {
+                                                    <ActionForm action=unrequire>
+                                                        <input type="hidden" name="namespace" value=ns.clone()/>
+                                                        <input type="hidden" name="key" value=key.clone()/>
+                                                        <SubmitButton url=UnrequireKey::url() class="small" back=back.clone()>{label.clone()}</SubmitButton>
+                                                    </ActionForm>
+                                                })}</td> })}
+                                            </tr>
+                                        }
+                                    }).collect_view()}</tbody>
+                                </table>
+                            }.into_any(),
+                            Err(error) => view! { <LoadError error/> }.into_any(),
+                        }
+                    })
+                }}
+            </Suspense>
+            {can_edit.then(|| view! {
+                <ActionForm action=require>
+                    <input type="hidden" name="namespace" value=ns_form.clone()/>
+                    <label for="require-keys">"Require keys (here and below)"</label>
+                    <input id="require-keys" name="keys" placeholder="DB_PASSWORD STRIPE_KEY" autocomplete="off"
+                        spellcheck="false" aria-describedby="require-keys-error"/>
+                    <FieldError error=require_error field="keys" id="require-keys-error".into()/>
+                    <FormError error=require_error fields=&["keys"]/>
+                    <SubmitButton url=RequireKeys::url() back=back_form.clone()>"Require"</SubmitButton>
+                </ActionForm>
+            })}
+        </section>
     }
 }

@@ -75,7 +75,7 @@ pub enum SecretIdCommand {
 
 const ACTOR: &str = "(command line)";
 
-fn entry(action: Action, namespace: &str, name: &TokenName, outcome: String) -> NewEntry {
+pub(super) fn entry(action: Action, namespace: &str, name: &TokenName, outcome: String) -> NewEntry {
     NewEntry {
         at: app::ssr::clock::now(),
         actor: Actor::CommandLine,
@@ -98,7 +98,7 @@ fn user(e: &dyn std::fmt::Display) -> RunError {
 
 /// Runs `change` on the store with its audit entry, in one transaction; the
 /// entry's outcome is what `outcome` says of the result (`None`: plain ok).
-async fn audited<T: Send + 'static>(
+pub(super) async fn audited<T: Send + 'static>(
     key: &KeyArgs,
     record: NewEntry,
     outcome: impl FnOnce(&T) -> Option<String> + Send + 'static,

@@ -3,7 +3,10 @@
 //! `(command line)`. A workload logs in with a signed identity token
 //! (`POST /v1/auth/jwt/login`) and gets a short-lived token.
 
-use super::{local, RunError};
+use super::{
+    approle::{audited, entry},
+    local, RunError,
+};
 use crate::config::KeyArgs;
 use app::{
     domain::{
@@ -13,7 +16,6 @@ use app::{
         TokenName,
     },
     ssr::{
-        audit::{self, Actor, Client, NewEntry},
         store::jwt_roles::{self, Role, MAX_TOKEN_TTL},
         store::Stamp,
     },
@@ -66,19 +68,6 @@ fn user(e: &dyn std::fmt::Display) -> RunError {
     RunError::User(e.to_string())
 }
 
-fn entry(action: Action, namespace: &str, name: &TokenName) -> NewEntry {
-    NewEntry {
-        at: app::ssr::clock::now(),
-        actor: Actor::CommandLine,
-        action,
-        namespace: namespace.to_owned(),
-        key: name.to_string(),
-        version: None,
-        client: Client::Local,
-        outcome: OK.into(),
-    }
-}
-
 pub async fn run(command: JwtRoleCommand) -> Result<(), RunError> {
     match command {
         JwtRoleCommand::Create { name, issuer, audience: aud, bound_claims, namespace, token_ttl, key } => {
@@ -92,22 +81,14 @@ pub async fn run(command: JwtRoleCommand) -> Result<(), RunError> {
                     .map_err(|e| user(&format!("--token-ttl: {e}")))?
                     .0,
             };
-            let state = local::open(&key, false).await?;
-            let (chain, rows) = (state.audit.clone(), state.rows.clone());
-            let record = entry(Action::JwtRoleCreate, role.scope.as_str(), &role.name);
-            let view = state
-                .db
-                .call(move |c| {
-                    audit::with_entry(
-                        c,
-                        &chain,
-                        record,
-                        |_| (None, None),
-                        |c| jwt_roles::create(&*c, &rows, &role, Stamp { actor: ACTOR, at: app::ssr::clock::now() }),
-                    )
-                })
-                .await
-                .map_err(|e| user(&e))?;
+            let record = entry(Action::JwtRoleCreate, role.scope.as_str(), &role.name, OK.into());
+            let view = audited(
+                &key,
+                record,
+                |_| None,
+                move |c, rows| jwt_roles::create(c, rows, &role, Stamp { actor: ACTOR, at: app::ssr::clock::now() }),
+            )
+            .await?;
             eprintln!(
                 "created JWT role {} for {}: tokens from {} for audience {:?} with {} log in for {}",
                 view.name,
@@ -143,22 +124,14 @@ pub async fn run(command: JwtRoleCommand) -> Result<(), RunError> {
         }
         JwtRoleCommand::Revoke { name, key } => {
             let name = TokenName::parse_role(&name).map_err(|e| user(&e))?;
-            let state = local::open(&key, false).await?;
-            let (chain, rows) = (state.audit.clone(), state.rows.clone());
-            let (record, shown) = (entry(Action::JwtRoleRevoke, "", &name), name.clone());
-            let logins = state
-                .db
-                .call(move |c| {
-                    audit::with_entry(
-                        c,
-                        &chain,
-                        record,
-                        |_| (None, None),
-                        |c| jwt_roles::revoke(&*c, &rows, &name, Stamp { actor: ACTOR, at: app::ssr::clock::now() }),
-                    )
-                })
-                .await
-                .map_err(|e| user(&e))?;
+            let (record, shown) = (entry(Action::JwtRoleRevoke, "", &name, OK.into()), name.clone());
+            let logins = audited(
+                &key,
+                record,
+                |_| None,
+                move |c, rows| jwt_roles::revoke(c, rows, &name, Stamp { actor: ACTOR, at: app::ssr::clock::now() }),
+            )
+            .await?;
             eprintln!("revoked JWT role {shown} and {logins} live login token(s)");
             Ok(())
         }

@@ -3,29 +3,9 @@
 //! by `scripts/setup.sh`), and the `strongroom approle` commands that make the
 //! roles. Refusals say nothing of which part was wrong; revoking ends logins.
 
-use crate::common::{start, strongroom, text, Server};
+use crate::common::{pyenv, run, start, strongroom, text, Server};
 use serde_json::Value;
-use std::{collections::HashMap, path::PathBuf, process::Output};
-
-fn pyenv() -> PathBuf {
-    PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/strongroom/pyenv/bin")
-}
-
-async fn run(mut command: std::process::Command) -> Output {
-    tokio::task::spawn_blocking(move || command.output().unwrap()).await.unwrap()
-}
-
-/// `strongroom ARGS` on the server's store, off the runtime.
-async fn cli(s: &Server, args: &[&str]) -> Output {
-    let (args, dir, key): (Vec<String>, _, _) =
-        (args.iter().map(|a| a.to_string()).collect(), s.dir.path().to_owned(), s.root_key.clone());
-    tokio::task::spawn_blocking(move || {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        strongroom(&args, &dir, &key)
-    })
-    .await
-    .unwrap()
-}
+use std::{collections::HashMap, process::Output};
 
 /// The `name value` lines `approle create` and `approle secret-id` print.
 fn fields(out: &Output) -> HashMap<String, String> {
@@ -43,7 +23,7 @@ async fn setup(ttls: &[&str]) -> (Server, HashMap<String, String>) {
     s.secrets("company.other", &[("OTHER", "not for the team")]).await;
     let mut args = vec!["approle", "create", "deploy", "--namespace", "company.team"];
     args.extend(ttls);
-    let role = fields(&cli(&s, &args).await);
+    let role = fields(&s.cli(&args).await);
     (s, role)
 }
 
@@ -130,7 +110,7 @@ async fn hvac_and_the_bao_cli_log_in_and_read_as_the_role() {
     assert!(actors.iter().any(|a| a.contains("refused: unknown secret id")), "{actors:?}");
     let listed = s.state.db.read(|c| app::ssr::store::tokens::list(c, app::ssr::clock::now())).await.unwrap();
     assert!(listed.is_empty(), "login tokens are counted per role, not listed: {listed:?}");
-    let out = cli(&s, &["approle", "list"]).await;
+    let out = s.cli(&["approle", "list"]).await;
     let line = String::from_utf8_lossy(&out.stdout).lines().find(|l| l.starts_with("deploy")).unwrap().to_owned();
     assert!(line.split_whitespace().rev().nth(1) == Some("2"), "two live logins: {line}");
     // Neither the secret id nor a login's token is stored in clear (SQLite: the files).
@@ -145,7 +125,7 @@ async fn refusals_say_nothing_and_revoking_ends_what_was_given() {
     let (s, role) = setup(&["--token-ttl", "2s", "--secret-id-ttl", "30d"]).await;
     let (role_id, secret_id) = (role["role_id"].clone(), role["secret_id"].clone());
     // Wrong secret, unknown role, missing field, another role's secret: one answer.
-    let other = fields(&cli(&s, &["approle", "create", "other", "--namespace", "company.other"]).await);
+    let other = fields(&s.cli(&["approle", "create", "other", "--namespace", "company.other"]).await);
     for (r, sid) in [
         (role_id.as_str(), "srs_guess"),
         ("00000000-0000-4000-8000-000000000000", secret_id.as_str()),
@@ -170,21 +150,21 @@ async fn refusals_say_nothing_and_revoking_ends_what_was_given() {
     assert_eq!(read(&s, &token, "company/team").await, 403, "expired");
 
     // A revoked secret id no longer logs in; another one does.
-    let out = cli(&s, &["approle", "secret-id", "revoke", "deploy", &role["secret_id_accessor"]]).await;
+    let out = s.cli(&["approle", "secret-id", "revoke", "deploy", &role["secret_id_accessor"]]).await;
     assert!(out.status.success(), "{}", text(&out));
     assert_eq!(login(&s, &role_id, &secret_id).await.0, 400);
-    let fresh = fields(&cli(&s, &["approle", "secret-id", "deploy"]).await);
+    let fresh = fields(&s.cli(&["approle", "secret-id", "deploy"]).await);
     let (status, body) = login(&s, &role_id, &fresh["secret_id"]).await;
     assert_eq!(status, 200, "{body}");
     let live = body["auth"]["client_token"].as_str().unwrap().to_owned();
 
     // Revoking the role ends its live logins at once, and any new one.
-    let out = cli(&s, &["approle", "revoke", "deploy"]).await;
+    let out = s.cli(&["approle", "revoke", "deploy"]).await;
     assert!(text(&out).contains("1 live login token"), "{}", text(&out));
     assert_eq!(read(&s, &live, "company/team").await, 403);
     assert_eq!(login(&s, &role_id, &fresh["secret_id"]).await.0, 400);
     // Names typed by people cannot pass for a login's.
-    let out = cli(&s, &["token", "create", "approle.deploy.x", "--namespace", "company"]).await;
+    let out = s.cli(&["token", "create", "approle.deploy.x", "--namespace", "company"]).await;
     assert!(!out.status.success() && text(&out).contains("approle."), "{}", text(&out));
 }
 
@@ -366,8 +346,8 @@ async fn restore_refuses_an_approle_put_back_from_an_older_copy() {
     assert_eq!(status, 200, "{body}");
     // Someone revokes that login's token by name, then it expires and the next login prunes it.
     let name = s.texts("SELECT name FROM tokens WHERE name LIKE 'approle.%'").await.remove(0);
-    assert!(cli(&s, &["token", "revoke", &name]).await.status.success());
-    let second = fields(&cli(&s, &["approle", "secret-id", "deploy"]).await);
+    assert!(s.cli(&["token", "revoke", &name]).await.status.success());
+    let second = fields(&s.cli(&["approle", "secret-id", "deploy"]).await);
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
     assert_eq!(login(&s, &role["role_id"], &second["secret_id"]).await.0, 200);
     assert_eq!(s.number("SELECT count(*) FROM tokens WHERE revoked_at IS NOT NULL").await, 0);
@@ -380,10 +360,10 @@ async fn restore_refuses_an_approle_put_back_from_an_older_copy() {
         file
     };
     let before = backup("before.db");
-    let out = cli(&s, &["approle", "secret-id", "revoke", "deploy", &second["secret_id_accessor"]]).await;
+    let out = s.cli(&["approle", "secret-id", "revoke", "deploy", &second["secret_id_accessor"]]).await;
     assert!(out.status.success(), "{}", text(&out));
     let one_revoked = backup("one-revoked.db");
-    assert!(cli(&s, &["approle", "revoke", "deploy"]).await.status.success());
+    assert!(s.cli(&["approle", "revoke", "deploy"]).await.status.success());
     let after = backup("after.db");
     let restore = |file: &std::path::Path| {
         let empty = tempfile::tempdir().unwrap();

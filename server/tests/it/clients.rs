@@ -4,7 +4,7 @@
 //! exports; a Prefect 3 flow with prefect-vault's blocks (its own venv); and
 //! the `strongroom` binary's own `get | export | run | import`.
 
-use crate::common::{start, Server};
+use crate::common::{pyenv, run, start, Server};
 use serde_json::Value;
 use std::{path::PathBuf, process::Output};
 
@@ -21,20 +21,6 @@ const TRICKY: &[(&str, &str)] = &[
     ("SPACES", "  leading and trailing  "),
     ("TAB", "a\tb"),
 ];
-
-fn pyenv() -> PathBuf {
-    let dir = PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/strongroom/pyenv/bin");
-    assert!(
-        dir.join("python").exists() && dir.join("bao").exists(),
-        "no Python clients in {dir:?}: run scripts/setup.sh"
-    );
-    dir
-}
-
-/// Runs a command off the runtime (the server answers on it meanwhile).
-async fn run(mut command: std::process::Command) -> Output {
-    tokio::task::spawn_blocking(move || command.output().unwrap()).await.unwrap()
-}
 
 fn text(out: &Output) -> (String, String) {
     (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())

@@ -8,13 +8,10 @@
 //! HS256 under the issuer's `kid`, made-up `kid`s (the keys are fetched at
 //! most once a minute), a forged signature, a role row changed in the database.
 
-use crate::common::{idp::Issuer, start, strongroom, text, Server};
+use crate::common::{idp::Issuer, pyenv, run, start, text, Server};
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use serde_json::{json, Value};
-use std::{
-    path::PathBuf,
-    process::{Command, Output},
-};
+use std::process::Command;
 
 /// What a GitHub Actions job on `main` of org/app (repository 42) holds.
 fn github(aud: &str) -> Value {
@@ -22,25 +19,6 @@ fn github(aud: &str) -> Value {
         "aud": aud, "sub": "repo:org/app:ref:refs/heads/main", "repository": "org/app",
         "repository_id": "42", "ref": "refs/heads/main",
     })
-}
-
-fn pyenv() -> PathBuf {
-    PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/strongroom/pyenv/bin")
-}
-
-async fn run(mut command: Command) -> Output {
-    tokio::task::spawn_blocking(move || command.output().unwrap()).await.unwrap()
-}
-
-async fn cli(s: &Server, args: &[&str]) -> Output {
-    let (args, dir, key): (Vec<String>, _, _) =
-        (args.iter().map(|a| a.to_string()).collect(), s.dir.path().to_owned(), s.root_key.clone());
-    tokio::task::spawn_blocking(move || {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        strongroom(&args, &dir, &key)
-    })
-    .await
-    .unwrap()
 }
 
 /// A server with secrets, and role `gh` for repository 42's main and dev branches.
@@ -64,7 +42,7 @@ async fn setup(issuer: &Issuer) -> Server {
         "--token-ttl",
         "10m",
     ];
-    let out = cli(&s, &args).await;
+    let out = s.cli(&args).await;
     assert!(out.status.success(), "{}", text(&out));
     s
 }
@@ -176,7 +154,7 @@ exit_after_auth = true
     assert_eq!(readers, ["jwt:gh"]);
     let listed = s.state.db.read(|c| app::ssr::store::tokens::list(c, app::ssr::clock::now())).await.unwrap();
     assert!(listed.is_empty(), "login tokens are counted per role: {listed:?}");
-    let out = cli(&s, &["jwt-role", "list"]).await;
+    let out = s.cli(&["jwt-role", "list"]).await;
     let line = String::from_utf8_lossy(&out.stdout).lines().find(|l| l.starts_with("gh ")).unwrap().to_owned();
     assert!(line.contains(" 4 active") && line.contains("repository_id=42"), "{line}");
     // Neither a JWT nor a login's token is kept in clear, nor in the trail.
@@ -309,7 +287,7 @@ async fn roles_must_bind_a_claim_and_revoking_ends_their_logins() {
     let refused = |args: &'static [&'static str], says: &'static str| {
         let s = &s;
         async move {
-            let out = cli(s, args).await;
+            let out = s.cli(args).await;
             assert!(!out.status.success() && text(&out).contains(says), "{args:?}: {}", text(&out));
         }
     };
@@ -383,7 +361,7 @@ async fn roles_must_bind_a_claim_and_revoking_ends_their_logins() {
         }
     };
     assert_eq!(read(token.clone()).await, 200);
-    let out = cli(&s, &["jwt-role", "revoke", "gh"]).await;
+    let out = s.cli(&["jwt-role", "revoke", "gh"]).await;
     assert!(text(&out).contains("1 live login token"), "{}", text(&out));
     assert_eq!(read(token).await, 403);
     assert_eq!(login(&s, "gh", &jwt).await.0, 400);

@@ -138,3 +138,40 @@ async fn required_keys_are_inherited_and_checked_without_reading_a_value() {
         ]
     );
 }
+
+/// The namespace page lists what it requires and whether each resolves here;
+/// editors require and un-require keys there (auditors only see).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_namespace_page_shows_and_edits_required_keys() {
+    let s = start().await;
+    s.secrets("company", &[("DB_PASSWORD", "p")]).await;
+    s.secrets("company.team", &[]).await;
+    s.add_user("ed", Role::Editor, "company").await;
+    s.add_user("lead", Role::Auditor, "company").await;
+    let (mut editor, mut lead) = (s.login("ed").await, s.login("lead").await);
+    let (status, _) =
+        editor.call("namespaces/require", &[("namespace", "company"), ("keys", "DB_PASSWORD, STRIPE_KEY")]).await;
+    assert_eq!(status, 200);
+    let (status, body) = editor.call("namespaces/require", &[("namespace", "company"), ("keys", "GOOD BAD!KEY")]).await;
+    assert_eq!((status, error_field(&body).1.as_deref()), (422, Some("keys")), "{body}");
+    let (status, _) = lead.call("namespaces/require", &[("namespace", "company"), ("keys", "X")]).await;
+    assert_eq!(status, 403, "auditors see, editors change");
+
+    let (status, _, page) = lead.get("/ns/company.team").await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("Required keys") && page.contains("inherited from company") && page.contains("missing"),
+        "{page}"
+    );
+    assert!(!page.contains("No longer require"), "no edit buttons for an auditor");
+    let (_, list) = lead.call("namespaces/required", &[("namespace", "company.team")]).await;
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 2);
+    assert_eq!(list[0]["defined_in"], "company");
+    assert_eq!(list[1]["defined_in"], serde_json::Value::Null);
+
+    let (status, _) = editor.call("namespaces/unrequire", &[("namespace", "company"), ("key", "STRIPE_KEY")]).await;
+    assert_eq!(status, 200);
+    let (_, list) = lead.call("namespaces/required", &[("namespace", "company.team")]).await;
+    assert_eq!(list.as_array().unwrap().len(), 1);
+}

@@ -97,3 +97,34 @@ pub fn check<S: Sql + ?Sized>(db: &S, rows: &RowKey, ns: &NamespacePath) -> Resu
     let missing = required.iter().filter(|r| !live(&r.key)).cloned().collect();
     Ok(Check { required, missing })
 }
+
+/// What `ns` requires, each with the namespace whose live secret it sees (a page's view).
+pub fn status<S: Sql + ?Sized>(
+    db: &S,
+    rows: &RowKey,
+    ns: &NamespacePath,
+) -> Result<Vec<crate::domain::view::RequiredView>> {
+    let required = required(db, rows, ns)?;
+    let defined = effective_meta(db, ns)?;
+    Ok(required
+        .into_iter()
+        .map(|r| {
+            let defined_in =
+                defined.iter().find(|m| m.key == r.key && m.deleted_at.is_none()).map(|m| m.namespace.clone());
+            crate::domain::view::RequiredView { key: r.key, declared_in: r.declared_in, defined_in }
+        })
+        .collect())
+}
+
+/// Key names as typed in a form: separated by spaces, commas or new lines.
+pub fn parse_keys(input: &str) -> std::result::Result<Vec<SecretKey>, String> {
+    let keys: Vec<SecretKey> = input
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|k| !k.is_empty())
+        .map(|k| SecretKey::parse(k).map_err(|e| format!("{k}: {e}")))
+        .collect::<std::result::Result<_, _>>()?;
+    if keys.is_empty() {
+        return Err("Name at least one key.".into());
+    }
+    Ok(keys)
+}

@@ -458,3 +458,32 @@ pub fn strongroom(args: &[&str], data_dir: &std::path::Path, root_key: &str) -> 
 pub fn text(out: &std::process::Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
 }
+
+/// The venv of the real Python clients (`scripts/setup.sh`): hvac, the `bao` CLI, Prefect 1.x.
+pub fn pyenv() -> PathBuf {
+    let dir = PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/strongroom/pyenv/bin");
+    assert!(
+        dir.join("python").exists() && dir.join("bao").exists(),
+        "no Python clients in {dir:?}: run scripts/setup.sh"
+    );
+    dir
+}
+
+/// Runs a command off the runtime (the server answers on it meanwhile).
+pub async fn run(mut command: std::process::Command) -> std::process::Output {
+    tokio::task::spawn_blocking(move || command.output().unwrap()).await.unwrap()
+}
+
+impl Server {
+    /// `strongroom ARGS` on this server's store, off the runtime.
+    pub async fn cli(&self, args: &[&str]) -> std::process::Output {
+        let (args, dir, key): (Vec<String>, _, _) =
+            (args.iter().map(|a| a.to_string()).collect(), self.dir.path().to_owned(), self.root_key.clone());
+        tokio::task::spawn_blocking(move || {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            strongroom(&args, &dir, &key)
+        })
+        .await
+        .unwrap()
+    }
+}
