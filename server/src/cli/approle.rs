@@ -3,7 +3,10 @@
 //! as `(command line)`. A workload logs in with the role id and a secret id
 //! (`POST /v1/auth/approle/login`) and gets a short-lived token.
 
-use super::{local, RunError};
+use super::{
+    local::{self, entry},
+    RunError,
+};
 use crate::config::KeyArgs;
 use app::{
     domain::{
@@ -12,7 +15,7 @@ use app::{
         Timestamp, TokenName,
     },
     ssr::{
-        audit::{self, Actor, Client, NewEntry},
+        audit::{self, NewEntry},
         store::approles::{self, AppRoleError},
         store::Stamp,
     },
@@ -74,19 +77,6 @@ pub enum SecretIdCommand {
 }
 
 const ACTOR: &str = "(command line)";
-
-pub(super) fn entry(action: Action, namespace: &str, name: &TokenName, outcome: String) -> NewEntry {
-    NewEntry {
-        at: app::ssr::clock::now(),
-        actor: Actor::CommandLine,
-        action,
-        namespace: namespace.to_owned(),
-        key: name.to_string(),
-        version: None,
-        client: Client::Local,
-        outcome,
-    }
-}
 
 fn failed(e: AppRoleError) -> RunError {
     RunError::User(e.to_string())

@@ -4,8 +4,9 @@
 //! (`POST /v1/auth/jwt/login`) and gets a short-lived token.
 
 use super::{
-    approle::{audited, entry},
-    local, RunError,
+    approle::audited,
+    local::{self, entry},
+    RunError,
 };
 use crate::config::KeyArgs;
 use app::{

@@ -3,6 +3,8 @@
 
 use super::RunError;
 use crate::config::KeyArgs;
+use app::domain::audit::Action;
+use app::ssr::audit::{Actor, Client, NewEntry};
 use app::ssr::{
     crypto::{CryptoError, RootKey},
     db::Source,
@@ -38,4 +40,19 @@ pub async fn exists(source: &Source) -> Result<bool, RunError> {
     app::ssr::db::run_blocking(move || probe.exists())
         .await
         .map_err(|e| RunError::User(format!("cannot reach the database at {source}: {e}")))
+}
+
+/// The audit entry of a change a local command makes: by `(command line)`,
+/// from `local`, now.
+pub fn entry(action: Action, namespace: &str, key: impl std::fmt::Display, outcome: String) -> NewEntry {
+    NewEntry {
+        at: app::ssr::clock::now(),
+        actor: Actor::CommandLine,
+        action,
+        namespace: namespace.to_owned(),
+        key: key.to_string(),
+        version: None,
+        client: Client::Local,
+        outcome,
+    }
 }

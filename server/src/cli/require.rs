@@ -11,7 +11,7 @@ use app::{
         NamespacePath, SecretKey,
     },
     ssr::{
-        audit::{self, Actor, Client, NewEntry},
+        audit,
         store::{required, Stamp},
     },
 };
@@ -25,16 +25,8 @@ pub async fn require(namespace: &str, keys: &[String], remove: bool, key: &KeyAr
         return Err(RunError::User("name at least one key".into()));
     }
     let names: Vec<&str> = keys.iter().map(SecretKey::as_str).collect();
-    let entry = NewEntry {
-        at: app::ssr::clock::now(),
-        actor: Actor::CommandLine,
-        action: Action::NamespaceRequire,
-        namespace: ns.as_str().to_owned(),
-        key: names.join(","),
-        version: None,
-        client: Client::Local,
-        outcome: if remove { format!("{OK}: no longer required") } else { format!("{OK}: required") },
-    };
+    let done = if remove { format!("{OK}: no longer required") } else { format!("{OK}: required") };
+    let entry = local::entry(Action::NamespaceRequire, ns.as_str(), names.join(","), done);
     let state = local::open(key, false).await?;
     let (chain, rows, path) = (state.audit.clone(), state.rows.clone(), ns.clone());
     let changed = state

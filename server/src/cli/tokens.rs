@@ -11,7 +11,7 @@ use app::{
         Expiry, Timestamp, TokenName,
     },
     ssr::{
-        audit::{self, Actor, Client, NewEntry},
+        audit,
         store::tokens::{self, TokenError},
         store::Stamp,
     },
@@ -48,19 +48,6 @@ pub enum TokenCommand {
 
 const ACTOR: &str = "(command line)";
 
-fn entry(action: Action, namespace: &str, name: &TokenName) -> NewEntry {
-    NewEntry {
-        at: app::ssr::clock::now(),
-        actor: Actor::CommandLine,
-        action,
-        namespace: namespace.to_owned(),
-        key: name.to_string(),
-        version: None,
-        client: Client::Local,
-        outcome: OK.into(),
-    }
-}
-
 fn token_error(e: TokenError) -> RunError {
     RunError::User(match e {
         TokenError::NameTaken => "a token with that name exists".into(),
@@ -81,8 +68,11 @@ pub async fn run(command: TokenCommand) -> Result<(), RunError> {
                 Expiry::parse(&expires).and_then(|e| e.at(now)).map_err(|e| user(&format!("--expires: {e}")))?;
             let state = local::open(&key, false).await?;
             let (token, hash) = tokens::new_token().map_err(token_error)?;
-            let (chain, rows, record) =
-                (state.audit.clone(), state.rows.clone(), entry(Action::TokenCreate, scope.as_str(), &name));
+            let (chain, rows, record) = (
+                state.audit.clone(),
+                state.rows.clone(),
+                local::entry(Action::TokenCreate, scope.as_str(), &name, OK.into()),
+            );
             let view = state
                 .db
                 .call(move |c| {
@@ -127,7 +117,7 @@ pub async fn run(command: TokenCommand) -> Result<(), RunError> {
             let name = TokenName::parse(&name).map_err(|e| user(&e))?;
             let state = local::open(&key, false).await?;
             let (chain, rows, record) =
-                (state.audit.clone(), state.rows.clone(), entry(Action::TokenRevoke, "", &name));
+                (state.audit.clone(), state.rows.clone(), local::entry(Action::TokenRevoke, "", &name, OK.into()));
             let revoked = name.clone();
             state
                 .db

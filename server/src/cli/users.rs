@@ -9,7 +9,7 @@ use app::{
         Grant, Password, Role, Scope, Username,
     },
     ssr::{
-        audit::{self, Actor, Client, NewEntry},
+        audit,
         store::accounts::{self, AccountError},
         store::Stamp,
     },
@@ -54,16 +54,7 @@ pub async fn add(name: &str, role: &str, namespace: Option<&str>, init: bool, ke
     let state = super::local::open(key, true).await.map_err(|e| e.to_string())?;
     let hash = state.auth.hasher.hash(password).await.map_err(|e| e.to_string())?;
     let grant = Grant { role, scope };
-    let entry = NewEntry {
-        at: app::ssr::clock::now(),
-        actor: Actor::CommandLine,
-        action: Action::UserAdd,
-        namespace: grant.scope.as_str().to_owned(),
-        key: format!("{username} as {role}"),
-        version: None,
-        client: Client::Local,
-        outcome: OK.into(),
-    };
+    let entry = super::local::entry(Action::UserAdd, grant.scope.as_str(), format!("{username} as {role}"), OK.into());
     let shown = grant.clone();
     let (chain_key, rows) = (state.audit.clone(), state.rows.clone());
     state
@@ -104,16 +95,7 @@ pub async fn link_sso(name: &str, issuer: &str, subject: &str, key: &KeyArgs) ->
     }
     let issuer = app::domain::jwt::Issuer::parse(issuer).map_err(|e| format!("--issuer: {e}"))?;
     let state = super::local::open(key, false).await.map_err(|e| e.to_string())?;
-    let entry = NewEntry {
-        at: app::ssr::clock::now(),
-        actor: Actor::CommandLine,
-        action: Action::UserLinkSso,
-        namespace: String::new(),
-        key: format!("{username} to sso:{subject}"),
-        version: None,
-        client: Client::Local,
-        outcome: OK.into(),
-    };
+    let entry = super::local::entry(Action::UserLinkSso, "", format!("{username} to sso:{subject}"), OK.into());
     let (chain_key, rows, shown) = (state.audit.clone(), state.rows.clone(), username.clone());
     state
         .db
@@ -145,16 +127,8 @@ pub async fn totp(name: &str, remove: bool, key: &KeyArgs) -> Result<(), String>
     let mut secret = zeroize::Zeroizing::new([0u8; totp::SECRET_BYTES]);
     getrandom::fill(secret.as_mut()).map_err(|e| format!("the system random number generator failed: {e}"))?;
     let state = super::local::open(key, false).await.map_err(|e| e.to_string())?;
-    let entry = NewEntry {
-        at: app::ssr::clock::now(),
-        actor: Actor::CommandLine,
-        action: Action::UserTotp,
-        namespace: String::new(),
-        key: username.to_string(),
-        version: None,
-        client: Client::Local,
-        outcome: if remove { format!("{OK}: removed") } else { format!("{OK}: set up") },
-    };
+    let done = if remove { format!("{OK}: removed") } else { format!("{OK}: set up") };
+    let entry = super::local::entry(Action::UserTotp, "", &username, done);
     let (chain_key, rows, factors, shown) =
         (state.audit.clone(), state.rows.clone(), state.factors.clone(), username.clone());
     let stored = *secret;
