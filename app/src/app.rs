@@ -8,6 +8,7 @@ use crate::{
         audit::AuditPage,
         home::HomePage,
         login::{LoginPage, SetupPage},
+        completeness::CompletenessPage,
         namespace::NamespacePage,
         not_found::NotFound,
         secret::SecretPage,
@@ -97,6 +98,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/users/:name") view=UserPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/tokens") view=TokensPage ssr=SsrMode::Async/>
                     <Route path=path!("/audit") view=AuditPage ssr=SsrMode::Async/>
+                    <Route path=path!("/completeness/:namespace") view=CompletenessPage ssr=SsrMode::Async/>
                     <Route path=path!("/ns/:namespace") view=NamespacePage ssr=SsrMode::Async/>
                     <Route path=path!("/ns/:namespace/:key") view=SecretPage ssr=SsrMode::Async/>
                 </Routes>

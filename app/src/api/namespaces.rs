@@ -1,7 +1,7 @@
 //! Server functions for namespaces.
 
 use crate::{
-    domain::view::{NamespaceList, NamespaceSummary, NamespaceView, RequiredView, SearchResults},
+    domain::view::{CompletenessMatrix, NamespaceList, NamespaceSummary, NamespaceView, RequiredView, SearchResults},
     error::AppError,
 };
 use leptos::prelude::*;
@@ -175,6 +175,21 @@ pub async fn required_keys(namespace: String) -> Result<Vec<RequiredView>, AppEr
         let state = state()?;
         let rows = state.rows.clone();
         state.db.read(move |c| store::required::status(c, &rows, &ns)).await.map_err(store_error)
+    })
+    .await
+}
+
+/// The completeness matrix of the subtree under a namespace: each namespace ×
+/// each key required anywhere in it (defined here, inherited, missing,
+/// overdue). Names only: anyone who may see the subtree's root.
+#[server(prefix = "/api", endpoint = "namespaces/completeness")]
+pub async fn completeness(namespace: String) -> Result<CompletenessMatrix, AppError> {
+    let act = Act::new(Action::Read, &namespace, "");
+    act.run(async {
+        let (_who, ns) = act.require(Role::Auditor, &namespace).await?;
+        let state = state()?;
+        let rows = state.rows.clone();
+        state.db.read(move |c| store::required::matrix(c, &rows, &ns)).await.map_err(store_error)
     })
     .await
 }

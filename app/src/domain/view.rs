@@ -370,3 +370,38 @@ pub struct RequiredView {
     pub declared_in: super::NamespacePath,
     pub defined_in: Option<super::NamespacePath>,
 }
+
+/// One cell of the completeness matrix: how a namespace stands with one key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Completeness {
+    /// The namespace does not require this key (only others in the subtree do).
+    NotRequired,
+    /// Required and defined in the namespace itself.
+    Here { overdue: bool },
+    /// Required and inherited from an ancestor.
+    Inherited { from: super::NamespacePath, overdue: bool },
+    /// Required and defined nowhere the namespace sees.
+    Missing,
+}
+
+/// A subtree's namespaces × the keys any of them requires: the page a team
+/// lead opens before a release. Names only.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CompletenessMatrix {
+    /// Every key required somewhere in the subtree, sorted.
+    pub keys: Vec<super::SecretKey>,
+    /// Each namespace of the subtree in tree order, one cell per key.
+    pub rows: Vec<(super::NamespacePath, Vec<Completeness>)>,
+}
+
+impl CompletenessMatrix {
+    /// How many required cells are missing or overdue (the page's summary).
+    pub fn gaps(&self) -> (usize, usize) {
+        let cells = || self.rows.iter().flat_map(|(_, cells)| cells);
+        let missing = cells().filter(|c| matches!(c, Completeness::Missing)).count();
+        let overdue = cells()
+            .filter(|c| matches!(c, Completeness::Here { overdue: true } | Completeness::Inherited { overdue: true, .. }))
+            .count();
+        (missing, overdue)
+    }
+}

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod audit;
+pub mod completeness;
 pub mod home;
 pub mod login;
 pub mod namespace;

@@ -505,6 +505,7 @@ fn RequiredKeys(ns: String, can_edit: bool) -> impl IntoView {
     view! {
         <section id="required" aria-labelledby="required-title">
             <h2 id="required-title">"Required keys"</h2>
+            <p><a href=format!("/completeness/{ns}")>"Completeness of this namespace and those below"</a></p>
             <FormError error=unrequire_error/>
             <Suspense fallback=Loading>
                 {move || {

@@ -43,6 +43,7 @@ fn expectations() -> BTreeMap<&'static str, Needs> {
         ("/api/secrets/restore_version", Role(app::domain::Role::Editor)),
         ("/api/secrets/get", Role(app::domain::Role::Auditor)),
         ("/api/namespaces/required", Role(app::domain::Role::Auditor)),
+        ("/api/namespaces/completeness", Role(app::domain::Role::Auditor)),
         ("/api/namespaces/require", Role(app::domain::Role::Editor)),
         ("/api/namespaces/unrequire", Role(app::domain::Role::Editor)),
         ("/api/secrets/rotation", Role(app::domain::Role::Editor)),

@@ -175,3 +175,61 @@ async fn the_namespace_page_shows_and_edits_required_keys() {
     let (_, list) = lead.call("namespaces/required", &[("namespace", "company.team")]).await;
     assert_eq!(list.as_array().unwrap().len(), 1);
 }
+
+/// The completeness matrix: each namespace of a subtree × each key required
+/// anywhere in it, defined here / inherited / missing / overdue; names only,
+/// for anyone who may see the subtree's root.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_completeness_matrix_shows_each_namespace_against_each_required_key() {
+    let s = start().await;
+    s.secrets("company", &[("DB_PASSWORD", "matrix-canary-1")]).await;
+    s.secrets("company.team", &[("API_KEY", "matrix-canary-2")]).await;
+    s.secrets("company.team.jobs", &[]).await;
+    s.secrets("company.ops", &[]).await;
+    s.add_user("lead", Role::Auditor, "company").await;
+    s.add_user("teamlead", Role::Auditor, "company.team").await;
+    let mut a = s.login("admin").await;
+    a.call("namespaces/require", &[("namespace", "company"), ("keys", "DB_PASSWORD")]).await;
+    a.call("namespaces/require", &[("namespace", "company.team"), ("keys", "API_KEY SMTP_URL")]).await;
+    let (status, _) = a
+        .call(
+            "secrets/rotation",
+            &[("namespace", "company"), ("key", "DB_PASSWORD"), ("rotate_by", "2020-01-01"), ("every_days", "")],
+        )
+        .await;
+    assert_eq!(status, 200);
+
+    let mut lead = s.login("lead").await;
+    let (status, m) = lead.call("namespaces/completeness", &[("namespace", "company")]).await;
+    assert_eq!(status, 200, "{m}");
+    assert_eq!(m["keys"], serde_json::json!(["API_KEY", "DB_PASSWORD", "SMTP_URL"]));
+    let row = |ns: &str| m["rows"].as_array().unwrap().iter().find(|r| r[0] == ns).unwrap()[1].clone();
+    assert_eq!(
+        row("company"),
+        serde_json::json!(["NotRequired", {"Here": {"overdue": true}}, "NotRequired"]),
+    );
+    assert_eq!(
+        row("company.team.jobs"),
+        serde_json::json!([
+            {"Inherited": {"from": "company.team", "overdue": false}},
+            {"Inherited": {"from": "company", "overdue": true}},
+            "Missing"
+        ]),
+    );
+    assert_eq!(row("company.ops")[0], "NotRequired");
+    let (status, _, page) = lead.get("/completeness/company").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("2 missing, 4 overdue."), "{page}");
+    assert!(page.contains("from company.team") && page.contains("not required"), "{page}");
+    assert!(!page.contains("matrix-canary"), "names only");
+
+    // Someone who sees only company.team sees its matrix; its parent's is
+    // answered as if it did not exist, like every namespace out of sight.
+    let mut team = s.login("teamlead").await;
+    assert_eq!(team.call("namespaces/completeness", &[("namespace", "company")]).await.0, 404);
+    let (status, m) = team.call("namespaces/completeness", &[("namespace", "company.team")]).await;
+    assert_eq!(status, 200);
+    assert_eq!(m["rows"].as_array().unwrap().len(), 2);
+    assert_eq!(team.get("/completeness/company").await.0, 404);
+    assert_eq!(lead.call("namespaces/completeness", &[("namespace", "nowhere")]).await.0, 404);
+}

@@ -128,3 +128,45 @@ pub fn parse_keys(input: &str) -> std::result::Result<Vec<SecretKey>, String> {
     }
     Ok(keys)
 }
+
+/// The completeness matrix of the subtree under `root` (see
+/// [`CompletenessMatrix`]): one `required` and one `effective_meta` per
+/// namespace, so a few milliseconds for the few hundred a team has.
+pub fn matrix<S: Sql + ?Sized>(
+    db: &S,
+    rows: &RowKey,
+    root: &NamespacePath,
+) -> Result<crate::domain::view::CompletenessMatrix> {
+    use crate::domain::view::{Completeness, CompletenessMatrix};
+    namespace_id(db, root)?;
+    let subtree: Vec<NamespacePath> =
+        super::list_namespaces(db)?.into_iter().map(|n| n.path).filter(|p| p.is_within(root)).collect();
+    let mut each = Vec::with_capacity(subtree.len());
+    for ns in subtree {
+        let (required, defined) = (required(db, rows, &ns)?, effective_meta(db, &ns)?);
+        each.push((ns, required, defined));
+    }
+    let mut keys: Vec<SecretKey> = each.iter().flat_map(|(_, r, _)| r.iter().map(|r| r.key.clone())).collect();
+    keys.sort();
+    keys.dedup();
+    let rows = each
+        .into_iter()
+        .map(|(ns, required, defined)| {
+            let cells = keys
+                .iter()
+                .map(|key| {
+                    if !required.iter().any(|r| &r.key == key) {
+                        return Completeness::NotRequired;
+                    }
+                    match defined.iter().find(|m| &m.key == key && m.deleted_at.is_none()) {
+                        None => Completeness::Missing,
+                        Some(m) if m.namespace == ns => Completeness::Here { overdue: m.overdue },
+                        Some(m) => Completeness::Inherited { from: m.namespace.clone(), overdue: m.overdue },
+                    }
+                })
+                .collect();
+            (ns, cells)
+        })
+        .collect();
+    Ok(CompletenessMatrix { keys, rows })
+}
