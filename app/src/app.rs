@@ -11,6 +11,7 @@ use crate::{
         completeness::CompletenessPage,
         namespace::NamespacePage,
         not_found::NotFound,
+        reader::ReaderPage,
         secret::SecretPage,
         tokens::TokensPage,
         users::{UserPage, UsersPage},
@@ -98,6 +99,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/users/:name") view=UserPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/tokens") view=TokensPage ssr=SsrMode::Async/>
                     <Route path=path!("/audit") view=AuditPage ssr=SsrMode::Async/>
+                    <Route path=path!("/readers/:reader") view=ReaderPage ssr=SsrMode::Async/>
                     <Route path=path!("/completeness/:namespace") view=CompletenessPage ssr=SsrMode::Async/>
                     <Route path=path!("/ns/:namespace") view=NamespacePage ssr=SsrMode::Async/>
                     <Route path=path!("/ns/:namespace/:key") view=SecretPage ssr=SsrMode::Async/>

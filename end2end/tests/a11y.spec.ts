@@ -34,6 +34,7 @@ function pages(role: Role): [string, string][] {
     ['asking before a delete', `/ns/${NS}/${KEY}?confirm=delete`],
     ['asking before restoring a version', `/ns/${NS}/${KEY}?confirm=restore&version=1`],
     ['account', '/account'],
+    ['completeness of finance', '/completeness/finance'],
   ];
   const trail: [string, string][] = [
     ['audit trail', '/audit'],
@@ -63,6 +64,10 @@ async function setUp(browser: Browser) {
   await gotoHydrated(page, `/ns/${NS}/${KEY}`);
   await rotate(page, canary());
   await expect(page.getByTestId('current-version')).toHaveText('2');
+  await gotoHydrated(page, `/ns/${NS}`);
+  await page.getByLabel('Require keys (here and below)').fill(`${KEY} SMTP_URL`);
+  await page.getByRole('button', { name: 'Require', exact: true }).click();
+  await expect(page.getByRole('table', { name: 'Required keys' })).toContainText('SMTP_URL');
   await gotoHydrated(page, `/ns/${NS}/${GONE}`);
   await deleteSecret(page, GONE);
   await expect(page.locator('.banner')).toContainText('Deleted');

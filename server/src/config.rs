@@ -75,6 +75,11 @@ pub struct ServeArgs {
     /// the public address. Unset: no metrics endpoint.
     #[arg(long, env = "STRONGROOM_METRICS_ADDR")]
     pub metrics_addr: Option<String>,
+    /// Days without a workload read after which a secret counts as unused (the
+    /// `unused` filter, the home page).
+    #[arg(long, env = "STRONGROOM_UNUSED_DAYS", default_value_t = app::ssr::state::DEFAULT_UNUSED_DAYS,
+          value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub unused_days: u32,
     #[command(flatten)]
     pub sso: crate::sso::config::SsoArgs,
 }
@@ -242,6 +247,7 @@ impl ServeArgs {
             session_absolute: std::time::Duration::from_secs(self.session_max_hours * 3600),
             secure_cookies: secure,
             sso,
+            unused_days: self.unused_days,
             ..Default::default()
         })
     }
@@ -344,6 +350,7 @@ mod tests {
             trusted_proxies: String::new(),
             keep_versions: 10,
             metrics_addr: None,
+            unused_days: 90,
         }
     }
 

@@ -5,7 +5,10 @@
 // posts them (the client stub the macro makes for the browser build too).
 #![allow(clippy::too_many_arguments)]
 
-use crate::{domain::audit::AuditPage, error::AppError};
+use crate::{
+    domain::{audit::AuditPage, view::ReadSummary},
+    error::AppError,
+};
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
@@ -80,6 +83,33 @@ pub async fn list_audit(
             .read(move |c| audit::page(c, &filter, &scopes, before, PAGE_SIZE))
             .await
             .map_err(|e| internal("audit page", &e))
+    })
+    .await
+}
+
+/// Every secret one workload identity (`token:NAME`, `approle:ROLE`,
+/// `jwt:ROLE`) read, with how often and when last — limited, like the trail,
+/// to the namespaces the caller's auditor or admin grants cover.
+#[server(prefix = "/api", endpoint = "audit/reader")]
+pub async fn reader_reads(reader: String) -> Result<Vec<ReadSummary>, AppError> {
+    let act = Act::new(Action::Read, "", "");
+    act.run(async {
+        let who = act.signed_in().await?;
+        let scopes = trail_scopes(&who.grants);
+        if scopes.is_empty() {
+            return Err(AppError::Forbidden);
+        }
+        let reader = reader.trim().to_owned();
+        if reader.is_empty() || reader.chars().count() > 256 {
+            return Err(AppError::validation("reader", "Name a token or role, e.g. token:kestra-prod."));
+        }
+        let mut list = state()?
+            .db
+            .read(move |c| Ok(audit::reads::read_by(c, &reader)?))
+            .await
+            .map_err(store_error)?;
+        list.retain(|r| scopes.iter().any(|s| s.covers(&r.namespace)));
+        Ok(list)
     })
     .await
 }

@@ -142,6 +142,7 @@ pub async fn get_namespace(
     act.run(async {
         let (who, ns) = act.require(Role::Auditor, &namespace).await?;
         let filter = SecretFilter::parse(&q, &status).map_err(|(f, m)| AppError::validation(f, m))?;
+        let filter = filter.unused_before(state()?.unused_cutoff());
         // What the caller may not see is blanked before filtering (the filter must
         // not find by it) and again once the page's metadata is read in full.
         let blank = move |secrets: Vec<EffectiveSecret>| -> Vec<EffectiveSecret> {

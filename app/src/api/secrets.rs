@@ -5,7 +5,7 @@
 use super::value_field;
 use super::WriteOnly;
 use crate::{
-    domain::view::{DeleteEffects, SecretDetail, SecretMeta},
+    domain::view::{DeleteEffects, ReaderView, SecretDetail, SecretMeta},
     error::AppError,
 };
 use leptos::prelude::*;
@@ -273,6 +273,40 @@ pub async fn overdue_secrets(#[server(default)] days: u32) -> Result<Vec<SecretM
         let mut list = state()?.db.read(move |c| store::due_secrets(c, days)).await.map_err(store_error)?;
         list.retain(|m| who.can_see(&m.namespace));
         Ok(list)
+    })
+    .await
+}
+
+/// Live secrets no workload has read in the server's unused window
+/// (`STRONGROOM_UNUSED_DAYS`), in namespaces the caller may see.
+#[server(prefix = "/api", endpoint = "secrets/unused")]
+pub async fn unused_secrets() -> Result<Vec<SecretMeta>, AppError> {
+    let act = Act::new(Action::Read, "", "");
+    act.run(async {
+        let who = act.signed_in().await?;
+        let state = state()?;
+        let cutoff = state.unused_cutoff();
+        let mut list = state.db.read(move |c| store::unused_secrets(c, cutoff)).await.map_err(store_error)?;
+        list.retain(|m| who.can_see(&m.namespace));
+        Ok(list)
+    })
+    .await
+}
+
+/// Every workload identity that read the value of the secret defined in
+/// `namespace` (`token:NAME`, `approle:ROLE`, `jwt:ROLE`), with how often and
+/// when last, last first. Names only: anyone who may see the namespace.
+#[server(prefix = "/api", endpoint = "secrets/readers")]
+pub async fn secret_readers(namespace: String, key: String) -> Result<Vec<ReaderView>, AppError> {
+    let act = Act::new(Action::Read, &namespace, &key);
+    act.run(async {
+        let (_who, ns) = act.require(Role::Auditor, &namespace).await?;
+        let key = field("key", SecretKey::parse(&key))?;
+        state()?
+            .db
+            .read(move |c| Ok(crate::ssr::audit::reads::readers_of(c, &ns, &key)?))
+            .await
+            .map_err(store_error)
     })
     .await
 }

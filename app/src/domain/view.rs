@@ -58,9 +58,17 @@ pub struct SecretMeta {
     /// `due` has passed (decided by the server's clock).
     pub overdue: bool,
     pub tags: Tags,
+    /// When a workload last read the value (any reader; from the read summary).
+    pub last_read: Option<Timestamp>,
 }
 
 impl SecretMeta {
+    /// Nothing has read it since `cutoff`, and it existed before then (a
+    /// secret added yesterday is not yet unused).
+    pub fn unused_since(&self, cutoff: Timestamp) -> bool {
+        self.created_at < cutoff && self.last_read.is_none_or(|at| at < cutoff)
+    }
+
     /// A secret's name and nothing else: every other field empty or zero.
     pub fn named(namespace: NamespacePath, key: SecretKey) -> Self {
         let t = Timestamp(0);
@@ -80,6 +88,7 @@ impl SecretMeta {
             due: None,
             overdue: false,
             tags: Tags::default(),
+            last_read: None,
         }
     }
 }
@@ -201,14 +210,17 @@ pub enum StatusFilter {
     Own,
     Inherited,
     Overdue,
+    /// No workload read it in the server's unused window (`STRONGROOM_UNUSED_DAYS`).
+    Unused,
 }
 
 impl StatusFilter {
-    pub const ALL: [(Self, &'static str, &'static str); 4] = [
+    pub const ALL: [(Self, &'static str, &'static str); 5] = [
         (Self::All, "", "Any"),
         (Self::Own, "own", "Own"),
         (Self::Inherited, "inherited", "Inherited"),
         (Self::Overdue, "overdue", "Overdue"),
+        (Self::Unused, "unused", "Unused"),
     ];
 }
 
@@ -224,6 +236,8 @@ pub struct SecretFilter {
     words: Vec<String>,
     tags: Vec<(String, String)>,
     status: StatusFilter,
+    /// `unused`: not read since then (the server's clock minus its window).
+    unused_before: Timestamp,
 }
 
 impl SecretFilter {
@@ -243,7 +257,12 @@ impl SecretFilter {
                 None => words.push(word.to_lowercase()),
             }
         }
-        Ok(Self { words, tags, status })
+        Ok(Self { words, tags, status, unused_before: Timestamp::default() })
+    }
+
+    /// What `unused` means: no read since `cutoff`.
+    pub fn unused_before(self, cutoff: Timestamp) -> Self {
+        Self { unused_before: cutoff, ..self }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -256,6 +275,7 @@ impl SecretFilter {
             StatusFilter::Own => s.own,
             StatusFilter::Inherited => !s.own,
             StatusFilter::Overdue => s.meta.overdue,
+            StatusFilter::Unused => s.meta.unused_since(self.unused_before),
         };
         if !status || !self.tags.iter().all(|(name, value)| s.meta.tags.has(name, value)) {
             return false;
@@ -404,4 +424,22 @@ impl CompletenessMatrix {
             .count();
         (missing, overdue)
     }
+}
+
+/// A workload identity that read a secret's value: `token:NAME`,
+/// `approle:ROLE` or `jwt:ROLE`; how often, and when last.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReaderView {
+    pub reader: String,
+    pub reads: i64,
+    pub last_at: super::Timestamp,
+}
+
+/// A secret one workload identity read: how often, and when last.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadSummary {
+    pub namespace: super::NamespacePath,
+    pub key: super::SecretKey,
+    pub reads: i64,
+    pub last_at: super::Timestamp,
 }

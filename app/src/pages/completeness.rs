@@ -46,7 +46,7 @@ fn Matrix(m: CompletenessMatrix) -> impl IntoView {
     };
     view! {
         <p role="status" class:form-error={missing > 0}>{summary}</p>
-        <div class="scroll">
+        <div class="scroll" tabindex="0" role="region" aria-label="Completeness, scrollable">
             <table class="matrix" aria-label="Required keys by namespace">
                 <thead><tr><th scope="col">"Namespace"</th>
                     {m.keys.iter().map(|k| view! { <th scope="col"><code>{k.to_string()}</code></th> }).collect_view()}

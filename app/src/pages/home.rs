@@ -1,11 +1,11 @@
-//! `/`: the namespace tree, secrets overdue for rotation, and the
+//! `/`: the namespace tree, secrets overdue for rotation, unused ones, and the
 //! create-namespace form.
 
 use super::{count_label, LoadError, Loading};
 use crate::{
     api::{
         namespaces::{list_namespaces, search, CreateNamespace},
-        secrets::overdue_secrets,
+        secrets::{overdue_secrets, unused_secrets},
     },
     components::{error_of, settled, FieldError, FormError, IfCan, SubmitButton},
     domain::{
@@ -34,6 +34,7 @@ pub fn HomePage() -> impl IntoView {
         }
     });
     let overdue = Resource::new(|| (), |_| overdue_secrets(30));
+    let unused = Resource::new(|| (), |_| unused_secrets());
     let error = error_of(create);
 
     view! {
@@ -77,6 +78,11 @@ pub fn HomePage() -> impl IntoView {
                         {(!soon.is_empty()).then(|| view! { <Due list=soon title="Due in the next 30 days" label="Secrets due soon"/> })}
                     }
                 })
+            })}
+        </Suspense>
+        <Suspense>
+            {move || Suspend::new(async move {
+                unused.await.ok().filter(|list| !list.is_empty()).map(|list| view! { <Unused list/> })
             })}
         </Suspense>
         <IfCan role=Role::Editor>
@@ -168,6 +174,33 @@ fn Found(results: SearchResults, text: String) -> impl IntoView {
                 </ul>
             })}
             {truncated.then(|| view! { <p class="hint">"Only the first 100 of each kind are listed: search for more of the name."</p> })}
+        </section>
+    }
+}
+
+/// Secrets no workload has read lately (`STRONGROOM_UNUSED_DAYS`), in the
+/// namespaces the user may see: candidates for removal, or a sign a
+/// workload reads them some other way.
+#[component]
+fn Unused(list: Vec<SecretMeta>) -> impl IntoView {
+    const SHOWN: usize = 20;
+    let more = list.len().saturating_sub(SHOWN);
+    view! {
+        <section class="panel">
+            <h2>"Unused"</h2>
+            <p class="hint">"No workload read these lately. A namespace's list filters them with Status: Unused."</p>
+            <ul aria-label="Unused secrets">
+                {list.into_iter().take(SHOWN).map(|m| {
+                    let href = format!("/ns/{}/{}", m.namespace, m.key);
+                    let place = format!(" in {} ", m.namespace);
+                    let last = match m.last_read {
+                        Some(at) => format!("last read {}", at.date()),
+                        None => "never read".to_owned(),
+                    };
+                    view! { <li><a href=href><code>{m.key.to_string()}</code></a>{place}<span class="badge">{last}</span></li> }
+                }).collect_view()}
+            </ul>
+            {(more > 0).then(|| view! { <p class="hint">{format!("and {more} more")}</p> })}
         </section>
     }
 }

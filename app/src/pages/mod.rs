@@ -7,6 +7,7 @@ pub mod home;
 pub mod login;
 pub mod namespace;
 pub mod not_found;
+pub mod reader;
 pub mod secret;
 pub mod tokens;
 pub mod users;

@@ -517,7 +517,8 @@ fn RequiredKeys(ns: String, can_edit: bool) -> impl IntoView {
                                     strongroom check says whether they do."</p>
                             }.into_any(),
                             Ok(list) => view! {
-                                <table aria-label="Required keys">
+                                <div class="scroll" tabindex="0" role="region" aria-label="Required keys, scrollable">
+                                <table class="required" aria-label="Required keys">
                                     <thead><tr><th scope="col">"Key"</th><th scope="col">"Required by"</th>
                                         <th scope="col">"Here"</th>{can_edit.then(|| view! { <th scope="col">"Actions"</th> })}</tr></thead>
                                     <tbody>{list.into_iter().map(|r| {
@@ -545,6 +546,7 @@ fn RequiredKeys(ns: String, can_edit: bool) -> impl IntoView {
                                         }
                                     }).collect_view()}</tbody>
                                 </table>
+                                </div>
                             }.into_any(),
                             Err(error) => view! { <LoadError error/> }.into_any(),
                         }

@@ -8,7 +8,7 @@ use crate::{
     api::{
         audit::list_audit,
         secrets::{
-            delete_preview, get_secret, DeleteSecret, DescribeSecret, PurgeSecret, RestoreSecret, RestoreVersion,
+            delete_preview, get_secret, secret_readers, DeleteSecret, DescribeSecret, PurgeSecret, RestoreSecret, RestoreVersion,
             RotateSecret, SetRetention, SetRotation, SetTags,
         },
     },
@@ -129,6 +129,7 @@ fn SecretBody(
             None => view! {
                 <Summary meta=meta.clone() shadows retention/>
                 {(!deleted).then(|| view! { <References ns=ns.clone() key=key.clone()/> })}
+                <ReadBy ns=ns.clone() key=key.clone()/>
                 {can_edit.then(|| view! {
                     <ActionsPanel meta=meta.clone() retention can_purge actions here=here.clone()/>
                 })}
@@ -175,7 +176,51 @@ fn Summary(meta: SecretMeta, shadows: Option<crate::domain::NamespacePath>, rete
                 {retention.own.is_none().then_some(" (the default)")}</dd>
             <dt>"Created"</dt><dd><When at=meta.created_at/>" by "{meta.created_by.clone()}</dd>
             <dt>"Last change"</dt><dd><When at=meta.updated_at/>" by "{meta.updated_by.clone()}</dd>
+            <dt>"Last read"</dt><dd data-testid="last-read">{match meta.last_read {
+                Some(at) => view! { <When at/>" by a workload" }.into_any(),
+                None => view! { <span class="muted">"never read by a workload"</span> }.into_any(),
+            }}</dd>
         </dl>
+    }
+}
+
+/// Every workload identity that read the value (from the trail's read
+/// summary): who, how often, when last — before a rotation, who to tell.
+#[component]
+fn ReadBy(ns: String, key: String) -> impl IntoView {
+    let readers = Resource::new(move || (ns.clone(), key.clone()), |(ns, key)| secret_readers(ns, key));
+    view! {
+        <section aria-labelledby="read-by-title">
+            <h2 id="read-by-title">"Read by"</h2>
+            <Suspense fallback=Loading>
+                {move || Suspend::new(async move {
+                    match readers.await {
+                        Ok(list) if list.is_empty() => view! {
+                            <p class="muted">"No workload has read this value."</p>
+                        }.into_any(),
+                        Ok(list) => view! {
+                            <div class="scroll" tabindex="0" role="region" aria-label="Readers, scrollable">
+                            <table class="versions" aria-label="Read by">
+                                <thead><tr><th scope="col">"Workload"</th><th scope="col">"Reads"</th>
+                                    <th scope="col">"Last read"</th></tr></thead>
+                                <tbody>{list.into_iter().map(|r| {
+                                    let href = format!("/readers/{}", r.reader);
+                                    view! {
+                                        <tr>
+                                            <td><a href=href>{r.reader}</a></td>
+                                            <td>{r.reads}</td>
+                                            <td class="nowrap"><When at=r.last_at/></td>
+                                        </tr>
+                                    }
+                                }).collect_view()}</tbody>
+                            </table>
+                            </div>
+                        }.into_any(),
+                        Err(error) => view! { <LoadError error/> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
     }
 }
 

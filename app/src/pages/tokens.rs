@@ -132,7 +132,7 @@ fn JwtRoleTable(list: Vec<JwtRoleView>, revoke: ServerAction<RevokeJwtRole>) -> 
                     let label = format!("Revoke JWT role {name}");
                     view! {
                         <tr class:inherited=!live>
-                            <td>{name.clone()}</td>
+                            <td><a href=format!("/readers/jwt:{name}") title="What it read">{name.clone()}</a></td>
                             <td><code>{r.issuer.to_string()}</code></td>
                             <td><code>{r.audience.clone()}</code></td>
                             <td><code>{r.bound.to_string()}</code></td>
@@ -301,7 +301,7 @@ fn AppRoleTable(
                     let (n1, n2, n3) = (name.clone(), name.clone(), name.clone());
                     view! {
                         <tr class:inherited=!live>
-                            <td>{name}</td>
+                            <td><a href=format!("/readers/approle:{name}") title="What it read">{name.clone()}</a></td>
                             <td><code>{r.role_id.clone()}</code></td>
                             <td>{r.scope.to_string()}</td>
                             <td>{Ttl(r.token_ttl).to_string()}</td>
@@ -414,7 +414,7 @@ fn TokenTable(list: Vec<TokenView>, revoke: ServerAction<RevokeToken>) -> impl I
                     let label = format!("Revoke {name}");
                     view! {
                         <tr class:inherited=!live>
-                            <td>{name.clone()}</td>
+                            <td><a href=format!("/readers/token:{name}") title="What it read">{name.clone()}</a></td>
                             <td>{t.scope.to_string()}</td>
                             <td>{format!("{} by {}", t.created_at, t.created_by)}</td>
                             <td>{when(t.expires_at, "never")}</td>

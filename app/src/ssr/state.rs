@@ -39,6 +39,10 @@ pub struct AuthSettings {
     pub secure_cookies: bool,
     /// Single sign-on, when configured (`STRONGROOM_OIDC_*`).
     pub sso: Option<SsoPolicy>,
+    /// Days without a workload read after which a secret counts as unused
+    /// (`STRONGROOM_UNUSED_DAYS`; what team leads see, not a sign-in setting,
+    /// but every setting the app needs travels here).
+    pub unused_days: u32,
 }
 
 /// What the app itself needs to know of SSO (the flow runs in the server).
@@ -77,9 +81,13 @@ impl Default for AuthSettings {
             session_absolute: Duration::from_secs(12 * 3600),
             secure_cookies: false,
             sso: None,
+            unused_days: DEFAULT_UNUSED_DAYS,
         }
     }
 }
+
+/// `STRONGROOM_UNUSED_DAYS` unless set.
+pub const DEFAULT_UNUSED_DAYS: u32 = 90;
 
 /// Most requests waiting for the writer's next batch; beyond that, reads are
 /// refused as busy (each waiting request will hold its decrypted values).
@@ -458,6 +466,15 @@ pub struct Shared {
     /// Workload exports (`/v1/…/export`, `strongroom export | run`) being
     /// built, each holding a namespace's values: 8 at once, 2 per token.
     pub workload_exports: Arc<crate::ssr::memory::Slots<crate::domain::TokenId>>,
+    /// Days without a workload read after which a secret is unused.
+    pub unused_days: u32,
+}
+
+impl Shared {
+    /// Secrets not read since this time (and older than it) are unused.
+    pub fn unused_cutoff(&self) -> crate::domain::Timestamp {
+        crate::domain::Timestamp(crate::ssr::clock::now().0 - i64::from(self.unused_days) * 86_400)
+    }
 }
 
 impl AppState {
@@ -541,6 +558,7 @@ impl AppState {
             imports,
             exports,
             workload_exports,
+            unused_days: settings.unused_days,
         })))
     }
 

@@ -8,7 +8,7 @@ use serde_json::Value;
 use std::{collections::HashMap, process::Output};
 
 /// The `name value` lines `approle create` and `approle secret-id` print.
-fn fields(out: &Output) -> HashMap<String, String> {
+pub(crate) fn fields(out: &Output) -> HashMap<String, String> {
     assert!(out.status.success(), "{}", text(out));
     String::from_utf8_lossy(&out.stdout)
         .lines()
@@ -27,7 +27,7 @@ async fn setup(ttls: &[&str]) -> (Server, HashMap<String, String>) {
     (s, role)
 }
 
-async fn login(s: &Server, role_id: &str, secret_id: &str) -> (u16, Value) {
+pub(crate) async fn login(s: &Server, role_id: &str, secret_id: &str) -> (u16, Value) {
     let res = reqwest::Client::new()
         .post(format!("{}/v1/auth/approle/login", s.base))
         .json(&serde_json::json!({ "role_id": role_id, "secret_id": secret_id }))

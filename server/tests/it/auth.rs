@@ -49,6 +49,8 @@ fn expectations() -> BTreeMap<&'static str, Needs> {
         ("/api/secrets/rotation", Role(app::domain::Role::Editor)),
         ("/api/secrets/retention", Role(app::domain::Role::Admin)),
         ("/api/secrets/overdue", Session),
+        ("/api/secrets/unused", Session),
+        ("/api/secrets/readers", Role(app::domain::Role::Auditor)),
         ("/api/secrets/purge", Role(app::domain::Role::Admin)),
         ("/api/secrets/tags", Role(app::domain::Role::Editor)),
         ("/api/secrets/describe", Role(app::domain::Role::Editor)),
@@ -66,6 +68,7 @@ fn expectations() -> BTreeMap<&'static str, Needs> {
         ("/api/users/reset_password", FullAdmin),
         ("/api/users/end_sessions", FullAdmin),
         ("/api/audit/list", TrailReader),
+        ("/api/audit/reader", TrailReader),
         ("/api/tokens/list", FullAdmin),
         ("/api/tokens/create", FullAdmin),
         ("/api/tokens/reveal", FullAdmin),
@@ -123,6 +126,7 @@ fn args(ns: &str) -> Vec<(&'static str, String)> {
         ("secret_id_ttl", ""),
         ("accessor", "no-such-accessor"),
         ("issued", "no-such-secret-id"),
+        ("reader", "token:matrix-token"),
     ]
     .into_iter()
     .map(|(k, v)| (k, v.to_owned()))

@@ -26,6 +26,7 @@ mod litestream;
 mod metrics;
 mod namespaces;
 mod nodes;
+mod reads;
 mod sso;
 mod v1;
 mod versions;

@@ -76,6 +76,8 @@ pub(super) fn clip(text: String) -> String {
 pub struct Chain {
     id: i64,
     mac: Vec<u8>,
+    /// The value reads pushed since `load`, for the read summary (`reads`).
+    reads: reads::Tally,
 }
 
 impl Chain {
@@ -92,7 +94,7 @@ impl Chain {
             Some(row) => (row[0].int()?, row[1].blob()?.to_vec()),
             None => (0, Vec::new()),
         };
-        Ok(Self { id, mac })
+        Ok(Self { id, mac, reads: reads::Tally::default() })
     }
 
     pub fn push<S: Sql + ?Sized>(&mut self, db: &S, key: &AuditKey, entry: NewEntry) -> Result<i64, SqlError> {
@@ -125,6 +127,7 @@ impl Chain {
             ],
         )?;
         (self.id, self.mac) = (e.id, mac);
+        self.reads.count(&entry.action, &e);
         crate::ssr::metrics::metrics()
             .audit_entries
             .with_label_values(&[entry.action.as_str(), crate::ssr::metrics::outcome_kind(&e.outcome)])
@@ -133,6 +136,7 @@ impl Chain {
     }
 
     pub fn finish<S: Sql + ?Sized>(&self, db: &S, key: &AuditKey) -> Result<(), SqlError> {
+        self.reads.write(db)?;
         db.execute(
             "INSERT INTO meta (name, value) VALUES ('audit_head', ?1)
              ON CONFLICT (name) DO UPDATE SET value = excluded.value",
@@ -190,7 +194,7 @@ impl Batch for Trail {
 /// Records the head of an empty chain (a new database): from then on a
 /// missing head means the trail was wiped, not that it never began.
 pub fn start_chain<S: Sql + ?Sized>(db: &S, key: &AuditKey) -> Result<(), SqlError> {
-    Chain { id: 0, mac: Vec::new() }.finish(db, key)
+    Chain { id: 0, mac: Vec::new(), reads: reads::Tally::default() }.finish(db, key)
 }
 
 /// Appends `entry` on `db`, inside whatever transaction the caller has open,

@@ -14,6 +14,7 @@
 mod chain;
 mod entry;
 mod query;
+pub mod reads;
 pub use chain::*;
 pub use entry::{Actor, Client, NewEntry};
 pub use query::*;

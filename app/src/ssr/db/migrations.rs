@@ -315,4 +315,22 @@ CREATE TABLE required_keys (
     PRIMARY KEY (namespace_id, key)
 ) STRICT;
 "#,
+    // Who read each secret (`audit::reads`): a summary of the trail's value
+    // reads, kept by the batch that appends them, so "read by" and "unused"
+    // never scan the trail. Filled from the trail already there.
+    r#"
+CREATE TABLE secret_reads (
+    namespace TEXT NOT NULL,
+    key       TEXT NOT NULL,
+    reader    TEXT NOT NULL,
+    reads     INTEGER NOT NULL,
+    last_at   INTEGER NOT NULL,
+    PRIMARY KEY (namespace, key, reader)
+) STRICT;
+CREATE INDEX secret_reads_by_reader ON secret_reads (reader);
+INSERT INTO secret_reads (namespace, key, reader, reads, last_at)
+SELECT namespace, key, actor, count(*), max(at) FROM audit
+WHERE action = 'secret.read' AND version IS NOT NULL
+GROUP BY namespace, key, actor;
+"#,
 ];

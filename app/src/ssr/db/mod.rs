@@ -18,6 +18,9 @@
 //!   cookie's token; the token itself is never stored.
 //! - `audit(id, at, actor, action, namespace, key, version, client, outcome, mac)`:
 //!   the HMAC-chained trail (see `audit`); `meta.audit_head` holds the newest link.
+//! - `secret_reads(namespace, key, reader, reads, last_at)`: who read each
+//!   secret's value, how often and when last — a summary of the trail's
+//!   `secret.read` entries kept by the batch that appends them (`audit::reads`).
 //! - `tokens(id, name, token_hash, namespace, created_*, expires_at, last_used_at,
 //!   revoked_*)`: workload tokens; SHA-256 of the token only; `namespace` is `''`
 //!   for every namespace.

@@ -164,6 +164,24 @@ CREATE TABLE required_keys (
 );
 "#,
     ),
+    (
+        21,
+        r#"
+CREATE TABLE secret_reads (
+    namespace TEXT COLLATE "C" NOT NULL,
+    key       TEXT COLLATE "C" NOT NULL,
+    reader    TEXT COLLATE "C" NOT NULL,
+    reads     BIGINT NOT NULL,
+    last_at   BIGINT NOT NULL,
+    PRIMARY KEY (namespace, key, reader)
+);
+CREATE INDEX secret_reads_by_reader ON secret_reads (reader);
+INSERT INTO secret_reads (namespace, key, reader, reads, last_at)
+SELECT namespace, key, actor, count(*), max(at) FROM audit
+WHERE action = 'secret.read' AND version IS NOT NULL
+GROUP BY namespace, key, actor;
+"#,
+    ),
 ];
 
 const BASELINE_SQL: &str = r#"

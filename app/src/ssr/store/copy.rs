@@ -19,7 +19,7 @@ use crate::ssr::{
 };
 
 /// The tables copied, parents before children.
-pub const TABLES: [&str; 16] = [
+pub const TABLES: [&str; 17] = [
     "meta",
     "data_keys",
     "namespaces",
@@ -36,6 +36,7 @@ pub const TABLES: [&str; 16] = [
     "second_factors",
     "required_keys",
     "audit",
+    "secret_reads",
 ];
 
 /// Tables whose ids PostgreSQL numbers itself: numbered on after the copy.

@@ -97,6 +97,13 @@ macro_rules! due {
     };
 }
 
+/// When a workload last read the secret's value (see `audit::reads`).
+macro_rules! last_read {
+    () => {
+        "(SELECT max(r.last_at) FROM secret_reads r WHERE r.namespace = n.path AND r.key = s.key)"
+    };
+}
+
 const META_COLUMNS: &str = concat!(
     "n.path, s.key, s.description, s.version, s.created_at, s.created_by,
     s.updated_at, s.updated_by, s.deleted_at, s.deleted_by, ",
@@ -105,13 +112,15 @@ const META_COLUMNS: &str = concat!(
     due!(),
     ", ",
     due!(),
-    " <= unixepoch(), s.tags"
+    " <= unixepoch(), s.tags, ",
+    last_read!()
 );
 
 /// What listing, filtering and paging a namespace's secrets needs; the rest of
 /// the metadata is read for the page shown only ([`fill_metas`]): at 1,000
 /// secrets, reading all of it for every row cost most of the page's time.
-const LISTING_COLUMNS: &str = concat!("n.path, s.key, s.description, s.tags, ", due!(), " <= unixepoch()");
+const LISTING_COLUMNS: &str =
+    concat!("n.path, s.key, s.description, s.tags, ", due!(), " <= unixepoch(), s.created_at, ", last_read!());
 
 /// Live secrets, namespaces, active tokens, enabled users and audit entries (`/metrics`).
 pub fn stored_counts<S: crate::ssr::db::sql::Sql + ?Sized>(db: &S) -> Result<Vec<(&'static str, i64)>, SqlError> {

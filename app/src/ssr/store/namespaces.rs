@@ -171,6 +171,8 @@ pub(super) fn listing_from(row: &[Value<'_>]) -> Result<SecretMeta, SqlError> {
         description: row[2].text()?.to_owned(),
         tags: row[3].parse()?,
         overdue: row[4].bool()?,
+        created_at: Timestamp(row[5].int()?),
+        last_read: row[6].opt_int()?.map(Timestamp),
         ..SecretMeta::named(row[0].parse()?, row[1].parse()?)
     })
 }
