@@ -39,6 +39,7 @@ function pages(role: Role): [string, string][] {
   const trail: [string, string][] = [
     ['audit trail', '/audit'],
     ['audit trail, filtered', `/audit?namespace=${NS}&action=secret.rotate`],
+    ['what a token read', `/readers/token:a11y-${RUN}`],
   ];
   const admin: [string, string][] = [
     ['users', '/admin/users'],
