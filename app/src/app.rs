@@ -6,9 +6,9 @@ use crate::{
     pages::{
         account::AccountPage,
         audit::AuditPage,
+        completeness::CompletenessPage,
         home::HomePage,
         login::{LoginPage, SetupPage},
-        completeness::CompletenessPage,
         namespace::NamespacePage,
         not_found::NotFound,
         reader::ReaderPage,

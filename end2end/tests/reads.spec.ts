@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { addSecret, canary, createNamespace, expect, gotoHydrated, record, signIn, test } from './helpers';
+import { addSecret, canary, createNamespace, expect, gotoHydrated, openAction, record, signIn, test } from './helpers';
 
 /**
  * Who reads what: a token reads a secret, and a team lead (an auditor) sees
@@ -61,5 +61,52 @@ for (const js of [true, false]) {
     expect(await lead.content()).not.toContain(value);
     await flush();
     await context.close();
+  });
+}
+
+for (const js of [true, false]) {
+  const mode = js ? 'js' : 'html';
+  test(`${js ? 'hydrated' : 'without JavaScript'}: a shared value is told to an auditor, and rotating to the current value is refused`, async ({ page, browser }) => {
+    const parent = `finance.shared-${mode}-${RUN}`;
+    const child = `${parent}.staging`;
+    const value = canary();
+    await signIn(page, 'admin', (url) => gotoHydrated(page, url));
+    await createNamespace(page, child);
+    await addSecret(page, parent, 'DB_PASSWORD', value);
+    await addSecret(page, child, 'DB_PASSWORD', value);
+
+    const context = await browser.newContext({ javaScriptEnabled: js });
+    const lead = await context.newPage();
+    const flush = record(lead);
+    const open = async (url: string) => {
+      if (js) await gotoHydrated(lead, url);
+      else await lead.goto(url);
+    };
+    await signIn(lead, 'auditor', open);
+    await open(`/ns/${child}/DB_PASSWORD`);
+    const note = lead.getByTestId('same-value');
+    await expect(note).toContainText(`Same value as the parent it overrides (${parent})`);
+    await expect(note.getByRole('link', { name: `${parent}/DB_PASSWORD` })).toBeVisible();
+    await flush();
+    await context.close();
+
+    // The editor is refused a rotation to the same value, and told nothing else.
+    const edContext = await browser.newContext({ javaScriptEnabled: js });
+    const ed = await edContext.newPage();
+    const edFlush = record(ed);
+    await signIn(ed, 'editor', async (url) => {
+      if (js) await gotoHydrated(ed, url);
+      else await ed.goto(url);
+    });
+    if (js) await gotoHydrated(ed, `/ns/${child}/DB_PASSWORD`);
+    else await ed.goto(`/ns/${child}/DB_PASSWORD`);
+    await expect(ed.getByTestId('same-value')).toHaveCount(0);
+    await openAction(ed, 'Rotate the value');
+    await ed.getByLabel('New value', { exact: true }).fill(value);
+    await ed.getByRole('button', { name: 'Rotate', exact: true }).click();
+    await expect(ed.locator('#rotate-value-error')).toContainText('equals the current one');
+    await expect(ed.getByTestId('current-version')).toHaveText('1');
+    await edFlush();
+    await edContext.close();
   });
 }

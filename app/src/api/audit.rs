@@ -103,11 +103,7 @@ pub async fn reader_reads(reader: String) -> Result<Vec<ReadSummary>, AppError> 
         if reader.is_empty() || reader.chars().count() > 256 {
             return Err(AppError::validation("reader", "Name a token or role, e.g. token:kestra-prod."));
         }
-        let mut list = state()?
-            .db
-            .read(move |c| Ok(audit::reads::read_by(c, &reader)?))
-            .await
-            .map_err(store_error)?;
+        let mut list = state()?.db.read(move |c| Ok(audit::reads::read_by(c, &reader)?)).await.map_err(store_error)?;
         list.retain(|r| scopes.iter().any(|s| s.covers(&r.namespace)));
         Ok(list)
     })

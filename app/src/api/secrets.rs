@@ -5,7 +5,7 @@
 use super::value_field;
 use super::WriteOnly;
 use crate::{
-    domain::view::{DeleteEffects, ReaderView, SecretDetail, SecretMeta},
+    domain::view::{DeleteEffects, ReaderView, SameValueView, SecretDetail, SecretMeta},
     error::AppError,
 };
 use leptos::prelude::*;
@@ -117,11 +117,22 @@ pub async fn rotate_secret(
     act.run(async {
         let (who, ns) = act.require(Role::Editor, &namespace).await?;
         let (key, value) = every((field("key", SecretKey::parse(&key)), value_field("value", value)))?;
-        let (keyring, shape) = (state()?.keyring.clone(), value.shape());
-        let meta = act
-            .write(move |c| store::rotate_secret(c, &keyring, &ns, &key, &value, version, who.stamp()))
-            .await
-            .map_err(store_error)?;
+        let state = state()?;
+        // "The new value equals the current one" tells an editor who may not
+        // read whether a guess was right: such refusals count against the
+        // import preview's per-user allowance, and while it is spent every
+        // rotation waits (a refusal only then would tell the same).
+        let (limit, now) = (who.id.to_string(), crate::ssr::clock::instant());
+        if state.auth.previews.is_locked(&limit, now) {
+            return Err(AppError::RateLimited);
+        }
+        let (keyring, shape) = (state.keyring.clone(), value.shape());
+        let rotated =
+            act.write(move |c| store::rotate_secret(c, &keyring, &ns, &key, &value, version, who.stamp())).await;
+        if matches!(rotated, Err(store::StoreError::SameValue)) {
+            state.auth.previews.attempt(&limit, now);
+        }
+        let meta = rotated.map_err(store_error)?;
         flash(format!("Rotated {} to version {}: {shape}.", meta.key, meta.version));
         Ok(meta)
     })
@@ -234,7 +245,22 @@ pub async fn restore_version(namespace: String, key: String, version: u32) -> Re
             .write(move |c| store::restore_version(c, &keyring, &ns, &key, version, who.stamp()))
             .await
             .map_err(store_error)?;
-        flash(format!("Restored version {version} of {} as version {}.", meta.key, meta.version));
+        // When that value was first stored: a restore brings back a known value.
+        let (ns, key) = (meta.namespace.clone(), meta.key.clone());
+        let first = state()?
+            .db
+            .read(move |c| store::fingerprints::first_stored(c, &ns, &key, version))
+            .await
+            .map_err(store_error)?;
+        flash(match first {
+            Some((first, at)) => format!(
+                "Restored version {version} of {} as version {}: a value first stored as version {first}, {}.",
+                meta.key,
+                meta.version,
+                at.date()
+            ),
+            None => format!("Restored version {version} of {} as version {}.", meta.key, meta.version),
+        });
         Ok(meta)
     })
     .await
@@ -277,6 +303,38 @@ pub async fn overdue_secrets(#[server(default)] days: u32) -> Result<Vec<SecretM
     .await
 }
 
+/// Other live secrets whose current value is the same as this one's, among
+/// those the caller may see, and whether it is the parent's value it
+/// overrides. Auditors and admins only (their grants on both sides):
+/// equality is an oracle, and an editor, who may write but not read, could
+/// store guesses and watch for a match. Never the fingerprints themselves.
+#[server(prefix = "/api", endpoint = "secrets/same_value")]
+pub async fn same_value(namespace: String, key: String) -> Result<SameValueView, AppError> {
+    let act = Act::new(Action::Read, &namespace, &key);
+    act.run(async {
+        let (who, ns) = act.require(Role::Auditor, &namespace).await?;
+        let key = field("key", SecretKey::parse(&key))?;
+        let scopes = crate::api::audit::trail_scopes(&who.grants);
+        let sees = move |n: &crate::domain::NamespacePath| scopes.iter().any(|s| s.covers(n));
+        if !sees(&ns) {
+            return Err(AppError::Forbidden);
+        }
+        let (at, named) = (ns.clone(), key.clone());
+        let (shared, shadows) = state()?
+            .db
+            .read(move |c| {
+                let shared = store::fingerprints::same_value(c, &at, &named)?;
+                Ok((shared, store::secret_detail(c, &at, &named)?.shadows))
+            })
+            .await
+            .map_err(store_error)?;
+        let same_as: Vec<_> = shared.same_as.into_iter().filter(|(n, _)| sees(n)).collect();
+        let same_as_parent = shadows.filter(|p| same_as.iter().any(|(n, k)| n == p && *k == key));
+        Ok(SameValueView { same_as: same_as.into_iter().map(|(n, k)| format!("{n}/{k}")).collect(), same_as_parent })
+    })
+    .await
+}
+
 /// Live secrets no workload has read in the server's unused window
 /// (`STRONGROOM_UNUSED_DAYS`), in namespaces the caller may see.
 #[server(prefix = "/api", endpoint = "secrets/unused")]
@@ -302,11 +360,7 @@ pub async fn secret_readers(namespace: String, key: String) -> Result<Vec<Reader
     act.run(async {
         let (_who, ns) = act.require(Role::Auditor, &namespace).await?;
         let key = field("key", SecretKey::parse(&key))?;
-        state()?
-            .db
-            .read(move |c| Ok(crate::ssr::audit::reads::readers_of(c, &ns, &key)?))
-            .await
-            .map_err(store_error)
+        state()?.db.read(move |c| Ok(crate::ssr::audit::reads::readers_of(c, &ns, &key)?)).await.map_err(store_error)
     })
     .await
 }

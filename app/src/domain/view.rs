@@ -420,7 +420,9 @@ impl CompletenessMatrix {
         let cells = || self.rows.iter().flat_map(|(_, cells)| cells);
         let missing = cells().filter(|c| matches!(c, Completeness::Missing)).count();
         let overdue = cells()
-            .filter(|c| matches!(c, Completeness::Here { overdue: true } | Completeness::Inherited { overdue: true, .. }))
+            .filter(|c| {
+                matches!(c, Completeness::Here { overdue: true } | Completeness::Inherited { overdue: true, .. })
+            })
             .count();
         (missing, overdue)
     }
@@ -442,4 +444,14 @@ pub struct ReadSummary {
     pub key: super::SecretKey,
     pub reads: i64,
     pub last_at: super::Timestamp,
+}
+
+/// What a secret's current value has in common with others the viewer may
+/// see (from keyed fingerprints; never the fingerprints themselves).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SameValueView {
+    /// `namespace/KEY` of each other live secret with the same current value.
+    pub same_as: Vec<String>,
+    /// The parent this secret overrides, when the value is the same (the override changes nothing).
+    pub same_as_parent: Option<super::NamespacePath>,
 }

@@ -8,8 +8,8 @@ use crate::{
     api::{
         audit::list_audit,
         secrets::{
-            delete_preview, get_secret, secret_readers, DeleteSecret, DescribeSecret, PurgeSecret, RestoreSecret, RestoreVersion,
-            RotateSecret, SetRetention, SetRotation, SetTags,
+            delete_preview, get_secret, same_value, secret_readers, DeleteSecret, DescribeSecret, PurgeSecret,
+            RestoreSecret, RestoreVersion, RotateSecret, SetRetention, SetRotation, SetTags,
         },
     },
     components::{
@@ -128,6 +128,7 @@ fn SecretBody(
             Some(c) => view! { <ConfirmStep c meta=meta.clone() actions here/> }.into_any(),
             None => view! {
                 <Summary meta=meta.clone() shadows retention/>
+                {(reads_trail && !deleted).then(|| view! { <SameValue ns=ns.clone() key=key.clone()/> })}
                 {(!deleted).then(|| view! { <References ns=ns.clone() key=key.clone()/> })}
                 <ReadBy ns=ns.clone() key=key.clone()/>
                 {can_edit.then(|| view! {
@@ -181,6 +182,30 @@ fn Summary(meta: SecretMeta, shadows: Option<crate::domain::NamespacePath>, rete
                 None => view! { <span class="muted">"never read by a workload"</span> }.into_any(),
             }}</dd>
         </dl>
+    }
+}
+
+/// Which other secrets the viewer may see hold the same value (for auditors
+/// and admins; the server refuses anyone else, and then nothing shows).
+#[component]
+fn SameValue(ns: String, key: String) -> impl IntoView {
+    let shared = Resource::new(move || (ns.clone(), key.clone()), |(ns, key)| same_value(ns, key));
+    view! {
+        <Suspense>
+            {move || Suspend::new(async move {
+                shared.await.ok().filter(|s| !s.same_as.is_empty()).map(|s| view! {
+                    <div class="banner" role="note" data-testid="same-value">
+                        {s.same_as_parent.map(|p| view! {
+                            <p>{format!("Same value as the parent it overrides ({p}): this override changes nothing.")}</p>
+                        })}
+                        <p>"Same value as "{s.same_as.into_iter().enumerate().map(|(i, other)| {
+                            let href = format!("/ns/{other}");
+                            view! { {(i > 0).then_some(", ")}<a href=href><code>{other}</code></a> }
+                        }).collect_view()}". Rotating one leaves the others as they are."</p>
+                    </div>
+                })
+            })}
+        </Suspense>
     }
 }
 

@@ -249,7 +249,9 @@ fn a_database_made_before_stored_base_keys_keeps_its_derived_keys() {
                 DROP TABLE throttles; DROP TABLE handovers; ALTER TABLE sessions DROP COLUMN mac;
                 DROP TABLE approle_secret_ids; DROP TABLE approles; DROP TABLE jwt_roles;
                 DROP TABLE idp_grants; DROP TABLE sso_identities; ALTER TABLE sessions DROP COLUMN max_age;
-                DROP TABLE second_factors; DROP TABLE required_keys;";
+                DROP TABLE second_factors; DROP TABLE required_keys; DROP TABLE secret_reads;
+                DROP INDEX secret_versions_by_fingerprint; ALTER TABLE secret_versions DROP COLUMN fingerprint;
+                ALTER TABLE secret_versions DROP COLUMN fingerprint_gen;";
     conn.execute_batch(undo).unwrap();
     conn.pragma_update(None, "user_version", 9).unwrap();
     drop(conn);
@@ -272,4 +274,42 @@ fn entry() -> audit::NewEntry {
         client: audit::Client::Local,
         outcome: "ok".into(),
     }
+}
+
+/// Fingerprints (`store::fingerprints`): a rekey makes a new fingerprint key,
+/// under which the old fingerprints match nothing until the next process with
+/// the new root key recomputes them all; a value stored by a process still
+/// holding the old key matches nothing either until then.
+#[test]
+fn rekey_replaces_the_fingerprint_key_and_the_next_start_recomputes_every_fingerprint() {
+    let (s, mut cli) = setup();
+    store::add_secret(
+        &cli.conn,
+        cli.keyring(),
+        &ns("co.team"),
+        &key("A"),
+        &value("A1"),
+        &Description::default(),
+        STAMP,
+    )
+    .unwrap();
+    let same = |p: &Process| store::fingerprints::same_value(&p.conn, &ns("co"), &key("A")).unwrap().same_as;
+    assert_eq!(same(&cli), [(ns("co.team"), key("A"))]);
+    let generations = |p: &Process| -> Vec<i64> {
+        let mut stmt = p.conn.prepare("SELECT DISTINCT fingerprint_gen FROM secret_versions ORDER BY 1").unwrap();
+        stmt.query_map([], |r| r.get(0)).unwrap().collect::<Result<_, _>>().unwrap()
+    };
+    assert_eq!(generations(&cli), [1]);
+    let new = RootKey::generate().unwrap();
+    keyring::rekey(&mut cli.conn, &s.root, &new, STAMP.at).unwrap();
+    // Still running with generation 1: what it stores now is recomputed later.
+    cli.rotate("co", "B", "B3");
+    drop(cli);
+    let after = process(&s.path, &new).unwrap();
+    assert_eq!(generations(&after), [2], "every version fingerprinted again under the new key");
+    assert_eq!(same(&after), [(ns("co.team"), key("A"))]);
+    let blob: Vec<u8> =
+        after.conn.query_row("SELECT value FROM meta WHERE name = 'fingerprint_key'", [], |r| r.get(0)).unwrap();
+    assert!(RootKey::generate().unwrap().unwrap_fingerprint(2, &blob[8..]).is_err());
+    assert!(new.unwrap_fingerprint(2, &blob[8..]).is_ok() && s.root.unwrap_fingerprint(2, &blob[8..]).is_err());
 }

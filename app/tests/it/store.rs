@@ -78,7 +78,8 @@ fn the_value_is_not_in_the_database_file_in_clear() {
     f.namespace("company");
     let canary = "canary-store-7f3a9c1e5b";
     f.add("company", "DB", canary);
-    f.rotate("company", "DB", canary);
+    f.add("company", "DB_COPY", canary);
+    f.rotate("company", "DB_COPY", "another value");
     for suffix in ["", "-wal", "-shm"] {
         let file = PathBuf::from(format!("{}{suffix}", f.path.display()));
         if let Ok(bytes) = std::fs::read(&file) {
@@ -91,8 +92,9 @@ fn the_value_is_not_in_the_database_file_in_clear() {
 fn the_same_value_stored_twice_gives_different_ciphertexts() {
     let mut f = fixture();
     f.namespace("a");
+    // In two secrets: a rotation to the current value is refused.
     f.add("a", "K", "same");
-    f.rotate("a", "K", "same");
+    f.add("a", "L", "same");
     let cts: Vec<(Vec<u8>, Vec<u8>)> = f
         .conn
         .prepare("SELECT nonce, ciphertext FROM secret_versions ORDER BY version")

@@ -19,6 +19,9 @@ enum Needs {
     FullAdmin,
     /// An auditor or admin grant anywhere (the audit trail, limited to it).
     TrailReader,
+    /// An auditor or admin grant on the namespace named (not an editor's:
+    /// what only those who may audit are told, like shared values).
+    Auditing,
 }
 
 /// Every server function and what it needs. A function missing here fails the
@@ -51,6 +54,7 @@ fn expectations() -> BTreeMap<&'static str, Needs> {
         ("/api/secrets/overdue", Session),
         ("/api/secrets/unused", Session),
         ("/api/secrets/readers", Role(app::domain::Role::Auditor)),
+        ("/api/secrets/same_value", Auditing),
         ("/api/secrets/purge", Role(app::domain::Role::Admin)),
         ("/api/secrets/tags", Role(app::domain::Role::Editor)),
         ("/api/secrets/describe", Role(app::domain::Role::Editor)),
@@ -219,6 +223,10 @@ async fn every_server_function_checks_its_caller() {
                     (Needs::FullAdmin, Some(_)) => Some("forbidden"),
                     (Needs::TrailReader, Some(Role::Editor)) => Some("forbidden"),
                     (Needs::TrailReader, Some(_)) => None,
+                    (Needs::Auditing, Some(Role::Admin)) => None,
+                    (Needs::Auditing, Some(_)) if ns == "outside" => Some("hidden"),
+                    (Needs::Auditing, Some(Role::Editor)) => Some("forbidden"),
+                    (Needs::Auditing, Some(_)) => None,
                     (Needs::Role(_), Some(Role::Admin)) => None,
                     (Needs::Role(_), Some(_)) if ns == "outside" => Some("hidden"),
                     (Needs::Role(need), Some(have)) if have >= need => None,

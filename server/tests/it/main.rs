@@ -18,6 +18,7 @@ mod clients;
 mod copy;
 mod crash;
 mod faults;
+mod fingerprints;
 mod hardening;
 mod http;
 mod jwt;

@@ -204,10 +204,7 @@ async fn the_completeness_matrix_shows_each_namespace_against_each_required_key(
     assert_eq!(status, 200, "{m}");
     assert_eq!(m["keys"], serde_json::json!(["API_KEY", "DB_PASSWORD", "SMTP_URL"]));
     let row = |ns: &str| m["rows"].as_array().unwrap().iter().find(|r| r[0] == ns).unwrap()[1].clone();
-    assert_eq!(
-        row("company"),
-        serde_json::json!(["NotRequired", {"Here": {"overdue": true}}, "NotRequired"]),
-    );
+    assert_eq!(row("company"), serde_json::json!(["NotRequired", {"Here": {"overdue": true}}, "NotRequired"]),);
     assert_eq!(
         row("company.team.jobs"),
         serde_json::json!([

@@ -40,8 +40,12 @@ async fn read_by_groups_reads_by_workload_identity_and_unused_lists_what_nothing
     let mut lead = s.login("lead").await;
     let (status, readers) = lead.call("secrets/readers", &[("namespace", "company"), ("key", "DB_PASSWORD")]).await;
     assert_eq!(status, 200, "{readers}");
-    let who: Vec<(&str, i64)> =
-        readers.as_array().unwrap().iter().map(|r| (r["reader"].as_str().unwrap(), r["reads"].as_i64().unwrap())).collect();
+    let who: Vec<(&str, i64)> = readers
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["reader"].as_str().unwrap(), r["reads"].as_i64().unwrap()))
+        .collect();
     assert_eq!(who, [("approle:deploy", 2), ("token:ci", 3)], "last read first");
     let (status, _, page) = lead.get("/ns/company/DB_PASSWORD").await;
     assert_eq!(status, 200);
@@ -97,9 +101,8 @@ async fn the_read_summary_agrees_with_the_trail() {
              WHERE action = 'secret.read' AND version IS NOT NULL GROUP BY namespace, key, actor ORDER BY 1",
         )
         .await;
-    let summary = s
-        .texts("SELECT namespace || '/' || key || ' ' || reader || ' ' || reads FROM secret_reads ORDER BY 1")
-        .await;
+    let summary =
+        s.texts("SELECT namespace || '/' || key || ' ' || reader || ' ' || reads FROM secret_reads ORDER BY 1").await;
     assert_eq!(summary, ["company/A token:agent 3", "company/B token:agent 1"]);
     assert_eq!(summary, from_trail);
 }

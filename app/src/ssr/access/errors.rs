@@ -120,6 +120,10 @@ pub fn store_error(err: StoreError) -> AppError {
                  Your value was not saved: look at the new version, then rotate again if yours should replace it."
             ),
         ),
+        StoreError::SameValue => AppError::validation(
+            "value",
+            "The new value equals the current one: nothing was stored. Paste the new value.",
+        ),
         StoreError::Database(e) if e.unavailable() => unavailable(&e),
         other => internal("store", &other),
     }

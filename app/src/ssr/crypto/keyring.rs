@@ -130,6 +130,19 @@ impl RootKey {
         Ok(BaseKey(Zeroizing::new(bytes)))
     }
 
+    /// `nonce || wrapped` of a fingerprint key of generation `generation`.
+    pub fn wrap_fingerprint(&self, generation: i64, key: &FingerprintKey) -> Result<Vec<u8>, CryptoError> {
+        let (nonce, wrapped) = seal(&self.0, &fingerprint_key_aad(generation), key.0.as_slice())?;
+        Ok([nonce.as_slice(), &wrapped].concat())
+    }
+
+    pub fn unwrap_fingerprint(&self, generation: i64, blob: &[u8]) -> Result<FingerprintKey, CryptoError> {
+        let (nonce, wrapped) = blob.split_at_checked(NONCE_LEN).ok_or(CryptoError::Tampered)?;
+        let plain = open(&self.0, &fingerprint_key_aad(generation), nonce, wrapped)?;
+        let bytes: [u8; KEY_LEN] = plain.as_slice().try_into().map_err(|_| CryptoError::Tampered)?;
+        Ok(FingerprintKey(std::sync::Arc::new(Zeroizing::new(bytes))))
+    }
+
     /// A new key-check blob for a new database.
     pub fn key_check(&self) -> Result<Vec<u8>, CryptoError> {
         let (nonce, ct) = seal(&self.0, KEY_CHECK_AAD, KEY_CHECK_PLAINTEXT)?;
@@ -234,6 +247,36 @@ impl fmt::Debug for BaseKey {
     }
 }
 
+/// The key of the values' fingerprints (`store::fingerprints`): random,
+/// wrapped by the root key, replaced on `rekey`. Zeroized on drop; `Debug`
+/// is redacted.
+#[derive(Clone)]
+pub struct FingerprintKey(std::sync::Arc<Zeroizing<[u8; KEY_LEN]>>);
+
+impl FingerprintKey {
+    pub fn generate() -> Result<Self, CryptoError> {
+        random().map(|k| Self(std::sync::Arc::new(k)))
+    }
+
+    /// HMAC-SHA256 of the value under this key.
+    pub fn fingerprint(&self, value: &SecretValue) -> Vec<u8> {
+        use hmac::Mac;
+        let mut mac = super::hmac_sha256(self.0.as_slice());
+        mac.update(value.expose().as_bytes());
+        mac.finalize().into_bytes().to_vec()
+    }
+}
+
+impl fmt::Debug for FingerprintKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("FingerprintKey(..)")
+    }
+}
+
+fn fingerprint_key_aad(generation: i64) -> Vec<u8> {
+    [b"strongroom/fingerprint-key/v1".as_slice(), &generation.to_be_bytes()].concat()
+}
+
 fn data_key_aad(id: i64) -> Vec<u8> {
     [DATA_KEY_AAD, &id.to_be_bytes()].concat()
 }
@@ -275,6 +318,8 @@ impl fmt::Debug for DataKey {
 pub struct Keyring {
     keys: RwLock<Vec<DataKey>>,
     root: Option<RootKey>,
+    /// The fingerprint key in force and its generation (`store::fingerprints`).
+    fingerprints: RwLock<Option<(i64, FingerprintKey)>>,
 }
 
 impl Keyring {
@@ -307,6 +352,21 @@ impl Keyring {
         let root = self.root.as_ref().ok_or(CryptoError::UnknownDataKey)?;
         self.insert(root.unwrap(stored)?);
         Ok(())
+    }
+
+    /// Fingerprints new versions with `key` (of `generation`) from now on.
+    pub fn set_fingerprint_key(&self, generation: i64, key: FingerprintKey) {
+        *self.fingerprints.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some((generation, key));
+    }
+
+    pub fn fingerprint_generation(&self) -> Option<i64> {
+        self.fingerprints.read().unwrap_or_else(|poisoned| poisoned.into_inner()).as_ref().map(|(g, _)| *g)
+    }
+
+    /// `value`'s fingerprint and the key's generation; `None` without a key.
+    pub fn fingerprint(&self, value: &SecretValue) -> Option<(i64, Vec<u8>)> {
+        let held = self.fingerprints.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+        held.as_ref().map(|(generation, key)| (*generation, key.fingerprint(value)))
     }
 
     /// The id of the key new writes use. `None` only for an empty keyring.

@@ -333,4 +333,10 @@ SELECT namespace, key, actor, count(*), max(at) FROM audit
 WHERE action = 'secret.read' AND version IS NOT NULL
 GROUP BY namespace, key, actor;
 "#,
+    // Keyed fingerprints of stored values (`store::fingerprints`): filled at the next start.
+    r#"
+ALTER TABLE secret_versions ADD COLUMN fingerprint BLOB;
+ALTER TABLE secret_versions ADD COLUMN fingerprint_gen INTEGER;
+CREATE INDEX secret_versions_by_fingerprint ON secret_versions (fingerprint) WHERE fingerprint IS NOT NULL;
+"#,
 ];

@@ -10,8 +10,10 @@
 //!   deleted_*, rotate_by, rotate_every_days)`: one row per `(namespace, key)`;
 //!   `version` is the current one; at most one of the two rotation columns is set.
 //! - `secret_versions(secret_id, version, key_id, nonce, ciphertext, created_*,
-//!   restored_from)`: `key_id`, `nonce` and `ciphertext` are NULL once destroyed by
-//!   the retention limit. Values are never stored in clear.
+//!   restored_from, fingerprint, fingerprint_gen)`: `key_id`, `nonce`,
+//!   `ciphertext` and the fingerprint are NULL once destroyed by the retention
+//!   limit. Values are never stored in clear; fingerprints are keyed
+//!   (`store::fingerprints`).
 //! - `users(id, username, password_hash, disabled, …)`: argon2id PHC strings.
 //! - `grants(user_id, role, namespace)`: `namespace` is `''` for every namespace.
 //! - `sessions(token_hash, user_id, created_at, last_seen_at)`: SHA-256 of the

@@ -182,6 +182,14 @@ WHERE action = 'secret.read' AND version IS NOT NULL
 GROUP BY namespace, key, actor;
 "#,
     ),
+    (
+        22,
+        r#"
+ALTER TABLE secret_versions ADD COLUMN fingerprint BYTEA;
+ALTER TABLE secret_versions ADD COLUMN fingerprint_gen BIGINT;
+CREATE INDEX secret_versions_by_fingerprint ON secret_versions (fingerprint) WHERE fingerprint IS NOT NULL;
+"#,
+    ),
 ];
 
 const BASELINE_SQL: &str = r#"

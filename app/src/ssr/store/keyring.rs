@@ -74,7 +74,12 @@ pub fn unlock(conn: &mut impl Transact, root: &RootKey, now: Timestamp) -> Resul
         };
         let keys = wrapped_keys(tx)?.iter().map(|w| root.unwrap(w)).collect::<Result<Vec<_>, _>>()?;
         rows::seal(tx, &RowKey::derive(&base), &AuditKey::derive(&base), now)?;
-        Ok(Unlocked { keyring: Keyring::unlocked(root, keys), base })
+        let keyring = Keyring::unlocked(root, keys);
+        let (generation, fingerprints) = super::fingerprints::unlock(tx, root)?;
+        keyring.set_fingerprint_key(generation, fingerprints);
+        // Versions stored before fingerprints, or under a key a rekey replaced.
+        super::fingerprints::recompute(tx, &keyring)?;
+        Ok(Unlocked { keyring, base })
     })
 }
 
@@ -416,8 +421,10 @@ pub fn rekey(conn: &mut impl Transact, old: &RootKey, new: &RootKey, now: Timest
         }
         set_meta(tx, "key_check", &new.key_check()?)?;
         set_meta(tx, "base_key", &new.wrap_base(&base)?)?;
+        // A new fingerprint key: the old root key must not test guesses against new fingerprints.
+        super::fingerprints::replace(tx, new)?;
         let outcome = format!(
-            "ok: {} data keys wrapped by a new root key; the old one no longer opens this database",
+            "ok: {} data keys wrapped by a new root key, a new fingerprint key; the old one no longer opens this database",
             stored.len()
         );
         audit::append(tx, &AuditKey::derive(&base), entry(Action::KeyringRekey, now, outcome))?;

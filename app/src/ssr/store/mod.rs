@@ -39,6 +39,9 @@ pub enum StoreError {
     /// Someone stored another version since the writer was shown `expected`.
     #[error("{by} rotated it to version {version} at {at}")]
     Stale { expected: u32, version: u32, by: String, at: Timestamp },
+    /// A rotation would store the current value again.
+    #[error("the new value equals the current one")]
+    SameValue,
     #[error("the database has data keys but no key check; refusing to guess")]
     MissingKeyCheck,
     #[error("the database has a key check but no base key (meta.base_key); refusing to guess")]
@@ -147,6 +150,7 @@ pub(super) fn uid_of(value: &crate::ssr::db::sql::Value<'_>) -> Result<Option<Se
 pub mod accounts;
 pub mod approles;
 pub mod copy;
+pub mod fingerprints;
 pub mod handovers;
 pub mod import;
 pub mod jwt_roles;

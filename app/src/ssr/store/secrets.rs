@@ -98,9 +98,11 @@ pub(super) fn insert_version<S: Sql + ?Sized>(
     // Another process may have made a newer data key (`keyring rotate`).
     crate::ssr::store::keyring::refresh(tx, keyring)?;
     let sealed = keyring.seal_value(place, value)?;
+    let (generation, fingerprint) = keyring.fingerprint(value).unzip();
     tx.execute(
-        "INSERT INTO secret_versions (secret_id, version, key_id, nonce, ciphertext, created_at, created_by, restored_from)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO secret_versions (secret_id, version, key_id, nonce, ciphertext, created_at, created_by,
+                                      restored_from, fingerprint, fingerprint_gen)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         &[
             secret_id.into(),
             place.version.into(),
@@ -110,6 +112,8 @@ pub(super) fn insert_version<S: Sql + ?Sized>(
             stamp.at.0.into(),
             stamp.actor.into(),
             restored_from.into(),
+            fingerprint.as_deref().into(),
+            generation.into(),
         ],
     )?;
     tx.execute(
@@ -135,7 +139,8 @@ pub(super) fn destroy_past_retention<S: Sql + ?Sized>(tx: &S, secret_id: Option<
     macro_rules! destroy {
         ($which:literal, $default:literal) => {
             concat!(
-                "UPDATE secret_versions SET key_id = NULL, nonce = NULL, ciphertext = NULL
+                "UPDATE secret_versions SET key_id = NULL, nonce = NULL, ciphertext = NULL,
+                                            fingerprint = NULL, fingerprint_gen = NULL
                  WHERE ciphertext IS NOT NULL AND ",
                 $which,
                 " AND version <= (SELECT s.version - COALESCE(s.keep_versions, ",
@@ -294,6 +299,9 @@ pub fn rotate_secret<S: Sql + ?Sized>(
             let row = row.ok_or(StoreError::VersionNotFound)?;
             let (by, at) = (row[0].text()?.to_owned(), Timestamp(row[1].int()?));
             return Err(StoreError::Stale { expected, version: meta.version, by, at });
+        }
+        if super::fingerprints::is_current(tx, keyring, secret.id, value)? {
+            return Err(StoreError::SameValue);
         }
         insert_version(tx, keyring, secret.id, secret.place(ns, key, meta.version + 1), value, stamp, None)?;
         meta_by_id(tx, secret.id)
