@@ -80,6 +80,11 @@ pub struct ServeArgs {
     #[arg(long, env = "STRONGROOM_UNUSED_DAYS", default_value_t = app::ssr::state::DEFAULT_UNUSED_DAYS,
           value_parser = clap::value_parser!(u32).range(1..=3650))]
     pub unused_days: u32,
+    /// Archive audit entries older than this many days to DATA_DIR/audit-archive/
+    /// and remove them from the live trail, about once a day (one node does it).
+    /// Unset: the trail keeps everything.
+    #[arg(long, env = "STRONGROOM_AUDIT_KEEP_DAYS", value_parser = clap::value_parser!(u32).range(1..=36500))]
+    pub audit_keep_days: Option<u32>,
     #[command(flatten)]
     pub sso: crate::sso::config::SsoArgs,
 }
@@ -351,6 +356,7 @@ mod tests {
             keep_versions: 10,
             metrics_addr: None,
             unused_days: 90,
+            audit_keep_days: None,
         }
     }
 

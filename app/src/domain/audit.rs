@@ -83,6 +83,8 @@ actions! {
     Read = "read",
     /// The trail downloaded as CSV or JSON Lines.
     AuditExport = "audit.export",
+    /// Older entries written to an archive file and removed from the live trail.
+    AuditArchive = "audit.archive",
     /// A request refused before it reached a server function (cross-origin).
     Request = "request",
     /// The security rows (users, grants, tokens) given their MACs: once per database.

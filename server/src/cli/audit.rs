@@ -1,10 +1,11 @@
-//! `strongroom audit verify` and `strongroom audit seed COUNT`.
+//! `strongroom audit verify [--archive FILE…]`, `strongroom audit archive
+//! --before DATE --to FILE` and `strongroom audit seed COUNT`.
 
 use super::RunError;
 use crate::config::KeyArgs;
 use app::{
     domain::{audit::Action, Timestamp},
-    ssr::audit::{self, Actor, Chain, Client, NewEntry, Verdict},
+    ssr::audit::{self, archive, Actor, Chain, Client, NewEntry, Verdict},
     ssr::db::sql::SqlError,
 };
 
@@ -16,10 +17,41 @@ fn db_error(key: &KeyArgs) -> impl Fn(SqlError) -> RunError + '_ {
     }
 }
 
-pub async fn verify(key: &KeyArgs) -> Result<(), RunError> {
+pub async fn verify(key: &KeyArgs, archives: &[std::path::PathBuf]) -> Result<(), RunError> {
     // Checking a database that is not there would create an empty one, and call it intact.
     let state = super::local::open(key, false).await?;
     let chain_key = state.audit.clone();
+    // Each archive on its own, then the chain through them into the live trail.
+    let mut next: Option<(i64, Vec<u8>)> = None;
+    for path in archives {
+        let file = std::fs::File::open(path).map_err(|e| RunError::User(format!("{}: {e}", path.display())))?;
+        let archived = archive::verify_file(&chain_key, &mut std::io::BufReader::new(file))
+            .map_err(|e| RunError::User(format!("{}: {e}", path.display())))?;
+        if let Some((id, mac)) = &next {
+            if archived.first != id + 1 || archived.prev_mac != *mac {
+                return Err(RunError::User(format!(
+                    "{} does not follow the archive before it (it starts at entry {}, that one ended at {id})",
+                    path.display(),
+                    archived.first
+                )));
+            }
+        }
+        println!("{}: intact, entries {} to {} ({})", path.display(), archived.first, archived.last, archived.entries);
+        next = Some((archived.last, archived.checkpoint));
+    }
+    if let Some((id, mac)) = next {
+        let base = state
+            .db
+            .read(|c| Ok(archive::base(c, None)?))
+            .await
+            .map_err(|e: archive::ArchiveError| RunError::User(e.to_string()))?;
+        if base != (id, mac) {
+            return Err(RunError::User(format!(
+                "the live trail does not go on from the last archive (it starts after entry {}, the archive ends at {id})",
+                base.0
+            )));
+        }
+    }
     let verdict = state.db.read(move |c| audit::verify(c, &chain_key)).await.map_err(db_error(key))?;
     match verdict {
         Verdict::Intact { entries } => {
@@ -28,6 +60,159 @@ pub async fn verify(key: &KeyArgs) -> Result<(), RunError> {
         }
         Verdict::Broken { id, problem } => Err(RunError::AuditBroken { id, problem }),
     }
+}
+
+/// `audit archive`: the file is written from one snapshot and synced (with its
+/// directory) before the entries are removed, in one transaction that checks
+/// the trail is still where the file left it.
+pub async fn archive(key: &KeyArgs, before: &str, to: &std::path::Path) -> Result<(), RunError> {
+    let before = Timestamp::parse_utc(before.trim()).map_err(|e| RunError::User(format!("--before: {e}")))?;
+    let state = super::local::open(key, false).await?;
+    let (archived, removed) = write_and_prune(&state, before, to, Actor::CommandLine).await?;
+    match archived {
+        None => println!("no entry before {before}: nothing archived"),
+        Some(a) => println!(
+            "archived entries {} to {} ({} entries) to {}; {removed} removed from the live trail, which now begins at {}",
+            a.first,
+            a.last,
+            a.entries,
+            to.display(),
+            a.last + 1
+        ),
+    }
+    Ok(())
+}
+
+/// Writes the archive of entries older than `before` to `to` (a new file),
+/// syncs it, then prunes them. Shared by `audit archive` and the server's
+/// daily archive (`STRONGROOM_AUDIT_KEEP_DAYS`).
+pub async fn write_and_prune(
+    state: &app::ssr::state::AppState,
+    before: Timestamp,
+    to: &std::path::Path,
+    actor: Actor,
+) -> Result<(Option<archive::Archived>, u64), RunError> {
+    let user = |e: archive::ArchiveError| RunError::User(e.to_string());
+    let io = |e: std::io::Error| RunError::User(format!("{}: {e}", to.display()));
+    // Written under a name of its own, renamed once complete and synced: a
+    // file under the archive's name is always whole.
+    if to.exists() {
+        return Err(io(std::io::ErrorKind::AlreadyExists.into()));
+    }
+    let partial = to.with_extension("partial");
+    let file = std::fs::OpenOptions::new().write(true).create_new(true).open(&partial).map_err(io)?;
+    let chain_key = state.audit.clone();
+    let written = state
+        .db
+        .read(move |c| {
+            let mut out = std::io::BufWriter::new(file);
+            let archived = archive::write(c, &chain_key, before, &mut out)?;
+            let file = out.into_inner().map_err(|e| archive::ArchiveError::Io(e.into_error()))?;
+            file.sync_all()?;
+            Ok::<_, archive::ArchiveError>(archived)
+        })
+        .await;
+    let archived = match written {
+        Ok(Some(archived)) => archived,
+        Ok(None) => {
+            let _ = std::fs::remove_file(&partial);
+            return Ok((None, 0));
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(&partial);
+            return Err(user(e));
+        }
+    };
+    std::fs::rename(&partial, to).map_err(io)?;
+    if let Some(dir) = to.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
+    }
+    let (chain_key, held) = (state.audit.clone(), archived.clone());
+    let outcome = format!(
+        "ok: entries {} to {} ({}) archived to {} and removed from the live trail",
+        archived.first,
+        archived.last,
+        archived.entries,
+        to.display()
+    );
+    let entry = NewEntry {
+        at: app::ssr::clock::now(),
+        actor,
+        action: Action::AuditArchive,
+        namespace: String::new(),
+        key: String::new(),
+        version: None,
+        client: Client::Local,
+        outcome,
+    };
+    let removed = state
+        .db
+        .call(move |c| {
+            app::ssr::db::Transact::write(c, |tx| {
+                let removed = archive::prune(tx, &chain_key, &held)?;
+                audit::append(tx, &chain_key, entry)?;
+                Ok::<_, archive::ArchiveError>(removed)
+            })
+        })
+        .await
+        .map_err(user)?;
+    Ok((Some(archived), removed))
+}
+
+/// `STRONGROOM_AUDIT_KEEP_DAYS`: once an hour (and at start), on the one node
+/// holding the lease, entries older than `days` days are archived to
+/// `DATA_DIR/audit-archive/` and removed — when the oldest is a day past the
+/// window, so about one archive a day. A failure is logged and tried again
+/// the next hour; serving never depends on it.
+pub fn keep_days(state: app::ssr::state::AppState, data_dir: std::path::PathBuf, days: u32) {
+    let holder = format!("{}-{}", std::process::id(), app::ssr::clock::now_ms());
+    tokio::spawn(async move {
+        let mut hourly = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            hourly.tick().await;
+            if let Err(e) = archive_due(&state, &data_dir, days, &holder).await {
+                tracing::error!(error = %e, "could not archive the audit trail; trying again in an hour");
+            }
+        }
+    });
+}
+
+async fn archive_due(
+    state: &app::ssr::state::AppState,
+    data_dir: &std::path::Path,
+    days: u32,
+    holder: &str,
+) -> Result<(), RunError> {
+    let now = app::ssr::clock::now();
+    let (name, now_ms) = (holder.to_owned(), app::ssr::clock::now_ms());
+    let failed = |e: SqlError| RunError::User(e.to_string());
+    let held = state
+        .db
+        .call(move |c| app::ssr::db::lease::acquire(c, "audit-archive", &name, now_ms, 2 * 3600 * 1000))
+        .await
+        .map_err(failed)?;
+    if !held {
+        return Ok(());
+    }
+    let before = Timestamp(now.0 - i64::from(days) * 86_400);
+    let oldest = state
+        .db
+        .read(|c| {
+            app::ssr::db::sql::Sql::query_opt(c, "SELECT min(at) FROM audit", &[])?.map(|r| r[0].opt_int()).transpose()
+        })
+        .await
+        .map_err(failed)?
+        .flatten();
+    if oldest.is_none_or(|at| at >= before.0 - 86_400) {
+        return Ok(());
+    }
+    let dir = data_dir.join("audit-archive");
+    crate::config::ensure_dir(&dir).map_err(|e| RunError::User(e.to_string()))?;
+    let file = dir.join(format!("trail-before-{}.jsonl", before.rfc3339().replace(':', "")));
+    if let (Some(a), removed) = write_and_prune(state, before, &file, Actor::Schedule).await? {
+        tracing::info!(first = a.first, last = a.last, removed, file = %file.display(), "audit entries archived");
+    }
+    Ok(())
 }
 
 /// Synthetic but plausible entries: 50 team namespaces, 20 actors, the

@@ -161,6 +161,23 @@ pub enum AuditCommand {
     /// Check the whole HMAC chain; names the first entry edited, removed,
     /// reordered or inserted, and exits non-zero then.
     Verify {
+        /// Archives (from `audit archive`) to check too, oldest first: each on
+        /// its own, then chained into the next and into the live trail.
+        #[arg(long = "archive", value_name = "FILE")]
+        archives: Vec<std::path::PathBuf>,
+        #[command(flatten)]
+        key: KeyArgs,
+    },
+    /// Write the entries older than DATE to FILE (JSON Lines that verify on
+    /// their own with the root key), then remove them from the live trail,
+    /// which verifies on from the checkpoint they end at.
+    Archive {
+        /// UTC date or time: `2026-01-01` or `2026-01-01T00:00`.
+        #[arg(long)]
+        before: String,
+        /// A new file (never overwritten); written and synced before anything is removed.
+        #[arg(long)]
+        to: std::path::PathBuf,
         #[command(flatten)]
         key: KeyArgs,
     },
@@ -280,7 +297,8 @@ pub async fn run(cli: Cli) -> Result<(), RunError> {
             workload::run(&remote, &namespace, &selection, command).await
         }
         Some(Command::Import(args)) => import::run(args).await,
-        Some(Command::Audit(AuditCommand::Verify { key })) => audit::verify(&key).await,
+        Some(Command::Audit(AuditCommand::Verify { archives, key })) => audit::verify(&key, &archives).await,
+        Some(Command::Audit(AuditCommand::Archive { before, to, key })) => audit::archive(&key, &before, &to).await,
         Some(Command::Audit(AuditCommand::Seed { count, key })) => audit::seed(count, &key).await,
         None => serve::serve(cli.serve).await,
     }

@@ -61,6 +61,9 @@ pub async fn serve(args: ServeArgs) -> Result<(), RunError> {
         Err(e) => tracing::error!(error = %e, keep, "could not record the default number of versions kept"),
     }
 
+    if let Some(days) = args.audit_keep_days {
+        super::audit::keep_days(state.clone(), args.data_dir.clone(), days);
+    }
     state.setup.describe(&args.data_dir, matches!(origin, KeyOrigin::Trial { .. }), args.public_origin()?);
 
     if let Some(at) = metrics_addr {

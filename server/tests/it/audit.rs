@@ -415,3 +415,99 @@ async fn requests_refused_before_any_server_function_are_recorded_too() {
     let got = (e.actor.as_str(), e.action.as_str(), e.key.as_str(), e.outcome.as_str());
     assert_eq!(got, ("admin", "request", "/api/secrets/add", "refused: malformed request"));
 }
+
+/// `audit archive`: the older entries go to a file that verifies on its own
+/// (and fails when edited or cut short), the live trail verifies on from the
+/// checkpoint, and `audit verify --archive …` checks them chained, in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn archived_entries_verify_on_their_own_and_chained_into_the_live_trail() {
+    use crate::common::{strongroom, text};
+    let dir = tempfile::tempdir().unwrap();
+    let key = app::ssr::crypto::RootKey::generate().unwrap().to_base64().to_string();
+    let run = |args: &[&str]| strongroom(args, dir.path(), &key);
+    let ok = |args: &[&str]| {
+        let out = run(args);
+        assert!(out.status.success(), "{args:?}: {}", text(&out));
+        text(&out)
+    };
+    ok(&["audit", "seed", "3000"]);
+    let day = |days_ago: i64| app::domain::Timestamp(app::ssr::clock::now().0 - days_ago * 86_400).date();
+    let (a1, a2) = (dir.path().join("a1.jsonl"), dir.path().join("a2.jsonl"));
+    let said = ok(&["audit", "archive", "--before", &day(200), "--to", a1.to_str().unwrap()]);
+    assert!(said.contains("archived entries 1 to"), "{said}");
+    assert!(ok(&["audit", "verify"]).contains("audit trail intact"));
+    let said = ok(&["audit", "archive", "--before", &day(30), "--to", a2.to_str().unwrap()]);
+    assert!(said.contains("removed from the live trail"), "{said}");
+    let both = ok(&["audit", "verify", "--archive", a1.to_str().unwrap(), "--archive", a2.to_str().unwrap()]);
+    assert!(both.contains("a1.jsonl: intact") && both.contains("audit trail intact"), "{both}");
+    // Out of order, or the newer one missing: the chain does not close.
+    assert!(!run(&["audit", "verify", "--archive", a2.to_str().unwrap(), "--archive", a1.to_str().unwrap()])
+        .status
+        .success());
+    assert!(!run(&["audit", "verify", "--archive", a1.to_str().unwrap()]).status.success());
+    // An existing file is never overwritten; nothing older: nothing archived.
+    assert!(!run(&["audit", "archive", "--before", &day(30), "--to", a1.to_str().unwrap()]).status.success());
+    assert!(ok(&["audit", "archive", "--before", &day(300), "--to", dir.path().join("a3").to_str().unwrap()])
+        .contains("nothing archived"));
+    // An edited entry, or a file cut short, does not verify.
+    let original = std::fs::read_to_string(&a1).unwrap();
+    let edited = original.replacen("\"outcome\":\"ok\"", "\"outcome\":\"ok!\"", 1);
+    assert_ne!(edited, original);
+    let bad = dir.path().join("bad.jsonl");
+    std::fs::write(&bad, &edited).unwrap();
+    let out = run(&["audit", "verify", "--archive", bad.to_str().unwrap(), "--archive", a2.to_str().unwrap()]);
+    assert!(!out.status.success() && text(&out).contains("MAC does not match"), "{}", text(&out));
+    let cut: Vec<&str> = original.lines().collect();
+    std::fs::write(&bad, cut[..cut.len() - 1].join("\n")).unwrap();
+    let out = run(&["audit", "verify", "--archive", bad.to_str().unwrap()]);
+    assert!(!out.status.success() && text(&out).contains("cut short"), "{}", text(&out));
+    // The trail records each archive; the live trail holds what is newer.
+    let conn = rusqlite::Connection::open(dir.path().join("strongroom.db")).unwrap();
+    let archives: i64 =
+        conn.query_row("SELECT count(*) FROM audit WHERE action = 'audit.archive'", [], |r| r.get(0)).unwrap();
+    assert_eq!(archives, 2);
+    let oldest: i64 = conn.query_row("SELECT min(at) FROM audit", [], |r| r.get(0)).unwrap();
+    assert!(oldest >= app::ssr::clock::now().0 - 31 * 86_400);
+}
+
+/// `STRONGROOM_AUDIT_KEEP_DAYS`: the server archives what is older on its own
+/// (to DATA_DIR/audit-archive/), keeps serving, and the result verifies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_archives_entries_older_than_the_days_it_keeps() {
+    use crate::common::{binary, strongroom, text};
+    if crate::common::on_postgres() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let root = app::ssr::crypto::RootKey::generate().unwrap();
+    binary::prepare(dir.path(), &root, 1).await;
+    let key = root.to_base64().to_string();
+    let out = strongroom(&["audit", "seed", "2000"], dir.path(), &key);
+    assert!(out.status.success(), "{}", text(&out));
+    let (mut server, base) = binary::serve_with(dir.path(), &key, &[("STRONGROOM_AUDIT_KEEP_DAYS", "30")]).await;
+    let archives = dir.path().join("audit-archive");
+    let mut found = Vec::new();
+    for _ in 0..200 {
+        found = std::fs::read_dir(&archives)
+            .map(|d| d.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "jsonl")).collect())
+            .unwrap_or_default();
+        if !found.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(found.len(), 1, "one archive");
+    assert_eq!(reqwest::get(format!("{base}/readyz")).await.unwrap().status(), 200);
+    // The file is whole once named; the pruning commits just after it.
+    let mut out = strongroom(&["audit", "verify", "--archive", found[0].to_str().unwrap()], dir.path(), &key);
+    for _ in 0..50 {
+        if out.status.success() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        out = strongroom(&["audit", "verify", "--archive", found[0].to_str().unwrap()], dir.path(), &key);
+    }
+    assert!(out.status.success(), "{}", text(&out));
+    let _ = server.kill();
+    let _ = server.wait();
+}

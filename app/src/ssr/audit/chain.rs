@@ -26,7 +26,7 @@ impl AuditKey {
         Self(base.derive("strongroom audit chain v1"))
     }
 
-    fn mac(&self) -> Hmac {
+    pub(super) fn mac(&self) -> Hmac {
         crate::ssr::crypto::hmac_sha256(self.0.as_ref())
     }
 }
@@ -92,7 +92,8 @@ impl Chain {
         let last = db.query_opt("SELECT id, mac FROM audit ORDER BY id DESC LIMIT 1", &[])?;
         let (id, mac) = match last {
             Some(row) => (row[0].int()?, row[1].blob()?.to_vec()),
-            None => (0, Vec::new()),
+            // Every entry archived: the chain goes on from the checkpoint.
+            None => super::archive::base(db, None).map_err(|e| SqlError::Type(e.to_string()))?,
         };
         Ok(Self { id, mac, reads: reads::Tally::default() })
     }
@@ -270,8 +271,10 @@ pub fn head_matches<S: Sql + ?Sized>(db: &S, key: &AuditKey) -> Result<bool, Sql
     let Some(id) = head.first_chunk::<8>().map(|b| i64::from_be_bytes(*b)) else { return Ok(false) };
     let mac = match db.query_opt("SELECT mac FROM audit WHERE id = ?1", &[id.into()])? {
         Some(row) => row[0].blob()?.to_vec(),
-        None if id == 0 => Vec::new(),
-        None => return Ok(false),
+        None => match super::archive::base(db, Some(key)) {
+            Ok((base, mac)) if base == id => mac,
+            _ => return Ok(false),
+        },
     };
     Ok(head == head_value(key, id, &mac))
 }
@@ -285,7 +288,7 @@ pub(super) fn stored_head<S: Sql + ?Sized>(db: &S) -> Result<Option<Vec<u8>>, Sq
 }
 
 /// An entry and its MAC from a row of `SELECT {COLUMNS}, mac`.
-fn entry_and_mac(row: &[Value<'_>]) -> Result<(AuditEntry, Vec<u8>), SqlError> {
+pub(super) fn entry_and_mac(row: &[Value<'_>]) -> Result<(AuditEntry, Vec<u8>), SqlError> {
     let [id, at, actor, action, namespace, key, version, client, outcome, mac] = row else {
         return Err(SqlError::Type(format!("an audit row has {} columns, not 10", row.len())));
     };
@@ -307,7 +310,12 @@ fn entry_and_mac(row: &[Value<'_>]) -> Result<(AuditEntry, Vec<u8>), SqlError> {
 /// snapshot (SQLite: `Db::read`'s transaction; PostgreSQL: REPEATABLE READ),
 /// or an entry appended meanwhile reads as a cut-off end.
 pub fn verify<S: Sql + ?Sized>(db: &S, key: &AuditKey) -> Result<Verdict, SqlError> {
-    let (mut prev_id, mut prev_mac, mut count) = (0i64, Vec::new(), 0u64);
+    // From the archive checkpoint, if older entries were archived.
+    let (mut prev_id, mut prev_mac) = match super::archive::base(db, Some(key)) {
+        Ok(base) => base,
+        Err(e) => return Ok(Verdict::Broken { id: 0, problem: e.to_string() }),
+    };
+    let mut count = 0u64;
     let mut broken = None;
     db.query_each(&format!("SELECT {COLUMNS}, mac FROM audit ORDER BY id"), &[], &mut |row| {
         if broken.is_some() {

@@ -43,6 +43,8 @@ pub enum Actor {
     CommandLine,
     /// The server itself, as it starts (sealing rows, retention): `(server start)`.
     ServerStart,
+    /// The server's own scheduled work (the daily trail archive): `(schedule)`.
+    Schedule,
     /// A sign-in with a name that is no account: `(unknown user)` (a typed
     /// password in the name field must not land in the trail).
     UnknownUser,
@@ -63,6 +65,7 @@ impl fmt::Display for Actor {
             Actor::Sso(None) => f.write_str("(sso)"),
             Actor::CommandLine => f.write_str("(command line)"),
             Actor::ServerStart => f.write_str("(server start)"),
+            Actor::Schedule => f.write_str("(schedule)"),
             Actor::UnknownUser => f.write_str(UNKNOWN_USER),
             Actor::Anonymous => f.write_str(ANONYMOUS),
         }

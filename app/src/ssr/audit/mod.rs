@@ -11,6 +11,7 @@
 //! Layer 3: uses `db` and `crypto`; never names a request, and never reads
 //! the clock (an entry's time is given).
 
+pub mod archive;
 mod chain;
 mod entry;
 mod query;

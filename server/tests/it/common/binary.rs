@@ -43,10 +43,16 @@ pub fn free_port() -> u16 {
 }
 
 pub async fn serve(dir: &std::path::Path, root: &str) -> (Child, String) {
+    serve_with(dir, root, &[]).await
+}
+
+/// [`serve`] with more settings in its environment.
+pub async fn serve_with(dir: &std::path::Path, root: &str, env: &[(&str, &str)]) -> (Child, String) {
     let port = free_port();
     let mut child = Command::new(env!("CARGO_BIN_EXE_strongroom"))
         .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--data-dir"])
         .arg(dir)
+        .envs(env.iter().copied())
         .env_remove("STRONGROOM_MASTER_KEY_FILE")
         .env("STRONGROOM_MASTER_KEY", root)
         .env("RUST_LOG", "error")
