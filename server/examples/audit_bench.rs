@@ -1,8 +1,10 @@
 //! The audit trail at scale, against the real release binary:
 //!   cargo run --release -p strongroom --example audit_bench -- path/to/strongroom [entries]
 //! Seeds a trail (default 1,000,000 entries) with `strongroom audit seed`, then
-//! prints filtered /audit page p50/p99, export throughput, and the server's
-//! RSS during the export.
+//! prints filtered /audit page p50/p99, the pages that answer from the read
+//! summary (a secret's Read by, the `unused` filter, the home page's list),
+//! export throughput and the server's RSS during the export, and finally
+//! archives the older entries and verifies archive and live trail together.
 // A measuring tool fails loudly: the no-unwrap policy (clippy.toml) is for the product.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -63,6 +65,35 @@ async fn main() {
     }
     println!("worst page p99: {} (target <= 50 ms)", ms(worst));
 
+    // Pages that answer from the read summary (issue 23): a secret the
+    // seeded reads name, its namespace filtered by `unused`, the home page.
+    for (ns, key) in [("company.team07", "KEY_5"), ("company.team07", "KEY_6")] {
+        let form = [("namespace", ns), ("description", "")];
+        http.post(format!("{base}/api/namespaces/create")).header("cookie", &cookie).form(&form).send().await.unwrap();
+        let form = [("namespace", ns), ("key", key), ("value", "bench-value"), ("description", "")];
+        let res = http.post(format!("{base}/api/secrets/add")).header("cookie", &cookie).form(&form).send().await;
+        assert_eq!(res.unwrap().status(), 200);
+    }
+    println!("read-summary pages at {entries} trail entries, 100 requests each:   p50 / p99");
+    for (name, path) in [
+        ("secret page with Read by", "/ns/company.team07/KEY_5"),
+        ("namespace, status=unused", "/ns/company.team07?status=unused"),
+        ("home (overdue + unused)", "/"),
+    ] {
+        let mut times = Vec::new();
+        for _ in 0..100 {
+            let started = app::ssr::clock::instant();
+            let res = http.get(format!("{base}{path}")).header("cookie", &cookie).send().await.unwrap();
+            assert_eq!(res.status(), 200, "{path}");
+            let body = res.text().await.unwrap();
+            if path.ends_with("KEY_5") {
+                assert!(body.contains("/readers/token:agent"), "the seeded reads are listed");
+            }
+            times.push(started.elapsed());
+        }
+        println!("  {name:<26} {:>9} / {:>9} (target p99 <= 20 ms)", ms(pct(times.clone(), 0.5)), ms(pct(times, 0.99)));
+    }
+
     // The whole trail as CSV and JSON Lines, sampling the server's RSS meanwhile.
     let pid = server.id();
     for file in ["export.csv", "export.jsonl"] {
@@ -102,4 +133,26 @@ async fn main() {
     }
     let _ = server.kill();
     let _ = server.wait();
+
+    // Archive everything older than 30 days, then verify the archive and the
+    // live trail together (the round trip `STRONGROOM_AUDIT_KEEP_DAYS` makes daily).
+    let before = app::domain::Timestamp(app::ssr::clock::now().0 - 30 * 86_400).date();
+    let file = instance.dir.path().join("archive.jsonl");
+    let started = app::ssr::clock::instant();
+    let out =
+        instance.command(&["audit", "archive", "--before", &before, "--to", file.to_str().unwrap()]).output().unwrap();
+    let archive_time = started.elapsed();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let started = app::ssr::clock::instant();
+    let out = instance.command(&["audit", "verify", "--archive", file.to_str().unwrap()]).output().unwrap();
+    let verify_time = started.elapsed();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let said = String::from_utf8_lossy(&out.stdout);
+    println!(
+        "archive before {before}: {:.1} s, {:.0} MiB; verify archive + live trail: {:.1} s\n  {}",
+        archive_time.as_secs_f64(),
+        std::fs::metadata(&file).unwrap().len() as f64 / 1048576.0,
+        verify_time.as_secs_f64(),
+        said.trim().replace('\n', "\n  ")
+    );
 }

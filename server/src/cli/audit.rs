@@ -42,7 +42,7 @@ pub async fn verify(key: &KeyArgs, archives: &[std::path::PathBuf]) -> Result<()
     if let Some((id, mac)) = next {
         let base = state
             .db
-            .read(|c| Ok(archive::base(c, None)?))
+            .read(|c| archive::base(c, None))
             .await
             .map_err(|e: archive::ArchiveError| RunError::User(e.to_string()))?;
         if base != (id, mac) {
@@ -216,7 +216,8 @@ async fn archive_due(
 }
 
 /// Synthetic but plausible entries: 50 team namespaces, 20 actors, the
-/// mutating actions, one in twenty refused, spread over the last year.
+/// mutating actions and workload reads (by 20 tokens, counted in the read
+/// summary as real reads are), one in twenty refused, spread over the last year.
 pub async fn seed(count: u64, key: &KeyArgs) -> Result<(), RunError> {
     let state = super::local::open(key, true).await?;
     let chain_key = state.audit.clone();
@@ -229,6 +230,8 @@ pub async fn seed(count: u64, key: &KeyArgs) -> Result<(), RunError> {
         Action::NamespaceCreate,
         Action::SignIn,
         Action::SignOut,
+        Action::SecretRead,
+        Action::SecretRead,
     ];
     let start = app::ssr::clock::now().0 - 365 * 86_400;
     let step = (365 * 86_400 / count.max(1) as i64).max(1);
@@ -249,21 +252,31 @@ pub async fn seed(count: u64, key: &KeyArgs) -> Result<(), RunError> {
                         let action = actions[(z % actions.len() as u64) as usize];
                         let team = (z >> 8) % 50;
                         let names_ns = !matches!(action, Action::SignIn | Action::SignOut);
+                        let refused = (z >> 56) % 20 == 0;
                         chain.push(
                             tx,
                             &chain_key,
                             NewEntry {
                                 at: Timestamp(start + n as i64 * step),
-                                actor: Actor::User(
-                                    app::domain::Username::parse(&format!("user{:02}", (z >> 16) % 20))
-                                        .map_err(|e| SqlError::Type(e.to_string()))?,
-                                ),
+                                actor: if action == Action::SecretRead {
+                                    Actor::Token(
+                                        app::domain::TokenName::parse(&format!("agent{:02}", (z >> 16) % 20))
+                                            .map_err(|e| SqlError::Type(e.to_string()))?,
+                                    )
+                                } else {
+                                    Actor::User(
+                                        app::domain::Username::parse(&format!("user{:02}", (z >> 16) % 20))
+                                            .map_err(|e| SqlError::Type(e.to_string()))?,
+                                    )
+                                },
                                 action,
                                 namespace: if names_ns { format!("company.team{team:02}") } else { String::new() },
                                 key: if names_ns { format!("KEY_{}", (z >> 24) % 200) } else { String::new() },
-                                version: names_ns.then_some(((z >> 32) % 9 + 1) as i64),
+                                // A refused read disclosed nothing: no version, as the workload door writes it.
+                                version: (names_ns && !(refused && action == Action::SecretRead))
+                                    .then_some(((z >> 32) % 9 + 1) as i64),
                                 client: Client::Address(format!("10.0.{}.{}", (z >> 40) % 4, (z >> 48) % 250)),
-                                outcome: if (z >> 56) % 20 == 0 { "refused: forbidden".into() } else { "ok".into() },
+                                outcome: if refused { "refused: forbidden".into() } else { "ok".into() },
                             },
                         )?;
                     }
