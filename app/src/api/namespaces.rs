@@ -143,6 +143,8 @@ pub async fn get_namespace(
         let (who, ns) = act.require(Role::Auditor, &namespace).await?;
         let filter = SecretFilter::parse(&q, &status).map_err(|(f, m)| AppError::validation(f, m))?;
         let filter = filter.unused_before(state()?.unused_cutoff());
+        let scopes = crate::api::audit::trail_scopes(&who.grants);
+        let audits = move |n: &NamespacePath| scopes.iter().any(|s| s.covers(n));
         // What the caller may not see is blanked before filtering (the filter must
         // not find by it) and again once the page's metadata is read in full.
         let blank = move |secrets: Vec<EffectiveSecret>| -> Vec<EffectiveSecret> {
@@ -157,6 +159,11 @@ pub async fn get_namespace(
                 let mut view = view.window(&filter, page);
                 store::fill_metas(c, &mut view.effective)?;
                 view.effective = blank(view.effective);
+                // "reused": only to those who may audit both sides (equality is an oracle).
+                for s in view.effective.iter_mut().filter(|s| audits(&s.meta.namespace)) {
+                    let shared = store::fingerprints::same_value(c, &s.meta.namespace, &s.meta.key)?;
+                    s.reused = shared.same_as.iter().any(|(other, _)| audits(other));
+                }
                 Ok(view)
             })
             .await

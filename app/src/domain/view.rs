@@ -140,6 +140,10 @@ pub struct EffectiveSecret {
     /// The caller may open the namespace it is defined in (false for a key
     /// inherited from outside the caller's grants: its name shows, no link).
     pub can_open: bool,
+    /// Another live secret the caller may audit holds the same value (told
+    /// to auditors and admins only; see `store::fingerprints`).
+    #[serde(default)]
+    pub reused: bool,
 }
 
 impl EffectiveSecret {

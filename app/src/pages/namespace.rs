@@ -252,11 +252,12 @@ pub fn RotateBy(meta: crate::domain::view::SecretMeta) -> impl IntoView {
 
 #[component]
 fn SecretRow(s: EffectiveSecret, here: String) -> impl IntoView {
-    let EffectiveSecret { meta, own, shadows, can_open } = s;
+    let EffectiveSecret { meta, own, shadows, can_open, reused } = s;
     let href = format!("/ns/{}/{}", meta.namespace, meta.key);
     let key = meta.key.to_string();
     let key_cell = if can_open {
-        view! { <a href=href><code>{key}</code></a> }.into_any()
+        let same = reused.then(|| view! { " " <span class="badge" title="Another secret you may audit holds the same value">"reused"</span> });
+        view! { <a href=href><code>{key}</code></a>{same} }.into_any()
     } else {
         view! { <code title="Defined outside your grants">{key}</code> }.into_any()
     };

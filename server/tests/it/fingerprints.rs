@@ -31,6 +31,20 @@ async fn shared_values_are_told_to_auditors_who_see_both_and_to_nobody_else() {
     assert!(page.contains("Same value as the parent it overrides (company)"), "{page}");
     assert!(page.contains("href=\"/ns/company/DB_PASSWORD\""), "{page}");
 
+    // Lists mark it "reused" for them too.
+    let reused = |view: &serde_json::Value| -> Vec<(String, bool)> {
+        view["effective"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| (e["meta"]["key"].as_str().unwrap().to_owned(), e["reused"].as_bool().unwrap()))
+            .collect()
+    };
+    let (_, view) = lead.call("namespaces/get", &[("namespace", "company.staging")]).await;
+    assert_eq!(reused(&view), [("DB_PASSWORD".to_owned(), true), ("OTHER".to_owned(), false)]);
+    let (_, _, page) = lead.get("/ns/company.staging").await;
+    assert!(page.contains(">reused</span>"), "{page}");
+
     // Who sees only one side learns nothing of the other.
     let mut stager = s.login("stager").await;
     let (_, same) =
@@ -38,12 +52,16 @@ async fn shared_values_are_told_to_auditors_who_see_both_and_to_nobody_else() {
     assert_eq!(same, serde_json::json!({"same_as": [], "same_as_parent": null}));
     let (_, _, page) = stager.get("/ns/company.staging/DB_PASSWORD").await;
     assert!(!page.contains("Same value"), "{page}");
+    let (_, view) = stager.call("namespaces/get", &[("namespace", "company.staging")]).await;
+    assert!(reused(&view).iter().all(|(_, r)| !r), "{view}");
     // An editor (who may write but not read) is never told.
     let mut ed = s.login("ed").await;
     let (status, _) = ed.call("secrets/same_value", &[("namespace", "company"), ("key", "DB_PASSWORD")]).await;
     assert_eq!(status, 403);
     let (_, _, page) = ed.get("/ns/company/DB_PASSWORD").await;
     assert!(!page.contains("Same value"));
+    let (_, view) = ed.call("namespaces/get", &[("namespace", "company.staging")]).await;
+    assert!(reused(&view).iter().all(|(_, r)| !r), "an editor is never told: {view}");
 
     // Rotating one: no longer the same.
     let (status, _) = ed

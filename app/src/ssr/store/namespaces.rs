@@ -267,7 +267,7 @@ pub(super) fn effective_secrets<S: Sql + ?Sized>(
         .map(|mut defs| {
             let shadows = defs.get(1).map(|m| m.namespace.clone());
             let meta = defs.swap_remove(0);
-            EffectiveSecret { own: &meta.namespace == ns, meta, shadows, can_open: true }
+            EffectiveSecret { own: &meta.namespace == ns, meta, shadows, can_open: true, reused: false }
         })
         .collect())
 }
