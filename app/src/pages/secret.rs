@@ -18,13 +18,20 @@ use crate::{
     },
     domain::{
         audit::AuditEntry,
-        view::{Retention, Rotation, SecretDetail, SecretMeta, VersionMeta},
+        view::{ReaderView, Retention, Rotation, SameValueView, SecretDetail, SecretMeta, VersionMeta},
         Role,
     },
 };
 use leptos::{prelude::*, server_fn::ServerFn};
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
+
+/// The page's resources beyond the secret itself (see `SecretPage`).
+#[derive(Clone, Copy)]
+struct Extras {
+    readers: Resource<Result<Vec<ReaderView>, crate::error::AppError>>,
+    shared: Resource<Option<SameValueView>>,
+}
 
 #[derive(Clone, Copy)]
 struct Actions {
@@ -80,6 +87,22 @@ pub fn SecretPage() -> impl IntoView {
     };
     let detail = Resource::new(move || (ns(), key()), |(ns, key)| get_secret(ns, key));
     let me = expect_context::<MeResource>();
+    // Made here, once per page, not in the body below: the body is built again
+    // when what it awaits settles, and a resource made there could still be
+    // loading when its first build is dropped (its request then has no state).
+    let more = Extras {
+        readers: Resource::new(move || (ns(), key()), |(ns, key)| secret_readers(ns, key)),
+        // Only those who may read the trail are asked (anyone else would be refused, and audited).
+        shared: Resource::new(
+            move || (ns(), key()),
+            move |(ns, key)| async move {
+                match me.await {
+                    Ok(me) if me.can_read_trail() => same_value(ns, key).await.ok(),
+                    _ => None,
+                }
+            },
+        ),
+    };
 
     view! {
         <Crumbs ns=ns() last_is_link=true/>
@@ -91,7 +114,7 @@ pub fn SecretPage() -> impl IntoView {
                         let can = |role| me.as_ref().is_ok_and(|me| me.can(role, &d.meta.namespace));
                         let (can_edit, can_purge) = (can(Role::Editor), can(Role::Admin));
                         let reads_trail = me.as_ref().is_ok_and(|me| me.can_read_trail());
-                        view! { <SecretBody d actions can_edit can_purge reads_trail confirm/> }.into_any()
+                        view! { <SecretBody d actions more can_edit can_purge reads_trail confirm/> }.into_any()
                     }
                     Err(error) => view! { <h1>{key()}</h1><LoadError error/> }.into_any(),
                 }
@@ -104,6 +127,7 @@ pub fn SecretPage() -> impl IntoView {
 fn SecretBody(
     d: SecretDetail,
     actions: Actions,
+    more: Extras,
     can_edit: bool,
     can_purge: bool,
     reads_trail: bool,
@@ -128,9 +152,9 @@ fn SecretBody(
             Some(c) => view! { <ConfirmStep c meta=meta.clone() actions here/> }.into_any(),
             None => view! {
                 <Summary meta=meta.clone() shadows retention/>
-                {(reads_trail && !deleted).then(|| view! { <SameValue ns=ns.clone() key=key.clone()/> })}
+                {(reads_trail && !deleted).then(|| view! { <SameValue shared=more.shared/> })}
                 {(!deleted).then(|| view! { <References ns=ns.clone() key=key.clone()/> })}
-                <ReadBy ns=ns.clone() key=key.clone()/>
+                <ReadBy readers=more.readers/>
                 {can_edit.then(|| view! {
                     <ActionsPanel meta=meta.clone() retention can_purge actions here=here.clone()/>
                 })}
@@ -188,12 +212,11 @@ fn Summary(meta: SecretMeta, shadows: Option<crate::domain::NamespacePath>, rete
 /// Which other secrets the viewer may see hold the same value (for auditors
 /// and admins; the server refuses anyone else, and then nothing shows).
 #[component]
-fn SameValue(ns: String, key: String) -> impl IntoView {
-    let shared = Resource::new(move || (ns.clone(), key.clone()), |(ns, key)| same_value(ns, key));
+fn SameValue(shared: Resource<Option<SameValueView>>) -> impl IntoView {
     view! {
         <Suspense>
             {move || Suspend::new(async move {
-                shared.await.ok().filter(|s| !s.same_as.is_empty()).map(|s| view! {
+                shared.await.filter(|s| !s.same_as.is_empty()).map(|s| view! {
                     <div class="banner" role="note" data-testid="same-value">
                         {s.same_as_parent.map(|p| view! {
                             <p>{format!("Same value as the parent it overrides ({p}): this override changes nothing.")}</p>
@@ -212,8 +235,7 @@ fn SameValue(ns: String, key: String) -> impl IntoView {
 /// Every workload identity that read the value (from the trail's read
 /// summary): who, how often, when last — before a rotation, who to tell.
 #[component]
-fn ReadBy(ns: String, key: String) -> impl IntoView {
-    let readers = Resource::new(move || (ns.clone(), key.clone()), |(ns, key)| secret_readers(ns, key));
+fn ReadBy(readers: Resource<Result<Vec<ReaderView>, crate::error::AppError>>) -> impl IntoView {
     view! {
         <section aria-labelledby="read-by-title">
             <h2 id="read-by-title">"Read by"</h2>
