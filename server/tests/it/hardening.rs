@@ -126,7 +126,8 @@ async fn item_16_inherited_secrets_from_outside_the_grants_show_no_metadata() {
     assert!(body.to_string().contains("canary-desc"));
 }
 
-/// Item 17: after a purge the ciphertext is in no database file, the WAL included.
+/// Item 17: after a purge the ciphertext (and the value's fingerprint) is in
+/// no database file, the WAL included.
 #[tokio::test]
 async fn item_17_a_purged_ciphertext_is_gone_from_every_database_file() {
     let s = start().await;
@@ -134,20 +135,24 @@ async fn item_17_a_purged_ciphertext_is_gone_from_every_database_file() {
     admin.call("namespaces/create", &[("namespace", "gone"), ("description", "")]).await;
     let add = [("namespace", "gone"), ("key", "K"), ("value", "purge me"), ("description", "")];
     assert_eq!(admin.call("secrets/add", &add).await.0, 200);
-    for _ in 0..3 {
-        admin.call("secrets/rotate", &[("namespace", "gone"), ("key", "K"), ("value", "purge me too")]).await;
+    for value in ["purge me too", "purge me three", "purge me four"] {
+        admin.call("secrets/rotate", &[("namespace", "gone"), ("key", "K"), ("value", value)]).await;
     }
+    // The ciphertexts and the values' fingerprints: both go with a purge.
     let sealed: Vec<Vec<u8>> = s
         .state
         .db
         .read(|c| {
-            let mut stmt = c.sqlite().unwrap().prepare("SELECT ciphertext FROM secret_versions")?;
+            let mut stmt = c
+                .sqlite()
+                .unwrap()
+                .prepare("SELECT ciphertext FROM secret_versions UNION ALL SELECT fingerprint FROM secret_versions")?;
             let rows = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<Vec<Vec<u8>>>>();
             rows
         })
         .await
         .unwrap();
-    assert_eq!(sealed.len(), 4);
+    assert_eq!(sealed.len(), 8);
     let found = |s: &crate::common::Server| {
         s.db_files().iter().any(|f| {
             let bytes = std::fs::read(f).unwrap();
