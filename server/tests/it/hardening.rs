@@ -139,19 +139,18 @@ async fn item_17_a_purged_ciphertext_is_gone_from_every_database_file() {
         admin.call("secrets/rotate", &[("namespace", "gone"), ("key", "K"), ("value", value)]).await;
     }
     // The ciphertexts and the values' fingerprints: both go with a purge.
-    let sealed: Vec<Vec<u8>> = s
-        .state
-        .db
-        .read(|c| {
-            let mut stmt = c
-                .sqlite()
-                .unwrap()
-                .prepare("SELECT ciphertext FROM secret_versions UNION ALL SELECT fingerprint FROM secret_versions")?;
-            let rows = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<Vec<Vec<u8>>>>();
-            rows
-        })
-        .await
-        .unwrap();
+    let sealed: Vec<Vec<u8>> =
+        s.state
+            .db
+            .read(|c| {
+                let mut stmt = c.sqlite().unwrap().prepare(
+                    "SELECT ciphertext FROM secret_versions UNION ALL SELECT fingerprint FROM secret_versions",
+                )?;
+                let rows = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<Vec<Vec<u8>>>>();
+                rows
+            })
+            .await
+            .unwrap();
     assert_eq!(sealed.len(), 8);
     let found = |s: &crate::common::Server| {
         s.db_files().iter().any(|f| {
