@@ -48,6 +48,14 @@ export const test = base.extend({
 });
 export { expect };
 
+/** Opens a URL as a test run `js` (hydrated) or not (plain HTML) wants it. */
+export function opener(page: Page, js: boolean): (url: string) => Promise<void> {
+  return async (url: string) => {
+    if (js) await gotoHydrated(page, url);
+    else await page.goto(url);
+  };
+}
+
 /** Opens `url` and waits until the WebAssembly app has hydrated the page. */
 export async function gotoHydrated(page: Page, url: string) {
   await page.goto(url);

@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { canary, createNamespace, expect, gotoHydrated, record, secretRow, signIn, test } from './helpers';
+import { canary, createNamespace, expect, gotoHydrated, opener, record, secretRow, signIn, test } from './helpers';
 
 test('hydrated: an admin changes a namespace description, then deletes the empty namespace', async ({ page }) => {
   await signIn(page, 'admin', (url) => gotoHydrated(page, url));
@@ -38,10 +38,7 @@ for (const js of [true, false]) {
     const context = await browser.newContext({ javaScriptEnabled: js });
     const page = await context.newPage();
     const flush = record(page);
-    const open = async (url: string) => {
-      if (js) await gotoHydrated(page, url);
-      else await page.goto(url);
-    };
+    const open = opener(page, js);
     await signIn(page, 'editor', open);
     await open('/');
     await page.getByLabel('Namespace', { exact: true }).fill(`${ns}.api`);

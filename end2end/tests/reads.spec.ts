@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import { addSecret, canary, createNamespace, expect, gotoHydrated, openAction, record, signIn, test } from './helpers';
+import { addSecret, canary, createNamespace, expect, gotoHydrated, openAction, opener, record, signIn, test } from './helpers';
 
 /**
  * Who reads what: a token reads a secret, and a team lead (an auditor) sees
@@ -36,10 +36,7 @@ for (const js of [true, false]) {
     const context = await browser.newContext({ javaScriptEnabled: js });
     const lead = await context.newPage();
     const flush = record(lead);
-    const open = async (url: string) => {
-      if (js) await gotoHydrated(lead, url);
-      else await lead.goto(url);
-    };
+    const open = opener(lead, js);
     await signIn(lead, 'auditor', open);
     await open(`/ns/${ns}/READ_ME`);
     const readers = lead.getByRole('table', { name: 'Read by' });
@@ -78,10 +75,7 @@ for (const js of [true, false]) {
     const context = await browser.newContext({ javaScriptEnabled: js });
     const lead = await context.newPage();
     const flush = record(lead);
-    const open = async (url: string) => {
-      if (js) await gotoHydrated(lead, url);
-      else await lead.goto(url);
-    };
+    const open = opener(lead, js);
     await signIn(lead, 'auditor', open);
     await open(`/ns/${child}/DB_PASSWORD`);
     const note = lead.getByTestId('same-value');
@@ -94,12 +88,8 @@ for (const js of [true, false]) {
     const edContext = await browser.newContext({ javaScriptEnabled: js });
     const ed = await edContext.newPage();
     const edFlush = record(ed);
-    await signIn(ed, 'editor', async (url) => {
-      if (js) await gotoHydrated(ed, url);
-      else await ed.goto(url);
-    });
-    if (js) await gotoHydrated(ed, `/ns/${child}/DB_PASSWORD`);
-    else await ed.goto(`/ns/${child}/DB_PASSWORD`);
+    await signIn(ed, 'editor', opener(ed, js));
+    await opener(ed, js)(`/ns/${child}/DB_PASSWORD`);
     await expect(ed.getByTestId('same-value')).toHaveCount(0);
     await openAction(ed, 'Rotate the value');
     await ed.getByLabel('New value', { exact: true }).fill(value);

@@ -3,7 +3,11 @@
 //! changes from the trail). Destructive actions ask first (`?confirm=…`: a
 //! step of its own, with JavaScript on or off).
 
-use super::{namespace::RotateBy, LoadError, Loading};
+use super::{
+    namespace::RotateBy,
+    reader::{Reads, ReadsTable},
+    LoadError, Loading,
+};
 use crate::{
     api::{
         audit::list_audit,
@@ -245,24 +249,15 @@ fn ReadBy(readers: Resource<Result<Vec<ReaderView>, crate::error::AppError>>) ->
                         Ok(list) if list.is_empty() => view! {
                             <p class="muted">"No workload has read this value."</p>
                         }.into_any(),
-                        Ok(list) => view! {
-                            <div class="scroll" tabindex="0" role="region" aria-label="Readers, scrollable">
-                            <table class="versions" aria-label="Read by">
-                                <thead><tr><th scope="col">"Workload"</th><th scope="col">"Reads"</th>
-                                    <th scope="col">"Last read"</th></tr></thead>
-                                <tbody>{list.into_iter().map(|r| {
-                                    let href = format!("/readers/{}", r.reader);
-                                    view! {
-                                        <tr>
-                                            <td><a href=href>{r.reader}</a></td>
-                                            <td>{r.reads}</td>
-                                            <td class="nowrap"><When at=r.last_at/></td>
-                                        </tr>
-                                    }
-                                }).collect_view()}</tbody>
-                            </table>
-                            </div>
-                        }.into_any(),
+                        Ok(list) => {
+                            let rows = list.into_iter().map(|r| Reads {
+                                href: format!("/readers/{}", r.reader),
+                                name: r.reader,
+                                reads: r.reads,
+                                last_at: r.last_at,
+                            });
+                            view! { <ReadsTable label="Read by" first="Workload" rows=rows.collect()/> }.into_any()
+                        }
                         Err(error) => view! { <LoadError error/> }.into_any(),
                     }
                 })}
