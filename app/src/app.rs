@@ -14,6 +14,7 @@ use crate::{
         reader::ReaderPage,
         secret::SecretPage,
         tokens::TokensPage,
+        webhooks::WebhooksPage,
         users::{UserPage, UsersPage},
     },
 };
@@ -98,6 +99,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/users") view=UsersPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/users/:name") view=UserPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/tokens") view=TokensPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/webhooks") view=WebhooksPage ssr=SsrMode::Async/>
                     <Route path=path!("/audit") view=AuditPage ssr=SsrMode::Async/>
                     <Route path=path!("/readers/:reader") view=ReaderPage ssr=SsrMode::Async/>
                     <Route path=path!("/completeness/:namespace") view=CompletenessPage ssr=SsrMode::Async/>
@@ -201,7 +203,7 @@ fn TopBar() -> impl IntoView {
                             <span>"Signed in as " <strong>{me.username.to_string()}</strong></span>
                             <a href="/account">"Account"</a>
                             {me.can_read_trail().then(|| view! { <a href="/audit">"Audit"</a> })}
-                            {me.is_admin().then(|| view! { <a href="/admin/users">"Users"</a><a href="/admin/tokens">"Tokens"</a> })}
+                            {me.is_admin().then(|| view! { <a href="/admin/users">"Users"</a><a href="/admin/tokens">"Tokens"</a><a href="/admin/webhooks">"Webhooks"</a> })}
                             {if sso_sign_out() {
                                 // Ends the IdP's session too, where it offers that.
                                 view! {

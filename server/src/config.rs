@@ -85,6 +85,27 @@ pub struct ServeArgs {
     /// Unset: the trail keeps everything.
     #[arg(long, env = "STRONGROOM_AUDIT_KEEP_DAYS", value_parser = clap::value_parser!(u32).range(1..=36500))]
     pub audit_keep_days: Option<u32>,
+    /// Loopback and private ranges webhooks may be delivered to, separated by commas
+    /// (e.g. 10.0.0.0/8,127.0.0.1). Link-local (cloud metadata) and 0.0.0.0 never are.
+    #[arg(long, env = "STRONGROOM_WEBHOOK_ALLOW_CIDRS", default_value = "")]
+    pub webhook_allow_cidrs: String,
+    /// Seconds before a failed webhook delivery is tried again; the wait doubles each
+    /// time, up to an hour, for 24 attempts.
+    #[arg(long, env = "STRONGROOM_WEBHOOK_FIRST_RETRY_SECS", default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(1..=3600))]
+    pub webhook_first_retry_secs: u32,
+    /// Also send every audit entry as RFC 5424 syslog: udp://HOST:PORT (best effort),
+    /// tcp://HOST:PORT, tls://HOST:PORT or unix:PATH.
+    #[arg(long, env = "STRONGROOM_AUDIT_SYSLOG")]
+    pub audit_syslog: Option<String>,
+    /// CA certificate (PEM) a tls:// syslog receiver's certificate must chain to,
+    /// instead of the system's.
+    #[arg(long, env = "STRONGROOM_AUDIT_SYSLOG_CA")]
+    pub audit_syslog_ca: Option<PathBuf>,
+    /// Also append every audit entry to this file as JSON Lines (0600; reopened on SIGHUP,
+    /// for logrotate).
+    #[arg(long, env = "STRONGROOM_AUDIT_FILE")]
+    pub audit_file: Option<PathBuf>,
     #[command(flatten)]
     pub sso: crate::sso::config::SsoArgs,
 }
@@ -111,6 +132,10 @@ pub enum ConfigError {
     BadMetricsAddr(String),
     #[error("STRONGROOM_TRUSTED_PROXIES / --trusted-proxies: {0:?} is not an address or a CIDR such as 10.0.0.0/8")]
     BadProxies(String),
+    #[error("STRONGROOM_WEBHOOK_ALLOW_CIDRS: {0}")]
+    BadWebhookAllow(String),
+    #[error("{0}")]
+    BadAuditStream(String),
     #[error("set only one of STRONGROOM_MASTER_KEY and STRONGROOM_MASTER_KEY_FILE")]
     TwoKeys,
     #[error("STRONGROOM_MASTER_KEY is not a root key: {0}")]
@@ -253,8 +278,14 @@ impl ServeArgs {
             secure_cookies: secure,
             sso,
             unused_days: self.unused_days,
+            webhook_allow: self.webhook_allow()?,
             ..Default::default()
         })
+    }
+
+    /// `STRONGROOM_WEBHOOK_ALLOW_CIDRS`, parsed.
+    pub fn webhook_allow(&self) -> Result<Vec<app::domain::webhook::Cidr>, ConfigError> {
+        app::domain::webhook::Cidr::parse_list(&self.webhook_allow_cidrs).map_err(ConfigError::BadWebhookAllow)
     }
 
     /// Single sign-on's settings, checked; `None` when no issuer is set.
@@ -357,6 +388,11 @@ mod tests {
             metrics_addr: None,
             unused_days: 90,
             audit_keep_days: None,
+            webhook_allow_cidrs: String::new(),
+            webhook_first_retry_secs: 10,
+            audit_syslog: None,
+            audit_syslog_ca: None,
+            audit_file: None,
         }
     }
 

@@ -13,6 +13,7 @@ pub mod sso;
 pub mod telemetry;
 pub mod trail_export;
 pub mod v1;
+pub mod webhooks;
 
 use app::{ssr::state::AppState, App};
 use axum::{

@@ -10,6 +10,7 @@ pub mod secrets;
 pub mod session;
 pub mod tokens;
 pub mod users;
+pub mod webhooks;
 
 use serde::{Deserialize, Serialize};
 use std::fmt;

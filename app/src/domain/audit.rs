@@ -70,6 +70,10 @@ actions! {
     JwtRoleRevoke = "jwt-role.revoke",
     /// A workload logging in with a signed identity token (or refused).
     JwtLogin = "jwt.login",
+    /// Webhooks: added, removed, given a new signing secret.
+    WebhookAdd = "webhook.add",
+    WebhookRemove = "webhook.remove",
+    WebhookRotateSecret = "webhook.rotate-secret",
     /// Key management from the command line (`keyring rotate|retire`, `rewrap`, `rekey`).
     KeyringRotate = "keyring.rotate",
     KeyringRewrap = "keyring.rewrap",
@@ -89,6 +93,22 @@ actions! {
     Request = "request",
     /// The security rows (users, grants, tokens) given their MACs: once per database.
     RowsSealed = "rows.sealed",
+}
+
+impl Action {
+    /// The webhook event an entry of this action is, when it ended well.
+    pub fn event(self) -> Option<&'static str> {
+        Some(match self {
+            Action::SecretAdd => "secret.added",
+            Action::SecretRotate => "secret.rotated",
+            Action::SecretDelete => "secret.deleted",
+            Action::SecretRestore | Action::SecretRestoreVersion => "secret.restored",
+            Action::SecretPurge => "secret.purged",
+            Action::TokenCreate => "token.created",
+            Action::TokenRevoke => "token.revoked",
+            _ => return None,
+        })
+    }
 }
 
 /// The action filter's preset: every action that changes something.

@@ -17,6 +17,7 @@ pub mod tags;
 pub mod time;
 pub mod token;
 pub mod view;
+pub mod webhook;
 
 pub use account::{Grant, Me, Password, PasswordError, Role, Scope, Username, UsernameError};
 pub use description::{Description, DescriptionError};

@@ -11,6 +11,7 @@ pub mod reader;
 pub mod secret;
 pub mod tokens;
 pub mod users;
+pub mod webhooks;
 
 use crate::error::AppError;
 use leptos::prelude::*;

@@ -3,6 +3,7 @@
 use crate::domain::UserId;
 use crate::domain::{
     token::{NewSecretId, NewToken},
+    webhook::NewWebhook,
     view::ImportPlan,
 };
 use crate::ssr::{
@@ -43,6 +44,9 @@ pub struct AuthSettings {
     /// (`STRONGROOM_UNUSED_DAYS`; what team leads see, not a sign-in setting,
     /// but every setting the app needs travels here).
     pub unused_days: u32,
+    /// Loopback and private ranges webhooks may be delivered to
+    /// (`STRONGROOM_WEBHOOK_ALLOW_CIDRS`; none by default).
+    pub webhook_allow: Vec<crate::domain::webhook::Cidr>,
 }
 
 /// What the app itself needs to know of SSO (the flow runs in the server).
@@ -82,6 +86,7 @@ impl Default for AuthSettings {
             secure_cookies: false,
             sso: None,
             unused_days: DEFAULT_UNUSED_DAYS,
+            webhook_allow: Vec::new(),
         }
     }
 }
@@ -175,6 +180,18 @@ impl Handed for NewToken {
         let fields = unframe(bytes)?;
         let (token, view) = (secret_text(fields.first()?)?, serde_json::from_slice(fields.get(1)?).ok()?);
         Some(NewToken { token: token.to_string(), view })
+    }
+}
+
+impl Handed for NewWebhook {
+    fn encode(&self) -> Option<Zeroizing<Vec<u8>>> {
+        // The view holds names and times only; the secret is framed as it is.
+        frame(&[self.secret.as_bytes(), &serde_json::to_vec(&self.view).ok()?])
+    }
+    fn decode(bytes: &[u8]) -> Option<Self> {
+        let fields = unframe(bytes)?;
+        let (secret, view) = (secret_text(fields.first()?)?, serde_json::from_slice(fields.get(1)?).ok()?);
+        Some(NewWebhook { secret: secret.to_string(), view })
     }
 }
 
@@ -442,6 +459,8 @@ pub struct Shared {
     pub rows: RowKey,
     /// Seals the second factors of local accounts (`store::second_factors`).
     pub factors: crate::ssr::crypto::FactorKey,
+    /// Seals webhooks' signing secrets (`store::webhooks`).
+    pub webhook_key: crate::ssr::crypto::SealKey,
     pub auth: Arc<Auth>,
     /// The writer's group commit, for the audit trail: each workload read is one
     /// job (its token check, values and entries; see `access::workload`).
@@ -452,6 +471,8 @@ pub struct Shared {
     pub new_tokens: Arc<Handover<NewToken>>,
     /// A secret id just issued on `/admin/tokens`, shown once (like a new token).
     pub new_secret_ids: Arc<Handover<NewSecretId>>,
+    /// A webhook's new signing secret, shown once on `/admin/webhooks`.
+    pub new_webhooks: Arc<Handover<NewWebhook>>,
     /// SSO sign-ins under way, by their `state` (see [`OidcFlow`]).
     pub oidc_flows: Arc<Handover<OidcFlow>>,
     /// Parsed imports waiting to be applied, with their names-only plan.
@@ -468,6 +489,8 @@ pub struct Shared {
     pub workload_exports: Arc<crate::ssr::memory::Slots<crate::domain::TokenId>>,
     /// Days without a workload read after which a secret is unused.
     pub unused_days: u32,
+    /// Where webhooks may point besides public addresses (see [`AuthSettings`]).
+    pub webhook_allow: Vec<crate::domain::webhook::Cidr>,
 }
 
 impl Shared {
@@ -521,6 +544,7 @@ impl AppState {
             codes: Throttle::new(5, Duration::from_secs(30), Duration::from_secs(3600)),
         };
         let (audit, rows, factors) = (Arc::new(unlocked.audit_key()), unlocked.row_key(), unlocked.factor_key());
+        let webhook_key = unlocked.webhook_key();
         let refusals = Arc::new(Refusals::default());
         let held = refusals.clone();
         // About once a second, the counts of held-back refusals whose minute
@@ -534,6 +558,7 @@ impl AppState {
         let shared = (source, &db, &keyring);
         let new_tokens = Handover::new(shared, "token", handovers::Limits::new(300, 256, 8, i64::MAX, true));
         let new_secret_ids = Handover::new(shared, "secret-id", handovers::Limits::new(300, 256, 8, i64::MAX, true));
+        let new_webhooks = Handover::new(shared, "webhook", handovers::Limits::new(300, 256, 8, i64::MAX, true));
         // Anyone may begin a sign-in: all share owner 0; the oldest gives way when full.
         let oidc_flows = Handover::new(shared, "oidc", handovers::Limits::new(600, 4096, 4096, i64::MAX, true));
         // Pasted texts: at most 1 MiB each, 4 per user, 32 MiB in all; one user's never push out another's.
@@ -547,11 +572,13 @@ impl AppState {
             audit,
             rows,
             factors,
+            webhook_key,
             auth: Arc::new(auth),
             reads,
             refusals,
             new_tokens,
             new_secret_ids,
+            new_webhooks,
             oidc_flows,
             notices,
             setup: Arc::default(),
@@ -559,6 +586,7 @@ impl AppState {
             exports,
             workload_exports,
             unused_days: settings.unused_days,
+            webhook_allow: settings.webhook_allow.clone(),
         })))
     }
 

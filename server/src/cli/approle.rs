@@ -15,7 +15,7 @@ use app::{
         Timestamp, TokenName,
     },
     ssr::{
-        audit::{self, NewEntry},
+        audit::NewEntry,
         store::approles::{self, AppRoleError},
         store::Stamp,
     },
@@ -86,21 +86,14 @@ fn user(e: &dyn std::fmt::Display) -> RunError {
     RunError::User(e.to_string())
 }
 
-/// Runs `change` on the store with its audit entry, in one transaction; the
-/// entry's outcome is what `outcome` says of the result (`None`: plain ok).
+/// [`local::audited`] on the data directory's store.
 pub(super) async fn audited<T: Send + 'static>(
     key: &KeyArgs,
     record: NewEntry,
     outcome: impl FnOnce(&T) -> Option<String> + Send + 'static,
     change: impl FnOnce(&dyn app::ssr::db::sql::Sql, &app::ssr::db::RowKey) -> Result<T, AppRoleError> + Send + 'static,
 ) -> Result<T, RunError> {
-    let state = local::open(key, false).await?;
-    let (chain, rows) = (state.audit.clone(), state.rows.clone());
-    state
-        .db
-        .call(move |c| audit::with_entry(c, &chain, record, |v| (None, outcome(v)), |c| change(&*c, &rows)))
-        .await
-        .map_err(failed)
+    local::audited(&local::open(key, false).await?, record, outcome, change).await
 }
 
 /// The outcome that names a new secret id by its accessor (restore checks

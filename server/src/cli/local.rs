@@ -56,3 +56,19 @@ pub fn entry(action: Action, namespace: &str, key: impl std::fmt::Display, outco
         outcome,
     }
 }
+
+/// Runs `change` on the store with its audit entry, in one transaction; the
+/// entry's outcome is what `outcome` says of the result (`None`: plain ok).
+pub async fn audited<T: Send + 'static, E: From<app::ssr::db::sql::SqlError> + std::fmt::Display + Send + 'static>(
+    state: &AppState,
+    record: NewEntry,
+    outcome: impl FnOnce(&T) -> Option<String> + Send + 'static,
+    change: impl FnOnce(&dyn app::ssr::db::sql::Sql, &app::ssr::db::RowKey) -> Result<T, E> + Send + 'static,
+) -> Result<T, RunError> {
+    let (chain, rows) = (state.audit.clone(), state.rows.clone());
+    state
+        .db
+        .call(move |c| app::ssr::audit::with_entry(c, &chain, record, |v| (None, outcome(v)), |c| change(&*c, &rows)))
+        .await
+        .map_err(|e: E| RunError::User(e.to_string()))
+}

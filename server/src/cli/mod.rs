@@ -17,6 +17,7 @@ mod serve;
 mod store;
 mod tokens;
 mod users;
+mod webhook;
 pub mod workload;
 
 use crate::config::{ConfigError, KeyArgs, ServeArgs};
@@ -48,6 +49,9 @@ pub enum Command {
     /// Manage workload tokens (local, like `user add`).
     #[command(subcommand)]
     Token(tokens::TokenCommand),
+    /// Webhooks: events (secret rotated, token revoked, rotation overdue, …) posted, signed.
+    #[command(subcommand)]
+    Webhook(webhook::WebhookCommand),
     /// AppRoles: workloads log in with a role id and a secret id for a short-lived token.
     #[command(subcommand, name = "approle")]
     AppRole(approle::AppRoleCommand),
@@ -276,6 +280,7 @@ pub async fn run(cli: Cli) -> Result<(), RunError> {
             users::link_sso(&name, &issuer, &subject, &key).await.map_err(RunError::User)
         }
         Some(Command::Token(command)) => tokens::run(command).await,
+        Some(Command::Webhook(command)) => webhook::run(command).await,
         Some(Command::Require { namespace, keys, remove, key }) => {
             require::require(&namespace, &keys, remove, &key).await
         }

@@ -61,6 +61,11 @@ pub async fn serve(args: ServeArgs) -> Result<(), RunError> {
         Err(e) => tracing::error!(error = %e, keep, "could not record the default number of versions kept"),
     }
 
+    let delivery = crate::webhooks::Delivery {
+        allow: args.webhook_allow()?,
+        first_retry_secs: i64::from(args.webhook_first_retry_secs),
+    };
+    crate::webhooks::start(state.clone(), delivery);
     if let Some(days) = args.audit_keep_days {
         super::audit::keep_days(state.clone(), args.data_dir.clone(), days);
     }

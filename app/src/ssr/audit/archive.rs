@@ -45,7 +45,8 @@ pub struct Archived {
     pub checkpoint: Vec<u8>,
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// Lower-case hex, as archives, streams and signatures write bytes.
+pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 

@@ -13,6 +13,7 @@
 
 pub mod archive;
 mod chain;
+pub mod cursor;
 mod entry;
 mod query;
 pub mod reads;

@@ -206,38 +206,54 @@ impl BaseKey {
     }
 }
 
-/// Seals the second factors of local accounts (`store::second_factors`): a
-/// key derived from the base key, so data-key rotation and retirement never
-/// touch them and a rekey keeps them; each sealed to its user.
+/// Seals small secrets a row holds (second factors: `store::second_factors`;
+/// webhook signing secrets: `store::webhooks`) under a key derived from the
+/// base key for that purpose, so data-key rotation and retirement never touch
+/// them and a rekey keeps them; each sealed to its row's id.
 #[derive(Clone)]
-pub struct FactorKey(std::sync::Arc<Zeroizing<[u8; KEY_LEN]>>);
+pub struct SealKey {
+    key: std::sync::Arc<Zeroizing<[u8; KEY_LEN]>>,
+    /// Names what is sealed, in the derivation and in every AAD.
+    purpose: &'static str,
+}
 
-impl FactorKey {
-    pub fn derive(base: &BaseKey) -> Self {
-        Self(std::sync::Arc::new(base.derive("strongroom second factors v1")))
+/// The second factors' key (its derivation label and AAD predate [`SealKey`]).
+pub type FactorKey = SealKey;
+
+impl SealKey {
+    pub fn factors(base: &BaseKey) -> Self {
+        Self::derive(base, "second factor")
     }
 
-    fn aad(user: i64) -> Vec<u8> {
-        let mut aad = b"strongroom second factor v1\0".to_vec();
-        aad.extend_from_slice(&user.to_be_bytes());
+    pub fn webhooks(base: &BaseKey) -> Self {
+        Self::derive(base, "webhook secret")
+    }
+
+    fn derive(base: &BaseKey, purpose: &'static str) -> Self {
+        Self { key: std::sync::Arc::new(base.derive(&format!("strongroom {purpose}s v1"))), purpose }
+    }
+
+    fn aad(&self, id: i64) -> Vec<u8> {
+        let mut aad = format!("strongroom {} v1\0", self.purpose).into_bytes();
+        aad.extend_from_slice(&id.to_be_bytes());
         aad
     }
 
-    /// `secret` sealed for `user`: (nonce, ciphertext).
-    pub fn seal(&self, user: i64, secret: &[u8]) -> Result<(Vec<u8>, Vec<u8>), CryptoError> {
-        let (nonce, sealed) = seal(&self.0, &Self::aad(user), secret)?;
+    /// `secret` sealed for row `id`: (nonce, ciphertext).
+    pub fn seal(&self, id: i64, secret: &[u8]) -> Result<(Vec<u8>, Vec<u8>), CryptoError> {
+        let (nonce, sealed) = seal(&self.key, &self.aad(id), secret)?;
         Ok((nonce.to_vec(), sealed))
     }
 
-    /// The secret sealed for `user`; a ciphertext moved to another user, or changed, is refused.
-    pub fn open(&self, user: i64, nonce: &[u8], sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
-        open(&self.0, &Self::aad(user), nonce, sealed)
+    /// The secret sealed for row `id`; a ciphertext moved to another row, or changed, is refused.
+    pub fn open(&self, id: i64, nonce: &[u8], sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+        open(&self.key, &self.aad(id), nonce, sealed)
     }
 }
 
-impl fmt::Debug for FactorKey {
+impl fmt::Debug for SealKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("FactorKey(..)")
+        write!(f, "SealKey({}, ..)", self.purpose)
     }
 }
 

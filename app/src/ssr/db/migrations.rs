@@ -339,4 +339,42 @@ ALTER TABLE secret_versions ADD COLUMN fingerprint BLOB;
 ALTER TABLE secret_versions ADD COLUMN fingerprint_gen INTEGER;
 CREATE INDEX secret_versions_by_fingerprint ON secret_versions (fingerprint) WHERE fingerprint IS NOT NULL;
 "#,
+    // Webhooks (`store::webhooks`): targets (security rows, their signing
+    // secrets sealed) and the outbox of deliveries, filled from the committed
+    // trail (each entry is written in its change's transaction) and by the
+    // daily reminders.
+    r#"
+CREATE TABLE webhooks (
+    id         INTEGER PRIMARY KEY,
+    name       TEXT NOT NULL UNIQUE,
+    url        TEXT NOT NULL,
+    events     TEXT NOT NULL,
+    format     TEXT NOT NULL,
+    nonce      BLOB NOT NULL,
+    sealed     BLOB NOT NULL,
+    old_nonce  BLOB,
+    old_sealed BLOB,
+    old_until  INTEGER,
+    after_id   INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    created_by TEXT NOT NULL,
+    mac        BLOB
+) STRICT;
+CREATE TABLE webhook_deliveries (
+    id          INTEGER PRIMARY KEY,
+    webhook_id  INTEGER NOT NULL REFERENCES webhooks(id),
+    delivery    TEXT NOT NULL UNIQUE,
+    event       TEXT NOT NULL,
+    cause       TEXT NOT NULL,
+    body        TEXT NOT NULL,
+    created_at  INTEGER NOT NULL,
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    next_at     INTEGER NOT NULL,
+    state       TEXT NOT NULL,
+    last_result TEXT,
+    done_at     INTEGER,
+    UNIQUE (webhook_id, cause)
+) STRICT;
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_at) WHERE state = 'pending';
+"#,
 ];

@@ -19,7 +19,7 @@ use crate::ssr::{
 };
 
 /// The tables copied, parents before children.
-pub const TABLES: [&str; 17] = [
+pub const TABLES: [&str; 19] = [
     "meta",
     "data_keys",
     "namespaces",
@@ -37,10 +37,12 @@ pub const TABLES: [&str; 17] = [
     "required_keys",
     "audit",
     "secret_reads",
+    "webhooks",
+    "webhook_deliveries",
 ];
 
 /// Tables whose ids PostgreSQL numbers itself: numbered on after the copy.
-const NUMBERED: [&str; 9] = [
+const NUMBERED: [&str; 11] = [
     "data_keys",
     "namespaces",
     "secrets",
@@ -50,6 +52,8 @@ const NUMBERED: [&str; 9] = [
     "approle_secret_ids",
     "jwt_roles",
     "sso_identities",
+    "webhooks",
+    "webhook_deliveries",
 ];
 
 /// Rows per INSERT: well under both engines' parameter limits.

@@ -36,7 +36,11 @@ impl Unlocked {
     }
 
     pub fn factor_key(&self) -> crate::ssr::crypto::FactorKey {
-        crate::ssr::crypto::FactorKey::derive(&self.base)
+        crate::ssr::crypto::SealKey::factors(&self.base)
+    }
+
+    pub fn webhook_key(&self) -> crate::ssr::crypto::SealKey {
+        crate::ssr::crypto::SealKey::webhooks(&self.base)
     }
 }
 

@@ -165,6 +165,7 @@ mod secrets;
 pub mod sso;
 pub mod throttles;
 pub mod tokens;
+pub mod webhooks;
 pub use namespaces::*;
 pub use resolve::*;
 pub use secrets::*;

@@ -27,6 +27,7 @@
 //! - `idp_grants`: `user_id, role, namespace`;
 //! - `second_factors`: `user_id, nonce, sealed`;
 //! - `required_keys`: `namespace_id, key`;
+//! - `webhooks`: `id, name, url, events, format, nonce, sealed, old_nonce, old_sealed, old_until, after_id`;
 //! - `sessions`: `token_hash, user_id, created_at, max_age` (not `last_seen_at`, which
 //!   every page may move; a session ends by time measured from `created_at` too).
 //!
@@ -96,13 +97,20 @@ pub const SECOND_FACTORS: Table =
     Table { name: "second_factors", covered: &["user_id", "nonce", "sealed"], key: &["user_id"] };
 pub const REQUIRED_KEYS: Table =
     Table { name: "required_keys", covered: &["namespace_id", "key"], key: &["namespace_id", "key"] };
+pub const WEBHOOKS: Table = Table {
+    name: "webhooks",
+    covered: &[
+        "id", "name", "url", "events", "format", "nonce", "sealed", "old_nonce", "old_sealed", "old_until", "after_id",
+    ],
+    key: &["id"],
+};
 pub const SESSIONS: Table =
     Table { name: "sessions", covered: &["token_hash", "user_id", "created_at", "max_age"], key: &["token_hash"] };
 
 /// The covered tables a database carries for good (sealed once, checked at
 /// restore). Sessions are checked where they are used; a copy's never come
 /// back (restore deletes them, `store copy` leaves them).
-pub const TABLES: [&Table; 10] = [
+pub const TABLES: [&Table; 11] = [
     &USERS,
     &GRANTS,
     &TOKENS,
@@ -113,6 +121,7 @@ pub const TABLES: [&Table; 10] = [
     &IDP_GRANTS,
     &SECOND_FACTORS,
     &REQUIRED_KEYS,
+    &WEBHOOKS,
 ];
 
 impl Table {
