@@ -65,6 +65,15 @@ if [ ! -x /usr/lib/postgresql/15/bin/initdb ] || [ ! -x /usr/lib/postgresql/15/b
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends postgresql-15 >/dev/null
 fi
 
+# rsyslog with its TLS driver: the audit streaming tests' receiver (server/tests/it/stream.rs),
+# started by the tests on loopback with their own configuration; nothing runs as a service.
+if [ ! -x /usr/sbin/rsyslogd ] || ! dpkg -s rsyslog-gnutls >/dev/null 2>&1 || ! command -v openssl >/dev/null; then
+  say "installing Debian's rsyslog and rsyslog-gnutls"
+  sudo_cmd=""; [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends rsyslog rsyslog-gnutls openssl >/dev/null
+fi
+
 # ssh-keygen (Debian's openssh-client): the browser tests paste a real key and check it still works.
 if ! command -v ssh-keygen >/dev/null; then
   say "installing Debian's openssh-client"

@@ -288,6 +288,21 @@ impl ServeArgs {
         app::domain::webhook::Cidr::parse_list(&self.webhook_allow_cidrs).map_err(ConfigError::BadWebhookAllow)
     }
 
+    /// The audit streams configured (`STRONGROOM_AUDIT_SYSLOG`, `STRONGROOM_AUDIT_FILE`).
+    /// Inside the runtime: the file's stream listens for SIGHUP.
+    pub fn audit_streams(&self) -> Result<Vec<crate::audit_stream::Sink>, ConfigError> {
+        use crate::audit_stream::Sink;
+        let mut sinks = Vec::new();
+        if let Some(spec) = self.audit_syslog.as_deref().filter(|s| !s.is_empty()) {
+            sinks.push(Sink::syslog(spec, self.audit_syslog_ca.as_deref()).map_err(ConfigError::BadAuditStream)?);
+        }
+        if let Some(path) = &self.audit_file {
+            let sink = Sink::file(path.clone());
+            sinks.push(sink.map_err(|e| ConfigError::BadAuditStream(format!("STRONGROOM_AUDIT_FILE: {e}")))?);
+        }
+        Ok(sinks)
+    }
+
     /// Single sign-on's settings, checked; `None` when no issuer is set.
     pub fn sso(&self) -> Result<Option<crate::sso::config::SsoConfig>, ConfigError> {
         self.sso.config(self.public_origin()?).map_err(ConfigError::Sso)

@@ -2,6 +2,7 @@
 //! The pages, server functions and store live in the `app` crate.
 
 pub mod assets;
+pub mod audit_stream;
 pub mod cli;
 pub mod config;
 pub mod env_file;

@@ -66,6 +66,9 @@ pub async fn serve(args: ServeArgs) -> Result<(), RunError> {
         first_retry_secs: i64::from(args.webhook_first_retry_secs),
     };
     crate::webhooks::start(state.clone(), delivery);
+    for sink in args.audit_streams()? {
+        crate::audit_stream::start(state.clone(), sink);
+    }
     if let Some(days) = args.audit_keep_days {
         super::audit::keep_days(state.clone(), args.data_dir.clone(), days);
     }

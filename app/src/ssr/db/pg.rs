@@ -374,33 +374,40 @@ pub fn connect(url: &PgUrl) -> Result<Pg<postgres::Client>, SqlError> {
 /// A TLS connector that checks the server's certificate chain and host name
 /// against `tls`'s CA file, or the system's trusted roots.
 fn verifying(tls: &super::url::Tls) -> Result<tokio_postgres_rustls::MakeRustlsConnect, SqlError> {
-    let bad = |what: String| SqlError::Schema(format!("TLS to the database: {what}"));
-    let mut roots = rustls::RootCertStore::empty();
-    match &tls.roots {
+    let config = tls_client(tls.roots.as_deref())
+        .map_err(|what| SqlError::Schema(format!("TLS to the database: {what}")))?;
+    Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
+}
+
+/// A TLS client configuration that checks a server's certificate chain (and,
+/// where used, its host name) against the CA certificates (PEM) in `roots`,
+/// or the system's trusted roots. For PostgreSQL and the syslog receiver.
+pub fn tls_client(roots: Option<&std::path::Path>) -> Result<rustls::ClientConfig, String> {
+    let mut store = rustls::RootCertStore::empty();
+    match roots {
         Some(path) => {
             use rustls::pki_types::{pem::PemObject, CertificateDer};
-            let certs = CertificateDer::pem_file_iter(path).map_err(|e| bad(format!("{}: {e}", path.display())))?;
+            let certs = CertificateDer::pem_file_iter(path).map_err(|e| format!("{}: {e}", path.display()))?;
             for cert in certs {
-                let cert = cert.map_err(|e| bad(format!("{}: {e}", path.display())))?;
-                roots.add(cert).map_err(|e| bad(format!("{}: {e}", path.display())))?;
+                let cert = cert.map_err(|e| format!("{}: {e}", path.display()))?;
+                store.add(cert).map_err(|e| format!("{}: {e}", path.display()))?;
             }
         }
         None => {
             for cert in rustls_native_certs::load_native_certs().certs {
-                let _ = roots.add(cert);
+                let _ = store.add(cert);
             }
         }
     }
-    if roots.is_empty() {
-        return Err(bad("no certificate authority to trust (sslrootcert=FILE)".into()));
+    if store.is_empty() {
+        return Err("no certificate authority to trust (name a CA file)".into());
     }
     let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| bad(e.to_string()))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(store)
+        .with_no_client_auth())
 }
 
 /// The schema version recorded in the database (0: none yet; a negative
