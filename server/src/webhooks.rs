@@ -28,18 +28,20 @@ pub struct Delivery {
 }
 
 const LEASE: &str = "webhooks";
-const TERM_MS: i64 = 60_000;
+/// Renewed every second: a node that died hands over after this.
+const TERM_MS: i64 = 15_000;
 /// Deliveries sent at once per turn (each waits at most `TIMEOUT`).
 const AT_ONCE: i64 = 8;
 const TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Starts the delivery loop on this node.
-pub fn start(state: AppState, delivery: Delivery) {
-    let holder = format!("{}-{}", std::process::id(), app::ssr::clock::now_ms());
+/// Starts the delivery loop on this node; the lease it takes, to give back.
+pub fn start(state: AppState, delivery: Delivery) -> (String, String) {
+    let holder = app::ssr::db::lease::holder();
+    let taken = (LEASE.to_owned(), holder.clone());
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut reminded_at = i64::MIN;
+        let mut reminded_at: Option<i64> = None;
         loop {
             tick.tick().await;
             if let Err(e) = turn(&state, &delivery, &holder, &mut reminded_at).await {
@@ -47,9 +49,15 @@ pub fn start(state: AppState, delivery: Delivery) {
             }
         }
     });
+    taken
 }
 
-async fn turn(state: &AppState, delivery: &Delivery, holder: &str, reminded_at: &mut i64) -> Result<(), String> {
+async fn turn(
+    state: &AppState,
+    delivery: &Delivery,
+    holder: &str,
+    reminded_at: &mut Option<i64>,
+) -> Result<(), String> {
     let (name, now_ms) = (holder.to_owned(), app::ssr::clock::now_ms());
     let held = state.db.call(move |c| lease::acquire(c, LEASE, &name, now_ms, TERM_MS)).await;
     if !held.map_err(|e| e.to_string())? {
@@ -59,10 +67,10 @@ async fn turn(state: &AppState, delivery: &Delivery, holder: &str, reminded_at: 
     let added = state.db.call(move |c| c.write(|tx| webhooks::dispatch(tx, &rows, 1000))).await;
     added.map_err(|e| e.to_string())?;
     let now = app::ssr::clock::now();
-    if now.0 - *reminded_at >= 3600 {
+    if reminded_at.is_none_or(|at| now.0 - at >= 3600) {
         let rows = state.rows.clone();
         let added = state.db.call(move |c| c.write(|tx| webhooks::remind(tx, &rows, now))).await;
-        *reminded_at = now.0;
+        *reminded_at = Some(now.0);
         added.map_err(|e| e.to_string())?;
     }
     let (rows, key) = (state.rows.clone(), state.webhook_key.clone());

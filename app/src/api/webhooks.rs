@@ -73,7 +73,7 @@ pub async fn add_webhook(name: String, url: String, events: String, format: Stri
 }
 
 /// Gives a webhook a new signing secret; the old one keeps signing beside it for a day.
-#[server(prefix = "/api", endpoint = "webhooks/rotate-secret")]
+#[server(prefix = "/api", endpoint = "webhooks/rotate_secret")]
 pub async fn rotate_webhook_secret(name: String) -> Result<(), AppError> {
     let act = Act::new(Action::WebhookRotateSecret, "", &name);
     act.run(async {

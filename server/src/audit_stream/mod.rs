@@ -24,7 +24,8 @@ use std::time::Duration;
 
 /// Entries per batch.
 const BATCH: i64 = 500;
-const TERM_MS: i64 = 60_000;
+/// Renewed every second or so: a node that died hands over after this.
+const TERM_MS: i64 = 15_000;
 
 /// Where one stream goes.
 pub enum Sink {
@@ -92,10 +93,12 @@ pub fn entry_json(e: &AuditEntry, mac: &[u8]) -> String {
     .to_string()
 }
 
-/// Starts streaming to `sink` on this node (it streams while it holds the lease).
-pub fn start(state: AppState, mut sink: Sink) {
-    let holder = format!("{}-{}", std::process::id(), app::ssr::clock::now_ms());
+/// Starts streaming to `sink` on this node (it streams while it holds the
+/// lease); the lease it takes, to give back.
+pub fn start(state: AppState, mut sink: Sink) -> (String, String) {
+    let holder = app::ssr::db::lease::holder();
     let (lease_name, cursor_name) = (format!("audit-stream:{}", sink.name()), format!("stream:{}", sink.name()));
+    let taken = (lease_name.clone(), holder.clone());
     tokio::spawn(async move {
         // Written but not yet known to be held: the cursor stays before these.
         let mut sent_to: Option<i64> = None;
@@ -121,6 +124,7 @@ pub fn start(state: AppState, mut sink: Sink) {
             tokio::time::sleep(pause).await;
         }
     });
+    taken
 }
 
 /// One step; `Ok(true)` when there is more to send at once.

@@ -165,7 +165,7 @@ pub async fn write_and_prune(
 /// window, so about one archive a day. A failure is logged and tried again
 /// the next hour; serving never depends on it.
 pub fn keep_days(state: app::ssr::state::AppState, data_dir: std::path::PathBuf, days: u32) {
-    let holder = format!("{}-{}", std::process::id(), app::ssr::clock::now_ms());
+    let holder = app::ssr::db::lease::holder();
     tokio::spawn(async move {
         let mut hourly = tokio::time::interval(std::time::Duration::from_secs(3600));
         loop {

@@ -65,9 +65,11 @@ pub async fn serve(args: ServeArgs) -> Result<(), RunError> {
         allow: args.webhook_allow()?,
         first_retry_secs: i64::from(args.webhook_first_retry_secs),
     };
-    crate::webhooks::start(state.clone(), delivery);
+    // The background jobs' leases, given back on a clean stop so that the
+    // next start (or another node) takes them over at once.
+    let mut leases = vec![crate::webhooks::start(state.clone(), delivery)];
     for sink in args.audit_streams()? {
-        crate::audit_stream::start(state.clone(), sink);
+        leases.push(crate::audit_stream::start(state.clone(), sink));
     }
     if let Some(days) = args.audit_keep_days {
         super::audit::keep_days(state.clone(), args.data_dir.clone(), days);
@@ -118,10 +120,13 @@ pub async fn serve(args: ServeArgs) -> Result<(), RunError> {
             ),
         }
     }
-    let (stats, setup) = (state.reads.stats.clone(), state.setup.clone());
+    let (stats, setup, db) = (state.reads.stats.clone(), state.setup.clone(), state.db.clone());
     crate::listen::serve(listener, router(state, options, front), limits, shutdown_signal()).await;
     // A setup link does not outlive its server (the next start makes another).
     setup.end();
+    for (name, holder) in leases {
+        let _ = db.call(move |c| app::ssr::db::lease::release(c, &name, &holder)).await;
+    }
     let (commits, reads) = (
         stats.commits.load(std::sync::atomic::Ordering::Relaxed),
         stats.jobs.load(std::sync::atomic::Ordering::Relaxed),

@@ -83,6 +83,12 @@ fn expectations() -> BTreeMap<&'static str, Needs> {
         ("/api/approles/reveal", FullAdmin),
         ("/api/approles/revoke_secret_id", FullAdmin),
         ("/api/approles/revoke", FullAdmin),
+        ("/api/webhooks/list", FullAdmin),
+        ("/api/webhooks/log", FullAdmin),
+        ("/api/webhooks/add", FullAdmin),
+        ("/api/webhooks/rotate_secret", FullAdmin),
+        ("/api/webhooks/reveal", FullAdmin),
+        ("/api/webhooks/remove", FullAdmin),
         ("/api/jwt_roles/list", FullAdmin),
         ("/api/jwt_roles/revoke", FullAdmin),
         ("/api/import/preview", Role(app::domain::Role::Editor)),
@@ -131,6 +137,8 @@ fn args(ns: &str) -> Vec<(&'static str, String)> {
         ("accessor", "no-such-accessor"),
         ("issued", "no-such-secret-id"),
         ("reader", "token:matrix-token"),
+        ("url", "https://hooks.example.com/matrix"),
+        ("events", ""),
     ]
     .into_iter()
     .map(|(k, v)| (k, v.to_owned()))

@@ -31,3 +31,4 @@ mod reads;
 mod sso;
 mod v1;
 mod versions;
+mod webhooks;

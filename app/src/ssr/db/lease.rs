@@ -29,3 +29,11 @@ pub fn release<S: Sql + ?Sized>(db: &S, name: &str, holder: &str) -> Result<(), 
     db.execute("DELETE FROM leases WHERE name = ?1 AND holder = ?2", &[name.into(), holder.into()])?;
     Ok(())
 }
+
+/// A new holder's name: the process, its start of work and a count, so that
+/// two loops of one process (or two processes) never share a turn.
+pub fn holder() -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{}-{}-{n}", std::process::id(), crate::ssr::clock::now_ms())
+}

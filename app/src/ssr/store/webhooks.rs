@@ -337,10 +337,17 @@ fn enqueue<S: Sql + ?Sized>(db: &S, hook: &Hook, event: &Event<'_>, cause: &str,
 /// transaction. How many deliveries were added.
 pub fn dispatch<S: Sql + ?Sized>(db: &S, rows: &RowKey, batch: i64) -> Result<usize> {
     let hooks = hooks(db, rows, "", &[])?;
-    let Some(from) = cursor::cursor(db, CURSOR)? else {
-        // The first run: everything so far happened before any webhook was told of it.
-        cursor::advance(db, CURSOR, cursor::newest(db)?)?;
-        return Ok(0);
+    // The first run starts where the oldest webhook began listening; with
+    // none yet, at the end (no webhook wants what came before it).
+    let from = match cursor::cursor(db, CURSOR)? {
+        Some(from) => from,
+        None => match hooks.iter().map(|h| h.after).min() {
+            Some(after) => after,
+            None => {
+                cursor::advance(db, CURSOR, cursor::newest(db)?)?;
+                return Ok(0);
+            }
+        },
     };
     let entries = cursor::after(db, from, batch)?;
     let mut added = 0;
