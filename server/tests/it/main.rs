@@ -29,6 +29,7 @@ mod namespaces;
 mod nodes;
 mod reads;
 mod sso;
+mod stream;
 mod v1;
 mod versions;
 mod webhooks;
