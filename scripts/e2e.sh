@@ -24,6 +24,7 @@ add_user editor --role editor --namespace finance
 add_user auditor --role auditor --namespace finance
 
 (cd "$state/run" && STRONGROOM_ADDR="127.0.0.1:$port" \
+  STRONGROOM_WEBHOOK_ALLOW_CIDRS=127.0.0.1 STRONGROOM_WEBHOOK_FIRST_RETRY_SECS=1 \
   STRONGROOM_DATA_DIR="$state/data" RUST_LOG=debug exec "$bin" serve) >"$state/server.log" 2>&1 &
 pid=$!
 stop() { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; }

@@ -46,6 +46,7 @@ function pages(role: Role): [string, string][] {
     ['one user', '/admin/users/admin'],
     ['asking before a purge', `/ns/${NS}/${GONE}?confirm=purge`],
     ['tokens', '/admin/tokens'],
+    ['webhooks', '/admin/webhooks'],
     ['namespace not found', '/ns/finance.does-not-exist'],
   ];
   return { admin: [...common, ...trail, ...admin], editor: common, auditor: [...common, ...trail] }[role];

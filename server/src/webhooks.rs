@@ -58,6 +58,10 @@ async fn turn(
     holder: &str,
     reminded_at: &mut Option<i64>,
 ) -> Result<(), String> {
+    // No webhook: not even the lease is taken (a write each second for nothing).
+    if !state.db.read(|c| webhooks::any(c)).await.map_err(|e| e.to_string())? {
+        return Ok(());
+    }
     let (name, now_ms) = (holder.to_owned(), app::ssr::clock::now_ms());
     let held = state.db.call(move |c| lease::acquire(c, LEASE, &name, now_ms, TERM_MS)).await;
     if !held.map_err(|e| e.to_string())? {
@@ -72,6 +76,8 @@ async fn turn(
         let added = state.db.call(move |c| c.write(|tx| webhooks::remind(tx, &rows, now))).await;
         *reminded_at = Some(now.0);
         added.map_err(|e| e.to_string())?;
+        let month_ago = app::domain::Timestamp(now.0 - 30 * 86_400);
+        state.db.call(move |c| webhooks::prune(c, month_ago)).await.map_err(|e| e.to_string())?;
     }
     let (rows, key) = (state.rows.clone(), state.webhook_key.clone());
     let due = state.db.read(move |c| webhooks::due(c, &rows, &key, now, AT_ONCE)).await.map_err(|e| e.to_string())?;

@@ -102,8 +102,14 @@ impl Syslog {
             Some(Conn::Udp(_) | Conn::Unix(_)) => return true,
             None => return false,
         };
-        let mut buf = [0u8; 64];
-        matches!(tcp.try_read(&mut buf), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
+        // What the receiver sends (a TLS session ticket) is not ours to read:
+        // it only shows the connection is up.
+        let mut buf = [0u8; 512];
+        match tcp.try_read(&mut buf) {
+            Ok(0) => false,
+            Ok(_) => true,
+            Err(e) => e.kind() == std::io::ErrorKind::WouldBlock,
+        }
     }
 
     async fn connect(&self) -> Result<Conn, String> {

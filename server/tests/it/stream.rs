@@ -291,5 +291,10 @@ async fn tls_reaches_rsyslog_and_checks_its_certificate() {
     strongroom::audit_stream::start(t.state.clone(), Sink::syslog(&format!("tls://localhost:{port}"), Some(&ca)).unwrap());
     let last = t.number("SELECT max(id) FROM audit").await;
     rsyslog.ids_through(last, 20).await;
+    // Idle, the connection is found still up (the receiver's session tickets
+    // notwithstanding) and nothing is sent twice.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let seen = rsyslog.ids_through(last, 1).await;
+    assert!(seen.values().all(|n| *n == 1), "sent twice: {seen:?}");
     assert!(rsyslog.lines().iter().all(|l| l.input == "imtcp" && l.app == "strongroom"));
 }

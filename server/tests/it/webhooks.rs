@@ -358,3 +358,37 @@ async fn two_nodes_deliver_each_event_once() {
     tokio::time::sleep(Duration::from_millis(2000)).await;
     assert_eq!(receiver.attempts().len(), 3, "each event once");
 }
+
+/// A new signing secret (from the command line, then the page): the
+/// previous one signs beside it for a day, so receivers can switch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replaced_secret_signs_beside_the_new_one_for_a_day() {
+    let s = start().await;
+    let (receiver, url) = Receiver::start(200).await;
+    let out = s.cli(&["webhook", "add", "rot", &url.replace("127.0.0.1", "localhost"), "--events", "secret.added"]).await;
+    assert!(out.status.success(), "{}", text(&out));
+    let first = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let out = s.cli(&["webhook", "rotate-secret", "rot"]).await;
+    assert!(out.status.success(), "{}", text(&out));
+    let second = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert!(second.len() == 64 && second != first);
+    let admin = s.login("admin").await;
+    let res = admin.post_page("webhooks/rotate_secret", "/admin/webhooks", &[("name", "rot")]).await;
+    assert_eq!(res.status(), 303);
+    let page = res.headers()["location"].to_str().unwrap().to_owned();
+    let (_, _, body) = admin.get(&page).await;
+    let at = body.find("data-testid=\"new-webhook-secret\"").expect("the new secret is shown");
+    let value = &body[at..][body[at..].find("value=\"").unwrap() + 7..];
+    let third = value[..64].to_owned();
+    assert!(body.contains("the previous secret signs too until"), "{body}");
+
+    s.secrets("company", &[("K", "rotation-canary")]).await;
+    deliver(&s);
+    let got = receiver.until("the delivery", |got| !got.is_empty()).await;
+    let (signature, body) = (header(&got[0].0, "strongroom-signature"), &got[0].1);
+    assert_eq!(signature.matches("v1=").count(), 2, "{signature}");
+    assert!(python_verifies(&third, signature, body) && python_verifies(&second, signature, body));
+    assert!(!python_verifies(&first, signature, body), "only the one before the newest still signs");
+    let out = s.cli(&["webhook", "list"]).await;
+    assert!(text(&out).contains("rot") && !text(&out).contains(&third));
+}

@@ -121,13 +121,14 @@ fn set_secret<S: Sql + ?Sized>(
 ) -> Result<()> {
     let id = id_of(db, name)?;
     let (nonce, sealed) = key.seal(id, secret)?;
-    let keep = keep_old_until.is_some();
+    // The current secret becomes the previous one (still signing until then), or is dropped.
+    let previous = match keep_old_until {
+        Some(_) => "old_nonce = nonce, old_sealed = sealed, old_until = ?4",
+        None => "old_nonce = NULL, old_sealed = NULL, old_until = ?4",
+    };
     db.execute(
-        "UPDATE webhooks SET
-           old_nonce = CASE WHEN ?4 = 1 THEN nonce END, old_sealed = CASE WHEN ?4 = 1 THEN sealed END,
-           old_until = ?5, nonce = ?2, sealed = ?3
-         WHERE id = ?1",
-        &[id.into(), nonce.as_slice().into(), sealed.as_slice().into(), i64::from(keep).into(), keep_old_until.into()],
+        &format!("UPDATE webhooks SET {previous}, nonce = ?2, sealed = ?3 WHERE id = ?1"),
+        &[id.into(), nonce.as_slice().into(), sealed.as_slice().into(), keep_old_until.into()],
     )?;
     rows::reseal(db, rows, &WEBHOOKS, "id = ?1", &[id.into()])?;
     Ok(())
@@ -218,6 +219,11 @@ fn view_of<S: Sql + ?Sized>(db: &S, hook: Hook) -> Result<WebhookView> {
 fn view<S: Sql + ?Sized>(db: &S, rows: &RowKey, name: &WebhookName) -> Result<WebhookView> {
     let hook = hooks(db, rows, "WHERE name = ?1", &[name.as_str().into()])?.pop();
     view_of(db, hook.ok_or_else(|| WebhookError::NotFound(name.to_string()))?)
+}
+
+/// Whether any webhook exists (without one, the delivery loop does nothing at all).
+pub fn any<S: Sql + ?Sized>(db: &S) -> Result<bool> {
+    Ok(db.query_opt("SELECT 1 FROM webhooks LIMIT 1", &[])?.is_some())
 }
 
 /// Every intact webhook, by name.
@@ -337,18 +343,10 @@ fn enqueue<S: Sql + ?Sized>(db: &S, hook: &Hook, event: &Event<'_>, cause: &str,
 /// transaction. How many deliveries were added.
 pub fn dispatch<S: Sql + ?Sized>(db: &S, rows: &RowKey, batch: i64) -> Result<usize> {
     let hooks = hooks(db, rows, "", &[])?;
-    // The first run starts where the oldest webhook began listening; with
-    // none yet, at the end (no webhook wants what came before it).
-    let from = match cursor::cursor(db, CURSOR)? {
-        Some(from) => from,
-        None => match hooks.iter().map(|h| h.after).min() {
-            Some(after) => after,
-            None => {
-                cursor::advance(db, CURSOR, cursor::newest(db)?)?;
-                return Ok(0);
-            }
-        },
-    };
+    // Nothing to do (and nothing written) without a webhook. A webhook hears
+    // of what came after it was added: start there when the cursor is behind.
+    let Some(start) = hooks.iter().map(|h| h.after).min() else { return Ok(0) };
+    let from = cursor::cursor(db, CURSOR)?.map_or(start, |c| c.max(start));
     let entries = cursor::after(db, from, batch)?;
     let mut added = 0;
     for (entry, _) in &entries {
@@ -494,6 +492,12 @@ pub fn record<S: Sql + ?Sized>(
         &[id.into(), attempts.into(), state.into(), next_at.into(), clip(&text).as_str().into(), done.into()],
     )?;
     Ok(())
+}
+
+/// Forgets deliveries finished (delivered or given up) before `before`;
+/// how many. The log keeps a month.
+pub fn prune<S: Sql + ?Sized>(db: &S, before: Timestamp) -> Result<u64> {
+    Ok(db.execute("DELETE FROM webhook_deliveries WHERE state <> 'pending' AND done_at < ?1", &[before.0.into()])?)
 }
 
 /// The wait after the `attempts`th failure: `first`, doubling, at most an hour.
