@@ -54,20 +54,11 @@ pub async fn add_webhook(name: String, url: String, events: String, format: Stri
             field("events", Events::parse(&events)),
             field("format", WebhookFormat::parse(&format)),
         ))?;
-        let secret = webhooks::new_secret().map_err(webhook_error)?;
-        let (rows, key, handover) = (state()?.rows.clone(), state()?.webhook_key.clone(), state()?.new_webhooks.clone());
-        let (owner, actor, now) = (admin.id, admin.username.to_string(), crate::ssr::clock::now());
-        // The row and its one showing are written together: a secret nobody sees is never made.
-        let id = act
-            .write(move |c| {
-                let stamp = Stamp { actor: &actor, at: now };
-                let view = webhooks::add(c, &rows, &key, (&name, &url, &events, format), &secret, stamp)?;
-                handover.put_with(&*c, owner, NewWebhook { view, secret: hex(&secret) })?.ok_or_else(full)
-            })
-            .await
-            .map_err(webhook_error)?;
-        leptos_axum::redirect(&format!("/admin/webhooks?created={id}"));
-        Ok(())
+        let (actor, now) = (admin.username.to_string(), crate::ssr::clock::now());
+        with_new_secret(&act, admin.id, move |c, rows, key, secret| {
+            webhooks::add(c, rows, key, (&name, &url, &events, format), secret, Stamp { actor: &actor, at: now })
+        })
+        .await
     })
     .await
 }
@@ -79,20 +70,42 @@ pub async fn rotate_webhook_secret(name: String) -> Result<(), AppError> {
     act.run(async {
         let admin = act.require_admin().await?;
         let name = field("name", WebhookName::parse(&name))?;
-        let secret = webhooks::new_secret().map_err(webhook_error)?;
-        let (rows, key, handover) = (state()?.rows.clone(), state()?.webhook_key.clone(), state()?.new_webhooks.clone());
-        let (owner, now) = (admin.id, crate::ssr::clock::now());
-        let id = act
-            .write(move |c| {
-                let view = webhooks::rotate_secret(c, &rows, &key, &name, &secret, now)?;
-                handover.put_with(&*c, owner, NewWebhook { view, secret: hex(&secret) })?.ok_or_else(full)
-            })
-            .await
-            .map_err(webhook_error)?;
-        leptos_axum::redirect(&format!("/admin/webhooks?created={id}"));
-        Ok(())
+        let now = crate::ssr::clock::now();
+        with_new_secret(&act, admin.id, move |c, rows, key, secret| {
+            webhooks::rotate_secret(c, rows, key, &name, secret, now)
+        })
+        .await
     })
     .await
+}
+
+/// Makes a signing secret, runs `change` with it, and hands it to `owner`
+/// once, in the same transaction (a secret nobody sees is never made); then
+/// answers with the page that shows it.
+#[cfg(feature = "ssr")]
+async fn with_new_secret(
+    act: &Act,
+    owner: crate::domain::UserId,
+    change: impl FnOnce(
+            &crate::ssr::db::Conn,
+            &crate::ssr::db::RowKey,
+            &crate::ssr::crypto::SealKey,
+            &[u8],
+        ) -> Result<WebhookView, webhooks::WebhookError>
+        + Send
+        + 'static,
+) -> Result<(), AppError> {
+    let secret = webhooks::new_secret().map_err(webhook_error)?;
+    let (rows, key, handover) = (state()?.rows.clone(), state()?.webhook_key.clone(), state()?.new_webhooks.clone());
+    let id = act
+        .write(move |c| {
+            let view = change(c, &rows, &key, &secret)?;
+            handover.put_with(&*c, owner, NewWebhook { view, secret: hex(&secret) })?.ok_or_else(full)
+        })
+        .await
+        .map_err(webhook_error)?;
+    leptos_axum::redirect(&format!("/admin/webhooks?created={id}"));
+    Ok(())
 }
 
 /// The signing secret just made by this user, once: a second call finds nothing.
