@@ -14,8 +14,8 @@ use crate::{
         reader::ReaderPage,
         secret::SecretPage,
         tokens::TokensPage,
-        webhooks::WebhooksPage,
         users::{UserPage, UsersPage},
+        webhooks::WebhooksPage,
     },
 };
 use leptos::{prelude::*, server_fn::ServerFn};

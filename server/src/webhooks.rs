@@ -59,7 +59,7 @@ async fn turn(
     reminded_at: &mut Option<i64>,
 ) -> Result<(), String> {
     // No webhook: not even the lease is taken (a write each second for nothing).
-    if !state.db.read(|c| webhooks::any(c)).await.map_err(|e| e.to_string())? {
+    if !state.db.read(webhooks::any).await.map_err(|e| e.to_string())? {
         return Ok(());
     }
     let (name, now_ms) = (holder.to_owned(), app::ssr::clock::now_ms());
@@ -100,10 +100,9 @@ async fn target(url: &reqwest::Url, allow: &[Cidr]) -> Result<SocketAddr, String
     let addrs: Vec<SocketAddr> = match url.host() {
         Some(url::Host::Ipv4(ip)) => vec![SocketAddr::from((ip, port))],
         Some(url::Host::Ipv6(ip)) => vec![SocketAddr::from((ip, port))],
-        Some(url::Host::Domain(name)) => tokio::net::lookup_host((name, port))
-            .await
-            .map_err(|e| format!("{name} does not resolve: {e}"))?
-            .collect(),
+        Some(url::Host::Domain(name)) => {
+            tokio::net::lookup_host((name, port)).await.map_err(|e| format!("{name} does not resolve: {e}"))?.collect()
+        }
         None => return Err("the URL has no host".into()),
     };
     for addr in &addrs {

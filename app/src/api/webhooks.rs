@@ -151,7 +151,7 @@ fn literal_target(url: WebhookUrl, allow: &[crate::domain::webhook::Cidr]) -> Re
 
 #[cfg(feature = "ssr")]
 fn full() -> webhooks::WebhookError {
-    webhooks::WebhookError::Store(crate::ssr::store::StoreError::Database(
-        crate::ssr::db::sql::SqlError::Type("too many secrets are waiting to be shown; try again shortly".into()),
-    ))
+    webhooks::WebhookError::Store(crate::ssr::store::StoreError::Database(crate::ssr::db::sql::SqlError::Type(
+        "too many secrets are waiting to be shown; try again shortly".into(),
+    )))
 }

@@ -107,7 +107,9 @@ impl Cidr {
         let max = if net.is_ipv4() { 32 } else { 128 };
         let bits = match bits {
             None => max,
-            Some(b) => b.parse::<u8>().ok().filter(|b| *b <= max).ok_or_else(|| format!("{input:?}: bad prefix length"))?,
+            Some(b) => {
+                b.parse::<u8>().ok().filter(|b| *b <= max).ok_or_else(|| format!("{input:?}: bad prefix length"))?
+            }
         };
         Ok(Self { net, bits })
     }
@@ -308,10 +310,22 @@ mod tests {
         let ip = |s: &str| s.parse::<IpAddr>().unwrap();
         let none: &[Cidr] = &[];
         let everything = Cidr::parse_list("0.0.0.0/0, ::/0").unwrap();
-        for always in ["169.254.169.254", "0.0.0.0", "::", "::ffff:169.254.169.254", "fe80::1", "224.0.0.1", "::ffff:0.0.0.0"] {
+        for always in
+            ["169.254.169.254", "0.0.0.0", "::", "::ffff:169.254.169.254", "fe80::1", "224.0.0.1", "::ffff:0.0.0.0"]
+        {
             assert!(refusal(ip(always), &everything).is_some(), "{always}");
         }
-        for internal in ["127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "100.64.0.1", "::1", "fd00::1", "::ffff:127.0.0.1", "::10.0.0.1"] {
+        for internal in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "100.64.0.1",
+            "::1",
+            "fd00::1",
+            "::ffff:127.0.0.1",
+            "::10.0.0.1",
+        ] {
             assert!(refusal(ip(internal), none).is_some(), "{internal}");
             assert!(refusal(ip(internal), &everything).is_none(), "{internal}");
         }

@@ -4,7 +4,9 @@
 
 use super::{LoadError, Loading};
 use crate::{
-    api::webhooks::{list_webhooks, reveal_webhook_secret, webhook_log, AddWebhook, RemoveWebhook, RotateWebhookSecret},
+    api::webhooks::{
+        list_webhooks, reveal_webhook_secret, webhook_log, AddWebhook, RemoveWebhook, RotateWebhookSecret,
+    },
     components::{error_of, settled, typed, CopyButton, FieldError, FormError, SubmitButton},
     domain::webhook::{DeliveryView, NewWebhook, WebhookView, EVENTS},
 };

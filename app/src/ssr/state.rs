@@ -3,8 +3,8 @@
 use crate::domain::UserId;
 use crate::domain::{
     token::{NewSecretId, NewToken},
-    webhook::NewWebhook,
     view::ImportPlan,
+    webhook::NewWebhook,
 };
 use crate::ssr::{
     audit::AuditKey,

@@ -155,7 +155,11 @@ async fn turn(
         return Ok(false);
     };
     if let Some((first, _)) = batch.first().filter(|(e, _)| e.id > from + 1) {
-        tracing::warn!(first = from + 1, last = first.id - 1, "audit stream: entries were archived before they were streamed");
+        tracing::warn!(
+            first = from + 1,
+            last = first.id - 1,
+            "audit stream: entries were archived before they were streamed"
+        );
     }
     sink.send(&batch).await?;
     let held_to = if sink.holds_at_once() { last } else { from };

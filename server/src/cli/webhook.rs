@@ -70,12 +70,20 @@ pub async fn run(command: WebhookCommand) -> Result<(), RunError> {
             let (secret, seal) = (webhooks::new_secret().map_err(|e| user(&e))?, state.webhook_key.clone());
             let shown = hex(&secret);
             let record = local::entry(Action::WebhookAdd, "", &name, OK.into());
-            let view = local::audited(&state, record, |_| None, move |c, rows| {
-                let stamp = Stamp { actor: ACTOR, at: app::ssr::clock::now() };
-                webhooks::add(c, rows, &seal, (&name, &url, &events, format), &secret, stamp)
-            })
+            let view = local::audited(
+                &state,
+                record,
+                |_| None,
+                move |c, rows| {
+                    let stamp = Stamp { actor: ACTOR, at: app::ssr::clock::now() };
+                    webhooks::add(c, rows, &seal, (&name, &url, &events, format), &secret, stamp)
+                },
+            )
             .await?;
-            eprintln!("added webhook {} for {} ({}); its signing secret is shown only now:", view.name, view.url, view.events);
+            eprintln!(
+                "added webhook {} for {} ({}); its signing secret is shown only now:",
+                view.name, view.url, view.events
+            );
             println!("{shown}");
             Ok(())
         }
@@ -83,7 +91,10 @@ pub async fn run(command: WebhookCommand) -> Result<(), RunError> {
             let state = local::open(&key, false).await?;
             let rows = state.rows.clone();
             let list = state.db.read(move |c| webhooks::list(c, &rows)).await.map_err(|e| user(&e))?;
-            println!("{:<24} {:<48} {:<40} {:<6} {:>7} {:>8}", "NAME", "URL", "EVENTS", "FORMAT", "WAITING", "GIVEN UP");
+            println!(
+                "{:<24} {:<48} {:<40} {:<6} {:>7} {:>8}",
+                "NAME", "URL", "EVENTS", "FORMAT", "WAITING", "GIVEN UP"
+            );
             for w in list {
                 let (name, url, events) = (w.name.to_string(), w.url.to_string(), w.events.to_string());
                 println!("{name:<24} {url:<48} {events:<40} {:<6} {:>7} {:>8}", w.format.as_str(), w.pending, w.failed);
@@ -104,9 +115,12 @@ pub async fn run(command: WebhookCommand) -> Result<(), RunError> {
             let (secret, seal) = (webhooks::new_secret().map_err(|e| user(&e))?, state.webhook_key.clone());
             let shown = hex(&secret);
             let record = local::entry(Action::WebhookRotateSecret, "", &name, OK.into());
-            let view = local::audited(&state, record, |_| None, move |c, rows| {
-                webhooks::rotate_secret(c, rows, &seal, &name, &secret, app::ssr::clock::now())
-            })
+            let view = local::audited(
+                &state,
+                record,
+                |_| None,
+                move |c, rows| webhooks::rotate_secret(c, rows, &seal, &name, &secret, app::ssr::clock::now()),
+            )
             .await?;
             eprintln!(
                 "webhook {} has a new signing secret, shown only now; the old one signs too until {}:",

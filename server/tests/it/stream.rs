@@ -141,7 +141,10 @@ async fn tcp_and_file_lose_nothing_across_an_absent_receiver_and_a_restart() {
     assert!(out.status.success(), "{}", text(&out));
     let port = binary::free_port();
     let file = logs.path().join("audit.jsonl");
-    let env = [("STRONGROOM_AUDIT_SYSLOG", format!("tcp://127.0.0.1:{port}")), ("STRONGROOM_AUDIT_FILE", file.display().to_string())];
+    let env = [
+        ("STRONGROOM_AUDIT_SYSLOG", format!("tcp://127.0.0.1:{port}")),
+        ("STRONGROOM_AUDIT_FILE", file.display().to_string()),
+    ];
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let (mut server, base) = binary::serve_with(dir.path(), &key, &env).await;
     let http = reqwest::Client::new();
@@ -152,8 +155,10 @@ async fn tcp_and_file_lose_nothing_across_an_absent_receiver_and_a_restart() {
     read().await;
 
     // The receiver comes up: everything so far arrives, in order of id.
-    let mut rsyslog =
-        Rsyslog::start(logs.path(), &format!("module(load=\"imtcp\")\ninput(type=\"imtcp\" port=\"{port}\" address=\"127.0.0.1\")"));
+    let mut rsyslog = Rsyslog::start(
+        logs.path(),
+        &format!("module(load=\"imtcp\")\ninput(type=\"imtcp\" port=\"{port}\" address=\"127.0.0.1\")"),
+    );
     rsyslog.ids_through(newest(dir.path()), 30).await;
     // It goes away for a while; reads go on.
     rsyslog.stop();
@@ -178,13 +183,18 @@ async fn tcp_and_file_lose_nothing_across_an_absent_receiver_and_a_restart() {
     // What rsyslog parsed: our APP-NAME, authpriv, MSGID the action, the entry's MAC.
     let lines = rsyslog.lines();
     for line in &lines {
-        assert_eq!((line.input.as_str(), line.app.as_str(), line.facility.as_str()), ("imtcp", "strongroom", "authpriv"));
+        assert_eq!(
+            (line.input.as_str(), line.app.as_str(), line.facility.as_str()),
+            ("imtcp", "strongroom", "authpriv")
+        );
         assert_eq!(line.msgid, line.entry["action"].as_str().unwrap());
         assert_eq!(line.entry["mac"].as_str().unwrap().len(), 64);
         let ok = line.entry["outcome"].as_str().unwrap().starts_with("ok");
         assert_eq!(line.severity, if ok { "info" } else { "notice" }, "{line:?}");
     }
-    assert!(lines.iter().any(|l| l.msgid == "secret.read" && l.entry["key"] == "K0" && l.entry["actor"] == "token:drill"));
+    assert!(lines
+        .iter()
+        .any(|l| l.msgid == "secret.read" && l.entry["key"] == "K0" && l.entry["actor"] == "token:drill"));
     assert!(lines.iter().any(|l| l.msgid == "token.create" && l.entry["key"] == "late"));
     assert!(!std::fs::read_to_string(logs.path().join("out.log")).unwrap().contains("K0-0"), "a value was streamed");
 
@@ -240,7 +250,10 @@ async fn udp_and_unix_sockets_reach_rsyslog() {
     // A second server, streaming to the socket.
     let t = start().await;
     t.secrets("company", &[("K", "stream-canary")]).await;
-    strongroom::audit_stream::start(t.state.clone(), Sink::syslog(&format!("unix:{}", socket.display()), None).unwrap());
+    strongroom::audit_stream::start(
+        t.state.clone(),
+        Sink::syslog(&format!("unix:{}", socket.display()), None).unwrap(),
+    );
     let last_t = t.number("SELECT max(id) FROM audit").await;
     for _ in 0..100 {
         if rsyslog.lines().iter().filter(|l| l.input == "imuxsock").count() as i64 >= last_t {
@@ -249,7 +262,8 @@ async fn udp_and_unix_sockets_reach_rsyslog() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let lines = rsyslog.lines();
-    let unix: Vec<i64> = lines.iter().filter(|l| l.input == "imuxsock").map(|l| l.entry["id"].as_i64().unwrap()).collect();
+    let unix: Vec<i64> =
+        lines.iter().filter(|l| l.input == "imuxsock").map(|l| l.entry["id"].as_i64().unwrap()).collect();
     assert_eq!(unix, (1..=last_t).collect::<Vec<_>>());
     assert!(lines.iter().all(|l| l.app == "strongroom" && l.facility == "authpriv"));
     assert!(!std::fs::read_to_string(logs.path().join("out.log")).unwrap().contains("stream-canary"));
@@ -283,12 +297,18 @@ async fn tls_reaches_rsyslog_and_checks_its_certificate() {
     std::fs::write(&wrong, other.cert.pem()).unwrap();
     let s = start().await;
     s.secrets("company", &[("K", "tls-canary")]).await;
-    strongroom::audit_stream::start(s.state.clone(), Sink::syslog(&format!("tls://localhost:{port}"), Some(&wrong)).unwrap());
+    strongroom::audit_stream::start(
+        s.state.clone(),
+        Sink::syslog(&format!("tls://localhost:{port}"), Some(&wrong)).unwrap(),
+    );
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert!(rsyslog.lines().is_empty(), "sent to a receiver whose certificate does not check");
     let t = start().await;
     t.secrets("company", &[("K", "tls-canary")]).await;
-    strongroom::audit_stream::start(t.state.clone(), Sink::syslog(&format!("tls://localhost:{port}"), Some(&ca)).unwrap());
+    strongroom::audit_stream::start(
+        t.state.clone(),
+        Sink::syslog(&format!("tls://localhost:{port}"), Some(&ca)).unwrap(),
+    );
     let last = t.number("SELECT max(id) FROM audit").await;
     rsyslog.ids_through(last, 20).await;
     // Idle, the connection is found still up (the receiver's session tickets

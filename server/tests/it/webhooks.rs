@@ -146,8 +146,12 @@ async fn changes_reach_the_receiver_signed_names_only_and_retried_until_it_answe
     let rotate = [("namespace", "company"), ("key", "DB_PASSWORD"), ("value", "webhook-canary-2"), ("version", "1")];
     let (status, body) = admin.call("secrets/rotate", &rotate).await;
     assert_eq!(status, 200, "{body}");
-    let (status, body) =
-        admin.call("secrets/rotation", &[("namespace", "company"), ("key", "DB_PASSWORD"), ("rotate_by", "2020-01-01"), ("every_days", "")]).await;
+    let (status, body) = admin
+        .call(
+            "secrets/rotation",
+            &[("namespace", "company"), ("key", "DB_PASSWORD"), ("rotate_by", "2020-01-01"), ("every_days", "")],
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
     assert!(s.cli(&["require", "company", "STRIPE_KEY"]).await.status.success());
     // Not wanted by either webhook: never sent.
@@ -158,7 +162,13 @@ async fn changes_reach_the_receiver_signed_names_only_and_retried_until_it_answe
     let tried = receiver.until("two attempts of each", |got| got.len() >= 8).await;
     let (status, log) = admin.call("webhooks/log", &[]).await;
     assert_eq!(status, 200);
-    assert!(log.as_array().unwrap().iter().any(|d| d["state"] == "pending" && d["last_result"] == "answered 503 Service Unavailable"), "{log}");
+    assert!(
+        log.as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["state"] == "pending" && d["last_result"] == "answered 503 Service Unavailable"),
+        "{log}"
+    );
     receiver.status.store(200, Ordering::Relaxed);
     for _ in 0..300 {
         let (_, log) = admin.call("webhooks/log", &[]).await;
@@ -176,7 +186,13 @@ async fn changes_reach_the_receiver_signed_names_only_and_retried_until_it_answe
         assert!(!body.contains("webhook-canary"), "a value in a webhook: {body}");
         let json: serde_json::Value = serde_json::from_str(body).unwrap();
         assert_eq!(json["event"], header(h, "strongroom-event"));
-        events.push(format!("{} {}/{} {}", json["event"].as_str().unwrap(), json["namespace"].as_str().unwrap(), json["key"].as_str().unwrap(), json["version"]));
+        events.push(format!(
+            "{} {}/{} {}",
+            json["event"].as_str().unwrap(),
+            json["namespace"].as_str().unwrap(),
+            json["key"].as_str().unwrap(),
+            json["version"]
+        ));
     }
     events.sort();
     events.dedup();
@@ -190,7 +206,8 @@ async fn changes_reach_the_receiver_signed_names_only_and_retried_until_it_answe
         ]
     );
     // One delivery id per event, kept across its attempts, each signed afresh.
-    let rotated: Vec<&(HeaderMap, String)> = got.iter().filter(|(h, _)| header(h, "strongroom-event") == "secret.rotated").collect();
+    let rotated: Vec<&(HeaderMap, String)> =
+        got.iter().filter(|(h, _)| header(h, "strongroom-event") == "secret.rotated").collect();
     let id = header(&rotated[0].0, "strongroom-delivery");
     assert!(rotated.iter().all(|(h, _)| header(h, "strongroom-delivery") == id) && id.len() == 36, "{id}");
     let times: Vec<i64> = rotated.iter().map(|(h, _)| signed_at(header(h, "strongroom-signature"))).collect();
@@ -209,7 +226,9 @@ async fn changes_reach_the_receiver_signed_names_only_and_retried_until_it_answe
     let again = s
         .state
         .db
-        .call(move |c| app::ssr::db::Transact::write(c, |tx| app::ssr::store::webhooks::remind(tx, &rows, app::ssr::clock::now())))
+        .call(move |c| {
+            app::ssr::db::Transact::write(c, |tx| app::ssr::store::webhooks::remind(tx, &rows, app::ssr::clock::now()))
+        })
         .await
         .unwrap();
     assert_eq!(again, 0);
@@ -244,14 +263,20 @@ async fn targets_are_judged_after_resolution_and_redirects_are_not_followed() {
     for _ in 0..100 {
         let (_, log) = admin.call("webhooks/log", &[]).await;
         let log = log.to_string();
-        if log.contains("redirects are not followed") && log.contains("/private") || log.matches("pending").count() == 2 && log.contains("302") {
+        if log.contains("redirects are not followed") && log.contains("/private")
+            || log.matches("pending").count() == 2 && log.contains("302")
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let (_, log) = admin.call("webhooks/log", &[]).await;
-    let by: std::collections::BTreeMap<&str, &str> =
-        log.as_array().unwrap().iter().map(|d| (d["webhook"].as_str().unwrap(), d["last_result"].as_str().unwrap_or(""))).collect();
+    let by: std::collections::BTreeMap<&str, &str> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d["webhook"].as_str().unwrap(), d["last_result"].as_str().unwrap_or("")))
+        .collect();
     assert_eq!(by["redirected"], "answered 302 Found (redirects are not followed)", "{log}");
     assert_eq!(receiver.attempts().len(), 1, "tried once, then waits: not followed");
     // localhost resolves to loopback, which is allowed: its 404 is the receiver's own answer.
@@ -262,7 +287,8 @@ async fn targets_are_judged_after_resolution_and_redirects_are_not_followed() {
 async fn a_delivering_node_refuses_loopback_unless_allowed() {
     let s = start().await;
     let (receiver, url) = Receiver::start(200).await;
-    let out = s.cli(&["webhook", "add", "local", &url.replace("127.0.0.1", "localhost"), "--events", "token.created"]).await;
+    let out =
+        s.cli(&["webhook", "add", "local", &url.replace("127.0.0.1", "localhost"), "--events", "token.created"]).await;
     assert!(out.status.success(), "{}", text(&out));
     s.token("ci", "company", None).await;
     let out = s.cli(&["token", "create", "ci2", "--namespace", "company"]).await;
@@ -349,7 +375,8 @@ async fn two_nodes_deliver_each_event_once() {
     };
     let nodes_share = crate::common::on_postgres();
     let (receiver, url) = Receiver::start(200).await;
-    let out = a.cli(&["webhook", "add", "once", &url.replace("127.0.0.1", "localhost"), "--events", "secret.added"]).await;
+    let out =
+        a.cli(&["webhook", "add", "once", &url.replace("127.0.0.1", "localhost"), "--events", "secret.added"]).await;
     assert!(out.status.success(), "{}", text(&out));
     deliver(&a);
     deliver(if nodes_share { &b } else { &a });
@@ -365,7 +392,8 @@ async fn two_nodes_deliver_each_event_once() {
 async fn a_replaced_secret_signs_beside_the_new_one_for_a_day() {
     let s = start().await;
     let (receiver, url) = Receiver::start(200).await;
-    let out = s.cli(&["webhook", "add", "rot", &url.replace("127.0.0.1", "localhost"), "--events", "secret.added"]).await;
+    let out =
+        s.cli(&["webhook", "add", "rot", &url.replace("127.0.0.1", "localhost"), "--events", "secret.added"]).await;
     assert!(out.status.success(), "{}", text(&out));
     let first = String::from_utf8(out.stdout).unwrap().trim().to_owned();
     let out = s.cli(&["webhook", "rotate-secret", "rot"]).await;

@@ -4,8 +4,8 @@
 use crate::error::AppError;
 use crate::ssr::db::sql::SqlError;
 use crate::ssr::store::{
-    accounts::AccountError, approles::AppRoleError, import::ImportError, tokens::TokenError,
-    webhooks::WebhookError, StoreError,
+    accounts::AccountError, approles::AppRoleError, import::ImportError, tokens::TokenError, webhooks::WebhookError,
+    StoreError,
 };
 
 /// Why a workload request is refused or failed. Both API surfaces map this to
@@ -198,7 +198,9 @@ pub fn token_error(e: TokenError) -> AppError {
 /// Maps a webhook failure to what the admin is told.
 pub fn webhook_error(e: WebhookError) -> AppError {
     match e {
-        WebhookError::NameTaken(_) => AppError::conflict(Some("name"), "A webhook with that name exists. Pick another name."),
+        WebhookError::NameTaken(_) => {
+            AppError::conflict(Some("name"), "A webhook with that name exists. Pick another name.")
+        }
         WebhookError::NotFound(_) => AppError::NotFound("Webhook not found.".into()),
         WebhookError::Database(e) => database_error("webhooks", &e),
         WebhookError::Store(e) => store_error(e),

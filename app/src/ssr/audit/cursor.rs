@@ -46,7 +46,9 @@ pub fn newest<S: Sql + ?Sized>(db: &S) -> Result<i64, SqlError> {
 
 /// Up to `limit` entries after `id`, oldest first, each with its MAC.
 pub fn after<S: Sql + ?Sized>(db: &S, id: i64, limit: i64) -> Result<Vec<(AuditEntry, Vec<u8>)>, SqlError> {
-    let rows =
-        db.query(&format!("SELECT {COLUMNS}, mac FROM audit WHERE id > ?1 ORDER BY id LIMIT ?2"), &[id.into(), limit.into()])?;
+    let rows = db.query(
+        &format!("SELECT {COLUMNS}, mac FROM audit WHERE id > ?1 ORDER BY id LIMIT ?2"),
+        &[id.into(), limit.into()],
+    )?;
     rows.iter().map(|r| entry_and_mac(r)).collect()
 }

@@ -374,8 +374,8 @@ pub fn connect(url: &PgUrl) -> Result<Pg<postgres::Client>, SqlError> {
 /// A TLS connector that checks the server's certificate chain and host name
 /// against `tls`'s CA file, or the system's trusted roots.
 fn verifying(tls: &super::url::Tls) -> Result<tokio_postgres_rustls::MakeRustlsConnect, SqlError> {
-    let config = tls_client(tls.roots.as_deref())
-        .map_err(|what| SqlError::Schema(format!("TLS to the database: {what}")))?;
+    let config =
+        tls_client(tls.roots.as_deref()).map_err(|what| SqlError::Schema(format!("TLS to the database: {what}")))?;
     Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
 }
 

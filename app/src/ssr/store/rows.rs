@@ -100,7 +100,17 @@ pub const REQUIRED_KEYS: Table =
 pub const WEBHOOKS: Table = Table {
     name: "webhooks",
     covered: &[
-        "id", "name", "url", "events", "format", "nonce", "sealed", "old_nonce", "old_sealed", "old_until", "after_id",
+        "id",
+        "name",
+        "url",
+        "events",
+        "format",
+        "nonce",
+        "sealed",
+        "old_nonce",
+        "old_sealed",
+        "old_until",
+        "after_id",
     ],
     key: &["id"],
 };

@@ -66,7 +66,6 @@ pub fn new_secret() -> Result<Zeroizing<Vec<u8>>> {
 }
 
 /// Adds a webhook; it is told of what happens from now on.
-#[expect(clippy::too_many_arguments, reason = "a webhook's fields, each checked by its type")]
 pub fn add<S: Sql + ?Sized>(
     db: &S,
     rows: &RowKey,
@@ -386,7 +385,8 @@ pub fn remind<S: Sql + ?Sized>(db: &S, rows: &RowKey, now: Timestamp) -> Result<
     let mut added = 0;
     let mut tell = |name: &'static str, namespace: &str, key: &str, version: Option<i64>| -> Result<()> {
         let event = Event { name, namespace, key, version, actor: "", at: now };
-        let cause = format!("{}:{namespace}/{key}:{day}", name.trim_start_matches("secret.").trim_start_matches("required."));
+        let cause =
+            format!("{}:{namespace}/{key}:{day}", name.trim_start_matches("secret.").trim_start_matches("required."));
         for hook in hooks.iter().filter(|h| h.events.wants(name)) {
             added += usize::from(enqueue(db, hook, &event, &cause, now)?);
         }
@@ -540,7 +540,7 @@ mod tests {
         // Pinned against Python: hmac.new(b"k" * 32, b"1700000000.{}", "sha256").hexdigest()
         let secret = Zeroizing::new(vec![b'k'; 32]);
         let v1 = "0b3b35525c10b3757ffa78df69037021fc3168d8390a51a4fcb4a8d56a25b557";
-        assert_eq!(signature(&[secret.clone()], 1_700_000_000, "{}"), format!("t=1700000000,v1={v1}"));
+        assert_eq!(signature(std::slice::from_ref(&secret), 1_700_000_000, "{}"), format!("t=1700000000,v1={v1}"));
         // While a secret is replaced, one v1 per secret.
         let other = Zeroizing::new(vec![b'o'; 32]);
         let both = signature(&[other, secret], 1_700_000_000, "{}");
