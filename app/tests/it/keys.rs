@@ -251,7 +251,7 @@ fn a_database_made_before_stored_base_keys_keeps_its_derived_keys() {
                 DROP TABLE idp_grants; DROP TABLE sso_identities; ALTER TABLE sessions DROP COLUMN max_age;
                 DROP TABLE second_factors; DROP TABLE required_keys; DROP TABLE secret_reads;
                 DROP INDEX secret_versions_by_fingerprint; ALTER TABLE secret_versions DROP COLUMN fingerprint;
-                ALTER TABLE secret_versions DROP COLUMN fingerprint_gen;";
+                ALTER TABLE secret_versions DROP COLUMN fingerprint_gen; DROP TABLE webhook_deliveries; DROP TABLE webhooks;";
     conn.execute_batch(undo).unwrap();
     conn.pragma_update(None, "user_version", 9).unwrap();
     drop(conn);
