@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import http from 'node:http';
 import { AddressInfo } from 'node:net';
-import { addSecret, canary, createNamespace, expect, opener, record, signIn, test } from './helpers';
+import { addSecret, canary, createNamespace, expect, gotoHydrated, opener, record, signIn, test } from './helpers';
 
 /**
  * Webhooks from the admin page: add one (its signing secret shown once), a
@@ -37,7 +37,7 @@ function verified(secret: string, header: string, body: string): boolean {
 
 for (const js of [true, false]) {
   const mode = js ? 'js' : 'html';
-  test(`${js ? 'hydrated' : 'without JavaScript'}: a webhook is added, told of a change, and removed`, async ({ browser }) => {
+  test(`${js ? 'hydrated' : 'without JavaScript'}: a webhook is added, told of a change, and removed`, async ({ page: admin, browser }) => {
     const hook = await receiver();
     const ns = `finance.hooks-${mode}-${RUN}`;
     const name = `hook-${mode}-${RUN}`;
@@ -65,8 +65,10 @@ for (const js of [true, false]) {
     const row = page.getByRole('table', { name: 'Webhooks' }).getByRole('row').filter({ hasText: name });
     await expect(row).toContainText(hook.url);
 
-    await createNamespace(page, ns);
-    await addSecret(page, ns, 'HOOKED', value);
+    // The change, made by another admin in a hydrated page.
+    await signIn(admin, 'admin', (url) => gotoHydrated(admin, url));
+    await createNamespace(admin, ns);
+    await addSecret(admin, ns, 'HOOKED', value);
     await expect.poll(() => hook.got.filter((g) => g.body.includes(ns)).length, { timeout: 15_000 }).toBe(1);
     const [got] = hook.got.filter((g) => g.body.includes(ns));
     expect(got.headers['strongroom-event']).toBe('secret.added');
