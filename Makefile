@@ -40,7 +40,7 @@ lint:
 # Then the server suites again with every server on PostgreSQL (a database
 # each), but for the few that read SQLite's own files (the file's bytes,
 # SQLite triggers, Litestream, backups, crash and full-disk drills).
-PG_SUITES := approle:: jwt:: http:: v1:: namespaces:: audit:: auth:: versions:: catalog:: clients:: keys:: metrics:: hardening:: reads:: fingerprints:: webhooks:: stream::udp stream::tls
+PG_SUITES := approle:: jwt:: http:: v1:: namespaces:: audit:: auth:: versions:: catalog:: clients:: keys:: metrics:: hardening:: reads:: fingerprints:: webhooks:: stream::udp stream::tls stream::two_nodes
 PG_SKIP := --skip hardening::item_12 --skip hardening::item_17 --skip hardening::item_19
 unit:
 	scripts/with-postgres.sh bash -c 'cargo test --workspace && \

@@ -318,3 +318,28 @@ async fn tls_reaches_rsyslog_and_checks_its_certificate() {
     assert!(seen.values().all(|n| *n == 1), "sent twice: {seen:?}");
     assert!(rsyslog.lines().iter().all(|l| l.input == "imtcp" && l.app == "strongroom"));
 }
+
+/// Two nodes on one database (on SQLite, two stream loops on one store):
+/// the lease lets one of them send, so each entry arrives once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_stream_each_entry_once() {
+    let logs = tempfile::tempdir().unwrap();
+    let port = binary::free_port();
+    let rsyslog = Rsyslog::start(
+        logs.path(),
+        &format!("module(load=\"imudp\")\ninput(type=\"imudp\" port=\"{port}\" address=\"127.0.0.1\")"),
+    );
+    let (a, b) =
+        if crate::common::on_postgres() { crate::common::start_pair().await } else { (start().await, start().await) };
+    let other = if crate::common::on_postgres() { &b } else { &a };
+    let target = format!("udp://127.0.0.1:{port}");
+    strongroom::audit_stream::start(a.state.clone(), Sink::syslog(&target, None).unwrap());
+    strongroom::audit_stream::start(other.state.clone(), Sink::syslog(&target, None).unwrap());
+    a.secrets("company", &[("ONE", "two-nodes-canary")]).await;
+    other.secrets("company.team", &[("TWO", "two-nodes-canary")]).await;
+    let last = a.number("SELECT max(id) FROM audit").await;
+    rsyslog.ids_through(last, 20).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let seen = rsyslog.ids_through(last, 1).await;
+    assert!(seen.values().all(|n| *n == 1), "sent by both: {seen:?}");
+}
