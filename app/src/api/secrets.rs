@@ -324,7 +324,7 @@ pub async fn same_value(namespace: String, key: String) -> Result<SameValueView,
             .db
             .read(move |c| {
                 let shared = store::fingerprints::same_value(c, &at, &named)?;
-                Ok((shared, store::secret_detail(c, &at, &named)?.shadows))
+                Ok((shared, store::inherited_from(c, &at, &named)?))
             })
             .await
             .map_err(store_error)?;
