@@ -29,6 +29,18 @@ use layers::{api_errors, client, forms, gate, headers, origin};
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 
+/// Set once the server is stopping: the background loops (webhooks, audit
+/// streams) take no lease from then on, so the leases given back stay free.
+static STOPPING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+pub fn stop_background() {
+    STOPPING.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
+pub fn stopping() -> bool {
+    STOPPING.load(std::sync::atomic::Ordering::SeqCst)
+}
+
 /// Every route: pages, server functions under `/api`, the workload API under
 /// `/v1`, static files, `/healthz`.
 /// How the server is reached: the public origin and the proxies in front.

@@ -13,25 +13,32 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// (`MIMALLOC_PURGE_DELAY=0`): under load its peak RSS is a quarter lower
 /// (make bench: 67 → 50 MB) at the same throughput. So `serve` starts itself
 /// again with that set — the same process (same pid), a new image — unless
-/// the variable is set already (then it is the operator's choice).
-/// `environ`: the environment the process was started with (the env file's
-/// settings are read again by the new image, never put in its environment).
-fn return_memory_at_once(environ: Vec<(std::ffi::OsString, std::ffi::OsString)>) {
+/// the variable is set already (then it is the operator's choice). Done
+/// first, before the env file is read: it is read once, by the image that
+/// serves (it may be a pipe), and its settings never enter the environment.
+fn return_memory_at_once() {
+    use clap::CommandFactory;
     use std::os::unix::process::CommandExt;
-    if environ.iter().any(|(k, _)| k == "MIMALLOC_PURGE_DELAY") {
+    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_some() {
         return;
     }
-    let mut args = std::env::args_os();
-    let arg0 = args.next().unwrap_or_default();
+    // Serving: no subcommand named, or `serve` (the first subcommand name decides).
+    let command = Cli::command();
+    let names: Vec<&str> = command.get_subcommands().map(|c| c.get_name()).collect();
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let first = args.iter().skip(1).find_map(|a| a.to_str().filter(|a| names.contains(a)));
+    if first.is_some_and(|name| name != "serve") {
+        return;
+    }
     let mut again = std::process::Command::new("/proc/self/exe");
-    again.arg0(arg0).args(args).env_clear().envs(environ).env("MIMALLOC_PURGE_DELAY", "0");
-    let failed = again.exec();
+    again.arg0(args.first().cloned().unwrap_or_default()).args(args.iter().skip(1));
+    let failed = again.env("MIMALLOC_PURGE_DELAY", "0").exec();
     // Only on failure (no /proc): serve with mimalloc's defaults.
     eprintln!("strongroom: serving with mimalloc's default purge delay ({failed})");
 }
 
 fn main() -> ExitCode {
-    let environ: Vec<_> = std::env::vars_os().collect();
+    return_memory_at_once();
     // Before the runtime's threads exist: loading the env file sets variables.
     let args = match env_file::load(std::env::args_os().collect()) {
         Ok(args) => args,
@@ -41,9 +48,6 @@ fn main() -> ExitCode {
         }
     };
     let cli = Cli::parse_from(args);
-    if matches!(cli.command, None | Some(strongroom::cli::Command::Serve(_))) {
-        return_memory_at_once(environ);
-    }
     telemetry::init();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,

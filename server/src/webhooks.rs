@@ -33,6 +33,9 @@ const TERM_MS: i64 = 15_000;
 /// Deliveries sent at once per turn (each waits at most `TIMEOUT`).
 const AT_ONCE: i64 = 8;
 const TIMEOUT: Duration = Duration::from_secs(10);
+/// Trail entries read per transaction, and transactions per turn.
+const BATCH: i64 = 1000;
+const BATCHES: usize = 10;
 
 /// Starts the delivery loop on this node; the lease it takes, to give back.
 pub fn start(state: AppState, delivery: Delivery) -> (String, String) {
@@ -42,7 +45,7 @@ pub fn start(state: AppState, delivery: Delivery) -> (String, String) {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut reminded_at: Option<i64> = None;
-        loop {
+        while !crate::stopping() {
             tick.tick().await;
             if let Err(e) = turn(&state, &delivery, &holder, &mut reminded_at).await {
                 tracing::warn!(error = %e, "webhook delivery: trying again shortly");
@@ -58,37 +61,49 @@ async fn turn(
     holder: &str,
     reminded_at: &mut Option<i64>,
 ) -> Result<(), String> {
+    let failed = |e: &dyn std::fmt::Display| e.to_string();
     // No webhook: not even the lease is taken (a write each second for nothing).
-    if !state.db.read(webhooks::any).await.map_err(|e| e.to_string())? {
+    if crate::stopping() || !state.db.read(webhooks::any).await.map_err(|e| failed(&e))? {
         return Ok(());
     }
     let (name, now_ms) = (holder.to_owned(), app::ssr::clock::now_ms());
-    let held = state.db.call(move |c| lease::acquire(c, LEASE, &name, now_ms, TERM_MS)).await;
-    if !held.map_err(|e| e.to_string())? {
+    if !state.db.call(move |c| lease::acquire(c, LEASE, &name, now_ms, TERM_MS)).await.map_err(|e| failed(&e))? {
         return Ok(());
     }
-    let rows = state.rows.clone();
-    let added = state.db.call(move |c| c.write(|tx| webhooks::dispatch(tx, &rows, 1000))).await;
-    added.map_err(|e| e.to_string())?;
+    // Caught up with the trail (a few batches at most each second).
+    for _ in 0..BATCHES {
+        let (rows, key) = (state.rows.clone(), state.audit.clone());
+        let read = state.db.call(move |c| c.write(|tx| webhooks::dispatch(tx, &rows, &key, BATCH))).await;
+        if read.map_err(|e| failed(&e))? < BATCH as usize {
+            break;
+        }
+    }
     let now = app::ssr::clock::now();
     if reminded_at.is_none_or(|at| now.0 - at >= 3600) {
         let rows = state.rows.clone();
         let added = state.db.call(move |c| c.write(|tx| webhooks::remind(tx, &rows, now))).await;
         *reminded_at = Some(now.0);
-        added.map_err(|e| e.to_string())?;
+        added.map_err(|e| failed(&e))?;
         let month_ago = app::domain::Timestamp(now.0 - 30 * 86_400);
-        state.db.call(move |c| webhooks::prune(c, month_ago)).await.map_err(|e| e.to_string())?;
+        state.db.call(move |c| webhooks::prune(c, month_ago)).await.map_err(|e| failed(&e))?;
     }
     let (rows, key) = (state.rows.clone(), state.webhook_key.clone());
-    let due = state.db.read(move |c| webhooks::due(c, &rows, &key, now, AT_ONCE)).await.map_err(|e| e.to_string())?;
-    let sent = futures_util::future::join_all(due.iter().map(|d| send(d, &delivery.allow))).await;
-    for (d, result) in due.iter().zip(sent) {
-        if let Err(why) = &result {
-            tracing::info!(webhook = %d.webhook, delivery = %d.delivery, attempt = d.attempts + 1, why, "webhook not delivered");
+    let due = state.db.read(move |c| webhooks::due(c, &rows, &key, now, AT_ONCE)).await.map_err(|e| failed(&e))?;
+    let attempts = due.iter().map(|d| async {
+        match d {
+            Ok(d) => ((d.id, d.attempts), send(d, &delivery.allow).await, false),
+            // Never sent as stored: given up at once, and said why.
+            Err((id, why)) => ((*id, 0), Err(why.clone()), true),
         }
-        let (id, first, at) = (d.id, delivery.first_retry_secs, app::ssr::clock::now());
-        let recorded = state.db.call(move |c| c.write(|tx| webhooks::record(tx, id, result, first, at))).await;
-        recorded.map_err(|e| e.to_string())?;
+    });
+    for (attempt, result, give_up) in futures_util::future::join_all(attempts).await {
+        if let Err(why) = &result {
+            tracing::info!(delivery = attempt.0, attempt = attempt.1 + 1, why, "webhook not delivered");
+        }
+        let (first, at) = (delivery.first_retry_secs, app::ssr::clock::now());
+        let recorded =
+            state.db.call(move |c| c.write(|tx| webhooks::record(tx, attempt, result, (first, give_up), at)));
+        recorded.await.map_err(|e| failed(&e))?;
     }
     Ok(())
 }

@@ -134,20 +134,36 @@ impl Cidr {
 
 /// Why a webhook may not be delivered to `ip`, if it may not. Never: the
 /// unspecified address, link-local (cloud metadata at 169.254.169.254),
-/// multicast and broadcast, whatever `allow` says. Loopback, private and
-/// shared ranges only when `allow` lists them. An IPv4-mapped or -compatible
-/// IPv6 address is judged as the IPv4 address it is.
+/// the other clouds' metadata addresses (`fd00:ec2::254`, `100.100.100.200`),
+/// site-local, multicast and broadcast, whatever `allow` says. Loopback,
+/// private and shared ranges only when `allow` lists them. An IPv6 address
+/// that carries an IPv4 one (mapped, compatible, NAT64, 6to4) is judged as
+/// that IPv4 address.
 pub fn refusal(ip: IpAddr, allow: &[Cidr]) -> Option<&'static str> {
     let ip = match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().or_else(|| compatible(v6)).map_or(ip, IpAddr::V4),
+        IpAddr::V6(v6) => carried(v6).map_or(ip, IpAddr::V4),
         v4 => v4,
     };
     let never = match ip {
-        IpAddr::V4(a) => a.is_unspecified() || a.is_link_local() || a.is_multicast() || a.is_broadcast(),
-        IpAddr::V6(a) => a.is_unspecified() || a.is_multicast() || (a.segments()[0] & 0xffc0) == 0xfe80,
+        IpAddr::V4(a) => {
+            a.is_unspecified()
+                || a.is_link_local()
+                || a.is_multicast()
+                || a.is_broadcast()
+                || a == std::net::Ipv4Addr::new(100, 100, 100, 200)
+        }
+        IpAddr::V6(a) => {
+            let s = a.segments();
+            a.is_unspecified()
+                || a.is_multicast()
+                || (s[0] & 0xffc0) == 0xfe80
+                || (s[0] & 0xffc0) == 0xfec0
+                || a == std::net::Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254)
+                || s[..4] == [0x100, 0, 0, 0]
+        }
     };
     if never {
-        return Some("a link-local, unspecified, multicast or broadcast address");
+        return Some("a link-local, metadata, unspecified, multicast or broadcast address");
     }
     let internal = match ip {
         IpAddr::V4(a) => {
@@ -160,10 +176,22 @@ pub fn refusal(ip: IpAddr, allow: &[Cidr]) -> Option<&'static str> {
         .then_some("a loopback or private address (allow it with STRONGROOM_WEBHOOK_ALLOW_CIDRS)")
 }
 
-/// `::a.b.c.d` (deprecated IPv4-compatible), but not `::` or `::1`.
-fn compatible(v6: std::net::Ipv6Addr) -> Option<std::net::Ipv4Addr> {
+/// The IPv4 address an IPv6 one carries: IPv4-mapped `::ffff:a.b.c.d`,
+/// IPv4-compatible `::a.b.c.d` (not `::` or `::1`), NAT64 `64:ff9b::/96`
+/// and `64:ff9b:1::/48`, 6to4 `2002:AABB:CCDD::/48`.
+fn carried(v6: std::net::Ipv6Addr) -> Option<std::net::Ipv4Addr> {
     let s = v6.segments();
-    (s[..6] == [0; 6] && (s[6] != 0 || s[7] > 1)).then(|| v6.to_ipv4()).flatten()
+    let v4 = |hi: u16, lo: u16| std::net::Ipv4Addr::from((u32::from(hi) << 16) | u32::from(lo));
+    if let Some(mapped) = v6.to_ipv4_mapped() {
+        return Some(mapped);
+    }
+    if s[..6] == [0; 6] && (s[6] != 0 || s[7] > 1) {
+        return Some(v4(s[6], s[7]));
+    }
+    if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] || s[..3] == [0x64, 0xff9b, 1] {
+        return Some(v4(s[6], s[7]));
+    }
+    (s[0] == 0x2002).then(|| v4(s[1], s[2]))
 }
 
 /// The events a webhook wants: some of [`EVENTS`], or all of them (`*`, also
@@ -310,9 +338,21 @@ mod tests {
         let ip = |s: &str| s.parse::<IpAddr>().unwrap();
         let none: &[Cidr] = &[];
         let everything = Cidr::parse_list("0.0.0.0/0, ::/0").unwrap();
-        for always in
-            ["169.254.169.254", "0.0.0.0", "::", "::ffff:169.254.169.254", "fe80::1", "224.0.0.1", "::ffff:0.0.0.0"]
-        {
+        for always in [
+            "169.254.169.254",
+            "0.0.0.0",
+            "::",
+            "::ffff:169.254.169.254",
+            "fe80::1",
+            "fec0::1",
+            "224.0.0.1",
+            "::ffff:0.0.0.0",
+            "fd00:ec2::254",
+            "100.100.100.200",
+            "64:ff9b::a9fe:a9fe",
+            "2002:a9fe:a9fe::1",
+            "100::1",
+        ] {
             assert!(refusal(ip(always), &everything).is_some(), "{always}");
         }
         for internal in [
@@ -325,6 +365,9 @@ mod tests {
             "fd00::1",
             "::ffff:127.0.0.1",
             "::10.0.0.1",
+            "64:ff9b::a00:1",
+            "64:ff9b:1::a00:1",
+            "2002:a00:1::1",
         ] {
             assert!(refusal(ip(internal), none).is_some(), "{internal}");
             assert!(refusal(ip(internal), &everything).is_none(), "{internal}");

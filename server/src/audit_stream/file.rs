@@ -47,8 +47,11 @@ impl JsonFile {
                 *held = Some(opened.map_err(|e| format!("{}: {e}", path.display()))?);
             }
             let Some(f) = held.as_mut() else { return Err("no file".to_owned()) };
+            let end = f.metadata().map(|m| m.len()).map_err(|e| format!("{}: {e}", path.display()))?;
             let done = f.write_all(text.as_bytes()).and_then(|()| f.sync_data());
             if let Err(e) = done {
+                // No half line left for the next try to follow (a full disk mid-batch).
+                let _ = f.set_len(end);
                 // Opened again next time (the disk may come back, or the file be moved).
                 *held = None;
                 return Err(format!("{}: {e}", path.display()));

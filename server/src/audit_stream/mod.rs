@@ -103,7 +103,7 @@ pub fn start(state: AppState, mut sink: Sink) -> (String, String) {
         // Written but not yet known to be held: the cursor stays before these.
         let mut sent_to: Option<i64> = None;
         let mut failing = 0u32;
-        loop {
+        while !crate::stopping() {
             let turn = turn(&state, &mut sink, (&lease_name, &cursor_name, &holder), &mut sent_to).await;
             let pause = match turn {
                 Ok(true) => Duration::ZERO,
@@ -134,6 +134,9 @@ async fn turn(
     (lease_name, cursor_name, holder): (&str, &str, &str),
     sent_to: &mut Option<i64>,
 ) -> Result<bool, String> {
+    if crate::stopping() {
+        return Ok(false);
+    }
     let (l, h, now_ms) = (lease_name.to_owned(), holder.to_owned(), app::ssr::clock::now_ms());
     if !state.db.call(move |c| lease::acquire(c, &l, &h, now_ms, TERM_MS)).await.map_err(|e| e.to_string())? {
         sink.reset();
@@ -162,6 +165,10 @@ async fn turn(
         );
     }
     sink.send(&batch).await?;
+    // A stream's previous batch is held once this one went out on a connection still up.
+    if !sink.holds_at_once() && !sink.alive() {
+        return Err("the receiver closed the connection".into());
+    }
     let held_to = if sink.holds_at_once() { last } else { from };
     if held_to > confirmed {
         advance(state, cursor_name, held_to).await?;

@@ -103,12 +103,14 @@ impl Syslog {
             None => return false,
         };
         // What the receiver sends (a TLS session ticket) is not ours to read:
-        // it only shows the connection is up.
+        // it only shows the connection is up, until an end of file or a reset.
         let mut buf = [0u8; 512];
-        match tcp.try_read(&mut buf) {
-            Ok(0) => false,
-            Ok(_) => true,
-            Err(e) => e.kind() == std::io::ErrorKind::WouldBlock,
+        loop {
+            match tcp.try_read(&mut buf) {
+                Ok(0) => return false,
+                Ok(_) => continue,
+                Err(e) => return e.kind() == std::io::ErrorKind::WouldBlock,
+            }
         }
     }
 

@@ -124,6 +124,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), RunError> {
     crate::listen::serve(listener, router(state, options, front), limits, shutdown_signal()).await;
     // A setup link does not outlive its server (the next start makes another).
     setup.end();
+    crate::stop_background();
     for (name, holder) in leases {
         let _ = db.call(move |c| app::ssr::db::lease::release(c, &name, &holder)).await;
     }

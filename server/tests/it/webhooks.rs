@@ -186,6 +186,8 @@ async fn changes_reach_the_receiver_signed_names_only_and_retried_until_it_answe
         assert!(!body.contains("webhook-canary"), "a value in a webhook: {body}");
         let json: serde_json::Value = serde_json::from_str(body).unwrap();
         assert_eq!(json["event"], header(h, "strongroom-event"));
+        // The delivery id is signed with the body: a replay cannot pass as a new delivery.
+        assert_eq!(json["delivery"], header(h, "strongroom-delivery"));
         events.push(format!(
             "{} {}/{} {}",
             json["event"].as_str().unwrap(),
@@ -419,4 +421,44 @@ async fn a_replaced_secret_signs_beside_the_new_one_for_a_day() {
     assert!(!python_verifies(&first, signature, body), "only the one before the newest still signs");
     let out = s.cli(&["webhook", "list"]).await;
     assert!(text(&out).contains("rot") && !text(&out).contains(&third));
+}
+
+/// Someone who can write to the database but lacks the root key cannot have
+/// the server sign what they wrote: a delivery row put in the outbox is given
+/// up, and a trail entry that does not chain is never turned into an event.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_deliveries_and_forged_trail_entries_are_never_signed() {
+    let s = start().await;
+    let (receiver, url) = Receiver::start(200).await;
+    let out = s.cli(&["webhook", "add", "target", &url.replace("127.0.0.1", "localhost"), "--events", "*"]).await;
+    assert!(out.status.success(), "{}", text(&out));
+    s.secrets("company", &[("REAL", "forgery-canary")]).await;
+    deliver(&s);
+    receiver.until("the real event", |got| !got.is_empty()).await;
+    let mut admin = s.login("admin").await;
+    // A delivery written straight into the outbox, and an entry appended without the chain key.
+    s.sql(
+        "INSERT INTO webhook_deliveries (webhook_id, delivery, event, cause, body, created_at, next_at, state)
+         SELECT id, 'forged-delivery', 'secret.rotated', 'forged', '{\"event\":\"forged\"}', 0, 0, 'pending' FROM webhooks",
+    );
+    let next = s.number("SELECT max(id) + 1 FROM audit").await;
+    let blob = if s.database_url.is_some() { "decode('00', 'hex')" } else { "x'00'" };
+    s.sql(&format!(
+        "INSERT INTO audit (id, at, actor, action, namespace, key, version, client, outcome, mac)
+         VALUES ({next}, 1800000000, 'mallory', 'secret.rotate', 'company', 'REAL', 9, '-', 'ok', {blob})"
+    ));
+    let mut log = serde_json::Value::Null;
+    for _ in 0..100 {
+        log = admin.call("webhooks/log", &[]).await.1;
+        if log.to_string().contains("changed without the root key") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let forged = log.as_array().unwrap().iter().find(|d| d["delivery"] == "forged-delivery").cloned().unwrap();
+    assert_eq!((forged["state"].as_str(), forged["attempts"].as_i64()), (Some("failed"), Some(1)), "{log}");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let got = receiver.attempts();
+    assert_eq!(got.len(), 1, "only the real event: {:?}", got.iter().map(|(_, b)| b).collect::<Vec<_>>());
+    assert!(!got[0].1.contains("mallory") && !got[0].1.contains("forged"));
 }

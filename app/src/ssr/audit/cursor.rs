@@ -8,7 +8,7 @@
 //! `meta` as `cursor:NAME` and moved only after the entries were handled, so
 //! a restart goes on where it stopped (at least once).
 
-use super::chain::entry_and_mac;
+use super::chain::{chain_mac, entry_and_mac, AuditKey};
 use super::query::COLUMNS;
 use crate::domain::audit::AuditEntry;
 use crate::ssr::db::sql::{Sql, SqlError};
@@ -44,11 +44,45 @@ pub fn newest<S: Sql + ?Sized>(db: &S) -> Result<i64, SqlError> {
     }
 }
 
+/// Entries, each with its chain MAC.
+pub type Entries = Vec<(AuditEntry, Vec<u8>)>;
+
 /// Up to `limit` entries after `id`, oldest first, each with its MAC.
-pub fn after<S: Sql + ?Sized>(db: &S, id: i64, limit: i64) -> Result<Vec<(AuditEntry, Vec<u8>)>, SqlError> {
+pub fn after<S: Sql + ?Sized>(db: &S, id: i64, limit: i64) -> Result<Entries, SqlError> {
     let rows = db.query(
         &format!("SELECT {COLUMNS}, mac FROM audit WHERE id > ?1 ORDER BY id LIMIT ?2"),
         &[id.into(), limit.into()],
     )?;
     rows.iter().map(|r| entry_and_mac(r)).collect()
+}
+
+/// [`after`], each entry checked against the chain from the MAC of entry
+/// `id`: entries up to the first that does not verify, and that entry's id
+/// if one did not (an entry inserted or edited without the chain key).
+pub fn after_verified<S: Sql + ?Sized>(
+    db: &S,
+    key: &AuditKey,
+    id: i64,
+    limit: i64,
+) -> Result<(Entries, Option<i64>), SqlError> {
+    let prev = db.query_opt("SELECT mac FROM audit WHERE id = ?1", &[id.into()])?;
+    let mut prev = match prev {
+        Some(row) => row[0].blob()?.to_vec(),
+        None => match super::archive::base(db, Some(key)) {
+            Ok((base, mac)) if base == id => mac,
+            // The entry the cursor stands on is gone (archived past it): nothing to chain from.
+            _ => return Ok((Vec::new(), Some(id + 1))),
+        },
+    };
+    let mut entries = after(db, id, limit)?;
+    let mut expected = id + 1;
+    for (n, (entry, mac)) in entries.iter().enumerate() {
+        if entry.id != expected || chain_mac(key, &prev, entry) != *mac {
+            let broken = entry.id;
+            entries.truncate(n);
+            return Ok((entries, Some(broken)));
+        }
+        (prev, expected) = (mac.clone(), entry.id + 1);
+    }
+    Ok((entries, None))
 }

@@ -373,6 +373,7 @@ CREATE TABLE webhook_deliveries (
     state       TEXT NOT NULL,
     last_result TEXT,
     done_at     INTEGER,
+    mac         BLOB,
     UNIQUE (webhook_id, cause)
 ) STRICT;
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_at) WHERE state = 'pending';

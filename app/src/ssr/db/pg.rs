@@ -222,6 +222,7 @@ CREATE TABLE webhook_deliveries (
     state       TEXT COLLATE "C" NOT NULL,
     last_result TEXT COLLATE "C",
     done_at     BIGINT,
+    mac         BYTEA,
     UNIQUE (webhook_id, cause)
 );
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_at) WHERE state = 'pending';

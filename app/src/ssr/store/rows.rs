@@ -28,6 +28,7 @@
 //! - `second_factors`: `user_id, nonce, sealed`;
 //! - `required_keys`: `namespace_id, key`;
 //! - `webhooks`: `id, name, url, events, format, nonce, sealed, old_nonce, old_sealed, old_until, after_id`;
+//! - `webhook_deliveries`: `id, webhook_id, delivery, event, cause, body` (checked where used);
 //! - `sessions`: `token_hash, user_id, created_at, max_age` (not `last_seen_at`, which
 //!   every page may move; a session ends by time measured from `created_at` too).
 //!
@@ -112,6 +113,13 @@ pub const WEBHOOKS: Table = Table {
         "old_until",
         "after_id",
     ],
+    key: &["id"],
+};
+/// Checked where used, like sessions: a delivery forged into the outbox
+/// would otherwise be signed with the webhook's real secret.
+pub const WEBHOOK_DELIVERIES: Table = Table {
+    name: "webhook_deliveries",
+    covered: &["id", "webhook_id", "delivery", "event", "cause", "body"],
     key: &["id"],
 };
 pub const SESSIONS: Table =

@@ -22,13 +22,13 @@ use crate::domain::{
     Timestamp,
 };
 use crate::ssr::{
-    audit::{archive::hex, cursor},
+    audit::{archive::hex, cursor, AuditKey},
     crypto::{CryptoError, SealKey},
     db::{
-        sql::{Sql, SqlError, Value},
+        sql::{hold, Lock, Sql, SqlError, Value},
         RowKey,
     },
-    store::rows::{self, WEBHOOKS},
+    store::rows::{self, WEBHOOKS, WEBHOOK_DELIVERIES},
 };
 use zeroize::Zeroizing;
 
@@ -283,13 +283,14 @@ impl Event<'_> {
         self.name.starts_with("token.")
     }
 
-    /// The body in `format`: names and metadata, never a value.
-    fn body(&self, format: WebhookFormat) -> String {
+    /// The body in `format`: names and metadata, never a value. The delivery
+    /// id is in it, so the signature covers it (a replay cannot pass as new).
+    fn body(&self, format: WebhookFormat, delivery: &str) -> String {
         match format {
             WebhookFormat::Json => {
                 let mut body = serde_json::json!({
                     "event": self.name, "namespace": self.namespace,
-                    "actor": self.actor, "at": self.at.rfc3339(),
+                    "actor": self.actor, "at": self.at.rfc3339(), "delivery": delivery,
                 });
                 if self.is_token() {
                     body["token"] = self.key.into();
@@ -319,35 +320,53 @@ fn succeeded(outcome: &str) -> bool {
     outcome == crate::domain::audit::OK || outcome.starts_with("ok:")
 }
 
-fn enqueue<S: Sql + ?Sized>(db: &S, hook: &Hook, event: &Event<'_>, cause: &str, now: Timestamp) -> Result<bool> {
+fn enqueue<S: Sql + ?Sized>(
+    db: &S,
+    rows: &RowKey,
+    hook: &Hook,
+    event: &Event<'_>,
+    cause: &str,
+    now: Timestamp,
+) -> Result<bool> {
     let mut id = [0u8; 16];
     getrandom::fill(&mut id).map_err(|_| CryptoError::Random)?;
+    let delivery = crate::ssr::crypto::uuid_v4(id);
     let added = db.execute(
         "INSERT INTO webhook_deliveries (webhook_id, delivery, event, cause, body, created_at, next_at, state)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, 'pending') ON CONFLICT (webhook_id, cause) DO NOTHING",
         &[
             hook.id.into(),
-            crate::ssr::crypto::uuid_v4(id).as_str().into(),
+            delivery.as_str().into(),
             event.name.into(),
             cause.into(),
-            event.body(hook.format).as_str().into(),
+            event.body(hook.format, &delivery).as_str().into(),
             now.0.into(),
         ],
     )?;
+    rows::reseal(db, rows, &WEBHOOK_DELIVERIES, "delivery = ?1", &[delivery.as_str().into()])?;
     Ok(added == 1)
 }
 
 /// Turns up to `batch` committed trail entries past the cursor into
 /// deliveries, and moves the cursor past them; in the caller's write
-/// transaction. How many deliveries were added.
-pub fn dispatch<S: Sql + ?Sized>(db: &S, rows: &RowKey, batch: i64) -> Result<usize> {
+/// transaction. Each entry is checked against the chain first: one added or
+/// changed without the chain key is never signed and sent (the cursor stops
+/// before it, and it is logged). How many entries were read.
+pub fn dispatch<S: Sql + ?Sized>(db: &S, rows: &RowKey, key: &AuditKey, batch: i64) -> Result<usize> {
+    // Webhooks added and entries appended take this lock too: one snapshot of both.
+    hold(db, Lock::Audit)?;
     let hooks = hooks(db, rows, "", &[])?;
     // Nothing to do (and nothing written) without a webhook. A webhook hears
     // of what came after it was added: start there when the cursor is behind.
     let Some(start) = hooks.iter().map(|h| h.after).min() else { return Ok(0) };
     let from = cursor::cursor(db, CURSOR)?.map_or(start, |c| c.max(start));
-    let entries = cursor::after(db, from, batch)?;
-    let mut added = 0;
+    let (entries, broken) = cursor::after_verified(db, key, from, batch)?;
+    if let Some(id) = broken {
+        tracing::error!(
+            entry = id,
+            "webhooks: the audit trail does not verify at this entry; nothing from it on is sent"
+        );
+    }
     for (entry, _) in &entries {
         let Some(name) = Action::parse(&entry.action).and_then(Action::event) else { continue };
         if !succeeded(&entry.outcome) {
@@ -355,13 +374,13 @@ pub fn dispatch<S: Sql + ?Sized>(db: &S, rows: &RowKey, batch: i64) -> Result<us
         }
         let event = event_of(entry, name);
         for hook in hooks.iter().filter(|h| h.events.wants(name) && entry.id > h.after) {
-            added += usize::from(enqueue(db, hook, &event, &format!("audit:{}", entry.id), entry.at)?);
+            enqueue(db, rows, hook, &event, &format!("audit:{}", entry.id), entry.at)?;
         }
     }
     if let Some((last, _)) = entries.last() {
         cursor::advance(db, CURSOR, last.id)?;
     }
-    Ok(added)
+    Ok(entries.len())
 }
 
 fn event_of<'a>(entry: &'a AuditEntry, name: &'static str) -> Event<'a> {
@@ -388,7 +407,7 @@ pub fn remind<S: Sql + ?Sized>(db: &S, rows: &RowKey, now: Timestamp) -> Result<
         let cause =
             format!("{}:{namespace}/{key}:{day}", name.trim_start_matches("secret.").trim_start_matches("required."));
         for hook in hooks.iter().filter(|h| h.events.wants(name)) {
-            added += usize::from(enqueue(db, hook, &event, &cause, now)?);
+            added += usize::from(enqueue(db, rows, hook, &event, &cause, now)?);
         }
         Ok(())
     };
@@ -430,66 +449,101 @@ impl std::fmt::Debug for Due {
     }
 }
 
-/// Up to `limit` deliveries whose time has come, oldest first.
-pub fn due<S: Sql + ?Sized>(db: &S, rows: &RowKey, key: &SealKey, now: Timestamp, limit: i64) -> Result<Vec<Due>> {
+/// Up to `limit` deliveries whose time has come, oldest first; a delivery
+/// that cannot be made as stored (its row or its webhook's changed without
+/// the root key, its secret does not open) as `Err((id, why))`, for the
+/// caller to record as given up.
+pub fn due<S: Sql + ?Sized>(
+    db: &S,
+    rows: &RowKey,
+    key: &SealKey,
+    now: Timestamp,
+    limit: i64,
+) -> Result<Vec<std::result::Result<Due, (i64, String)>>> {
     let sql = format!(
-        "SELECT d.id, d.delivery, d.event, d.body, d.attempts, {}
+        "SELECT {}, d.attempts, {}
          FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
          WHERE d.state = 'pending' AND d.next_at <= ?1 ORDER BY d.next_at, d.id LIMIT ?2",
+        WEBHOOK_DELIVERIES.columns("d"),
         WEBHOOKS.columns("w")
     );
     let mut out = Vec::new();
     for row in db.query(&sql, &[now.0.into(), limit.into()])? {
-        let (head, hook) = row.split_at(5);
-        // Covered: id, name, url, events, format, nonce, sealed, old_nonce, old_sealed, old_until, after_id.
-        if !WEBHOOKS.intact(rows, hook) {
-            rows::refused("webhooks", hook[1].text()?);
+        let (delivery, rest) = row.split_at(WEBHOOK_DELIVERIES.width());
+        let (attempts, hook) = rest.split_first().ok_or_else(|| SqlError::Type("a short delivery row".into()))?;
+        // Delivery covered: id, webhook_id, delivery, event, cause, body; webhook covered:
+        // id, name, url, events, format, nonce, sealed, old_nonce, old_sealed, old_until, after_id.
+        let id = delivery[0].int()?;
+        if !WEBHOOK_DELIVERIES.intact(rows, delivery) || !WEBHOOKS.intact(rows, hook) {
+            rows::refused("webhook_deliveries", &id.to_string());
+            out.push(Err((id, "refused: changed without the root key".to_owned())));
             continue;
         }
-        let id = hook[0].int()?;
-        let mut secrets = vec![key.open(id, hook[5].blob()?, hook[6].blob()?)?];
-        if let (Some(until), Value::Blob(nonce), Value::Blob(sealed)) = (hook[9].opt_int()?, &hook[7], &hook[8]) {
-            if until > now.0 {
-                secrets.push(key.open(id, nonce, sealed)?);
+        let webhook = hook[0].int()?;
+        let mut secrets = Vec::new();
+        let mut sealed = vec![(&hook[5], &hook[6])];
+        if hook[9].opt_int()?.is_some_and(|until| until > now.0) {
+            sealed.push((&hook[7], &hook[8]));
+        }
+        for (nonce, secret) in sealed {
+            match key.open(webhook, nonce.blob()?, secret.blob()?) {
+                Ok(secret) => secrets.push(secret),
+                Err(e) => {
+                    tracing::error!(webhook, error = %e, "a webhook's signing secret does not open");
+                    secrets.clear();
+                    break;
+                }
             }
         }
-        out.push(Due {
-            id: head[0].int()?,
-            delivery: head[1].text()?.to_owned(),
-            event: head[2].text()?.to_owned(),
-            body: head[3].text()?.to_owned(),
-            attempts: head[4].int()?,
+        if secrets.is_empty() {
+            out.push(Err((id, "refused: the signing secret does not open".to_owned())));
+            continue;
+        }
+        out.push(Ok(Due {
+            id,
+            delivery: delivery[2].text()?.to_owned(),
+            event: delivery[3].text()?.to_owned(),
+            body: delivery[5].text()?.to_owned(),
+            attempts: attempts.int()?,
             webhook: hook[1].text()?.to_owned(),
             url: hook[2].text()?.to_owned(),
             secrets,
-        });
+        }));
     }
     Ok(out)
 }
 
 /// Records an attempt: delivered (`Ok`, the receiver's status), or failed
 /// and tried again after a backoff (`first_retry_secs`, doubling, at most an
-/// hour), until [`MAX_ATTEMPTS`].
+/// hour), until [`MAX_ATTEMPTS`]; `give_up` ends it at once. Only a delivery
+/// still pending with the attempts `attempts` counted (a node that lost its
+/// lease mid-attempt changes nothing another already recorded).
 pub fn record<S: Sql + ?Sized>(
     db: &S,
-    id: i64,
+    (id, attempts): (i64, i64),
     result: std::result::Result<String, String>,
-    first_retry_secs: i64,
+    (first_retry_secs, give_up): (i64, bool),
     now: Timestamp,
 ) -> Result<()> {
-    let row = db.query_opt("SELECT attempts FROM webhook_deliveries WHERE id = ?1", &[id.into()])?;
-    let Some(attempts) = row.map(|r| r[0].int()).transpose()? else { return Ok(()) };
     let attempts = attempts + 1;
     let (state, next_at, text) = match result {
         Ok(status) => ("delivered", now.0, status),
-        Err(why) if attempts >= MAX_ATTEMPTS => ("failed", now.0, why),
+        Err(why) if give_up || attempts >= MAX_ATTEMPTS => ("failed", now.0, why),
         Err(why) => ("pending", now.0 + backoff(first_retry_secs, attempts), why),
     };
     let done = (state != "pending").then_some(now.0);
     db.execute(
         "UPDATE webhook_deliveries SET attempts = ?2, state = ?3, next_at = ?4, last_result = ?5, done_at = ?6
-         WHERE id = ?1",
-        &[id.into(), attempts.into(), state.into(), next_at.into(), clip(&text).as_str().into(), done.into()],
+         WHERE id = ?1 AND state = 'pending' AND attempts = ?7",
+        &[
+            id.into(),
+            attempts.into(),
+            state.into(),
+            next_at.into(),
+            clip(&text).as_str().into(),
+            done.into(),
+            (attempts - 1).into(),
+        ],
     )?;
     Ok(())
 }
