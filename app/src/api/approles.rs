@@ -145,12 +145,7 @@ pub async fn reveal_secret_id(issued: String) -> Result<Option<NewSecretId>, App
     let act = Act::new(Action::Read, "", "");
     act.run(async {
         let admin = act.require_admin().await?;
-        let handover = state()?.new_secret_ids.clone();
-        // A HEAD of the page renders it too, but sends no body: it must not use up the showing.
-        if request_method() == Some(axum::http::Method::HEAD) {
-            return Ok(handover.peek(admin.id, &issued, NewSecretId::clone).await);
-        }
-        Ok(handover.take(admin.id, &issued).await)
+        Ok(shown_once(&state()?.new_secret_ids, admin.id, &issued).await)
     })
     .await
 }

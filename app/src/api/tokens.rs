@@ -65,12 +65,7 @@ pub async fn reveal_token(created: String) -> Result<Option<NewToken>, AppError>
     let act = Act::new(Action::Read, "", "");
     act.run(async {
         let admin = act.require_admin().await?;
-        let stash = state()?.new_tokens.clone();
-        // A HEAD of the page renders it too, but sends no body: it must not use up the showing.
-        if request_method() == Some(axum::http::Method::HEAD) {
-            return Ok(stash.peek(admin.id, &created, NewToken::clone).await);
-        }
-        Ok(stash.take(admin.id, &created).await)
+        Ok(shown_once(&state()?.new_tokens, admin.id, &created).await)
     })
     .await
 }

@@ -269,6 +269,20 @@ pub fn request_method() -> Option<axum::http::Method> {
     request_parts().map(|p| p.method)
 }
 
+/// What `stash` holds for `owner` under `id`, shown once: taken, except by
+/// a HEAD request — it renders the page too but sends no body, so it must
+/// not use up the showing.
+pub async fn shown_once<T: crate::ssr::state::Handed + Clone>(
+    stash: &crate::ssr::state::Handover<T>,
+    owner: UserId,
+    id: &str,
+) -> Option<T> {
+    if request_method() == Some(axum::http::Method::HEAD) {
+        return stash.peek(owner, id, T::clone).await;
+    }
+    stash.take(owner, id).await
+}
+
 /// The request's `Cookie` header, if any.
 pub fn request_cookies() -> Option<String> {
     request_parts().and_then(|p| p.headers.get(header::COOKIE).and_then(|v| v.to_str().ok()).map(String::from))
